@@ -1,0 +1,118 @@
+//! `spotplan simulate FILE`
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Format, UserError};
+use crate::model::SimTime;
+use crate::report;
+use crate::sim::{self, Recorder};
+use crate::sweep::{replicate, summarize};
+
+/// Arguments of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The scenario file (TOML).
+    pub file: PathBuf,
+    /// Monte Carlo replications (overrides `simulation.replications`).
+    #[arg(long, short = 'n')]
+    pub replications: Option<u32>,
+    /// Master seed (overrides `simulation.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Horizon, e.g. 7d or 12h (overrides `simulation.horizon`).
+    #[arg(long)]
+    pub horizon: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write summary.json, summary.csv, replications.csv and report.txt into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the task events of replication 0 to FILE (JSON lines; CSV if FILE ends in .csv).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut s = super::load_scenario(&a.file)?;
+    if let Some(n) = a.replications {
+        if !(1..=1_000_000).contains(&n) {
+            return Err(UserError(format!("--replications `{n}` is outside 1–1000000")).into());
+        }
+        s.sim.replications = n;
+    }
+    if let Some(seed) = a.seed {
+        s.sim.seed = seed;
+    }
+    if let Some(h) = &a.horizon {
+        let d = SimTime::parse_human(h).map_err(|m| UserError(format!("--horizon: {m}")))?;
+        if d.0 == 0 {
+            return Err(UserError("--horizon must be longer than zero".into()).into());
+        }
+        s.sim.horizon = d;
+    }
+    if a.threads == Some(0) {
+        return Err(UserError("--threads must be at least 1".into()).into());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .context("cannot start the worker threads")?;
+    let n = s.sim.replications;
+    let bar = if !a.quiet && std::io::stderr().is_terminal() {
+        let b = ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} simulating {pos}/{len} replications [{bar:30}] {elapsed} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let reps = pool.install(|| replicate(&s, n, &|| bar.inc(1)));
+    bar.finish_and_clear();
+    let summary = summarize(&s, &reps);
+
+    let text = match a.format {
+        Format::Table => report::table(&summary),
+        Format::Json => report::json(&summary),
+        Format::Csv => report::csv(&summary)?,
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let write = |name: &str, body: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, body).with_context(|| format!("cannot write `{}`", p.display()))
+        };
+        write("summary.json", &report::json(&summary))?;
+        write("summary.csv", &report::csv(&summary)?)?;
+        write("replications.csv", &report::replications_csv(&reps)?)?;
+        write("report.txt", &report::table(&summary))?;
+    }
+    if let Some(path) = &a.trace {
+        let mut rec = Recorder::default();
+        sim::run(&s, 0, &mut rec);
+        let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let f = std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+        let mut w = std::io::BufWriter::new(f);
+        report::write_trace(&mut w, &s, &rec.events, csv)?;
+        w.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

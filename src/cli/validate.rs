@@ -1,0 +1,80 @@
+//! `spotplan validate FILE`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::scenario::{ScenarioError, warnings};
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The scenario file (TOML).
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
+}
+
+/// Output formats of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON: `{"valid": bool, "errors": [...], "warnings": [...]}`.
+    Json,
+}
+
+pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
+    match super::load_scenario(&a.file) {
+        Ok(s) => {
+            let ws = warnings(&s);
+            match a.format {
+                ValidateFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"valid": true, "errors": [], "warnings": ws}))?
+                ),
+                ValidateFormat::Text => {
+                    println!(
+                        "ok: `{}` is valid: {} flow(s), strategy {} ({}), placement {}, retry {}",
+                        a.file.display(),
+                        s.flows.len(),
+                        s.launch.strategy,
+                        s.worker.kind.name(),
+                        s.sim.placement,
+                        s.retry.name()
+                    );
+                    for w in &ws {
+                        println!("warning[{}]: {}", w.code, w.message);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if a.format == ValidateFormat::Json => {
+            if let Some(se) = e.downcast_ref::<ScenarioError>() {
+                let errors: Vec<_> = se
+                    .diagnostics
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "file": d.file,
+                            "line": d.location.map(|l| l.line),
+                            "column": d.location.map(|l| l.col),
+                            "path": d.path.to_string(),
+                            "message": d.message,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"valid": false, "errors": errors, "warnings": []}))?
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,11 @@
+//! Domain values with units: simulated time, task sizes, providers and strategies.
+
+pub mod dist;
+pub mod provider;
+pub mod size;
+pub mod time;
+
+pub use dist::Dist;
+pub use provider::{Placement, Provider, Strategy, StrategyItem};
+pub use size::{Architecture, Cpu, Memory, OperatingSystem, TaskSize};
+pub use time::{Rate, SimTime};

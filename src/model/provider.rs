@@ -1,0 +1,152 @@
+//! Capacity providers, capacity provider strategies and the placement model.
+
+use std::fmt;
+
+/// A Fargate capacity provider that the simulator models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Provider {
+    /// On-demand Fargate (`FARGATE`).
+    #[serde(rename = "FARGATE")]
+    Fargate,
+    /// Fargate Spot (`FARGATE_SPOT`): ~70% cheaper, interruptible with a two-minute warning.
+    #[serde(rename = "FARGATE_SPOT")]
+    FargateSpot,
+}
+
+impl Provider {
+    /// Both providers, in index order.
+    pub const ALL: [Provider; 2] = [Provider::Fargate, Provider::FargateSpot];
+
+    /// The ECS name (`FARGATE` / `FARGATE_SPOT`).
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Provider::Fargate => "FARGATE",
+            Provider::FargateSpot => "FARGATE_SPOT",
+        }
+    }
+    /// Index into per-provider arrays (FARGATE = 0, FARGATE_SPOT = 1).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    /// Parses an ECS provider name (exact, upper case as ECS spells it).
+    pub fn from_ecs_name(name: &str) -> Option<Provider> {
+        match name {
+            "FARGATE" => Some(Provider::Fargate),
+            "FARGATE_SPOT" => Some(Provider::FargateSpot),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ecs_name())
+    }
+}
+
+/// One item of a capacity provider strategy (`CapacityProviderStrategyItem`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrategyItem {
+    /// The provider.
+    pub provider: Provider,
+    /// Relative weight, 0–1000 (ECS API default 0).
+    pub weight: u32,
+    /// Minimum tasks on this provider, 0–100000; at most one item of a strategy sets it.
+    pub base: u32,
+}
+
+/// A validated capacity provider strategy: 1–20 items, at most one base, some weight > 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Strategy {
+    /// The items, in the order the user wrote them (ties in placement go to the earlier item).
+    pub items: Vec<StrategyItem>,
+}
+
+impl Strategy {
+    /// ECS limit on `weight`.
+    pub const MAX_WEIGHT: u32 = 1000;
+    /// ECS limit on `base`.
+    pub const MAX_BASE: u32 = 100_000;
+    /// ECS limit on items per strategy (current API reference; older docs said 6).
+    pub const MAX_ITEMS: usize = 20;
+
+    /// A one-item strategy, weight 1, base 0.
+    pub fn only(provider: Provider) -> Strategy {
+        Strategy { items: vec![StrategyItem { provider, weight: 1, base: 0 }] }
+    }
+
+    /// The item holding a base > 0, if any.
+    pub fn base_item(&self) -> Option<&StrategyItem> {
+        self.items.iter().find(|i| i.base > 0)
+    }
+
+    /// Sum of weights.
+    pub fn total_weight(&self) -> u32 {
+        self.items.iter().map(|i| i.weight).sum()
+    }
+
+    /// Weight share of a provider (0–1), ignoring base.
+    pub fn weight_share(&self, p: Provider) -> f64 {
+        let total = self.total_weight();
+        if total == 0 {
+            return 0.0;
+        }
+        self.items.iter().filter(|i| i.provider == p).map(|i| i.weight).sum::<u32>() as f64
+            / total as f64
+    }
+
+    /// Whether any item can place a task on `p` (weight > 0 or base > 0).
+    pub fn uses(&self, p: Provider) -> bool {
+        self.items.iter().any(|i| i.provider == p && (i.weight > 0 || i.base > 0))
+    }
+}
+
+impl fmt::Display for Strategy {
+    /// `FARGATE_SPOT w3, FARGATE w2 b1`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (k, i) in self.items.iter().enumerate() {
+            if k > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} w{}", i.provider, i.weight)?;
+            if i.base > 0 {
+                write!(f, " b{}", i.base)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a strategy splits separate `count=1` RunTask calls between providers.
+///
+/// AWS documents weights as a ratio "of the tasks launched" but not how separate calls are
+/// split (domain file §1.4, UNCONFIRMED), so it is a scenario choice reported in every result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Placement {
+    /// Inside each RunTask call, `base` first, then weights: with `count=1` a base on a
+    /// provider sends every task there; without a base the task goes to the provider the
+    /// weight split rounds to (the largest weight, earliest item on ties).
+    PerCall,
+    /// Each task picks a provider with probability weight / Σ weights (base ignored).
+    WeightedRandom,
+    /// Across calls the running split follows the weights exactly (smooth weighted round
+    /// robin), after `base` tasks in flight on the base provider are satisfied.
+    Proportional,
+}
+
+impl Placement {
+    /// The scenario-file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::PerCall => "per-call",
+            Placement::WeightedRandom => "weighted-random",
+            Placement::Proportional => "proportional",
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,196 @@
+//! Simulated time in integer milliseconds, human duration parsing and event rates.
+
+use std::fmt;
+
+/// A point or span of simulated time, in milliseconds since the start of the horizon.
+///
+/// Integer time keeps the engine deterministic: the same scenario and seed replay the same
+/// event order on any machine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(pub u64);
+
+impl SimTime {
+    /// Zero milliseconds.
+    pub const ZERO: SimTime = SimTime(0);
+    /// The largest representable time; used as "never".
+    pub const NEVER: SimTime = SimTime(u64::MAX);
+    /// One second.
+    pub const SECOND: SimTime = SimTime(1_000);
+    /// One minute.
+    pub const MINUTE: SimTime = SimTime(60_000);
+    /// One hour.
+    pub const HOUR: SimTime = SimTime(3_600_000);
+    /// One day.
+    pub const DAY: SimTime = SimTime(86_400_000);
+
+    /// From whole milliseconds.
+    pub const fn from_ms(ms: u64) -> Self {
+        SimTime(ms)
+    }
+    /// From whole seconds.
+    pub const fn from_secs(s: u64) -> Self {
+        SimTime(s * 1_000)
+    }
+    /// From fractional seconds, rounded to the nearest millisecond (negative → 0).
+    pub fn from_secs_f64(s: f64) -> Self {
+        if s.is_finite() && s > 0.0 {
+            SimTime((s * 1_000.0).round().min(u64::MAX as f64 / 2.0) as u64)
+        } else {
+            SimTime(0)
+        }
+    }
+    /// Milliseconds.
+    pub const fn ms(self) -> u64 {
+        self.0
+    }
+    /// Seconds as `f64`.
+    pub fn secs_f64(self) -> f64 {
+        self.0 as f64 / 1_000.0
+    }
+    /// Hours as `f64`.
+    pub fn hours_f64(self) -> f64 {
+        self.0 as f64 / 3_600_000.0
+    }
+    /// Saturating addition.
+    pub const fn plus(self, d: SimTime) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+    /// Saturating subtraction.
+    pub const fn minus(self, d: SimTime) -> SimTime {
+        SimTime(self.0.saturating_sub(d.0))
+    }
+
+    /// Parses a human duration: `"90s"`, `"12m"`, `"1h30m"`, `"30d"`, `"250ms"`, `"0s"`.
+    ///
+    /// Units: ms, s, m, h, d, w (humantime's set). A bare number is rejected because its unit
+    /// would be a guess.
+    pub fn parse_human(text: &str) -> Result<SimTime, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("empty duration".into());
+        }
+        if t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(format!(
+                "`{t}` has no unit; write it like \"90s\", \"12m\", \"1h30m\" or \"30d\""
+            ));
+        }
+        humantime::parse_duration(t)
+            .map(|d| SimTime(d.as_millis().min(u64::MAX as u128) as u64))
+            .map_err(|e| format!("`{t}` is not a duration ({e}); write it like \"90s\", \"12m\", \"1h30m\" or \"30d\""))
+    }
+}
+
+impl fmt::Display for SimTime {
+    /// Formats compactly, e.g. `1h30m`, `45s`, `250ms`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ms = self.0;
+        if ms == 0 {
+            return write!(f, "0s");
+        }
+        let units = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1_000, "s"),
+            (1, "ms"),
+        ];
+        for (size, name) in units {
+            if ms >= size {
+                write!(f, "{}{}", ms / size, name)?;
+                ms %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event rate in events per hour (for interruptions: per running spot task-hour).
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
+pub struct Rate {
+    /// Events per hour, finite and ≥ 0.
+    pub per_hour: f64,
+}
+
+impl Rate {
+    /// Events per millisecond.
+    pub fn per_ms(self) -> f64 {
+        self.per_hour / 3_600_000.0
+    }
+
+    /// Parses `"0.05/h"`, `"6/hour"`, `"2/d"`, `"1/day"`, `"3/30m"`, `"10/w"`.
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        let t = text.trim();
+        let Some((num, per)) = t.split_once('/') else {
+            return Err(format!(
+                "`{t}` is not a rate; write it like \"0.05/h\", \"6/h\" or \"2/d\""
+            ));
+        };
+        let n: f64 = num.trim().parse().map_err(|_| {
+            format!("`{t}`: `{}` is not a number; write a rate like \"0.05/h\"", num.trim())
+        })?;
+        if !n.is_finite() || n < 0.0 {
+            return Err(format!("`{t}`: a rate must be a finite number ≥ 0"));
+        }
+        let per = per.trim();
+        let unit = match per {
+            "h" | "hr" | "hour" => SimTime::HOUR,
+            "d" | "day" => SimTime::DAY,
+            "m" | "min" | "minute" => SimTime::MINUTE,
+            "s" | "sec" | "second" => SimTime::SECOND,
+            "w" | "week" => SimTime(7 * SimTime::DAY.0),
+            other => SimTime::parse_human(other).map_err(|_| {
+                format!("`{t}`: `{other}` is not a time unit; use h, d, m, s, w or a duration like 30m")
+            })?,
+        };
+        if unit.0 == 0 {
+            return Err(format!("`{t}`: the period must be longer than zero"));
+        }
+        Ok(Rate { per_hour: n * SimTime::HOUR.0 as f64 / unit.0 as f64 })
+    }
+
+    /// The rate whose Poisson process fires at least once in `over` with probability `p`:
+    /// λ = −ln(1 − p) / over.
+    pub fn from_probability(p: f64, over: SimTime) -> Result<Rate, String> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(format!("probability `{p}` must be in [0, 1)"));
+        }
+        if over.0 == 0 {
+            return Err("the period of a probability must be longer than zero".into());
+        }
+        Ok(Rate { per_hour: -(1.0 - p).ln() / over.hours_f64() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_human_durations() {
+        assert_eq!(SimTime::parse_human("90s").unwrap(), SimTime(90_000));
+        assert_eq!(SimTime::parse_human("1h30m").unwrap(), SimTime(5_400_000));
+        assert_eq!(SimTime::parse_human("30d").unwrap(), SimTime(30 * 86_400_000));
+        assert_eq!(SimTime::parse_human("250ms").unwrap(), SimTime(250));
+        assert!(SimTime::parse_human("90").unwrap_err().contains("no unit"));
+        assert!(SimTime::parse_human("ninety").is_err());
+    }
+
+    #[test]
+    fn displays_compactly() {
+        assert_eq!(SimTime(5_400_000).to_string(), "1h30m");
+        assert_eq!(SimTime(90_250).to_string(), "1m30s250ms");
+        assert_eq!(SimTime(0).to_string(), "0s");
+    }
+
+    #[test]
+    fn parses_rates() {
+        assert_eq!(Rate::parse("0.05/h").unwrap().per_hour, 0.05);
+        assert_eq!(Rate::parse("2/d").unwrap().per_hour, 2.0 / 24.0);
+        assert_eq!(Rate::parse("3/30m").unwrap().per_hour, 6.0);
+        assert!(Rate::parse("0.05").is_err());
+        assert!(Rate::parse("x/h").is_err());
+        assert!(Rate::parse("1/fortnight").is_err());
+        let r = Rate::from_probability(0.5, SimTime::HOUR).unwrap();
+        assert!((r.per_hour - std::f64::consts::LN_2).abs() < 1e-12);
+    }
+}

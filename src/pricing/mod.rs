@@ -1,0 +1,220 @@
+//! Prices and the Fargate billing rules: per second, 1-minute minimum, task-level vCPU and
+//! GB, ephemeral storage above 20 GiB, spot rates for spot tasks.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Architecture, OperatingSystem, Provider, TaskSize};
+
+/// The bundled snapshot, compiled into the binary so `simulate` works offline.
+pub const BUNDLED_JSON: &str = include_str!("bundled.json");
+
+/// Rates of one region, USD per hour. `None` means not sourced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionRates {
+    /// On-demand Linux x86_64, per vCPU-hour.
+    pub vcpu_hour: Option<f64>,
+    /// On-demand Linux x86_64, per GB-hour.
+    pub gb_hour: Option<f64>,
+    /// On-demand Linux ARM64, per vCPU-hour.
+    pub arm_vcpu_hour: Option<f64>,
+    /// On-demand Linux ARM64, per GB-hour.
+    pub arm_gb_hour: Option<f64>,
+    /// Spot Linux x86_64, per vCPU-hour.
+    pub spot_vcpu_hour: Option<f64>,
+    /// Spot Linux x86_64, per GB-hour.
+    pub spot_gb_hour: Option<f64>,
+    /// Spot Linux ARM64, per vCPU-hour.
+    pub spot_arm_vcpu_hour: Option<f64>,
+    /// Spot Linux ARM64, per GB-hour.
+    pub spot_arm_gb_hour: Option<f64>,
+    /// Ephemeral storage above 20 GiB, per GB-hour.
+    pub storage_gb_hour: Option<f64>,
+    /// On-demand Windows, per vCPU-hour.
+    pub windows_vcpu_hour: Option<f64>,
+    /// Windows OS licence, per vCPU-hour.
+    pub windows_os_vcpu_hour: Option<f64>,
+    /// On-demand Windows, per GB-hour.
+    pub windows_gb_hour: Option<f64>,
+    /// Where these figures come from.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A snapshot of rates for many regions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSnapshot {
+    /// The date the newest figure is as of (YYYY-MM-DD).
+    pub as_of: String,
+    /// Where the figures come from.
+    pub source: String,
+    /// Rates by region code.
+    pub regions: BTreeMap<String, RegionRates>,
+}
+
+impl PriceSnapshot {
+    /// The snapshot bundled with spotplan.
+    pub fn bundled() -> PriceSnapshot {
+        // The file is part of the source tree and checked by a unit test; a parse failure is a
+        // build defect, not user input.
+        serde_json::from_str(BUNDLED_JSON).unwrap_or_else(|e| {
+            panic!("the bundled price snapshot is malformed: {e}")
+        })
+    }
+}
+
+/// Where the rates in use came from, echoed in every report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PriceSource {
+    /// `bundled`, or `bundled+scenario` when the scenario overrides some rates.
+    pub kind: String,
+    /// Region the rates are for.
+    pub region: String,
+    /// The as-of date.
+    pub as_of: String,
+    /// Provenance text.
+    pub detail: String,
+}
+
+/// Errors resolving a price.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PricingError {
+    /// A rate the workload needs is not known for the region.
+    #[error(
+        "no `{field}` rate for region `{region}` in the price source; set it under [pricing.rates] (USD per hour)"
+    )]
+    MissingRate {
+        /// Region code.
+        region: String,
+        /// The `[pricing.rates]` field name.
+        field: &'static str,
+    },
+}
+
+/// The rates of one region in use by a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriceTable {
+    /// Region code.
+    pub region: String,
+    /// The rates.
+    pub rates: RegionRates,
+    /// Provenance.
+    pub source: PriceSource,
+}
+
+impl PriceTable {
+    /// USD per hour for one running task of `size` on `provider`.
+    ///
+    /// vCPU × vCPU-rate + GB × GB-rate (+ the Windows OS licence per vCPU) + GiB above 20 ×
+    /// storage rate. Spot tasks pay spot rates for vCPU and memory; storage is one rate.
+    pub fn task_hourly_usd(&self, size: &TaskSize, provider: Provider) -> Result<f64, PricingError> {
+        let r = &self.rates;
+        let need = |v: Option<f64>, field: &'static str| {
+            v.ok_or_else(|| PricingError::MissingRate { region: self.region.clone(), field })
+        };
+        let (vcpu_rate, gb_rate, os_rate) = match (size.os, size.arch, provider) {
+            (OperatingSystem::Windows, _, _) => (
+                need(r.windows_vcpu_hour, "windows_vcpu_hour")?,
+                need(r.windows_gb_hour, "windows_gb_hour")?,
+                need(r.windows_os_vcpu_hour, "windows_os_vcpu_hour")?,
+            ),
+            (_, Architecture::X86_64, Provider::Fargate) => {
+                (need(r.vcpu_hour, "vcpu_hour")?, need(r.gb_hour, "gb_hour")?, 0.0)
+            }
+            (_, Architecture::Arm64, Provider::Fargate) => {
+                (need(r.arm_vcpu_hour, "arm_vcpu_hour")?, need(r.arm_gb_hour, "arm_gb_hour")?, 0.0)
+            }
+            (_, Architecture::X86_64, Provider::FargateSpot) => {
+                (need(r.spot_vcpu_hour, "spot_vcpu_hour")?, need(r.spot_gb_hour, "spot_gb_hour")?, 0.0)
+            }
+            (_, Architecture::Arm64, Provider::FargateSpot) => (
+                need(r.spot_arm_vcpu_hour, "spot_arm_vcpu_hour")?,
+                need(r.spot_arm_gb_hour, "spot_arm_gb_hour")?,
+                0.0,
+            ),
+        };
+        let storage = if size.billed_storage_gib() > 0 {
+            size.billed_storage_gib() as f64 * need(r.storage_gb_hour, "storage_gb_hour")?
+        } else {
+            0.0
+        };
+        Ok(size.cpu.vcpu() * (vcpu_rate + os_rate) + size.memory.gb() * gb_rate + storage)
+    }
+}
+
+/// Minimum billed seconds per task: 60 on Linux; 900 on Windows (15 minutes, documented in
+/// 2021; a 2026 third-party note says 5 minutes, UNCONFIRMED).
+pub fn minimum_billed_secs(os: OperatingSystem) -> u64 {
+    match os {
+        OperatingSystem::Linux => 60,
+        OperatingSystem::Windows => 900,
+    }
+}
+
+/// Seconds billed for a task that ran `ms` from image-pull start to stop: rounded up to the
+/// next whole second, with the OS minimum.
+pub fn billed_secs(ms: u64, os: OperatingSystem) -> u64 {
+    ms.div_ceil(1000).max(minimum_billed_secs(os))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Cpu, Memory};
+
+    fn size(cpu: u32, mem: u32, arch: Architecture, storage: u32) -> TaskSize {
+        TaskSize { cpu: Cpu(cpu), memory: Memory(mem), arch, os: OperatingSystem::Linux, storage_gib: storage }
+    }
+
+    fn table() -> PriceTable {
+        let snap = PriceSnapshot::bundled();
+        PriceTable {
+            region: "us-east-1".into(),
+            rates: snap.regions["us-east-1"].clone(),
+            source: PriceSource { kind: "bundled".into(), region: "us-east-1".into(), as_of: snap.as_of, detail: String::new() },
+        }
+    }
+
+    #[test]
+    fn bundled_snapshot_parses_and_has_us_east_1() {
+        let s = PriceSnapshot::bundled();
+        assert_eq!(s.regions["us-east-1"].vcpu_hour, Some(0.04048));
+        assert!(s.regions.len() >= 5);
+    }
+
+    #[test]
+    fn billing_rounds_up_with_a_minute_minimum() {
+        assert_eq!(billed_secs(59_000, OperatingSystem::Linux), 60);
+        assert_eq!(billed_secs(61_000, OperatingSystem::Linux), 61);
+        assert_eq!(billed_secs(61_001, OperatingSystem::Linux), 62);
+        assert_eq!(billed_secs(0, OperatingSystem::Linux), 60);
+    }
+
+    #[test]
+    fn hourly_rates_by_arch_provider_and_storage() {
+        let t = table();
+        let x86 = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 20), Provider::Fargate).unwrap();
+        assert!((x86 - (0.04048 + 2.0 * 0.004445)).abs() < 1e-12);
+        let arm = t.task_hourly_usd(&size(1024, 2048, Architecture::Arm64, 20), Provider::Fargate).unwrap();
+        assert!((arm - (0.03238 + 2.0 * 0.00356)).abs() < 1e-12);
+        let spot = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 20), Provider::FargateSpot).unwrap();
+        assert!((spot - (0.01288871 + 2.0 * 0.00141527)).abs() < 1e-12);
+        let big = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 50), Provider::Fargate).unwrap();
+        assert!((big - x86 - 30.0 * 0.000111).abs() < 1e-12);
+    }
+
+    #[test]
+    fn missing_rate_names_the_field_and_the_fix() {
+        let mut t = table();
+        t.region = "eu-central-1".into();
+        t.rates = PriceSnapshot::bundled().regions["eu-central-1"].clone();
+        let e = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 20), Provider::FargateSpot).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)"
+        );
+    }
+}

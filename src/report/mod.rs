@@ -1,0 +1,137 @@
+//! Rendering of results: text table, JSON, CSV, task traces. Renders; computes nothing.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::scenario::Scenario;
+use crate::sim::TraceEvent;
+use crate::sweep::{Replication, Summary};
+
+/// A number with a precision that suits its size.
+pub fn num(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        "–".into()
+    } else if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else if a == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// The human-readable report.
+pub fn table(s: &Summary) -> String {
+    let m = &s.meta;
+    let mut o = String::new();
+    let _ = writeln!(o, "{} {} · scenario \"{}\" ({}, hash {})", m.tool, m.version, m.scenario, m.file, m.scenario_hash);
+    let _ = writeln!(
+        o,
+        "region {} · prices {} as of {} · seed {} · {} replications × {}",
+        m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
+    );
+    let _ = writeln!(o, "strategy {} · from {}", m.strategy, m.strategy_source);
+    let _ = writeln!(o, "placement {} · worker {} · retry {}", m.placement, m.worker, m.retry_policy);
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<30} {:>9} {:>11} {:>25} {:>11} {:>11} {:>11}",
+        "metric", "unit", "mean", "95% CI of the mean", "p5", "p50", "p95"
+    );
+    for (_, label, unit, st) in s.metrics.rows() {
+        let ci = format!("[{}, {}]", num(st.ci95_low), num(st.ci95_high));
+        let _ = writeln!(
+            o,
+            "{:<30} {:>9} {:>11} {:>25} {:>11} {:>11} {:>11}",
+            label,
+            unit,
+            num(st.mean),
+            ci,
+            num(st.p5),
+            num(st.p50),
+            num(st.p95)
+        );
+    }
+    if !m.warnings.is_empty() {
+        let _ = writeln!(o);
+        for w in &m.warnings {
+            let _ = writeln!(o, "warning[{}]: {}", w.code, w.message);
+        }
+    }
+    o
+}
+
+/// Pretty JSON of the summary (deterministic: struct field order, shortest round-trip floats).
+pub fn json(s: &Summary) -> String {
+    serde_json::to_string_pretty(s).unwrap_or_default() + "\n"
+}
+
+/// CSV of the metrics: one row per metric.
+pub fn csv(s: &Summary) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["metric", "unit", "n", "mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95"])?;
+    for (key, _, unit, st) in s.metrics.rows() {
+        w.write_record([
+            key.to_string(),
+            unit.to_string(),
+            st.n.to_string(),
+            st.mean.to_string(),
+            st.sd.to_string(),
+            st.ci95_low.to_string(),
+            st.ci95_high.to_string(),
+            st.p5.to_string(),
+            st.p50.to_string(),
+            st.p95.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8_lossy(&w.into_inner().map_err(|e| e.into_error())?).into_owned())
+}
+
+/// CSV of every replication: its outcome fields (alphabetical) plus the baseline.
+pub fn replications_csv(reps: &[Replication]) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for (i, r) in reps.iter().enumerate() {
+        let serde_json::Value::Object(map) = serde_json::to_value(&r.outcome).unwrap_or_default() else {
+            continue;
+        };
+        if i == 0 {
+            let mut head: Vec<String> = map.keys().cloned().collect();
+            head.push("baseline_cost_usd".into());
+            head.push("saving_fraction".into());
+            w.write_record(&head)?;
+        }
+        let mut row: Vec<String> = map.values().map(|v| v.to_string()).collect();
+        row.push(r.baseline_cost_usd.to_string());
+        row.push(r.saving_fraction().to_string());
+        w.write_record(&row)?;
+    }
+    Ok(String::from_utf8_lossy(&w.into_inner().map_err(|e| e.into_error())?).into_owned())
+}
+
+/// Writes task events as JSON lines (`csv = false`) or CSV, with flow names.
+pub fn write_trace(out: &mut dyn Write, s: &Scenario, events: &[TraceEvent], csv: bool) -> std::io::Result<()> {
+    if csv {
+        writeln!(out, "t_ms,time,flow,run,attempt,event,provider,value")?;
+    }
+    for e in events {
+        let flow = &s.flows[e.flow as usize].name;
+        let provider = e.provider.map(|p| p.ecs_name()).unwrap_or("");
+        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let time = crate::model::SimTime(e.t_ms).to_string();
+        if csv {
+            writeln!(out, "{},{},{},{},{},{},{},{}", e.t_ms, time, flow, e.run, e.attempt, kind, provider, e.value)?;
+        } else {
+            let v = serde_json::json!({
+                "t_ms": e.t_ms, "time": time, "flow": flow, "run": e.run, "attempt": e.attempt,
+                "event": kind, "provider": e.provider.map(|p| p.ecs_name()), "value": e.value,
+            });
+            writeln!(out, "{v}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! The scenario file as written (serde + JSON Schema types). Nothing here is validated beyond
+//! its shape: `validate` turns it into a typed [`crate::scenario::Scenario`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// A human name for the scenario, echoed in every report.
+    pub name: String,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// AWS region whose prices apply, e.g. `us-east-1`.
+    pub region: String,
+    /// Horizon, replications, seed and placement model.
+    #[serde(default)]
+    pub simulation: SimulationSection,
+    /// The ECS cluster: capacity providers and default strategy.
+    pub cluster: ClusterSection,
+    /// The always-on worker (Prefect ECS worker or agent) that launches runs with RunTask.
+    #[serde(default)]
+    pub worker: WorkerSection,
+    /// Fargate Spot interruptions and capacity.
+    #[serde(default)]
+    pub spot: SpotSection,
+    /// What happens when RunTask fails or a spot task is interrupted.
+    #[serde(default)]
+    pub retry: RetrySection,
+    /// The workload: one entry per Prefect deployment / scheduled job.
+    #[serde(rename = "flow")]
+    pub flows: Vec<FlowSection>,
+    /// What `recommend` must satisfy.
+    #[serde(default)]
+    pub objectives: ObjectivesSection,
+    /// Where prices come from.
+    #[serde(default)]
+    pub pricing: PricingSection,
+}
+
+/// `[simulation]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSection {
+    /// How long runs are scheduled for, e.g. `"30d"` (default `"30d"`).
+    pub horizon: Option<String>,
+    /// Monte Carlo replications (default 200).
+    pub replications: Option<u32>,
+    /// Master seed (default 42).
+    pub seed: Option<u64>,
+    /// `per-call` (default), `weighted-random` or `proportional`.
+    pub placement: Option<String>,
+    /// Wall-clock instant of simulated time zero (RFC 3339, UTC), used by cron schedules and
+    /// hour-of-day multipliers. Default `2026-01-05T00:00:00Z` (a Monday).
+    pub start: Option<String>,
+    /// How long after the horizon in-flight runs may still finish (default `"7d"`).
+    pub drain: Option<String>,
+}
+
+/// `[cluster]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Cluster name.
+    pub name: Option<String>,
+    /// Capacity providers associated with the cluster (`FARGATE`, `FARGATE_SPOT`, or ASG
+    /// provider names that are kept but not simulated).
+    pub capacity_providers: Vec<String>,
+    /// The cluster's default capacity provider strategy, used by RunTask calls that give
+    /// neither a strategy nor a launch type.
+    #[serde(default)]
+    pub strategy: Option<Vec<StrategyItemFile>>,
+}
+
+/// One strategy item.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyItemFile {
+    /// `FARGATE` or `FARGATE_SPOT`.
+    pub provider: String,
+    /// 0–1000; default 0 as in the ECS API (the console's default of 1 does not apply).
+    pub weight: Option<i64>,
+    /// 0–100000; default 0. At most one item may set it.
+    pub base: Option<i64>,
+}
+
+/// `[worker]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSection {
+    /// Who sends RunTask: `prefect3-ecs-worker`, `prefect1-ecs-agent` (both send
+    /// `launchType=FARGATE` unless given a strategy) or `runtask` (sends neither, so the
+    /// cluster default applies). Default `runtask`.
+    pub kind: Option<String>,
+    /// Worker task cpu (units or `"0.5 vCPU"`); default 512.
+    pub cpu: Option<NumOrText>,
+    /// Worker task memory (MiB or `"1 GB"`); default 1024.
+    pub memory: Option<NumOrText>,
+    /// Worker architecture; default `x86_64`.
+    pub architecture: Option<String>,
+    /// Worker service desired count (billed on on-demand FARGATE for the whole horizon).
+    pub count: Option<u32>,
+    /// How often the worker polls for scheduled runs; default `"10s"`; `"0s"` = immediately.
+    pub poll_interval: Option<String>,
+    /// Work-pool concurrency limit: runs in flight at once; others queue.
+    pub concurrency_limit: Option<u32>,
+    /// The strategy sent with each RunTask (work pool `capacity_provider_strategy`).
+    pub strategy: Option<Vec<StrategyItemFile>>,
+    /// The launch type sent with each RunTask (`FARGATE`; Prefect's pseudo type
+    /// `FARGATE_SPOT` means a one-item FARGATE_SPOT strategy).
+    pub launch_type: Option<String>,
+}
+
+/// `[spot]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpotSection {
+    /// Poisson interruption rate per running spot task-hour, e.g. `"0.05/h"`.
+    pub interruption_rate: Option<String>,
+    /// The same as a probability over a duration: `{ probability = 0.05, per = "1h" }`.
+    pub interruption_probability: Option<ProbabilityFile>,
+    /// 24 multipliers of the rate by UTC hour of day (hour 0 first).
+    pub hourly_multipliers: Option<Vec<f64>>,
+    /// SIGTERM → SIGKILL grace (container `stopTimeout`), 2s–120s; default `"30s"`.
+    pub stop_timeout: Option<String>,
+    /// Spot capacity outages: `{ unavailable = 0.02, mean_outage = "20m" }`.
+    pub capacity: Option<CapacityFile>,
+    /// Correlated reclaim waves: `{ per_day = 0.5, hit = 0.6 }`.
+    pub reclaim_waves: Option<WavesFile>,
+    /// A preemption trace `{"metadata":{"gap_seconds":N},"data":[0,1,...]}` (1 = spot
+    /// preempted/unavailable in that slot), path relative to the scenario file.
+    pub trace: Option<String>,
+}
+
+/// Interruption probability over a period.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbabilityFile {
+    /// Probability in [0, 1) that a running spot task is interrupted within `per`.
+    pub probability: f64,
+    /// The period, e.g. `"1h"`.
+    pub per: String,
+}
+
+/// Alternating available/unavailable spot capacity.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityFile {
+    /// Long-run fraction of time spot capacity is unavailable, in [0, 1).
+    pub unavailable: f64,
+    /// Mean length of one outage, e.g. `"20m"`.
+    pub mean_outage: String,
+}
+
+/// Reclaim waves.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WavesFile {
+    /// Waves per day (Poisson).
+    pub per_day: f64,
+    /// Probability that a wave interrupts each running spot task, in [0, 1].
+    pub hit: f64,
+}
+
+/// `[retry]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySection {
+    /// `prefect3` (default), `prefect3-reschedule`, `prefect1-lazarus` or `custom`.
+    pub policy: Option<String>,
+    /// RunTask attempts per submission for the Prefect 3 worker
+    /// (`create_task_run_max_attempts`, default 3).
+    pub runtask_attempts: Option<u32>,
+    /// `prefect1-lazarus`: reschedules before Failed: 3 (Prefect Server, default) or 10 (Cloud).
+    pub lazarus_limit: Option<u32>,
+    /// `custom`: attempts in all (first launch included), default 3.
+    pub max_attempts: Option<u32>,
+    /// `custom`: delay before the next attempt: `"30s"`, or
+    /// `{ exponential = { base = "10s", factor = 2.0, max = "10m" } }`.
+    pub delay: Option<StringOr<DelayFile>>,
+    /// `custom`: jitter as a fraction of the delay, uniform in [0, jitter]; default 0.
+    pub jitter: Option<f64>,
+    /// `custom`: after this many spot interruptions of a run, launch it on FARGATE.
+    pub fallback_after_interruptions: Option<u32>,
+    /// `custom`: after this many capacity failures of a run, launch it on FARGATE.
+    pub fallback_after_capacity_failures: Option<u32>,
+    /// `custom`: launch on FARGATE when the slack to the deadline no longer covers the
+    /// remaining work plus a restart.
+    pub deadline_aware: Option<bool>,
+}
+
+/// An exponential delay.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelayFile {
+    /// Exponential backoff.
+    pub exponential: ExponentialDelayFile,
+}
+
+/// Exponential backoff parameters: delay k = min(base · factor^(k−1), max).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExponentialDelayFile {
+    /// First delay.
+    pub base: String,
+    /// Growth factor ≥ 1 (default 2).
+    pub factor: Option<f64>,
+    /// Cap (default none).
+    pub max: Option<String>,
+}
+
+/// `[[flow]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSection {
+    /// Deployment name.
+    pub name: String,
+    /// When runs are scheduled.
+    pub schedule: ScheduleFile,
+    /// Work per run (excluding startup and checkpoint overhead).
+    pub duration: StringOr<DistFile>,
+    /// Task cpu (units or `"1 vCPU"`); default 1024.
+    pub cpu: Option<NumOrText>,
+    /// Task memory (MiB or `"2 GB"`); default 2048.
+    pub memory: Option<NumOrText>,
+    /// `x86_64` (default) or `arm64`.
+    pub architecture: Option<String>,
+    /// `linux` (default) or `windows`.
+    pub os: Option<String>,
+    /// Ephemeral storage in GiB, 20 (default) to 200; above 20 is billed.
+    pub ephemeral_storage: Option<u32>,
+    /// Startup: `{ provisioning = "20s", image_pull = { uniform = ["15s", "45s"] } }`.
+    pub startup: Option<StartupFile>,
+    /// Deadline after the scheduled time, e.g. `"55m"`.
+    pub deadline: Option<String>,
+    /// Checkpoints: `{ every = "5m", cost = "10s" }` (work lost since the last one).
+    pub checkpoint: Option<CheckpointFile>,
+    /// Deployment concurrency limit: runs of this flow in flight at once.
+    pub concurrency_limit: Option<u32>,
+}
+
+/// A schedule: exactly one of the fields.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    /// Fixed interval, e.g. `"1h"`.
+    pub every: Option<String>,
+    /// Offset of the first run for `every` (default `"0s"`).
+    pub offset: Option<String>,
+    /// A cron expression (5 fields, UTC), e.g. `"0 2 * * *"`.
+    pub cron: Option<String>,
+    /// Poisson arrivals, e.g. `"6/h"`.
+    pub poisson: Option<String>,
+    /// A CSV file of start times (column `start`, or the first column): offsets from the
+    /// horizon start (`"1h30m"`, or seconds) or RFC 3339 instants.
+    pub csv: Option<String>,
+}
+
+/// A duration distribution: exactly one of the fields (a plain string means fixed).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistFile {
+    /// Always this value.
+    pub fixed: Option<String>,
+    /// Uniform between two durations `["15s", "45s"]`.
+    pub uniform: Option<Vec<String>>,
+    /// Exponential with this mean: `{ mean = "10m" }`.
+    pub exponential: Option<MeanFile>,
+    /// Lognormal by median and 95th percentile.
+    pub lognormal: Option<LognormalFile>,
+    /// Gamma by shape and mean.
+    pub gamma: Option<GammaFile>,
+    /// Resample a CSV of observed durations (column `duration` or the first column; human
+    /// durations or seconds).
+    pub empirical: Option<String>,
+}
+
+/// `{ mean = "10m" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeanFile {
+    /// The mean.
+    pub mean: String,
+}
+
+/// `{ median = "12m", p95 = "40m" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LognormalFile {
+    /// Median.
+    pub median: String,
+    /// 95th percentile, above the median.
+    pub p95: String,
+}
+
+/// `{ shape = 2.0, mean = "20m" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GammaFile {
+    /// Shape k > 0.
+    pub shape: f64,
+    /// Mean (scale = mean / shape).
+    pub mean: String,
+}
+
+/// `{ provisioning = "20s", image_pull = "30s" }`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartupFile {
+    /// PROVISIONING/PENDING time before the image pull (not billed); default `"20s"`.
+    pub provisioning: Option<StringOr<DistFile>>,
+    /// Image pull time (billed); default `"20s"`.
+    pub image_pull: Option<StringOr<DistFile>>,
+}
+
+/// `{ every = "5m", cost = "10s" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointFile {
+    /// Work between checkpoints.
+    pub every: String,
+    /// Time one checkpoint takes (default `"0s"`).
+    pub cost: Option<String>,
+}
+
+/// `[objectives]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectivesSection {
+    /// Largest acceptable deadline-miss rate, in [0, 1].
+    pub max_deadline_miss: Option<f64>,
+    /// Largest acceptable crashed-or-failed rate, in [0, 1].
+    pub max_crashed: Option<f64>,
+    /// Largest acceptable p95 end-to-end latency, e.g. `"45m"`.
+    pub max_p95_latency: Option<String>,
+    /// Largest acceptable cost per 30 days, USD.
+    pub max_monthly_cost: Option<f64>,
+    /// Confidence for the objectives (default 0.95).
+    pub confidence: Option<f64>,
+}
+
+/// `[pricing]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PricingSection {
+    /// `bundled` (default): the snapshot shipped with spotplan.
+    pub source: Option<String>,
+    /// Explicit rates that override the source's, USD per hour.
+    pub rates: Option<RatesFile>,
+}
+
+/// Rate overrides, USD per vCPU-hour / GB-hour.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatesFile {
+    /// On-demand x86_64 per vCPU-hour.
+    pub vcpu_hour: Option<f64>,
+    /// On-demand x86_64 per GB-hour.
+    pub gb_hour: Option<f64>,
+    /// On-demand ARM64 per vCPU-hour.
+    pub arm_vcpu_hour: Option<f64>,
+    /// On-demand ARM64 per GB-hour.
+    pub arm_gb_hour: Option<f64>,
+    /// Spot x86_64 per vCPU-hour.
+    pub spot_vcpu_hour: Option<f64>,
+    /// Spot x86_64 per GB-hour.
+    pub spot_gb_hour: Option<f64>,
+    /// Spot ARM64 per vCPU-hour.
+    pub spot_arm_vcpu_hour: Option<f64>,
+    /// Spot ARM64 per GB-hour.
+    pub spot_arm_gb_hour: Option<f64>,
+    /// Ephemeral storage above 20 GiB, per GB-hour.
+    pub storage_gb_hour: Option<f64>,
+    /// The date these rates are as of (shown in reports).
+    pub as_of: Option<String>,
+}
+
+/// A number or a string, e.g. cpu `1024` or `"1 vCPU"`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum NumOrText {
+    /// A TOML integer or float.
+    Num(f64),
+    /// A TOML string.
+    Text(String),
+}
+
+impl NumOrText {
+    /// The value as text (numbers without a fraction print as integers).
+    pub fn as_text(&self) -> String {
+        match self {
+            NumOrText::Num(n) if n.fract() == 0.0 => format!("{}", *n as i64),
+            NumOrText::Num(n) => n.to_string(),
+            NumOrText::Text(t) => t.clone(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NumOrText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NumOrText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumOrText, E> {
+                Ok(NumOrText::Num(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumOrText, E> {
+                Ok(NumOrText::Num(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumOrText, E> {
+                Ok(NumOrText::Num(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NumOrText, E> {
+                Ok(NumOrText::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for NumOrText {
+    fn schema_name() -> Cow<'static, str> {
+        "NumOrText".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["number", "string"] })
+    }
+}
+
+/// Either a plain string (a shorthand, e.g. a fixed duration) or a table of type `T`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum StringOr<T> {
+    /// The shorthand string.
+    Text(String),
+    /// The full table.
+    Table(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for StringOr<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = StringOr<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a table")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StringOr<T>, E> {
+                Ok(StringOr::Text(v.to_string()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, m: M) -> Result<StringOr<T>, M::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(m)).map(StringOr::Table)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for StringOr<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("StringOr{}", T::schema_name()).into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let t = g.subschema_for::<T>();
+        json_schema!({ "anyOf": [ { "type": "string" }, t ] })
+    }
+}

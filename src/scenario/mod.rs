@@ -1,0 +1,27 @@
+//! Scenario files: serde types (`file`), parsing with located errors (`parse`), validation
+//! into the typed [`Scenario`] (`validate`) and the trap warnings (`warnings`).
+
+pub mod error;
+pub mod file;
+mod locate;
+pub mod parse;
+pub mod types;
+pub mod validate;
+pub mod warnings;
+
+pub use error::{Diagnostic, FieldPath, Location, ScenarioError};
+pub use types::*;
+pub use validate::Loader;
+pub use warnings::{Warning, warnings};
+
+/// Parses and validates scenario text. `file` names it in errors; `loader` reads the files it
+/// references (traces, CSV schedules, empirical durations).
+pub fn load(src: &str, file: &str, loader: Loader<'_>) -> Result<Scenario, ScenarioError> {
+    let f = parse::parse_file(src, file)?;
+    validate::validate(&f, src, file, loader)
+}
+
+/// The JSON Schema of the scenario format.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(file::ScenarioFile)).unwrap_or_default()
+}

@@ -1,0 +1,346 @@
+//! The validated scenario: typed values with units, ready for the simulator.
+
+use std::sync::Arc;
+
+use crate::model::{Dist, Placement, Provider, Rate, SimTime, Strategy, TaskSize};
+use crate::pricing::PriceTable;
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Human name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// AWS region.
+    pub region: String,
+    /// The file it came from and the hash of its bytes (hex SHA-256, first 16 digits).
+    pub source: ScenarioSource,
+    /// Horizon, replications, seed, placement.
+    pub sim: SimulationSettings,
+    /// The cluster.
+    pub cluster: ClusterSpec,
+    /// The worker service and how it sends RunTask.
+    pub worker: WorkerSpec,
+    /// What each RunTask asks for, after ECS and Prefect rules (see [`Launch`]).
+    pub launch: Launch,
+    /// The spot interruption and capacity model.
+    pub spot: SpotSpec,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// The workload (≥ 1 flow).
+    pub flows: Vec<FlowSpec>,
+    /// Objectives for `recommend`.
+    pub objectives: Objectives,
+    /// Prices in use.
+    pub prices: PriceTable,
+}
+
+impl Scenario {
+    /// The same scenario with every run sent to on-demand FARGATE: the all-on-demand
+    /// baseline, simulated on the same random numbers.
+    pub fn all_on_demand(&self) -> Scenario {
+        let mut s = self.clone();
+        s.launch = Launch { source: LaunchSource::Baseline, strategy: Strategy::only(Provider::Fargate) };
+        s
+    }
+}
+
+/// Provenance of a scenario.
+#[derive(Clone, Debug)]
+pub struct ScenarioSource {
+    /// The path as given.
+    pub file: String,
+    /// First 16 hex digits of the SHA-256 of the file bytes.
+    pub hash: String,
+}
+
+/// `[simulation]`, validated.
+#[derive(Clone, Debug)]
+pub struct SimulationSettings {
+    /// Runs are scheduled in [0, horizon).
+    pub horizon: SimTime,
+    /// Replications, ≥ 1.
+    pub replications: u32,
+    /// Master seed.
+    pub seed: u64,
+    /// Placement model.
+    pub placement: Placement,
+    /// Wall-clock instant of simulated time zero, ms since the Unix epoch (UTC).
+    pub start_unix_ms: i64,
+    /// In-flight runs may finish until horizon + drain; later ones count as unfinished.
+    pub drain: SimTime,
+}
+
+/// The cluster as configured.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    /// Cluster name.
+    pub name: String,
+    /// Associated capacity providers (may include non-Fargate ones, which are not simulated).
+    pub capacity_providers: Vec<String>,
+    /// The default strategy, if set.
+    pub default_strategy: Option<Strategy>,
+}
+
+/// Who sends RunTask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerKind {
+    /// Prefect 3 ECS worker (prefect-aws): `launchType=FARGATE` unless the work pool has a
+    /// `capacity_provider_strategy`.
+    Prefect3EcsWorker,
+    /// Prefect 1 ECS agent: `launchType=FARGATE` unless `run_task_kwargs` has a strategy.
+    Prefect1EcsAgent,
+    /// A plain RunTask caller that sends neither field unless told to.
+    RunTask,
+}
+
+impl WorkerKind {
+    /// The scenario-file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerKind::Prefect3EcsWorker => "prefect3-ecs-worker",
+            WorkerKind::Prefect1EcsAgent => "prefect1-ecs-agent",
+            WorkerKind::RunTask => "runtask",
+        }
+    }
+}
+
+/// The worker service.
+#[derive(Clone, Debug)]
+pub struct WorkerSpec {
+    /// Kind.
+    pub kind: WorkerKind,
+    /// Worker task size (on-demand FARGATE).
+    pub size: TaskSize,
+    /// Desired count.
+    pub count: u32,
+    /// Poll interval; 0 = runs are picked up the moment they are due.
+    pub poll_interval: SimTime,
+    /// Work-pool concurrency limit.
+    pub concurrency_limit: Option<u32>,
+}
+
+/// Why the effective strategy is what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaunchSource {
+    /// The strategy sent with each RunTask (work pool / run_task_kwargs).
+    RequestStrategy,
+    /// A launch type sent with each RunTask (the cluster default is ignored).
+    RequestLaunchType,
+    /// The worker's implicit `launchType=FARGATE` (Prefect, when no strategy is set).
+    WorkerDefaultLaunchType,
+    /// Neither was sent: the cluster default strategy.
+    ClusterDefault,
+    /// The all-on-demand baseline.
+    Baseline,
+}
+
+/// What each RunTask places on.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// Why.
+    pub source: LaunchSource,
+    /// The effective strategy (a launch type is a one-item strategy on its provider).
+    pub strategy: Strategy,
+}
+
+/// Spot interruptions and capacity.
+#[derive(Clone, Debug, Default)]
+pub struct SpotSpec {
+    /// Base Poisson interruption rate per running spot task-hour.
+    pub rate: Rate,
+    /// Multipliers by UTC hour of day.
+    pub hourly: Option<[f64; 24]>,
+    /// SIGTERM → stop (2 s–120 s).
+    pub stop_timeout: SimTime,
+    /// Capacity outages.
+    pub capacity: Option<CapacitySpec>,
+    /// Reclaim waves.
+    pub waves: Option<WavesSpec>,
+    /// Trace replay.
+    pub trace: Option<Arc<SpotTrace>>,
+}
+
+/// Alternating available/unavailable capacity with exponential durations.
+#[derive(Clone, Copy, Debug)]
+pub struct CapacitySpec {
+    /// Long-run unavailable fraction in [0, 1).
+    pub unavailable: f64,
+    /// Mean outage, ms > 0.
+    pub mean_outage: SimTime,
+}
+
+impl CapacitySpec {
+    /// Mean available period, ms: mean_outage · (1 − u) / u.
+    pub fn mean_available_ms(&self) -> f64 {
+        self.mean_outage.0 as f64 * (1.0 - self.unavailable) / self.unavailable
+    }
+}
+
+/// Reclaim waves.
+#[derive(Clone, Copy, Debug)]
+pub struct WavesSpec {
+    /// Waves per day.
+    pub per_day: f64,
+    /// Probability each running spot task is hit.
+    pub hit: f64,
+}
+
+/// A preemption trace: slot i covers [i·gap, (i+1)·gap); `true` = preempted/unavailable.
+/// Each replication starts at a random slot and wraps around.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpotTrace {
+    /// Slot length.
+    pub gap: SimTime,
+    /// Slot states (non-empty).
+    pub unavailable: Vec<bool>,
+}
+
+/// Delay before a `custom` retry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Delay {
+    /// Always this long.
+    Fixed(SimTime),
+    /// base · factor^(k−1), capped at max, for retry k = 1, 2, …
+    Exponential {
+        /// First delay.
+        base: SimTime,
+        /// Factor ≥ 1.
+        factor: f64,
+        /// Cap.
+        max: Option<SimTime>,
+    },
+}
+
+impl Delay {
+    /// The delay before retry number `k` (1-based), before jitter.
+    pub fn before_retry(&self, k: u32) -> SimTime {
+        match *self {
+            Delay::Fixed(d) => d,
+            Delay::Exponential { base, factor, max } => {
+                let ms = base.0 as f64 * factor.powi(k.saturating_sub(1).min(1000) as i32);
+                let ms = ms.min(max.map(|m| m.0 as f64).unwrap_or(f64::MAX)).min(u64::MAX as f64 / 4.0);
+                SimTime(ms as u64)
+            }
+        }
+    }
+}
+
+/// The `custom` retry policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomRetry {
+    /// Attempts in all (launches + RunTask retries), ≥ 1.
+    pub max_attempts: u32,
+    /// Delay schedule.
+    pub delay: Delay,
+    /// Jitter: each delay is multiplied by 1 + U(0, jitter).
+    pub jitter: f64,
+    /// Fall back to FARGATE after this many interruptions of the run.
+    pub fallback_after_interruptions: Option<u32>,
+    /// Fall back to FARGATE after this many capacity failures of the run.
+    pub fallback_after_capacity_failures: Option<u32>,
+    /// Launch on FARGATE when slack < remaining work + a restart.
+    pub deadline_aware: bool,
+}
+
+/// How runs recover from RunTask failures and interruptions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RetryPolicy {
+    /// Prefect 3 ECS worker: RunTask retried `runtask_attempts` times in all, 1 s + U(0, 3 s)
+    /// apart, then Crashed. An interruption crashes the run, unless `reschedule`
+    /// (`PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule`) makes it AwaitingRetry, picked
+    /// up again at the next poll.
+    Prefect3 {
+        /// RunTask attempts per submission.
+        runtask_attempts: u32,
+        /// SIGTERM → AwaitingRetry.
+        reschedule: bool,
+    },
+    /// Prefect 1 with Lazarus: an interrupted run's heartbeat goes stale; a Lazarus pass
+    /// every 10 min reschedules runs whose heartbeat is older than 10 min, up to `limit`
+    /// times, then Failed. A RunTask failure fails the run (the agent marks it Failed).
+    Prefect1Lazarus {
+        /// 3 (Prefect Server) or 10 (Prefect Cloud).
+        limit: u32,
+    },
+    /// A configurable policy.
+    Custom(CustomRetry),
+}
+
+impl RetryPolicy {
+    /// The scenario-file name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RetryPolicy::Prefect3 { reschedule: false, .. } => "prefect3",
+            RetryPolicy::Prefect3 { reschedule: true, .. } => "prefect3-reschedule",
+            RetryPolicy::Prefect1Lazarus { .. } => "prefect1-lazarus",
+            RetryPolicy::Custom(_) => "custom",
+        }
+    }
+}
+
+/// When runs of a flow are scheduled.
+#[derive(Clone, Debug)]
+pub enum Schedule {
+    /// Every `interval` from `offset`.
+    Every {
+        /// Interval > 0.
+        interval: SimTime,
+        /// First run.
+        offset: SimTime,
+    },
+    /// A cron expression evaluated in UTC from the simulation start.
+    Cron(Arc<croner::Cron>),
+    /// Poisson arrivals.
+    Poisson(Rate),
+    /// Explicit start offsets, sorted.
+    Times(Arc<Vec<SimTime>>),
+}
+
+/// Checkpointing: every `every` of work, taking `cost`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Work between checkpoints, > 0.
+    pub every: SimTime,
+    /// Time a checkpoint takes.
+    pub cost: SimTime,
+}
+
+/// One deployment.
+#[derive(Clone, Debug)]
+pub struct FlowSpec {
+    /// Name.
+    pub name: String,
+    /// Schedule.
+    pub schedule: Schedule,
+    /// Work per run.
+    pub duration: Dist,
+    /// Task size.
+    pub size: TaskSize,
+    /// Unbilled provisioning time.
+    pub provisioning: Dist,
+    /// Billed image pull time.
+    pub image_pull: Dist,
+    /// Deadline after the scheduled time.
+    pub deadline: Option<SimTime>,
+    /// Checkpoints.
+    pub checkpoint: Option<Checkpoint>,
+    /// Deployment concurrency limit.
+    pub concurrency_limit: Option<u32>,
+}
+
+/// `[objectives]`, validated.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Objectives {
+    /// Max deadline-miss rate.
+    pub max_deadline_miss: Option<f64>,
+    /// Max crashed-or-failed rate.
+    pub max_crashed: Option<f64>,
+    /// Max p95 latency, ms.
+    pub max_p95_latency_ms: Option<u64>,
+    /// Max cost per 30 days, USD.
+    pub max_monthly_cost: Option<f64>,
+    /// Confidence level.
+    pub confidence: f64,
+}

@@ -1,0 +1,127 @@
+//! Warnings for the traps users fall into, each explained in one sentence.
+
+use super::types::{LaunchSource, Scenario};
+use crate::model::{Placement, Provider};
+
+/// One warning: a stable code and a one-sentence explanation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Warning {
+    /// Stable identifier, e.g. `base-on-fargate-per-call`.
+    pub code: &'static str,
+    /// The explanation.
+    pub message: String,
+}
+
+/// λ·L at which restarting from scratch on spot costs as much as on-demand:
+/// the x solving (eˣ − 1)/x = on-demand rate / spot rate.
+pub fn break_even_lambda_l(price_ratio: f64) -> f64 {
+    if price_ratio <= 1.0 {
+        return 0.0;
+    }
+    let (mut lo, mut hi) = (1e-9_f64, 100.0_f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid.exp_m1() / mid < price_ratio {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The warnings for a validated scenario.
+pub fn warnings(s: &Scenario) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let strat = &s.launch.strategy;
+    if s.sim.placement == Placement::PerCall {
+        if let Some(b) = strat.base_item() {
+            if b.provider == Provider::Fargate && strat.uses(Provider::FargateSpot) {
+                out.push(Warning {
+                    code: "base-on-fargate-per-call",
+                    message: format!(
+                        "with `per-call` placement the base of {} on FARGATE is met inside every single-task RunTask call, so every run lands on FARGATE: expected spot share 0%, not the {:.0}% the weights suggest",
+                        b.base,
+                        100.0 * strat.weight_share(Provider::FargateSpot)
+                    ),
+                });
+            }
+        }
+    }
+    if matches!(s.launch.source, LaunchSource::RequestLaunchType | LaunchSource::WorkerDefaultLaunchType) {
+        if let Some(d) = &s.cluster.default_strategy {
+            let who = if s.launch.source == LaunchSource::WorkerDefaultLaunchType {
+                format!("the {} sends `launchType=FARGATE` when it has no capacity provider strategy", s.worker.kind.name())
+            } else {
+                "`worker.launch_type` is sent with every RunTask".to_string()
+            };
+            out.push(Warning {
+                code: "launch-type-ignores-strategy",
+                message: format!(
+                    "{who}, and a launch type makes ECS ignore the cluster default strategy ({d}): every run goes to on-demand FARGATE; set `worker.strategy` (the work pool's capacity_provider_strategy) instead"
+                ),
+            });
+        }
+    }
+    for f in &s.flows {
+        if let Some(deadline) = f.deadline {
+            let need = f.provisioning.mean_ms() + f.image_pull.mean_ms() + f.duration.median_ms();
+            if (deadline.0 as f64) < need {
+                out.push(Warning {
+                    code: "deadline-shorter-than-run",
+                    message: format!(
+                        "flow `{}`: its deadline {} is shorter than startup plus the median work ({:.0}s), so most runs miss it even with no interruption",
+                        f.name,
+                        deadline,
+                        need / 1000.0
+                    ),
+                });
+            }
+        }
+    }
+    let lambda = s.spot.rate.per_hour
+        * s.spot.hourly.map(|h| h.iter().sum::<f64>() / 24.0).unwrap_or(1.0);
+    if lambda > 0.0 && strat.uses(Provider::FargateSpot) {
+        for f in s.flows.iter().filter(|f| f.checkpoint.is_none()) {
+            let (Ok(od), Ok(sp)) = (
+                s.prices.task_hourly_usd(&f.size, Provider::Fargate),
+                s.prices.task_hourly_usd(&f.size, Provider::FargateSpot),
+            ) else {
+                continue;
+            };
+            if sp <= 0.0 {
+                continue;
+            }
+            let ratio = od / sp;
+            let x = lambda * f.duration.median_ms() / 3_600_000.0;
+            let be = break_even_lambda_l(ratio);
+            if x > be {
+                out.push(Warning {
+                    code: "interruptions-above-break-even",
+                    message: format!(
+                        "flow `{}`: interruption rate {:.3}/h × median work {:.2}h gives λ·L = {:.2}, above the break-even {:.2} for an on-demand/spot price ratio of {:.2}, so restarting from scratch on spot costs more than on-demand",
+                        f.name,
+                        lambda,
+                        f.duration.median_ms() / 3_600_000.0,
+                        x,
+                        be,
+                        ratio
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn break_even_solves_the_equation() {
+        let x = break_even_lambda_l(3.0);
+        assert!((x.exp_m1() / x - 3.0).abs() < 1e-9);
+        assert_eq!(break_even_lambda_l(1.0), 0.0);
+    }
+}

@@ -1,0 +1,889 @@
+//! The discrete-event engine: one replication of a scenario.
+//!
+//! Ordering guarantee: events fire in `(time, seq)` order; at equal times, in the order they
+//! were scheduled. All randomness is keyed (see [`super::rng`]), so the run is a pure function
+//! of (scenario, replication).
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+
+use super::hazard::Hazard;
+use super::observer::{EventKind, Observer, TraceEvent};
+use super::outcome::RunOutcome;
+use super::placement::Placer;
+use super::queue::EventQueue;
+use super::rng::{Purpose, Stream};
+use crate::model::{OperatingSystem, Provider, SimTime};
+use crate::pricing::billed_secs;
+use crate::scenario::{CustomRetry, RetryPolicy, Scenario, Schedule};
+
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Arrival { flow: u32 },
+    Pickup,
+    Submit { run: u32 },
+    Done { task: u32, generation: u32 },
+    Interrupt { task: u32, generation: u32 },
+    Stopped { task: u32 },
+    Requeue { run: u32 },
+    Lazarus { run: u32 },
+    CapacityFlip,
+    Wave,
+    TraceEdge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum AfterStop {
+    Nothing,
+    Crash,
+    Requeue(SimTime),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    id: u64,
+    k: u64,
+    flow: u32,
+    scheduled: SimTime,
+    work: SimTime,
+    saved: SimTime,
+    attempts: u32,
+    submission_tries: u32,
+    interruptions: u32,
+    capacity_failures: u32,
+    lazarus: u32,
+    fallback: bool,
+    holds_slot: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Task {
+    run: u32,
+    run_id: u64,
+    run_k: u64,
+    flow: u32,
+    attempt: u32,
+    provider: Provider,
+    generation: u32,
+    live: bool,
+    stopping: bool,
+    pull_start: SimTime,
+    run_start: SimTime,
+    remaining: SimTime,
+    useful: SimTime,
+    after: AfterStop,
+}
+
+/// A vector with a free list; indices stay valid while an entry is live.
+struct Slab<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T: Copy> Slab<T> {
+    fn new() -> Self {
+        Slab { items: Vec::new(), free: Vec::new() }
+    }
+    #[inline]
+    fn insert(&mut self, v: T) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.items[i as usize] = v;
+                i
+            }
+            None => {
+                self.items.push(v);
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+    #[inline]
+    fn remove(&mut self, i: u32) {
+        self.free.push(i);
+    }
+}
+
+struct Streams {
+    arrivals: Stream,
+    durations: Stream,
+    startup: Stream,
+    interruptions: Stream,
+    capacity: Stream,
+    waves: Stream,
+    retries: Stream,
+    placement: Stream,
+    phases: Stream,
+    trace: Stream,
+}
+
+struct Engine<'a, O: Observer> {
+    s: &'a Scenario,
+    obs: &'a mut O,
+    q: EventQueue<Ev>,
+    now: SimTime,
+    end: SimTime,
+    runs: Slab<Run>,
+    tasks: Slab<Task>,
+    live_tasks: Vec<u32>,
+    eligible: VecDeque<u32>,
+    pickup_at: Option<SimTime>,
+    pool_in_flight: u32,
+    flow_in_flight: Vec<u32>,
+    provider_in_flight: [u32; 2],
+    placer: Placer,
+    st: Streams,
+    hazard: Hazard,
+    poll_phase: u64,
+    lazarus_phase: u64,
+    arrivals_k: Vec<u64>,
+    arrivals_open: usize,
+    live_runs: u64,
+    cap_unavailable: bool,
+    cap_flips: u64,
+    trace_unavailable: bool,
+    trace_slot: u64,
+    waves: u64,
+    billed: Vec<[u64; 2]>,
+    wasted: Vec<[u64; 2]>,
+    latency: Histogram<u64>,
+    latency_sum: f64,
+    out: RunOutcome,
+}
+
+/// Simulates replication `rep` of the scenario (seed from the scenario) and returns what it
+/// measured. Pure: no I/O, no clock.
+pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
+    let seed = s.sim.seed;
+    let st = Streams {
+        arrivals: Stream::new(seed, rep, Purpose::Arrivals),
+        durations: Stream::new(seed, rep, Purpose::Durations),
+        startup: Stream::new(seed, rep, Purpose::Startup),
+        interruptions: Stream::new(seed, rep, Purpose::Interruptions),
+        capacity: Stream::new(seed, rep, Purpose::Capacity),
+        waves: Stream::new(seed, rep, Purpose::Waves),
+        retries: Stream::new(seed, rep, Purpose::Retries),
+        placement: Stream::new(seed, rep, Purpose::Placement),
+        phases: Stream::new(seed, rep, Purpose::Phases),
+        trace: Stream::new(seed, rep, Purpose::Trace),
+    };
+    let poll = s.worker.poll_interval.0;
+    let poll_phase = if poll > 0 { (st.phases.uniform(1, 0) * poll as f64) as u64 } else { 0 };
+    let lazarus_phase = (st.phases.uniform(2, 0) * 600_000.0) as u64;
+    let n = s.flows.len();
+    let mut e = Engine {
+        s,
+        obs,
+        q: EventQueue::new(),
+        now: SimTime::ZERO,
+        end: s.sim.horizon.plus(s.sim.drain),
+        runs: Slab::new(),
+        tasks: Slab::new(),
+        live_tasks: Vec::new(),
+        eligible: VecDeque::new(),
+        pickup_at: None,
+        pool_in_flight: 0,
+        flow_in_flight: vec![0; n],
+        provider_in_flight: [0; 2],
+        placer: Placer::new(&s.launch.strategy, s.sim.placement),
+        st,
+        hazard: Hazard {
+            per_ms: s.spot.rate.per_ms(),
+            hourly: s.spot.hourly,
+            start_unix_ms: s.sim.start_unix_ms,
+        },
+        poll_phase,
+        lazarus_phase,
+        arrivals_k: vec![0; n],
+        arrivals_open: n,
+        live_runs: 0,
+        cap_unavailable: false,
+        cap_flips: 0,
+        trace_unavailable: false,
+        trace_slot: 0,
+        waves: 0,
+        billed: vec![[0; 2]; n],
+        wasted: vec![[0; 2]; n],
+        latency: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures is valid")),
+        latency_sum: 0.0,
+        out: RunOutcome { replication: rep, ..Default::default() },
+    };
+    e.start();
+    e.main_loop();
+    e.finish()
+}
+
+impl<O: Observer> Engine<'_, O> {
+    #[inline]
+    fn emit(&mut self, flow: u32, run: u64, attempt: u32, kind: EventKind, provider: Option<Provider>, value: u64) {
+        if O::ENABLED {
+            self.obs.event(&TraceEvent { t_ms: self.now.0, flow, run, attempt, kind, provider, value });
+        }
+    }
+
+    fn start(&mut self) {
+        for f in 0..self.s.flows.len() {
+            match self.first_arrival(f) {
+                Some(t) => self.q.push(t, Ev::Arrival { flow: f as u32 }),
+                None => self.arrivals_open -= 1,
+            }
+        }
+        let uses_spot = self.s.launch.strategy.uses(Provider::FargateSpot)
+            || matches!(self.s.retry, RetryPolicy::Custom(_));
+        if !uses_spot {
+            return;
+        }
+        if let Some(c) = self.s.spot.capacity {
+            self.cap_unavailable = self.st.capacity.uniform(0, 0) < c.unavailable;
+            self.schedule_capacity_flip();
+        }
+        if self.s.spot.waves.is_some() {
+            self.schedule_wave();
+        }
+        if let Some(tr) = &self.s.spot.trace {
+            self.trace_slot = (self.st.trace.uniform(0, 0) * tr.unavailable.len() as f64) as u64;
+            self.trace_unavailable = self.trace_state(SimTime::ZERO);
+            self.schedule_trace_edge();
+        }
+    }
+
+    fn main_loop(&mut self) {
+        while let Some((t, ev)) = self.q.pop() {
+            if t > self.end {
+                break;
+            }
+            self.now = t;
+            self.out.events += 1;
+            match ev {
+                Ev::Arrival { flow } => self.on_arrival(flow),
+                Ev::Pickup => self.on_pickup(),
+                Ev::Submit { run } => self.submit(run),
+                Ev::Done { task, generation } => self.on_done(task, generation),
+                Ev::Interrupt { task, generation } => {
+                    let tk = self.tasks.items[task as usize];
+                    if tk.live && tk.generation == generation && !tk.stopping {
+                        self.interrupt(task);
+                    }
+                }
+                Ev::Stopped { task } => self.on_stopped(task),
+                Ev::Requeue { run } => {
+                    self.make_eligible(run);
+                }
+                Ev::Lazarus { run } => self.on_lazarus(run),
+                Ev::CapacityFlip => {
+                    self.cap_unavailable = !self.cap_unavailable;
+                    self.cap_flips += 1;
+                    self.schedule_capacity_flip();
+                }
+                Ev::Wave => self.on_wave(),
+                Ev::TraceEdge => self.on_trace_edge(),
+            }
+            if self.arrivals_open == 0 && self.live_runs == 0 && self.live_tasks.is_empty() {
+                break;
+            }
+        }
+    }
+
+    // ---- arrivals -------------------------------------------------------------------------
+
+    fn wall(&self, t: SimTime) -> Option<DateTime<Utc>> {
+        DateTime::<Utc>::from_timestamp_millis(self.s.sim.start_unix_ms + t.0 as i64)
+    }
+
+    fn cron_next(&self, cron: &croner::Cron, after: SimTime, inclusive: bool) -> Option<SimTime> {
+        let w = self.wall(after)?;
+        let next = cron.find_next_occurrence(&w, inclusive).ok()?;
+        let ms = next.timestamp_millis() - self.s.sim.start_unix_ms;
+        (ms >= 0).then_some(SimTime(ms as u64))
+    }
+
+    fn first_arrival(&self, f: usize) -> Option<SimTime> {
+        let t = match &self.s.flows[f].schedule {
+            Schedule::Every { offset, .. } => *offset,
+            Schedule::Cron(c) => self.cron_next(c, SimTime::ZERO, true)?,
+            Schedule::Poisson(r) => SimTime::from_secs_f64(
+                self.st.arrivals.exp1(f as u64, 0) / r.per_ms() / 1000.0,
+            ),
+            Schedule::Times(v) => *v.first()?,
+        };
+        (t < self.s.sim.horizon).then_some(t)
+    }
+
+    fn next_arrival(&self, f: usize, k: u64) -> Option<SimTime> {
+        let now = self.now;
+        let t = match &self.s.flows[f].schedule {
+            Schedule::Every { interval, .. } => now.plus(*interval),
+            Schedule::Cron(c) => self.cron_next(c, now, false)?,
+            Schedule::Poisson(r) => now.plus(SimTime::from_secs_f64(
+                self.st.arrivals.exp1(f as u64, k) / r.per_ms() / 1000.0,
+            )),
+            Schedule::Times(v) => *v.get(k as usize)?,
+        };
+        (t < self.s.sim.horizon).then_some(t)
+    }
+
+    fn on_arrival(&mut self, flow: u32) {
+        let f = flow as usize;
+        let k = self.arrivals_k[f];
+        self.arrivals_k[f] += 1;
+        match self.next_arrival(f, k + 1) {
+            Some(t) => self.q.push(t, Ev::Arrival { flow }),
+            None => self.arrivals_open -= 1,
+        }
+        let id = ((f as u64) << 40) | k;
+        let work = self.s.flows[f].duration.sample(&mut self.st.durations.rng(id, 0));
+        let run = self.runs.insert(Run {
+            id,
+            k,
+            flow,
+            scheduled: self.now,
+            work,
+            saved: SimTime::ZERO,
+            attempts: 0,
+            submission_tries: 0,
+            interruptions: 0,
+            capacity_failures: 0,
+            lazarus: 0,
+            fallback: false,
+            holds_slot: false,
+        });
+        self.live_runs += 1;
+        self.out.runs += 1;
+        if self.s.flows[f].deadline.is_some() {
+            self.out.deadline_runs += 1;
+        }
+        self.emit(flow, k, 0, EventKind::Scheduled, None, work.0);
+        self.make_eligible(run);
+    }
+
+    // ---- worker: polling and concurrency --------------------------------------------------
+
+    fn next_tick(&self, t: SimTime) -> SimTime {
+        let p = self.s.worker.poll_interval.0;
+        if p == 0 {
+            return t;
+        }
+        let ph = self.poll_phase;
+        if t.0 <= ph {
+            return SimTime(ph);
+        }
+        SimTime(ph + (t.0 - ph).div_ceil(p) * p)
+    }
+
+    fn schedule_pickup(&mut self) {
+        let t = self.next_tick(self.now);
+        if self.pickup_at.is_none_or(|p| p > t) {
+            self.pickup_at = Some(t);
+            self.q.push(t, Ev::Pickup);
+        }
+    }
+
+    fn make_eligible(&mut self, run: u32) {
+        self.eligible.push_back(run);
+        self.schedule_pickup();
+    }
+
+    fn on_pickup(&mut self) {
+        if self.pickup_at == Some(self.now) {
+            self.pickup_at = None;
+        }
+        let pool_limit = self.s.worker.concurrency_limit.unwrap_or(u32::MAX);
+        let mut i = 0;
+        while i < self.eligible.len() && self.pool_in_flight < pool_limit {
+            let run = self.eligible[i];
+            let flow = self.runs.items[run as usize].flow as usize;
+            let flow_limit = self.s.flows[flow].concurrency_limit.unwrap_or(u32::MAX);
+            if self.flow_in_flight[flow] >= flow_limit {
+                i += 1;
+                continue;
+            }
+            self.eligible.remove(i);
+            self.pool_in_flight += 1;
+            self.flow_in_flight[flow] += 1;
+            let r = &mut self.runs.items[run as usize];
+            r.holds_slot = true;
+            r.submission_tries = 0;
+            self.submit(run);
+        }
+    }
+
+    fn release_slot(&mut self, run: u32) {
+        let r = &mut self.runs.items[run as usize];
+        if r.holds_slot {
+            r.holds_slot = false;
+            self.pool_in_flight -= 1;
+            self.flow_in_flight[r.flow as usize] -= 1;
+            if !self.eligible.is_empty() {
+                self.schedule_pickup();
+            }
+        }
+    }
+
+    // ---- RunTask and placement ------------------------------------------------------------
+
+    fn spot_unavailable(&self) -> bool {
+        self.cap_unavailable || self.trace_unavailable
+    }
+
+    fn remaining_runtime(&self, flow: usize, remaining: SimTime) -> SimTime {
+        match self.s.flows[flow].checkpoint {
+            Some(c) if remaining.0 > 0 => {
+                let n = (remaining.0 - 1) / c.every.0;
+                remaining.plus(SimTime(n * c.cost.0))
+            }
+            _ => remaining,
+        }
+    }
+
+    /// Whether the deadline-aware rule sends this launch to on-demand.
+    fn deadline_forces_on_demand(&self, r: &Run) -> bool {
+        let fl = &self.s.flows[r.flow as usize];
+        let Some(deadline) = fl.deadline else { return false };
+        let due = r.scheduled.plus(deadline);
+        let slack = due.0 as f64 - self.now.0 as f64;
+        let startup = fl.provisioning.mean_ms() + fl.image_pull.mean_ms();
+        let work = self.remaining_runtime(r.flow as usize, r.work.minus(r.saved)).0 as f64;
+        let restart = startup + self.s.spot.stop_timeout.0 as f64 + self.s.worker.poll_interval.0 as f64;
+        slack < startup + work + restart
+    }
+
+    fn submit(&mut self, run: u32) {
+        let mut r = self.runs.items[run as usize];
+        r.attempts += 1;
+        r.submission_tries += 1;
+        let mut provider = if r.fallback {
+            Provider::Fargate
+        } else {
+            let u = self.st.placement.uniform(r.id, r.attempts as u64);
+            self.placer.choose(self.provider_in_flight, u)
+        };
+        if provider == Provider::FargateSpot {
+            if let RetryPolicy::Custom(CustomRetry { deadline_aware: true, .. }) = self.s.retry {
+                if self.deadline_forces_on_demand(&r) {
+                    provider = Provider::Fargate;
+                    if !r.fallback {
+                        r.fallback = true;
+                        self.out.fallbacks += 1;
+                        self.emit(r.flow, r.k, r.attempts, EventKind::FallbackToOnDemand, Some(Provider::Fargate), 0);
+                    }
+                }
+            }
+        }
+        self.runs.items[run as usize] = r;
+        self.emit(r.flow, r.k, r.attempts, EventKind::RunTask, Some(provider), 0);
+        if provider == Provider::FargateSpot && self.spot_unavailable() {
+            self.on_capacity_failure(run);
+        } else {
+            self.place(run, provider);
+        }
+    }
+
+    fn on_capacity_failure(&mut self, run: u32) {
+        self.out.capacity_failures += 1;
+        let r = &mut self.runs.items[run as usize];
+        r.capacity_failures += 1;
+        let r = *r;
+        self.emit(r.flow, r.k, r.attempts, EventKind::CapacityFailure, Some(Provider::FargateSpot), 0);
+        match &self.s.retry {
+            RetryPolicy::Prefect3 { runtask_attempts, .. } => {
+                if r.submission_tries < *runtask_attempts {
+                    // prefect-aws: fixed 1 s plus uniform(0, 3 s) jitter
+                    let jitter = self.st.retries.uniform(r.id, r.attempts as u64) * 3000.0;
+                    let at = self.now.plus(SimTime(1000 + jitter as u64));
+                    self.q.push(at, Ev::Submit { run });
+                } else {
+                    self.end_run(run, EventKind::Crashed);
+                }
+            }
+            RetryPolicy::Prefect1Lazarus { .. } => self.end_run(run, EventKind::Failed),
+            RetryPolicy::Custom(c) => {
+                if c.fallback_after_capacity_failures.is_some_and(|k| r.capacity_failures >= k) {
+                    self.fall_back(run);
+                }
+                if r.attempts < c.max_attempts {
+                    let d = self.custom_delay(c, &r);
+                    self.q.push(self.now.plus(d), Ev::Submit { run });
+                } else {
+                    self.end_run(run, EventKind::Crashed);
+                }
+            }
+        }
+    }
+
+    fn fall_back(&mut self, run: u32) {
+        let r = &mut self.runs.items[run as usize];
+        if !r.fallback {
+            r.fallback = true;
+            let r = *r;
+            self.out.fallbacks += 1;
+            self.emit(r.flow, r.k, r.attempts, EventKind::FallbackToOnDemand, Some(Provider::Fargate), 0);
+        }
+    }
+
+    fn custom_delay(&self, c: &CustomRetry, r: &Run) -> SimTime {
+        let base = c.delay.before_retry(r.attempts);
+        if c.jitter > 0.0 {
+            let u = self.st.retries.uniform(r.id, r.attempts as u64);
+            SimTime((base.0 as f64 * (1.0 + c.jitter * u)) as u64)
+        } else {
+            base
+        }
+    }
+
+    fn place(&mut self, run: u32, provider: Provider) {
+        let r = self.runs.items[run as usize];
+        let f = r.flow as usize;
+        let fl = &self.s.flows[f];
+        let mut g = self.st.startup.rng(r.id, r.attempts as u64);
+        let prov = fl.provisioning.sample(&mut g);
+        let pull = fl.image_pull.sample(&mut g);
+        let pull_start = self.now.plus(prov);
+        let run_start = pull_start.plus(pull);
+        let remaining = r.work.minus(r.saved);
+        let end = run_start.plus(self.remaining_runtime(f, remaining));
+        let task = self.tasks.insert(Task {
+            run,
+            run_id: r.id,
+            run_k: r.k,
+            flow: r.flow,
+            attempt: r.attempts,
+            provider,
+            generation: 0,
+            live: true,
+            stopping: false,
+            pull_start,
+            run_start,
+            remaining,
+            useful: SimTime::ZERO,
+            after: AfterStop::Nothing,
+        });
+        let generation = self.tasks.items[task as usize].generation;
+        self.live_tasks.push(task);
+        self.provider_in_flight[provider.index()] += 1;
+        self.out.tasks += 1;
+        self.emit(r.flow, r.k, r.attempts, EventKind::Placed, Some(provider), pull_start.0);
+        if provider == Provider::FargateSpot {
+            let e = self.st.interruptions.exp1(r.id, r.attempts as u64);
+            if let Some(ti) = self.hazard.first_event(e, pull_start, end) {
+                self.q.push(ti, Ev::Interrupt { task, generation });
+                return;
+            }
+        }
+        self.q.push(end, Ev::Done { task, generation });
+    }
+
+    // ---- task ends ------------------------------------------------------------------------
+
+    fn bill(&mut self, task: u32, stop: SimTime) {
+        let tk = self.tasks.items[task as usize];
+        if stop <= tk.pull_start {
+            return; // never reached the image pull: nothing billed
+        }
+        let os = self.s.flows[tk.flow as usize].size.os;
+        let secs = billed_secs(stop.0 - tk.pull_start.0, os);
+        let p = tk.provider.index();
+        self.billed[tk.flow as usize][p] += secs;
+        if tk.stopping {
+            self.wasted[tk.flow as usize][p] += secs.saturating_sub(tk.useful.0 / 1000);
+        }
+        self.emit(tk.flow, tk.run_k, tk.attempt, EventKind::Stopped, Some(tk.provider), secs);
+    }
+
+    fn retire_task(&mut self, task: u32) {
+        let tk = &mut self.tasks.items[task as usize];
+        tk.live = false;
+        let p = tk.provider.index();
+        self.provider_in_flight[p] -= 1;
+        if let Some(pos) = self.live_tasks.iter().position(|&t| t == task) {
+            self.live_tasks.swap_remove(pos);
+        }
+        self.tasks.remove(task);
+    }
+
+    fn on_done(&mut self, task: u32, generation: u32) {
+        let tk = self.tasks.items[task as usize];
+        if !tk.live || tk.generation != generation {
+            return;
+        }
+        self.bill(task, self.now);
+        self.retire_task(task);
+        let run = tk.run;
+        let r = self.runs.items[run as usize];
+        let latency = self.now.minus(r.scheduled);
+        let _ = self.latency.record(latency.0.max(1));
+        self.latency_sum += latency.0 as f64;
+        self.out.completed += 1;
+        if let Some(d) = self.s.flows[r.flow as usize].deadline {
+            if latency > d {
+                self.out.deadline_misses += 1;
+            }
+        }
+        self.emit(r.flow, r.k, r.attempts, EventKind::Completed, Some(tk.provider), latency.0);
+        self.release_slot(run);
+        self.runs.remove(run);
+        self.live_runs -= 1;
+    }
+
+    /// Ends a run Crashed or Failed now.
+    fn end_run(&mut self, run: u32, how: EventKind) {
+        let r = self.runs.items[run as usize];
+        match how {
+            EventKind::Failed => self.out.failed += 1,
+            _ => self.out.crashed += 1,
+        }
+        if self.s.flows[r.flow as usize].deadline.is_some() {
+            self.out.deadline_misses += 1;
+        }
+        self.emit(r.flow, r.k, r.attempts, how, None, 0);
+        self.release_slot(run);
+        self.runs.remove(run);
+        self.live_runs -= 1;
+    }
+
+    /// SIGTERM to a spot task now: progress since the last checkpoint is lost; the task stops
+    /// after `stop_timeout`; the retry policy decides what becomes of the run.
+    fn interrupt(&mut self, task: u32) {
+        let now = self.now;
+        let stop = now.plus(self.s.spot.stop_timeout);
+        let mut tk = self.tasks.items[task as usize];
+        tk.generation = tk.generation.wrapping_add(1);
+        tk.stopping = true;
+        let gained = if now >= tk.run_start {
+            match self.s.flows[tk.flow as usize].checkpoint {
+                Some(c) => {
+                    let cycles = (now.0 - tk.run_start.0) / (c.every.0 + c.cost.0);
+                    SimTime((cycles * c.every.0).min(tk.remaining.0))
+                }
+                None => SimTime::ZERO,
+            }
+        } else {
+            SimTime::ZERO
+        };
+        tk.useful = gained;
+        let run = tk.run;
+        let mut r = self.runs.items[run as usize];
+        r.saved = r.saved.plus(gained);
+        r.interruptions += 1;
+        self.out.interruptions += 1;
+        self.runs.items[run as usize] = r;
+        self.emit(r.flow, r.k, r.attempts, EventKind::Interrupted, Some(tk.provider), gained.0);
+        tk.after = match &self.s.retry {
+            RetryPolicy::Prefect3 { reschedule: false, .. } => AfterStop::Crash,
+            RetryPolicy::Prefect3 { reschedule: true, .. } => {
+                // the SIGTERM handler proposes AwaitingRetry at once; the next poll picks it up
+                self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, 0);
+                self.release_slot(run);
+                self.make_eligible(run);
+                AfterStop::Nothing
+            }
+            RetryPolicy::Prefect1Lazarus { .. } => {
+                // heartbeats every 30 s while running; a pass every 10 min reschedules runs
+                // whose heartbeat is older than 10 min
+                let hb = if now >= tk.run_start {
+                    SimTime(tk.run_start.0 + (now.0 - tk.run_start.0) / 30_000 * 30_000)
+                } else {
+                    tk.pull_start
+                };
+                let stale_after = hb.0 + 600_000;
+                let ph = self.lazarus_phase;
+                let pass = if stale_after < ph { ph } else { ph + ((stale_after - ph) / 600_000 + 1) * 600_000 };
+                self.q.push(SimTime(pass), Ev::Lazarus { run });
+                AfterStop::Nothing
+            }
+            RetryPolicy::Custom(c) => {
+                if c.fallback_after_interruptions.is_some_and(|k| r.interruptions >= k) {
+                    self.fall_back(run);
+                }
+                if r.attempts < c.max_attempts {
+                    AfterStop::Requeue(self.custom_delay(c, &r))
+                } else {
+                    AfterStop::Crash
+                }
+            }
+        };
+        self.tasks.items[task as usize] = tk;
+        self.q.push(stop, Ev::Stopped { task });
+    }
+
+    fn on_stopped(&mut self, task: u32) {
+        let tk = self.tasks.items[task as usize];
+        if !tk.live {
+            return;
+        }
+        self.bill(task, self.now);
+        self.retire_task(task);
+        match tk.after {
+            AfterStop::Nothing => {}
+            AfterStop::Crash => self.end_run(tk.run, EventKind::Crashed),
+            AfterStop::Requeue(d) => {
+                let r = self.runs.items[tk.run as usize];
+                self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, d.0);
+                self.release_slot(tk.run);
+                self.q.push(self.now.plus(d), Ev::Requeue { run: tk.run });
+            }
+        }
+    }
+
+    fn on_lazarus(&mut self, run: u32) {
+        let RetryPolicy::Prefect1Lazarus { limit } = self.s.retry else { return };
+        let r = &mut self.runs.items[run as usize];
+        if r.lazarus < limit {
+            r.lazarus += 1;
+            let r = *r;
+            self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, r.lazarus as u64);
+            self.release_slot(run);
+            self.make_eligible(run);
+        } else {
+            self.end_run(run, EventKind::Failed);
+        }
+    }
+
+    // ---- spot capacity, waves, trace ------------------------------------------------------
+
+    fn schedule_capacity_flip(&mut self) {
+        let Some(c) = self.s.spot.capacity else { return };
+        let mean = if self.cap_unavailable { c.mean_outage.0 as f64 } else { c.mean_available_ms() };
+        let dt = self.st.capacity.exp1(self.cap_flips + 1, 0) * mean;
+        let t = self.now.plus(SimTime(dt.max(1.0) as u64));
+        if t <= self.end {
+            self.q.push(t, Ev::CapacityFlip);
+        }
+    }
+
+    fn schedule_wave(&mut self) {
+        let Some(w) = self.s.spot.waves else { return };
+        let dt = self.st.waves.exp1(self.waves, u64::MAX) / w.per_day * SimTime::DAY.0 as f64;
+        let t = self.now.plus(SimTime(dt.max(1.0) as u64));
+        if t <= self.end {
+            self.q.push(t, Ev::Wave);
+        }
+    }
+
+    fn on_wave(&mut self) {
+        let Some(w) = self.s.spot.waves else { return };
+        self.waves += 1;
+        let wave = self.waves;
+        let now = self.now;
+        let mut victims = Vec::new();
+        for &t in &self.live_tasks {
+            let tk = &self.tasks.items[t as usize];
+            if tk.provider == Provider::FargateSpot
+                && !tk.stopping
+                && tk.pull_start <= now
+                && self.st.waves.uniform(wave, tk.run_id ^ ((tk.attempt as u64) << 56)) < w.hit
+            {
+                victims.push(t);
+            }
+        }
+        victims.sort_unstable();
+        for t in victims {
+            self.interrupt(t);
+        }
+        self.schedule_wave();
+    }
+
+    fn trace_state(&self, t: SimTime) -> bool {
+        let Some(tr) = &self.s.spot.trace else { return false };
+        let n = tr.unavailable.len() as u64;
+        tr.unavailable[((self.trace_slot + t.0 / tr.gap.0.max(1)) % n) as usize]
+    }
+
+    fn schedule_trace_edge(&mut self) {
+        let Some(tr) = &self.s.spot.trace else { return };
+        let gap = tr.gap.0.max(1);
+        let n = tr.unavailable.len() as u64;
+        let cur = self.now.0 / gap;
+        for step in 1..=n {
+            let t = SimTime((cur + step) * gap);
+            if t > self.end {
+                return;
+            }
+            if self.trace_state(t) != self.trace_unavailable {
+                self.q.push(t, Ev::TraceEdge);
+                return;
+            }
+        }
+    }
+
+    fn on_trace_edge(&mut self) {
+        let was = self.trace_unavailable;
+        self.trace_unavailable = self.trace_state(self.now);
+        if !was && self.trace_unavailable {
+            // preempted: every running spot task gets its SIGTERM
+            let now = self.now;
+            let mut victims: Vec<u32> = self
+                .live_tasks
+                .iter()
+                .copied()
+                .filter(|&t| {
+                    let tk = &self.tasks.items[t as usize];
+                    tk.provider == Provider::FargateSpot && !tk.stopping && tk.pull_start <= now
+                })
+                .collect();
+            victims.sort_unstable();
+            for t in victims {
+                self.interrupt(t);
+            }
+        }
+        self.schedule_trace_edge();
+    }
+
+    // ---- the end --------------------------------------------------------------------------
+
+    fn finish(mut self) -> RunOutcome {
+        // bill what is still running at the cutoff; in-flight runs are unfinished
+        let end = self.end;
+        self.now = end;
+        let mut live: Vec<u32> = self.live_tasks.clone();
+        live.sort_unstable();
+        for t in live {
+            self.bill(t, end);
+        }
+        if self.live_runs > 0 {
+            let mut open: Vec<u32> = (0..self.runs.items.len() as u32).collect();
+            let free: std::collections::BTreeSet<u32> = self.runs.free.iter().copied().collect();
+            open.retain(|i| !free.contains(i));
+            for run in open {
+                let r = self.runs.items[run as usize];
+                self.out.unfinished += 1;
+                if self.s.flows[r.flow as usize].deadline.is_some() {
+                    self.out.deadline_misses += 1;
+                }
+                self.emit(r.flow, r.k, r.attempts, EventKind::Unfinished, None, 0);
+            }
+        }
+        let s = self.s;
+        let mut out = self.out;
+        let hourly = |size, p| s.prices.task_hourly_usd(size, p).unwrap_or(0.0);
+        for (f, fl) in s.flows.iter().enumerate() {
+            for p in Provider::ALL {
+                let rate = hourly(&fl.size, p) / 3600.0;
+                let secs = self.billed[f][p.index()];
+                let cost = secs as f64 * rate;
+                match p {
+                    Provider::Fargate => {
+                        out.cost_fargate_usd += cost;
+                        out.billed_secs_fargate += secs;
+                    }
+                    Provider::FargateSpot => {
+                        out.cost_fargate_spot_usd += cost;
+                        out.billed_secs_spot += secs;
+                    }
+                }
+                out.cost_wasted_usd += self.wasted[f][p.index()] as f64 * rate;
+            }
+        }
+        debug_assert!(s.worker.size.os == OperatingSystem::Linux);
+        out.cost_worker_usd =
+            s.worker.count as f64 * s.sim.horizon.hours_f64() * hourly(&s.worker.size, Provider::Fargate);
+        out.cost_usd = out.cost_fargate_usd + out.cost_fargate_spot_usd + out.cost_worker_usd;
+        if out.completed > 0 {
+            out.latency_mean_ms = self.latency_sum / out.completed as f64;
+            out.latency_p50_ms = self.latency.value_at_quantile(0.50);
+            out.latency_p95_ms = self.latency.value_at_quantile(0.95);
+            out.latency_p99_ms = self.latency.value_at_quantile(0.99);
+        }
+        out
+    }
+}

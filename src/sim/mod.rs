@@ -1,0 +1,14 @@
+//! The discrete-event simulator of ECS RunTask on FARGATE / FARGATE_SPOT driven by a Prefect
+//! worker: placement, spot interruptions and capacity, retry policies, the billing meter.
+
+mod engine;
+pub mod hazard;
+pub mod observer;
+pub mod outcome;
+pub mod placement;
+pub mod queue;
+pub mod rng;
+
+pub use engine::run;
+pub use observer::{EventKind, NoObserver, Observer, Recorder, TraceEvent};
+pub use outcome::RunOutcome;

@@ -1,0 +1,73 @@
+//! The result of one replication.
+
+use serde::Serialize;
+
+/// Everything one replication measured. Money in USD (f64, summed in a fixed order), times
+/// in ms, counts exact.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunOutcome {
+    /// Replication index.
+    pub replication: u64,
+    /// Total cost: flows on both providers plus the worker service, USD.
+    pub cost_usd: f64,
+    /// Flow tasks on FARGATE, USD.
+    pub cost_fargate_usd: f64,
+    /// Flow tasks on FARGATE_SPOT, USD.
+    pub cost_fargate_spot_usd: f64,
+    /// The worker service over the horizon, USD.
+    pub cost_worker_usd: f64,
+    /// Billed time of interrupted tasks not kept by a checkpoint, USD.
+    pub cost_wasted_usd: f64,
+    /// Billed task-seconds on FARGATE.
+    pub billed_secs_fargate: u64,
+    /// Billed task-seconds on FARGATE_SPOT.
+    pub billed_secs_spot: u64,
+    /// Runs scheduled in the horizon.
+    pub runs: u64,
+    /// Runs that completed.
+    pub completed: u64,
+    /// Runs that ended Crashed.
+    pub crashed: u64,
+    /// Runs that ended Failed.
+    pub failed: u64,
+    /// Runs still in flight at horizon + drain.
+    pub unfinished: u64,
+    /// Spot interruptions (SIGTERMs).
+    pub interruptions: u64,
+    /// RunTask capacity failures.
+    pub capacity_failures: u64,
+    /// Runs the retry policy moved to on-demand.
+    pub fallbacks: u64,
+    /// Tasks placed.
+    pub tasks: u64,
+    /// Runs of flows with a deadline.
+    pub deadline_runs: u64,
+    /// Of those, runs not completed by their deadline.
+    pub deadline_misses: u64,
+    /// Mean end-to-end latency (scheduled → completed) of completed runs, ms.
+    pub latency_mean_ms: f64,
+    /// Latency percentiles of completed runs, ms (0 when none completed; 3 significant digits).
+    pub latency_p50_ms: u64,
+    /// 95th percentile, ms.
+    pub latency_p95_ms: u64,
+    /// 99th percentile, ms.
+    pub latency_p99_ms: u64,
+    /// Events the engine processed.
+    pub events: u64,
+}
+
+impl RunOutcome {
+    /// Spot share of billed task time (0–1).
+    pub fn spot_share(&self) -> f64 {
+        let total = self.billed_secs_fargate + self.billed_secs_spot;
+        if total == 0 { 0.0 } else { self.billed_secs_spot as f64 / total as f64 }
+    }
+    /// Deadline-miss rate among runs with a deadline (0 if none).
+    pub fn deadline_miss_rate(&self) -> f64 {
+        if self.deadline_runs == 0 { 0.0 } else { self.deadline_misses as f64 / self.deadline_runs as f64 }
+    }
+    /// Crashed-or-failed rate among runs (0 if none).
+    pub fn crash_rate(&self) -> f64 {
+        if self.runs == 0 { 0.0 } else { (self.crashed + self.failed) as f64 / self.runs as f64 }
+    }
+}

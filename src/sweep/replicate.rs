@@ -1,0 +1,242 @@
+//! Monte Carlo replications of one scenario, each paired with its all-on-demand baseline on
+//! the same random numbers, and the summary every report shows.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::stats::Stat;
+use crate::pricing::PriceSource;
+use crate::scenario::{LaunchSource, Scenario, Warning, warnings};
+use crate::sim::{self, NoObserver, RunOutcome};
+
+/// One replication and its baseline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Replication {
+    /// What the scenario's strategy did.
+    pub outcome: RunOutcome,
+    /// The same workload all on on-demand FARGATE, same random numbers, USD.
+    pub baseline_cost_usd: f64,
+}
+
+impl Replication {
+    /// Saving against the baseline, USD.
+    pub fn saving_usd(&self) -> f64 {
+        self.baseline_cost_usd - self.outcome.cost_usd
+    }
+    /// Saving as a fraction of the baseline (0 when the baseline is 0).
+    pub fn saving_fraction(&self) -> f64 {
+        if self.baseline_cost_usd > 0.0 { self.saving_usd() / self.baseline_cost_usd } else { 0.0 }
+    }
+}
+
+/// Runs replications `0..n` in parallel on the current rayon pool; results are in
+/// replication order whatever the thread count. `tick` is called once per replication.
+pub fn replicate(s: &Scenario, n: u32, tick: &(dyn Fn() + Sync)) -> Vec<Replication> {
+    let baseline = s.all_on_demand();
+    (0..n as u64)
+        .into_par_iter()
+        .map(|rep| {
+            let outcome = sim::run(s, rep, &mut NoObserver);
+            let base = sim::run(&baseline, rep, &mut NoObserver);
+            tick();
+            Replication { outcome, baseline_cost_usd: base.cost_usd }
+        })
+        .collect()
+}
+
+/// Identification of a result: what was simulated, with what, by which tool.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Meta {
+    /// `spotplan`.
+    pub tool: &'static str,
+    /// Tool version.
+    pub version: &'static str,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file.
+    pub file: String,
+    /// Scenario hash (SHA-256 prefix).
+    pub scenario_hash: String,
+    /// Region.
+    pub region: String,
+    /// Seed.
+    pub seed: u64,
+    /// Replications.
+    pub replications: u32,
+    /// Horizon, human form.
+    pub horizon: String,
+    /// Horizon, ms.
+    pub horizon_ms: u64,
+    /// Placement model.
+    pub placement: String,
+    /// Effective strategy.
+    pub strategy: String,
+    /// Where the strategy comes from.
+    pub strategy_source: &'static str,
+    /// Worker kind.
+    pub worker: &'static str,
+    /// Retry policy.
+    pub retry_policy: &'static str,
+    /// Prices.
+    pub price_source: PriceSource,
+    /// Trap warnings.
+    pub warnings: Vec<Warning>,
+}
+
+/// Every metric, summarised over replications.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Total cost (flows + worker), USD over the horizon.
+    pub cost_usd: Stat,
+    /// Total cost scaled to 30 days, USD.
+    pub cost_per_30d_usd: Stat,
+    /// Flow tasks on FARGATE, USD.
+    pub cost_fargate_usd: Stat,
+    /// Flow tasks on FARGATE_SPOT, USD.
+    pub cost_fargate_spot_usd: Stat,
+    /// Worker service, USD.
+    pub cost_worker_usd: Stat,
+    /// Wasted on interrupted work, USD.
+    pub cost_wasted_usd: Stat,
+    /// All-on-demand baseline, USD.
+    pub baseline_cost_usd: Stat,
+    /// Baseline − cost, USD (paired).
+    pub saving_usd: Stat,
+    /// Saving / baseline (paired).
+    pub saving_fraction: Stat,
+    /// Spot share of billed task time.
+    pub spot_share: Stat,
+    /// Runs scheduled.
+    pub runs: Stat,
+    /// Runs completed.
+    pub completed: Stat,
+    /// Runs crashed.
+    pub crashed: Stat,
+    /// Runs failed.
+    pub failed: Stat,
+    /// Runs unfinished at horizon + drain.
+    pub unfinished: Stat,
+    /// Crashed + failed, as a fraction of runs.
+    pub crash_rate: Stat,
+    /// Spot interruptions.
+    pub interruptions: Stat,
+    /// RunTask capacity failures.
+    pub capacity_failures: Stat,
+    /// Runs moved to on-demand by the retry policy.
+    pub fallbacks: Stat,
+    /// Mean latency (scheduled → completed), s.
+    pub latency_mean_s: Stat,
+    /// Per-replication latency p50, s.
+    pub latency_p50_s: Stat,
+    /// Per-replication latency p95, s.
+    pub latency_p95_s: Stat,
+    /// Per-replication latency p99, s.
+    pub latency_p99_s: Stat,
+    /// Deadline-miss rate (late, crashed, failed or unfinished).
+    pub deadline_miss_rate: Stat,
+}
+
+impl Metrics {
+    /// (key, label, unit, stat) rows in display order; `key` is the JSON field name.
+    pub fn rows(&self) -> Vec<(&'static str, &'static str, &'static str, &Stat)> {
+        vec![
+            ("cost_usd", "cost", "USD", &self.cost_usd),
+            ("cost_per_30d_usd", "cost per 30 days", "USD", &self.cost_per_30d_usd),
+            ("cost_fargate_usd", "  flows on FARGATE", "USD", &self.cost_fargate_usd),
+            ("cost_fargate_spot_usd", "  flows on FARGATE_SPOT", "USD", &self.cost_fargate_spot_usd),
+            ("cost_worker_usd", "  worker service", "USD", &self.cost_worker_usd),
+            ("cost_wasted_usd", "  wasted on interrupted work", "USD", &self.cost_wasted_usd),
+            ("baseline_cost_usd", "all-on-demand baseline", "USD", &self.baseline_cost_usd),
+            ("saving_usd", "saving", "USD", &self.saving_usd),
+            ("saving_fraction", "saving", "fraction", &self.saving_fraction),
+            ("spot_share", "spot share of task time", "fraction", &self.spot_share),
+            ("runs", "runs", "count", &self.runs),
+            ("completed", "completed", "count", &self.completed),
+            ("crashed", "crashed", "count", &self.crashed),
+            ("failed", "failed", "count", &self.failed),
+            ("unfinished", "unfinished", "count", &self.unfinished),
+            ("crash_rate", "crashed or failed", "fraction", &self.crash_rate),
+            ("interruptions", "interruptions", "count", &self.interruptions),
+            ("capacity_failures", "capacity failures", "count", &self.capacity_failures),
+            ("fallbacks", "fallbacks to on-demand", "count", &self.fallbacks),
+            ("latency_mean_s", "latency mean", "s", &self.latency_mean_s),
+            ("latency_p50_s", "latency p50", "s", &self.latency_p50_s),
+            ("latency_p95_s", "latency p95", "s", &self.latency_p95_s),
+            ("latency_p99_s", "latency p99", "s", &self.latency_p99_s),
+            ("deadline_miss_rate", "deadline misses", "fraction", &self.deadline_miss_rate),
+        ]
+    }
+}
+
+/// A simulation result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Identification.
+    pub meta: Meta,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+fn launch_source_name(l: LaunchSource) -> &'static str {
+    match l {
+        LaunchSource::RequestStrategy => "worker.strategy (sent with each RunTask)",
+        LaunchSource::RequestLaunchType => "worker.launch_type (cluster default ignored)",
+        LaunchSource::WorkerDefaultLaunchType => "the worker's implicit launchType=FARGATE",
+        LaunchSource::ClusterDefault => "cluster.strategy (cluster default)",
+        LaunchSource::Baseline => "all-on-demand baseline",
+    }
+}
+
+/// Summarises replications of `s`.
+pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
+    let col = |f: &dyn Fn(&Replication) -> f64| Stat::of(&reps.iter().map(f).collect::<Vec<_>>());
+    let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0 as f64;
+    let metrics = Metrics {
+        cost_usd: col(&|r| r.outcome.cost_usd),
+        cost_per_30d_usd: col(&|r| r.outcome.cost_usd * per30),
+        cost_fargate_usd: col(&|r| r.outcome.cost_fargate_usd),
+        cost_fargate_spot_usd: col(&|r| r.outcome.cost_fargate_spot_usd),
+        cost_worker_usd: col(&|r| r.outcome.cost_worker_usd),
+        cost_wasted_usd: col(&|r| r.outcome.cost_wasted_usd),
+        baseline_cost_usd: col(&|r| r.baseline_cost_usd),
+        saving_usd: col(&|r| r.saving_usd()),
+        saving_fraction: col(&|r| r.saving_fraction()),
+        spot_share: col(&|r| r.outcome.spot_share()),
+        runs: col(&|r| r.outcome.runs as f64),
+        completed: col(&|r| r.outcome.completed as f64),
+        crashed: col(&|r| r.outcome.crashed as f64),
+        failed: col(&|r| r.outcome.failed as f64),
+        unfinished: col(&|r| r.outcome.unfinished as f64),
+        crash_rate: col(&|r| r.outcome.crash_rate()),
+        interruptions: col(&|r| r.outcome.interruptions as f64),
+        capacity_failures: col(&|r| r.outcome.capacity_failures as f64),
+        fallbacks: col(&|r| r.outcome.fallbacks as f64),
+        latency_mean_s: col(&|r| r.outcome.latency_mean_ms / 1000.0),
+        latency_p50_s: col(&|r| r.outcome.latency_p50_ms as f64 / 1000.0),
+        latency_p95_s: col(&|r| r.outcome.latency_p95_ms as f64 / 1000.0),
+        latency_p99_s: col(&|r| r.outcome.latency_p99_ms as f64 / 1000.0),
+        deadline_miss_rate: col(&|r| r.outcome.deadline_miss_rate()),
+    };
+    Summary {
+        meta: Meta {
+            tool: "spotplan",
+            version: env!("CARGO_PKG_VERSION"),
+            scenario: s.name.clone(),
+            file: s.source.file.clone(),
+            scenario_hash: s.source.hash.clone(),
+            region: s.region.clone(),
+            seed: s.sim.seed,
+            replications: reps.len() as u32,
+            horizon: s.sim.horizon.to_string(),
+            horizon_ms: s.sim.horizon.0,
+            placement: s.sim.placement.to_string(),
+            strategy: s.launch.strategy.to_string(),
+            strategy_source: launch_source_name(s.launch.source),
+            worker: s.worker.kind.name(),
+            retry_policy: s.retry.name(),
+            price_source: s.prices.source.clone(),
+            warnings: warnings(s),
+        },
+        metrics,
+    }
+}
