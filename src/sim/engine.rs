@@ -444,7 +444,13 @@ impl<O: Observer> Engine<'_, O> {
         let slack = due.0 as f64 - self.now.0 as f64;
         let startup = fl.provisioning.mean_ms() + fl.image_pull.mean_ms();
         let work = self.remaining_runtime(r.flow as usize, r.work.minus(r.saved)).0 as f64;
-        let restart = startup + self.s.spot.stop_timeout.0 as f64 + self.s.worker.poll_interval.0 as f64;
+        // a restart: another startup, the SIGTERM grace, a poll and the policy's next delay
+        let delay = match &self.s.retry {
+            RetryPolicy::Custom(c) => c.delay.before_retry(r.attempts.max(1)).0 as f64,
+            _ => 0.0,
+        };
+        let restart =
+            startup + self.s.spot.stop_timeout.0 as f64 + self.s.worker.poll_interval.0 as f64 + delay;
         slack < startup + work + restart
     }
 

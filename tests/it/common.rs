@@ -1,0 +1,61 @@
+//! Helpers: build scenarios from TOML text, run replications, collect traces.
+
+use std::path::PathBuf;
+
+use spotplan::scenario::{self, Scenario, ScenarioError};
+use spotplan::sim::{self, NoObserver, Recorder, RunOutcome, TraceEvent};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Loads scenario text; referenced files are read from `fixtures/`.
+pub fn load(src: &str) -> Result<Scenario, ScenarioError> {
+    let dir = root().join("fixtures");
+    let loader = move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
+    scenario::load(src, "test.toml", &loader)
+}
+
+/// Loads scenario text that must be valid.
+pub fn scenario(src: &str) -> Scenario {
+    match load(src) {
+        Ok(s) => s,
+        Err(e) => panic!("scenario should be valid:\n{e}\n---\n{src}"),
+    }
+}
+
+/// Runs replications 0..n and returns their outcomes.
+pub fn outcomes(s: &Scenario, n: u64) -> Vec<RunOutcome> {
+    (0..n).map(|rep| sim::run(s, rep, &mut NoObserver)).collect()
+}
+
+/// The trace of replication `rep`.
+pub fn trace(s: &Scenario, rep: u64) -> (RunOutcome, Vec<TraceEvent>) {
+    let mut r = Recorder::default();
+    let o = sim::run(s, rep, &mut r);
+    (o, r.events)
+}
+
+/// A minimal valid scenario with one flow; `extra` is appended (later keys win by section
+/// replacement in the caller's text).
+pub fn base(sections: &str, flow: &str) -> String {
+    format!(
+        r#"name = "test"
+region = "us-east-1"
+{sections}
+
+[[flow]]
+name = "job"
+{flow}
+"#
+    )
+}
+
+/// Mean and standard error of the mean.
+pub fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}

@@ -1,0 +1,11 @@
+//! spotplan's integration tests: one binary, one module per concern.
+
+mod billing;
+mod cli;
+mod common;
+mod determinism;
+mod errors;
+mod oracle;
+mod placement;
+mod retry;
+mod scenarios;

@@ -1,0 +1,88 @@
+//! Each placement model's split of single-task RunTask calls.
+
+use spotplan::model::Provider;
+use spotplan::sim::EventKind;
+
+use crate::common::*;
+
+fn placed(placement: &str, strategy: &str, runs_per_day: u32) -> (u64, u64) {
+    let src = base(
+        &format!(
+            r#"
+[simulation]
+horizon = "10d"
+placement = "{placement}"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = 0
+poll_interval = "0s"
+strategy = {strategy}
+"#
+        ),
+        &format!("schedule = {{ every = \"{}ms\" }}\nduration = \"1m\"", 86_400_000 / runs_per_day),
+    );
+    let (_, events) = trace(&scenario(&src), 0);
+    let count = |p| events.iter().filter(|e| e.kind == EventKind::Placed && e.provider == Some(p)).count() as u64;
+    (count(Provider::FargateSpot), count(Provider::Fargate))
+}
+
+const ARTICLE: &str =
+    r#"[{ provider = "FARGATE_SPOT", weight = 3 }, { provider = "FARGATE", weight = 2, base = 1 }]"#;
+const NO_BASE: &str = r#"[{ provider = "FARGATE_SPOT", weight = 3 }, { provider = "FARGATE", weight = 2 }]"#;
+
+#[test]
+fn per_call_with_a_base_on_fargate_places_nothing_on_spot() {
+    assert_eq!(placed("per-call", ARTICLE, 100), (0, 1000));
+}
+
+#[test]
+fn per_call_without_base_goes_where_the_weights_round() {
+    assert_eq!(placed("per-call", NO_BASE, 100), (1000, 0));
+}
+
+#[test]
+fn proportional_splits_exactly_by_weight() {
+    // runs do not overlap (1 min work, 14.4 min apart): the base of 1 in flight is met by
+    // FARGATE for each task, then weights apply; with no base: exactly 3:2
+    assert_eq!(placed("proportional", NO_BASE, 100), (600, 400));
+}
+
+#[test]
+fn proportional_counts_the_base_in_flight() {
+    // one run at a time, so the base of 1 on FARGATE is never met: every task goes to FARGATE
+    assert_eq!(placed("proportional", ARTICLE, 100), (0, 1000));
+}
+
+#[test]
+fn weighted_random_is_within_statistical_bounds() {
+    let (spot, od) = placed("weighted-random", NO_BASE, 1000);
+    let n = (spot + od) as f64;
+    assert_eq!(n, 10_000.0);
+    let p = spot as f64 / n;
+    let sd = (0.6 * 0.4 / n).sqrt();
+    assert!((p - 0.6).abs() < 4.0 * sd, "spot fraction {p} vs 0.6 ± {}", 4.0 * sd);
+}
+
+#[test]
+fn a_launch_type_ignores_the_cluster_default_strategy() {
+    let src = base(
+        r#"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+strategy = [{ provider = "FARGATE_SPOT", weight = 1 }]
+[worker]
+kind = "prefect3-ecs-worker"
+count = 0
+"#,
+        "schedule = { every = \"1h\" }\nduration = \"5m\"",
+    );
+    let s = scenario(&src);
+    let o = &outcomes(&s, 1)[0];
+    assert_eq!(o.billed_secs_spot, 0);
+    assert!(o.billed_secs_fargate > 0);
+    let runtask = src.replace("kind = \"prefect3-ecs-worker\"", "kind = \"runtask\"");
+    let o = &outcomes(&scenario(&runtask), 1)[0];
+    assert_eq!(o.billed_secs_fargate, 0);
+    assert!(o.billed_secs_spot > 0);
+}

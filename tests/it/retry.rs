@@ -1,0 +1,257 @@
+//! Each retry preset's observable behaviour, read from the task trace.
+
+use spotplan::model::Provider;
+use spotplan::sim::{EventKind, TraceEvent};
+
+use crate::common::*;
+
+fn spot_scenario(spot: &str, retry: &str, flow_extra: &str) -> String {
+    base(
+        &format!(
+            r#"
+[simulation]
+horizon = "2d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = 0
+poll_interval = "10s"
+strategy = [{{ provider = "FARGATE_SPOT", weight = 1 }}]
+[spot]
+{spot}
+[retry]
+{retry}
+"#
+        ),
+        &format!(
+            "schedule = {{ every = \"1d\" }}\nduration = \"30m\"\nstartup = {{ provisioning = \"10s\", image_pull = \"10s\" }}\n{flow_extra}"
+        ),
+    )
+}
+
+/// Spot capacity is (almost) never there.
+const NO_CAPACITY: &str = "capacity = { unavailable = 0.999999, mean_outage = \"1000d\" }";
+/// Every spot task is interrupted within seconds.
+const ALWAYS_INTERRUPTED: &str = "interruption_rate = \"10000/h\"";
+
+fn of_run(events: &[TraceEvent], run: u64) -> Vec<TraceEvent> {
+    events.iter().filter(|e| e.flow == 0 && e.run == run).copied().collect()
+}
+
+fn kinds(events: &[TraceEvent]) -> Vec<EventKind> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn prefect3_retries_runtask_three_times_one_to_four_seconds_apart_then_crashes() {
+    let s = scenario(&spot_scenario(NO_CAPACITY, "policy = \"prefect3\"", ""));
+    let (o, events) = trace(&s, 0);
+    assert_eq!((o.runs, o.crashed, o.capacity_failures, o.tasks), (2, 2, 6, 0));
+    let run = of_run(&events, 0);
+    use EventKind::*;
+    assert_eq!(
+        kinds(&run),
+        vec![Scheduled, RunTask, CapacityFailure, RunTask, CapacityFailure, RunTask, CapacityFailure, Crashed]
+    );
+    let calls: Vec<u64> = run.iter().filter(|e| e.kind == RunTask).map(|e| e.t_ms).collect();
+    for w in calls.windows(2) {
+        let gap = w[1] - w[0];
+        assert!((1000..=4000).contains(&gap), "retry gap {gap} ms");
+    }
+}
+
+#[test]
+fn prefect3_runtask_attempts_is_configurable() {
+    let s = scenario(&spot_scenario(NO_CAPACITY, "policy = \"prefect3\"\nruntask_attempts = 5", ""));
+    let o = &outcomes(&s, 1)[0];
+    assert_eq!(o.capacity_failures, 10);
+}
+
+#[test]
+fn prefect3_crashes_an_interrupted_run_and_does_not_retry() {
+    let s = scenario(&spot_scenario(ALWAYS_INTERRUPTED, "policy = \"prefect3\"", ""));
+    let (o, events) = trace(&s, 0);
+    assert_eq!((o.crashed, o.interruptions, o.tasks), (2, 2, 2));
+    use EventKind::*;
+    assert_eq!(kinds(&of_run(&events, 0)), vec![Scheduled, RunTask, Placed, Interrupted, Stopped, Crashed]);
+}
+
+#[test]
+fn prefect3_reschedule_picks_the_run_up_again_at_the_next_poll() {
+    let spot = "interruption_rate = \"1/h\"";
+    let s = scenario(&spot_scenario(spot, "policy = \"prefect3-reschedule\"", ""));
+    let mut seen = 0;
+    for rep in 0..20 {
+        let (o, events) = trace(&s, rep);
+        assert_eq!(o.crashed + o.failed, 0, "reschedule never gives up");
+        assert_eq!(o.completed, o.runs);
+        for (i, e) in events.iter().enumerate() {
+            if e.kind == EventKind::Interrupted {
+                seen += 1;
+                // AwaitingRetry is proposed at SIGTERM; the next RunTask of this run comes at
+                // the next poll tick, within 10 s, before the old task has even stopped (30 s)
+                let resched = events[i + 1];
+                assert_eq!((resched.kind, resched.t_ms), (EventKind::Rescheduled, e.t_ms));
+                let next = events[i..]
+                    .iter()
+                    .find(|x| x.kind == EventKind::RunTask && x.run == e.run)
+                    .unwrap();
+                assert!(next.t_ms - e.t_ms <= 10_000, "picked up {} ms later", next.t_ms - e.t_ms);
+                assert_eq!(next.attempt, e.attempt + 1);
+            }
+        }
+    }
+    assert!(seen > 5, "too few interruptions to test: {seen}");
+}
+
+#[test]
+fn prefect1_lazarus_reschedules_after_a_stale_heartbeat_then_fails_at_the_limit() {
+    let s = scenario(&spot_scenario(ALWAYS_INTERRUPTED, "policy = \"prefect1-lazarus\"\nlazarus_limit = 3", ""));
+    let (o, events) = trace(&s, 0);
+    assert_eq!((o.failed, o.interruptions), (2, 8), "limit 3: 4 attempts, then Failed");
+    let run = of_run(&events, 0);
+    let ints: Vec<u64> = run.iter().filter(|e| e.kind == EventKind::Interrupted).map(|e| e.t_ms).collect();
+    let res: Vec<u64> = run.iter().filter(|e| e.kind == EventKind::Rescheduled).map(|e| e.t_ms).collect();
+    assert_eq!((ints.len(), res.len()), (4, 3));
+    for (i, r) in ints.iter().zip(&res) {
+        // heartbeat at most 30 s before the interruption; stale after 10 min; passes every 10 min
+        let d = r - i;
+        assert!((570_000..=1_200_000).contains(&d), "rescheduled {d} ms after the interruption");
+    }
+    assert_eq!(run.last().unwrap().kind, EventKind::Failed);
+
+    let cloud = scenario(&spot_scenario(ALWAYS_INTERRUPTED, "policy = \"prefect1-lazarus\"\nlazarus_limit = 10", ""));
+    assert_eq!(outcomes(&cloud, 1)[0].interruptions, 22);
+}
+
+#[test]
+fn prefect1_agent_fails_a_run_when_runtask_fails() {
+    let s = scenario(&spot_scenario(NO_CAPACITY, "policy = \"prefect1-lazarus\"", ""));
+    let o = &outcomes(&s, 1)[0];
+    assert_eq!((o.failed, o.capacity_failures), (2, 2));
+}
+
+#[test]
+fn custom_falls_back_to_fargate_after_k_interruptions() {
+    let s = scenario(&spot_scenario(
+        ALWAYS_INTERRUPTED,
+        "policy = \"custom\"\nmax_attempts = 5\ndelay = \"30s\"\nfallback_after_interruptions = 2",
+        "",
+    ));
+    let (o, events) = trace(&s, 0);
+    assert_eq!((o.completed, o.interruptions, o.fallbacks), (2, 4, 2));
+    let placed: Vec<Option<Provider>> =
+        of_run(&events, 0).iter().filter(|e| e.kind == EventKind::Placed).map(|e| e.provider).collect();
+    assert_eq!(placed, vec![Some(Provider::FargateSpot), Some(Provider::FargateSpot), Some(Provider::Fargate)]);
+}
+
+#[test]
+fn custom_falls_back_after_capacity_failures() {
+    let s = scenario(&spot_scenario(
+        NO_CAPACITY,
+        "policy = \"custom\"\nmax_attempts = 5\ndelay = \"5s\"\nfallback_after_capacity_failures = 3",
+        "",
+    ));
+    let o = &outcomes(&s, 1)[0];
+    assert_eq!((o.completed, o.capacity_failures, o.fallbacks), (2, 6, 2));
+    assert_eq!(o.billed_secs_spot, 0);
+}
+
+#[test]
+fn custom_gives_up_after_max_attempts_with_exponential_delays() {
+    let s = scenario(&spot_scenario(
+        NO_CAPACITY,
+        "policy = \"custom\"\nmax_attempts = 4\ndelay = { exponential = { base = \"10s\", factor = 3.0, max = \"60s\" } }",
+        "",
+    ));
+    let (o, events) = trace(&s, 0);
+    assert_eq!((o.crashed, o.capacity_failures), (2, 8));
+    let calls: Vec<u64> =
+        of_run(&events, 0).iter().filter(|e| e.kind == EventKind::RunTask).map(|e| e.t_ms).collect();
+    let gaps: Vec<u64> = calls.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps, vec![10_000, 30_000, 60_000]);
+}
+
+#[test]
+fn custom_deadline_aware_moves_late_runs_to_on_demand() {
+    // 30 min of work, 40 min deadline, capacity gaps delay the start: once the slack no longer
+    // covers the work plus a restart, the run launches on FARGATE and makes its deadline
+    let spot = "capacity = { unavailable = 0.5, mean_outage = \"2h\" }";
+    let aware = scenario(&spot_scenario(
+        spot,
+        "policy = \"custom\"\nmax_attempts = 1000\ndelay = \"1m\"\ndeadline_aware = true",
+        "deadline = \"40m\"",
+    ));
+    let blind = scenario(&spot_scenario(
+        spot,
+        "policy = \"custom\"\nmax_attempts = 1000\ndelay = \"1m\"",
+        "deadline = \"40m\"",
+    ));
+    let a = outcomes(&aware, 100);
+    let b = outcomes(&blind, 100);
+    let miss = |v: &[spotplan::sim::RunOutcome]| v.iter().map(|o| o.deadline_misses).sum::<u64>();
+    let fb: u64 = a.iter().map(|o| o.fallbacks).sum();
+    assert!(fb > 0);
+    assert!(miss(&a) < miss(&b) / 4, "aware {} vs blind {}", miss(&a), miss(&b));
+    // every deadline-aware fallback happened early enough: launched by deadline − work − startup
+    for rep in 0..20 {
+        let (_, events) = trace(&aware, rep);
+        for e in events.iter().filter(|e| e.kind == EventKind::FallbackToOnDemand) {
+            let sched = events.iter().find(|x| x.kind == EventKind::Scheduled && x.run == e.run).unwrap();
+            assert!(e.t_ms - sched.t_ms <= 40 * 60_000 - 30 * 60_000);
+        }
+    }
+}
+
+#[test]
+fn checkpoints_keep_work_across_interruptions() {
+    let spot = "interruption_rate = \"2/h\"\nstop_timeout = \"2s\"";
+    let with = scenario(&spot_scenario(
+        spot,
+        "policy = \"custom\"\nmax_attempts = 100000",
+        "checkpoint = { every = \"5m\", cost = \"0s\" }",
+    ));
+    let without = scenario(&spot_scenario(spot, "policy = \"custom\"\nmax_attempts = 100000", ""));
+    let a: f64 = outcomes(&with, 200).iter().map(|o| o.latency_mean_ms).sum();
+    let b: f64 = outcomes(&without, 200).iter().map(|o| o.latency_mean_ms).sum();
+    assert!(a < b * 0.9, "checkpointed {a} vs from scratch {b}");
+    // and the first interruption of a checkpointed run keeps whole intervals of work
+    let (_, events) = trace(&with, 3);
+    for e in events.iter().filter(|e| e.kind == EventKind::Interrupted) {
+        assert_eq!(e.value % 300_000, 0, "kept {} ms", e.value);
+    }
+}
+
+#[test]
+fn concurrency_limits_queue_runs() {
+    let src = base(
+        r#"
+[simulation]
+horizon = "1h"
+[cluster]
+capacity_providers = ["FARGATE"]
+[worker]
+count = 0
+poll_interval = "0s"
+concurrency_limit = 2
+strategy = [{ provider = "FARGATE", weight = 1 }]
+"#,
+        "schedule = { every = \"1m\" }\nduration = \"10m\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }",
+    );
+    let (o, events) = trace(&scenario(&src), 0);
+    // at most 2 tasks in flight at any time
+    let mut live = 0i64;
+    let mut peak = 0;
+    for e in &events {
+        match e.kind {
+            EventKind::Placed => live += 1,
+            EventKind::Stopped => live -= 1,
+            _ => {}
+        }
+        peak = peak.max(live);
+    }
+    assert_eq!(peak, 2);
+    // 60 runs of 10 min through 2 slots: the last starts at ~290 min
+    assert_eq!(o.completed, 60);
+    assert!(o.latency_p99_ms > 4 * 3_600_000);
+}
