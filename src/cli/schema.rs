@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    println!("{}", serde_json::to_string_pretty(&crate::scenario::json_schema())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::scenario::json_schema())?
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -74,8 +74,10 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let bar = if !a.quiet && std::io::stderr().is_terminal() {
         let b = ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{spinner} simulating {pos}/{len} replications [{bar:30}] {elapsed} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} simulating {pos}/{len} replications [{bar:30}] {elapsed} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b
     } else {
@@ -95,7 +97,8 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     stdout.flush()?;
 
     if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
         let write = |name: &str, body: &str| {
             let p = dir.join(name);
             std::fs::write(&p, body).with_context(|| format!("cannot write `{}`", p.display()))
@@ -108,8 +111,11 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &a.trace {
         let mut rec = Recorder::default();
         sim::run(&s, 0, &mut rec);
-        let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let f = std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+        let csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let f = std::fs::File::create(path)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
         let mut w = std::io::BufWriter::new(f);
         report::write_trace(&mut w, &s, &rec.events, csv)?;
         w.flush()?;

@@ -33,7 +33,9 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
             match a.format {
                 ValidateFormat::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"valid": true, "errors": [], "warnings": ws}))?
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"valid": true, "errors": [], "warnings": ws})
+                    )?
                 ),
                 ValidateFormat::Text => {
                     println!(
@@ -69,7 +71,9 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                     .collect();
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"valid": false, "errors": errors, "warnings": []}))?
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"valid": false, "errors": errors, "warnings": []})
+                    )?
                 );
                 return Ok(ExitCode::from(1));
             }

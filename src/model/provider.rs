@@ -72,7 +72,13 @@ impl Strategy {
 
     /// A one-item strategy, weight 1, base 0.
     pub fn only(provider: Provider) -> Strategy {
-        Strategy { items: vec![StrategyItem { provider, weight: 1, base: 0 }] }
+        Strategy {
+            items: vec![StrategyItem {
+                provider,
+                weight: 1,
+                base: 0,
+            }],
+        }
     }
 
     /// The item holding a base > 0, if any.
@@ -91,13 +97,19 @@ impl Strategy {
         if total == 0 {
             return 0.0;
         }
-        self.items.iter().filter(|i| i.provider == p).map(|i| i.weight).sum::<u32>() as f64
+        self.items
+            .iter()
+            .filter(|i| i.provider == p)
+            .map(|i| i.weight)
+            .sum::<u32>() as f64
             / total as f64
     }
 
     /// Whether any item can place a task on `p` (weight > 0 or base > 0).
     pub fn uses(&self, p: Provider) -> bool {
-        self.items.iter().any(|i| i.provider == p && (i.weight > 0 || i.base > 0))
+        self.items
+            .iter()
+            .any(|i| i.provider == p && (i.weight > 0 || i.base > 0))
     }
 }
 

@@ -81,7 +81,10 @@ impl TaskSize {
 /// `domain/ecs-fargate-prefect.md` §3.2).
 pub fn valid_memory_for_cpu(cpu: u32) -> Option<Vec<u32>> {
     let steps = |from_gb: u32, to_gb: u32, step_gb: usize| -> Vec<u32> {
-        (from_gb..=to_gb).step_by(step_gb).map(|g| g * 1024).collect()
+        (from_gb..=to_gb)
+            .step_by(step_gb)
+            .map(|g| g * 1024)
+            .collect()
     };
     Some(match cpu {
         256 => vec![512, 1024, 2048],
@@ -126,9 +129,8 @@ pub fn parse_cpu_text(text: &str) -> Result<u32, String> {
         }
         return Ok(units as u32);
     }
-    t.parse::<u32>().map_err(|_| {
-        format!("`{t}` is not a cpu; write units like 1024 or vCPUs like \"1 vCPU\"")
-    })
+    t.parse::<u32>()
+        .map_err(|_| format!("`{t}` is not a cpu; write units like 1024 or vCPUs like \"1 vCPU\""))
 }
 
 /// Parses memory given as MiB (`2048`, `"2048"`) or GB (`"2 GB"`, `"0.5GB"`, `"2 GiB"`).
@@ -148,10 +150,13 @@ pub fn parse_memory_text(text: &str) -> Result<u32, String> {
         }
         return Ok(mib as u32);
     }
-    let mib = lower.strip_suffix("mib").or_else(|| lower.strip_suffix("mb")).unwrap_or(&lower);
-    mib.trim().parse::<u32>().map_err(|_| {
-        format!("`{t}` is not a memory size; write MiB like 2048 or GB like \"2 GB\"")
-    })
+    let mib = lower
+        .strip_suffix("mib")
+        .or_else(|| lower.strip_suffix("mb"))
+        .unwrap_or(&lower);
+    mib.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("`{t}` is not a memory size; write MiB like 2048 or GB like \"2 GB\""))
 }
 
 #[cfg(test)]
@@ -162,7 +167,10 @@ mod tests {
     fn fargate_table_matches_domain_file() {
         assert_eq!(valid_memory_for_cpu(256).unwrap(), vec![512, 1024, 2048]);
         assert_eq!(valid_memory_for_cpu(4096).unwrap().last(), Some(&30720));
-        assert_eq!(valid_memory_for_cpu(8192).unwrap(), (16..=60).step_by(4).map(|g| g * 1024).collect::<Vec<_>>());
+        assert_eq!(
+            valid_memory_for_cpu(8192).unwrap(),
+            (16..=60).step_by(4).map(|g| g * 1024).collect::<Vec<_>>()
+        );
         assert_eq!(valid_memory_for_cpu(16384).unwrap().first(), Some(&32768));
         assert_eq!(valid_memory_for_cpu(16384).unwrap().last(), Some(&122880));
         assert!(valid_memory_for_cpu(768).is_none());

@@ -126,7 +126,10 @@ impl Rate {
             ));
         };
         let n: f64 = num.trim().parse().map_err(|_| {
-            format!("`{t}`: `{}` is not a number; write a rate like \"0.05/h\"", num.trim())
+            format!(
+                "`{t}`: `{}` is not a number; write a rate like \"0.05/h\"",
+                num.trim()
+            )
         })?;
         if !n.is_finite() || n < 0.0 {
             return Err(format!("`{t}`: a rate must be a finite number ≥ 0"));
@@ -139,13 +142,17 @@ impl Rate {
             "s" | "sec" | "second" => SimTime::SECOND,
             "w" | "week" => SimTime(7 * SimTime::DAY.0),
             other => SimTime::parse_human(other).map_err(|_| {
-                format!("`{t}`: `{other}` is not a time unit; use h, d, m, s, w or a duration like 30m")
+                format!(
+                    "`{t}`: `{other}` is not a time unit; use h, d, m, s, w or a duration like 30m"
+                )
             })?,
         };
         if unit.0 == 0 {
             return Err(format!("`{t}`: the period must be longer than zero"));
         }
-        Ok(Rate { per_hour: n * SimTime::HOUR.0 as f64 / unit.0 as f64 })
+        Ok(Rate {
+            per_hour: n * SimTime::HOUR.0 as f64 / unit.0 as f64,
+        })
     }
 
     /// The rate whose Poisson process fires at least once in `over` with probability `p`:
@@ -157,7 +164,9 @@ impl Rate {
         if over.0 == 0 {
             return Err("the period of a probability must be longer than zero".into());
         }
-        Ok(Rate { per_hour: -(1.0 - p).ln() / over.hours_f64() })
+        Ok(Rate {
+            per_hour: -(1.0 - p).ln() / over.hours_f64(),
+        })
     }
 }
 
@@ -169,7 +178,10 @@ mod tests {
     fn parses_human_durations() {
         assert_eq!(SimTime::parse_human("90s").unwrap(), SimTime(90_000));
         assert_eq!(SimTime::parse_human("1h30m").unwrap(), SimTime(5_400_000));
-        assert_eq!(SimTime::parse_human("30d").unwrap(), SimTime(30 * 86_400_000));
+        assert_eq!(
+            SimTime::parse_human("30d").unwrap(),
+            SimTime(30 * 86_400_000)
+        );
         assert_eq!(SimTime::parse_human("250ms").unwrap(), SimTime(250));
         assert!(SimTime::parse_human("90").unwrap_err().contains("no unit"));
         assert!(SimTime::parse_human("ninety").is_err());

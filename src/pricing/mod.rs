@@ -60,9 +60,8 @@ impl PriceSnapshot {
     pub fn bundled() -> PriceSnapshot {
         // The file is part of the source tree and checked by a unit test; a parse failure is a
         // build defect, not user input.
-        serde_json::from_str(BUNDLED_JSON).unwrap_or_else(|e| {
-            panic!("the bundled price snapshot is malformed: {e}")
-        })
+        serde_json::from_str(BUNDLED_JSON)
+            .unwrap_or_else(|e| panic!("the bundled price snapshot is malformed: {e}"))
     }
 }
 
@@ -110,10 +109,17 @@ impl PriceTable {
     ///
     /// vCPU × vCPU-rate + GB × GB-rate (+ the Windows OS licence per vCPU) + GiB above 20 ×
     /// storage rate. Spot tasks pay spot rates for vCPU and memory; storage is one rate.
-    pub fn task_hourly_usd(&self, size: &TaskSize, provider: Provider) -> Result<f64, PricingError> {
+    pub fn task_hourly_usd(
+        &self,
+        size: &TaskSize,
+        provider: Provider,
+    ) -> Result<f64, PricingError> {
         let r = &self.rates;
         let need = |v: Option<f64>, field: &'static str| {
-            v.ok_or_else(|| PricingError::MissingRate { region: self.region.clone(), field })
+            v.ok_or_else(|| PricingError::MissingRate {
+                region: self.region.clone(),
+                field,
+            })
         };
         let (vcpu_rate, gb_rate, os_rate) = match (size.os, size.arch, provider) {
             (OperatingSystem::Windows, _, _) => (
@@ -121,15 +127,21 @@ impl PriceTable {
                 need(r.windows_gb_hour, "windows_gb_hour")?,
                 need(r.windows_os_vcpu_hour, "windows_os_vcpu_hour")?,
             ),
-            (_, Architecture::X86_64, Provider::Fargate) => {
-                (need(r.vcpu_hour, "vcpu_hour")?, need(r.gb_hour, "gb_hour")?, 0.0)
-            }
-            (_, Architecture::Arm64, Provider::Fargate) => {
-                (need(r.arm_vcpu_hour, "arm_vcpu_hour")?, need(r.arm_gb_hour, "arm_gb_hour")?, 0.0)
-            }
-            (_, Architecture::X86_64, Provider::FargateSpot) => {
-                (need(r.spot_vcpu_hour, "spot_vcpu_hour")?, need(r.spot_gb_hour, "spot_gb_hour")?, 0.0)
-            }
+            (_, Architecture::X86_64, Provider::Fargate) => (
+                need(r.vcpu_hour, "vcpu_hour")?,
+                need(r.gb_hour, "gb_hour")?,
+                0.0,
+            ),
+            (_, Architecture::Arm64, Provider::Fargate) => (
+                need(r.arm_vcpu_hour, "arm_vcpu_hour")?,
+                need(r.arm_gb_hour, "arm_gb_hour")?,
+                0.0,
+            ),
+            (_, Architecture::X86_64, Provider::FargateSpot) => (
+                need(r.spot_vcpu_hour, "spot_vcpu_hour")?,
+                need(r.spot_gb_hour, "spot_gb_hour")?,
+                0.0,
+            ),
             (_, Architecture::Arm64, Provider::FargateSpot) => (
                 need(r.spot_arm_vcpu_hour, "spot_arm_vcpu_hour")?,
                 need(r.spot_arm_gb_hour, "spot_arm_gb_hour")?,
@@ -166,7 +178,13 @@ mod tests {
     use crate::model::{Cpu, Memory};
 
     fn size(cpu: u32, mem: u32, arch: Architecture, storage: u32) -> TaskSize {
-        TaskSize { cpu: Cpu(cpu), memory: Memory(mem), arch, os: OperatingSystem::Linux, storage_gib: storage }
+        TaskSize {
+            cpu: Cpu(cpu),
+            memory: Memory(mem),
+            arch,
+            os: OperatingSystem::Linux,
+            storage_gib: storage,
+        }
     }
 
     fn table() -> PriceTable {
@@ -174,7 +192,12 @@ mod tests {
         PriceTable {
             region: "us-east-1".into(),
             rates: snap.regions["us-east-1"].clone(),
-            source: PriceSource { kind: "bundled".into(), region: "us-east-1".into(), as_of: snap.as_of, detail: String::new() },
+            source: PriceSource {
+                kind: "bundled".into(),
+                region: "us-east-1".into(),
+                as_of: snap.as_of,
+                detail: String::new(),
+            },
         }
     }
 
@@ -196,13 +219,33 @@ mod tests {
     #[test]
     fn hourly_rates_by_arch_provider_and_storage() {
         let t = table();
-        let x86 = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 20), Provider::Fargate).unwrap();
+        let x86 = t
+            .task_hourly_usd(
+                &size(1024, 2048, Architecture::X86_64, 20),
+                Provider::Fargate,
+            )
+            .unwrap();
         assert!((x86 - (0.04048 + 2.0 * 0.004445)).abs() < 1e-12);
-        let arm = t.task_hourly_usd(&size(1024, 2048, Architecture::Arm64, 20), Provider::Fargate).unwrap();
+        let arm = t
+            .task_hourly_usd(
+                &size(1024, 2048, Architecture::Arm64, 20),
+                Provider::Fargate,
+            )
+            .unwrap();
         assert!((arm - (0.03238 + 2.0 * 0.00356)).abs() < 1e-12);
-        let spot = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 20), Provider::FargateSpot).unwrap();
+        let spot = t
+            .task_hourly_usd(
+                &size(1024, 2048, Architecture::X86_64, 20),
+                Provider::FargateSpot,
+            )
+            .unwrap();
         assert!((spot - (0.01288871 + 2.0 * 0.00141527)).abs() < 1e-12);
-        let big = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 50), Provider::Fargate).unwrap();
+        let big = t
+            .task_hourly_usd(
+                &size(1024, 2048, Architecture::X86_64, 50),
+                Provider::Fargate,
+            )
+            .unwrap();
         assert!((big - x86 - 30.0 * 0.000111).abs() < 1e-12);
     }
 
@@ -211,7 +254,12 @@ mod tests {
         let mut t = table();
         t.region = "eu-central-1".into();
         t.rates = PriceSnapshot::bundled().regions["eu-central-1"].clone();
-        let e = t.task_hourly_usd(&size(1024, 2048, Architecture::X86_64, 20), Provider::FargateSpot).unwrap_err();
+        let e = t
+            .task_hourly_usd(
+                &size(1024, 2048, Architecture::X86_64, 20),
+                Provider::FargateSpot,
+            )
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)"

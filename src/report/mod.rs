@@ -29,14 +29,22 @@ pub fn num(v: f64) -> String {
 pub fn table(s: &Summary) -> String {
     let m = &s.meta;
     let mut o = String::new();
-    let _ = writeln!(o, "{} {} · scenario \"{}\" ({}, hash {})", m.tool, m.version, m.scenario, m.file, m.scenario_hash);
+    let _ = writeln!(
+        o,
+        "{} {} · scenario \"{}\" ({}, hash {})",
+        m.tool, m.version, m.scenario, m.file, m.scenario_hash
+    );
     let _ = writeln!(
         o,
         "region {} · prices {} as of {} · seed {} · {} replications × {}",
         m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
     );
     let _ = writeln!(o, "strategy {} · from {}", m.strategy, m.strategy_source);
-    let _ = writeln!(o, "placement {} · worker {} · retry {}", m.placement, m.worker, m.retry_policy);
+    let _ = writeln!(
+        o,
+        "placement {} · worker {} · retry {}",
+        m.placement, m.worker, m.retry_policy
+    );
     let _ = writeln!(o);
     let _ = writeln!(
         o,
@@ -74,7 +82,18 @@ pub fn json(s: &Summary) -> String {
 /// CSV of the metrics: one row per metric.
 pub fn csv(s: &Summary) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["metric", "unit", "n", "mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95"])?;
+    w.write_record([
+        "metric",
+        "unit",
+        "n",
+        "mean",
+        "sd",
+        "ci95_low",
+        "ci95_high",
+        "p5",
+        "p50",
+        "p95",
+    ])?;
     for (key, _, unit, st) in s.metrics.rows() {
         w.write_record([
             key.to_string(),
@@ -96,7 +115,8 @@ pub fn csv(s: &Summary) -> Result<String, csv::Error> {
 pub fn replications_csv(reps: &[Replication]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for (i, r) in reps.iter().enumerate() {
-        let serde_json::Value::Object(map) = serde_json::to_value(&r.outcome).unwrap_or_default() else {
+        let serde_json::Value::Object(map) = serde_json::to_value(&r.outcome).unwrap_or_default()
+        else {
             continue;
         };
         if i == 0 {
@@ -114,17 +134,29 @@ pub fn replications_csv(reps: &[Replication]) -> Result<String, csv::Error> {
 }
 
 /// Writes task events as JSON lines (`csv = false`) or CSV, with flow names.
-pub fn write_trace(out: &mut dyn Write, s: &Scenario, events: &[TraceEvent], csv: bool) -> std::io::Result<()> {
+pub fn write_trace(
+    out: &mut dyn Write,
+    s: &Scenario,
+    events: &[TraceEvent],
+    csv: bool,
+) -> std::io::Result<()> {
     if csv {
         writeln!(out, "t_ms,time,flow,run,attempt,event,provider,value")?;
     }
     for e in events {
         let flow = &s.flows[e.flow as usize].name;
         let provider = e.provider.map(|p| p.ecs_name()).unwrap_or("");
-        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         let time = crate::model::SimTime(e.t_ms).to_string();
         if csv {
-            writeln!(out, "{},{},{},{},{},{},{},{}", e.t_ms, time, flow, e.run, e.attempt, kind, provider, e.value)?;
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                e.t_ms, time, flow, e.run, e.attempt, kind, provider, e.value
+            )?;
         } else {
             let v = serde_json::json!({
                 "t_ms": e.t_ms, "time": time, "flow": flow, "run": e.run, "attempt": e.attempt,

@@ -87,7 +87,10 @@ impl Location {
         let before = &src[..src.floor_char_boundary(offset)];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        Location { line, col: before[line_start..].chars().count() + 1 }
+        Location {
+            line,
+            col: before[line_start..].chars().count() + 1,
+        }
     }
 }
 

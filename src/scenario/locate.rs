@@ -30,8 +30,10 @@ pub fn locate(src: &str, path: &FieldPath) -> Option<Location> {
                 value = Some(v.get_ref());
             }
             Seg::Index(i) => {
-                let Some(DeValue::Array(a)) = value else { break };
-                let Some(item) = a.iter().nth(*i) else { break };
+                let Some(DeValue::Array(a)) = value else {
+                    break;
+                };
+                let Some(item) = a.get(*i) else { break };
                 best = Some(item.span().start);
                 value = Some(item.get_ref());
             }

@@ -19,7 +19,8 @@ pub fn parse_file(src: &str, file: &str) -> Result<ScenarioFile, ScenarioError> 
 fn one(file: &str, src: &str, e: &toml::de::Error, mut path: FieldPath) -> ScenarioError {
     let mut message = e.message().trim().to_string();
     // serde_path_to_error reports `.` for the root and `?` for unknown positions
-    path.0.retain(|s| !matches!(s, super::error::Seg::Key(k) if k == "?" || k.is_empty()));
+    path.0
+        .retain(|s| !matches!(s, super::error::Seg::Key(k) if k == "?" || k.is_empty()));
     if let Some(hint) = did_you_mean(&message) {
         message.push_str(&hint);
     }
@@ -30,7 +31,14 @@ fn one(file: &str, src: &str, e: &toml::de::Error, mut path: FieldPath) -> Scena
         .span()
         .map(|s| Location::of_offset(src, s.start))
         .or_else(|| locate(src, &path));
-    ScenarioError { diagnostics: vec![Diagnostic { file: file.to_string(), location, path, message }] }
+    ScenarioError {
+        diagnostics: vec![Diagnostic {
+            file: file.to_string(),
+            location,
+            path,
+            message,
+        }],
+    }
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "expected `a`"), suggests the
@@ -57,6 +65,9 @@ mod tests {
             did_you_mean("unknown field `weigth`, expected one of `provider`, `weight`, `base`"),
             Some("; did you mean `weight`?".into())
         );
-        assert_eq!(did_you_mean("unknown field `zzz`, expected `provider`"), None);
+        assert_eq!(
+            did_you_mean("unknown field `zzz`, expected `provider`"),
+            None
+        );
     }
 }

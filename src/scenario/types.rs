@@ -41,7 +41,10 @@ impl Scenario {
     /// baseline, simulated on the same random numbers.
     pub fn all_on_demand(&self) -> Scenario {
         let mut s = self.clone();
-        s.launch = Launch { source: LaunchSource::Baseline, strategy: Strategy::only(Provider::Fargate) };
+        s.launch = Launch {
+            source: LaunchSource::Baseline,
+            strategy: Strategy::only(Provider::Fargate),
+        };
         s
     }
 }
@@ -220,7 +223,9 @@ impl Delay {
             Delay::Fixed(d) => d,
             Delay::Exponential { base, factor, max } => {
                 let ms = base.0 as f64 * factor.powi(k.saturating_sub(1).min(1000) as i32);
-                let ms = ms.min(max.map(|m| m.0 as f64).unwrap_or(f64::MAX)).min(u64::MAX as f64 / 4.0);
+                let ms = ms
+                    .min(max.map(|m| m.0 as f64).unwrap_or(f64::MAX))
+                    .min(u64::MAX as f64 / 4.0);
                 SimTime(ms as u64)
             }
         }
@@ -272,8 +277,12 @@ impl RetryPolicy {
     /// The scenario-file name.
     pub fn name(&self) -> &'static str {
         match self {
-            RetryPolicy::Prefect3 { reschedule: false, .. } => "prefect3",
-            RetryPolicy::Prefect3 { reschedule: true, .. } => "prefect3-reschedule",
+            RetryPolicy::Prefect3 {
+                reschedule: false, ..
+            } => "prefect3",
+            RetryPolicy::Prefect3 {
+                reschedule: true, ..
+            } => "prefect3-reschedule",
             RetryPolicy::Prefect1Lazarus { .. } => "prefect1-lazarus",
             RetryPolicy::Custom(_) => "custom",
         }
@@ -290,8 +299,15 @@ pub enum Schedule {
         /// First run.
         offset: SimTime,
     },
-    /// A cron expression evaluated in UTC from the simulation start.
-    Cron(Arc<croner::Cron>),
+    /// A cron expression evaluated in UTC from the simulation start. When the day-of-month
+    /// and month fields are `*` the schedule repeats every week, and `weekly` holds the
+    /// occurrences of the first week (offsets from the start), so arrivals need no cron search.
+    Cron {
+        /// The parsed expression.
+        cron: Arc<croner::Cron>,
+        /// Occurrences in [0, 7 d), when the schedule is weekly-periodic.
+        weekly: Option<Arc<Vec<SimTime>>>,
+    },
     /// Poisson arrivals.
     Poisson(Rate),
     /// Explicit start offsets, sorted.

@@ -13,8 +13,8 @@ use crate::model::size::{
     VALID_CPUS, describe_memory_for_cpu, parse_cpu_text, parse_memory_text, valid_memory_for_cpu,
 };
 use crate::model::{
-    Architecture, Cpu, Dist, Memory, OperatingSystem, Placement, Provider, Rate, SimTime,
-    Strategy, StrategyItem, TaskSize,
+    Architecture, Cpu, Dist, Memory, OperatingSystem, Placement, Provider, Rate, SimTime, Strategy,
+    StrategyItem, TaskSize,
 };
 use crate::pricing::{PriceSnapshot, PriceSource, PriceTable, RegionRates};
 
@@ -34,7 +34,9 @@ impl Ctx<'_> {
         self.diags.push((path.clone(), msg.into()));
     }
     fn dur(&mut self, path: &FieldPath, text: &str) -> Option<SimTime> {
-        SimTime::parse_human(text).map_err(|m| self.err(path, m)).ok()
+        SimTime::parse_human(text)
+            .map_err(|m| self.err(path, m))
+            .ok()
     }
     fn positive_dur(&mut self, path: &FieldPath, text: &str) -> Option<SimTime> {
         let d = self.dur(path, text)?;
@@ -45,7 +47,9 @@ impl Ctx<'_> {
         Some(d)
     }
     fn load(&mut self, path: &FieldPath, name: &str) -> Option<String> {
-        (self.loader)(name).map_err(|e| self.err(path, format!("cannot read `{name}`: {e}"))).ok()
+        (self.loader)(name)
+            .map_err(|e| self.err(path, format!("cannot read `{name}`: {e}")))
+            .ok()
     }
     fn fraction(&mut self, path: &FieldPath, v: f64, upper_open: bool) -> Option<f64> {
         let ok = v.is_finite() && v >= 0.0 && if upper_open { v < 1.0 } else { v <= 1.0 };
@@ -65,7 +69,10 @@ pub fn validate(
     file: &str,
     loader: Loader<'_>,
 ) -> Result<Scenario, ScenarioError> {
-    let mut cx = Ctx { diags: Vec::new(), loader };
+    let mut cx = Ctx {
+        diags: Vec::new(),
+        loader,
+    };
     let root = FieldPath::root();
     let sim = simulation(&mut cx, &f.simulation, &root.key("simulation"));
     let cluster = cluster(&mut cx, &f.cluster, &root.key("cluster"));
@@ -84,17 +91,24 @@ pub fn validate(
     for (i, fl) in f.flows.iter().enumerate() {
         let p = root.key("flow").index(i);
         if !names.insert(fl.name.clone()) {
-            cx.err(&p.key("name"), format!("flow name `{}` is used twice; names must be unique", fl.name));
+            cx.err(
+                &p.key("name"),
+                format!(
+                    "flow name `{}` is used twice; names must be unique",
+                    fl.name
+                ),
+            );
         }
         if let Some(spec) = flow(&mut cx, fl, &p, sim.as_ref()) {
-            if let Some(l) = &launch {
-                if spec.size.os == OperatingSystem::Windows && l.strategy.uses(Provider::FargateSpot) {
-                    cx.err(
-                        &p.key("os"),
-                        "windows tasks cannot run on FARGATE_SPOT (Fargate Spot supports Linux only); \
+            if let Some(l) = &launch
+                && spec.size.os == OperatingSystem::Windows
+                && l.strategy.uses(Provider::FargateSpot)
+            {
+                cx.err(
+                    &p.key("os"),
+                    "windows tasks cannot run on FARGATE_SPOT (Fargate Spot supports Linux only); \
                          use a strategy without FARGATE_SPOT or os = \"linux\"",
-                    );
-                }
+                );
             }
             flows.push(spec);
         }
@@ -119,8 +133,15 @@ pub fn validate(
                 .collect(),
         });
     }
-    let (Some(sim), Some(cluster), Some(worker), Some(launch), Some(spot), Some(retry), Some(prices)) =
-        (sim, cluster, worker, launch, spot, retry, prices)
+    let (
+        Some(sim),
+        Some(cluster),
+        Some(worker),
+        Some(launch),
+        Some(spot),
+        Some(retry),
+        Some(prices),
+    ) = (sim, cluster, worker, launch, spot, retry, prices)
     else {
         unreachable!("every missing section recorded a diagnostic")
     };
@@ -130,7 +151,10 @@ pub fn validate(
         name: f.name.clone(),
         description: f.description.clone(),
         region: f.region.clone(),
-        source: ScenarioSource { file: file.to_string(), hash },
+        source: ScenarioSource {
+            file: file.to_string(),
+            hash,
+        },
         sim,
         cluster,
         worker,
@@ -147,7 +171,10 @@ fn simulation(cx: &mut Ctx, s: &SimulationSection, p: &FieldPath) -> Option<Simu
     let horizon = cx.positive_dur(&p.key("horizon"), s.horizon.as_deref().unwrap_or("30d"));
     let replications = s.replications.unwrap_or(200);
     if !(1..=1_000_000).contains(&replications) {
-        cx.err(&p.key("replications"), format!("`{replications}` is outside 1–1000000"));
+        cx.err(
+            &p.key("replications"),
+            format!("`{replications}` is outside 1–1000000"),
+        );
     }
     let placement = match s.placement.as_deref().unwrap_or("per-call") {
         "per-call" => Some(Placement::PerCall),
@@ -189,7 +216,10 @@ fn cluster(cx: &mut Ctx, c: &ClusterSection, p: &FieldPath) -> Option<ClusterSpe
     let mut seen = BTreeSet::new();
     for (i, cp) in c.capacity_providers.iter().enumerate() {
         if !seen.insert(cp.as_str()) {
-            cx.err(&p.key("capacity_providers").index(i), format!("`{cp}` is listed twice"));
+            cx.err(
+                &p.key("capacity_providers").index(i),
+                format!("`{cp}` is listed twice"),
+            );
         }
     }
     if c.capacity_providers.len() > 10 {
@@ -203,7 +233,12 @@ fn cluster(cx: &mut Ctx, c: &ClusterSection, p: &FieldPath) -> Option<ClusterSpe
     }
     let default_strategy = match &c.strategy {
         None => None,
-        Some(items) => Some(strategy(cx, items, &p.key("strategy"), &c.capacity_providers)?),
+        Some(items) => Some(strategy(
+            cx,
+            items,
+            &p.key("strategy"),
+            &c.capacity_providers,
+        )?),
     };
     Some(ClusterSpec {
         name: c.name.clone().unwrap_or_else(|| "spotplan".into()),
@@ -213,13 +248,24 @@ fn cluster(cx: &mut Ctx, c: &ClusterSection, p: &FieldPath) -> Option<ClusterSpe
 }
 
 /// Validates a capacity provider strategy against the ECS rules.
-fn strategy(cx: &mut Ctx, items: &[StrategyItemFile], p: &FieldPath, cluster: &[String]) -> Option<Strategy> {
+fn strategy(
+    cx: &mut Ctx,
+    items: &[StrategyItemFile],
+    p: &FieldPath,
+    cluster: &[String],
+) -> Option<Strategy> {
     let before = cx.diags.len();
     if items.is_empty() {
         cx.err(p, "a strategy needs at least one item");
     }
     if items.len() > Strategy::MAX_ITEMS {
-        cx.err(p, format!("a strategy can hold at most 20 items; this one has {}", items.len()));
+        cx.err(
+            p,
+            format!(
+                "a strategy can hold at most 20 items; this one has {}",
+                items.len()
+            ),
+        );
     }
     let mut out = Vec::new();
     let mut base_items = Vec::new();
@@ -229,19 +275,32 @@ fn strategy(cx: &mut Ctx, items: &[StrategyItemFile], p: &FieldPath, cluster: &[
         let weight = it.weight.unwrap_or(0);
         let base = it.base.unwrap_or(0);
         if !(0..=1000).contains(&weight) {
-            cx.err(&ip.key("weight"), format!("weight `{weight}` is outside 0–1000"));
+            cx.err(
+                &ip.key("weight"),
+                format!("weight `{weight}` is outside 0–1000"),
+            );
         }
         if !(0..=100_000).contains(&base) {
-            cx.err(&ip.key("base"), format!("base `{base}` is outside 0–100000"));
+            cx.err(
+                &ip.key("base"),
+                format!("base `{base}` is outside 0–100000"),
+            );
         }
         if base > 0 {
             base_items.push(i);
         }
         if !seen.insert(it.provider.as_str()) {
-            cx.err(&ip.key("provider"), format!("provider `{}` appears twice in the strategy", it.provider));
+            cx.err(
+                &ip.key("provider"),
+                format!("provider `{}` appears twice in the strategy", it.provider),
+            );
         }
         if !cluster.iter().any(|c| c == &it.provider) {
-            let listed = cluster.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+            let listed = cluster
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             cx.err(
                 &ip.key("provider"),
                 format!(
@@ -284,29 +343,45 @@ fn strategy(cx: &mut Ctx, items: &[StrategyItemFile], p: &FieldPath, cluster: &[
     (cx.diags.len() == before).then_some(Strategy { items: out })
 }
 
-fn size(
-    cx: &mut Ctx,
-    p: &FieldPath,
-    cpu: Option<&NumOrText>,
-    memory: Option<&NumOrText>,
+/// The size fields of a task as written, and the defaults for cpu and memory.
+struct SizeFields<'a> {
+    cpu: Option<&'a NumOrText>,
+    memory: Option<&'a NumOrText>,
     default: (u32, u32),
-    arch: Option<&str>,
-    os: Option<&str>,
+    arch: Option<&'a str>,
+    os: Option<&'a str>,
     storage: Option<u32>,
-) -> Option<TaskSize> {
+}
+
+fn size(cx: &mut Ctx, p: &FieldPath, f: SizeFields) -> Option<TaskSize> {
+    let SizeFields {
+        cpu,
+        memory,
+        default,
+        arch,
+        os,
+        storage,
+    } = f;
     let cpu_units = match cpu {
         None => Some(default.0),
-        Some(v) => parse_cpu_text(&v.as_text()).map_err(|m| cx.err(&p.key("cpu"), m)).ok(),
+        Some(v) => parse_cpu_text(&v.as_text())
+            .map_err(|m| cx.err(&p.key("cpu"), m))
+            .ok(),
     };
     let mem = match memory {
         None => Some(default.1),
-        Some(v) => parse_memory_text(&v.as_text()).map_err(|m| cx.err(&p.key("memory"), m)).ok(),
+        Some(v) => parse_memory_text(&v.as_text())
+            .map_err(|m| cx.err(&p.key("memory"), m))
+            .ok(),
     };
     let arch = match arch.unwrap_or("x86_64") {
         "x86_64" | "X86_64" => Some(Architecture::X86_64),
         "arm64" | "ARM64" => Some(Architecture::Arm64),
         other => {
-            cx.err(&p.key("architecture"), format!("`{other}` is not an architecture; allowed: `x86_64`, `arm64`"));
+            cx.err(
+                &p.key("architecture"),
+                format!("`{other}` is not an architecture; allowed: `x86_64`, `arm64`"),
+            );
             None
         }
     };
@@ -314,13 +389,19 @@ fn size(
         "linux" | "LINUX" => Some(OperatingSystem::Linux),
         "windows" | "WINDOWS" => Some(OperatingSystem::Windows),
         other => {
-            cx.err(&p.key("os"), format!("`{other}` is not an operating system; allowed: `linux`, `windows`"));
+            cx.err(
+                &p.key("os"),
+                format!("`{other}` is not an operating system; allowed: `linux`, `windows`"),
+            );
             None
         }
     };
     let storage_gib = storage.unwrap_or(20);
     if !(20..=200).contains(&storage_gib) {
-        cx.err(&p.key("ephemeral_storage"), format!("`{storage_gib}` GiB is outside 20–200 GiB"));
+        cx.err(
+            &p.key("ephemeral_storage"),
+            format!("`{storage_gib}` GiB is outside 20–200 GiB"),
+        );
     }
     let (cpu_units, mem) = (cpu_units?, mem?);
     match valid_memory_for_cpu(cpu_units) {
@@ -343,13 +424,22 @@ fn size(
     }
     let os = os?;
     if os == OperatingSystem::Windows && cpu_units < 1024 {
-        cx.err(&p.key("cpu"), format!("windows tasks need at least 1024 cpu units (1 vCPU); got `{cpu_units}`"));
+        cx.err(
+            &p.key("cpu"),
+            format!("windows tasks need at least 1024 cpu units (1 vCPU); got `{cpu_units}`"),
+        );
         return None;
     }
     if !(20..=200).contains(&storage_gib) {
         return None;
     }
-    Some(TaskSize { cpu: Cpu(cpu_units), memory: Memory(mem), arch: arch?, os, storage_gib })
+    Some(TaskSize {
+        cpu: Cpu(cpu_units),
+        memory: Memory(mem),
+        arch: arch?,
+        os,
+        storage_gib,
+    })
 }
 
 fn worker(cx: &mut Ctx, w: &WorkerSection, p: &FieldPath) -> Option<WorkerSpec> {
@@ -365,10 +455,27 @@ fn worker(cx: &mut Ctx, w: &WorkerSection, p: &FieldPath) -> Option<WorkerSpec> 
             None
         }
     };
-    let size = size(cx, p, w.cpu.as_ref(), w.memory.as_ref(), (512, 1024), w.architecture.as_deref(), None, None);
-    let poll = cx.dur(&p.key("poll_interval"), w.poll_interval.as_deref().unwrap_or("10s"));
+    let size = size(
+        cx,
+        p,
+        SizeFields {
+            cpu: w.cpu.as_ref(),
+            memory: w.memory.as_ref(),
+            default: (512, 1024),
+            arch: w.architecture.as_deref(),
+            os: None,
+            storage: None,
+        },
+    );
+    let poll = cx.dur(
+        &p.key("poll_interval"),
+        w.poll_interval.as_deref().unwrap_or("10s"),
+    );
     if w.concurrency_limit == Some(0) {
-        cx.err(&p.key("concurrency_limit"), "`0` would never run anything; use a limit ≥ 1 or leave it out");
+        cx.err(
+            &p.key("concurrency_limit"),
+            "`0` would never run anything; use a limit ≥ 1 or leave it out",
+        );
     }
     Some(WorkerSpec {
         kind: kind?,
@@ -393,16 +500,28 @@ fn launch(cx: &mut Ctx, f: &ScenarioFile, c: &ClusterSpec, kind: WorkerKind) -> 
         }
         (Some(items), None) => {
             let s = strategy(cx, items, &wp.key("strategy"), &c.capacity_providers)?;
-            Some(Launch { source: LaunchSource::RequestStrategy, strategy: s })
+            Some(Launch {
+                source: LaunchSource::RequestStrategy,
+                strategy: s,
+            })
         }
         (None, Some(lt)) => match lt.as_str() {
-            "FARGATE" => Some(Launch { source: LaunchSource::RequestLaunchType, strategy: Strategy::only(Provider::Fargate) }),
+            "FARGATE" => Some(Launch {
+                source: LaunchSource::RequestLaunchType,
+                strategy: Strategy::only(Provider::Fargate),
+            }),
             "FARGATE_SPOT" if kind == WorkerKind::Prefect3EcsWorker => {
                 if !c.capacity_providers.iter().any(|p| p == "FARGATE_SPOT") {
-                    cx.err(&wp.key("launch_type"), "`FARGATE_SPOT` needs `FARGATE_SPOT` in `cluster.capacity_providers`");
+                    cx.err(
+                        &wp.key("launch_type"),
+                        "`FARGATE_SPOT` needs `FARGATE_SPOT` in `cluster.capacity_providers`",
+                    );
                     return None;
                 }
-                Some(Launch { source: LaunchSource::RequestStrategy, strategy: Strategy::only(Provider::FargateSpot) })
+                Some(Launch {
+                    source: LaunchSource::RequestStrategy,
+                    strategy: Strategy::only(Provider::FargateSpot),
+                })
             }
             "FARGATE_SPOT" => {
                 cx.err(
@@ -425,7 +544,10 @@ fn launch(cx: &mut Ctx, f: &ScenarioFile, c: &ClusterSpec, kind: WorkerKind) -> 
                 strategy: Strategy::only(Provider::Fargate),
             }),
             WorkerKind::RunTask => match &c.default_strategy {
-                Some(s) => Some(Launch { source: LaunchSource::ClusterDefault, strategy: s.clone() }),
+                Some(s) => Some(Launch {
+                    source: LaunchSource::ClusterDefault,
+                    strategy: s.clone(),
+                }),
                 None => {
                     cx.err(
                         &FieldPath::root().key("cluster").key("strategy"),
@@ -442,10 +564,15 @@ fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
     let before = cx.diags.len();
     let rate = match (&s.interruption_rate, &s.interruption_probability) {
         (Some(_), Some(_)) => {
-            cx.err(&p.key("interruption_probability"), "give `interruption_rate` or `interruption_probability`, not both");
+            cx.err(
+                &p.key("interruption_probability"),
+                "give `interruption_rate` or `interruption_probability`, not both",
+            );
             Rate::default()
         }
-        (Some(r), None) => Rate::parse(r).map_err(|m| cx.err(&p.key("interruption_rate"), m)).unwrap_or_default(),
+        (Some(r), None) => Rate::parse(r)
+            .map_err(|m| cx.err(&p.key("interruption_rate"), m))
+            .unwrap_or_default(),
         (None, Some(pr)) => {
             let pp = p.key("interruption_probability");
             match cx.positive_dur(&pp.key("per"), &pr.per) {
@@ -460,13 +587,19 @@ fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
     let hourly = match &s.hourly_multipliers {
         None => None,
         Some(v) if v.len() != 24 => {
-            cx.err(&p.key("hourly_multipliers"), format!("needs 24 values (one per UTC hour); got {}", v.len()));
+            cx.err(
+                &p.key("hourly_multipliers"),
+                format!("needs 24 values (one per UTC hour); got {}", v.len()),
+            );
             None
         }
         Some(v) => {
             for (i, m) in v.iter().enumerate() {
                 if !m.is_finite() || *m < 0.0 {
-                    cx.err(&p.key("hourly_multipliers").index(i), format!("`{m}` must be a finite number ≥ 0"));
+                    cx.err(
+                        &p.key("hourly_multipliers").index(i),
+                        format!("`{m}` must be a finite number ≥ 0"),
+                    );
                 }
             }
             let mut a = [0.0; 24];
@@ -474,31 +607,49 @@ fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
             Some(a)
         }
     };
-    let stop_timeout = cx.dur(&p.key("stop_timeout"), s.stop_timeout.as_deref().unwrap_or("30s"));
-    if let Some(st) = stop_timeout {
-        if !(2_000..=120_000).contains(&st.0) {
-            cx.err(&p.key("stop_timeout"), format!("`{st}` is outside 2s–120s (the Fargate stopTimeout range)"));
-        }
+    let stop_timeout = cx.dur(
+        &p.key("stop_timeout"),
+        s.stop_timeout.as_deref().unwrap_or("30s"),
+    );
+    if let Some(st) = stop_timeout
+        && !(2_000..=120_000).contains(&st.0)
+    {
+        cx.err(
+            &p.key("stop_timeout"),
+            format!("`{st}` is outside 2s–120s (the Fargate stopTimeout range)"),
+        );
     }
     let capacity = s.capacity.as_ref().and_then(|c| {
         let cp = p.key("capacity");
         let u = cx.fraction(&cp.key("unavailable"), c.unavailable, true)?;
         let m = cx.positive_dur(&cp.key("mean_outage"), &c.mean_outage)?;
-        (u > 0.0).then_some(CapacitySpec { unavailable: u, mean_outage: m })
+        (u > 0.0).then_some(CapacitySpec {
+            unavailable: u,
+            mean_outage: m,
+        })
     });
     let waves = s.reclaim_waves.as_ref().and_then(|w| {
         let wp = p.key("reclaim_waves");
         if !w.per_day.is_finite() || w.per_day < 0.0 {
-            cx.err(&wp.key("per_day"), format!("`{}` must be a finite number ≥ 0", w.per_day));
+            cx.err(
+                &wp.key("per_day"),
+                format!("`{}` must be a finite number ≥ 0", w.per_day),
+            );
             return None;
         }
         let hit = cx.fraction(&wp.key("hit"), w.hit, false)?;
-        (w.per_day > 0.0 && hit > 0.0).then_some(WavesSpec { per_day: w.per_day, hit })
+        (w.per_day > 0.0 && hit > 0.0).then_some(WavesSpec {
+            per_day: w.per_day,
+            hit,
+        })
     });
     let trace = s.trace.as_ref().and_then(|name| {
         let tp = p.key("trace");
         let text = cx.load(&tp, name)?;
-        parse_trace(&text).map_err(|m| cx.err(&tp, format!("`{name}`: {m}"))).ok().map(Arc::new)
+        parse_trace(&text)
+            .map_err(|m| cx.err(&tp, format!("`{name}`: {m}")))
+            .ok()
+            .map(Arc::new)
     });
     (cx.diags.len() == before).then_some(SpotSpec {
         rate,
@@ -525,7 +676,10 @@ pub fn parse_trace(text: &str) -> Result<SpotTrace, String> {
         format!("not a trace file ({e}); expected {{\"metadata\":{{\"gap_seconds\":N}},\"data\":[0,1,...]}}")
     })?;
     if !(t.metadata.gap_seconds.is_finite() && t.metadata.gap_seconds > 0.0) {
-        return Err(format!("`metadata.gap_seconds` must be > 0; got `{}`", t.metadata.gap_seconds));
+        return Err(format!(
+            "`metadata.gap_seconds` must be > 0; got `{}`",
+            t.metadata.gap_seconds
+        ));
     }
     if t.data.is_empty() {
         return Err("`data` is empty".into());
@@ -536,10 +690,17 @@ pub fn parse_trace(text: &str) -> Result<SpotTrace, String> {
             serde_json::Value::Bool(b) => *b,
             serde_json::Value::Number(n) if n.as_f64() == Some(0.0) => false,
             serde_json::Value::Number(n) if n.as_f64() == Some(1.0) => true,
-            other => return Err(format!("`data[{i}]` is `{other}`; allowed: 0, 1, false, true")),
+            other => {
+                return Err(format!(
+                    "`data[{i}]` is `{other}`; allowed: 0, 1, false, true"
+                ));
+            }
         });
     }
-    Ok(SpotTrace { gap: SimTime::from_secs_f64(t.metadata.gap_seconds), unavailable })
+    Ok(SpotTrace {
+        gap: SimTime::from_secs_f64(t.metadata.gap_seconds),
+        unavailable,
+    })
 }
 
 fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
@@ -548,13 +709,22 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
         ("max_attempts", r.max_attempts.is_some()),
         ("delay", r.delay.is_some()),
         ("jitter", r.jitter.is_some()),
-        ("fallback_after_interruptions", r.fallback_after_interruptions.is_some()),
-        ("fallback_after_capacity_failures", r.fallback_after_capacity_failures.is_some()),
+        (
+            "fallback_after_interruptions",
+            r.fallback_after_interruptions.is_some(),
+        ),
+        (
+            "fallback_after_capacity_failures",
+            r.fallback_after_capacity_failures.is_some(),
+        ),
         ("deadline_aware", r.deadline_aware.is_some()),
     ];
     let only = |cx: &mut Ctx, field: &str, set: bool, for_policy: &str| {
         if set {
-            cx.err(&p.key(field), format!("`{field}` applies only to policy `{for_policy}`, not `{policy}`"));
+            cx.err(
+                &p.key(field),
+                format!("`{field}` applies only to policy `{for_policy}`, not `{policy}`"),
+            );
         }
     };
     if policy != "custom" {
@@ -563,24 +733,43 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
         }
     }
     if policy != "prefect1-lazarus" {
-        only(cx, "lazarus_limit", r.lazarus_limit.is_some(), "prefect1-lazarus");
+        only(
+            cx,
+            "lazarus_limit",
+            r.lazarus_limit.is_some(),
+            "prefect1-lazarus",
+        );
     }
     if !policy.starts_with("prefect3") {
-        only(cx, "runtask_attempts", r.runtask_attempts.is_some(), "prefect3 or prefect3-reschedule");
+        only(
+            cx,
+            "runtask_attempts",
+            r.runtask_attempts.is_some(),
+            "prefect3 or prefect3-reschedule",
+        );
     }
     match policy {
         "prefect3" | "prefect3-reschedule" => {
             let n = r.runtask_attempts.unwrap_or(3);
             if n == 0 {
-                cx.err(&p.key("runtask_attempts"), "`0` is not allowed; at least 1 attempt");
+                cx.err(
+                    &p.key("runtask_attempts"),
+                    "`0` is not allowed; at least 1 attempt",
+                );
                 return None;
             }
-            Some(RetryPolicy::Prefect3 { runtask_attempts: n, reschedule: policy == "prefect3-reschedule" })
+            Some(RetryPolicy::Prefect3 {
+                runtask_attempts: n,
+                reschedule: policy == "prefect3-reschedule",
+            })
         }
         "prefect1-lazarus" => {
             let limit = r.lazarus_limit.unwrap_or(3);
             if limit == 0 {
-                cx.err(&p.key("lazarus_limit"), "`0` is not allowed; Prefect Server uses 3 and Prefect Cloud 10");
+                cx.err(
+                    &p.key("lazarus_limit"),
+                    "`0` is not allowed; Prefect Server uses 3 and Prefect Cloud 10",
+                );
                 return None;
             }
             Some(RetryPolicy::Prefect1Lazarus { limit })
@@ -588,7 +777,10 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
         "custom" => {
             let max_attempts = r.max_attempts.unwrap_or(3);
             if max_attempts == 0 {
-                cx.err(&p.key("max_attempts"), "`0` is not allowed; at least 1 attempt");
+                cx.err(
+                    &p.key("max_attempts"),
+                    "`0` is not allowed; at least 1 attempt",
+                );
             }
             let dp = p.key("delay");
             let delay = match &r.delay {
@@ -613,7 +805,10 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
             };
             let jitter = r.jitter.unwrap_or(0.0);
             if !(jitter.is_finite() && (0.0..=10.0).contains(&jitter)) {
-                cx.err(&p.key("jitter"), format!("`{jitter}` is outside 0–10 (a fraction of the delay)"));
+                cx.err(
+                    &p.key("jitter"),
+                    format!("`{jitter}` is outside 0–10 (a fraction of the delay)"),
+                );
             }
             if max_attempts == 0 {
                 return None;
@@ -667,7 +862,10 @@ fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Option<Dist> {
     if let Some(u) = &d.uniform {
         let up = p.key("uniform");
         if u.len() != 2 {
-            cx.err(&up, format!("needs two durations [low, high]; got {}", u.len()));
+            cx.err(
+                &up,
+                format!("needs two durations [low, high]; got {}", u.len()),
+            );
             return None;
         }
         let (a, b) = (cx.dur(&up.index(0), &u[0])?, cx.dur(&up.index(1), &u[1])?);
@@ -679,14 +877,19 @@ fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Option<Dist> {
     }
     if let Some(e) = &d.exponential {
         let m = cx.positive_dur(&p.key("exponential").key("mean"), &e.mean)?;
-        return Some(Dist::Exponential { mean_ms: m.0 as f64 });
+        return Some(Dist::Exponential {
+            mean_ms: m.0 as f64,
+        });
     }
     if let Some(l) = &d.lognormal {
         let lp = p.key("lognormal");
         let median = cx.positive_dur(&lp.key("median"), &l.median)?;
         let p95 = cx.dur(&lp.key("p95"), &l.p95)?;
         if p95 <= median {
-            cx.err(&lp.key("p95"), format!("p95 `{}` must be above the median `{}`", l.p95, l.median));
+            cx.err(
+                &lp.key("p95"),
+                format!("p95 `{}` must be above the median `{}`", l.p95, l.median),
+            );
             return None;
         }
         return Some(Dist::lognormal(median, p95));
@@ -698,7 +901,10 @@ fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Option<Dist> {
             return None;
         }
         let mean = cx.positive_dur(&gp.key("mean"), &g.mean)?;
-        return Some(Dist::Gamma { shape: g.shape, scale_ms: mean.0 as f64 / g.shape });
+        return Some(Dist::Gamma {
+            shape: g.shape,
+            scale_ms: mean.0 as f64 / g.shape,
+        });
     }
     let name = d.empirical.as_deref().unwrap_or_default();
     let ep = p.key("empirical");
@@ -708,7 +914,9 @@ fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Option<Dist> {
             cx.err(&ep, format!("`{name}` holds no durations"));
             None
         }
-        Ok(v) => Some(Dist::Empirical(Arc::new(v.into_iter().map(|t| t.0).collect()))),
+        Ok(v) => Some(Dist::Empirical(Arc::new(
+            v.into_iter().map(|t| t.0).collect(),
+        ))),
         Err(m) => {
             cx.err(&ep, format!("`{name}`: {m}"));
             None
@@ -719,8 +927,16 @@ fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Option<Dist> {
 /// Reads one column of times from CSV text: the column named `column` if there is a header,
 /// else the first. Values are human durations, plain seconds, or (if `allow_instants`)
 /// RFC 3339 instants taken relative to `start_unix_ms`.
-fn read_time_column(text: &str, column: &str, allow_instants: bool, start_unix_ms: i64) -> Result<Vec<SimTime>, String> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+fn read_time_column(
+    text: &str,
+    column: &str,
+    allow_instants: bool,
+    start_unix_ms: i64,
+) -> Result<Vec<SimTime>, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut out = Vec::new();
     let mut col = 0usize;
     for (row, rec) in rdr.records().enumerate() {
@@ -736,7 +952,8 @@ fn read_time_column(text: &str, column: &str, allow_instants: bool, start_unix_m
             Some(d)
         } else if allow_instants {
             humantime::parse_rfc3339(raw).ok().and_then(|t| {
-                let ms = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64 - start_unix_ms;
+                let ms = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64
+                    - start_unix_ms;
                 (ms >= 0).then_some(SimTime(ms as u64))
             })
         } else {
@@ -749,7 +966,11 @@ fn read_time_column(text: &str, column: &str, allow_instants: bool, start_unix_m
                 col = rec.iter().position(|h| h.trim() == column).unwrap_or(0);
             }
             None => {
-                let what = if allow_instants { "an offset like \"1h30m\", seconds, or an RFC 3339 instant after the simulation start" } else { "a duration like \"12m\" or seconds" };
+                let what = if allow_instants {
+                    "an offset like \"1h30m\", seconds, or an RFC 3339 instant after the simulation start"
+                } else {
+                    "a duration like \"12m\" or seconds"
+                };
                 return Err(format!("line {}: `{raw}` is not {what}", row + 1));
             }
         }
@@ -770,7 +991,11 @@ fn schedule(cx: &mut Ctx, s: &ScheduleFile, p: &FieldPath, start_unix_ms: i64) -
             p,
             format!(
                 "give exactly one of `every`, `cron`, `poisson`, `csv`; got {}",
-                if chosen.is_empty() { "none".to_string() } else { chosen.join(", ") }
+                if chosen.is_empty() {
+                    "none".to_string()
+                } else {
+                    chosen.join(", ")
+                }
             ),
         );
         return None;
@@ -785,7 +1010,13 @@ fn schedule(cx: &mut Ctx, s: &ScheduleFile, p: &FieldPath, start_unix_ms: i64) -
     }
     if let Some(c) = &s.cron {
         return match c.parse::<croner::Cron>() {
-            Ok(cron) => Some(Schedule::Cron(Arc::new(cron))),
+            Ok(cron) => {
+                let weekly = weekly_occurrences(c, &cron, start_unix_ms).map(Arc::new);
+                Some(Schedule::Cron {
+                    cron: Arc::new(cron),
+                    weekly,
+                })
+            }
             Err(e) => {
                 cx.err(&p.key("cron"), format!("`{c}` is not a cron expression ({e}); write 5 fields like \"0 2 * * *\" (UTC)"));
                 None
@@ -793,7 +1024,9 @@ fn schedule(cx: &mut Ctx, s: &ScheduleFile, p: &FieldPath, start_unix_ms: i64) -
         };
     }
     if let Some(r) = &s.poisson {
-        let rate = Rate::parse(r).map_err(|m| cx.err(&p.key("poisson"), m)).ok()?;
+        let rate = Rate::parse(r)
+            .map_err(|m| cx.err(&p.key("poisson"), m))
+            .ok()?;
         if rate.per_hour <= 0.0 {
             cx.err(&p.key("poisson"), "a Poisson schedule needs a rate above 0");
             return None;
@@ -815,25 +1048,46 @@ fn schedule(cx: &mut Ctx, s: &ScheduleFile, p: &FieldPath, start_unix_ms: i64) -
     }
 }
 
-fn flow(cx: &mut Ctx, f: &FlowSection, p: &FieldPath, sim: Option<&SimulationSettings>) -> Option<FlowSpec> {
+fn flow(
+    cx: &mut Ctx,
+    f: &FlowSection,
+    p: &FieldPath,
+    sim: Option<&SimulationSettings>,
+) -> Option<FlowSpec> {
     let before = cx.diags.len();
-    let schedule = schedule(cx, &f.schedule, &p.key("schedule"), sim.map(|s| s.start_unix_ms).unwrap_or(DEFAULT_START_UNIX_MS));
+    let schedule = schedule(
+        cx,
+        &f.schedule,
+        &p.key("schedule"),
+        sim.map(|s| s.start_unix_ms)
+            .unwrap_or(DEFAULT_START_UNIX_MS),
+    );
     let duration = dist(cx, &f.duration, &p.key("duration"));
     let size = size(
         cx,
         p,
-        f.cpu.as_ref(),
-        f.memory.as_ref(),
-        (1024, 2048),
-        f.architecture.as_deref(),
-        f.os.as_deref(),
-        f.ephemeral_storage,
+        SizeFields {
+            cpu: f.cpu.as_ref(),
+            memory: f.memory.as_ref(),
+            default: (1024, 2048),
+            arch: f.architecture.as_deref(),
+            os: f.os.as_deref(),
+            storage: f.ephemeral_storage,
+        },
     );
     let sp = p.key("startup");
     let startup = f.startup.clone().unwrap_or_default();
     let twenty = StringOr::Text("20s".to_string());
-    let provisioning = dist(cx, startup.provisioning.as_ref().unwrap_or(&twenty), &sp.key("provisioning"));
-    let image_pull = dist(cx, startup.image_pull.as_ref().unwrap_or(&twenty), &sp.key("image_pull"));
+    let provisioning = dist(
+        cx,
+        startup.provisioning.as_ref().unwrap_or(&twenty),
+        &sp.key("provisioning"),
+    );
+    let image_pull = dist(
+        cx,
+        startup.image_pull.as_ref().unwrap_or(&twenty),
+        &sp.key("image_pull"),
+    );
     let deadline = match &f.deadline {
         None => Some(None),
         Some(d) => cx.positive_dur(&p.key("deadline"), d).map(Some),
@@ -844,11 +1098,16 @@ fn flow(cx: &mut Ctx, f: &FlowSection, p: &FieldPath, sim: Option<&SimulationSet
             let cp = p.key("checkpoint");
             let every = cx.positive_dur(&cp.key("every"), &c.every);
             let cost = cx.dur(&cp.key("cost"), c.cost.as_deref().unwrap_or("0s"));
-            every.zip(cost).map(|(every, cost)| Some(Checkpoint { every, cost }))
+            every
+                .zip(cost)
+                .map(|(every, cost)| Some(Checkpoint { every, cost }))
         }
     };
     if f.concurrency_limit == Some(0) {
-        cx.err(&p.key("concurrency_limit"), "`0` would never run this flow; use a limit ≥ 1 or leave it out");
+        cx.err(
+            &p.key("concurrency_limit"),
+            "`0` would never run this flow; use a limit ≥ 1 or leave it out",
+        );
     }
     if cx.diags.len() != before {
         return None;
@@ -866,21 +1125,74 @@ fn flow(cx: &mut Ctx, f: &FlowSection, p: &FieldPath, sim: Option<&SimulationSet
     })
 }
 
+/// For a cron expression whose day-of-month and month fields are `*`, its occurrences in the
+/// first week after `start_unix_ms` (the schedule then repeats weekly); otherwise `None`.
+pub fn weekly_occurrences(
+    text: &str,
+    cron: &croner::Cron,
+    start_unix_ms: i64,
+) -> Option<Vec<SimTime>> {
+    let t = text.trim();
+    let periodic = match t {
+        "@hourly" | "@daily" | "@midnight" | "@weekly" => true,
+        _ => {
+            let f: Vec<&str> = t.split_whitespace().collect();
+            f.len() == 5 && f[2] == "*" && f[3] == "*"
+        }
+    };
+    if !periodic {
+        return None;
+    }
+    const WEEK_MS: i64 = 7 * 86_400_000;
+    let start = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(start_unix_ms)?;
+    let mut out = Vec::new();
+    let mut at = start;
+    let mut inclusive = true;
+    while let Ok(next) = cron.find_next_occurrence(&at, inclusive) {
+        let ms = next.timestamp_millis() - start_unix_ms;
+        if ms >= WEEK_MS || out.len() > 1_000_000 {
+            break;
+        }
+        out.push(SimTime(ms as u64));
+        at = next;
+        inclusive = false;
+    }
+    Some(out)
+}
+
 fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> Objectives {
-    let frac = |cx: &mut Ctx, name: &str, v: Option<f64>| v.and_then(|v| cx.fraction(&p.key(name), v, false));
+    let frac = |cx: &mut Ctx, name: &str, v: Option<f64>| {
+        v.and_then(|v| cx.fraction(&p.key(name), v, false))
+    };
     let max_deadline_miss = frac(cx, "max_deadline_miss", o.max_deadline_miss);
     let max_crashed = frac(cx, "max_crashed", o.max_crashed);
-    let max_p95_latency_ms = o.max_p95_latency.as_ref().and_then(|t| cx.positive_dur(&p.key("max_p95_latency"), t)).map(|t| t.0);
-    if let Some(c) = o.max_monthly_cost {
-        if !(c.is_finite() && c >= 0.0) {
-            cx.err(&p.key("max_monthly_cost"), format!("`{c}` must be a finite number ≥ 0 (USD per 30 days)"));
-        }
+    let max_p95_latency_ms = o
+        .max_p95_latency
+        .as_ref()
+        .and_then(|t| cx.positive_dur(&p.key("max_p95_latency"), t))
+        .map(|t| t.0);
+    if let Some(c) = o.max_monthly_cost
+        && !(c.is_finite() && c >= 0.0)
+    {
+        cx.err(
+            &p.key("max_monthly_cost"),
+            format!("`{c}` must be a finite number ≥ 0 (USD per 30 days)"),
+        );
     }
     let confidence = o.confidence.unwrap_or(0.95);
     if !(confidence > 0.0 && confidence < 1.0) {
-        cx.err(&p.key("confidence"), format!("`{confidence}` is outside (0, 1)"));
+        cx.err(
+            &p.key("confidence"),
+            format!("`{confidence}` is outside (0, 1)"),
+        );
     }
-    Objectives { max_deadline_miss, max_crashed, max_p95_latency_ms, max_monthly_cost: o.max_monthly_cost, confidence }
+    Objectives {
+        max_deadline_miss,
+        max_crashed,
+        max_p95_latency_ms,
+        max_monthly_cost: o.max_monthly_cost,
+        confidence,
+    }
 }
 
 fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable> {
@@ -895,7 +1207,12 @@ fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable
     let overrides = f.pricing.rates.clone().unwrap_or_default();
     if rates.is_none() {
         if f.pricing.rates.is_none() {
-            let known = snap.regions.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let known = snap
+                .regions
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             cx.err(
                 &root.key("region"),
                 format!("region `{}` has no bundled prices; bundled regions: {known}; or give every rate under [pricing.rates]", f.region),
@@ -910,32 +1227,70 @@ fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable
     let fields: [(&str, Option<f64>, &mut Option<f64>); 9] = [
         ("vcpu_hour", overrides.vcpu_hour, &mut rates.vcpu_hour),
         ("gb_hour", overrides.gb_hour, &mut rates.gb_hour),
-        ("arm_vcpu_hour", overrides.arm_vcpu_hour, &mut rates.arm_vcpu_hour),
+        (
+            "arm_vcpu_hour",
+            overrides.arm_vcpu_hour,
+            &mut rates.arm_vcpu_hour,
+        ),
         ("arm_gb_hour", overrides.arm_gb_hour, &mut rates.arm_gb_hour),
-        ("spot_vcpu_hour", overrides.spot_vcpu_hour, &mut rates.spot_vcpu_hour),
-        ("spot_gb_hour", overrides.spot_gb_hour, &mut rates.spot_gb_hour),
-        ("spot_arm_vcpu_hour", overrides.spot_arm_vcpu_hour, &mut rates.spot_arm_vcpu_hour),
-        ("spot_arm_gb_hour", overrides.spot_arm_gb_hour, &mut rates.spot_arm_gb_hour),
-        ("storage_gb_hour", overrides.storage_gb_hour, &mut rates.storage_gb_hour),
+        (
+            "spot_vcpu_hour",
+            overrides.spot_vcpu_hour,
+            &mut rates.spot_vcpu_hour,
+        ),
+        (
+            "spot_gb_hour",
+            overrides.spot_gb_hour,
+            &mut rates.spot_gb_hour,
+        ),
+        (
+            "spot_arm_vcpu_hour",
+            overrides.spot_arm_vcpu_hour,
+            &mut rates.spot_arm_vcpu_hour,
+        ),
+        (
+            "spot_arm_gb_hour",
+            overrides.spot_arm_gb_hour,
+            &mut rates.spot_arm_gb_hour,
+        ),
+        (
+            "storage_gb_hour",
+            overrides.storage_gb_hour,
+            &mut rates.storage_gb_hour,
+        ),
     ];
     for (name, v, slot) in fields {
         if let Some(v) = v {
             if !(v.is_finite() && v >= 0.0) {
-                cx.err(&rp.key(name), format!("`{v}` must be a finite price ≥ 0 (USD per hour)"));
+                cx.err(
+                    &rp.key(name),
+                    format!("`{v}` must be a finite price ≥ 0 (USD per hour)"),
+                );
             }
             *slot = Some(v);
             overridden = true;
         }
     }
-    let as_of = overrides.as_of.clone().filter(|_| overridden).unwrap_or(snap.as_of.clone());
+    let as_of = overrides
+        .as_of
+        .clone()
+        .filter(|_| overridden)
+        .unwrap_or(snap.as_of.clone());
     Some(PriceTable {
         region: f.region.clone(),
         source: PriceSource {
-            kind: if overridden { "bundled+scenario".into() } else { "bundled".into() },
+            kind: if overridden {
+                "bundled+scenario".into()
+            } else {
+                "bundled".into()
+            },
             region: f.region.clone(),
             as_of,
             detail: if overridden {
-                format!("bundled snapshot with rates from the scenario's [pricing.rates]; {}", rates.note)
+                format!(
+                    "bundled snapshot with rates from the scenario's [pricing.rates]; {}",
+                    rates.note
+                )
             } else {
                 rates.note.clone()
             },
@@ -944,13 +1299,22 @@ fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable
     })
 }
 
-fn check_rates(cx: &mut Ctx, prices: &PriceTable, flows: &[FlowSpec], strategy: &Strategy, worker: &TaskSize) {
+fn check_rates(
+    cx: &mut Ctx,
+    prices: &PriceTable,
+    flows: &[FlowSpec],
+    strategy: &Strategy,
+    worker: &TaskSize,
+) {
     let mut seen = BTreeSet::new();
     let mut check = |cx: &mut Ctx, size: &TaskSize, prov: Provider| {
-        if let Err(e) = prices.task_hourly_usd(size, prov) {
-            if seen.insert(e.to_string()) {
-                cx.err(&FieldPath::root().key("pricing").key("rates"), e.to_string());
-            }
+        if let Err(e) = prices.task_hourly_usd(size, prov)
+            && seen.insert(e.to_string())
+        {
+            cx.err(
+                &FieldPath::root().key("pricing").key("rates"),
+                e.to_string(),
+            );
         }
     };
     check(cx, worker, Provider::Fargate);

@@ -34,10 +34,12 @@ pub fn break_even_lambda_l(price_ratio: f64) -> f64 {
 pub fn warnings(s: &Scenario) -> Vec<Warning> {
     let mut out = Vec::new();
     let strat = &s.launch.strategy;
-    if s.sim.placement == Placement::PerCall {
-        if let Some(b) = strat.base_item() {
-            if b.provider == Provider::Fargate && strat.uses(Provider::FargateSpot) {
-                out.push(Warning {
+    if s.sim.placement == Placement::PerCall
+        && let Some(b) = strat.base_item()
+        && b.provider == Provider::Fargate
+        && strat.uses(Provider::FargateSpot)
+    {
+        out.push(Warning {
                     code: "base-on-fargate-per-call",
                     message: format!(
                         "with `per-call` placement the base of {} on FARGATE is met inside every single-task RunTask call, so every run lands on FARGATE: expected spot share 0%, not the {:.0}% the weights suggest",
@@ -45,23 +47,26 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
                         100.0 * strat.weight_share(Provider::FargateSpot)
                     ),
                 });
-            }
-        }
     }
-    if matches!(s.launch.source, LaunchSource::RequestLaunchType | LaunchSource::WorkerDefaultLaunchType) {
-        if let Some(d) = &s.cluster.default_strategy {
-            let who = if s.launch.source == LaunchSource::WorkerDefaultLaunchType {
-                format!("the {} sends `launchType=FARGATE` when it has no capacity provider strategy", s.worker.kind.name())
-            } else {
-                "`worker.launch_type` is sent with every RunTask".to_string()
-            };
-            out.push(Warning {
+    if matches!(
+        s.launch.source,
+        LaunchSource::RequestLaunchType | LaunchSource::WorkerDefaultLaunchType
+    ) && let Some(d) = &s.cluster.default_strategy
+    {
+        let who = if s.launch.source == LaunchSource::WorkerDefaultLaunchType {
+            format!(
+                "the {} sends `launchType=FARGATE` when it has no capacity provider strategy",
+                s.worker.kind.name()
+            )
+        } else {
+            "`worker.launch_type` is sent with every RunTask".to_string()
+        };
+        out.push(Warning {
                 code: "launch-type-ignores-strategy",
                 message: format!(
                     "{who}, and a launch type makes ECS ignore the cluster default strategy ({d}): every run goes to on-demand FARGATE; set `worker.strategy` (the work pool's capacity_provider_strategy) instead"
                 ),
             });
-        }
     }
     for f in &s.flows {
         if let Some(deadline) = f.deadline {
@@ -80,7 +85,10 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
         }
     }
     let lambda = s.spot.rate.per_hour
-        * s.spot.hourly.map(|h| h.iter().sum::<f64>() / 24.0).unwrap_or(1.0);
+        * s.spot
+            .hourly
+            .map(|h| h.iter().sum::<f64>() / 24.0)
+            .unwrap_or(1.0);
     if lambda > 0.0 && strat.uses(Provider::FargateSpot) {
         for f in s.flows.iter().filter(|f| f.checkpoint.is_none()) {
             let (Ok(od), Ok(sp)) = (

@@ -84,7 +84,10 @@ struct Slab<T> {
 
 impl<T: Copy> Slab<T> {
     fn new() -> Self {
-        Slab { items: Vec::new(), free: Vec::new() }
+        Slab {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
     }
     #[inline]
     fn insert(&mut self, v: T) -> u32 {
@@ -152,6 +155,28 @@ struct Engine<'a, O: Observer> {
     out: RunOutcome,
 }
 
+/// A latency histogram (ms) for values up to `max`: 3 significant digits, 512 ms resolution
+/// below 1 s, sized once so recording never reallocates.
+fn latency_histogram(max: SimTime) -> Histogram<u64> {
+    let high = max.0.max(2_000);
+    let mut h = Histogram::new_with_bounds(1_000, high, 3)
+        .or_else(|_| Histogram::new(3))
+        .unwrap_or_else(|_| unreachable!("3 significant figures are valid"));
+    h.auto(true);
+    h
+}
+
+/// Occurrence `k` of a weekly-periodic schedule whose first week holds `week`.
+fn weekly_at(week: &[SimTime], k: u64) -> Option<SimTime> {
+    let n = week.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    Some(SimTime(
+        week[(k % n) as usize].0 + (k / n) * 7 * SimTime::DAY.0,
+    ))
+}
+
 /// Simulates replication `rep` of the scenario (seed from the scenario) and returns what it
 /// measured. Pure: no I/O, no clock.
 pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
@@ -169,7 +194,11 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         trace: Stream::new(seed, rep, Purpose::Trace),
     };
     let poll = s.worker.poll_interval.0;
-    let poll_phase = if poll > 0 { (st.phases.uniform(1, 0) * poll as f64) as u64 } else { 0 };
+    let poll_phase = if poll > 0 {
+        (st.phases.uniform(1, 0) * poll as f64) as u64
+    } else {
+        0
+    };
     let lazarus_phase = (st.phases.uniform(2, 0) * 600_000.0) as u64;
     let n = s.flows.len();
     let mut e = Engine {
@@ -205,9 +234,12 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         waves: 0,
         billed: vec![[0; 2]; n],
         wasted: vec![[0; 2]; n],
-        latency: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures is valid")),
+        latency: latency_histogram(s.sim.horizon.plus(s.sim.drain)),
         latency_sum: 0.0,
-        out: RunOutcome { replication: rep, ..Default::default() },
+        out: RunOutcome {
+            replication: rep,
+            ..Default::default()
+        },
     };
     e.start();
     e.main_loop();
@@ -216,9 +248,25 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
 
 impl<O: Observer> Engine<'_, O> {
     #[inline]
-    fn emit(&mut self, flow: u32, run: u64, attempt: u32, kind: EventKind, provider: Option<Provider>, value: u64) {
+    fn emit(
+        &mut self,
+        flow: u32,
+        run: u64,
+        attempt: u32,
+        kind: EventKind,
+        provider: Option<Provider>,
+        value: u64,
+    ) {
         if O::ENABLED {
-            self.obs.event(&TraceEvent { t_ms: self.now.0, flow, run, attempt, kind, provider, value });
+            self.obs.event(&TraceEvent {
+                t_ms: self.now.0,
+                flow,
+                run,
+                attempt,
+                kind,
+                provider,
+                value,
+            });
         }
     }
 
@@ -301,10 +349,13 @@ impl<O: Observer> Engine<'_, O> {
     fn first_arrival(&self, f: usize) -> Option<SimTime> {
         let t = match &self.s.flows[f].schedule {
             Schedule::Every { offset, .. } => *offset,
-            Schedule::Cron(c) => self.cron_next(c, SimTime::ZERO, true)?,
-            Schedule::Poisson(r) => SimTime::from_secs_f64(
-                self.st.arrivals.exp1(f as u64, 0) / r.per_ms() / 1000.0,
-            ),
+            Schedule::Cron {
+                weekly: Some(w), ..
+            } => weekly_at(w, 0)?,
+            Schedule::Cron { cron, .. } => self.cron_next(cron, SimTime::ZERO, true)?,
+            Schedule::Poisson(r) => {
+                SimTime::from_secs_f64(self.st.arrivals.exp1(f as u64, 0) / r.per_ms() / 1000.0)
+            }
             Schedule::Times(v) => *v.first()?,
         };
         (t < self.s.sim.horizon).then_some(t)
@@ -314,7 +365,10 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.now;
         let t = match &self.s.flows[f].schedule {
             Schedule::Every { interval, .. } => now.plus(*interval),
-            Schedule::Cron(c) => self.cron_next(c, now, false)?,
+            Schedule::Cron {
+                weekly: Some(w), ..
+            } => weekly_at(w, k)?,
+            Schedule::Cron { cron, .. } => self.cron_next(cron, now, false)?,
             Schedule::Poisson(r) => now.plus(SimTime::from_secs_f64(
                 self.st.arrivals.exp1(f as u64, k) / r.per_ms() / 1000.0,
             )),
@@ -332,7 +386,9 @@ impl<O: Observer> Engine<'_, O> {
             None => self.arrivals_open -= 1,
         }
         let id = ((f as u64) << 40) | k;
-        let work = self.s.flows[f].duration.sample(&mut self.st.durations.rng(id, 0));
+        let work = self.s.flows[f]
+            .duration
+            .sample(&mut self.st.durations.rng(id, 0));
         let run = self.runs.insert(Run {
             id,
             k,
@@ -439,18 +495,24 @@ impl<O: Observer> Engine<'_, O> {
     /// Whether the deadline-aware rule sends this launch to on-demand.
     fn deadline_forces_on_demand(&self, r: &Run) -> bool {
         let fl = &self.s.flows[r.flow as usize];
-        let Some(deadline) = fl.deadline else { return false };
+        let Some(deadline) = fl.deadline else {
+            return false;
+        };
         let due = r.scheduled.plus(deadline);
         let slack = due.0 as f64 - self.now.0 as f64;
         let startup = fl.provisioning.mean_ms() + fl.image_pull.mean_ms();
-        let work = self.remaining_runtime(r.flow as usize, r.work.minus(r.saved)).0 as f64;
+        let work = self
+            .remaining_runtime(r.flow as usize, r.work.minus(r.saved))
+            .0 as f64;
         // a restart: another startup, the SIGTERM grace, a poll and the policy's next delay
         let delay = match &self.s.retry {
             RetryPolicy::Custom(c) => c.delay.before_retry(r.attempts.max(1)).0 as f64,
             _ => 0.0,
         };
-        let restart =
-            startup + self.s.spot.stop_timeout.0 as f64 + self.s.worker.poll_interval.0 as f64 + delay;
+        let restart = startup
+            + self.s.spot.stop_timeout.0 as f64
+            + self.s.worker.poll_interval.0 as f64
+            + delay;
         slack < startup + work + restart
     }
 
@@ -464,20 +526,36 @@ impl<O: Observer> Engine<'_, O> {
             let u = self.st.placement.uniform(r.id, r.attempts as u64);
             self.placer.choose(self.provider_in_flight, u)
         };
-        if provider == Provider::FargateSpot {
-            if let RetryPolicy::Custom(CustomRetry { deadline_aware: true, .. }) = self.s.retry {
-                if self.deadline_forces_on_demand(&r) {
-                    provider = Provider::Fargate;
-                    if !r.fallback {
-                        r.fallback = true;
-                        self.out.fallbacks += 1;
-                        self.emit(r.flow, r.k, r.attempts, EventKind::FallbackToOnDemand, Some(Provider::Fargate), 0);
-                    }
-                }
+        if provider == Provider::FargateSpot
+            && let RetryPolicy::Custom(CustomRetry {
+                deadline_aware: true,
+                ..
+            }) = self.s.retry
+            && self.deadline_forces_on_demand(&r)
+        {
+            provider = Provider::Fargate;
+            if !r.fallback {
+                r.fallback = true;
+                self.out.fallbacks += 1;
+                self.emit(
+                    r.flow,
+                    r.k,
+                    r.attempts,
+                    EventKind::FallbackToOnDemand,
+                    Some(Provider::Fargate),
+                    0,
+                );
             }
         }
         self.runs.items[run as usize] = r;
-        self.emit(r.flow, r.k, r.attempts, EventKind::RunTask, Some(provider), 0);
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::RunTask,
+            Some(provider),
+            0,
+        );
         if provider == Provider::FargateSpot && self.spot_unavailable() {
             self.on_capacity_failure(run);
         } else {
@@ -490,9 +568,18 @@ impl<O: Observer> Engine<'_, O> {
         let r = &mut self.runs.items[run as usize];
         r.capacity_failures += 1;
         let r = *r;
-        self.emit(r.flow, r.k, r.attempts, EventKind::CapacityFailure, Some(Provider::FargateSpot), 0);
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::CapacityFailure,
+            Some(Provider::FargateSpot),
+            0,
+        );
         match &self.s.retry {
-            RetryPolicy::Prefect3 { runtask_attempts, .. } => {
+            RetryPolicy::Prefect3 {
+                runtask_attempts, ..
+            } => {
                 if r.submission_tries < *runtask_attempts {
                     // prefect-aws: fixed 1 s plus uniform(0, 3 s) jitter
                     let jitter = self.st.retries.uniform(r.id, r.attempts as u64) * 3000.0;
@@ -504,7 +591,9 @@ impl<O: Observer> Engine<'_, O> {
             }
             RetryPolicy::Prefect1Lazarus { .. } => self.end_run(run, EventKind::Failed),
             RetryPolicy::Custom(c) => {
-                if c.fallback_after_capacity_failures.is_some_and(|k| r.capacity_failures >= k) {
+                if c.fallback_after_capacity_failures
+                    .is_some_and(|k| r.capacity_failures >= k)
+                {
                     self.fall_back(run);
                 }
                 if r.attempts < c.max_attempts {
@@ -523,7 +612,14 @@ impl<O: Observer> Engine<'_, O> {
             r.fallback = true;
             let r = *r;
             self.out.fallbacks += 1;
-            self.emit(r.flow, r.k, r.attempts, EventKind::FallbackToOnDemand, Some(Provider::Fargate), 0);
+            self.emit(
+                r.flow,
+                r.k,
+                r.attempts,
+                EventKind::FallbackToOnDemand,
+                Some(Provider::Fargate),
+                0,
+            );
         }
     }
 
@@ -568,7 +664,14 @@ impl<O: Observer> Engine<'_, O> {
         self.live_tasks.push(task);
         self.provider_in_flight[provider.index()] += 1;
         self.out.tasks += 1;
-        self.emit(r.flow, r.k, r.attempts, EventKind::Placed, Some(provider), pull_start.0);
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::Placed,
+            Some(provider),
+            pull_start.0,
+        );
         if provider == Provider::FargateSpot {
             let e = self.st.interruptions.exp1(r.id, r.attempts as u64);
             if let Some(ti) = self.hazard.first_event(e, pull_start, end) {
@@ -593,7 +696,14 @@ impl<O: Observer> Engine<'_, O> {
         if tk.stopping {
             self.wasted[tk.flow as usize][p] += secs.saturating_sub(tk.useful.0 / 1000);
         }
-        self.emit(tk.flow, tk.run_k, tk.attempt, EventKind::Stopped, Some(tk.provider), secs);
+        self.emit(
+            tk.flow,
+            tk.run_k,
+            tk.attempt,
+            EventKind::Stopped,
+            Some(tk.provider),
+            secs,
+        );
     }
 
     fn retire_task(&mut self, task: u32) {
@@ -620,12 +730,19 @@ impl<O: Observer> Engine<'_, O> {
         let _ = self.latency.record(latency.0.max(1));
         self.latency_sum += latency.0 as f64;
         self.out.completed += 1;
-        if let Some(d) = self.s.flows[r.flow as usize].deadline {
-            if latency > d {
-                self.out.deadline_misses += 1;
-            }
+        if let Some(d) = self.s.flows[r.flow as usize].deadline
+            && latency > d
+        {
+            self.out.deadline_misses += 1;
         }
-        self.emit(r.flow, r.k, r.attempts, EventKind::Completed, Some(tk.provider), latency.0);
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::Completed,
+            Some(tk.provider),
+            latency.0,
+        );
         self.release_slot(run);
         self.runs.remove(run);
         self.live_runs -= 1;
@@ -673,10 +790,21 @@ impl<O: Observer> Engine<'_, O> {
         r.interruptions += 1;
         self.out.interruptions += 1;
         self.runs.items[run as usize] = r;
-        self.emit(r.flow, r.k, r.attempts, EventKind::Interrupted, Some(tk.provider), gained.0);
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::Interrupted,
+            Some(tk.provider),
+            gained.0,
+        );
         tk.after = match &self.s.retry {
-            RetryPolicy::Prefect3 { reschedule: false, .. } => AfterStop::Crash,
-            RetryPolicy::Prefect3 { reschedule: true, .. } => {
+            RetryPolicy::Prefect3 {
+                reschedule: false, ..
+            } => AfterStop::Crash,
+            RetryPolicy::Prefect3 {
+                reschedule: true, ..
+            } => {
                 // the SIGTERM handler proposes AwaitingRetry at once; the next poll picks it up
                 self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, 0);
                 self.release_slot(run);
@@ -693,12 +821,18 @@ impl<O: Observer> Engine<'_, O> {
                 };
                 let stale_after = hb.0 + 600_000;
                 let ph = self.lazarus_phase;
-                let pass = if stale_after < ph { ph } else { ph + ((stale_after - ph) / 600_000 + 1) * 600_000 };
+                let pass = if stale_after < ph {
+                    ph
+                } else {
+                    ph + ((stale_after - ph) / 600_000 + 1) * 600_000
+                };
                 self.q.push(SimTime(pass), Ev::Lazarus { run });
                 AfterStop::Nothing
             }
             RetryPolicy::Custom(c) => {
-                if c.fallback_after_interruptions.is_some_and(|k| r.interruptions >= k) {
+                if c.fallback_after_interruptions
+                    .is_some_and(|k| r.interruptions >= k)
+                {
                     self.fall_back(run);
                 }
                 if r.attempts < c.max_attempts {
@@ -732,12 +866,21 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn on_lazarus(&mut self, run: u32) {
-        let RetryPolicy::Prefect1Lazarus { limit } = self.s.retry else { return };
+        let RetryPolicy::Prefect1Lazarus { limit } = self.s.retry else {
+            return;
+        };
         let r = &mut self.runs.items[run as usize];
         if r.lazarus < limit {
             r.lazarus += 1;
             let r = *r;
-            self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, r.lazarus as u64);
+            self.emit(
+                r.flow,
+                r.k,
+                r.attempts,
+                EventKind::Rescheduled,
+                None,
+                r.lazarus as u64,
+            );
             self.release_slot(run);
             self.make_eligible(run);
         } else {
@@ -748,8 +891,14 @@ impl<O: Observer> Engine<'_, O> {
     // ---- spot capacity, waves, trace ------------------------------------------------------
 
     fn schedule_capacity_flip(&mut self) {
-        let Some(c) = self.s.spot.capacity else { return };
-        let mean = if self.cap_unavailable { c.mean_outage.0 as f64 } else { c.mean_available_ms() };
+        let Some(c) = self.s.spot.capacity else {
+            return;
+        };
+        let mean = if self.cap_unavailable {
+            c.mean_outage.0 as f64
+        } else {
+            c.mean_available_ms()
+        };
         let dt = self.st.capacity.exp1(self.cap_flips + 1, 0) * mean;
         let t = self.now.plus(SimTime(dt.max(1.0) as u64));
         if t <= self.end {
@@ -777,7 +926,11 @@ impl<O: Observer> Engine<'_, O> {
             if tk.provider == Provider::FargateSpot
                 && !tk.stopping
                 && tk.pull_start <= now
-                && self.st.waves.uniform(wave, tk.run_id ^ ((tk.attempt as u64) << 56)) < w.hit
+                && self
+                    .st
+                    .waves
+                    .uniform(wave, tk.run_id ^ ((tk.attempt as u64) << 56))
+                    < w.hit
             {
                 victims.push(t);
             }
@@ -790,7 +943,9 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn trace_state(&self, t: SimTime) -> bool {
-        let Some(tr) = &self.s.spot.trace else { return false };
+        let Some(tr) = &self.s.spot.trace else {
+            return false;
+        };
         let n = tr.unavailable.len() as u64;
         tr.unavailable[((self.trace_slot + t.0 / tr.gap.0.max(1)) % n) as usize]
     }
@@ -881,8 +1036,9 @@ impl<O: Observer> Engine<'_, O> {
             }
         }
         debug_assert!(s.worker.size.os == OperatingSystem::Linux);
-        out.cost_worker_usd =
-            s.worker.count as f64 * s.sim.horizon.hours_f64() * hourly(&s.worker.size, Provider::Fargate);
+        out.cost_worker_usd = s.worker.count as f64
+            * s.sim.horizon.hours_f64()
+            * hourly(&s.worker.size, Provider::Fargate);
         out.cost_usd = out.cost_fargate_usd + out.cost_fargate_spot_usd + out.cost_worker_usd;
         if out.completed > 0 {
             out.latency_mean_ms = self.latency_sum / out.completed as f64;

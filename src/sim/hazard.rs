@@ -30,7 +30,7 @@ impl Hazard {
         let Some(hourly) = &self.hourly else {
             let dt = e / self.per_ms;
             let t = t0.0 as f64 + dt;
-            return (t < until.0 as f64).then(|| SimTime(t as u64));
+            return (t < until.0 as f64).then_some(SimTime(t as u64));
         };
         const HOUR: i64 = 3_600_000;
         let mut e = e;
@@ -59,8 +59,15 @@ mod tests {
 
     #[test]
     fn constant_rate_inverts_exactly() {
-        let h = Hazard { per_ms: 1.0 / 3_600_000.0, hourly: None, start_unix_ms: 0 };
-        assert_eq!(h.first_event(0.5, SimTime(1000), SimTime::NEVER), Some(SimTime(1000 + 1_800_000)));
+        let h = Hazard {
+            per_ms: 1.0 / 3_600_000.0,
+            hourly: None,
+            start_unix_ms: 0,
+        };
+        assert_eq!(
+            h.first_event(0.5, SimTime(1000), SimTime::NEVER),
+            Some(SimTime(1000 + 1_800_000))
+        );
         assert_eq!(h.first_event(2.0, SimTime(0), SimTime::HOUR), None);
     }
 
@@ -68,9 +75,16 @@ mod tests {
     fn hourly_multipliers_shape_the_hazard() {
         let mut m = [0.0; 24];
         m[2] = 2.0; // only 02:00–03:00 UTC
-        let h = Hazard { per_ms: 1.0 / 3_600_000.0, hourly: Some(m), start_unix_ms: 0 };
+        let h = Hazard {
+            per_ms: 1.0 / 3_600_000.0,
+            hourly: Some(m),
+            start_unix_ms: 0,
+        };
         // from 00:30, hazard 1.0 is reached at 02:30 (2/h for 30 min)
-        assert_eq!(h.first_event(1.0, SimTime(1_800_000), SimTime::NEVER), Some(SimTime(9_000_000)));
+        assert_eq!(
+            h.first_event(1.0, SimTime(1_800_000), SimTime::NEVER),
+            Some(SimTime(9_000_000))
+        );
         // hazard 2.5 > 2.0 available in the day: next day 02:15
         let t = h.first_event(2.5, SimTime(0), SimTime::NEVER).unwrap();
         assert_eq!(t, SimTime(86_400_000 + 2 * 3_600_000 + 900_000));

@@ -60,14 +60,26 @@ impl RunOutcome {
     /// Spot share of billed task time (0–1).
     pub fn spot_share(&self) -> f64 {
         let total = self.billed_secs_fargate + self.billed_secs_spot;
-        if total == 0 { 0.0 } else { self.billed_secs_spot as f64 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            self.billed_secs_spot as f64 / total as f64
+        }
     }
     /// Deadline-miss rate among runs with a deadline (0 if none).
     pub fn deadline_miss_rate(&self) -> f64 {
-        if self.deadline_runs == 0 { 0.0 } else { self.deadline_misses as f64 / self.deadline_runs as f64 }
+        if self.deadline_runs == 0 {
+            0.0
+        } else {
+            self.deadline_misses as f64 / self.deadline_runs as f64
+        }
     }
     /// Crashed-or-failed rate among runs (0 if none).
     pub fn crash_rate(&self) -> f64 {
-        if self.runs == 0 { 0.0 } else { (self.crashed + self.failed) as f64 / self.runs as f64 }
+        if self.runs == 0 {
+            0.0
+        } else {
+            (self.crashed + self.failed) as f64 / self.runs as f64
+        }
     }
 }

@@ -16,8 +16,12 @@ pub struct Placer {
 impl Placer {
     /// A placer for `strategy` under `model`.
     pub fn new(strategy: &Strategy, model: Placement) -> Placer {
-        let items: Vec<(Provider, i64)> =
-            strategy.items.iter().filter(|i| i.weight > 0).map(|i| (i.provider, i.weight as i64)).collect();
+        let items: Vec<(Provider, i64)> = strategy
+            .items
+            .iter()
+            .filter(|i| i.weight > 0)
+            .map(|i| (i.provider, i.weight as i64))
+            .collect();
         let total = items.iter().map(|i| i.1).sum();
         let base = strategy.base_item().map(|b| (b.provider, b.base));
         // the weight split of one task rounds to the largest weight; earlier items win ties
@@ -31,7 +35,14 @@ impl Placer {
             .unwrap_or(Provider::Fargate);
         let per_call = base.map(|b| b.0).unwrap_or(largest);
         let n = items.len();
-        Placer { model, items, total, base, per_call, current: vec![0; n] }
+        Placer {
+            model,
+            items,
+            total,
+            base,
+            per_call,
+            current: vec![0; n],
+        }
     }
 
     /// The provider for the next single-task RunTask. `in_flight` counts this strategy's
@@ -52,10 +63,10 @@ impl Placer {
                 self.items.last().map(|i| i.0).unwrap_or(Provider::Fargate)
             }
             Placement::Proportional => {
-                if let Some((p, base)) = self.base {
-                    if in_flight[p.index()] < base {
-                        return p;
-                    }
+                if let Some((p, base)) = self.base
+                    && in_flight[p.index()] < base
+                {
+                    return p;
                 }
                 // smooth weighted round robin (nginx): exact ratio over every window of Σw calls
                 let mut best = 0;
@@ -78,7 +89,16 @@ mod tests {
     use crate::model::StrategyItem;
 
     fn strat(items: &[(Provider, u32, u32)]) -> Strategy {
-        Strategy { items: items.iter().map(|&(provider, weight, base)| StrategyItem { provider, weight, base }).collect() }
+        Strategy {
+            items: items
+                .iter()
+                .map(|&(provider, weight, base)| StrategyItem {
+                    provider,
+                    weight,
+                    base,
+                })
+                .collect(),
+        }
     }
 
     #[test]
@@ -94,7 +114,10 @@ mod tests {
         let mut p = Placer::new(&s, Placement::PerCall);
         assert_eq!(p.choose([0, 0], 0.0), Provider::FargateSpot);
         let tie = strat(&[(Provider::Fargate, 1, 0), (Provider::FargateSpot, 1, 0)]);
-        assert_eq!(Placer::new(&tie, Placement::PerCall).choose([0, 0], 0.9), Provider::Fargate);
+        assert_eq!(
+            Placer::new(&tie, Placement::PerCall).choose([0, 0], 0.9),
+            Provider::Fargate
+        );
     }
 
     #[test]
@@ -102,7 +125,9 @@ mod tests {
         let s = strat(&[(Provider::FargateSpot, 3, 0), (Provider::Fargate, 2, 0)]);
         let mut p = Placer::new(&s, Placement::Proportional);
         for _ in 0..20 {
-            let spot = (0..5).filter(|_| p.choose([0, 0], 0.0) == Provider::FargateSpot).count();
+            let spot = (0..5)
+                .filter(|_| p.choose([0, 0], 0.0) == Provider::FargateSpot)
+                .count();
             assert_eq!(spot, 3);
         }
     }

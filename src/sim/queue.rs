@@ -41,13 +41,20 @@ pub struct EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(256), seq: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(256),
+            seq: 0,
+        }
     }
     /// Schedules `ev` at `time`; ties fire in scheduling order.
     #[inline]
     pub fn push(&mut self, time: SimTime, ev: E) {
         self.seq += 1;
-        self.heap.push(Entry { time: time.0, seq: self.seq, ev });
+        self.heap.push(Entry {
+            time: time.0,
+            seq: self.seq,
+            ev,
+        });
     }
     /// Removes and returns the earliest event.
     #[inline]

@@ -89,7 +89,10 @@ mod tests {
         let a = Stream::new(42, 0, Purpose::Durations);
         let b = Stream::new(42, 0, Purpose::Startup);
         let c = Stream::new(42, 1, Purpose::Durations);
-        assert_eq!(a.key(7, 0), Stream::new(42, 0, Purpose::Durations).key(7, 0));
+        assert_eq!(
+            a.key(7, 0),
+            Stream::new(42, 0, Purpose::Durations).key(7, 0)
+        );
         assert_ne!(a.key(7, 0), b.key(7, 0));
         assert_ne!(a.key(7, 0), c.key(7, 0));
         assert_ne!(a.key(7, 0), a.key(7, 1));

@@ -25,7 +25,11 @@ impl Replication {
     }
     /// Saving as a fraction of the baseline (0 when the baseline is 0).
     pub fn saving_fraction(&self) -> f64 {
-        if self.baseline_cost_usd > 0.0 { self.saving_usd() / self.baseline_cost_usd } else { 0.0 }
+        if self.baseline_cost_usd > 0.0 {
+            self.saving_usd() / self.baseline_cost_usd
+        } else {
+            0.0
+        }
     }
 }
 
@@ -39,7 +43,10 @@ pub fn replicate(s: &Scenario, n: u32, tick: &(dyn Fn() + Sync)) -> Vec<Replicat
             let outcome = sim::run(s, rep, &mut NoObserver);
             let base = sim::run(&baseline, rep, &mut NoObserver);
             tick();
-            Replication { outcome, baseline_cost_usd: base.cost_usd }
+            Replication {
+                outcome,
+                baseline_cost_usd: base.cost_usd,
+            }
         })
         .collect()
 }
@@ -141,29 +148,94 @@ impl Metrics {
     pub fn rows(&self) -> Vec<(&'static str, &'static str, &'static str, &Stat)> {
         vec![
             ("cost_usd", "cost", "USD", &self.cost_usd),
-            ("cost_per_30d_usd", "cost per 30 days", "USD", &self.cost_per_30d_usd),
-            ("cost_fargate_usd", "  flows on FARGATE", "USD", &self.cost_fargate_usd),
-            ("cost_fargate_spot_usd", "  flows on FARGATE_SPOT", "USD", &self.cost_fargate_spot_usd),
-            ("cost_worker_usd", "  worker service", "USD", &self.cost_worker_usd),
-            ("cost_wasted_usd", "  wasted on interrupted work", "USD", &self.cost_wasted_usd),
-            ("baseline_cost_usd", "all-on-demand baseline", "USD", &self.baseline_cost_usd),
+            (
+                "cost_per_30d_usd",
+                "cost per 30 days",
+                "USD",
+                &self.cost_per_30d_usd,
+            ),
+            (
+                "cost_fargate_usd",
+                "  flows on FARGATE",
+                "USD",
+                &self.cost_fargate_usd,
+            ),
+            (
+                "cost_fargate_spot_usd",
+                "  flows on FARGATE_SPOT",
+                "USD",
+                &self.cost_fargate_spot_usd,
+            ),
+            (
+                "cost_worker_usd",
+                "  worker service",
+                "USD",
+                &self.cost_worker_usd,
+            ),
+            (
+                "cost_wasted_usd",
+                "  wasted on interrupted work",
+                "USD",
+                &self.cost_wasted_usd,
+            ),
+            (
+                "baseline_cost_usd",
+                "all-on-demand baseline",
+                "USD",
+                &self.baseline_cost_usd,
+            ),
             ("saving_usd", "saving", "USD", &self.saving_usd),
-            ("saving_fraction", "saving", "fraction", &self.saving_fraction),
-            ("spot_share", "spot share of task time", "fraction", &self.spot_share),
+            (
+                "saving_fraction",
+                "saving",
+                "fraction",
+                &self.saving_fraction,
+            ),
+            (
+                "spot_share",
+                "spot share of task time",
+                "fraction",
+                &self.spot_share,
+            ),
             ("runs", "runs", "count", &self.runs),
             ("completed", "completed", "count", &self.completed),
             ("crashed", "crashed", "count", &self.crashed),
             ("failed", "failed", "count", &self.failed),
             ("unfinished", "unfinished", "count", &self.unfinished),
-            ("crash_rate", "crashed or failed", "fraction", &self.crash_rate),
-            ("interruptions", "interruptions", "count", &self.interruptions),
-            ("capacity_failures", "capacity failures", "count", &self.capacity_failures),
-            ("fallbacks", "fallbacks to on-demand", "count", &self.fallbacks),
+            (
+                "crash_rate",
+                "crashed or failed",
+                "fraction",
+                &self.crash_rate,
+            ),
+            (
+                "interruptions",
+                "interruptions",
+                "count",
+                &self.interruptions,
+            ),
+            (
+                "capacity_failures",
+                "capacity failures",
+                "count",
+                &self.capacity_failures,
+            ),
+            (
+                "fallbacks",
+                "fallbacks to on-demand",
+                "count",
+                &self.fallbacks,
+            ),
             ("latency_mean_s", "latency mean", "s", &self.latency_mean_s),
             ("latency_p50_s", "latency p50", "s", &self.latency_p50_s),
             ("latency_p95_s", "latency p95", "s", &self.latency_p95_s),
             ("latency_p99_s", "latency p99", "s", &self.latency_p99_s),
-            ("deadline_miss_rate", "deadline misses", "fraction", &self.deadline_miss_rate),
+            (
+                "deadline_miss_rate",
+                "deadline misses",
+                "fraction",
+                &self.deadline_miss_rate,
+            ),
         ]
     }
 }

@@ -36,7 +36,11 @@ impl Stat {
         } else {
             0.0
         };
-        let half = if n > 1 { t975(n as f64 - 1.0) * sd / (n as f64).sqrt() } else { 0.0 };
+        let half = if n > 1 {
+            t975(n as f64 - 1.0) * sd / (n as f64).sqrt()
+        } else {
+            0.0
+        };
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         Stat {
@@ -53,7 +57,11 @@ impl Stat {
 
     /// Standard error of the mean.
     pub fn se(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { self.sd / (self.n as f64).sqrt() }
+        if self.n == 0 {
+            0.0
+        } else {
+            self.sd / (self.n as f64).sqrt()
+        }
     }
 }
 
@@ -69,15 +77,25 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// The 0.975 quantile of Student's t with `df` degrees of freedom: exact table values for
-/// df ≤ 4, the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5) above (error < 1e-4).
+/// The 0.975 quantile of Student's t with `df` degrees of freedom: table values for df ≤ 9,
+/// the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5) above (error < 2e-5).
 pub fn t975(df: f64) -> f64 {
-    const TABLE: [f64; 4] = [12.706204736, 4.302652730, 3.182446305, 2.776445105];
+    const TABLE: [f64; 9] = [
+        12.706204736,
+        4.302652730,
+        3.182446305,
+        2.776445105,
+        2.570581836,
+        2.446911851,
+        2.364624252,
+        2.306004135,
+        2.262157163,
+    ];
     if df < 1.0 {
         return f64::INFINITY;
     }
-    if df < 5.0 {
-        return TABLE[(df as usize).clamp(1, 4) - 1];
+    if df < 10.0 {
+        return TABLE[(df as usize).clamp(1, 9) - 1];
     }
     let z: f64 = 1.959963984540054;
     let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
@@ -93,9 +111,19 @@ mod tests {
 
     #[test]
     fn t_quantiles_match_tables() {
-        // R: qt(0.975, c(5, 9, 29, 199))
-        for (df, want) in [(5.0, 2.570582), (9.0, 2.262157), (29.0, 2.045230), (199.0, 1.971957)] {
-            assert!((t975(df) - want).abs() < 2e-4, "df {df}: {} vs {want}", t975(df));
+        // R: qt(0.975, c(5, 9, 10, 29, 199))
+        for (df, want) in [
+            (5.0, 2.570582),
+            (9.0, 2.262157),
+            (10.0, 2.228139),
+            (29.0, 2.045230),
+            (199.0, 1.971957),
+        ] {
+            assert!(
+                (t975(df) - want).abs() < 2e-5,
+                "df {df}: {} vs {want}",
+                t975(df)
+            );
         }
     }
 

@@ -48,7 +48,10 @@ fn fifty_nine_seconds_are_billed_as_sixty() {
     // provisioning (25 s) is not billed; pull 10 s + work 49 s = 59 s → 60 s
     let o = one_run("FARGATE", "10s", "49s", "cpu = 1024\nmemory = 2048");
     assert_eq!(o.billed_secs_fargate, 60);
-    close(o.cost_fargate_usd, 60.0 / 3600.0 * (X86_VCPU + 2.0 * X86_GB));
+    close(
+        o.cost_fargate_usd,
+        60.0 / 3600.0 * (X86_VCPU + 2.0 * X86_GB),
+    );
     close(o.cost_usd, o.cost_fargate_usd);
     // latency counts provisioning: 25 + 10 + 49 s
     assert_eq!(o.latency_mean_ms, 84_000.0);
@@ -58,7 +61,10 @@ fn fifty_nine_seconds_are_billed_as_sixty() {
 fn sixty_one_seconds_are_billed_as_sixty_one() {
     let o = one_run("FARGATE", "10s", "51s", "cpu = 1024\nmemory = 2048");
     assert_eq!(o.billed_secs_fargate, 61);
-    close(o.cost_fargate_usd, 61.0 / 3600.0 * (X86_VCPU + 2.0 * X86_GB));
+    close(
+        o.cost_fargate_usd,
+        61.0 / 3600.0 * (X86_VCPU + 2.0 * X86_GB),
+    );
 }
 
 #[test]
@@ -69,7 +75,12 @@ fn a_fraction_of_a_second_rounds_up() {
 
 #[test]
 fn arm_is_billed_at_arm_rates() {
-    let o = one_run("FARGATE", "0s", "1h", "cpu = 2048\nmemory = 4096\narchitecture = \"arm64\"");
+    let o = one_run(
+        "FARGATE",
+        "0s",
+        "1h",
+        "cpu = 2048\nmemory = 4096\narchitecture = \"arm64\"",
+    );
     close(o.cost_fargate_usd, 2.0 * ARM_VCPU + 4.0 * ARM_GB);
     let x = one_run("FARGATE", "0s", "1h", "cpu = 2048\nmemory = 4096");
     close(x.cost_fargate_usd, 2.0 * X86_VCPU + 4.0 * X86_GB);
@@ -77,7 +88,12 @@ fn arm_is_billed_at_arm_rates() {
 
 #[test]
 fn storage_above_twenty_gib_is_billed() {
-    let o = one_run("FARGATE", "0s", "1h", "cpu = 1024\nmemory = 2048\nephemeral_storage = 50");
+    let o = one_run(
+        "FARGATE",
+        "0s",
+        "1h",
+        "cpu = 1024\nmemory = 2048\nephemeral_storage = 50",
+    );
     close(o.cost_fargate_usd, X86_VCPU + 2.0 * X86_GB + 30.0 * STORAGE);
 }
 
@@ -107,7 +123,10 @@ strategy = [{ provider = "FARGATE", weight = 1 }]
         "schedule = { every = \"100d\" }\nduration = \"1m\"",
     );
     let o = &outcomes(&scenario(&src), 1)[0];
-    close(o.cost_worker_usd, 2.0 * 240.0 * (0.5 * X86_VCPU + 1.0 * X86_GB));
+    close(
+        o.cost_worker_usd,
+        2.0 * 240.0 * (0.5 * X86_VCPU + 1.0 * X86_GB),
+    );
 }
 
 #[test]
@@ -137,10 +156,16 @@ policy = "prefect3"
     let s = scenario(&src);
     let (o, events) = trace(&s, 0);
     assert_eq!(o.crashed, 1);
-    let int = events.iter().find(|e| e.kind == spotplan::sim::EventKind::Interrupted).unwrap();
+    let int = events
+        .iter()
+        .find(|e| e.kind == spotplan::sim::EventKind::Interrupted)
+        .unwrap();
     let pull_start = 5_000;
     let billed = (int.t_ms + 120_000 - pull_start).div_ceil(1000).max(60);
     assert_eq!(o.billed_secs_spot, billed);
-    close(o.cost_fargate_spot_usd, billed as f64 / 3600.0 * (SPOT_VCPU + 2.0 * SPOT_GB));
+    close(
+        o.cost_fargate_spot_usd,
+        billed as f64 / 3600.0 * (SPOT_VCPU + 2.0 * SPOT_GB),
+    );
     close(o.cost_wasted_usd, o.cost_fargate_spot_usd);
 }

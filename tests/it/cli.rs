@@ -5,7 +5,11 @@ use std::process::{Command, Output};
 use crate::common::root;
 
 fn spotplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spotplan")).args(args).current_dir(root()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -23,15 +27,47 @@ fn simulate_prints_a_table_with_the_key_figures() {
     let o = spotplan(&["simulate", DEFAULT, "-n", "8", "--horizon", "2d"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for needle in ["cost", "all-on-demand baseline", "saving", "spot share", "latency p95", "deadline misses", "seed 42", "prices bundled as of 2026-09-28", "placement weighted-random"] {
+    for needle in [
+        "cost",
+        "all-on-demand baseline",
+        "saving",
+        "spot share",
+        "latency p95",
+        "deadline misses",
+        "seed 42",
+        "prices bundled as of 2026-09-28",
+        "placement weighted-random",
+    ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
 }
 
 #[test]
 fn simulate_json_is_identical_across_thread_counts() {
-    let a = spotplan(&["simulate", DEFAULT, "-n", "12", "--horizon", "2d", "--format", "json", "--threads", "1"]);
-    let b = spotplan(&["simulate", DEFAULT, "-n", "12", "--horizon", "2d", "--format", "json", "--threads", "3"]);
+    let a = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "12",
+        "--horizon",
+        "2d",
+        "--format",
+        "json",
+        "--threads",
+        "1",
+    ]);
+    let b = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "12",
+        "--horizon",
+        "2d",
+        "--format",
+        "json",
+        "--threads",
+        "3",
+    ]);
     assert!(a.status.success() && b.status.success());
     assert_eq!(a.stdout, b.stdout);
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
@@ -40,16 +76,39 @@ fn simulate_json_is_identical_across_thread_counts() {
     assert_eq!(v["meta"]["scenario_hash"].as_str().unwrap().len(), 16);
     assert_eq!(v["meta"]["price_source"]["as_of"], "2026-09-28");
     assert!(v["metrics"]["saving_fraction"]["mean"].as_f64().unwrap() > 0.0);
-    let c = spotplan(&["simulate", DEFAULT, "-n", "12", "--horizon", "2d", "--format", "json", "--seed", "43"]);
+    let c = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "12",
+        "--horizon",
+        "2d",
+        "--format",
+        "json",
+        "--seed",
+        "43",
+    ]);
     assert_ne!(a.stdout, c.stdout);
 }
 
 #[test]
 fn simulate_csv_has_one_row_per_metric() {
-    let o = spotplan(&["simulate", DEFAULT, "-n", "4", "--horizon", "1d", "--format", "csv"]);
+    let o = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "4",
+        "--horizon",
+        "1d",
+        "--format",
+        "csv",
+    ]);
     let out = stdout(&o);
     let mut lines = out.lines();
-    assert_eq!(lines.next().unwrap(), "metric,unit,n,mean,sd,ci95_low,ci95_high,p5,p50,p95");
+    assert_eq!(
+        lines.next().unwrap(),
+        "metric,unit,n,mean,sd,ci95_low,ci95_high,p5,p50,p95"
+    );
     assert_eq!(lines.count(), 24);
     assert!(out.contains("\nsaving_fraction,fraction,4,"));
 }
@@ -61,11 +120,25 @@ fn simulate_writes_out_dir_and_trace() {
     let trace_jsonl = dir.join("trace.jsonl");
     let trace_csv = dir.join("trace.csv");
     let o = spotplan(&[
-        "simulate", DEFAULT, "-n", "3", "--horizon", "1d", "--out", dir.to_str().unwrap(), "--trace",
-        trace_jsonl.to_str().unwrap(), "-q",
+        "simulate",
+        DEFAULT,
+        "-n",
+        "3",
+        "--horizon",
+        "1d",
+        "--out",
+        dir.to_str().unwrap(),
+        "--trace",
+        trace_jsonl.to_str().unwrap(),
+        "-q",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["summary.json", "summary.csv", "replications.csv", "report.txt"] {
+    for f in [
+        "summary.json",
+        "summary.csv",
+        "replications.csv",
+        "report.txt",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
     }
     let reps = std::fs::read_to_string(dir.join("replications.csv")).unwrap();
@@ -75,9 +148,22 @@ fn simulate_writes_out_dir_and_trace() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(lines.iter().any(|e| e["event"] == "completed" && e["flow"] == "hourly-etl"));
+    assert!(
+        lines
+            .iter()
+            .any(|e| e["event"] == "completed" && e["flow"] == "hourly-etl")
+    );
     assert!(lines.iter().filter(|e| e["event"] == "scheduled").count() == 48);
-    let o = spotplan(&["simulate", DEFAULT, "-n", "1", "--horizon", "1d", "--trace", trace_csv.to_str().unwrap()]);
+    let o = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "1",
+        "--horizon",
+        "1d",
+        "--trace",
+        trace_csv.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
     let csv = std::fs::read_to_string(&trace_csv).unwrap();
     assert!(csv.starts_with("t_ms,time,flow,run,attempt,event,provider,value\n"));
@@ -94,7 +180,10 @@ fn bad_input_exits_1_with_a_located_message() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
-        format!("error: {}:5:46: `cluster.strategy[0].weight`: weight `5000` is outside 0–1000\n", f.display())
+        format!(
+            "error: {}:5:46: `cluster.strategy[0].weight`: weight `5000` is outside 0–1000\n",
+            f.display()
+        )
     );
     assert!(stdout(&o).is_empty());
     let o = spotplan(&["validate", f.to_str().unwrap(), "--format", "json"]);
@@ -108,7 +197,11 @@ fn bad_input_exits_1_with_a_located_message() {
     assert!(stderr(&o).starts_with("error: cannot read scenario `no/such/file.toml`: "));
     let o = spotplan(&["simulate", DEFAULT, "--horizon", "forever"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).starts_with("error: --horizon: `forever` is not a duration"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: --horizon: `forever` is not a duration"),
+        "{}",
+        stderr(&o)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -118,7 +211,9 @@ fn validate_prints_warnings_for_the_article_setup() {
     assert!(o.status.success());
     let out = stdout(&o);
     assert!(out.starts_with("ok: `scenarios/article-prefect1-lazarus.toml` is valid"));
-    assert!(out.contains("warning[base-on-fargate-per-call]: with `per-call` placement the base of 1 on FARGATE"));
+    assert!(out.contains(
+        "warning[base-on-fargate-per-call]: with `per-call` placement the base of 1 on FARGATE"
+    ));
 }
 
 #[test]
@@ -128,7 +223,18 @@ fn schema_describes_the_format() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["title"], "ScenarioFile");
     let props = v["properties"].as_object().unwrap();
-    for k in ["name", "region", "simulation", "cluster", "worker", "spot", "retry", "flow", "objectives", "pricing"] {
+    for k in [
+        "name",
+        "region",
+        "simulation",
+        "cluster",
+        "worker",
+        "spot",
+        "retry",
+        "flow",
+        "objectives",
+        "pricing",
+    ] {
         assert!(props.contains_key(k), "{k}");
     }
     assert_eq!(v["additionalProperties"], false);
@@ -138,7 +244,16 @@ fn schema_describes_the_format() {
 fn help_explains_every_simulate_flag() {
     let o = spotplan(&["simulate", "--help"]);
     let out = stdout(&o);
-    for flag in ["--replications", "--seed", "--horizon", "--threads", "--format", "--out", "--trace", "--quiet"] {
+    for flag in [
+        "--replications",
+        "--seed",
+        "--horizon",
+        "--threads",
+        "--format",
+        "--out",
+        "--trace",
+        "--quiet",
+    ] {
         assert!(out.contains(flag), "{flag}");
     }
 }

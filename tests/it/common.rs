@@ -13,7 +13,8 @@ pub fn root() -> PathBuf {
 /// Loads scenario text; referenced files are read from `fixtures/`.
 pub fn load(src: &str) -> Result<Scenario, ScenarioError> {
     let dir = root().join("fixtures");
-    let loader = move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
+    let loader =
+        move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
     scenario::load(src, "test.toml", &loader)
 }
 
@@ -27,7 +28,9 @@ pub fn scenario(src: &str) -> Scenario {
 
 /// Runs replications 0..n and returns their outcomes.
 pub fn outcomes(s: &Scenario, n: u64) -> Vec<RunOutcome> {
-    (0..n).map(|rep| sim::run(s, rep, &mut NoObserver)).collect()
+    (0..n)
+        .map(|rep| sim::run(s, rep, &mut NoObserver))
+        .collect()
 }
 
 /// The trace of replication `rep`.

@@ -9,14 +9,20 @@ fn json_with_threads(path: &str, threads: usize, reps: u32) -> String {
     let src = std::fs::read_to_string(root().join(path)).unwrap();
     let mut s = scenario(&src);
     s.sim.horizon = spotplan::model::SimTime::DAY.plus(spotplan::model::SimTime::DAY);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let reps = pool.install(|| replicate(&s, reps, &|| {}));
     report::json(&summarize(&s, &reps))
 }
 
 #[test]
 fn json_is_identical_for_one_and_many_threads() {
-    for path in ["scenarios/prefect3-hourly-etl.toml", "scenarios/nightly-batch-deadline.toml"] {
+    for path in [
+        "scenarios/prefect3-hourly-etl.toml",
+        "scenarios/nightly-batch-deadline.toml",
+    ] {
         let one = json_with_threads(path, 1, 40);
         let four = json_with_threads(path, 4, 40);
         let three = json_with_threads(path, 3, 40);
@@ -46,12 +52,21 @@ fn baseline_uses_common_random_numbers() {
         let a = spotplan::sim::run(&s, rep, &mut spotplan::sim::NoObserver);
         let b = spotplan::sim::run(&base, rep, &mut spotplan::sim::NoObserver);
         assert_eq!(a.runs, b.runs);
-        assert_eq!(b.interruptions + b.capacity_failures + b.billed_secs_spot, 0);
+        assert_eq!(
+            b.interruptions + b.capacity_failures + b.billed_secs_spot,
+            0
+        );
     }
     // with no spot risk at all the two differ only in price
     let calm = src
-        .replace("interruption_rate = \"0.05/h\"", "interruption_rate = \"0/h\"")
-        .replace("capacity = { unavailable = 0.02, mean_outage = \"20m\" }", "")
+        .replace(
+            "interruption_rate = \"0.05/h\"",
+            "interruption_rate = \"0/h\"",
+        )
+        .replace(
+            "capacity = { unavailable = 0.02, mean_outage = \"20m\" }",
+            "",
+        )
         .replace("reclaim_waves = { per_day = 0.2, hit = 0.5 }", "");
     let s = scenario(&calm);
     let base = s.all_on_demand();
@@ -59,7 +74,10 @@ fn baseline_uses_common_random_numbers() {
         let a = spotplan::sim::run(&s, rep, &mut spotplan::sim::NoObserver);
         let b = spotplan::sim::run(&base, rep, &mut spotplan::sim::NoObserver);
         assert_eq!(a.latency_mean_ms, b.latency_mean_ms);
-        assert_eq!(a.billed_secs_fargate + a.billed_secs_spot, b.billed_secs_fargate);
+        assert_eq!(
+            a.billed_secs_fargate + a.billed_secs_spot,
+            b.billed_secs_fargate
+        );
         assert!(a.cost_usd < b.cost_usd);
     }
 }

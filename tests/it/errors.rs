@@ -76,7 +76,10 @@ fn invalid_fargate_cpu_memory_combinations() {
         "error: test.toml:18:7: `flow[0].cpu`: cpu `768` is not a Fargate size; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (units; 1024 = 1 vCPU)"
     );
     assert_eq!(
-        error_after("cpu = 1024\nmemory = 2048", "cpu = \"8 vCPU\"\nmemory = \"18 GB\""),
+        error_after(
+            "cpu = 1024\nmemory = 2048",
+            "cpu = \"8 vCPU\"\nmemory = \"18 GB\""
+        ),
         "error: test.toml:19:10: `flow[0].memory`: memory `18432` MiB is not valid with cpu `8192`; allowed: 16384–61440 MiB in 4096 MiB steps"
     );
     assert_eq!(
@@ -111,7 +114,9 @@ fn two_items_with_a_base() {
 
 #[test]
 fn all_weights_zero() {
-    let src = GOOD.replace("weight = 3 }", "weight = 0 }").replace("weight = 2,", "weight = 0,");
+    let src = GOOD
+        .replace("weight = 3 }", "weight = 0 }")
+        .replace("weight = 2,", "weight = 0,");
     assert_eq!(
         load(&src).unwrap_err().to_string(),
         "error: test.toml:6:1: `cluster.strategy`: every weight is 0: ECS rejects RunTask and CreateService with this strategy; give at least one item a weight above 0 (the API default weight is 0)"
@@ -120,7 +125,9 @@ fn all_weights_zero() {
 
 #[test]
 fn more_than_twenty_items() {
-    let items: Vec<String> = (0..21).map(|_| "{ provider = \"FARGATE\", weight = 1 }".to_string()).collect();
+    let items: Vec<String> = (0..21)
+        .map(|_| "{ provider = \"FARGATE\", weight = 1 }".to_string())
+        .collect();
     let e = error_after(
         "strategy = [\n  { provider = \"FARGATE_SPOT\", weight = 3 },\n  { provider = \"FARGATE\", weight = 2, base = 1 },\n]",
         &format!("strategy = [{}]", items.join(", ")),
@@ -134,12 +141,21 @@ fn more_than_twenty_items() {
 #[test]
 fn provider_not_in_the_cluster() {
     assert_eq!(
-        error_after("capacity_providers = [\"FARGATE\", \"FARGATE_SPOT\"]", "capacity_providers = [\"FARGATE\"]"),
+        error_after(
+            "capacity_providers = [\"FARGATE\", \"FARGATE_SPOT\"]",
+            "capacity_providers = [\"FARGATE\"]"
+        ),
         "error: test.toml:7:16: `cluster.strategy[0].provider`: provider `FARGATE_SPOT` is not one of the cluster's capacity providers (`FARGATE`); add it to `cluster.capacity_providers`"
     );
     let src = GOOD
-        .replace("\"FARGATE\", \"FARGATE_SPOT\"]", "\"FARGATE\", \"FARGATE_SPOT\", \"my-asg\"]")
-        .replace("{ provider = \"FARGATE_SPOT\", weight = 3 }", "{ provider = \"my-asg\", weight = 3 }");
+        .replace(
+            "\"FARGATE\", \"FARGATE_SPOT\"]",
+            "\"FARGATE\", \"FARGATE_SPOT\", \"my-asg\"]",
+        )
+        .replace(
+            "{ provider = \"FARGATE_SPOT\", weight = 3 }",
+            "{ provider = \"my-asg\", weight = 3 }",
+        );
     assert_eq!(
         load(&src).unwrap_err().to_string(),
         "error: test.toml:7:16: `cluster.strategy[0].provider`: provider `my-asg` is not simulated: spotplan models `FARGATE` and `FARGATE_SPOT`, and a strategy cannot mix Fargate and Auto Scaling group providers"
@@ -168,29 +184,99 @@ fn spot_with_windows() {
 #[test]
 fn value_errors_name_what_is_allowed() {
     let cases = [
-        ("duration = \"10m\"", "duration = \"10\"", "error: test.toml:17:12: `flow[0].duration`: `10` has no unit; write it like \"90s\", \"12m\", \"1h30m\" or \"30d\""),
-        ("schedule = { every = \"1h\" }", "schedule = { every = \"1h\", cron = \"0 * * * *\" }", "error: test.toml:16:1: `flow[0].schedule`: give exactly one of `every`, `cron`, `poisson`, `csv`; got every, cron"),
-        ("schedule = { every = \"1h\" }", "schedule = { cron = \"61 * * * *\" }", "error: test.toml:16:21: `flow[0].schedule.cron`: `61 * * * *` is not a cron expression (Component error: Number out of bounds.); write 5 fields like \"0 2 * * *\" (UTC)"),
-        ("kind = \"runtask\"", "kind = \"prefect2\"", "error: test.toml:12:8: `worker.kind`: `prefect2` is not a worker kind; allowed: `prefect3-ecs-worker`, `prefect1-ecs-agent`, `runtask`"),
-        ("[worker]", "[retry]\npolicy = \"lazarus\"\n[worker]", "error: test.toml:12:10: `retry.policy`: `lazarus` is not a retry policy; allowed: `prefect3`, `prefect3-reschedule`, `prefect1-lazarus`, `custom`"),
-        ("[worker]", "[retry]\npolicy = \"prefect3\"\nmax_attempts = 3\n[worker]", "error: test.toml:13:16: `retry.max_attempts`: `max_attempts` applies only to policy `custom`, not `prefect3`"),
-        ("[worker]", "[spot]\nstop_timeout = \"3m\"\n[worker]", "error: test.toml:12:16: `spot.stop_timeout`: `3m` is outside 2s–120s (the Fargate stopTimeout range)"),
-        ("[worker]", "[spot]\ninterruption_rate = \"0.05\"\n[worker]", "error: test.toml:12:21: `spot.interruption_rate`: `0.05` is not a rate; write it like \"0.05/h\", \"6/h\" or \"2/d\""),
-        ("[worker]", "[spot]\nhourly_multipliers = [1.0, 2.0]\n[worker]", "error: test.toml:12:1: `spot.hourly_multipliers`: needs 24 values (one per UTC hour); got 2"),
-        ("[worker]", "[spot]\ncapacity = { unavailable = 1.0, mean_outage = \"1h\" }\n[worker]", "error: test.toml:12:28: `spot.capacity.unavailable`: `1` is outside [0, 1)"),
-        ("[worker]", "[simulation]\nplacement = \"round-robin\"\n[worker]", "error: test.toml:12:13: `simulation.placement`: `round-robin` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`"),
-        ("region = \"us-east-1\"", "region = \"mars-north-1\"", "error: test.toml:2:10: `region`: region `mars-north-1` has no bundled prices; bundled regions: `ap-northeast-1`, `ap-south-1`, `eu-central-1`, `eu-west-1`, `us-east-1`; or give every rate under [pricing.rates]"),
-        ("region = \"us-east-1\"", "region = \"eu-central-1\"", "error: test.toml: `pricing.rates`: no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)"),
-        ("[worker]", "[pricing]\nsource = \"live\"\n[worker]", "error: test.toml:12:10: `pricing.source`: `live` is not a price source in this version; allowed: `bundled` (override single rates under [pricing.rates])"),
-        ("duration = \"10m\"", "duration = { lognormal = { median = \"10m\", p95 = \"5m\" } }", "error: test.toml:17:50: `flow[0].duration.lognormal.p95`: p95 `5m` must be above the median `10m`"),
-        ("duration = \"10m\"", "duration = { empirical = \"missing.csv\" }", "error: test.toml:17:26: `flow[0].duration.empirical`: cannot read `missing.csv`: No such file or directory (os error 2)"),
-        ("[worker]", "[spot]\ntrace = \"bad-trace.json\"\n[worker]", "error: test.toml:12:9: `spot.trace`: `bad-trace.json`: `data[2]` is `7`; allowed: 0, 1, false, true"),
+        (
+            "duration = \"10m\"",
+            "duration = \"10\"",
+            "error: test.toml:17:12: `flow[0].duration`: `10` has no unit; write it like \"90s\", \"12m\", \"1h30m\" or \"30d\"",
+        ),
+        (
+            "schedule = { every = \"1h\" }",
+            "schedule = { every = \"1h\", cron = \"0 * * * *\" }",
+            "error: test.toml:16:1: `flow[0].schedule`: give exactly one of `every`, `cron`, `poisson`, `csv`; got every, cron",
+        ),
+        (
+            "schedule = { every = \"1h\" }",
+            "schedule = { cron = \"61 * * * *\" }",
+            "error: test.toml:16:21: `flow[0].schedule.cron`: `61 * * * *` is not a cron expression (Component error: Number out of bounds.); write 5 fields like \"0 2 * * *\" (UTC)",
+        ),
+        (
+            "kind = \"runtask\"",
+            "kind = \"prefect2\"",
+            "error: test.toml:12:8: `worker.kind`: `prefect2` is not a worker kind; allowed: `prefect3-ecs-worker`, `prefect1-ecs-agent`, `runtask`",
+        ),
+        (
+            "[worker]",
+            "[retry]\npolicy = \"lazarus\"\n[worker]",
+            "error: test.toml:12:10: `retry.policy`: `lazarus` is not a retry policy; allowed: `prefect3`, `prefect3-reschedule`, `prefect1-lazarus`, `custom`",
+        ),
+        (
+            "[worker]",
+            "[retry]\npolicy = \"prefect3\"\nmax_attempts = 3\n[worker]",
+            "error: test.toml:13:16: `retry.max_attempts`: `max_attempts` applies only to policy `custom`, not `prefect3`",
+        ),
+        (
+            "[worker]",
+            "[spot]\nstop_timeout = \"3m\"\n[worker]",
+            "error: test.toml:12:16: `spot.stop_timeout`: `3m` is outside 2s–120s (the Fargate stopTimeout range)",
+        ),
+        (
+            "[worker]",
+            "[spot]\ninterruption_rate = \"0.05\"\n[worker]",
+            "error: test.toml:12:21: `spot.interruption_rate`: `0.05` is not a rate; write it like \"0.05/h\", \"6/h\" or \"2/d\"",
+        ),
+        (
+            "[worker]",
+            "[spot]\nhourly_multipliers = [1.0, 2.0]\n[worker]",
+            "error: test.toml:12:1: `spot.hourly_multipliers`: needs 24 values (one per UTC hour); got 2",
+        ),
+        (
+            "[worker]",
+            "[spot]\ncapacity = { unavailable = 1.0, mean_outage = \"1h\" }\n[worker]",
+            "error: test.toml:12:28: `spot.capacity.unavailable`: `1` is outside [0, 1)",
+        ),
+        (
+            "[worker]",
+            "[simulation]\nplacement = \"round-robin\"\n[worker]",
+            "error: test.toml:12:13: `simulation.placement`: `round-robin` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`",
+        ),
+        (
+            "region = \"us-east-1\"",
+            "region = \"mars-north-1\"",
+            "error: test.toml:2:10: `region`: region `mars-north-1` has no bundled prices; bundled regions: `ap-northeast-1`, `ap-south-1`, `eu-central-1`, `eu-west-1`, `us-east-1`; or give every rate under [pricing.rates]",
+        ),
+        (
+            "region = \"us-east-1\"",
+            "region = \"eu-central-1\"",
+            "error: test.toml: `pricing.rates`: no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)",
+        ),
+        (
+            "[worker]",
+            "[pricing]\nsource = \"live\"\n[worker]",
+            "error: test.toml:12:10: `pricing.source`: `live` is not a price source in this version; allowed: `bundled` (override single rates under [pricing.rates])",
+        ),
+        (
+            "duration = \"10m\"",
+            "duration = { lognormal = { median = \"10m\", p95 = \"5m\" } }",
+            "error: test.toml:17:50: `flow[0].duration.lognormal.p95`: p95 `5m` must be above the median `10m`",
+        ),
+        (
+            "duration = \"10m\"",
+            "duration = { empirical = \"missing.csv\" }",
+            "error: test.toml:17:26: `flow[0].duration.empirical`: cannot read `missing.csv`: No such file or directory (os error 2)",
+        ),
+        (
+            "[worker]",
+            "[spot]\ntrace = \"bad-trace.json\"\n[worker]",
+            "error: test.toml:12:9: `spot.trace`: `bad-trace.json`: `data[2]` is `7`; allowed: 0, 1, false, true",
+        ),
     ];
     let mut wrong = Vec::new();
     for (from, to, want) in cases {
         let got = error_after(from, to);
         if got != want {
-            wrong.push(format!("replacing {from:?} with {to:?}\n  got:  {got}\n  want: {want}"));
+            wrong.push(format!(
+                "replacing {from:?} with {to:?}\n  got:  {got}\n  want: {want}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -201,24 +287,50 @@ fn launch_type_without_strategy_and_prefect_default_are_allowed() {
     let s = scenario(&GOOD.replace("kind = \"runtask\"", "kind = \"prefect3-ecs-worker\""));
     assert_eq!(s.launch.strategy.to_string(), "FARGATE w1");
     let w = spotplan::scenario::warnings(&s);
-    assert!(w.iter().any(|w| w.code == "launch-type-ignores-strategy"), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.code == "launch-type-ignores-strategy"),
+        "{w:?}"
+    );
 }
 
 #[test]
 fn warnings_for_the_traps() {
-    let s = scenario(&GOOD.replace("[worker]", "[simulation]\nplacement = \"per-call\"\n[worker]"));
+    let s = scenario(&GOOD.replace(
+        "[worker]",
+        "[simulation]\nplacement = \"per-call\"\n[worker]",
+    ));
     let w = spotplan::scenario::warnings(&s);
     assert_eq!(
         w[0].message,
         "with `per-call` placement the base of 1 on FARGATE is met inside every single-task RunTask call, so every run lands on FARGATE: expected spot share 0%, not the 60% the weights suggest"
     );
-    let s = scenario(&GOOD.replace("duration = \"10m\"", "duration = \"10m\"\ndeadline = \"5m\""));
+    let s = scenario(&GOOD.replace(
+        "duration = \"10m\"",
+        "duration = \"10m\"\ndeadline = \"5m\"",
+    ));
     let w = spotplan::scenario::warnings(&s);
     assert!(w.iter().any(|w| w.code == "deadline-shorter-than-run"
         && w.message == "flow `etl`: its deadline 5m is shorter than startup plus the median work (640s), so most runs miss it even with no interruption"), "{w:?}");
-    let s = scenario(&GOOD.replace("[worker]", "[spot]\ninterruption_rate = \"0.5/h\"\n[worker]").replace("duration = \"10m\"", "duration = \"5h\""));
+    let s = scenario(
+        &GOOD
+            .replace(
+                "[worker]",
+                "[spot]\ninterruption_rate = \"0.5/h\"\n[worker]",
+            )
+            .replace("duration = \"10m\"", "duration = \"5h\""),
+    );
     let w = spotplan::scenario::warnings(&s);
-    assert!(w.iter().any(|w| w.code == "interruptions-above-break-even"), "{w:?}");
-    let s = scenario(&GOOD.replace("[worker]", "[spot]\ninterruption_rate = \"0.05/h\"\n[worker]"));
-    assert!(!spotplan::scenario::warnings(&s).iter().any(|w| w.code == "interruptions-above-break-even"));
+    assert!(
+        w.iter().any(|w| w.code == "interruptions-above-break-even"),
+        "{w:?}"
+    );
+    let s = scenario(&GOOD.replace(
+        "[worker]",
+        "[spot]\ninterruption_rate = \"0.05/h\"\n[worker]",
+    ));
+    assert!(
+        !spotplan::scenario::warnings(&s)
+            .iter()
+            .any(|w| w.code == "interruptions-above-break-even")
+    );
 }

@@ -43,7 +43,10 @@ fn mean_completion_time_matches_the_closed_form() {
     let lat: Vec<f64> = outs.iter().map(|o| o.latency_mean_ms / 1000.0).collect();
     let (m, se) = mean_se(&lat);
     assert!(outs.iter().all(|o| o.completed == o.runs && o.runs == 20));
-    assert!((m - want).abs() < 3.0 * se, "mean completion {m:.1}s vs closed form {want:.1}s (se {se:.1})");
+    assert!(
+        (m - want).abs() < 3.0 * se,
+        "mean completion {m:.1}s vs closed form {want:.1}s (se {se:.1})"
+    );
     // and the oracle is sharp: a 5% error would be caught
     assert!(3.0 * se < 0.05 * want, "test too weak: se {se}");
 }
@@ -52,18 +55,30 @@ fn mean_completion_time_matches_the_closed_form() {
 fn mean_interruptions_match_the_closed_form() {
     let s = scenario(&restart_scenario());
     let outs = outcomes(&s, 600);
-    let per_run: Vec<f64> = outs.iter().map(|o| o.interruptions as f64 / o.runs as f64).collect();
+    let per_run: Vec<f64> = outs
+        .iter()
+        .map(|o| o.interruptions as f64 / o.runs as f64)
+        .collect();
     let (m, se) = mean_se(&per_run);
     let want = 1f64.exp() - 1.0;
-    assert!((m - want).abs() < 3.0 * se, "mean interruptions {m:.4} vs {want:.4} (se {se:.4})");
+    assert!(
+        (m - want).abs() < 3.0 * se,
+        "mean interruptions {m:.4} vs {want:.4} (se {se:.4})"
+    );
 }
 
 #[test]
 fn single_attempt_survives_with_probability_exp_minus_lambda_l() {
     // prefect3 crashes an interrupted run: completed / runs estimates e^{-λL}
     let src = restart_scenario()
-        .replace("interruption_rate = \"1/h\"", "interruption_rate = \"0.5/h\"")
-        .replace("policy = \"custom\"\nmax_attempts = 1000000\ndelay = \"60s\"", "policy = \"prefect3\"");
+        .replace(
+            "interruption_rate = \"1/h\"",
+            "interruption_rate = \"0.5/h\"",
+        )
+        .replace(
+            "policy = \"custom\"\nmax_attempts = 1000000\ndelay = \"60s\"",
+            "policy = \"prefect3\"",
+        );
     let s = scenario(&src);
     let outs = outcomes(&s, 500);
     let runs: u64 = outs.iter().map(|o| o.runs).sum();
@@ -73,13 +88,17 @@ fn single_attempt_survives_with_probability_exp_minus_lambda_l() {
     let p = done as f64 / runs as f64;
     let want = (-0.5f64).exp();
     let se = (want * (1.0 - want) / runs as f64).sqrt();
-    assert!((p - want).abs() < 3.0 * se, "survival {p:.4} vs {want:.4} (se {se:.4})");
+    assert!(
+        (p - want).abs() < 3.0 * se,
+        "survival {p:.4} vs {want:.4} (se {se:.4})"
+    );
 }
 
 #[test]
 fn hourly_multipliers_scale_the_hazard() {
     // multipliers all 2.0 must behave exactly like a doubled rate
-    let doubled = restart_scenario().replace("interruption_rate = \"1/h\"", "interruption_rate = \"2/h\"");
+    let doubled =
+        restart_scenario().replace("interruption_rate = \"1/h\"", "interruption_rate = \"2/h\"");
     let shaped = restart_scenario().replace(
         "interruption_rate = \"1/h\"",
         "interruption_rate = \"1/h\"\nhourly_multipliers = [2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2]",

@@ -20,16 +20,24 @@ poll_interval = "0s"
 strategy = {strategy}
 "#
         ),
-        &format!("schedule = {{ every = \"{}ms\" }}\nduration = \"1m\"", 86_400_000 / runs_per_day),
+        &format!(
+            "schedule = {{ every = \"{}ms\" }}\nduration = \"1m\"",
+            86_400_000 / runs_per_day
+        ),
     );
     let (_, events) = trace(&scenario(&src), 0);
-    let count = |p| events.iter().filter(|e| e.kind == EventKind::Placed && e.provider == Some(p)).count() as u64;
+    let count = |p| {
+        events
+            .iter()
+            .filter(|e| e.kind == EventKind::Placed && e.provider == Some(p))
+            .count() as u64
+    };
     (count(Provider::FargateSpot), count(Provider::Fargate))
 }
 
-const ARTICLE: &str =
-    r#"[{ provider = "FARGATE_SPOT", weight = 3 }, { provider = "FARGATE", weight = 2, base = 1 }]"#;
-const NO_BASE: &str = r#"[{ provider = "FARGATE_SPOT", weight = 3 }, { provider = "FARGATE", weight = 2 }]"#;
+const ARTICLE: &str = r#"[{ provider = "FARGATE_SPOT", weight = 3 }, { provider = "FARGATE", weight = 2, base = 1 }]"#;
+const NO_BASE: &str =
+    r#"[{ provider = "FARGATE_SPOT", weight = 3 }, { provider = "FARGATE", weight = 2 }]"#;
 
 #[test]
 fn per_call_with_a_base_on_fargate_places_nothing_on_spot() {
@@ -61,7 +69,11 @@ fn weighted_random_is_within_statistical_bounds() {
     assert_eq!(n, 10_000.0);
     let p = spot as f64 / n;
     let sd = (0.6 * 0.4 / n).sqrt();
-    assert!((p - 0.6).abs() < 4.0 * sd, "spot fraction {p} vs 0.6 ± {}", 4.0 * sd);
+    assert!(
+        (p - 0.6).abs() < 4.0 * sd,
+        "spot fraction {p} vs 0.6 ± {}",
+        4.0 * sd
+    );
 }
 
 #[test]

@@ -35,7 +35,11 @@ const NO_CAPACITY: &str = "capacity = { unavailable = 0.999999, mean_outage = \"
 const ALWAYS_INTERRUPTED: &str = "interruption_rate = \"10000/h\"";
 
 fn of_run(events: &[TraceEvent], run: u64) -> Vec<TraceEvent> {
-    events.iter().filter(|e| e.flow == 0 && e.run == run).copied().collect()
+    events
+        .iter()
+        .filter(|e| e.flow == 0 && e.run == run)
+        .copied()
+        .collect()
 }
 
 fn kinds(events: &[TraceEvent]) -> Vec<EventKind> {
@@ -46,14 +50,30 @@ fn kinds(events: &[TraceEvent]) -> Vec<EventKind> {
 fn prefect3_retries_runtask_three_times_one_to_four_seconds_apart_then_crashes() {
     let s = scenario(&spot_scenario(NO_CAPACITY, "policy = \"prefect3\"", ""));
     let (o, events) = trace(&s, 0);
-    assert_eq!((o.runs, o.crashed, o.capacity_failures, o.tasks), (2, 2, 6, 0));
+    assert_eq!(
+        (o.runs, o.crashed, o.capacity_failures, o.tasks),
+        (2, 2, 6, 0)
+    );
     let run = of_run(&events, 0);
     use EventKind::*;
     assert_eq!(
         kinds(&run),
-        vec![Scheduled, RunTask, CapacityFailure, RunTask, CapacityFailure, RunTask, CapacityFailure, Crashed]
+        vec![
+            Scheduled,
+            RunTask,
+            CapacityFailure,
+            RunTask,
+            CapacityFailure,
+            RunTask,
+            CapacityFailure,
+            Crashed
+        ]
     );
-    let calls: Vec<u64> = run.iter().filter(|e| e.kind == RunTask).map(|e| e.t_ms).collect();
+    let calls: Vec<u64> = run
+        .iter()
+        .filter(|e| e.kind == RunTask)
+        .map(|e| e.t_ms)
+        .collect();
     for w in calls.windows(2) {
         let gap = w[1] - w[0];
         assert!((1000..=4000).contains(&gap), "retry gap {gap} ms");
@@ -62,18 +82,29 @@ fn prefect3_retries_runtask_three_times_one_to_four_seconds_apart_then_crashes()
 
 #[test]
 fn prefect3_runtask_attempts_is_configurable() {
-    let s = scenario(&spot_scenario(NO_CAPACITY, "policy = \"prefect3\"\nruntask_attempts = 5", ""));
+    let s = scenario(&spot_scenario(
+        NO_CAPACITY,
+        "policy = \"prefect3\"\nruntask_attempts = 5",
+        "",
+    ));
     let o = &outcomes(&s, 1)[0];
     assert_eq!(o.capacity_failures, 10);
 }
 
 #[test]
 fn prefect3_crashes_an_interrupted_run_and_does_not_retry() {
-    let s = scenario(&spot_scenario(ALWAYS_INTERRUPTED, "policy = \"prefect3\"", ""));
+    let s = scenario(&spot_scenario(
+        ALWAYS_INTERRUPTED,
+        "policy = \"prefect3\"",
+        "",
+    ));
     let (o, events) = trace(&s, 0);
     assert_eq!((o.crashed, o.interruptions, o.tasks), (2, 2, 2));
     use EventKind::*;
-    assert_eq!(kinds(&of_run(&events, 0)), vec![Scheduled, RunTask, Placed, Interrupted, Stopped, Crashed]);
+    assert_eq!(
+        kinds(&of_run(&events, 0)),
+        vec![Scheduled, RunTask, Placed, Interrupted, Stopped, Crashed]
+    );
 }
 
 #[test]
@@ -91,12 +122,19 @@ fn prefect3_reschedule_picks_the_run_up_again_at_the_next_poll() {
                 // AwaitingRetry is proposed at SIGTERM; the next RunTask of this run comes at
                 // the next poll tick, within 10 s, before the old task has even stopped (30 s)
                 let resched = events[i + 1];
-                assert_eq!((resched.kind, resched.t_ms), (EventKind::Rescheduled, e.t_ms));
+                assert_eq!(
+                    (resched.kind, resched.t_ms),
+                    (EventKind::Rescheduled, e.t_ms)
+                );
                 let next = events[i..]
                     .iter()
                     .find(|x| x.kind == EventKind::RunTask && x.run == e.run)
                     .unwrap();
-                assert!(next.t_ms - e.t_ms <= 10_000, "picked up {} ms later", next.t_ms - e.t_ms);
+                assert!(
+                    next.t_ms - e.t_ms <= 10_000,
+                    "picked up {} ms later",
+                    next.t_ms - e.t_ms
+                );
                 assert_eq!(next.attempt, e.attempt + 1);
             }
         }
@@ -106,27 +144,54 @@ fn prefect3_reschedule_picks_the_run_up_again_at_the_next_poll() {
 
 #[test]
 fn prefect1_lazarus_reschedules_after_a_stale_heartbeat_then_fails_at_the_limit() {
-    let s = scenario(&spot_scenario(ALWAYS_INTERRUPTED, "policy = \"prefect1-lazarus\"\nlazarus_limit = 3", ""));
+    let s = scenario(&spot_scenario(
+        ALWAYS_INTERRUPTED,
+        "policy = \"prefect1-lazarus\"\nlazarus_limit = 3",
+        "",
+    ));
     let (o, events) = trace(&s, 0);
-    assert_eq!((o.failed, o.interruptions), (2, 8), "limit 3: 4 attempts, then Failed");
+    assert_eq!(
+        (o.failed, o.interruptions),
+        (2, 8),
+        "limit 3: 4 attempts, then Failed"
+    );
     let run = of_run(&events, 0);
-    let ints: Vec<u64> = run.iter().filter(|e| e.kind == EventKind::Interrupted).map(|e| e.t_ms).collect();
-    let res: Vec<u64> = run.iter().filter(|e| e.kind == EventKind::Rescheduled).map(|e| e.t_ms).collect();
+    let ints: Vec<u64> = run
+        .iter()
+        .filter(|e| e.kind == EventKind::Interrupted)
+        .map(|e| e.t_ms)
+        .collect();
+    let res: Vec<u64> = run
+        .iter()
+        .filter(|e| e.kind == EventKind::Rescheduled)
+        .map(|e| e.t_ms)
+        .collect();
     assert_eq!((ints.len(), res.len()), (4, 3));
     for (i, r) in ints.iter().zip(&res) {
         // heartbeat at most 30 s before the interruption; stale after 10 min; passes every 10 min
         let d = r - i;
-        assert!((570_000..=1_200_000).contains(&d), "rescheduled {d} ms after the interruption");
+        assert!(
+            (570_000..=1_200_000).contains(&d),
+            "rescheduled {d} ms after the interruption"
+        );
     }
     assert_eq!(run.last().unwrap().kind, EventKind::Failed);
 
-    let cloud = scenario(&spot_scenario(ALWAYS_INTERRUPTED, "policy = \"prefect1-lazarus\"\nlazarus_limit = 10", ""));
+    let cloud = scenario(&spot_scenario(
+        ALWAYS_INTERRUPTED,
+        "policy = \"prefect1-lazarus\"\nlazarus_limit = 10",
+        "",
+    ));
     assert_eq!(outcomes(&cloud, 1)[0].interruptions, 22);
 }
 
 #[test]
 fn prefect1_agent_fails_a_run_when_runtask_fails() {
-    let s = scenario(&spot_scenario(NO_CAPACITY, "policy = \"prefect1-lazarus\"", ""));
+    let s = scenario(&spot_scenario(
+        NO_CAPACITY,
+        "policy = \"prefect1-lazarus\"",
+        "",
+    ));
     let o = &outcomes(&s, 1)[0];
     assert_eq!((o.failed, o.capacity_failures), (2, 2));
 }
@@ -140,9 +205,19 @@ fn custom_falls_back_to_fargate_after_k_interruptions() {
     ));
     let (o, events) = trace(&s, 0);
     assert_eq!((o.completed, o.interruptions, o.fallbacks), (2, 4, 2));
-    let placed: Vec<Option<Provider>> =
-        of_run(&events, 0).iter().filter(|e| e.kind == EventKind::Placed).map(|e| e.provider).collect();
-    assert_eq!(placed, vec![Some(Provider::FargateSpot), Some(Provider::FargateSpot), Some(Provider::Fargate)]);
+    let placed: Vec<Option<Provider>> = of_run(&events, 0)
+        .iter()
+        .filter(|e| e.kind == EventKind::Placed)
+        .map(|e| e.provider)
+        .collect();
+    assert_eq!(
+        placed,
+        vec![
+            Some(Provider::FargateSpot),
+            Some(Provider::FargateSpot),
+            Some(Provider::Fargate)
+        ]
+    );
 }
 
 #[test]
@@ -166,8 +241,11 @@ fn custom_gives_up_after_max_attempts_with_exponential_delays() {
     ));
     let (o, events) = trace(&s, 0);
     assert_eq!((o.crashed, o.capacity_failures), (2, 8));
-    let calls: Vec<u64> =
-        of_run(&events, 0).iter().filter(|e| e.kind == EventKind::RunTask).map(|e| e.t_ms).collect();
+    let calls: Vec<u64> = of_run(&events, 0)
+        .iter()
+        .filter(|e| e.kind == EventKind::RunTask)
+        .map(|e| e.t_ms)
+        .collect();
     let gaps: Vec<u64> = calls.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(gaps, vec![10_000, 30_000, 60_000]);
 }
@@ -192,12 +270,23 @@ fn custom_deadline_aware_moves_late_runs_to_on_demand() {
     let miss = |v: &[spotplan::sim::RunOutcome]| v.iter().map(|o| o.deadline_misses).sum::<u64>();
     let fb: u64 = a.iter().map(|o| o.fallbacks).sum();
     assert!(fb > 0);
-    assert!(miss(&a) < miss(&b) / 4, "aware {} vs blind {}", miss(&a), miss(&b));
+    assert!(
+        miss(&a) < miss(&b) / 4,
+        "aware {} vs blind {}",
+        miss(&a),
+        miss(&b)
+    );
     // every deadline-aware fallback happened early enough: launched by deadline − work − startup
     for rep in 0..20 {
         let (_, events) = trace(&aware, rep);
-        for e in events.iter().filter(|e| e.kind == EventKind::FallbackToOnDemand) {
-            let sched = events.iter().find(|x| x.kind == EventKind::Scheduled && x.run == e.run).unwrap();
+        for e in events
+            .iter()
+            .filter(|e| e.kind == EventKind::FallbackToOnDemand)
+        {
+            let sched = events
+                .iter()
+                .find(|x| x.kind == EventKind::Scheduled && x.run == e.run)
+                .unwrap();
             assert!(e.t_ms - sched.t_ms <= 40 * 60_000 - 30 * 60_000);
         }
     }
@@ -211,9 +300,16 @@ fn checkpoints_keep_work_across_interruptions() {
         "policy = \"custom\"\nmax_attempts = 100000",
         "checkpoint = { every = \"5m\", cost = \"0s\" }",
     ));
-    let without = scenario(&spot_scenario(spot, "policy = \"custom\"\nmax_attempts = 100000", ""));
+    let without = scenario(&spot_scenario(
+        spot,
+        "policy = \"custom\"\nmax_attempts = 100000",
+        "",
+    ));
     let a: f64 = outcomes(&with, 200).iter().map(|o| o.latency_mean_ms).sum();
-    let b: f64 = outcomes(&without, 200).iter().map(|o| o.latency_mean_ms).sum();
+    let b: f64 = outcomes(&without, 200)
+        .iter()
+        .map(|o| o.latency_mean_ms)
+        .sum();
     assert!(a < b * 0.9, "checkpointed {a} vs from scratch {b}");
     // and the first interruption of a checkpointed run keeps whole intervals of work
     let (_, events) = trace(&with, 3);

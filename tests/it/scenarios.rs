@@ -33,7 +33,10 @@ fn every_shipped_scenario_runs_on_a_short_horizon() {
         assert!(m.runs.mean >= 1.0, "{}", p.display());
         assert!(m.cost_usd.mean > 0.0, "{}", p.display());
         assert!(m.baseline_cost_usd.mean > 0.0, "{}", p.display());
-        assert!(m.completed.mean + m.crashed.mean + m.failed.mean + m.unfinished.mean - m.runs.mean < 1e-9);
+        assert!(
+            m.completed.mean + m.crashed.mean + m.failed.mean + m.unfinished.mean - m.runs.mean
+                < 1e-9
+        );
         assert!((0.0..=1.0).contains(&m.spot_share.mean));
         assert!(m.cost_usd.ci95_low <= m.cost_usd.mean && m.cost_usd.mean <= m.cost_usd.ci95_high);
     }
@@ -41,13 +44,19 @@ fn every_shipped_scenario_runs_on_a_short_horizon() {
 
 #[test]
 fn the_article_setup_runs_nothing_on_spot_under_per_call() {
-    let src = std::fs::read_to_string(root().join("scenarios/article-prefect1-lazarus.toml")).unwrap();
+    let src =
+        std::fs::read_to_string(root().join("scenarios/article-prefect1-lazarus.toml")).unwrap();
     let mut s = scenario(&src);
     s.sim.horizon = spotplan::model::SimTime::DAY;
     let sum = summarize(&s, &replicate(&s, 10, &|| {}));
     assert_eq!(sum.metrics.spot_share.mean, 0.0);
     assert!(sum.metrics.saving_usd.mean.abs() < 1e-9);
-    assert!(sum.meta.warnings.iter().any(|w| w.code == "base-on-fargate-per-call"));
+    assert!(
+        sum.meta
+            .warnings
+            .iter()
+            .any(|w| w.code == "base-on-fargate-per-call")
+    );
 }
 
 #[test]
@@ -58,4 +67,51 @@ fn spot_saves_money_in_the_default_scenario() {
     let sum = summarize(&s, &replicate(&s, 30, &|| {}));
     assert!(sum.metrics.saving_fraction.ci95_low > 0.0);
     assert!(sum.metrics.spot_share.mean > 0.4 && sum.metrics.spot_share.mean < 0.7);
+}
+
+#[test]
+fn weekly_cron_table_matches_croner() {
+    use spotplan::scenario::Schedule;
+    use spotplan::sim::EventKind;
+    for cron in ["15 */6 * * 1-5", "0 1 * * *", "@hourly", "*/7 3-5 * * 0,6"] {
+        let src = base(
+            "[simulation]\nhorizon = \"30d\"\n[cluster]\ncapacity_providers = [\"FARGATE\"]\n[worker]\ncount = 0\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+            &format!("schedule = {{ cron = \"{cron}\" }}\nduration = \"1m\""),
+        );
+        let fast = scenario(&src);
+        let Schedule::Cron { cron: c, weekly } = &fast.flows[0].schedule else {
+            panic!()
+        };
+        assert!(weekly.is_some(), "{cron} should be weekly-periodic");
+        let mut slow = fast.clone();
+        slow.flows[0].schedule = Schedule::Cron {
+            cron: c.clone(),
+            weekly: None,
+        };
+        let times = |s: &spotplan::scenario::Scenario| -> Vec<u64> {
+            trace(s, 0)
+                .1
+                .iter()
+                .filter(|e| e.kind == EventKind::Scheduled)
+                .map(|e| e.t_ms)
+                .collect()
+        };
+        let (a, b) = (times(&fast), times(&slow));
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "{cron}");
+    }
+    // day-of-month patterns are not weekly: croner decides every arrival
+    let src = base(
+        "[cluster]\ncapacity_providers = [\"FARGATE\"]\n[worker]\ncount = 0\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+        "schedule = { cron = \"0 0 1 * *\" }\nduration = \"1m\"",
+    );
+    let s = scenario(&src);
+    assert!(matches!(
+        &s.flows[0].schedule,
+        Schedule::Cron { weekly: None, .. }
+    ));
+    // simulation starts 2026-01-05: the 1st of the month falls on 2026-02-01, 27 days later
+    let (o, ev) = trace(&s, 0);
+    assert_eq!(o.runs, 1);
+    assert_eq!(ev[0].t_ms, 27 * 86_400_000);
 }
