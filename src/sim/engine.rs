@@ -66,6 +66,8 @@ struct Task {
     flow: u32,
     attempt: u32,
     provider: Provider,
+    /// Unique per placement and per interruption (a replication-wide counter), so an event
+    /// left in the queue for an earlier task in a reused slot can never match.
     generation: u32,
     live: bool,
     stopping: bool,
@@ -148,6 +150,7 @@ struct Engine<'a, O: Observer> {
     trace_unavailable: bool,
     trace_slot: u64,
     waves: u64,
+    generations: u32,
     billed: Vec<[u64; 2]>,
     wasted: Vec<[u64; 2]>,
     latency: Histogram<u64>,
@@ -232,6 +235,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         trace_unavailable: false,
         trace_slot: 0,
         waves: 0,
+        generations: 0,
         billed: vec![[0; 2]; n],
         wasted: vec![[0; 2]; n],
         latency: latency_histogram(s.sim.horizon.plus(s.sim.drain)),
@@ -268,6 +272,11 @@ impl<O: Observer> Engine<'_, O> {
                 value,
             });
         }
+    }
+
+    fn next_generation(&mut self) -> u32 {
+        self.generations = self.generations.wrapping_add(1);
+        self.generations
     }
 
     fn start(&mut self) {
@@ -644,6 +653,7 @@ impl<O: Observer> Engine<'_, O> {
         let run_start = pull_start.plus(pull);
         let remaining = r.work.minus(r.saved);
         let end = run_start.plus(self.remaining_runtime(f, remaining));
+        let generation = self.next_generation();
         let task = self.tasks.insert(Task {
             run,
             run_id: r.id,
@@ -651,7 +661,7 @@ impl<O: Observer> Engine<'_, O> {
             flow: r.flow,
             attempt: r.attempts,
             provider,
-            generation: 0,
+            generation,
             live: true,
             stopping: false,
             pull_start,
@@ -660,7 +670,6 @@ impl<O: Observer> Engine<'_, O> {
             useful: SimTime::ZERO,
             after: AfterStop::Nothing,
         });
-        let generation = self.tasks.items[task as usize].generation;
         self.live_tasks.push(task);
         self.provider_in_flight[provider.index()] += 1;
         self.out.tasks += 1;
@@ -770,7 +779,7 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.now;
         let stop = now.plus(self.s.spot.stop_timeout);
         let mut tk = self.tasks.items[task as usize];
-        tk.generation = tk.generation.wrapping_add(1);
+        tk.generation = self.next_generation();
         tk.stopping = true;
         let gained = if now >= tk.run_start {
             match self.s.flows[tk.flow as usize].checkpoint {

@@ -9,3 +9,4 @@ mod oracle;
 mod placement;
 mod retry;
 mod scenarios;
+mod spot;

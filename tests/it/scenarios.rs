@@ -115,3 +115,48 @@ fn weekly_cron_table_matches_croner() {
     assert_eq!(o.runs, 1);
     assert_eq!(ev[0].t_ms, 27 * 86_400_000);
 }
+
+#[test]
+fn trace_invariants_hold_on_every_shipped_scenario() {
+    use spotplan::sim::EventKind;
+    use std::collections::BTreeMap;
+    for p in shipped() {
+        let src = std::fs::read_to_string(&p).unwrap();
+        let mut s = scenario(&src);
+        s.sim.horizon = spotplan::model::SimTime::parse_human("4d").unwrap();
+        for rep in 0..4 {
+            let (o, events) = trace(&s, rep);
+            let mut work = BTreeMap::new();
+            let mut placed = 0u64;
+            let mut stopped = 0u64;
+            let mut last = 0;
+            for e in &events {
+                assert!(e.t_ms >= last, "{}: events out of order", p.display());
+                last = e.t_ms;
+                match e.kind {
+                    EventKind::Scheduled => {
+                        work.insert((e.flow, e.run), e.value);
+                    }
+                    EventKind::Placed => placed += 1,
+                    EventKind::Stopped => stopped += 1,
+                    EventKind::Completed => {
+                        // a run cannot finish faster than its work
+                        let w = work[&(e.flow, e.run)];
+                        assert!(
+                            e.value >= w,
+                            "{}: run {} done in {} ms < work {w}",
+                            p.display(),
+                            e.run,
+                            e.value
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(placed, o.tasks);
+            // every task is billed exactly once (at its stop, or at the cutoff)
+            assert_eq!(placed, stopped, "{}", p.display());
+            assert_eq!(o.completed + o.crashed + o.failed + o.unfinished, o.runs);
+        }
+    }
+}
