@@ -158,11 +158,10 @@ struct Engine<'a, O: Observer> {
     out: RunOutcome,
 }
 
-/// A latency histogram (ms) for values up to `max`: 3 significant digits, 512 ms resolution
-/// below 1 s, sized once so recording never reallocates.
-fn latency_histogram(max: SimTime) -> Histogram<u64> {
-    let high = max.0.max(2_000);
-    let mut h = Histogram::new_with_bounds(1_000, high, 3)
+/// A latency histogram (ms): 3 significant digits, 512 ms resolution below 1 s, sized for
+/// latencies up to 2 days (whatever the horizon) and resized only if a run takes longer.
+fn latency_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1_000, 2 * SimTime::DAY.0, 3)
         .or_else(|_| Histogram::new(3))
         .unwrap_or_else(|_| unreachable!("3 significant figures are valid"));
     h.auto(true);
@@ -238,7 +237,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         generations: 0,
         billed: vec![[0; 2]; n],
         wasted: vec![[0; 2]; n],
-        latency: latency_histogram(s.sim.horizon.plus(s.sim.drain)),
+        latency: latency_histogram(),
         latency_sum: 0.0,
         out: RunOutcome {
             replication: rep,

@@ -1,0 +1,70 @@
+//! Peak heap of one replication grows with work in flight, not with the horizon: a 365-day
+//! horizon may use at most 1.5× the peak heap of a 1-day horizon.
+//!
+//! A separate test binary because it installs a counting global allocator, and measures one
+//! replication at a time on one thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use spotplan::model::SimTime;
+use spotplan::sim::{self, NoObserver};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::SeqCst) + l.size();
+            PEAK.fetch_max(now, Ordering::SeqCst);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::SeqCst);
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Peak heap bytes allocated during one replication, above what was live before it.
+fn peak_of(s: &spotplan::scenario::Scenario) -> usize {
+    let base = LIVE.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let o = sim::run(s, 0, &mut NoObserver);
+    assert!(o.runs > 0);
+    PEAK.load(Ordering::SeqCst) - base
+}
+
+#[test]
+fn a_year_needs_at_most_one_and_a_half_times_the_memory_of_a_day() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        let mut s = spotplan::cli::load_scenario(&path).unwrap();
+        s.sim.horizon = SimTime::DAY;
+        let day = peak_of(&s);
+        s.sim.horizon = SimTime(365 * SimTime::DAY.0);
+        let year = peak_of(&s);
+        println!(
+            "{}: peak heap 1 day {day} B, 365 days {year} B ({:.2}×)",
+            path.display(),
+            year as f64 / day as f64
+        );
+        assert!(
+            year as f64 <= 1.5 * day as f64,
+            "{}: {year} B vs {day} B",
+            path.display()
+        );
+    }
+}
