@@ -10,8 +10,9 @@ use crate::model::{Architecture, OperatingSystem, Provider, TaskSize};
 /// The bundled snapshot, compiled into the binary so `simulate` works offline.
 pub const BUNDLED_JSON: &str = include_str!("bundled.json");
 
-/// Rates of one region, USD per hour. `None` means not sourced.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Rates of one region, USD per hour. `None` means not sourced. Also the shape of a
+/// scenario's `[pricing.rates]` overrides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegionRates {
     /// On-demand Linux x86_64, per vCPU-hour.
@@ -39,8 +40,49 @@ pub struct RegionRates {
     /// On-demand Windows, per GB-hour.
     pub windows_gb_hour: Option<f64>,
     /// Where these figures come from.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// The date these rates are as of (YYYY-MM-DD), when it differs from the snapshot's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+}
+
+impl RegionRates {
+    /// Every rate with its field name, for reading and overriding in one place.
+    fn fields_mut(&mut self) -> [(&'static str, &mut Option<f64>); 12] {
+        [
+            ("vcpu_hour", &mut self.vcpu_hour),
+            ("gb_hour", &mut self.gb_hour),
+            ("arm_vcpu_hour", &mut self.arm_vcpu_hour),
+            ("arm_gb_hour", &mut self.arm_gb_hour),
+            ("spot_vcpu_hour", &mut self.spot_vcpu_hour),
+            ("spot_gb_hour", &mut self.spot_gb_hour),
+            ("spot_arm_vcpu_hour", &mut self.spot_arm_vcpu_hour),
+            ("spot_arm_gb_hour", &mut self.spot_arm_gb_hour),
+            ("storage_gb_hour", &mut self.storage_gb_hour),
+            ("windows_vcpu_hour", &mut self.windows_vcpu_hour),
+            ("windows_os_vcpu_hour", &mut self.windows_os_vcpu_hour),
+            ("windows_gb_hour", &mut self.windows_gb_hour),
+        ]
+    }
+
+    /// Replaces every rate that `over` sets; returns the (field, value) pairs replaced. The
+    /// as-of date is taken from `over` when it gives one.
+    pub fn overlay(&mut self, over: &RegionRates) -> Vec<(&'static str, f64)> {
+        let mut over = over.clone();
+        let theirs = over.fields_mut().map(|(_, v)| *v);
+        let mut changed = Vec::new();
+        for ((name, slot), v) in self.fields_mut().into_iter().zip(theirs) {
+            if let Some(v) = v {
+                *slot = Some(v);
+                changed.push((name, v));
+            }
+        }
+        if over.as_of.is_some() {
+            self.as_of = over.as_of;
+        }
+        changed
+    }
 }
 
 /// A snapshot of rates for many regions.

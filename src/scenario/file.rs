@@ -353,33 +353,7 @@ pub struct PricingSection {
     /// `bundled` (default): the snapshot shipped with spotplan.
     pub source: Option<String>,
     /// Explicit rates that override the source's, USD per hour.
-    pub rates: Option<RatesFile>,
-}
-
-/// Rate overrides, USD per vCPU-hour / GB-hour.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RatesFile {
-    /// On-demand x86_64 per vCPU-hour.
-    pub vcpu_hour: Option<f64>,
-    /// On-demand x86_64 per GB-hour.
-    pub gb_hour: Option<f64>,
-    /// On-demand ARM64 per vCPU-hour.
-    pub arm_vcpu_hour: Option<f64>,
-    /// On-demand ARM64 per GB-hour.
-    pub arm_gb_hour: Option<f64>,
-    /// Spot x86_64 per vCPU-hour.
-    pub spot_vcpu_hour: Option<f64>,
-    /// Spot x86_64 per GB-hour.
-    pub spot_gb_hour: Option<f64>,
-    /// Spot ARM64 per vCPU-hour.
-    pub spot_arm_vcpu_hour: Option<f64>,
-    /// Spot ARM64 per GB-hour.
-    pub spot_arm_gb_hour: Option<f64>,
-    /// Ephemeral storage above 20 GiB, per GB-hour.
-    pub storage_gb_hour: Option<f64>,
-    /// The date these rates are as of (shown in reports).
-    pub as_of: Option<String>,
+    pub rates: Option<crate::pricing::RegionRates>,
 }
 
 /// A number or a string, e.g. cpu `1024` or `"1 vCPU"`.

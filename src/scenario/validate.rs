@@ -1224,52 +1224,14 @@ fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable
     let mut rates = rates.unwrap_or_default();
     let rp = pp.key("rates");
     let mut overridden = false;
-    let fields: [(&str, Option<f64>, &mut Option<f64>); 9] = [
-        ("vcpu_hour", overrides.vcpu_hour, &mut rates.vcpu_hour),
-        ("gb_hour", overrides.gb_hour, &mut rates.gb_hour),
-        (
-            "arm_vcpu_hour",
-            overrides.arm_vcpu_hour,
-            &mut rates.arm_vcpu_hour,
-        ),
-        ("arm_gb_hour", overrides.arm_gb_hour, &mut rates.arm_gb_hour),
-        (
-            "spot_vcpu_hour",
-            overrides.spot_vcpu_hour,
-            &mut rates.spot_vcpu_hour,
-        ),
-        (
-            "spot_gb_hour",
-            overrides.spot_gb_hour,
-            &mut rates.spot_gb_hour,
-        ),
-        (
-            "spot_arm_vcpu_hour",
-            overrides.spot_arm_vcpu_hour,
-            &mut rates.spot_arm_vcpu_hour,
-        ),
-        (
-            "spot_arm_gb_hour",
-            overrides.spot_arm_gb_hour,
-            &mut rates.spot_arm_gb_hour,
-        ),
-        (
-            "storage_gb_hour",
-            overrides.storage_gb_hour,
-            &mut rates.storage_gb_hour,
-        ),
-    ];
-    for (name, v, slot) in fields {
-        if let Some(v) = v {
-            if !(v.is_finite() && v >= 0.0) {
-                cx.err(
-                    &rp.key(name),
-                    format!("`{v}` must be a finite price ≥ 0 (USD per hour)"),
-                );
-            }
-            *slot = Some(v);
-            overridden = true;
+    for (name, v) in rates.overlay(&overrides) {
+        if !(v.is_finite() && v >= 0.0) {
+            cx.err(
+                &rp.key(name),
+                format!("`{v}` must be a finite price ≥ 0 (USD per hour)"),
+            );
         }
+        overridden = true;
     }
     let as_of = overrides
         .as_of

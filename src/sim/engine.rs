@@ -525,9 +525,10 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn submit(&mut self, run: u32) {
-        let mut r = self.runs.items[run as usize];
+        let r = &mut self.runs.items[run as usize];
         r.attempts += 1;
         r.submission_tries += 1;
+        let r = *r;
         let mut provider = if r.fallback {
             Provider::Fargate
         } else {
@@ -542,20 +543,8 @@ impl<O: Observer> Engine<'_, O> {
             && self.deadline_forces_on_demand(&r)
         {
             provider = Provider::Fargate;
-            if !r.fallback {
-                r.fallback = true;
-                self.out.fallbacks += 1;
-                self.emit(
-                    r.flow,
-                    r.k,
-                    r.attempts,
-                    EventKind::FallbackToOnDemand,
-                    Some(Provider::Fargate),
-                    0,
-                );
-            }
+            self.fall_back(run);
         }
-        self.runs.items[run as usize] = r;
         self.emit(
             r.flow,
             r.k,

@@ -12,19 +12,11 @@ const STORAGE: f64 = 0.000111;
 
 /// One run at t = 0 with the given pull and work, on `provider`.
 fn one_run(provider: &str, pull: &str, work: &str, flow_extra: &str) -> spotplan::sim::RunOutcome {
-    let src = base(
-        &format!(
-            r#"
-[simulation]
-horizon = "1d"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-count = 0
-poll_interval = "0s"
-strategy = [{{ provider = "{provider}", weight = 1 }}]
-"#
-        ),
+    let src = world(
+        "horizon = \"1d\"",
+        "0s",
+        &format!("[{{ provider = \"{provider}\", weight = 1 }}]"),
+        "",
         &format!(
             r#"schedule = {{ every = "100d" }}
 duration = "{work}"
@@ -135,16 +127,11 @@ fn an_interrupted_spot_task_is_billed_to_its_stop() {
     // with gap 1h would start at a random slot, so use an all-available trace and a rate
     // high enough that the task is interrupted; billing runs from pull start to SIGTERM +
     // stop_timeout, at spot rates, and counts as waste
-    let src = base(
+    let src = world(
+        "horizon = \"1d\"",
+        "0s",
+        SPOT_ONLY,
         r#"
-[simulation]
-horizon = "1d"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-count = 0
-poll_interval = "0s"
-strategy = [{ provider = "FARGATE_SPOT", weight = 1 }]
 [spot]
 interruption_rate = "1000/h"
 stop_timeout = "120s"
@@ -168,4 +155,32 @@ policy = "prefect3"
         billed as f64 / 3600.0 * (SPOT_VCPU + 2.0 * SPOT_GB),
     );
     close(o.cost_wasted_usd, o.cost_fargate_spot_usd);
+}
+
+#[test]
+fn scenario_rates_override_the_snapshot() {
+    let src = base(
+        r#"
+[simulation]
+horizon = "1d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = 0
+strategy = [{ provider = "FARGATE_SPOT", weight = 1 }]
+[pricing]
+rates = { spot_vcpu_hour = 0.02, spot_gb_hour = 0.001, as_of = "2026-11-01" }
+"#,
+        "schedule = { every = \"100d\" }\nduration = \"1h\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }",
+    );
+    let s = scenario(&src);
+    assert_eq!(s.prices.source.kind, "bundled+scenario");
+    assert_eq!(s.prices.source.as_of, "2026-11-01");
+    let o = &outcomes(&s, 1)[0];
+    close(o.cost_fargate_spot_usd, 0.02 + 2.0 * 0.001);
+    let bad = src.replace("spot_vcpu_hour = 0.02", "spot_vcpu_hour = -0.02");
+    assert_eq!(
+        load(&bad).unwrap_err().to_string(),
+        "error: test.toml:12:28: `pricing.rates.spot_vcpu_hour`: `-0.02` must be a finite price ≥ 0 (USD per hour)"
+    );
 }

@@ -62,3 +62,19 @@ pub fn mean_se(v: &[f64]) -> (f64, f64) {
     let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
     (m, (var / n).sqrt())
 }
+
+/// The request strategy "all on FARGATE_SPOT".
+pub const SPOT_ONLY: &str = r#"[{ provider = "FARGATE_SPOT", weight = 1 }]"#;
+
+/// A one-flow test world: both Fargate providers on the cluster, no worker service cost,
+/// `simulation` lines (e.g. `horizon = "1d"`), the worker's poll interval and request
+/// strategy, further sections in `extra` (`[spot]`, `[retry]`, …) and the flow's fields.
+pub fn world(simulation: &str, poll: &str, strategy: &str, extra: &str, flow: &str) -> String {
+    base(
+        &format!(
+            "[simulation]\n{simulation}\n[cluster]\ncapacity_providers = [\"FARGATE\", \"FARGATE_SPOT\"]\n\
+             [worker]\ncount = 0\npoll_interval = \"{poll}\"\nstrategy = {strategy}\n{extra}"
+        ),
+        flow,
+    )
+}

@@ -8,17 +8,11 @@ use crate::common::*;
 
 /// λ = 1/h, L = 1 h, D = stop_timeout 60 s + retry delay 60 s (provisioning and pull 0, poll 0).
 fn restart_scenario() -> String {
-    base(
+    world(
+        "horizon = \"20d\"\nplacement = \"per-call\"",
+        "0s",
+        SPOT_ONLY,
         r#"
-[simulation]
-horizon = "20d"
-placement = "per-call"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-count = 0
-poll_interval = "0s"
-strategy = [{ provider = "FARGATE_SPOT", weight = 1 }]
 [spot]
 interruption_rate = "1/h"
 stop_timeout = "60s"

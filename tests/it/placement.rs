@@ -6,20 +6,11 @@ use spotplan::sim::EventKind;
 use crate::common::*;
 
 fn placed(placement: &str, strategy: &str, runs_per_day: u32) -> (u64, u64) {
-    let src = base(
-        &format!(
-            r#"
-[simulation]
-horizon = "10d"
-placement = "{placement}"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-count = 0
-poll_interval = "0s"
-strategy = {strategy}
-"#
-        ),
+    let src = world(
+        &format!("horizon = \"10d\"\nplacement = \"{placement}\""),
+        "0s",
+        strategy,
+        "",
         &format!(
             "schedule = {{ every = \"{}ms\" }}\nduration = \"1m\"",
             86_400_000 / runs_per_day

@@ -6,17 +6,12 @@ use spotplan::sim::{EventKind, TraceEvent};
 use crate::common::*;
 
 fn spot_scenario(spot: &str, retry: &str, flow_extra: &str) -> String {
-    base(
+    world(
+        "horizon = \"2d\"",
+        "10s",
+        SPOT_ONLY,
         &format!(
             r#"
-[simulation]
-horizon = "2d"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-count = 0
-poll_interval = "10s"
-strategy = [{{ provider = "FARGATE_SPOT", weight = 1 }}]
 [spot]
 {spot}
 [retry]

@@ -7,17 +7,12 @@ use spotplan::sim::EventKind;
 use crate::common::*;
 
 fn spot_src(spot: &str, retry: &str, flow: &str, horizon: &str) -> String {
-    base(
+    world(
+        &format!("horizon = \"{horizon}\""),
+        "0s",
+        SPOT_ONLY,
         &format!(
             r#"
-[simulation]
-horizon = "{horizon}"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-count = 0
-poll_interval = "0s"
-strategy = [{{ provider = "FARGATE_SPOT", weight = 1 }}]
 [spot]
 {spot}
 [retry]
