@@ -140,27 +140,38 @@ pub fn write_trace(
     events: &[TraceEvent],
     csv: bool,
 ) -> std::io::Result<()> {
-    if csv {
-        writeln!(out, "t_ms,time,flow,run,attempt,event,provider,value")?;
-    }
-    for e in events {
-        let flow = &s.flows[e.flow as usize].name;
-        let provider = e.provider.map(|p| p.ecs_name()).unwrap_or("");
+    const HEAD: [&str; 8] = [
+        "t_ms", "time", "flow", "run", "attempt", "event", "provider", "value",
+    ];
+    let row = |e: &TraceEvent| -> [String; 8] {
         let kind = serde_json::to_value(e.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let time = crate::model::SimTime(e.t_ms).to_string();
-        if csv {
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{}",
-                e.t_ms, time, flow, e.run, e.attempt, kind, provider, e.value
-            )?;
-        } else {
+        [
+            e.t_ms.to_string(),
+            crate::model::SimTime(e.t_ms).to_string(),
+            s.flows[e.flow as usize].name.clone(),
+            e.run.to_string(),
+            e.attempt.to_string(),
+            kind,
+            e.provider.map(|p| p.ecs_name()).unwrap_or("").to_string(),
+            e.value.to_string(),
+        ]
+    };
+    if csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(HEAD)?;
+        for e in events {
+            w.write_record(row(e))?;
+        }
+        w.flush()?;
+    } else {
+        for e in events {
+            let r = row(e);
             let v = serde_json::json!({
-                "t_ms": e.t_ms, "time": time, "flow": flow, "run": e.run, "attempt": e.attempt,
-                "event": kind, "provider": e.provider.map(|p| p.ecs_name()), "value": e.value,
+                "t_ms": e.t_ms, "time": r[1], "flow": r[2], "run": e.run, "attempt": e.attempt,
+                "event": r[5], "provider": e.provider.map(|p| p.ecs_name()), "value": e.value,
             });
             writeln!(out, "{v}")?;
         }

@@ -25,13 +25,19 @@ pub type Loader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
 pub const DEFAULT_START_UNIX_MS: i64 = 1_767_571_200_000;
 
 struct Ctx<'a> {
-    diags: Vec<(FieldPath, String)>,
+    /// (field path, where to point instead when the path is not in the file, message)
+    diags: Vec<(FieldPath, Option<FieldPath>, String)>,
     loader: Loader<'a>,
 }
 
 impl Ctx<'_> {
     fn err(&mut self, path: &FieldPath, msg: impl Into<String>) {
-        self.diags.push((path.clone(), msg.into()));
+        self.diags.push((path.clone(), None, msg.into()));
+    }
+    /// An error about `path` that points at `fallback` when `path` is not written in the file.
+    fn err_or_at(&mut self, path: &FieldPath, fallback: &FieldPath, msg: impl Into<String>) {
+        self.diags
+            .push((path.clone(), Some(fallback.clone()), msg.into()));
     }
     fn dur(&mut self, path: &FieldPath, text: &str) -> Option<SimTime> {
         SimTime::parse_human(text)
@@ -124,9 +130,9 @@ pub fn validate(
             diagnostics: cx
                 .diags
                 .into_iter()
-                .map(|(path, message)| Diagnostic {
+                .map(|(path, fallback, message)| Diagnostic {
                     file: file.to_string(),
-                    location: locate(src, &path),
+                    location: locate(src, &path).or_else(|| fallback.and_then(|f| locate(src, &f))),
                     path,
                     message,
                 })
@@ -1273,8 +1279,9 @@ fn check_rates(
         if let Err(e) = prices.task_hourly_usd(size, prov)
             && seen.insert(e.to_string())
         {
-            cx.err(
+            cx.err_or_at(
                 &FieldPath::root().key("pricing").key("rates"),
+                &FieldPath::root().key("region"),
                 e.to_string(),
             );
         }

@@ -86,6 +86,8 @@ pub struct Meta {
     pub retry_policy: &'static str,
     /// Prices.
     pub price_source: PriceSource,
+    /// The scenario's objectives (what `recommend` must satisfy).
+    pub objectives: crate::scenario::Objectives,
     /// Trap warnings.
     pub warnings: Vec<Warning>,
 }
@@ -307,6 +309,7 @@ pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
             worker: s.worker.kind.name(),
             retry_policy: s.retry.name(),
             price_source: s.prices.source.clone(),
+            objectives: s.objectives.clone(),
             warnings: warnings(s),
         },
         metrics,

@@ -242,12 +242,12 @@ fn value_errors_name_what_is_allowed() {
         (
             "region = \"us-east-1\"",
             "region = \"mars-north-1\"",
-            "error: test.toml:2:10: `region`: region `mars-north-1` has no bundled prices; bundled regions: `ap-northeast-1`, `ap-south-1`, `eu-central-1`, `eu-west-1`, `us-east-1`; or give every rate under [pricing.rates]",
+            "error: test.toml:2:10: `region`: region `mars-north-1` has no bundled prices; bundled regions: `ap-northeast-1`, `ap-south-1`, `eu-central-1`, `eu-west-1`, `us-east-1`, `us-west-2`; or give every rate under [pricing.rates]",
         ),
         (
             "region = \"us-east-1\"",
             "region = \"eu-central-1\"",
-            "error: test.toml: `pricing.rates`: no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)",
+            "error: test.toml:2:10: `pricing.rates`: no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)",
         ),
         (
             "[worker]",
