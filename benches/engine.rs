@@ -22,9 +22,10 @@ fn load(name: &str, horizon: &str) -> Scenario {
     s
 }
 
-const SCENARIOS: [&str; 5] = [
+const SCENARIOS: [&str; 6] = [
     "prefect3-hourly-etl.toml",
     "article-prefect1-lazarus.toml",
+    "article-prefect3-reschedule.toml",
     "nightly-batch-deadline.toml",
     "high-frequency-small.toml",
     "long-checkpointed.toml",
