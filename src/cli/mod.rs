@@ -1,8 +1,12 @@
 //! The command line: argument types (clap) and one file per subcommand. The only place that
 //! reads files, looks at the terminal or the clock.
 
+mod grid;
+mod recommend;
+mod report;
 mod schema;
 mod simulate;
+mod sweep;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +37,16 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Check a scenario file and warn about configuration traps.
     Validate(validate::ValidateArgs),
+    /// Simulate a grid of strategies, retry policies and checkpoint intervals around a
+    /// scenario (common random numbers) and tabulate cost and reliability with 95% CIs.
+    Sweep(sweep::SweepArgs),
+    /// Pick the cheapest configuration that meets the scenario's objectives, with the
+    /// runner-up and the binding constraint, ready for ECS and the Prefect work pool.
+    Recommend(recommend::RecommendArgs),
+    /// Write a self-contained HTML report (charts, tables, assumptions) with its data.
+    Report(report::ReportArgs),
+    /// Combine the shard files of a sharded sweep into the result one machine would give.
+    Merge(sweep::MergeArgs),
     /// Print the JSON Schema of the scenario file format.
     Schema,
 }
@@ -58,6 +72,10 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Recommend(a) => recommend::run(a),
+        Command::Merge(a) => sweep::run_merge(a),
+        Command::Report(a) => report::run(a),
         Command::Schema => schema::run(),
     };
     match result {
@@ -87,4 +105,23 @@ pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
         std::fs::read_to_string(&p).map_err(|e| format!("{e} (looked at `{}`)", p.display()))
     };
     Ok(scenario::load(&src, &path.display().to_string(), &loader)?)
+}
+
+/// A progress bar with ETA on a terminal; hidden on a pipe or with `--quiet`.
+pub fn progress_bar(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    b.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {{pos}}/{{len}} {what} [{{bar:30}}] {{elapsed}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
 }

@@ -1,12 +1,11 @@
 //! `spotplan simulate FILE`
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Format, UserError};
 use crate::model::SimTime;
@@ -71,18 +70,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the worker threads")?;
     let n = s.sim.replications;
-    let bar = if !a.quiet && std::io::stderr().is_terminal() {
-        let b = ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} simulating {pos}/{len} replications [{bar:30}] {elapsed} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = super::progress_bar(n as u64, a.quiet, "replications");
     let reps = pool.install(|| replicate(&s, n, &|| bar.inc(1)));
     bar.finish_and_clear();
     let summary = summarize(&s, &reps);

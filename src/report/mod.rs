@@ -7,6 +7,10 @@ use crate::scenario::Scenario;
 use crate::sim::TraceEvent;
 use crate::sweep::{Replication, Summary};
 
+pub mod charts;
+pub mod html;
+pub mod sweep;
+
 /// A number with a precision that suits its size.
 pub fn num(v: f64) -> String {
     let a = v.abs();

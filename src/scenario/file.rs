@@ -43,6 +43,32 @@ pub struct ScenarioFile {
     /// Where prices come from.
     #[serde(default)]
     pub pricing: PricingSection,
+    /// The grid `sweep` and `recommend` search.
+    #[serde(default)]
+    pub sweep: SweepSection,
+}
+
+/// `[sweep]`: the candidates around the scenario. Every list defaults to the scenario's own
+/// value; `spot_share` defaults to `"0:100:10"`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSection {
+    /// FARGATE_SPOT weight share in percent: `"0:100:10"` or `"0,50,100"`.
+    pub spot_share: Option<String>,
+    /// Base values to try, e.g. `[0, 1]`.
+    pub base: Option<Vec<u32>>,
+    /// Which provider holds the base: `FARGATE` (default) or `FARGATE_SPOT`.
+    pub base_provider: Option<String>,
+    /// Placement models to try.
+    pub placement: Option<Vec<String>>,
+    /// Retry policies to try, as specs: `"prefect3"`, `"custom[fallback_after=1]"`, …
+    pub retry: Option<Vec<String>>,
+    /// Checkpoint intervals to try for flows that checkpoint, e.g. `["5m", "15m"]`.
+    pub checkpoint_every: Option<Vec<String>>,
+    /// Replications per candidate (default: `simulation.replications`).
+    pub replications: Option<u32>,
+    /// Race candidates: stop replicating those that are clearly dominated (default true).
+    pub adaptive: Option<bool>,
 }
 
 /// `[simulation]`

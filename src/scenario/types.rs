@@ -34,6 +34,29 @@ pub struct Scenario {
     pub objectives: Objectives,
     /// Prices in use.
     pub prices: PriceTable,
+    /// The sweep grid.
+    pub sweep: SweepSpec,
+}
+
+/// The sweep grid, validated. Every list is non-empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepSpec {
+    /// FARGATE_SPOT weight shares, percent.
+    pub spot_shares: Vec<u32>,
+    /// Base values.
+    pub bases: Vec<u32>,
+    /// The provider holding the base.
+    pub base_provider: Provider,
+    /// Placement models.
+    pub placements: Vec<Placement>,
+    /// Retry policies.
+    pub retries: Vec<RetryPolicy>,
+    /// Checkpoint intervals (`None` = as the scenario says).
+    pub checkpoint_every: Vec<Option<SimTime>>,
+    /// Replications per candidate.
+    pub replications: u32,
+    /// Race candidates.
+    pub adaptive: bool,
 }
 
 impl Scenario {

@@ -8,12 +8,13 @@ use sha2::{Digest, Sha256};
 use super::error::{Diagnostic, FieldPath, ScenarioError};
 use super::file::*;
 use super::locate::locate;
+use super::spec;
 use super::types::*;
 use crate::model::size::{
     VALID_CPUS, describe_memory_for_cpu, parse_cpu_text, parse_memory_text, valid_memory_for_cpu,
 };
 use crate::model::{
-    Architecture, Cpu, Dist, Memory, OperatingSystem, Placement, Provider, Rate, SimTime, Strategy,
+    Architecture, Cpu, Dist, Memory, OperatingSystem, Provider, Rate, SimTime, Strategy,
     StrategyItem, TaskSize,
 };
 use crate::pricing::{PriceSnapshot, PriceSource, PriceTable, RegionRates};
@@ -120,6 +121,10 @@ pub fn validate(
         }
     }
     let objectives = objectives(&mut cx, &f.objectives, &root.key("objectives"));
+    let sweep = match (&sim, &retry) {
+        (Some(sim), Some(retry)) => sweep(&mut cx, &f.sweep, &root.key("sweep"), sim, retry),
+        _ => None,
+    };
     let prices = prices(&mut cx, f, &root);
     if let (Some(prices), Some(l), Some(w)) = (&prices, &launch, &worker) {
         check_rates(&mut cx, prices, &flows, &l.strategy, &w.size);
@@ -147,7 +152,8 @@ pub fn validate(
         Some(spot),
         Some(retry),
         Some(prices),
-    ) = (sim, cluster, worker, launch, spot, retry, prices)
+        Some(sweep),
+    ) = (sim, cluster, worker, launch, spot, retry, prices, sweep)
     else {
         unreachable!("every missing section recorded a diagnostic")
     };
@@ -170,6 +176,7 @@ pub fn validate(
         flows,
         objectives,
         prices,
+        sweep,
     })
 }
 
@@ -182,18 +189,9 @@ fn simulation(cx: &mut Ctx, s: &SimulationSection, p: &FieldPath) -> Option<Simu
             format!("`{replications}` is outside 1–1000000"),
         );
     }
-    let placement = match s.placement.as_deref().unwrap_or("per-call") {
-        "per-call" => Some(Placement::PerCall),
-        "weighted-random" => Some(Placement::WeightedRandom),
-        "proportional" => Some(Placement::Proportional),
-        other => {
-            cx.err(
-                &p.key("placement"),
-                format!("`{other}` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`"),
-            );
-            None
-        }
-    };
+    let placement = spec::parse_placement(s.placement.as_deref().unwrap_or("per-call"))
+        .map_err(|m| cx.err(&p.key("placement"), m))
+        .ok();
     let start = match &s.start {
         None => Some(DEFAULT_START_UNIX_MS),
         Some(t) => match humantime::parse_rfc3339(t) {
@@ -1164,6 +1162,94 @@ pub fn weekly_occurrences(
         inclusive = false;
     }
     Some(out)
+}
+
+fn sweep(
+    cx: &mut Ctx,
+    w: &SweepSection,
+    p: &FieldPath,
+    sim: &SimulationSettings,
+    retry: &RetryPolicy,
+) -> Option<SweepSpec> {
+    let before = cx.diags.len();
+    let spot_shares = spec::parse_percent_range(w.spot_share.as_deref().unwrap_or("0:100:10"))
+        .map_err(|m| cx.err(&p.key("spot_share"), m))
+        .unwrap_or_default();
+    let bases = w.base.clone().unwrap_or_else(|| vec![0]);
+    for (i, b) in bases.iter().enumerate() {
+        if *b > Strategy::MAX_BASE {
+            cx.err(
+                &p.key("base").index(i),
+                format!("base `{b}` is outside 0–100000"),
+            );
+        }
+    }
+    if bases.is_empty() {
+        cx.err(&p.key("base"), "give at least one base value, e.g. [0]");
+    }
+    let base_provider = match w.base_provider.as_deref().unwrap_or("FARGATE") {
+        "FARGATE" => Provider::Fargate,
+        "FARGATE_SPOT" => Provider::FargateSpot,
+        other => {
+            cx.err(
+                &p.key("base_provider"),
+                format!("`{other}` is not a provider; allowed: `FARGATE`, `FARGATE_SPOT`"),
+            );
+            Provider::Fargate
+        }
+    };
+    let mut placements = Vec::new();
+    for (i, pl) in w.placement.clone().unwrap_or_default().iter().enumerate() {
+        match spec::parse_placement(pl) {
+            Ok(x) => placements.push(x),
+            Err(m) => cx.err(&p.key("placement").index(i), m),
+        }
+    }
+    if placements.is_empty() {
+        placements.push(sim.placement);
+    }
+    let mut retries = Vec::new();
+    for (i, r) in w.retry.clone().unwrap_or_default().iter().enumerate() {
+        match spec::parse_retry_spec(r) {
+            Ok(x) => retries.push(x),
+            Err(m) => cx.err(&p.key("retry").index(i), m),
+        }
+    }
+    if retries.is_empty() {
+        retries.push(retry.clone());
+    }
+    let mut checkpoint_every = Vec::new();
+    for (i, c) in w
+        .checkpoint_every
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        if let Some(d) = cx.positive_dur(&p.key("checkpoint_every").index(i), c) {
+            checkpoint_every.push(Some(d));
+        }
+    }
+    if checkpoint_every.is_empty() {
+        checkpoint_every.push(None);
+    }
+    let replications = w.replications.unwrap_or(sim.replications);
+    if !(2..=1_000_000).contains(&replications) {
+        cx.err(
+            &p.key("replications"),
+            format!("`{replications}` is outside 2–1000000"),
+        );
+    }
+    (cx.diags.len() == before).then_some(SweepSpec {
+        spot_shares,
+        bases,
+        base_provider,
+        placements,
+        retries,
+        checkpoint_every,
+        replications,
+        adaptive: w.adaptive.unwrap_or(true),
+    })
 }
 
 fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> Objectives {

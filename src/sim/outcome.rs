@@ -1,10 +1,10 @@
 //! The result of one replication.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything one replication measured. Money in USD (f64, summed in a fixed order), times
 /// in ms, counts exact.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunOutcome {
     /// Replication index.
     pub replication: u64,

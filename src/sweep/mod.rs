@@ -1,7 +1,16 @@
 //! Monte Carlo replications and their statistics.
 
+pub mod candidate;
+pub mod execute;
+pub mod figures;
+pub mod objective;
+pub mod recommend;
 pub mod replicate;
+pub mod result;
+pub mod run;
 pub mod stats;
 
-pub use replicate::{Meta, Metrics, Replication, Summary, replicate, summarize};
+pub use replicate::{
+    Meta, Metrics, Replication, Summary, meta_of, metrics_of, replicate, summarize,
+};
 pub use stats::Stat;

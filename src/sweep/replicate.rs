@@ -261,11 +261,11 @@ fn launch_source_name(l: LaunchSource) -> &'static str {
     }
 }
 
-/// Summarises replications of `s`.
-pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
+/// Every metric over `reps` of `s`.
+pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
     let col = |f: &dyn Fn(&Replication) -> f64| Stat::of(&reps.iter().map(f).collect::<Vec<_>>());
     let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0 as f64;
-    let metrics = Metrics {
+    Metrics {
         cost_usd: col(&|r| r.outcome.cost_usd),
         cost_per_30d_usd: col(&|r| r.outcome.cost_usd * per30),
         cost_fargate_usd: col(&|r| r.outcome.cost_fargate_usd),
@@ -290,28 +290,37 @@ pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
         latency_p95_s: col(&|r| r.outcome.latency_p95_ms as f64 / 1000.0),
         latency_p99_s: col(&|r| r.outcome.latency_p99_ms as f64 / 1000.0),
         deadline_miss_rate: col(&|r| r.outcome.deadline_miss_rate()),
-    };
+    }
+}
+
+/// Identification of a result of `s` over `replications`.
+pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
+    Meta {
+        tool: "spotplan",
+        version: env!("CARGO_PKG_VERSION"),
+        scenario: s.name.clone(),
+        file: s.source.file.clone(),
+        scenario_hash: s.source.hash.clone(),
+        region: s.region.clone(),
+        seed: s.sim.seed,
+        replications,
+        horizon: s.sim.horizon.to_string(),
+        horizon_ms: s.sim.horizon.0,
+        placement: s.sim.placement.to_string(),
+        strategy: s.launch.strategy.to_string(),
+        strategy_source: launch_source_name(s.launch.source),
+        worker: s.worker.kind.name(),
+        retry_policy: s.retry.name(),
+        price_source: s.prices.source.clone(),
+        objectives: s.objectives.clone(),
+        warnings: warnings(s),
+    }
+}
+
+/// Summarises replications of `s`.
+pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
     Summary {
-        meta: Meta {
-            tool: "spotplan",
-            version: env!("CARGO_PKG_VERSION"),
-            scenario: s.name.clone(),
-            file: s.source.file.clone(),
-            scenario_hash: s.source.hash.clone(),
-            region: s.region.clone(),
-            seed: s.sim.seed,
-            replications: reps.len() as u32,
-            horizon: s.sim.horizon.to_string(),
-            horizon_ms: s.sim.horizon.0,
-            placement: s.sim.placement.to_string(),
-            strategy: s.launch.strategy.to_string(),
-            strategy_source: launch_source_name(s.launch.source),
-            worker: s.worker.kind.name(),
-            retry_policy: s.retry.name(),
-            price_source: s.prices.source.clone(),
-            objectives: s.objectives.clone(),
-            warnings: warnings(s),
-        },
-        metrics,
+        meta: meta_of(s, reps.len() as u32),
+        metrics: metrics_of(s, reps),
     }
 }

@@ -1,0 +1,156 @@
+//! Flags shared by `sweep`, `recommend` and `report`: the grid, replications, seed, threads,
+//! progress and Ctrl-C.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
+
+use clap::Args;
+
+use super::UserError;
+use crate::model::{Provider, SimTime};
+use crate::scenario::spec::{parse_percent_range, parse_placement, parse_retry_spec, split_list};
+use crate::scenario::{Scenario, SweepSpec};
+
+/// Grid and run flags; each overrides the scenario's `[sweep]` / `[simulation]`.
+#[derive(Debug, Args, Clone)]
+pub struct GridArgs {
+    /// The scenario file (TOML).
+    pub file: PathBuf,
+    /// FARGATE_SPOT weight shares in percent: `0:100:10` or `0,50,100`.
+    #[arg(long, value_name = "RANGE")]
+    pub spot_share: Option<String>,
+    /// Base values to try, e.g. `0,1`.
+    #[arg(long, value_name = "LIST")]
+    pub base: Option<String>,
+    /// The provider holding the base: FARGATE or FARGATE_SPOT.
+    #[arg(long, value_name = "PROVIDER")]
+    pub base_provider: Option<String>,
+    /// Placement models, e.g. `per-call,weighted-random,proportional`.
+    #[arg(long, value_name = "LIST")]
+    pub placement: Option<String>,
+    /// Retry policies, e.g. `prefect3,prefect3-reschedule,custom[fallback_after=1]`.
+    #[arg(long, value_name = "LIST")]
+    pub retry: Option<String>,
+    /// Checkpoint intervals for flows that checkpoint, e.g. `5m,15m`.
+    #[arg(long, value_name = "LIST")]
+    pub checkpoint: Option<String>,
+    /// Replications per candidate.
+    #[arg(long, short = 'n')]
+    pub replications: Option<u32>,
+    /// Race candidates: stop replicating those clearly dominated (default unless sharded).
+    #[arg(long, overrides_with = "no_adaptive")]
+    pub adaptive: bool,
+    /// Run every candidate for every replication.
+    #[arg(long)]
+    pub no_adaptive: bool,
+    /// Master seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Horizon, e.g. 30d.
+    #[arg(long)]
+    pub horizon: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl GridArgs {
+    /// Loads the scenario and applies the flags; returns it with its sweep spec.
+    pub fn load(&self) -> anyhow::Result<(Scenario, SweepSpec)> {
+        let mut s = super::load_scenario(&self.file)?;
+        if let Some(seed) = self.seed {
+            s.sim.seed = seed;
+        }
+        if let Some(h) = &self.horizon {
+            let d = SimTime::parse_human(h).map_err(|m| UserError(format!("--horizon: {m}")))?;
+            if d.0 == 0 {
+                return Err(UserError("--horizon must be longer than zero".into()).into());
+            }
+            s.sim.horizon = d;
+        }
+        let mut spec = s.sweep.clone();
+        let flag = |name: &str, m: String| UserError(format!("--{name}: {m}"));
+        if let Some(v) = &self.spot_share {
+            spec.spot_shares = parse_percent_range(v).map_err(|m| flag("spot-share", m))?;
+        }
+        if let Some(v) = &self.base {
+            spec.bases = split_list(v)
+                .iter()
+                .map(|b| match b.parse::<u32>() {
+                    Ok(x) if x <= 100_000 => Ok(x),
+                    _ => Err(flag("base", format!("`{b}` is not a base (0–100000)"))),
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = &self.base_provider {
+            spec.base_provider = Provider::from_ecs_name(v).ok_or_else(|| {
+                flag(
+                    "base-provider",
+                    format!("`{v}` is not a provider; allowed: `FARGATE`, `FARGATE_SPOT`"),
+                )
+            })?;
+        }
+        if let Some(v) = &self.placement {
+            spec.placements = split_list(v)
+                .iter()
+                .map(|p| parse_placement(p).map_err(|m| flag("placement", m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = &self.retry {
+            spec.retries = split_list(v)
+                .iter()
+                .map(|p| parse_retry_spec(p).map_err(|m| flag("retry", m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = &self.checkpoint {
+            spec.checkpoint_every = split_list(v)
+                .iter()
+                .map(|c| match SimTime::parse_human(c) {
+                    Ok(t) if t.0 > 0 => Ok(Some(t)),
+                    Ok(_) => Err(flag(
+                        "checkpoint",
+                        format!("`{c}` must be longer than zero"),
+                    )),
+                    Err(m) => Err(flag("checkpoint", m)),
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(n) = self.replications {
+            if !(2..=1_000_000).contains(&n) {
+                return Err(flag("replications", format!("`{n}` is outside 2–1000000")).into());
+            }
+            spec.replications = n;
+        }
+        if self.adaptive {
+            spec.adaptive = true;
+        }
+        if self.no_adaptive {
+            spec.adaptive = false;
+        }
+        if self.threads == Some(0) {
+            return Err(UserError("--threads must be at least 1".into()).into());
+        }
+        Ok((s, spec))
+    }
+
+    /// A rayon pool with the requested threads.
+    pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
+        Ok(rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads.unwrap_or(0))
+            .build()?)
+    }
+}
+
+/// The process-wide Ctrl-C flag; the first call installs the handler.
+pub fn cancel_flag() -> &'static AtomicBool {
+    static FLAG: OnceLock<&'static AtomicBool> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        flag
+    })
+}

@@ -1,0 +1,157 @@
+//! `spotplan sweep FILE` and `spotplan merge SHARD...`
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::grid::{GridArgs, cancel_flag};
+use super::{Format, UserError, progress_bar};
+use crate::report::sweep as render;
+use crate::sweep::execute::{ShardFile, execute, merge};
+use crate::sweep::result::SweepResult;
+use crate::sweep::run::Control;
+
+/// Arguments of `sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The grid and run flags.
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write sweep.json and sweep.csv into DIR (with --shard: the shard file).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run only shard I of N (`I/N`, 0-based) of the full grid and write a shard file for
+    /// `spotplan merge` (to --out DIR as shard-I-of-N.json, else standard output).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard files written by `sweep --shard`.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// The scenario file (default: the path recorded in the shards).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write sweep.json and sweep.csv into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_shard(text: &str) -> Result<(u32, u32), UserError> {
+    let bad = || {
+        UserError(format!(
+            "--shard `{text}` is not `I/N` with 0 ≤ I < N, e.g. `0/4`"
+        ))
+    };
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<u32>().map_err(|_| bad())?,
+        n.trim().parse::<u32>().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Prints a sweep in `format` and writes sweep.json / sweep.csv into `out`.
+pub fn emit(r: &SweepResult, format: Format, out: Option<&PathBuf>) -> anyhow::Result<()> {
+    let text = match format {
+        Format::Table => render::table(r),
+        Format::Json => render::json(r),
+        Format::Csv => render::csv(r)?,
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        std::fs::write(dir.join("sweep.json"), render::json(r))?;
+        std::fs::write(dir.join("sweep.csv"), render::csv(r)?)?;
+    }
+    Ok(())
+}
+
+pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
+    let (s, mut spec) = a.grid.load()?;
+    let shard = a.shard.as_deref().map(parse_shard).transpose()?;
+    if shard.is_some() {
+        if a.grid.adaptive {
+            return Err(UserError("--adaptive cannot be sharded: racing needs every candidate's results after each round; drop --adaptive".into()).into());
+        }
+        spec.adaptive = false;
+    }
+    let (cands, _) = crate::sweep::execute::prepare(&s, &spec);
+    let total = cands.len() as u64 * spec.replications as u64;
+    let total = shard
+        .map(|(_, n)| total.div_ceil(n as u64))
+        .unwrap_or(total);
+    let bar = progress_bar(total, a.grid.quiet, "candidate-replications");
+    let cancel = cancel_flag();
+    let ctl = Control {
+        cancel,
+        tick: &|n| bar.inc(n),
+    };
+    let run = a.grid.pool()?.install(|| execute(&s, &spec, shard, &ctl));
+    bar.finish_and_clear();
+    if let Some(sh) = shard {
+        let file = ShardFile::of(&s, &spec, &run, sh);
+        let body = serde_json::to_string(&file)? + "\n";
+        match &a.out {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let p = dir.join(format!("shard-{}-of-{}.json", sh.0, sh.1));
+                std::fs::write(&p, body)
+                    .with_context(|| format!("cannot write `{}`", p.display()))?;
+                eprintln!("wrote {}", p.display());
+            }
+            None => print!("{body}"),
+        }
+    } else {
+        emit(&run.result, a.format, a.out.as_ref())?;
+    }
+    if run.result.search.interrupted {
+        eprintln!(
+            "interrupted: {} of {} candidate-replications finished; the results above use what finished",
+            run.result.search.cells_run, run.result.search.cells_full
+        );
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+    let mut shards = Vec::new();
+    for p in &a.shards {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| UserError(format!("cannot read shard `{}`: {e}", p.display())))?;
+        let f: ShardFile = serde_json::from_str(&text).map_err(|e| {
+            UserError(format!(
+                "`{}` is not a spotplan shard file: {e}",
+                p.display()
+            ))
+        })?;
+        shards.push(f);
+    }
+    let path = match &a.scenario {
+        Some(p) => p.clone(),
+        None => PathBuf::from(&shards[0].scenario_file),
+    };
+    let base = super::load_scenario(&path)?;
+    let run = merge(&base, &shards).map_err(UserError)?;
+    emit(&run.result, a.format, a.out.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,304 @@
+//! Rendering sweeps and recommendations.
+
+use std::fmt::Write as _;
+
+use super::num;
+use crate::sweep::Stat;
+use crate::sweep::recommend::{ArticleCheck, Recommendation};
+use crate::sweep::result::SweepResult;
+
+fn ci(s: &Stat) -> String {
+    format!(
+        "{} [{}, {}]",
+        num(s.mean),
+        num(s.ci95_low),
+        num(s.ci95_high)
+    )
+}
+
+fn pct(s: &Stat) -> String {
+    format!(
+        "{:.2}% [{:.2}, {:.2}]",
+        100.0 * s.mean,
+        100.0 * s.ci95_low,
+        100.0 * s.ci95_high
+    )
+}
+
+/// Header lines shared by sweep and recommendation output.
+fn header(r: &SweepResult) -> String {
+    let m = &r.meta;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} {} · scenario \"{}\" ({}, hash {})",
+        m.tool, m.version, m.scenario, m.file, m.scenario_hash
+    );
+    let _ = writeln!(
+        o,
+        "region {} · prices {} as of {} · seed {} · up to {} replications × {} per candidate",
+        m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
+    );
+    let s = &r.search;
+    let _ = writeln!(
+        o,
+        "{} candidates · {} · {} of {} candidate-replications run ({:.0}% saved){}",
+        r.candidates.len(),
+        if s.adaptive {
+            "adaptive racing"
+        } else {
+            "full grid"
+        },
+        s.cells_run,
+        s.cells_full,
+        100.0 * s.saving,
+        if s.interrupted {
+            " · INTERRUPTED (Ctrl-C): partial results"
+        } else {
+            ""
+        }
+    );
+    o
+}
+
+/// The sweep as a table: one row per candidate.
+pub fn table(r: &SweepResult) -> String {
+    let mut o = header(r);
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:>4} {:<58} {:>5} {:>26} {:>24} {:>24} {:>24} {:>20} {:>20}  flags",
+        "#",
+        "candidate",
+        "n",
+        "cost/30d USD [95% CI]",
+        "saving",
+        "crashed or failed",
+        "deadline misses",
+        "p95 latency s",
+        "p99 latency s"
+    );
+    for c in &r.candidates {
+        let m = &c.metrics;
+        let mut flags = Vec::new();
+        if c.feasible {
+            flags.push("feasible");
+        }
+        if c.pareto {
+            flags.push("pareto");
+        }
+        if c.eliminated.is_some() {
+            flags.push("dropped");
+        }
+        let _ = writeln!(
+            o,
+            "{:>4} {:<58} {:>5} {:>26} {:>24} {:>24} {:>24} {:>20} {:>20}  {}",
+            c.candidate.index,
+            c.label,
+            c.replications,
+            ci(&m.cost_per_30d_usd),
+            pct(&m.saving_fraction),
+            pct(&m.crash_rate),
+            pct(&m.deadline_miss_rate),
+            ci(&m.latency_p95_s),
+            ci(&m.latency_p99_s),
+            flags.join(",")
+        );
+    }
+    o
+}
+
+/// The sweep as CSV: one row per candidate, each metric with its CI.
+pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let metrics = [
+        "cost_per_30d_usd",
+        "saving_fraction",
+        "spot_share",
+        "crash_rate",
+        "deadline_miss_rate",
+        "latency_p95_s",
+        "latency_p99_s",
+    ];
+    let mut head = vec![
+        "index",
+        "label",
+        "spot_share_pct",
+        "base",
+        "base_provider",
+        "placement",
+        "retry",
+        "checkpoint_every",
+        "replications",
+        "feasible",
+        "pareto",
+        "eliminated",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    for m in metrics {
+        for s in ["mean", "ci95_low", "ci95_high"] {
+            head.push(format!("{m}_{s}"));
+        }
+    }
+    w.write_record(&head)?;
+    for c in &r.candidates {
+        let rows = c.metrics.rows();
+        let mut row = vec![
+            c.candidate.index.to_string(),
+            c.label.clone(),
+            c.candidate.spot_share.to_string(),
+            c.candidate.base.to_string(),
+            c.candidate.base_provider.ecs_name().to_string(),
+            c.candidate.placement.name().to_string(),
+            c.candidate.retry.clone(),
+            c.candidate
+                .checkpoint_every
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            c.replications.to_string(),
+            c.feasible.to_string(),
+            c.pareto.to_string(),
+            c.eliminated.clone().unwrap_or_default(),
+        ];
+        for m in metrics {
+            let st = rows
+                .iter()
+                .find(|x| x.0 == m)
+                .map(|x| *x.3)
+                .unwrap_or_default();
+            row.extend([
+                st.mean.to_string(),
+                st.ci95_low.to_string(),
+                st.ci95_high.to_string(),
+            ]);
+        }
+        w.write_record(&row)?;
+    }
+    Ok(String::from_utf8_lossy(&w.into_inner().map_err(|e| e.into_error())?).into_owned())
+}
+
+/// The sweep as JSON.
+pub fn json(r: &SweepResult) -> String {
+    serde_json::to_string_pretty(r).unwrap_or_default() + "\n"
+}
+
+/// The recommendation in words.
+pub fn recommendation_text(
+    r: &SweepResult,
+    rec: &Recommendation,
+    article: &[ArticleCheck],
+) -> String {
+    let mut o = header(r);
+    let _ = writeln!(o);
+    match rec.candidate {
+        Some(i) => {
+            let c = &r.candidates[i];
+            let m = &c.metrics;
+            let _ = writeln!(o, "recommendation: #{i} {}", c.label);
+            let _ = writeln!(
+                o,
+                "  cost per 30 days {} USD; all-on-demand {} USD; saving {}",
+                ci(&m.cost_per_30d_usd),
+                num(m.baseline_cost_usd.mean * 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64),
+                pct(&m.saving_fraction)
+            );
+            let _ = writeln!(
+                o,
+                "  spot share {}; crashed or failed {}; deadline misses {}; p95 latency {} s",
+                pct(&m.spot_share),
+                pct(&m.crash_rate),
+                pct(&m.deadline_miss_rate),
+                ci(&m.latency_p95_s)
+            );
+            for ch in &c.checks {
+                let _ = writeln!(
+                    o,
+                    "  {}: mean {}, {:.0}% upper bound {} ≤ {} ✓",
+                    ch.objective,
+                    num(ch.mean),
+                    100.0 * rec.confidence,
+                    num(ch.upper),
+                    num(ch.limit)
+                );
+            }
+            match &rec.runner_up {
+                Some(ru) => {
+                    let d = &ru.difference_per_30d_usd;
+                    let _ = writeln!(
+                        o,
+                        "runner-up: #{} {}: costs {} USD more per 30 days [95% CI {}, {}]: {}",
+                        ru.candidate,
+                        ru.label,
+                        num(d.mean),
+                        num(d.ci95_low),
+                        num(d.ci95_high),
+                        if ru.statistically_clear {
+                            "the difference is statistically clear"
+                        } else {
+                            "the difference is NOT statistically clear (more replications would tell)"
+                        }
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        o,
+                        "runner-up: none (no other candidate meets every objective)"
+                    );
+                }
+            }
+            let _ = writeln!(o, "binding constraint: {}", rec.binding);
+            let _ = writeln!(o);
+            let _ = writeln!(o, "ECS RunTask / service / cluster default strategy:");
+            let _ = writeln!(
+                o,
+                "  {}",
+                serde_json::to_string(&rec.ecs).unwrap_or_default()
+            );
+            let _ = writeln!(o, "Prefect ECS work pool job variables:");
+            let _ = writeln!(
+                o,
+                "  {}",
+                serde_json::to_string(&rec.prefect_work_pool).unwrap_or_default()
+            );
+            if let Some(p) = &rec.placement {
+                let _ = writeln!(
+                    o,
+                    "  (assumes `{p}` placement of single-task RunTask calls; retry policy {})",
+                    rec.retry.clone().unwrap_or_default()
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "no candidate meets every objective at {:.0}% confidence.",
+                100.0 * rec.confidence
+            );
+            if let Some(c) = &rec.closest {
+                let _ = writeln!(
+                    o,
+                    "closest: #{} {}: `{}` upper bound {} vs limit {}",
+                    c.candidate,
+                    c.label,
+                    c.objective,
+                    num(c.upper),
+                    num(c.limit)
+                );
+            }
+        }
+    }
+    if !article.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "the original article's configuration ({}):",
+            article[0].strategy
+        );
+        for a in article {
+            let _ = writeln!(o, "  {}", a.note);
+        }
+    }
+    o
+}

@@ -1,0 +1,187 @@
+//! Candidates: the scenario with one strategy, placement model, retry policy and checkpoint
+//! interval from the sweep grid.
+
+use serde::Serialize;
+
+use crate::model::{Placement, Provider, SimTime, Strategy, StrategyItem};
+use crate::scenario::spec::retry_spec;
+use crate::scenario::{Launch, LaunchSource, RetryPolicy, Scenario, SweepSpec};
+
+/// One point of the grid.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Position in the grid (results are ordered by it).
+    pub index: usize,
+    /// FARGATE_SPOT weight share, percent.
+    pub spot_share: u32,
+    /// Base value.
+    pub base: u32,
+    /// The provider holding the base (if base > 0).
+    pub base_provider: Provider,
+    /// The capacity provider strategy, as sent with each RunTask.
+    #[serde(serialize_with = "strategy_items")]
+    pub strategy: Strategy,
+    /// Placement model.
+    #[serde(serialize_with = "placement_name")]
+    pub placement: Placement,
+    /// Retry policy spec.
+    pub retry: String,
+    /// The policy.
+    #[serde(skip)]
+    pub retry_policy: RetryPolicy,
+    /// Checkpoint interval for flows that checkpoint (`None` = as configured).
+    #[serde(serialize_with = "opt_time")]
+    pub checkpoint_every: Option<SimTime>,
+}
+
+fn strategy_items<S: serde::Serializer>(s: &Strategy, ser: S) -> Result<S::Ok, S::Error> {
+    ecs_strategy_json(s).serialize(ser)
+}
+fn placement_name<S: serde::Serializer>(p: &Placement, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(p.name())
+}
+fn opt_time<S: serde::Serializer>(t: &Option<SimTime>, ser: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => ser.serialize_str(&t.to_string()),
+        None => ser.serialize_none(),
+    }
+}
+
+/// A strategy as ECS JSON: `[{"capacityProvider": …, "weight": …, "base": …}]`.
+pub fn ecs_strategy_json(s: &Strategy) -> serde_json::Value {
+    serde_json::Value::Array(
+        s.items
+            .iter()
+            .map(|i| {
+                serde_json::json!({"capacityProvider": i.provider.ecs_name(), "weight": i.weight, "base": i.base})
+            })
+            .collect(),
+    )
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// The strategy for a spot weight share (percent) and a base on `base_provider`: weights
+/// reduced to lowest terms (60% → FARGATE_SPOT 3 : FARGATE 2).
+pub fn strategy_for(spot_share: u32, base: u32, base_provider: Provider) -> Strategy {
+    let share = spot_share.min(100);
+    let g = gcd(share, 100 - share).max(1);
+    let (ws, wf) = (share / g, (100 - share) / g);
+    let mut items = Vec::new();
+    let base_of = |p: Provider| if p == base_provider { base } else { 0 };
+    if ws > 0 || base_of(Provider::FargateSpot) > 0 {
+        items.push(StrategyItem {
+            provider: Provider::FargateSpot,
+            weight: ws,
+            base: base_of(Provider::FargateSpot),
+        });
+    }
+    if wf > 0 || base_of(Provider::Fargate) > 0 {
+        items.push(StrategyItem {
+            provider: Provider::Fargate,
+            weight: wf,
+            base: base_of(Provider::Fargate),
+        });
+    }
+    Strategy { items }
+}
+
+impl Candidate {
+    /// A short label, e.g. `spot 60% · base 1 FARGATE · per-call · prefect3-reschedule`.
+    pub fn label(&self) -> String {
+        let mut l = format!("spot {}%", self.spot_share);
+        if self.base > 0 {
+            l.push_str(&format!(" · base {} {}", self.base, self.base_provider));
+        }
+        l.push_str(&format!(" · {} · {}", self.placement, self.retry));
+        if let Some(c) = self.checkpoint_every {
+            l.push_str(&format!(" · ckpt {c}"));
+        }
+        l
+    }
+
+    /// The scenario as this candidate runs it: its strategy sent with every RunTask (as
+    /// `emit` would configure the work pool), its placement, retry and checkpoint interval.
+    pub fn apply(&self, s: &Scenario) -> Scenario {
+        let mut c = s.clone();
+        c.launch = Launch {
+            source: LaunchSource::RequestStrategy,
+            strategy: self.strategy.clone(),
+        };
+        c.sim.placement = self.placement;
+        c.retry = self.retry_policy.clone();
+        if let Some(every) = self.checkpoint_every {
+            for f in &mut c.flows {
+                if let Some(ck) = &mut f.checkpoint {
+                    ck.every = every;
+                }
+            }
+        }
+        c
+    }
+}
+
+/// The grid of a sweep spec, in a fixed order: retry, placement, base, spot share,
+/// checkpoint interval (innermost). A 0% share with a base on FARGATE_SPOT and similar
+/// duplicates are kept: each is a distinct configuration a user could write.
+pub fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
+    let checkpoints: Vec<Option<SimTime>> = if s.flows.iter().any(|f| f.checkpoint.is_some()) {
+        spec.checkpoint_every.clone()
+    } else {
+        vec![None]
+    };
+    let mut out = Vec::new();
+    for retry in &spec.retries {
+        for &placement in &spec.placements {
+            for &base in &spec.bases {
+                for &share in &spec.spot_shares {
+                    for &ck in &checkpoints {
+                        out.push(Candidate {
+                            index: out.len(),
+                            spot_share: share,
+                            base,
+                            base_provider: spec.base_provider,
+                            strategy: strategy_for(share, base, spec.base_provider),
+                            placement,
+                            retry: retry_spec(retry),
+                            retry_policy: retry.clone(),
+                            checkpoint_every: ck,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_become_reduced_weights() {
+        assert_eq!(
+            strategy_for(60, 0, Provider::Fargate).to_string(),
+            "FARGATE_SPOT w3, FARGATE w2"
+        );
+        assert_eq!(
+            strategy_for(0, 0, Provider::Fargate).to_string(),
+            "FARGATE w1"
+        );
+        assert_eq!(
+            strategy_for(100, 0, Provider::Fargate).to_string(),
+            "FARGATE_SPOT w1"
+        );
+        assert_eq!(
+            strategy_for(100, 1, Provider::Fargate).to_string(),
+            "FARGATE_SPOT w1, FARGATE w0 b1"
+        );
+        assert_eq!(
+            strategy_for(75, 2, Provider::FargateSpot).to_string(),
+            "FARGATE_SPOT w3 b2, FARGATE w1"
+        );
+    }
+}

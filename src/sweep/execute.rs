@@ -1,0 +1,309 @@
+//! Running a whole sweep: the grid, the cells (all, a shard, or raced), the result.
+
+use serde::{Deserialize, Serialize};
+
+use super::candidate::{Candidate, grid};
+use super::result::{Search, SweepResult, assemble};
+use super::run::{Control, Matrix, race, run_cells, shard_cells};
+use crate::model::SimTime;
+use crate::scenario::spec::{parse_placement, parse_retry_spec, retry_spec};
+use crate::scenario::{Scenario, SweepSpec};
+use crate::sim::RunOutcome;
+
+/// A sweep in progress or done.
+pub struct SweepRun {
+    /// The grid.
+    pub candidates: Vec<Candidate>,
+    /// The scenario of each candidate.
+    pub scenarios: Vec<Scenario>,
+    /// Outcomes.
+    pub matrix: Matrix,
+    /// The result.
+    pub result: SweepResult,
+}
+
+/// Builds the grid's scenarios.
+pub fn prepare(base: &Scenario, spec: &SweepSpec) -> (Vec<Candidate>, Vec<Scenario>) {
+    let candidates = grid(spec, base);
+    let scenarios = candidates.iter().map(|c| c.apply(base)).collect();
+    (candidates, scenarios)
+}
+
+/// Runs a sweep: raced when `spec.adaptive` (and not sharded), else every cell (of the shard).
+pub fn execute(
+    base: &Scenario,
+    spec: &SweepSpec,
+    shard: Option<(u32, u32)>,
+    ctl: &Control,
+) -> SweepRun {
+    let (candidates, scenarios) = prepare(base, spec);
+    let reps = spec.replications;
+    let mut matrix = Matrix::new(candidates.len(), reps);
+    let adaptive = spec.adaptive && shard.is_none();
+    let (rounds, eliminated) = if adaptive {
+        race(base, &scenarios, &base.objectives, reps, &mut matrix, ctl)
+    } else {
+        let cells = shard_cells(candidates.len(), reps, shard.unwrap_or((0, 1)));
+        run_cells(base, &scenarios, &cells, &mut matrix, ctl);
+        (Vec::new(), Vec::new())
+    };
+    let result = finish(
+        base,
+        &candidates,
+        &scenarios,
+        &matrix,
+        adaptive,
+        rounds,
+        eliminated,
+        ctl,
+    );
+    SweepRun {
+        candidates,
+        scenarios,
+        matrix,
+        result,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    base: &Scenario,
+    candidates: &[Candidate],
+    scenarios: &[Scenario],
+    matrix: &Matrix,
+    adaptive: bool,
+    rounds: Vec<super::run::Round>,
+    eliminated: Vec<super::run::Elimination>,
+    ctl: &Control,
+) -> SweepResult {
+    let cells_run = matrix.cells_run();
+    let cells_full = candidates.len() as u64 * matrix.replications as u64;
+    let search = Search {
+        adaptive,
+        rounds,
+        eliminated,
+        cells_run,
+        cells_full,
+        saving: if cells_full > 0 {
+            1.0 - cells_run as f64 / cells_full as f64
+        } else {
+            0.0
+        },
+        interrupted: ctl.cancel.load(std::sync::atomic::Ordering::Relaxed),
+    };
+    assemble(base, candidates, scenarios, matrix, search)
+}
+
+/// The grid of a sweep in words, stored in shard files so `merge` rebuilds the same grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridEcho {
+    /// Spot shares, percent.
+    pub spot_shares: Vec<u32>,
+    /// Bases.
+    pub bases: Vec<u32>,
+    /// Base provider.
+    pub base_provider: String,
+    /// Placement models.
+    pub placements: Vec<String>,
+    /// Retry specs.
+    pub retries: Vec<String>,
+    /// Checkpoint intervals.
+    pub checkpoint_every: Vec<Option<String>>,
+    /// Replications.
+    pub replications: u32,
+}
+
+impl GridEcho {
+    /// The echo of a spec.
+    pub fn of(s: &SweepSpec) -> GridEcho {
+        GridEcho {
+            spot_shares: s.spot_shares.clone(),
+            bases: s.bases.clone(),
+            base_provider: s.base_provider.ecs_name().to_string(),
+            placements: s.placements.iter().map(|p| p.name().to_string()).collect(),
+            retries: s.retries.iter().map(retry_spec).collect(),
+            checkpoint_every: s
+                .checkpoint_every
+                .iter()
+                .map(|c| c.map(|t| t.to_string()))
+                .collect(),
+            replications: s.replications,
+        }
+    }
+    /// Back to a spec (not adaptive: shards cover the full grid).
+    pub fn spec(&self) -> Result<SweepSpec, String> {
+        Ok(SweepSpec {
+            spot_shares: self.spot_shares.clone(),
+            bases: self.bases.clone(),
+            base_provider: crate::model::Provider::from_ecs_name(&self.base_provider)
+                .ok_or_else(|| format!("unknown base provider `{}`", self.base_provider))?,
+            placements: self
+                .placements
+                .iter()
+                .map(|p| parse_placement(p))
+                .collect::<Result<_, _>>()?,
+            retries: self
+                .retries
+                .iter()
+                .map(|r| parse_retry_spec(r))
+                .collect::<Result<_, _>>()?,
+            checkpoint_every: self
+                .checkpoint_every
+                .iter()
+                .map(|c| c.as_deref().map(SimTime::parse_human).transpose())
+                .collect::<Result<_, _>>()?,
+            replications: self.replications,
+            adaptive: false,
+        })
+    }
+}
+
+/// What one shard computed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardFile {
+    /// `spotplan-shard/1`.
+    pub format: String,
+    /// Tool version.
+    pub version: String,
+    /// Scenario file as given.
+    pub scenario_file: String,
+    /// Scenario hash.
+    pub scenario_hash: String,
+    /// Seed.
+    pub seed: u64,
+    /// Horizon, ms.
+    pub horizon_ms: u64,
+    /// The grid.
+    pub grid: GridEcho,
+    /// [i, n].
+    pub shard: [u32; 2],
+    /// Candidates in the grid.
+    pub candidates: usize,
+    /// (candidate, replication, outcome).
+    pub cells: Vec<(usize, u32, RunOutcome)>,
+    /// (replication, baseline cost USD).
+    pub baselines: Vec<(u32, f64)>,
+}
+
+/// The format tag of shard files.
+pub const SHARD_FORMAT: &str = "spotplan-shard/1";
+
+impl ShardFile {
+    /// The shard's part of a run.
+    pub fn of(base: &Scenario, spec: &SweepSpec, run: &SweepRun, shard: (u32, u32)) -> ShardFile {
+        let mut cells = Vec::new();
+        for (c, row) in run.matrix.outcomes.iter().enumerate() {
+            for (r, o) in row.iter().enumerate() {
+                if let Some(o) = o {
+                    cells.push((c, r as u32, o.clone()));
+                }
+            }
+        }
+        let baselines = run
+            .matrix
+            .baselines
+            .iter()
+            .enumerate()
+            .filter_map(|(r, b)| b.map(|b| (r as u32, b)))
+            .collect();
+        ShardFile {
+            format: SHARD_FORMAT.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            scenario_file: base.source.file.clone(),
+            scenario_hash: base.source.hash.clone(),
+            seed: base.sim.seed,
+            horizon_ms: base.sim.horizon.0,
+            grid: GridEcho::of(spec),
+            shard: [shard.0, shard.1],
+            candidates: run.candidates.len(),
+            cells,
+            baselines,
+        }
+    }
+}
+
+/// Combines every shard of one sweep into the result one machine would give. `base` must be
+/// the scenario the shards ran (same hash; seed and horizon as recorded).
+pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> {
+    let first = shards.first().ok_or("no shard files given")?;
+    let n = first.shard[1];
+    for s in shards {
+        if s.format != SHARD_FORMAT {
+            return Err(format!("not a spotplan shard file (format `{}`)", s.format));
+        }
+        if s.scenario_hash != first.scenario_hash
+            || s.grid != first.grid
+            || s.seed != first.seed
+            || s.horizon_ms != first.horizon_ms
+            || s.shard[1] != n
+        {
+            return Err("the shard files come from different sweeps (scenario, grid, seed, horizon or shard count differ)".into());
+        }
+    }
+    if base.source.hash != first.scenario_hash {
+        return Err(format!(
+            "scenario `{}` has hash {}, but the shards were run on hash {}",
+            base.source.file, base.source.hash, first.scenario_hash
+        ));
+    }
+    let mut have: Vec<u32> = shards.iter().map(|s| s.shard[0]).collect();
+    have.sort_unstable();
+    have.dedup();
+    let missing: Vec<String> = (0..n)
+        .filter(|i| !have.contains(i))
+        .map(|i| format!("{i}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("missing shard(s) {}", missing.join(", ")));
+    }
+    let spec = first.grid.spec()?;
+    let mut base = base.clone();
+    base.sim.seed = first.seed;
+    base.sim.horizon = SimTime(first.horizon_ms);
+    let (candidates, scenarios) = prepare(&base, &spec);
+    if candidates.len() != first.candidates {
+        return Err(format!(
+            "the grid gives {} candidates but the shards have {}",
+            candidates.len(),
+            first.candidates
+        ));
+    }
+    let mut matrix = Matrix::new(candidates.len(), spec.replications);
+    for s in shards {
+        for (c, r, o) in &s.cells {
+            let slot = matrix
+                .outcomes
+                .get_mut(*c)
+                .and_then(|row| row.get_mut(*r as usize))
+                .ok_or_else(|| format!("cell ({c}, {r}) is outside the grid"))?;
+            *slot = Some(o.clone());
+        }
+        for (r, b) in &s.baselines {
+            *matrix
+                .baselines
+                .get_mut(*r as usize)
+                .ok_or("baseline outside the grid")? = Some(*b);
+        }
+    }
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let ctl = Control {
+        cancel: &never,
+        tick: &|_| {},
+    };
+    let result = finish(
+        &base,
+        &candidates,
+        &scenarios,
+        &matrix,
+        false,
+        Vec::new(),
+        Vec::new(),
+        &ctl,
+    );
+    Ok(SweepRun {
+        candidates,
+        scenarios,
+        matrix,
+        result,
+    })
+}

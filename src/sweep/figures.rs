@@ -1,0 +1,419 @@
+//! The data behind the charts, computed from a sweep (the report module only draws it).
+
+use serde::Serialize;
+
+use super::recommend::Recommendation;
+use super::result::SweepResult;
+use super::run::Matrix;
+use crate::model::Provider;
+use crate::scenario::Scenario;
+use crate::sim::{EventKind, Recorder, TraceEvent};
+
+/// A candidate on the cost / reliability plane, with 95% CIs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrontPoint {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Reliability (percent), its CI.
+    pub x: f64,
+    /// Lower end.
+    pub x_lo: f64,
+    /// Upper end.
+    pub x_hi: f64,
+    /// Cost per 30 days (USD), its CI.
+    pub y: f64,
+    /// Lower end.
+    pub y_lo: f64,
+    /// Upper end.
+    pub y_hi: f64,
+}
+
+/// Chart 1: cost vs deadline misses (or crashes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Frontier {
+    /// X axis label.
+    pub x_label: String,
+    /// Every candidate with ≥ 2 replications.
+    pub points: Vec<FrontPoint>,
+    /// Indices into `points` of the Pareto front, by cost.
+    pub front: Vec<usize>,
+    /// Index into `points` of the recommendation.
+    pub recommended: Option<usize>,
+}
+
+/// One line of chart 2.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SavingSeries {
+    /// Retry policy spec.
+    pub name: String,
+    /// (spot share %, saving % mean, CI low, CI high).
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// Chart 3: histogram of monthly cost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostHistogram {
+    /// Bin edges, USD per 30 days (len = bins + 1).
+    pub edges: Vec<f64>,
+    /// Replications of the recommendation per bin.
+    pub recommended: Vec<u32>,
+    /// Replications of all-on-demand per bin.
+    pub on_demand: Vec<u32>,
+    /// The recommendation's label.
+    pub label: String,
+}
+
+/// One curve of chart 4.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cdf {
+    /// Name.
+    pub name: String,
+    /// (latency minutes, cumulative fraction).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A task bar of chart 5 (hours).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Bar {
+    /// Row.
+    pub lane: u32,
+    /// Image pull start, hours.
+    pub start: f64,
+    /// Stop, hours.
+    pub end: f64,
+    /// Provider.
+    pub provider: Provider,
+    /// Ended by an interruption.
+    pub interrupted: bool,
+}
+
+/// A marker of chart 5.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mark {
+    /// Row.
+    pub lane: u32,
+    /// When, hours.
+    pub t: f64,
+    /// `interrupted`, `rescheduled`, `fallback_to_on_demand`, `capacity_failure`.
+    pub kind: &'static str,
+}
+
+/// Chart 5: one simulated day of the recommendation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timeline {
+    /// Task bars.
+    pub bars: Vec<Bar>,
+    /// Events.
+    pub marks: Vec<Mark>,
+    /// Rows used.
+    pub lanes: u32,
+}
+
+/// All chart data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Figures {
+    /// Chart 1.
+    pub frontier: Frontier,
+    /// Chart 2, for the recommendation's placement, base and checkpoint interval.
+    pub saving: Vec<SavingSeries>,
+    /// Chart 3.
+    pub cost_histogram: Option<CostHistogram>,
+    /// Chart 4.
+    pub latency: Vec<Cdf>,
+    /// Deadlines to mark on chart 4, minutes.
+    pub deadlines: Vec<f64>,
+    /// Chart 5.
+    pub timeline: Option<Timeline>,
+}
+
+/// Computes every chart's data. `scens` are the candidates' scenarios; traces of a few
+/// replications are simulated here for the latency CDFs and the timeline.
+pub fn figures(
+    base: &Scenario,
+    scens: &[Scenario],
+    r: &SweepResult,
+    m: &Matrix,
+    rec: &Recommendation,
+) -> Figures {
+    let rel = r.reliability;
+    let eligible: Vec<usize> = (0..r.candidates.len())
+        .filter(|&i| r.candidates[i].replications >= 2)
+        .collect();
+    let points: Vec<FrontPoint> = eligible
+        .iter()
+        .map(|&i| {
+            let mm = &r.candidates[i].metrics;
+            let x = if rel == "deadline_miss_rate" {
+                &mm.deadline_miss_rate
+            } else {
+                &mm.crash_rate
+            };
+            let y = &mm.cost_per_30d_usd;
+            FrontPoint {
+                candidate: i,
+                x: 100.0 * x.mean,
+                x_lo: 100.0 * x.ci95_low.max(0.0),
+                x_hi: 100.0 * x.ci95_high,
+                y: y.mean,
+                y_lo: y.ci95_low,
+                y_hi: y.ci95_high,
+            }
+        })
+        .collect();
+    let front = r
+        .pareto
+        .iter()
+        .filter_map(|c| points.iter().position(|p| p.candidate == *c))
+        .collect();
+    let recommended = rec
+        .candidate
+        .and_then(|c| points.iter().position(|p| p.candidate == c));
+    let frontier = Frontier {
+        x_label: if rel == "deadline_miss_rate" {
+            "deadline misses (%)".into()
+        } else {
+            "runs crashed or failed (%)".into()
+        },
+        points,
+        front,
+        recommended,
+    };
+
+    // chart 2: lines per retry policy at the reference placement / base / checkpoint
+    let reference = rec.candidate.or_else(|| eligible.first().copied());
+    let mut saving = Vec::new();
+    if let Some(refc) = reference {
+        let rc = &r.candidates[refc].candidate;
+        let mut names: Vec<String> = Vec::new();
+        for c in &r.candidates {
+            if !names.contains(&c.candidate.retry) {
+                names.push(c.candidate.retry.clone());
+            }
+        }
+        for name in names {
+            let mut pts: Vec<(f64, f64, f64, f64)> = r
+                .candidates
+                .iter()
+                .filter(|c| {
+                    c.replications >= 2
+                        && c.candidate.retry == name
+                        && c.candidate.placement == rc.placement
+                        && c.candidate.base == rc.base
+                        && c.candidate.checkpoint_every == rc.checkpoint_every
+                })
+                .map(|c| {
+                    let s = &c.metrics.saving_fraction;
+                    (
+                        c.candidate.spot_share as f64,
+                        100.0 * s.mean,
+                        100.0 * s.ci95_low,
+                        100.0 * s.ci95_high,
+                    )
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            if !pts.is_empty() {
+                saving.push(SavingSeries { name, points: pts });
+            }
+        }
+    }
+
+    // chart 3
+    let per30 = 30.0 * 86_400_000.0 / base.sim.horizon.0 as f64;
+    let cost_histogram = rec.candidate.map(|c| {
+        let a: Vec<f64> = m.outcomes[c]
+            .iter()
+            .flatten()
+            .map(|o| o.cost_usd * per30)
+            .collect();
+        let b: Vec<f64> = m.baselines.iter().flatten().map(|x| x * per30).collect();
+        let lo = a.iter().chain(&b).copied().fold(f64::INFINITY, f64::min);
+        let hi = a
+            .iter()
+            .chain(&b)
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let bins = 30usize;
+        let width = ((hi - lo) / bins as f64).max(1e-9);
+        let edges: Vec<f64> = (0..=bins).map(|k| lo + k as f64 * width).collect();
+        let count = |v: &[f64]| {
+            let mut c = vec![0u32; bins];
+            for x in v {
+                c[(((x - lo) / width) as usize).min(bins - 1)] += 1;
+            }
+            c
+        };
+        CostHistogram {
+            edges,
+            recommended: count(&a),
+            on_demand: count(&b),
+            label: r.candidates[c].label.clone(),
+        }
+    });
+
+    // chart 4: latency CDFs from a few replications' traces
+    let mut chosen: Vec<(String, Scenario)> = Vec::new();
+    if let Some(c) = rec.candidate {
+        chosen.push((
+            format!("recommended: {}", r.candidates[c].label),
+            scens[c].clone(),
+        ));
+    }
+    if let Some(ru) = &rec.runner_up {
+        chosen.push((
+            format!("runner-up: {}", ru.label),
+            scens[ru.candidate].clone(),
+        ));
+    }
+    chosen.push(("all on-demand".into(), base.all_on_demand()));
+    let latency = chosen
+        .iter()
+        .map(|(name, s)| {
+            let mut lat: Vec<f64> = Vec::new();
+            for rep in 0..5 {
+                let mut rec = Recorder::default();
+                crate::sim::run(s, rep, &mut rec);
+                lat.extend(
+                    rec.events
+                        .iter()
+                        .filter(|e| e.kind == EventKind::Completed)
+                        .map(|e| e.value as f64 / 60_000.0),
+                );
+            }
+            lat.sort_by(f64::total_cmp);
+            let n = lat.len().max(1) as f64;
+            let step = (lat.len() / 400).max(1);
+            let mut points: Vec<(f64, f64)> = lat
+                .iter()
+                .enumerate()
+                .step_by(step)
+                .map(|(k, &x)| (x, (k + 1) as f64 / n))
+                .collect();
+            if let Some(&last) = lat.last() {
+                points.push((last, 1.0));
+            }
+            Cdf {
+                name: name.clone(),
+                points,
+            }
+        })
+        .collect();
+    let mut deadlines: Vec<f64> = base
+        .flows
+        .iter()
+        .filter_map(|f| f.deadline)
+        .map(|d| d.0 as f64 / 60_000.0)
+        .collect();
+    deadlines.sort_by(f64::total_cmp);
+    deadlines.dedup();
+
+    let timeline = rec.candidate.map(|c| {
+        let mut recd = Recorder::default();
+        crate::sim::run(&scens[c], 0, &mut recd);
+        timeline_of(&recd.events)
+    });
+    Figures {
+        frontier,
+        saving,
+        cost_histogram,
+        latency,
+        deadlines,
+        timeline,
+    }
+}
+
+/// A task open on the timeline: (flow, run, attempt), pull start ms, provider, row.
+type OpenTask = ((u32, u64, u32), u64, Provider, u32);
+
+/// Lays the first day's tasks of a trace out on rows (first free row), with their events.
+pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
+    const DAY: u64 = 86_400_000;
+    let h = |ms: u64| ms as f64 / 3_600_000.0;
+    // (flow, run, attempt) → placed pull start
+    let mut open: Vec<OpenTask> = Vec::new();
+    let mut lane_free: Vec<u64> = Vec::new();
+    let mut bars = Vec::new();
+    let mut marks = Vec::new();
+    let mut interrupted: Vec<(u32, u64, u32)> = Vec::new();
+    for e in events.iter().filter(|e| e.t_ms < DAY) {
+        let key = (e.flow, e.run, e.attempt);
+        let lane_of = |open: &[OpenTask]| {
+            open.iter()
+                .rev()
+                .find(|o| o.0.0 == e.flow && o.0.1 == e.run)
+                .map(|o| o.3)
+                .unwrap_or(0)
+        };
+        match e.kind {
+            EventKind::Placed => {
+                let start = e.value;
+                let lane = match lane_free.iter().position(|&f| f <= e.t_ms) {
+                    Some(l) => l,
+                    None => {
+                        lane_free.push(0);
+                        lane_free.len() - 1
+                    }
+                };
+                lane_free[lane] = u64::MAX;
+                open.push((
+                    key,
+                    start,
+                    e.provider.unwrap_or(Provider::Fargate),
+                    lane as u32,
+                ));
+            }
+            EventKind::Stopped => {
+                if let Some(k) = open.iter().position(|o| o.0 == key) {
+                    let (_, start, provider, lane) = open.remove(k);
+                    lane_free[lane as usize] = e.t_ms;
+                    bars.push(Bar {
+                        lane,
+                        start: h(start),
+                        end: h(e.t_ms),
+                        provider,
+                        interrupted: interrupted.contains(&key),
+                    });
+                }
+            }
+            EventKind::Interrupted => {
+                interrupted.push(key);
+                marks.push(Mark {
+                    lane: lane_of(&open),
+                    t: h(e.t_ms),
+                    kind: "interrupted",
+                });
+            }
+            EventKind::Rescheduled => marks.push(Mark {
+                lane: lane_of(&open),
+                t: h(e.t_ms),
+                kind: "rescheduled",
+            }),
+            EventKind::FallbackToOnDemand => marks.push(Mark {
+                lane: lane_of(&open),
+                t: h(e.t_ms),
+                kind: "fallback_to_on_demand",
+            }),
+            EventKind::CapacityFailure => marks.push(Mark {
+                lane: lane_of(&open),
+                t: h(e.t_ms),
+                kind: "capacity_failure",
+            }),
+            _ => {}
+        }
+    }
+    // tasks still running at the end of the day
+    for (_, start, provider, lane) in open {
+        bars.push(Bar {
+            lane,
+            start: h(start),
+            end: 24.0,
+            provider,
+            interrupted: false,
+        });
+    }
+    Timeline {
+        lanes: lane_free.len() as u32,
+        bars,
+        marks,
+    }
+}

@@ -1,0 +1,65 @@
+//! Checking a candidate's metrics against the scenario's objectives, with confidence.
+
+use serde::Serialize;
+
+use super::replicate::Metrics;
+use crate::scenario::Objectives;
+
+/// One objective applied to one candidate.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    /// `max_deadline_miss`, `max_crashed`, `max_p95_latency` or `max_monthly_cost`.
+    pub objective: &'static str,
+    /// The limit (fraction, seconds or USD per 30 days).
+    pub limit: f64,
+    /// The candidate's mean.
+    pub mean: f64,
+    /// One-sided upper confidence bound of the mean.
+    pub upper: f64,
+    /// One-sided lower confidence bound of the mean.
+    pub lower: f64,
+}
+
+impl Check {
+    /// Met with the stated confidence: the upper bound is within the limit.
+    pub fn met(&self) -> bool {
+        self.upper <= self.limit
+    }
+    /// Violated with the stated confidence: the lower bound is beyond the limit.
+    pub fn clearly_violated(&self) -> bool {
+        self.lower > self.limit
+    }
+    /// How far the upper bound is beyond the limit, relative to it (≤ 0 when met).
+    pub fn excess(&self) -> f64 {
+        (self.upper - self.limit) / self.limit.abs().max(1e-12)
+    }
+}
+
+/// The checks of every objective the scenario sets, at `confidence`.
+pub fn checks(m: &Metrics, o: &Objectives, confidence: f64) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut add = |objective, limit: Option<f64>, st: &super::Stat| {
+        if let Some(limit) = limit {
+            out.push(Check {
+                objective,
+                limit,
+                mean: st.mean,
+                upper: st.upper(confidence),
+                lower: st.lower(confidence),
+            });
+        }
+    };
+    add(
+        "max_deadline_miss",
+        o.max_deadline_miss,
+        &m.deadline_miss_rate,
+    );
+    add("max_crashed", o.max_crashed, &m.crash_rate);
+    add(
+        "max_p95_latency",
+        o.max_p95_latency_ms.map(|ms| ms as f64 / 1000.0),
+        &m.latency_p95_s,
+    );
+    add("max_monthly_cost", o.max_monthly_cost, &m.cost_per_30d_usd);
+    out
+}

@@ -1,0 +1,260 @@
+//! The recommendation: the cheapest candidate that meets the objectives with the stated
+//! confidence, its runner-up, the binding constraint, and how to configure it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::candidate::ecs_strategy_json;
+use super::objective::Check;
+use super::result::SweepResult;
+use super::run::Matrix;
+use super::stats::{Stat, paired};
+use crate::scenario::RetryPolicy;
+
+/// What the cheapest feasible candidate beats, and by how much.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunnerUp {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Its label.
+    pub label: String,
+    /// Paired cost difference runner-up − recommendation over common replications, USD per
+    /// 30 days, with its 95% CI.
+    pub difference_per_30d_usd: Stat,
+    /// Whether the 95% CI of the difference excludes 0.
+    pub statistically_clear: bool,
+}
+
+/// The objective nothing met most nearly.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Closest {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Its label.
+    pub label: String,
+    /// The objective it misses most.
+    pub objective: &'static str,
+    /// Its upper bound.
+    pub upper: f64,
+    /// The limit.
+    pub limit: f64,
+}
+
+/// The recommendation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// Confidence of the objective checks.
+    pub confidence: f64,
+    /// Recommended candidate index, if any candidate meets every objective.
+    pub candidate: Option<usize>,
+    /// Its label.
+    pub label: Option<String>,
+    /// The cheapest other feasible candidate.
+    pub runner_up: Option<RunnerUp>,
+    /// Which constraint keeps cheaper candidates out, in words.
+    pub binding: String,
+    /// When nothing is feasible: the nearest miss.
+    pub closest: Option<Closest>,
+    /// What to send to ECS: `{"capacityProviderStrategy": [...]}`.
+    pub ecs: serde_json::Value,
+    /// What to put in the Prefect work pool's job variables.
+    pub prefect_work_pool: serde_json::Value,
+    /// The placement model the recommendation assumed.
+    pub placement: Option<String>,
+    /// The retry policy spec.
+    pub retry: Option<String>,
+}
+
+/// The work-pool job variables for a strategy and retry policy.
+pub fn prefect_job_variables(
+    strategy: &serde_json::Value,
+    retry: &RetryPolicy,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "capacity_provider_strategy": strategy,
+        "launch_type": serde_json::Value::Null,
+    });
+    if matches!(
+        retry,
+        RetryPolicy::Prefect3 {
+            reschedule: true,
+            ..
+        }
+    ) {
+        v["env"] = serde_json::json!({"PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR": "reschedule"});
+    }
+    v
+}
+
+/// Picks the recommendation from a sweep.
+pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
+    let confidence = r.meta.objectives.confidence;
+    let cost = |i: usize| r.candidates[i].metrics.cost_per_30d_usd.mean;
+    let by_cost =
+        |v: &mut Vec<usize>| v.sort_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
+    let mut feasible: Vec<usize> = (0..r.candidates.len())
+        .filter(|&i| r.candidates[i].feasible)
+        .collect();
+    by_cost(&mut feasible);
+    let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64;
+    let costs = |i: usize| -> Vec<Option<f64>> {
+        m.outcomes[i]
+            .iter()
+            .map(|o| o.as_ref().map(|o| o.cost_usd * per30))
+            .collect()
+    };
+    let Some(&best) = feasible.first() else {
+        // nothing feasible: the candidate whose worst objective is nearest its limit
+        let closest = (0..r.candidates.len())
+            .filter(|&i| r.candidates[i].replications >= 2 && !r.candidates[i].checks.is_empty())
+            .filter_map(|i| {
+                let worst = r.candidates[i]
+                    .checks
+                    .iter()
+                    .max_by(|a, b| a.excess().total_cmp(&b.excess()))?;
+                Some((i, worst.clone()))
+            })
+            .min_by(|a, b| a.1.excess().total_cmp(&b.1.excess()).then(a.0.cmp(&b.0)))
+            .map(|(i, c)| Closest {
+                candidate: i,
+                label: r.candidates[i].label.clone(),
+                objective: c.objective,
+                upper: c.upper,
+                limit: c.limit,
+            });
+        return Recommendation {
+            confidence,
+            candidate: None,
+            label: None,
+            runner_up: None,
+            binding: "no candidate meets every objective".into(),
+            closest,
+            ecs: serde_json::Value::Null,
+            prefect_work_pool: serde_json::Value::Null,
+            placement: None,
+            retry: None,
+        };
+    };
+    let runner_up = feasible.get(1).map(|&j| {
+        let (a, b) = (costs(j), costs(best));
+        let (x, y): (Vec<f64>, Vec<f64>) = a
+            .iter()
+            .zip(&b)
+            .filter_map(|(p, q)| Some(((*p)?, (*q)?)))
+            .unzip();
+        let d = paired(&x, &y);
+        RunnerUp {
+            candidate: j,
+            label: r.candidates[j].label.clone(),
+            statistically_clear: d.n >= 2 && (d.ci95_low > 0.0 || d.ci95_high < 0.0),
+            difference_per_30d_usd: d,
+        }
+    });
+    // which objectives the cheaper candidates fail
+    let mut failing: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+    for i in 0..r.candidates.len() {
+        let c = &r.candidates[i];
+        if c.replications >= 2 && cost(i) < cost(best) && !c.feasible {
+            for ch in c.checks.iter().filter(|ch| !ch.met()) {
+                failing.entry(ch.objective).or_default().push(i);
+            }
+            if c.checks.iter().all(Check::met) && c.eliminated.is_some() {
+                failing.entry("racing").or_default().push(i);
+            }
+        }
+    }
+    let binding = match failing
+        .iter()
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
+    {
+        None => "no objective binds: this is the cheapest candidate in the grid".to_string(),
+        Some((obj, who)) => {
+            let ex = &r.candidates[who[0]];
+            let detail = ex
+                .checks
+                .iter()
+                .find(|c| c.objective == *obj)
+                .map(|c| {
+                    format!(
+                        " (e.g. {}: upper bound {:.4} > {})",
+                        ex.label, c.upper, c.limit
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "`{obj}` binds: {} cheaper candidate(s) fail it{detail}",
+                who.len()
+            )
+        }
+    };
+    let c = &r.candidates[best].candidate;
+    let strategy = ecs_strategy_json(&c.strategy);
+    Recommendation {
+        confidence,
+        candidate: Some(best),
+        label: Some(r.candidates[best].label.clone()),
+        runner_up,
+        binding,
+        closest: None,
+        ecs: serde_json::json!({"capacityProviderStrategy": strategy}),
+        prefect_work_pool: prefect_job_variables(&strategy, &c.retry_policy),
+        placement: Some(c.placement.name().to_string()),
+        retry: Some(c.retry.clone()),
+    }
+}
+
+/// What the original article's strategy (FARGATE_SPOT weight 3, FARGATE weight 2 base 1)
+/// does for this workload under a placement model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ArticleCheck {
+    /// The strategy.
+    pub strategy: String,
+    /// The placement model assumed.
+    pub placement: String,
+    /// Achieved spot share of task time.
+    pub spot_share: Stat,
+    /// Saving against all-on-demand.
+    pub saving_fraction: Stat,
+    /// Cost per 30 days, USD.
+    pub cost_per_30d_usd: Stat,
+    /// In words.
+    pub note: String,
+}
+
+/// Simulates the article's strategy on `s` (its retry policy), under each placement model
+/// in `placements`, on `replications` replications.
+pub fn article_check(
+    s: &crate::scenario::Scenario,
+    placements: &[crate::model::Placement],
+    replications: u32,
+) -> Vec<ArticleCheck> {
+    use crate::model::Provider;
+    let strategy = super::candidate::strategy_for(60, 1, Provider::Fargate);
+    placements
+        .iter()
+        .map(|&placement| {
+            let mut c = s.clone();
+            c.launch = crate::scenario::Launch {
+                source: crate::scenario::LaunchSource::RequestStrategy,
+                strategy: strategy.clone(),
+            };
+            c.sim.placement = placement;
+            let reps = super::replicate(&c, replications, &|| {});
+            let m = super::metrics_of(&c, &reps);
+            let note = format!(
+                "under `{placement}` placement the article's strategy runs {:.0}% of task time on spot (the weights suggest 60%) and saves {:.1}% against all-on-demand",
+                100.0 * m.spot_share.mean,
+                100.0 * m.saving_fraction.mean
+            );
+            ArticleCheck {
+                strategy: strategy.to_string(),
+                placement: placement.name().to_string(),
+                spot_share: m.spot_share,
+                saving_fraction: m.saving_fraction,
+                cost_per_30d_usd: m.cost_per_30d_usd,
+                note,
+            }
+        })
+        .collect()
+}

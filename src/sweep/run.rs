@@ -1,0 +1,264 @@
+//! Running a grid: candidates × replications on common random numbers, in full, in shards or
+//! adaptively (racing), with cancellation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::objective::checks;
+use super::replicate::{Replication, metrics_of};
+use super::stats::paired;
+use crate::scenario::{Objectives, Scenario};
+use crate::sim::{self, NoObserver, RunOutcome};
+
+/// Confidence used to drop candidates while racing (stricter than the objectives' own).
+pub const RACING_CONFIDENCE: f64 = 0.99;
+
+/// Outcomes of candidates × replications; `None` where not run (eliminated, another shard,
+/// cancelled).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Matrix {
+    /// Replications per candidate asked for.
+    pub replications: u32,
+    /// `[candidate][replication]`.
+    pub outcomes: Vec<Vec<Option<RunOutcome>>>,
+    /// All-on-demand baseline cost per replication, USD.
+    pub baselines: Vec<Option<f64>>,
+}
+
+impl Matrix {
+    /// An empty matrix.
+    pub fn new(candidates: usize, replications: u32) -> Matrix {
+        Matrix {
+            replications,
+            outcomes: vec![vec![None; replications as usize]; candidates],
+            baselines: vec![None; replications as usize],
+        }
+    }
+
+    /// The completed replications of candidate `c` with their baselines, in order.
+    pub fn replications_of(&self, c: usize) -> Vec<Replication> {
+        self.outcomes[c]
+            .iter()
+            .zip(&self.baselines)
+            .filter_map(|(o, b)| match (o, b) {
+                (Some(o), Some(b)) => Some(Replication {
+                    outcome: o.clone(),
+                    baseline_cost_usd: *b,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Replications run, in all.
+    pub fn cells_run(&self) -> u64 {
+        self.outcomes
+            .iter()
+            .flatten()
+            .filter(|o| o.is_some())
+            .count() as u64
+    }
+}
+
+/// Cancellation flag and progress callback (called with the number of cells finished).
+pub struct Control<'a> {
+    /// Set (e.g. by Ctrl-C) to stop starting new cells.
+    pub cancel: &'a AtomicBool,
+    /// Progress.
+    pub tick: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Runs the given cells (candidate, replication) and their missing baselines into `m`.
+/// Cells are computed in parallel and stored by index, so the result does not depend on the
+/// thread count.
+pub fn run_cells(
+    base: &Scenario,
+    cands: &[Scenario],
+    cells: &[(usize, u32)],
+    m: &mut Matrix,
+    ctl: &Control,
+) {
+    let baseline = base.all_on_demand();
+    let mut need: Vec<u32> = cells
+        .iter()
+        .map(|c| c.1)
+        .filter(|r| m.baselines[*r as usize].is_none())
+        .collect();
+    need.sort_unstable();
+    need.dedup();
+    let bases: Vec<Option<f64>> = need
+        .par_iter()
+        .map(|&r| {
+            (!ctl.cancel.load(Ordering::Relaxed))
+                .then(|| sim::run(&baseline, r as u64, &mut NoObserver).cost_usd)
+        })
+        .collect();
+    for (r, b) in need.iter().zip(bases) {
+        m.baselines[*r as usize] = b;
+    }
+    let outs: Vec<Option<RunOutcome>> = cells
+        .par_iter()
+        .map(|&(c, r)| {
+            if ctl.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let o = sim::run(&cands[c], r as u64, &mut NoObserver);
+            (ctl.tick)(1);
+            Some(o)
+        })
+        .collect();
+    for (&(c, r), o) in cells.iter().zip(outs) {
+        m.outcomes[c][r as usize] = o;
+    }
+}
+
+/// The cells of shard `i` of `n` (every n-th cell of the candidate-major order).
+pub fn shard_cells(candidates: usize, replications: u32, shard: (u32, u32)) -> Vec<(usize, u32)> {
+    let (i, n) = shard;
+    let mut out = Vec::new();
+    for c in 0..candidates {
+        for r in 0..replications {
+            let k = c as u64 * replications as u64 + r as u64;
+            if k % n as u64 == i as u64 {
+                out.push((c, r));
+            }
+        }
+    }
+    out
+}
+
+/// One round of racing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    /// Replications per surviving candidate after the round.
+    pub replications: u32,
+    /// Candidates run in the round.
+    pub candidates: usize,
+    /// Candidates dropped after it.
+    pub dropped: usize,
+}
+
+/// How candidates left the race.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Elimination {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Replications it had.
+    pub after: u32,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Racing (successive halving with confidence bounds): every alive candidate gets
+/// replications in doubling batches; after each batch, candidates that violate an objective
+/// with 99% confidence, or cost more than a surely-feasible candidate with 99% confidence
+/// (paired on common random numbers), stop being replicated.
+pub fn race(
+    base: &Scenario,
+    cands: &[Scenario],
+    objectives: &Objectives,
+    replications: u32,
+    m: &mut Matrix,
+    ctl: &Control,
+) -> (Vec<Round>, Vec<Elimination>) {
+    let mut alive: Vec<usize> = (0..cands.len()).collect();
+    let mut rounds = Vec::new();
+    let mut gone = Vec::new();
+    let mut done = 0u32;
+    let mut target = (replications / 8).max(10).min(replications);
+    loop {
+        let cells: Vec<(usize, u32)> = alive
+            .iter()
+            .flat_map(|&c| (done..target).map(move |r| (c, r)))
+            .collect();
+        run_cells(base, cands, &cells, m, ctl);
+        done = target;
+        if ctl.cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let before = alive.len();
+        let dropped = eliminate(cands, objectives, m, &alive, done);
+        alive.retain(|c| !dropped.iter().any(|d| d.candidate == *c));
+        rounds.push(Round {
+            replications: done,
+            candidates: before,
+            dropped: dropped.len(),
+        });
+        gone.extend(dropped);
+        if alive.len() <= 1 || done >= replications {
+            break;
+        }
+        target = (target * 2).min(replications);
+    }
+    (rounds, gone)
+}
+
+fn eliminate(
+    cands: &[Scenario],
+    o: &Objectives,
+    m: &Matrix,
+    alive: &[usize],
+    after: u32,
+) -> Vec<Elimination> {
+    let reps: Vec<Vec<Replication>> = alive.iter().map(|&c| m.replications_of(c)).collect();
+    let metrics: Vec<_> = alive
+        .iter()
+        .zip(&reps)
+        .map(|(&c, r)| metrics_of(&cands[c], r))
+        .collect();
+    let mut out = Vec::new();
+    let mut sure: Vec<usize> = Vec::new();
+    for (k, &c) in alive.iter().enumerate() {
+        let cs = checks(&metrics[k], o, RACING_CONFIDENCE);
+        if let Some(v) = cs.iter().find(|x| x.clearly_violated()) {
+            out.push(Elimination {
+                candidate: c,
+                after,
+                reason: format!(
+                    "violates {} (lower bound {:.4} > {})",
+                    v.objective, v.lower, v.limit
+                ),
+            });
+            continue;
+        }
+        if cs.iter().all(|x| x.met()) {
+            sure.push(k);
+        }
+    }
+    // the two cheapest surely-feasible candidates stay, so the recommendation has a
+    // runner-up replicated as often as itself
+    sure.sort_by(|&a, &b| {
+        metrics[a]
+            .cost_usd
+            .mean
+            .total_cmp(&metrics[b].cost_usd.mean)
+            .then(a.cmp(&b))
+    });
+    let keep: Vec<usize> = sure.iter().take(2).copied().collect();
+    let feasible_best = sure.first().copied();
+    if let Some(b) = feasible_best {
+        let cost_b: Vec<f64> = reps[b].iter().map(|r| r.outcome.cost_usd).collect();
+        for (k, &c) in alive.iter().enumerate() {
+            if keep.contains(&k) || out.iter().any(|e| e.candidate == c) {
+                continue;
+            }
+            let cost_c: Vec<f64> = reps[k].iter().map(|r| r.outcome.cost_usd).collect();
+            let d = paired(&cost_c, &cost_b);
+            if d.lower(RACING_CONFIDENCE) > 0.0 {
+                out.push(Elimination {
+                    candidate: c,
+                    after,
+                    reason: format!(
+                        "costs more than candidate {} (paired difference {:.4} USD, 99% lower bound {:.4})",
+                        alive[b],
+                        d.mean,
+                        d.lower(RACING_CONFIDENCE)
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
