@@ -121,7 +121,7 @@ fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> 
     )
     .m()?
     .label("candidate")
-    .legend(|(x, y)| Circle::new((x + 10, y), POINT_RADIUS, BLUE.filled()));
+    .legend(|(x, y)| Circle::new((x + 10, y), POINT_RADIUS + 2, BLUE.filled()));
     if let Some(i) = f.recommended {
         let p = &f.points[i];
         ch.draw_series(std::iter::once(Circle::new(

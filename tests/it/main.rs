@@ -10,3 +10,4 @@ mod placement;
 mod retry;
 mod scenarios;
 mod spot;
+mod sweep;

@@ -1,0 +1,483 @@
+//! Sweeps and recommendations: answers known analytically, shards, racing, charts, report,
+//! Ctrl-C.
+
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use spotplan::sweep::execute::{ShardFile, execute, merge};
+use spotplan::sweep::recommend::recommend;
+use spotplan::sweep::run::Control;
+
+use crate::common::*;
+
+fn ctl() -> (AtomicBool, fn(u64)) {
+    (AtomicBool::new(false), |_| {})
+}
+
+/// One daily 5 h job without checkpoints, restarted from scratch until done.
+fn restart_world(rate: &str, objectives: &str) -> String {
+    world(
+        "horizon = \"10d\"\nplacement = \"proportional\"",
+        "0s",
+        SPOT_ONLY,
+        &format!(
+            "[spot]\ninterruption_rate = \"{rate}\"\nstop_timeout = \"30s\"\n[retry]\npolicy = \"custom\"\nmax_attempts = 100000\n[sweep]\nspot_share = \"0:100:25\"\nreplications = 40\nadaptive = false\n{objectives}"
+        ),
+        "schedule = { every = \"1d\" }\nduration = \"5h\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }\ndeadline = \"30d\"",
+    )
+}
+
+fn recommended_share(src: &str) -> Option<u32> {
+    let s = scenario(src);
+    let (flag, tick) = ctl();
+    let run = execute(
+        &s,
+        &s.sweep,
+        None,
+        &Control {
+            cancel: &flag,
+            tick: &tick,
+        },
+    );
+    let rec = recommend(&run.result, &run.matrix);
+    rec.candidate
+        .map(|c| run.result.candidates[c].candidate.spot_share)
+}
+
+#[test]
+fn interruptions_above_break_even_recommend_no_spot() {
+    // λ·L = 0.5/h × 5 h = 2.5 > break-even ≈ 1.9 for an on-demand/spot price ratio of 3.14:
+    // restarting from scratch on spot costs (e^{λL} − 1)/(λL) ≈ 4.5 times the work
+    let src = restart_world("0.5/h", "");
+    let s = scenario(&src);
+    assert!(
+        spotplan::scenario::warnings(&s)
+            .iter()
+            .any(|w| w.code == "interruptions-above-break-even")
+    );
+    assert_eq!(recommended_share(&src), Some(0));
+}
+
+#[test]
+fn no_interruptions_and_loose_deadlines_recommend_all_spot() {
+    let src = restart_world(
+        "0/h",
+        "[objectives]\nmax_deadline_miss = 0.01\nmax_crashed = 0.0",
+    );
+    assert_eq!(recommended_share(&src), Some(100));
+}
+
+#[test]
+fn impossible_objectives_name_the_closest_miss() {
+    let src = restart_world("0/h", "[objectives]\nmax_p95_latency = \"1h\"");
+    let s = scenario(&src);
+    let (flag, tick) = ctl();
+    let run = execute(
+        &s,
+        &s.sweep,
+        None,
+        &Control {
+            cancel: &flag,
+            tick: &tick,
+        },
+    );
+    let rec = recommend(&run.result, &run.matrix);
+    assert_eq!(rec.candidate, None);
+    let closest = rec.closest.clone().unwrap();
+    assert_eq!(closest.objective, "max_p95_latency");
+    assert!(closest.upper >= 5.0 * 3600.0 && closest.limit == 3600.0);
+    let text = spotplan::report::sweep::recommendation_text(&run.result, &rec, &[]);
+    assert!(
+        text.contains("no candidate meets every objective at 95% confidence."),
+        "{text}"
+    );
+}
+
+#[test]
+fn racing_agrees_with_the_full_grid_at_a_fraction_of_the_cost() {
+    let full_src = restart_world("0.5/h", "[objectives]\nmax_crashed = 0.0")
+        .replace("spot_share = \"0:100:25\"", "spot_share = \"0:100:10\"")
+        .replace("replications = 40", "replications = 80");
+    let s_full = scenario(&full_src);
+    let s_race = scenario(&full_src.replace("adaptive = false", "adaptive = true"));
+    let (flag, tick) = ctl();
+    let c = Control {
+        cancel: &flag,
+        tick: &tick,
+    };
+    let full = execute(&s_full, &s_full.sweep, None, &c);
+    let race = execute(&s_race, &s_race.sweep, None, &c);
+    let a = recommend(&full.result, &full.matrix).candidate;
+    let b = recommend(&race.result, &race.matrix).candidate;
+    assert_eq!(a, b);
+    assert_eq!(full.result.search.cells_run, 11 * 80);
+    assert!(
+        race.result.search.cells_run * 3 < full.result.search.cells_run * 2,
+        "{}",
+        race.result.search.cells_run
+    );
+    assert!(race.result.search.saving > 1.0 / 3.0);
+    assert!(!race.result.search.eliminated.is_empty());
+}
+
+#[test]
+fn shards_merge_into_the_full_result_in_the_library() {
+    let src = restart_world("0.2/h", "");
+    let s = scenario(&src);
+    let (flag, tick) = ctl();
+    let c = Control {
+        cancel: &flag,
+        tick: &tick,
+    };
+    let full = execute(&s, &s.sweep, None, &c);
+    let shards: Vec<ShardFile> = (0..3)
+        .map(|i| {
+            let run = execute(&s, &s.sweep, Some((i, 3)), &c);
+            // through JSON, as between machines
+            let text = serde_json::to_string(&ShardFile::of(&s, &s.sweep, &run, (i, 3))).unwrap();
+            serde_json::from_str(&text).unwrap()
+        })
+        .collect();
+    let merged = merge(&s, &shards).unwrap();
+    assert_eq!(
+        spotplan::report::sweep::json(&merged.result),
+        spotplan::report::sweep::json(&full.result)
+    );
+    assert_eq!(
+        merge(&s, &shards[..2]).err().unwrap(),
+        "missing shard(s) 2/3"
+    );
+}
+
+fn spotplan_cmd(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("spotplan-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let grid = [
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "6",
+        "--horizon",
+        "2d",
+        "--spot-share",
+        "0:100:50",
+        "-q",
+    ];
+    let mut args = vec!["sweep"];
+    args.extend(grid);
+    args.extend(["--no-adaptive", "--format", "json"]);
+    let full = spotplan_cmd(&args);
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    let mut files = Vec::new();
+    for i in 0..4 {
+        let shard = format!("{i}/4");
+        let mut a = vec!["sweep"];
+        a.extend(grid);
+        a.extend(["--shard", &shard, "--out", dir.to_str().unwrap()]);
+        let o = spotplan_cmd(&a);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        files.push(
+            dir.join(format!("shard-{i}-of-4.json"))
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let mut m = vec!["merge", "--format", "json"];
+    m.extend(files.iter().map(String::as_str));
+    let merged = spotplan_cmd(&m);
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&merged.stdout),
+        String::from_utf8_lossy(&full.stdout)
+    );
+    let mut missing = vec!["merge"];
+    missing.extend(files.iter().take(3).map(String::as_str));
+    let o = spotplan_cmd(&missing);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: missing shard(s) 3/4\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    assert_eq!(&b[12..16], b"IHDR");
+    (
+        u32::from_be_bytes(b[16..20].try_into().unwrap()),
+        u32::from_be_bytes(b[20..24].try_into().unwrap()),
+    )
+}
+
+#[test]
+fn report_writes_valid_charts_whose_points_match_the_table() {
+    let dir = std::env::temp_dir().join(format!("spotplan-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = spotplan_cmd(&[
+        "report",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "20",
+        "--horizon",
+        "3d",
+        "--no-adaptive",
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let charts = [
+        "cost-vs-reliability",
+        "saving-vs-spot-share",
+        "monthly-cost-histogram",
+        "latency-cdf",
+        "timeline",
+    ];
+    for c in charts {
+        assert_eq!(png_size(&dir.join(format!("{c}.png"))), (1200, 800), "{c}");
+        let svg = std::fs::read_to_string(dir.join(format!("{c}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg)
+            .unwrap_or_else(|e| panic!("{c}.svg is not valid XML: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(
+            doc.descendants().any(|n| n.tag_name().name() == "text"),
+            "{c}.svg has no text"
+        );
+    }
+    // the frontier's candidate markers are an affine image of the table's figures
+    let sweep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    let table: Vec<(f64, f64)> = sweep["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                100.0 * c["metrics"]["deadline_miss_rate"]["mean"].as_f64().unwrap(),
+                c["metrics"]["cost_per_30d_usd"]["mean"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let svg = std::fs::read_to_string(dir.join("cost-vs-reliability.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let r = spotplan::report::charts::POINT_RADIUS.to_string();
+    let px: Vec<(f64, f64)> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "circle" && n.attribute("r") == Some(r.as_str()))
+        .map(|n| {
+            (
+                n.attribute("cx").unwrap().parse().unwrap(),
+                n.attribute("cy").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(px.len(), table.len(), "one marker per candidate");
+    let fit = |d: &[f64], p: &[f64]| {
+        let (i, j) = (0..d.len())
+            .flat_map(|i| (0..d.len()).map(move |j| (i, j)))
+            .max_by(|a, b| (d[a.1] - d[a.0]).abs().total_cmp(&(d[b.1] - d[b.0]).abs()))
+            .unwrap();
+        let a = (p[j] - p[i]) / (d[j] - d[i]);
+        let b = p[i] - a * d[i];
+        for k in 0..d.len() {
+            assert!(
+                (a * d[k] + b - p[k]).abs() <= 1.5,
+                "point {k}: data {} → {} px, drawn at {}",
+                d[k],
+                a * d[k] + b,
+                p[k]
+            );
+        }
+        a
+    };
+    let xs: Vec<f64> = table.iter().map(|t| t.0).collect();
+    let ys: Vec<f64> = table.iter().map(|t| t.1).collect();
+    assert!(
+        fit(&xs, &px.iter().map(|p| p.0).collect::<Vec<_>>()) > 0.0,
+        "misses grow to the right"
+    );
+    assert!(
+        fit(&ys, &px.iter().map(|p| p.1).collect::<Vec<_>>()) < 0.0,
+        "cost grows upwards"
+    );
+
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    for c in charts {
+        assert!(
+            html.contains(&format!("<figure id=\"chart-{c}\"><svg")),
+            "chart {c} inline"
+        );
+    }
+    assert!(html.contains("<table id=\"candidates-table\">"));
+    assert_eq!(html.matches("<tr class=").count(), table.len());
+    for needle in [
+        "placement model",
+        "price source",
+        "as of 2026-09-28",
+        "seed",
+        "spotplan 0.1.0",
+        "Recommendation",
+        "interruption model",
+        "original article",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle:?}");
+    }
+    for f in ["sweep.json", "sweep.csv", "recommendation.json"] {
+        assert!(dir.join(f).exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn recommendation_file_carries_the_strategy_for_ecs_and_prefect() {
+    let dir = std::env::temp_dir().join(format!("spotplan-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("recommendation.json");
+    let o = spotplan_cmd(&[
+        "recommend",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "20",
+        "--horizon",
+        "3d",
+        "--retry",
+        "prefect3-reschedule",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["format"], "spotplan-recommendation/1");
+    let strat = &v["recommendation"]["ecs"]["capacityProviderStrategy"];
+    assert!(
+        strat
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["capacityProvider"].is_string()
+                && i["weight"].is_u64()
+                && i["base"].is_u64())
+    );
+    assert_eq!(
+        v["recommendation"]["prefect_work_pool"]["capacity_provider_strategy"],
+        *strat
+    );
+    assert_eq!(
+        v["recommendation"]["prefect_work_pool"]["env"]["PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR"],
+        "reschedule"
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("the original article's configuration (FARGATE_SPOT w3, FARGATE w2 b1):")
+    );
+    assert!(text.contains(
+        "under `per-call` placement the article's strategy runs 0% of task time on spot"
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_grid_flags_exit_1_with_what_is_allowed() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--retry", "custom[fallback=1]"],
+            "error: --retry: `custom[fallback=1]`: `fallback` is not a parameter of `custom`; allowed: `max_attempts`, `delay`, `backoff`, `max_delay`, `jitter`, `fallback_after`, `fallback_after_capacity`, `deadline_aware`\n",
+        ),
+        (
+            &["--spot-share", "0:120:10"],
+            "error: --spot-share: `110` is not a percentage (0–100)\n",
+        ),
+        (
+            &["--shard", "4/4"],
+            "error: --shard `4/4` is not `I/N` with 0 ≤ I < N, e.g. `0/4`\n",
+        ),
+        (
+            &["--placement", "random"],
+            "error: --placement: `random` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`\n",
+        ),
+    ];
+    for (flags, want) in cases {
+        let mut a = vec!["sweep", "scenarios/prefect3-hourly-etl.toml"];
+        a.extend(flags);
+        let o = spotplan_cmd(&a);
+        assert_eq!(o.status.code(), Some(1), "{flags:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), want);
+    }
+}
+
+#[test]
+fn sweep_section_errors_are_located() {
+    let src = restart_world("0/h", "").replace(
+        "spot_share = \"0:100:25\"",
+        "spot_share = \"0:100:25\"\nretry = [\"prefect3\", \"lazarus\"]",
+    );
+    assert_eq!(
+        load(&src).unwrap_err().to_string(),
+        "error: test.toml:20:22: `sweep.retry[1]`: `lazarus` is not a retry policy; allowed: `prefect3`, `prefect3-reschedule`, `prefect1-lazarus`, `custom`"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_cleanly_and_reports_what_finished() {
+    let child = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args([
+            "sweep",
+            "scenarios/high-frequency-small.toml",
+            "--horizon",
+            "365d",
+            "-n",
+            "1000",
+            "--no-adaptive",
+            "-q",
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("interrupted: "), "{err}");
+    assert!(
+        err.contains(" of 11000 candidate-replications finished"),
+        "{err}"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("INTERRUPTED (Ctrl-C): partial results"),
+        "{table}"
+    );
+}
