@@ -12,6 +12,8 @@
 //! summary as a table, JSON or CSV. [`cli`] is the only module that reads files or talks to
 //! the terminal.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cli;
 pub mod model;
 pub mod pricing;

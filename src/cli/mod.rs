@@ -2,6 +2,7 @@
 //! reads files, looks at the terminal or the clock.
 
 mod grid;
+pub mod prices;
 mod recommend;
 mod report;
 mod schema;
@@ -49,6 +50,9 @@ pub enum Command {
     Merge(sweep::MergeArgs),
     /// Print the JSON Schema of the scenario file format.
     Schema,
+    /// Fetch, show and compare Fargate and Fargate Spot prices.
+    #[command(subcommand)]
+    Pricing(prices::PricingCommand),
 }
 
 /// Output formats of `simulate`.
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Merge(a) => sweep::run_merge(a),
         Command::Report(a) => report::run(a),
         Command::Schema => schema::run(),
+        Command::Pricing(c) => prices::run(c),
     };
     match result {
         Ok(code) => code,
@@ -104,7 +109,12 @@ pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
         let p = dir.join(name);
         std::fs::read_to_string(&p).map_err(|e| format!("{e} (looked at `{}`)", p.display()))
     };
-    Ok(scenario::load(&src, &path.display().to_string(), &loader)?)
+    Ok(scenario::load_with_prices(
+        &src,
+        &path.display().to_string(),
+        &loader,
+        &prices::resolve,
+    )?)
 }
 
 /// A progress bar with ETA on a terminal; hidden on a pipe or with `--quiet`.

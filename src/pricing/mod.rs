@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Architecture, OperatingSystem, Provider, TaskSize};
 
+pub mod cache;
+pub mod pricelist;
+
 /// The bundled snapshot, compiled into the binary so `simulate` works offline.
 pub const BUNDLED_JSON: &str = include_str!("bundled.json");
 

@@ -376,8 +376,12 @@ pub struct ObjectivesSection {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PricingSection {
-    /// `bundled` (default): the snapshot shipped with spotplan.
+    /// `bundled` (default): the snapshot shipped with spotplan; `cache`: the prices
+    /// `spotplan pricing fetch` saved; `live`: the cache, refreshed from AWS when older than
+    /// `max_age`.
     pub source: Option<String>,
+    /// For `live`: the oldest cache accepted before fetching again (default `"7d"`).
+    pub max_age: Option<String>,
     /// Explicit rates that override the source's, USD per hour.
     pub rates: Option<crate::pricing::RegionRates>,
 }

@@ -12,14 +12,24 @@ pub mod warnings;
 
 pub use error::{Diagnostic, FieldPath, Location, ScenarioError};
 pub use types::*;
-pub use validate::Loader;
+pub use validate::{Loader, PriceRequest, PriceResolver, ResolvedPrices};
 pub use warnings::{Warning, warnings};
 
 /// Parses and validates scenario text. `file` names it in errors; `loader` reads the files it
 /// references (traces, CSV schedules, empirical durations).
 pub fn load(src: &str, file: &str, loader: Loader<'_>) -> Result<Scenario, ScenarioError> {
+    load_with_prices(src, file, loader, &validate::bundled_only)
+}
+
+/// As [`load`], with a resolver for the `cache` and `live` price sources.
+pub fn load_with_prices(
+    src: &str,
+    file: &str,
+    loader: Loader<'_>,
+    prices: validate::PriceResolver<'_>,
+) -> Result<Scenario, ScenarioError> {
     let f = parse::parse_file(src, file)?;
-    validate::validate(&f, src, file, loader)
+    validate::validate(&f, src, file, loader, prices)
 }
 
 /// The JSON Schema of the scenario format.

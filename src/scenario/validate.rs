@@ -75,6 +75,7 @@ pub fn validate(
     src: &str,
     file: &str,
     loader: Loader<'_>,
+    resolve: PriceResolver<'_>,
 ) -> Result<Scenario, ScenarioError> {
     let mut cx = Ctx {
         diags: Vec::new(),
@@ -125,7 +126,7 @@ pub fn validate(
         (Some(sim), Some(retry)) => sweep(&mut cx, &f.sweep, &root.key("sweep"), sim, retry),
         _ => None,
     };
-    let prices = prices(&mut cx, f, &root);
+    let prices = prices(&mut cx, f, &root, resolve);
     if let (Some(prices), Some(l), Some(w)) = (&prices, &launch, &worker) {
         check_rates(&mut cx, prices, &flows, &l.strategy, &w.size);
     }
@@ -1287,14 +1288,73 @@ fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> Objectives 
     }
 }
 
-fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable> {
+/// What a scenario asks of a price source other than the bundled snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriceRequest {
+    /// `cache` or `live`.
+    pub source: String,
+    /// The scenario's region.
+    pub region: String,
+    /// For `live`: refresh the cache when older than this, seconds.
+    pub max_age_secs: i64,
+}
+
+/// A snapshot from a price source, with the source's name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedPrices {
+    /// The rates.
+    pub snapshot: PriceSnapshot,
+    /// `cache` or `live`.
+    pub kind: String,
+}
+
+/// Resolves `cache` / `live` price sources (the command line reads the cache and calls AWS).
+pub type PriceResolver<'a> = &'a dyn Fn(&PriceRequest) -> Result<ResolvedPrices, String>;
+
+/// A resolver that knows only the bundled snapshot.
+pub fn bundled_only(req: &PriceRequest) -> Result<ResolvedPrices, String> {
+    Err(format!(
+        "price source `{}` needs the command line (it reads the price cache); this caller only has the bundled snapshot",
+        req.source
+    ))
+}
+
+fn prices(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    root: &FieldPath,
+    resolve: PriceResolver,
+) -> Option<PriceTable> {
     let pp = root.key("pricing");
     let source = f.pricing.source.as_deref().unwrap_or("bundled");
-    if source != "bundled" {
-        cx.err(&pp.key("source"), format!("`{source}` is not a price source in this version; allowed: `bundled` (override single rates under [pricing.rates])"));
-        return None;
-    }
-    let snap = PriceSnapshot::bundled();
+    let max_age = cx.positive_dur(
+        &pp.key("max_age"),
+        f.pricing.max_age.as_deref().unwrap_or("7d"),
+    );
+    let (snap, kind) = match source {
+        "bundled" => (PriceSnapshot::bundled(), "bundled".to_string()),
+        "cache" | "live" => {
+            let req = PriceRequest {
+                source: source.to_string(),
+                region: f.region.clone(),
+                max_age_secs: (max_age?.0 / 1000) as i64,
+            };
+            match resolve(&req) {
+                Ok(r) => (r.snapshot, r.kind),
+                Err(m) => {
+                    cx.err(&pp.key("source"), m);
+                    return None;
+                }
+            }
+        }
+        other => {
+            cx.err(
+                &pp.key("source"),
+                format!("`{other}` is not a price source; allowed: `bundled`, `cache`, `live` (and single rates under [pricing.rates])"),
+            );
+            return None;
+        }
+    };
     let mut rates = snap.regions.get(&f.region).cloned();
     let overrides = f.pricing.rates.clone().unwrap_or_default();
     if rates.is_none() {
@@ -1307,13 +1367,17 @@ fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable
                 .join(", ");
             cx.err(
                 &root.key("region"),
-                format!("region `{}` has no bundled prices; bundled regions: {known}; or give every rate under [pricing.rates]", f.region),
+                format!(
+                    "region `{}` has no {kind} prices; {kind} regions: {known}; or give every rate under [pricing.rates]",
+                    f.region
+                ),
             );
             return None;
         }
         rates = Some(RegionRates::default());
     }
     let mut rates = rates.unwrap_or_default();
+    let region_as_of = rates.as_of.clone();
     let rp = pp.key("rates");
     let mut overridden = false;
     for (name, v) in rates.overlay(&overrides) {
@@ -1329,20 +1393,21 @@ fn prices(cx: &mut Ctx, f: &ScenarioFile, root: &FieldPath) -> Option<PriceTable
         .as_of
         .clone()
         .filter(|_| overridden)
+        .or(region_as_of)
         .unwrap_or(snap.as_of.clone());
     Some(PriceTable {
         region: f.region.clone(),
         source: PriceSource {
             kind: if overridden {
-                "bundled+scenario".into()
+                format!("{kind}+scenario")
             } else {
-                "bundled".into()
+                kind.clone()
             },
             region: f.region.clone(),
             as_of,
             detail: if overridden {
                 format!(
-                    "bundled snapshot with rates from the scenario's [pricing.rates]; {}",
+                    "{kind} prices with rates from the scenario's [pricing.rates]; {}",
                     rates.note
                 )
             } else {

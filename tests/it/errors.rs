@@ -251,8 +251,8 @@ fn value_errors_name_what_is_allowed() {
         ),
         (
             "[worker]",
-            "[pricing]\nsource = \"live\"\n[worker]",
-            "error: test.toml:12:10: `pricing.source`: `live` is not a price source in this version; allowed: `bundled` (override single rates under [pricing.rates])",
+            "[pricing]\nsource = \"today\"\n[worker]",
+            "error: test.toml:12:10: `pricing.source`: `today` is not a price source; allowed: `bundled`, `cache`, `live` (and single rates under [pricing.rates])",
         ),
         (
             "duration = \"10m\"",

@@ -7,6 +7,8 @@ mod determinism;
 mod errors;
 mod oracle;
 mod placement;
+mod pricing;
+mod pricing_e2e;
 mod retry;
 mod scenarios;
 mod spot;

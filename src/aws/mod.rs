@@ -1,0 +1,6 @@
+//! The only code that touches the `aws_*` crates (and the one HTTP fetch of the Fargate Spot
+//! feed): SDK configuration from `--profile/--region/--endpoint-url`, GetProducts paging.
+
+pub mod config;
+pub mod pricing;
+pub mod spotfeed;

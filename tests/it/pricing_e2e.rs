@@ -1,0 +1,376 @@
+//! `spotplan pricing fetch --endpoint-url` against a small GetProducts stub on 127.0.0.1: the
+//! real SDK client, signing, JSON 1.1 protocol and paging, with no internet. Then the cache in
+//! use: `pricing show`, `pricing diff`, and a scenario with `source = "cache"`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use crate::common::root;
+
+#[derive(Clone, Debug)]
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn page(name: &str) -> String {
+    std::fs::read_to_string(root().join("fixtures/pricelist").join(name)).unwrap()
+}
+
+/// Answers GetProducts from the recorded pages (by NextToken and filters) and GET /spot.json
+/// with the Spot feed fixture; records every request.
+fn start_stub() -> (String, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let log = log2.clone();
+            std::thread::spawn(move || {
+                let mut w = stream.try_clone().unwrap();
+                let mut r = BufReader::new(stream);
+                while let Some(req) = read_request(&mut r) {
+                    log.lock().unwrap().push(req.clone());
+                    let (status, ctype, body) = if req.method == "GET" && req.path == "/spot.json" {
+                        (
+                            200,
+                            "application/json",
+                            std::fs::read_to_string(
+                                root().join("fixtures/fargate-spot-prices.json"),
+                            )
+                            .unwrap(),
+                        )
+                    } else if req.header("x-amz-target") == Some("AWSPriceListService.GetProducts")
+                    {
+                        let v: serde_json::Value =
+                            serde_json::from_str(&req.body).unwrap_or_default();
+                        let storage = v["Filters"]
+                            .as_array()
+                            .is_some_and(|f| f.iter().any(|x| x["Field"] == "storagetype"));
+                        let body = match (storage, v["NextToken"].as_str()) {
+                            (true, _) => "{\"FormatVersion\":\"aws_v1\",\"PriceList\":[]}".to_string(),
+                            (false, None) => page("use1-page1.json"),
+                            (false, Some("token-2")) => page("use1-page2.json"),
+                            (false, Some("token-3")) => page("use1-page3.json"),
+                            (false, Some(_)) => "{\"__type\":\"InvalidNextTokenException\",\"Message\":\"bad token\"}".to_string(),
+                        };
+                        (200, "application/x-amz-json-1.1", body)
+                    } else {
+                        (404, "text/plain", "not found".to_string())
+                    };
+                    let _ = write!(
+                        w,
+                        "HTTP/1.1 {status} OK\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nx-amzn-requestid: test\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = w.flush();
+                }
+            });
+        }
+    });
+    (addr, log)
+}
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTESTSECRETKEY";
+
+fn spotplan(args: &[&str], cache: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .env("SPOTPLAN_CACHE_DIR", cache)
+        .env("AWS_ACCESS_KEY_ID", "AKIDSPOTPLANTEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_CONFIG_FILE", "/nonexistent/spotplan-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/spotplan-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn pricing_fetch_pages_through_a_local_stub_and_fills_the_cache() {
+    let (addr, log) = start_stub();
+    let cache = std::env::temp_dir().join(format!("spotplan-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let spot_url = format!("{addr}/spot.json");
+    let o = spotplan(
+        &[
+            "pricing",
+            "fetch",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &addr,
+            "--spot-url",
+            &spot_url,
+            "--format",
+            "json",
+        ],
+        &cache,
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(
+        !out.contains(SECRET) && !err.contains(SECRET),
+        "a secret was printed"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let r = &v["regions"]["us-east-1"];
+    assert_eq!(r["vcpu_hour"], 0.04048);
+    assert_eq!(r["arm_gb_hour"], 0.00356);
+    assert_eq!(r["spot_vcpu_hour"], 0.01288871);
+    assert!(r.get("windows_vcpu_hour").is_none_or(|w| w.is_null()));
+
+    let reqs = log.lock().unwrap().clone();
+    let gp: Vec<&Request> = reqs.iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(gp.len(), 4, "three compute pages and one storage query");
+    for r in &gp {
+        assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+        let auth = r.header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDSPOTPLANTEST/"),
+            "{auth}"
+        );
+        assert!(
+            auth.contains("/us-east-1/pricing/aws4_request"),
+            "signed for the pricing service: {auth}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["ServiceCode"], "AmazonECS");
+        assert!(
+            body["Filters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["Type"] == "TERM_MATCH"
+                    && f["Field"] == "regionCode"
+                    && f["Value"] == "us-east-1")
+        );
+    }
+    let tokens: Vec<String> = gp
+        .iter()
+        .filter_map(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.body).ok()?["NextToken"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        tokens,
+        ["token-2", "token-3"],
+        "pages 2 and 3 were asked for by token"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.method == "GET" && r.path == "/spot.json")
+    );
+
+    // the cache is in use
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cache.join("prices.json")).unwrap()).unwrap();
+    assert_eq!(cached["format"], "spotplan-prices/1");
+    assert!(
+        cached["regions"]["us-east-1"]["source"]
+            .as_str()
+            .unwrap()
+            .contains(&addr)
+    );
+    let show = spotplan(&["pricing", "show", "--region", "us-east-1"], &cache);
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.starts_with("source: cache · as of "), "{text}");
+    assert!(text.contains("0.04048000"));
+    let diff = spotplan(
+        &[
+            "pricing",
+            "diff",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+        ],
+        &cache,
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
+    // the fixture has the bundled on-demand rates; only Windows rates (not fetched) differ
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["rate"] != "vcpu_hour"),
+        "{rows}"
+    );
+
+    // a scenario on the cache
+    let scen = cache.join("cached.toml");
+    let src = std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml"))
+        .unwrap()
+        .replace("source = \"bundled\"", "source = \"cache\"");
+    std::fs::write(&scen, src).unwrap();
+    let sim = spotplan(
+        &[
+            "simulate",
+            scen.to_str().unwrap(),
+            "-n",
+            "2",
+            "--horizon",
+            "1d",
+            "--format",
+            "json",
+        ],
+        &cache,
+    );
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&sim.stdout).unwrap();
+    assert_eq!(v["meta"]["price_source"]["kind"], "cache");
+    assert!(
+        v["meta"]["price_source"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("fetched ")
+    );
+    // `live` with a fresh cache does not fetch again
+    let live = std::fs::read_to_string(&scen)
+        .unwrap()
+        .replace("source = \"cache\"", "source = \"live\"\nmax_age = \"1d\"");
+    std::fs::write(&scen, live).unwrap();
+    let before = log.lock().unwrap().len();
+    let sim = spotplan(
+        &[
+            "simulate",
+            scen.to_str().unwrap(),
+            "-n",
+            "2",
+            "--horizon",
+            "1d",
+            "--format",
+            "json",
+        ],
+        &cache,
+    );
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+    assert_eq!(log.lock().unwrap().len(), before);
+    // the bundled snapshot is regenerated by the same code
+    let bundled = cache.join("bundled.json");
+    let o = spotplan(
+        &[
+            "pricing",
+            "fetch",
+            "--all-regions",
+            "--endpoint-url",
+            &addr,
+            "--spot-prices",
+            "fixtures/fargate-spot-prices.json",
+            "--write-bundled",
+            bundled.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap: spotplan::pricing::PriceSnapshot =
+        serde_json::from_str(&std::fs::read_to_string(&bundled).unwrap()).unwrap();
+    assert_eq!(snap.regions["us-east-1"].spot_gb_hour, Some(0.00141527));
+    assert!(snap.source.contains("GetProducts AmazonECS"));
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn a_cache_source_without_a_cache_says_what_to_run() {
+    let cache = std::env::temp_dir().join(format!("spotplan-nocache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    std::fs::create_dir_all(&cache).unwrap();
+    let scen = cache.join("s.toml");
+    let src = std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml"))
+        .unwrap()
+        .replace("source = \"bundled\"", "source = \"cache\"");
+    std::fs::write(&scen, src).unwrap();
+    let o = spotplan(&["validate", scen.to_str().unwrap()], &cache);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.ends_with("`pricing.source`: no cached prices for `us-east-1`; run `spotplan pricing fetch --region us-east-1` first, or use source = \"bundled\"\n"),
+        "{err}"
+    );
+    let o = spotplan(
+        &[
+            "pricing",
+            "fetch",
+            "--region",
+            "us-east-1",
+            "--pricing-region",
+            "eu-west-1",
+        ],
+        &cache,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: --pricing-region `eu-west-1` has no Price List endpoint; allowed: `us-east-1`, `eu-central-1`, `ap-south-1`\n"
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
