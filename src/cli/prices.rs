@@ -1,14 +1,13 @@
 //! `spotplan pricing fetch|show|diff`, the price cache on disk, and the `cache`/`live` price
 //! sources of scenarios.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::UserError;
-use crate::pricing::cache::{CachedRegion, PriceCache, is_fresh, staleness_warning};
+use crate::pricing::cache::{PriceCache, is_fresh, staleness_warning};
 use crate::pricing::{PriceSnapshot, RegionRates};
 use crate::scenario::{PriceRequest, ResolvedPrices};
 
@@ -122,6 +121,7 @@ fn read_cache() -> Result<Option<PriceCache>, String> {
     }
 }
 
+#[cfg(feature = "aws")]
 fn write_cache(c: &PriceCache) -> Result<PathBuf, String> {
     let p = cache_path()?;
     if let Some(dir) = p.parent() {
@@ -227,7 +227,7 @@ pub fn fetch_regions(
     pricing_region: &str,
     region: Option<&str>,
     spot: SpotInput,
-) -> Result<BTreeMap<String, CachedRegion>, String> {
+) -> Result<std::collections::BTreeMap<String, crate::pricing::cache::CachedRegion>, String> {
     use crate::aws::pricing::on_demand;
     use crate::pricing::pricelist::parse_spot_feed;
     let (spot_text, spot_from) = match &spot {
@@ -289,7 +289,7 @@ pub fn fetch_regions(
         .map(|(k, r)| {
             (
                 k,
-                CachedRegion {
+                crate::pricing::cache::CachedRegion {
                     fetched_unix: now_unix(),
                     fetched_at: fetched_at.clone(),
                     source: source.clone(),
