@@ -13,6 +13,17 @@ use crate::report;
 use crate::sim::{self, Recorder};
 use crate::sweep::{replicate, summarize};
 
+/// Shapes of `--trace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    /// spotplan's task events (JSON lines or CSV).
+    Events,
+    /// ECS "Task State Change" events, JSON lines, as `calibrate --ecs-events` reads them.
+    EcsEvents,
+    /// Prefect flow runs, JSON lines, as `calibrate --prefect-runs` reads them.
+    PrefectRuns,
+}
+
 /// Arguments of `simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -39,6 +50,10 @@ pub struct SimulateArgs {
     /// Write the task events of replication 0 to FILE (JSON lines; CSV if FILE ends in .csv).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// The trace's shape: spotplan's own events, ECS task state change events as EventBridge
+    /// delivers them (plus "Capacity is unavailable" log lines), or Prefect flow runs.
+    #[arg(long, value_enum, default_value_t = TraceFormat::Events)]
+    pub trace_format: TraceFormat,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -105,7 +120,13 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let f = std::fs::File::create(path)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         let mut w = std::io::BufWriter::new(f);
-        report::write_trace(&mut w, &s, &rec.events, csv)?;
+        match a.trace_format {
+            TraceFormat::Events => report::write_trace(&mut w, &s, &rec.events, csv)?,
+            TraceFormat::EcsEvents => report::export::write_ecs_events(&mut w, &s, &rec.events)?,
+            TraceFormat::PrefectRuns => {
+                report::export::write_prefect_runs(&mut w, &s, &rec.events)?
+            }
+        }
         w.flush()?;
     }
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use crate::sim::TraceEvent;
 use crate::sweep::{Replication, Summary};
 
 pub mod charts;
+pub mod export;
 pub mod html;
 pub mod sweep;
 

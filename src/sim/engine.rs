@@ -260,6 +260,21 @@ impl<O: Observer> Engine<'_, O> {
         provider: Option<Provider>,
         value: u64,
     ) {
+        self.emit_with(flow, run, attempt, kind, provider, value, 0);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn emit_with(
+        &mut self,
+        flow: u32,
+        run: u64,
+        attempt: u32,
+        kind: EventKind,
+        provider: Option<Provider>,
+        value: u64,
+        aux: u64,
+    ) {
         if O::ENABLED {
             self.obs.event(&TraceEvent {
                 t_ms: self.now.0,
@@ -269,6 +284,7 @@ impl<O: Observer> Engine<'_, O> {
                 kind,
                 provider,
                 value,
+                aux,
             });
         }
     }
@@ -661,13 +677,14 @@ impl<O: Observer> Engine<'_, O> {
         self.live_tasks.push(task);
         self.provider_in_flight[provider.index()] += 1;
         self.out.tasks += 1;
-        self.emit(
+        self.emit_with(
             r.flow,
             r.k,
             r.attempts,
             EventKind::Placed,
             Some(provider),
             pull_start.0,
+            run_start.0,
         );
         if provider == Provider::FargateSpot {
             let e = self.st.interruptions.exp1(r.id, r.attempts as u64);

@@ -51,6 +51,8 @@ pub struct TraceEvent {
     pub provider: Option<Provider>,
     /// Billed seconds (on `stopped`), or the image-pull start in ms (on `placed`).
     pub value: u64,
+    /// On `placed`: when the task starts RUNNING, ms. Otherwise 0.
+    pub aux: u64,
 }
 
 /// Receives trace events. With `ENABLED = false` the engine builds none.
