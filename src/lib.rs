@@ -14,6 +14,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod calibrate;
 pub mod cli;
 pub mod model;
 pub mod pricing;

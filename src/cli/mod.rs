@@ -1,6 +1,7 @@
 //! The command line: argument types (clap) and one file per subcommand. The only place that
 //! reads files, looks at the terminal or the clock.
 
+mod calibrate;
 mod grid;
 pub mod prices;
 mod recommend;
@@ -50,6 +51,9 @@ pub enum Command {
     Merge(sweep::MergeArgs),
     /// Print the JSON Schema of the scenario file format.
     Schema,
+    /// Estimate interruption rates, capacity failures and workloads from your own ECS task
+    /// records and Prefect runs, and write them as a scenario.
+    Calibrate(calibrate::CalibrateArgs),
     /// Fetch, show and compare Fargate and Fargate Spot prices.
     #[command(subcommand)]
     Pricing(prices::PricingCommand),
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::Schema => schema::run(),
         Command::Pricing(c) => prices::run(c),
+        Command::Calibrate(a) => calibrate::run(a),
     };
     match result {
         Ok(code) => code,

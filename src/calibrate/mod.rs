@@ -1,0 +1,6 @@
+//! Calibration from a user's own history: interruption rates, capacity failures and workloads
+//! estimated from ECS task records and Prefect flow runs, written as a scenario.
+
+pub mod estimate;
+pub mod records;
+pub mod write;

@@ -1,0 +1,103 @@
+//! `spotplan calibrate --ecs-events FILE... [--prefect-runs FILE...] [--out scenario.toml]`
+
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::UserError;
+use super::prices::PriceFormat;
+use crate::calibrate::estimate::Accum;
+use crate::calibrate::records::{read_ecs, read_prefect};
+use crate::calibrate::write::{calibration, table};
+
+/// Arguments of `calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// ECS task records: `aws ecs describe-tasks` JSON, EventBridge "ECS Task State Change"
+    /// events (JSON lines), CSV, or logs with "Capacity is unavailable" lines.
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    pub ecs_events: Vec<PathBuf>,
+    /// Prefect flow runs (JSON array, JSON lines or CSV).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub prefect_runs: Vec<PathBuf>,
+    /// Write the calibrated scenario here (and empirical duration samples beside it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The region the scenario prices (the records do not say reliably).
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = PriceFormat::Table)]
+    pub format: PriceFormat,
+}
+
+pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let mut acc = Accum::default();
+    let mut names = Vec::new();
+    for p in &a.ecs_events {
+        let f = std::fs::File::open(p)
+            .map_err(|e| UserError(format!("cannot read `{}`: {e}", p.display())))?;
+        let mut r = BufReader::with_capacity(1 << 16, f);
+        read_ecs(&mut r, &p.display().to_string(), &mut |rec| acc.add(rec))
+            .map_err(|e| UserError(e.to_string()))?;
+        names.push(
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    for p in &a.prefect_runs {
+        let f = std::fs::File::open(p)
+            .map_err(|e| UserError(format!("cannot read `{}`: {e}", p.display())))?;
+        let mut r = BufReader::new(f);
+        read_prefect(&mut r, &p.display().to_string(), &mut |rec| {
+            acc.add_run(rec)
+        })
+        .map_err(|e| UserError(e.to_string()))?;
+        names.push(
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    if acc.records == 0 {
+        return Err(UserError(
+            "the inputs hold no task records, capacity failures or flow runs".into(),
+        )
+        .into());
+    }
+    let stem = a
+        .out
+        .as_ref()
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned());
+    let c = calibration(&acc, &names, &a.region, stem.as_deref());
+    match a.format {
+        PriceFormat::Table => print!("{}", table(&c)),
+        PriceFormat::Json => println!("{}", serde_json::to_string_pretty(&c.rows)?),
+    }
+    match &a.out {
+        Some(p) => {
+            std::fs::write(p, &c.scenario)
+                .with_context(|| format!("cannot write `{}`", p.display()))?;
+            let dir = p.parent().map(PathBuf::from).unwrap_or_default();
+            for (name, body) in &c.files {
+                std::fs::write(dir.join(name), body)
+                    .with_context(|| format!("cannot write `{name}`"))?;
+            }
+            eprintln!(
+                "wrote {} (run it with `spotplan simulate {}`)",
+                p.display(),
+                p.display()
+            );
+        }
+        None => {
+            println!();
+            print!("{}", c.scenario);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

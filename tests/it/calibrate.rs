@@ -1,0 +1,210 @@
+//! Calibration: every input format on real-shaped fixtures, line-numbered errors, recovery of
+//! known parameters from simulated histories (with interval coverage over many seeds), and a
+//! calibrated scenario that `simulate` runs as is.
+
+use std::io::BufReader;
+
+use spotplan::calibrate::estimate::{
+    Accum, DurationFit, RateEstimate, ScheduleEstimate, durations, schedule,
+};
+use spotplan::calibrate::records::{read_ecs, read_prefect};
+use spotplan::calibrate::write::calibration;
+
+use crate::common::*;
+
+fn accum_of(files: &[&str]) -> Accum {
+    let mut a = Accum::default();
+    for f in files {
+        let p = root().join("fixtures/calibrate").join(f);
+        let mut r = BufReader::new(std::fs::File::open(&p).unwrap());
+        if f.starts_with("prefect") {
+            read_prefect(&mut r, f, &mut |x| a.add_run(x)).unwrap();
+        } else {
+            read_ecs(&mut r, f, &mut |x| a.add(x)).unwrap();
+        }
+    }
+    a
+}
+
+#[test]
+fn every_ecs_format_reads_the_same_tasks() {
+    // hand-computed: spot exposure 1225 + 2400 + 3600 + 25 s (the running task counted to the
+    // export's end, 14:00:45), two interruptions (SpotInterruption and TerminationNotice)
+    for f in ["describe-tasks.json", "eventbridge.jsonl", "tasks.csv"] {
+        let a = accum_of(&[f]);
+        assert!(
+            (a.spot_hours - 7250.0 / 3600.0).abs() < 1e-9,
+            "{f}: {}",
+            a.spot_hours
+        );
+        assert_eq!(
+            (a.interruptions, a.spot_tasks, a.od_tasks, a.censored),
+            (2, 4, 1, 1),
+            "{f}"
+        );
+        let g = &a.groups["etl-nightly"];
+        assert_eq!(
+            (g.cpu(), g.memory(), g.work_n()),
+            (Some(1024), Some(2048), 1),
+            "{f}"
+        );
+        assert_eq!(a.groups["report"].work_n(), 1);
+        let r = RateEstimate::of(a.interruptions, a.spot_hours);
+        assert!((r.rate - 2.0 / (7250.0 / 3600.0)).abs() < 1e-9);
+    }
+    assert_eq!(accum_of(&["describe-tasks.json"]).capacity_failures, 1);
+    assert_eq!(accum_of(&["eventbridge.jsonl"]).capacity_failures, 1);
+    let log = accum_of(&["worker.log"]);
+    assert_eq!((log.capacity_failures, log.records), (2, 2));
+    let runs = accum_of(&["prefect-runs.json"]);
+    assert_eq!(runs.prefect["etl-nightly"], (2, 1));
+    assert_eq!(accum_of(&["prefect-runs.csv"]).prefect, runs.prefect);
+}
+
+#[test]
+fn malformed_records_give_line_numbered_errors() {
+    let read = |f: &str| {
+        let p = root().join("fixtures/calibrate").join(f);
+        let mut r = BufReader::new(std::fs::File::open(&p).unwrap());
+        read_ecs(&mut r, f, &mut |_| {}).unwrap_err().to_string()
+    };
+    let e = read("bad-line3.jsonl");
+    assert!(e.starts_with("bad-line3.jsonl:3: not valid JSON: "), "{e}");
+    assert_eq!(
+        read("bad-time.csv"),
+        "bad-time.csv:4: `yesterday` is not a time in column `stoppedAt`"
+    );
+    let mut r = BufReader::new("{\"tasks_missing\": []}\n".as_bytes());
+    let e = read_ecs(&mut r, "x.json", &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("x.json:1: a JSON line that is neither an ECS task state change event"),
+        "{e}"
+    );
+}
+
+/// One daily-ish spot-only workload with a known interruption rate; the history of one
+/// replication exported as EventBridge events.
+fn history(rate: f64, seed: u64, days: u32) -> (Accum, String) {
+    let src = world(
+        &format!("horizon = \"{days}d\"\nseed = {seed}\nplacement = \"per-call\""),
+        "10s",
+        SPOT_ONLY,
+        &format!(
+            "[spot]\ninterruption_rate = \"{rate}/h\"\n[retry]\npolicy = \"prefect3-reschedule\""
+        ),
+        "schedule = { every = \"1h\" }\nduration = { lognormal = { median = \"20m\", p95 = \"50m\" } }\nstartup = { provisioning = \"20s\", image_pull = { uniform = [\"10s\", \"30s\"] } }",
+    );
+    let s = scenario(&src);
+    let (_, events) = trace(&s, 0);
+    let mut buf = Vec::new();
+    spotplan::report::export::write_ecs_events(&mut buf, &s, &events).unwrap();
+    let mut a = Accum::default();
+    read_ecs(&mut BufReader::new(buf.as_slice()), "sim.jsonl", &mut |x| {
+        a.add(x)
+    })
+    .unwrap();
+    (a, String::from_utf8(buf).unwrap())
+}
+
+#[test]
+fn calibrate_recovers_the_simulated_rate_with_95_percent_coverage() {
+    let truth = 0.3;
+    let mut covered = 0;
+    let n = 60;
+    for seed in 0..n {
+        let (a, _) = history(truth, seed, 10);
+        let r = RateEstimate::of(a.interruptions, a.spot_hours);
+        if r.low <= truth && truth <= r.high {
+            covered += 1;
+        }
+    }
+    // 95% nominal: fewer than 52 of 60 has probability < 0.5%
+    assert!(covered >= 52, "covered {covered} of {n}");
+}
+
+#[test]
+fn calibrate_recovers_workload_and_writes_a_runnable_scenario() {
+    let (a, _) = history(0.05, 3, 30);
+    let g = &a.groups["job"];
+    match schedule(g.starts()) {
+        ScheduleEstimate::Every { interval_s, .. } => assert!((interval_s - 3600.0).abs() < 1.0),
+        other => panic!("{other:?}"),
+    }
+    match durations(g) {
+        DurationFit::Lognormal {
+            median_s, p95_s, ..
+        } => {
+            assert!((median_s / 1200.0 - 1.0).abs() < 0.1, "median {median_s}");
+            assert!((p95_s / 3000.0 - 1.0).abs() < 0.15, "p95 {p95_s}");
+        }
+        other => panic!("expected lognormal: {other:?}"),
+    }
+    let c = calibration(&a, &["sim.jsonl".into()], "us-east-1", None);
+    let s = scenario(&c.scenario);
+    assert_eq!(s.flows.len(), 1);
+    assert_eq!(s.flows[0].name, "job");
+    let o = outcomes(&s, 2);
+    assert!(o.iter().all(|o| o.completed > 0));
+    assert!(
+        c.scenario.contains("# 95% CI ["),
+        "every estimate carries its interval"
+    );
+}
+
+#[test]
+fn too_little_data_falls_back_to_the_prior_and_says_so() {
+    let a = accum_of(&["tasks.csv"]);
+    let c = calibration(&a, &["tasks.csv".into()], "eu-west-1", None);
+    assert!(c.scenario.contains("interruption_rate = \"0.05/h\"   # too little data: 2 interruptions in 2.0 spot task-hours"), "{}", c.scenario);
+    assert!(
+        c.scenario
+            .contains("duration = \"10m\"   # too few completed tasks (1 < 5); the prior is 10m")
+    );
+    let s = load(
+        &c.scenario
+            .replace("region = \"eu-west-1\"", "region = \"us-east-1\""),
+    )
+    .unwrap();
+    assert_eq!(s.flows.len(), 2);
+}
+
+#[test]
+fn the_command_writes_a_scenario_that_simulate_runs() {
+    let dir = std::env::temp_dir().join(format!("spotplan-cal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, text) = history(0.1, 5, 20);
+    let ev = dir.join("events.jsonl");
+    std::fs::write(&ev, text).unwrap();
+    let out = dir.join("calibrated.toml");
+    let bin = env!("CARGO_BIN_EXE_spotplan");
+    let o = std::process::Command::new(bin)
+        .args([
+            "calibrate",
+            "--ecs-events",
+            ev.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.starts_with("estimate "));
+    assert!(table.contains("spot interruption rate"));
+    let o = std::process::Command::new(bin)
+        .args([
+            "simulate",
+            out.to_str().unwrap(),
+            "-n",
+            "3",
+            "--horizon",
+            "2d",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
