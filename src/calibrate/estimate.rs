@@ -260,10 +260,10 @@ impl Accum {
             Record::CapacityFailure { at } => {
                 self.capacity_failures += 1;
                 self.see(at);
-                if let Some(t) = at {
-                    if self.failure_times.len() < CAP {
-                        self.failure_times.push(t);
-                    }
+                if let Some(t) = at
+                    && self.failure_times.len() < CAP
+                {
+                    self.failure_times.push(t);
                 }
             }
             Record::Task { task, censor_at } => self.add_task(task, censor_at),
@@ -302,13 +302,13 @@ impl Accum {
                 None => g.starts.push(c),
             }
         }
-        if t.interrupted {
-            if let Some(i) = t.stopping.or(t.stopped) {
-                if g.recent_interrupts.len() == 16 {
-                    g.recent_interrupts.pop_front();
-                }
-                g.recent_interrupts.push_back(i);
+        if t.interrupted
+            && let Some(i) = t.stopping.or(t.stopped)
+        {
+            if g.recent_interrupts.len() == 16 {
+                g.recent_interrupts.pop_front();
             }
+            g.recent_interrupts.push_back(i);
         }
         let spot = t.provider == Some(Provider::FargateSpot);
         if spot {
@@ -320,15 +320,15 @@ impl Accum {
         if t.stopped.is_none() {
             self.censored += 1;
         }
-        if !t.interrupted {
-            if let (Some(s), Some(e)) = (t.started, t.stopped) {
-                let w = (e - s).max(1) as f64 / 1000.0;
-                g.work.push(w);
-                g.work_n += 1;
-                g.work_sum += w;
-                g.work_sum_ln += w.ln();
-                g.work_sum_ln2 += w.ln() * w.ln();
-            }
+        if !t.interrupted
+            && let (Some(s), Some(e)) = (t.started, t.stopped)
+        {
+            let w = (e - s).max(1) as f64 / 1000.0;
+            g.work.push(w);
+            g.work_n += 1;
+            g.work_sum += w;
+            g.work_sum_ln += w.ln();
+            g.work_sum_ln2 += w.ln() * w.ln();
         }
         if spot {
             // exposure from the image pull (interruptions hit pulling tasks too) to SIGTERM,
@@ -339,11 +339,11 @@ impl Accum {
             } else {
                 t.stopped.or(censor_at)
             };
-            if let (Some(a), Some(b)) = (from, to) {
-                if b > a {
-                    self.spot_hours += (b - a) as f64 / 3_600_000.0;
-                    add_exposure(&mut self.hourly_hours, a, b);
-                }
+            if let (Some(a), Some(b)) = (from, to)
+                && b > a
+            {
+                self.spot_hours += (b - a) as f64 / 3_600_000.0;
+                add_exposure(&mut self.hourly_hours, a, b);
             }
             if t.interrupted {
                 self.interruptions += 1;
@@ -659,20 +659,20 @@ pub fn durations(g: &GroupAccum) -> DurationFit {
     let sample = g.work.sorted();
     let crit = 1.358 / (sample.len() as f64).sqrt();
     let mut best: Option<(f64, DurationFit)> = None;
-    if let Some((mu, sigma)) = g.lognormal() {
-        if sigma > 0.0 {
-            let d = ks(&sample, &|x| {
-                0.5 * (1.0 + erf((x.ln() - mu) / (sigma * std::f64::consts::SQRT_2)))
-            });
-            best = Some((
-                d,
-                DurationFit::Lognormal {
-                    median_s: mu.exp(),
-                    p95_s: (mu + 1.6448536269514722 * sigma).exp(),
-                    ks: d,
-                },
-            ));
-        }
+    if let Some((mu, sigma)) = g.lognormal()
+        && sigma > 0.0
+    {
+        let d = ks(&sample, &|x| {
+            0.5 * (1.0 + erf((x.ln() - mu) / (sigma * std::f64::consts::SQRT_2)))
+        });
+        best = Some((
+            d,
+            DurationFit::Lognormal {
+                median_s: mu.exp(),
+                p95_s: (mu + 1.6448536269514722 * sigma).exp(),
+                ks: d,
+            },
+        ));
     }
     if let Some((k, theta)) = g.gamma() {
         let d = ks(&sample, &|x| gamma_p(k, x / theta));

@@ -485,7 +485,9 @@ pub fn read_prefect(
     }
     if t.starts_with('[') || t.starts_with('{') {
         runs.sort_by_key(|r| r.expected_start);
-        runs.into_iter().for_each(|r| sink(r));
+        for r in runs {
+            sink(r);
+        }
         return Ok(());
     }
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -531,6 +533,8 @@ pub fn read_prefect(
         });
     }
     runs.sort_by_key(|r| r.expected_start);
-    runs.into_iter().for_each(|r| sink(r));
+    for r in runs {
+        sink(r);
+    }
     Ok(())
 }
