@@ -3,4 +3,5 @@
 
 pub mod estimate;
 pub mod records;
+pub mod synthetic;
 pub mod write;

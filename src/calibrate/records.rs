@@ -2,9 +2,11 @@
 //! EventBridge "ECS Task State Change" events as JSON lines, or CSV), "Capacity is
 //! unavailable" failures (in the same exports or a plain log), and Prefect flow runs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::BufRead;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::Provider;
@@ -240,6 +242,105 @@ pub fn read_ecs(
     }
 }
 
+/// A string or a number in an event (timestamps and sizes come both ways).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Num(f64),
+}
+
+impl Scalar<'_> {
+    fn instant(&self) -> Option<i64> {
+        match self {
+            Scalar::Text(s) => instant_str(s),
+            Scalar::Num(n) => Some((n * 1000.0).round() as i64),
+        }
+    }
+    fn num(&self) -> Option<u32> {
+        match self {
+            Scalar::Text(s) => s.trim().parse().ok(),
+            Scalar::Num(n) => Some(*n as u32),
+        }
+    }
+    fn text(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(s) => Some(s),
+            Scalar::Num(_) => None,
+        }
+    }
+}
+
+/// The fields of an EventBridge task-state-change `detail` spotplan reads; the rest is
+/// skipped without being built.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Detail<'a> {
+    #[serde(borrow)]
+    group: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    started_by: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    capacity_provider_name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    launch_type: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    cpu: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    memory: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    created_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pull_started_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    started_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    stopping_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    stopped_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    stop_code: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    stopped_reason: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    last_status: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    task_arn: Option<Scalar<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "detail-type", borrow)]
+    detail_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    detail: Option<Detail<'a>>,
+    #[serde(borrow)]
+    time: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+}
+
+fn text<'b>(x: &'b Option<Scalar<'_>>) -> Option<&'b str> {
+    x.as_ref().and_then(Scalar::text)
+}
+
+fn task_from_detail(d: &Detail) -> TaskRecord {
+    let t = text;
+    let i = |x: &Option<Scalar>| x.as_ref().and_then(Scalar::instant);
+    TaskRecord {
+        group: group_of(t(&d.group), t(&d.started_by)),
+        provider: provider_of(t(&d.capacity_provider_name), t(&d.launch_type)),
+        cpu: d.cpu.as_ref().and_then(Scalar::num),
+        memory: d.memory.as_ref().and_then(Scalar::num),
+        created: i(&d.created_at),
+        pull_started: i(&d.pull_started_at),
+        started: i(&d.started_at),
+        stopping: i(&d.stopping_at),
+        stopped: i(&d.stopped_at),
+        interrupted: interrupted(t(&d.stop_code), t(&d.stopped_reason)),
+    }
+}
+
 fn read_event_lines(
     first: String,
     reader: &mut dyn BufRead,
@@ -260,39 +361,27 @@ fn read_event_lines(
         let t = line.trim();
         if !t.is_empty() {
             if t.starts_with('{') {
-                let v: Value = serde_json::from_str(t)
-                    .map_err(|e| err(line_no, format!("not valid JSON: {e}")))?;
-                if v.get("detail-type").is_some() && v["detail-type"] != "ECS Task State Change" {
+                let v: Event = serde_json::from_str(t).map_err(|e| err(line_no, format!("not valid JSON: {e}")))?;
+                if v.detail_type.as_deref().is_some_and(|d| d != "ECS Task State Change") {
                     // other EventBridge events in the same export
-                } else if let Some(d) = v.get("detail").filter(|d| d.is_object()) {
-                    let task = task_from_json(d);
-                    end = end.max(latest(&task)).max(instant(&v["time"]));
-                    let arn = d["taskArn"].as_str().unwrap_or("").to_string();
-                    match d["lastStatus"].as_str() {
+                } else if let Some(d) = &v.detail {
+                    let task = task_from_detail(d);
+                    end = end.max(latest(&task)).max(v.time.as_ref().and_then(Scalar::instant));
+                    let arn = d.task_arn.as_ref().and_then(Scalar::text).unwrap_or("").to_string();
+                    match d.last_status.as_ref().and_then(Scalar::text) {
                         Some("STOPPED") => {
-                            running.remove(&arn);
-                            sink(Record::Task {
-                                task,
-                                censor_at: None,
-                            });
+                            if !running.is_empty() {
+                                running.remove(&arn);
+                            }
+                            sink(Record::Task { task, censor_at: None });
                         }
                         Some(_) if !arn.is_empty() => {
                             running.insert(arn, task);
                         }
-                        _ => {
-                            return Err(err(
-                                line_no,
-                                "an ECS task state change without `lastStatus`".into(),
-                            ));
-                        }
+                        _ => return Err(err(line_no, "an ECS task state change without `lastStatus`".into())),
                     }
-                } else if v["reason"]
-                    .as_str()
-                    .is_some_and(|r| r.contains(CAPACITY_TEXT))
-                {
-                    sink(Record::CapacityFailure {
-                        at: instant(&v["time"]),
-                    });
+                } else if v.reason.as_deref().is_some_and(|r| r.contains(CAPACITY_TEXT)) {
+                    sink(Record::CapacityFailure { at: v.time.as_ref().and_then(Scalar::instant) });
                 } else {
                     return Err(err(
                         line_no,

@@ -1,0 +1,54 @@
+//! `calibrate` reads a million events with flat memory: peak heap for 1 000 000 task records
+//! is at most 1.5× that for 100 000. A separate binary: it installs a counting allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::BufReader;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use spotplan::calibrate::estimate::Accum;
+use spotplan::calibrate::records::read_ecs;
+use spotplan::calibrate::synthetic::SyntheticTasks;
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::SeqCst) + l.size();
+            PEAK.fetch_max(now, Ordering::SeqCst);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::SeqCst);
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn peak(n: u64, csv: bool) -> (usize, Accum) {
+    let base = LIVE.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let mut acc = Accum::default();
+    let mut r = BufReader::with_capacity(1 << 16, SyntheticTasks::new(n, csv));
+    read_ecs(&mut r, "synthetic", &mut |x| acc.add(x)).unwrap();
+    (PEAK.load(Ordering::SeqCst) - base, acc)
+}
+
+#[test]
+fn a_million_events_stream_with_flat_memory() {
+    for csv in [true, false] {
+        let (small, a) = peak(100_000, csv);
+        let (big, b) = peak(1_000_000, csv);
+        assert_eq!(a.records, 100_000);
+        assert_eq!(b.records, 1_000_000);
+        assert_eq!(b.interruptions, 10_000);
+        println!("csv={csv}: peak heap 100k {small} B, 1M {big} B ({:.2}×)", big as f64 / small as f64);
+        assert!(big as f64 <= 1.5 * small as f64, "csv={csv}: {big} B vs {small} B");
+    }
+}
