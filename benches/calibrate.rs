@@ -15,7 +15,9 @@ fn parse(c: &mut Criterion) {
     g.sample_size(10);
     for (name, csv) in [("eventbridge_jsonl", false), ("csv", true)] {
         let mut data = Vec::new();
-        SyntheticTasks::new(n, csv).read_to_end(&mut data).expect("synthetic data");
+        SyntheticTasks::new(n, csv)
+            .read_to_end(&mut data)
+            .expect("synthetic data");
         g.throughput(Throughput::Elements(n));
         g.bench_function(name, |b| {
             b.iter(|| {

@@ -48,7 +48,13 @@ fn a_million_events_stream_with_flat_memory() {
         assert_eq!(a.records, 100_000);
         assert_eq!(b.records, 1_000_000);
         assert_eq!(b.interruptions, 10_000);
-        println!("csv={csv}: peak heap 100k {small} B, 1M {big} B ({:.2}×)", big as f64 / small as f64);
-        assert!(big as f64 <= 1.5 * small as f64, "csv={csv}: {big} B vs {small} B");
+        println!(
+            "csv={csv}: peak heap 100k {small} B, 1M {big} B ({:.2}×)",
+            big as f64 / small as f64
+        );
+        assert!(
+            big as f64 <= 1.5 * small as f64,
+            "csv={csv}: {big} B vs {small} B"
+        );
     }
 }

@@ -830,6 +830,19 @@ pub fn capacity(a: &Accum) -> Capacity {
     }
 }
 
+/// A distribution-free 95% interval for the median of a sorted sample (order statistics
+/// n/2 ∓ 1.96·√n/2).
+pub fn median_ci(sorted: &[f64]) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    if n < 6 {
+        return None;
+    }
+    let h = 1.959963984540054 * (n as f64).sqrt() / 2.0;
+    let lo = ((n as f64 / 2.0 - h).floor().max(0.0)) as usize;
+    let hi = ((n as f64 / 2.0 + h).ceil() as usize).min(n - 1);
+    Some((sorted[lo], sorted[hi]))
+}
+
 /// A quantile of a sorted sample.
 pub fn q(sorted: &[f64], p: f64) -> f64 {
     crate::sweep::stats::quantile_sorted(sorted, p)

@@ -361,27 +361,52 @@ fn read_event_lines(
         let t = line.trim();
         if !t.is_empty() {
             if t.starts_with('{') {
-                let v: Event = serde_json::from_str(t).map_err(|e| err(line_no, format!("not valid JSON: {e}")))?;
-                if v.detail_type.as_deref().is_some_and(|d| d != "ECS Task State Change") {
+                let v: Event = serde_json::from_str(t)
+                    .map_err(|e| err(line_no, format!("not valid JSON: {e}")))?;
+                if v.detail_type
+                    .as_deref()
+                    .is_some_and(|d| d != "ECS Task State Change")
+                {
                     // other EventBridge events in the same export
                 } else if let Some(d) = &v.detail {
                     let task = task_from_detail(d);
-                    end = end.max(latest(&task)).max(v.time.as_ref().and_then(Scalar::instant));
-                    let arn = d.task_arn.as_ref().and_then(Scalar::text).unwrap_or("").to_string();
+                    end = end
+                        .max(latest(&task))
+                        .max(v.time.as_ref().and_then(Scalar::instant));
+                    let arn = d
+                        .task_arn
+                        .as_ref()
+                        .and_then(Scalar::text)
+                        .unwrap_or("")
+                        .to_string();
                     match d.last_status.as_ref().and_then(Scalar::text) {
                         Some("STOPPED") => {
                             if !running.is_empty() {
                                 running.remove(&arn);
                             }
-                            sink(Record::Task { task, censor_at: None });
+                            sink(Record::Task {
+                                task,
+                                censor_at: None,
+                            });
                         }
                         Some(_) if !arn.is_empty() => {
                             running.insert(arn, task);
                         }
-                        _ => return Err(err(line_no, "an ECS task state change without `lastStatus`".into())),
+                        _ => {
+                            return Err(err(
+                                line_no,
+                                "an ECS task state change without `lastStatus`".into(),
+                            ));
+                        }
                     }
-                } else if v.reason.as_deref().is_some_and(|r| r.contains(CAPACITY_TEXT)) {
-                    sink(Record::CapacityFailure { at: v.time.as_ref().and_then(Scalar::instant) });
+                } else if v
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains(CAPACITY_TEXT))
+                {
+                    sink(Record::CapacityFailure {
+                        at: v.time.as_ref().and_then(Scalar::instant),
+                    });
                 } else {
                     return Err(err(
                         line_no,

@@ -15,7 +15,13 @@ pub struct SyntheticTasks {
 impl SyntheticTasks {
     /// `n` records.
     pub fn new(n: u64, csv: bool) -> SyntheticTasks {
-        let mut s = SyntheticTasks { n, i: 0, csv, buf: Vec::with_capacity(1024), pos: 0 };
+        let mut s = SyntheticTasks {
+            n,
+            i: 0,
+            csv,
+            buf: Vec::with_capacity(1024),
+            pos: 0,
+        };
         if csv {
             s.buf.extend_from_slice(
                 b"capacityProviderName,cpu,memory,createdAt,pullStartedAt,startedAt,stoppingAt,stoppedAt,stopCode,stoppedReason,group\n",
@@ -38,8 +44,8 @@ impl SyntheticTasks {
                 .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
                 .unwrap_or_default()
         };
-        let spot = i % 2 == 0;
-        let interrupted = spot && i % 100 == 0;
+        let spot = i.is_multiple_of(2);
+        let interrupted = spot && i.is_multiple_of(100);
         let run = 600 + (i % 600) as i64;
         let (created, pull, started) = (t0, t0 + 20, t0 + 45);
         let stopping = interrupted.then_some(started + run / 2);
@@ -48,7 +54,10 @@ impl SyntheticTasks {
         let (code, reason) = if interrupted {
             ("SpotInterruption", "Your Spot Task was interrupted.")
         } else {
-            ("EssentialContainerExited", "Essential container in task exited")
+            (
+                "EssentialContainerExited",
+                "Essential container in task exited",
+            )
         };
         let group = format!("family:flow-{}", i % 5);
         if self.csv {
@@ -62,18 +71,17 @@ impl SyntheticTasks {
             );
             self.buf.extend_from_slice(line.as_bytes());
         } else {
-            let mut d = serde_json::json!({
-                "taskArn": format!("arn:aws:ecs:us-east-1:111122223333:task/c/{i:016x}"),
-                "capacityProviderName": cp, "cpu": "1024", "memory": "2048",
-                "createdAt": iso(created), "pullStartedAt": iso(pull), "startedAt": iso(started),
-                "stoppedAt": iso(stopped), "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
-                "stopCode": code, "stoppedReason": reason, "group": group,
-            });
-            if let Some(s) = stopping {
-                d["stoppingAt"] = iso(s).into();
-            }
-            let ev = serde_json::json!({"version": "0", "detail-type": "ECS Task State Change", "source": "aws.ecs", "time": iso(stopped), "detail": d});
-            self.buf.extend_from_slice(ev.to_string().as_bytes());
+            let stopping = stopping
+                .map(|s| format!(",\"stoppingAt\":\"{}\"", iso(s)))
+                .unwrap_or_default();
+            let line = format!(
+                "{{\"version\":\"0\",\"detail-type\":\"ECS Task State Change\",\"source\":\"aws.ecs\",\"time\":\"{stop}\",\"detail\":{{\"taskArn\":\"arn:aws:ecs:us-east-1:111122223333:task/c/{i:016x}\",\"capacityProviderName\":\"{cp}\",\"cpu\":\"1024\",\"memory\":\"2048\",\"createdAt\":\"{}\",\"pullStartedAt\":\"{}\",\"startedAt\":\"{}\"{stopping},\"stoppedAt\":\"{stop}\",\"lastStatus\":\"STOPPED\",\"desiredStatus\":\"STOPPED\",\"stopCode\":\"{code}\",\"stoppedReason\":\"{reason}\",\"group\":\"{group}\"}}}}",
+                iso(created),
+                iso(pull),
+                iso(started),
+                stop = iso(stopped),
+            );
+            self.buf.extend_from_slice(line.as_bytes());
             self.buf.push(b'\n');
         }
     }

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::estimate::{
-    Accum, DurationFit, RateEstimate, ScheduleEstimate, capacity, durations, hourly, q, schedule,
-    waves,
+    Accum, DurationFit, RateEstimate, ScheduleEstimate, capacity, durations, hourly, median_ci, q,
+    schedule, waves,
 };
 use crate::model::SimTime;
 use crate::model::size::{VALID_CPUS, valid_memory_for_cpu};
@@ -317,6 +317,18 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
             }
         }
         let fit = durations(g);
+        let sample = g.work.sorted();
+        let med = median_ci(&sample);
+        let med_note = med
+            .map(|(a, b)| {
+                format!(
+                    "; observed median {} (95% CI [{}, {}])",
+                    dur(q(&sample, 0.5)),
+                    dur(a),
+                    dur(b)
+                )
+            })
+            .unwrap_or_default();
         let (text, value, note) = match &fit {
             DurationFit::Lognormal {
                 median_s,
@@ -324,7 +336,7 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
                 ks,
             } => (
                 format!(
-                    "duration = {{ lognormal = {{ median = \"{}\", p95 = \"{}\" }} }}   # MLE over {} completed tasks; KS D = {ks:.4}",
+                    "duration = {{ lognormal = {{ median = \"{}\", p95 = \"{}\" }} }}   # MLE over {} completed tasks; KS D = {ks:.4}{med_note}",
                     dur(*median_s),
                     dur(*p95_s),
                     g.work_n()
@@ -334,7 +346,7 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
             ),
             DurationFit::Gamma { shape, mean_s, ks } => (
                 format!(
-                    "duration = {{ gamma = {{ shape = {shape:.4}, mean = \"{}\" }} }}   # MLE over {} completed tasks; KS D = {ks:.4}",
+                    "duration = {{ gamma = {{ shape = {shape:.4}, mean = \"{}\" }} }}   # MLE over {} completed tasks; KS D = {ks:.4}{med_note}",
                     dur(*mean_s),
                     g.work_n()
                 ),
@@ -387,7 +399,9 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
         rows.push(Row {
             estimate: format!("{name}: duration"),
             value,
-            ci95: "—".into(),
+            ci95: med
+                .map(|(a, b)| format!("median [{}, {}]", dur(a), dur(b)))
+                .unwrap_or_else(|| "—".into()),
             sample: format!("{} completed tasks", g.work_n()),
             note,
         });

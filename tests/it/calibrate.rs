@@ -208,3 +208,37 @@ fn the_command_writes_a_scenario_that_simulate_runs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn partial_records_are_refused_with_their_line() {
+    let csv = "capacityProviderName,cpu,memory,createdAt,stoppedAt,group\nFARGATE_SPOT,1024,2048,2026-11-02T10:00:00Z,2026-11-02T10:10:00Z,family:a\nFARGATE_SPOT,1024,2048,,2026-11-02T11:10:00Z,family:a\n";
+    let e = read_ecs(
+        &mut BufReader::new(csv.as_bytes()),
+        "partial.csv",
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "partial.csv:3: a task without `createdAt`");
+    let ev = "{\"detail-type\":\"ECS Task State Change\",\"detail\":{\"taskArn\":\"x\",\"createdAt\":\"2026-11-02T10:00:00Z\"}}\n";
+    let e = read_ecs(
+        &mut BufReader::new(ev.as_bytes()),
+        "partial.jsonl",
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "partial.jsonl:1: an ECS task state change without `lastStatus`"
+    );
+    let runs = "deployment,start_time\netl,2026-11-02T10:00:00Z\n";
+    let e = read_prefect(
+        &mut BufReader::new(runs.as_bytes()),
+        "runs.csv",
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "runs.csv:1: Prefect runs CSV needs `deployment` and `expected_start_time` columns"
+    );
+}
