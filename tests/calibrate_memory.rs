@@ -1,43 +1,25 @@
 //! `calibrate` reads a million events with flat memory: peak heap for 1 000 000 task records
 //! is at most 1.5× that for 100 000. A separate binary: it installs a counting allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "support/counting.rs"]
+mod counting;
+
 use std::io::BufReader;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use spotplan::calibrate::estimate::Accum;
 use spotplan::calibrate::records::read_ecs;
 use spotplan::calibrate::synthetic::SyntheticTasks;
 
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(l.size(), Ordering::SeqCst) + l.size();
-            PEAK.fetch_max(now, Ordering::SeqCst);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        LIVE.fetch_sub(l.size(), Ordering::SeqCst);
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
 fn peak(n: u64, csv: bool) -> (usize, Accum) {
-    let base = LIVE.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
-    let mut acc = Accum::default();
-    let mut r = BufReader::with_capacity(1 << 16, SyntheticTasks::new(n, csv));
-    read_ecs(&mut r, "synthetic", &mut |x| acc.add(x)).unwrap();
-    (PEAK.load(Ordering::SeqCst) - base, acc)
+    counting::peak_during(|| {
+        let mut acc = Accum::default();
+        let mut r = BufReader::with_capacity(1 << 16, SyntheticTasks::new(n, csv));
+        read_ecs(&mut r, "synthetic", &mut |x| acc.add(x)).unwrap();
+        acc
+    })
 }
 
 #[test]

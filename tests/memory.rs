@@ -4,42 +4,20 @@
 //! A separate test binary because it installs a counting global allocator, and measures one
 //! replication at a time on one thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/counting.rs"]
+mod counting;
 
 use spotplan::model::SimTime;
 use spotplan::sim::{self, NoObserver};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(l.size(), Ordering::SeqCst) + l.size();
-            PEAK.fetch_max(now, Ordering::SeqCst);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        LIVE.fetch_sub(l.size(), Ordering::SeqCst);
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
-/// Peak heap bytes allocated during one replication, above what was live before it.
+/// Peak heap bytes allocated during one replication.
 fn peak_of(s: &spotplan::scenario::Scenario) -> usize {
-    let base = LIVE.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
-    let o = sim::run(s, 0, &mut NoObserver);
+    let (peak, o) = counting::peak_during(|| sim::run(s, 0, &mut NoObserver));
     assert!(o.runs > 0);
-    PEAK.load(Ordering::SeqCst) - base
+    peak
 }
 
 #[test]

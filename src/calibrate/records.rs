@@ -167,6 +167,15 @@ fn latest(t: &TaskRecord) -> Option<i64> {
         .max()
 }
 
+/// A maker of errors located in `file`.
+fn err_in(file: &str) -> impl Fn(u64, String) -> RecordError + '_ {
+    move |line, message| RecordError {
+        file: file.to_string(),
+        line,
+        message,
+    }
+}
+
 /// Reads one ECS export, whatever its shape, calling `sink` for every record. Tasks still
 /// running when the export ends are passed as censored at its last timestamp.
 pub fn read_ecs(
@@ -174,11 +183,7 @@ pub fn read_ecs(
     file: &str,
     sink: &mut dyn FnMut(Record),
 ) -> Result<(), RecordError> {
-    let err = |line: u64, message: String| RecordError {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    let err = err_in(file);
     let mut first = String::new();
     let n = reader
         .read_line(&mut first)
@@ -347,11 +352,7 @@ fn read_event_lines(
     file: &str,
     sink: &mut dyn FnMut(Record),
 ) -> Result<(), RecordError> {
-    let err = |line: u64, message: String| RecordError {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    let err = err_in(file);
     let mut running: HashMap<String, TaskRecord> = HashMap::new();
     let mut end: Option<i64> = None;
     let mut line = first;
@@ -466,11 +467,7 @@ fn read_csv(
     file: &str,
     sink: &mut dyn FnMut(Record),
 ) -> Result<(), RecordError> {
-    let err = |line: u64, message: String| RecordError {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    let err = err_in(file);
     let chained = std::io::Read::chain(std::io::Cursor::new(first.into_bytes()), reader);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
@@ -559,11 +556,7 @@ pub fn read_prefect(
     file: &str,
     sink: &mut dyn FnMut(FlowRunRecord),
 ) -> Result<(), RecordError> {
-    let err = |line: u64, message: String| RecordError {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    let err = err_in(file);
     let mut text = String::new();
     reader
         .read_to_string(&mut text)

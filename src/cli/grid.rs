@@ -62,16 +62,7 @@ impl GridArgs {
     /// Loads the scenario and applies the flags; returns it with its sweep spec.
     pub fn load(&self) -> anyhow::Result<(Scenario, SweepSpec)> {
         let mut s = super::load_scenario(&self.file)?;
-        if let Some(seed) = self.seed {
-            s.sim.seed = seed;
-        }
-        if let Some(h) = &self.horizon {
-            let d = SimTime::parse_human(h).map_err(|m| UserError(format!("--horizon: {m}")))?;
-            if d.0 == 0 {
-                return Err(UserError("--horizon must be longer than zero".into()).into());
-            }
-            s.sim.horizon = d;
-        }
+        super::apply_run_flags(&mut s, self.seed, self.horizon.as_deref(), self.threads)?;
         let mut spec = s.sweep.clone();
         let flag = |name: &str, m: String| UserError(format!("--{name}: {m}"));
         if let Some(v) = &self.spot_share {
@@ -130,9 +121,6 @@ impl GridArgs {
         }
         if self.no_adaptive {
             spec.adaptive = false;
-        }
-        if self.threads == Some(0) {
-            return Err(UserError("--threads must be at least 1".into()).into());
         }
         Ok((s, spec))
     }

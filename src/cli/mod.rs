@@ -105,6 +105,30 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Applies `--seed`, `--horizon` and checks `--threads`, shared by every simulating command.
+pub fn apply_run_flags(
+    s: &mut Scenario,
+    seed: Option<u64>,
+    horizon: Option<&str>,
+    threads: Option<usize>,
+) -> Result<(), UserError> {
+    if let Some(seed) = seed {
+        s.sim.seed = seed;
+    }
+    if let Some(h) = horizon {
+        let d = crate::model::SimTime::parse_human(h)
+            .map_err(|m| UserError(format!("--horizon: {m}")))?;
+        if d.0 == 0 {
+            return Err(UserError("--horizon must be longer than zero".into()));
+        }
+        s.sim.horizon = d;
+    }
+    if threads == Some(0) {
+        return Err(UserError("--threads must be at least 1".into()));
+    }
+    Ok(())
+}
+
 /// Reads and validates a scenario file; files it names are read relative to it.
 pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
     let src = std::fs::read_to_string(path)

@@ -53,20 +53,49 @@ pub struct RecommendationFile<'a> {
     pub article: &'a [ArticleCheck],
 }
 
-pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
-    let (s, spec) = a.grid.load()?;
+/// A recommendation run: the scenario, the sweep, the pick and the article check.
+pub struct Recommended {
+    /// The scenario with the flags applied.
+    pub scenario: crate::scenario::Scenario,
+    /// The sweep.
+    pub run: crate::sweep::execute::SweepRun,
+    /// The pick.
+    pub rec: Recommendation,
+    /// The article's configuration, simulated.
+    pub article: Vec<ArticleCheck>,
+}
+
+impl Recommended {
+    /// The `recommendation.json` content.
+    pub fn file(&self) -> RecommendationFile<'_> {
+        RecommendationFile {
+            format: "spotplan-recommendation/1",
+            meta: &self.run.result.meta,
+            recommendation: &self.rec,
+            metrics: self
+                .rec
+                .candidate
+                .map(|i| &self.run.result.candidates[i].metrics),
+            article: &self.article,
+        }
+    }
+}
+
+/// Runs the sweep of `grid` (with progress and Ctrl-C), picks the recommendation and
+/// simulates the article's configuration under the scenario's and `per-call` placement.
+pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
+    let (s, spec) = grid.load()?;
     let (cands, _) = crate::sweep::execute::prepare(&s, &spec);
     let bar = progress_bar(
         cands.len() as u64 * spec.replications as u64,
-        a.grid.quiet,
+        grid.quiet,
         "candidate-replications",
     );
     let ctl = Control {
         cancel: cancel_flag(),
         tick: &|n| bar.inc(n),
     };
-    let pool = a.grid.pool()?;
-    let (run, article) = pool.install(|| {
+    let (run, article) = grid.pool()?.install(|| {
         let run = execute(&s, &spec, None, &ctl);
         let mut placements = vec![s.sim.placement];
         if s.sim.placement != Placement::PerCall {
@@ -77,18 +106,20 @@ pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
     });
     bar.finish_and_clear();
     let rec = recommend(&run.result, &run.matrix);
-    let file = RecommendationFile {
-        format: "spotplan-recommendation/1",
-        meta: &run.result.meta,
-        recommendation: &rec,
-        metrics: rec.candidate.map(|i| &run.result.candidates[i].metrics),
-        article: &article,
-    };
+    Ok(Recommended {
+        scenario: s,
+        run,
+        rec,
+        article,
+    })
+}
+
+pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
+    let r = recommend_grid(&a.grid)?;
+    let (run, rec, article) = (&r.run, &r.rec, &r.article);
+    let file = r.file();
     match a.format {
-        RecFormat::Text => print!(
-            "{}",
-            render::recommendation_text(&run.result, &rec, &article)
-        ),
+        RecFormat::Text => print!("{}", render::recommendation_text(&run.result, rec, article)),
         RecFormat::Json => println!("{}", serde_json::to_string_pretty(&file)?),
     }
     if let Some(p) = &a.out {

@@ -6,14 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::grid::{GridArgs, cancel_flag};
-use super::{UserError, progress_bar};
-use crate::model::Placement;
+use super::UserError;
+use super::grid::GridArgs;
 use crate::report::{charts, html, sweep as render};
-use crate::sweep::execute::execute;
 use crate::sweep::figures::figures;
-use crate::sweep::recommend::{article_check, recommend};
-use crate::sweep::run::Control;
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -28,41 +24,17 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
-    let (s, spec) = a.grid.load()?;
-    let (cands, _) = crate::sweep::execute::prepare(&s, &spec);
-    let bar = progress_bar(
-        cands.len() as u64 * spec.replications as u64,
-        a.grid.quiet,
-        "candidate-replications",
-    );
-    let ctl = Control {
-        cancel: cancel_flag(),
-        tick: &|n| bar.inc(n),
-    };
-    let pool = a.grid.pool()?;
-    let (run, article, rec, figs) = pool.install(|| {
-        let run = execute(&s, &spec, None, &ctl);
-        let mut placements = vec![s.sim.placement];
-        if s.sim.placement != Placement::PerCall {
-            placements.push(Placement::PerCall);
-        }
-        let article = article_check(&s, &placements, spec.replications.min(100));
-        let rec = recommend(&run.result, &run.matrix);
-        let figs = figures(&s, &run.scenarios, &run.result, &run.matrix, &rec);
-        (run, article, rec, figs)
-    });
-    bar.finish_and_clear();
+    let r = super::recommend::recommend_grid(&a.grid)?;
+    let (run, rec, article) = (&r.run, &r.rec, &r.article);
+    let figs = a
+        .grid
+        .pool()?
+        .install(|| figures(&r.scenario, &run.scenarios, &run.result, &run.matrix, rec));
     let dir = &a.out;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let charts = charts::render_all(&figs, dir).map_err(UserError)?;
-    let text = render::recommendation_text(&run.result, &rec, &article);
-    let file = super::recommend::RecommendationFile {
-        format: "spotplan-recommendation/1",
-        meta: &run.result.meta,
-        recommendation: &rec,
-        metrics: rec.candidate.map(|i| &run.result.candidates[i].metrics),
-        article: &article,
-    };
+    let text = render::recommendation_text(&run.result, rec, article);
+    let file = r.file();
     std::fs::write(
         dir.join("recommendation.json"),
         serde_json::to_string_pretty(&file)? + "\n",
@@ -75,7 +47,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     )?;
     std::fs::write(
         dir.join("index.html"),
-        html::page(&run.result, &rec, &article, &charts, &text),
+        html::page(&run.result, rec, article, &charts, &text),
     )?;
     print!("{text}");
     eprintln!("wrote {}", dir.join("index.html").display());

@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{Format, UserError};
-use crate::model::SimTime;
 use crate::report;
 use crate::sim::{self, Recorder};
 use crate::sweep::{replicate, summarize};
@@ -67,19 +66,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         s.sim.replications = n;
     }
-    if let Some(seed) = a.seed {
-        s.sim.seed = seed;
-    }
-    if let Some(h) = &a.horizon {
-        let d = SimTime::parse_human(h).map_err(|m| UserError(format!("--horizon: {m}")))?;
-        if d.0 == 0 {
-            return Err(UserError("--horizon must be longer than zero".into()).into());
-        }
-        s.sim.horizon = d;
-    }
-    if a.threads == Some(0) {
-        return Err(UserError("--threads must be at least 1".into()).into());
-    }
+    super::apply_run_flags(&mut s, a.seed, a.horizon.as_deref(), a.threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
         .build()
