@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::model::Provider;
@@ -58,8 +59,47 @@ fn pad(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     (lo - frac * span, hi + frac * span)
 }
 
-fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> R {
+type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// White background, caption, axes with unit labels, the shared fonts.
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<Chart2d<'a, DB>, String> {
     root.fill(&WHITE).m()?;
+    let mut ch = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 30))
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(100)
+        .build_cartesian_2d(x, y)
+        .m()?;
+    ch.configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 20))
+        .axis_desc_style(("sans-serif", 22))
+        .draw()
+        .m()?;
+    Ok(ch)
+}
+
+/// The legend box.
+fn legend<'a, DB: DrawingBackend + 'a>(ch: &mut Chart2d<'a, DB>, pos: SeriesLabelPosition) -> R {
+    ch.configure_series_labels()
+        .label_font(("sans-serif", 18))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(pos)
+        .draw()
+        .m()
+}
+
+fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> R {
     let (x0, x1) = pad(
         0.0,
         f.points.iter().map(|p| p.x_hi).fold(0.0, f64::max),
@@ -76,23 +116,14 @@ fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> 
             .fold(f64::NEG_INFINITY, f64::max),
         0.05,
     );
-    let mut ch = ChartBuilder::on(root)
-        .caption(
-            "Cost vs reliability of every candidate (95% CIs)",
-            ("sans-serif", 30),
-        )
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(100)
-        .build_cartesian_2d(x0.min(0.0)..x1, y0..y1)
-        .m()?;
-    ch.configure_mesh()
-        .x_desc(f.x_label.as_str())
-        .y_desc("cost per 30 days (USD)")
-        .label_style(("sans-serif", 20))
-        .axis_desc_style(("sans-serif", 22))
-        .draw()
-        .m()?;
+    let mut ch = frame(
+        root,
+        "Cost vs reliability of every candidate (95% CIs)",
+        x0.min(0.0)..x1,
+        y0..y1,
+        f.x_label.as_str(),
+        "cost per 30 days (USD)",
+    )?;
     ch.draw_series(
         f.points
             .iter()
@@ -133,40 +164,24 @@ fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> 
         .label("recommended")
         .legend(|(x, y)| Circle::new((x + 10, y), 8, VERMILLION.stroke_width(3)));
     }
-    ch.configure_series_labels()
-        .label_font(("sans-serif", 20))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .m()?;
+    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
     root.present().m()
 }
 
 fn saving<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, series: &[SavingSeries]) -> R {
-    root.fill(&WHITE).m()?;
     let all = series.iter().flat_map(|s| s.points.iter());
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
         (a.0.min(p.2), a.1.max(p.3))
     });
     let (y0, y1) = pad(lo.min(0.0), hi.max(1.0), 0.05);
-    let mut ch = ChartBuilder::on(root)
-        .caption(
-            "Saving against all-on-demand by spot share (95% CI bands)",
-            ("sans-serif", 30),
-        )
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(100)
-        .build_cartesian_2d(-2.0..102.0, y0..y1)
-        .m()?;
-    ch.configure_mesh()
-        .x_desc("FARGATE_SPOT weight share (%)")
-        .y_desc("saving (% of all-on-demand cost)")
-        .label_style(("sans-serif", 20))
-        .axis_desc_style(("sans-serif", 22))
-        .draw()
-        .m()?;
+    let mut ch = frame(
+        root,
+        "Saving against all-on-demand by spot share (95% CI bands)",
+        -2.0..102.0,
+        y0..y1,
+        "FARGATE_SPOT weight share (%)",
+        "saving (% of all-on-demand cost)",
+    )?;
     for (k, s) in series.iter().enumerate() {
         let c = SERIES[k % SERIES.len()];
         let mut band: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.3)).collect();
@@ -187,18 +202,11 @@ fn saving<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, series: &[SavingSer
         )
         .m()?;
     }
-    ch.configure_series_labels()
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .m()?;
+    legend(&mut ch, SeriesLabelPosition::UpperLeft)?;
     root.present().m()
 }
 
 fn histogram<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &CostHistogram) -> R {
-    root.fill(&WHITE).m()?;
     let top = h
         .recommended
         .iter()
@@ -208,23 +216,14 @@ fn histogram<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &CostHistogra
         .unwrap_or(1)
         .max(1) as f64;
     let (x0, x1) = pad(h.edges[0], h.edges[h.edges.len() - 1], 0.02);
-    let mut ch = ChartBuilder::on(root)
-        .caption(
-            "Cost per 30 days over replications: recommendation vs all-on-demand",
-            ("sans-serif", 28),
-        )
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(100)
-        .build_cartesian_2d(x0..x1, 0.0..top * 1.1)
-        .m()?;
-    ch.configure_mesh()
-        .x_desc("cost per 30 days (USD)")
-        .y_desc("replications")
-        .label_style(("sans-serif", 20))
-        .axis_desc_style(("sans-serif", 22))
-        .draw()
-        .m()?;
+    let mut ch = frame(
+        root,
+        "Cost per 30 days over replications: recommendation vs all-on-demand",
+        x0..x1,
+        0.0..top * 1.1,
+        "cost per 30 days (USD)",
+        "replications",
+    )?;
     let bars = |counts: &[u32], c: RGBColor| {
         counts
             .iter()
@@ -246,37 +245,24 @@ fn histogram<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &CostHistogra
         .m()?
         .label(format!("recommended: {}", h.label))
         .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], BLUE.mix(0.6).filled()));
-    ch.configure_series_labels()
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .m()?;
+    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
     root.present().m()
 }
 
 fn cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curves: &[Cdf], deadlines: &[f64]) -> R {
-    root.fill(&WHITE).m()?;
     let xmax = curves
         .iter()
         .flat_map(|c| c.points.iter().map(|p| p.0))
         .chain(deadlines.iter().copied())
         .fold(1.0, f64::max);
-    let mut ch = ChartBuilder::on(root)
-        .caption("Latency (scheduled → completed) CDF", ("sans-serif", 30))
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(100)
-        .build_cartesian_2d(0.0..xmax * 1.05, 0.0..1.02)
-        .m()?;
-    ch.configure_mesh()
-        .x_desc("latency (minutes)")
-        .y_desc("fraction of completed runs")
-        .label_style(("sans-serif", 20))
-        .axis_desc_style(("sans-serif", 22))
-        .draw()
-        .m()?;
+    let mut ch = frame(
+        root,
+        "Latency (scheduled → completed) CDF",
+        0.0..xmax * 1.05,
+        0.0..1.02,
+        "latency (minutes)",
+        "fraction of completed runs",
+    )?;
     for (k, c) in curves.iter().enumerate() {
         let col = SERIES[k % SERIES.len()];
         ch.draw_series(LineSeries::new(
@@ -300,36 +286,20 @@ fn cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curves: &[Cdf], deadli
             });
         }
     }
-    ch.configure_series_labels()
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .m()?;
+    legend(&mut ch, SeriesLabelPosition::LowerRight)?;
     root.present().m()
 }
 
 fn timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> R {
-    root.fill(&WHITE).m()?;
     let lanes = t.lanes.max(1) as f64;
-    let mut ch = ChartBuilder::on(root)
-        .caption(
-            "One simulated day of the recommendation (replication 0)",
-            ("sans-serif", 30),
-        )
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(100)
-        .build_cartesian_2d(0.0..24.0, 0.0..lanes + 0.5)
-        .m()?;
-    ch.configure_mesh()
-        .x_desc("hour of the first day (UTC)")
-        .y_desc("task row")
-        .label_style(("sans-serif", 20))
-        .axis_desc_style(("sans-serif", 22))
-        .draw()
-        .m()?;
+    let mut ch = frame(
+        root,
+        "One simulated day of the recommendation (replication 0)",
+        0.0..24.0,
+        0.0..lanes + 0.5,
+        "hour of the first day (UTC)",
+        "task row",
+    )?;
     for (p, c, name) in [
         (Provider::Fargate, BLUE, "task on FARGATE"),
         (Provider::FargateSpot, ORANGE, "task on FARGATE_SPOT"),
@@ -363,13 +333,7 @@ fn timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> 
             .label(name)
             .legend(move |(x, y)| Cross::new((x + 10, y), 6, c.stroke_width(3)));
     }
-    ch.configure_series_labels()
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .m()?;
+    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
     root.present().m()
 }
 
