@@ -109,3 +109,18 @@ mod tests {
         assert!((e - 1.0).abs() < 0.01, "{e}");
     }
 }
+
+#[cfg(test)]
+mod wave_key_tests {
+    use super::*;
+
+    #[test]
+    fn exp_draws_keyed_by_a_counter_have_mean_one() {
+        for seed in [42u64, 1, 2, 3] {
+            let s = Stream::new(seed, 0, Purpose::Waves);
+            let n = 100_000;
+            let m: f64 = (0..n).map(|i| s.exp1(i, u64::MAX)).sum::<f64>() / n as f64;
+            assert!((m - 1.0).abs() < 0.02, "seed {seed}: mean {m}");
+        }
+    }
+}

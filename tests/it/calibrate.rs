@@ -242,3 +242,85 @@ fn partial_records_are_refused_with_their_line() {
         "runs.csv:1: Prefect runs CSV needs `deployment` and `expected_start_time` columns"
     );
 }
+
+/// A busy spot-only workload (a run every 5 minutes, 40 minutes of work) with extra `spot`
+/// lines, exported and read back.
+fn busy_history(spot: &str, days: u32) -> Accum {
+    busy_history_seeded(spot, days, 42)
+}
+
+fn busy_history_seeded(spot: &str, days: u32, seed: u64) -> Accum {
+    let src = world(
+        &format!("horizon = \"{days}d\"\nplacement = \"per-call\"\nseed = {seed}"),
+        "0s",
+        SPOT_ONLY,
+        &format!("[spot]\n{spot}\n[retry]\npolicy = \"prefect3\""),
+        "schedule = { every = \"5m\" }\nduration = \"40m\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }",
+    );
+    let s = scenario(&src);
+    let (_, events) = trace(&s, 0);
+    let mut buf = Vec::new();
+    spotplan::report::export::write_ecs_events(&mut buf, &s, &events).unwrap();
+    let mut a = Accum::default();
+    read_ecs(
+        &mut BufReader::new(buf.as_slice()),
+        "busy.jsonl",
+        &mut |x| a.add(x),
+    )
+    .unwrap();
+    a
+}
+
+#[test]
+fn hour_of_day_variation_is_found_when_it_is_there() {
+    // interruptions only in the UTC afternoon
+    let m = (0..24)
+        .map(|h| if h >= 12 { "2" } else { "0" })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let a = busy_history(
+        &format!("interruption_rate = \"0.1/h\"\nhourly_multipliers = [{m}]"),
+        10,
+    );
+    let (mult, chi2) = spotplan::calibrate::estimate::hourly(&a);
+    let mult = mult.unwrap_or_else(|| panic!("no variation found (χ² {chi2})"));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        mult[..12].iter().all(|x| *x < 0.01),
+        "no morning interruptions: {mult:?}"
+    );
+    assert!(
+        (mean(&mult[12..]) - 2.0).abs() < 0.4,
+        "afternoon twice the mean: {mult:?}"
+    );
+    // and a constant rate is not mistaken for variation
+    let flat = busy_history("interruption_rate = \"0.1/h\"", 10);
+    assert!(spotplan::calibrate::estimate::hourly(&flat).0.is_none());
+}
+
+#[test]
+fn reclaim_waves_are_found_and_kept_out_of_the_poisson_rate() {
+    // 4 waves a day, each hitting every running task (~8), over 10 days: the wave-rate
+    // interval covers 4/day for (almost) every seed, and the hit share is near 1
+    let mut covered = 0;
+    for seed in 0..20 {
+        let a = busy_history_seeded(
+            "interruption_rate = \"0.01/h\"\nreclaim_waves = { per_day = 4, hit = 1.0 }",
+            10,
+            seed,
+        );
+        let w = spotplan::calibrate::estimate::waves(&a);
+        if w.per_day.low <= 4.0 && 4.0 <= w.per_day.high {
+            covered += 1;
+        }
+        assert!(w.hit > 0.6, "{w:?}");
+        if seed == 0 {
+            let background = RateEstimate::of(a.interruptions - w.in_waves, a.spot_hours);
+            assert!(
+                background.low <= 0.01 && 0.01 <= background.high,
+                "{background:?}"
+            );
+        }
+    }
+    assert!(covered >= 16, "covered {covered} of 20");
+}
