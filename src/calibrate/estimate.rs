@@ -232,6 +232,18 @@ pub struct Accum {
     pub prefect: BTreeMap<String, (u64, u64)>,
     /// Records read.
     pub records: u64,
+    /// Tasks per region (from ARNs).
+    pub regions: BTreeMap<String, u64>,
+}
+
+impl Accum {
+    /// The region most tasks ran in, if the records say.
+    pub fn region(&self) -> Option<&str> {
+        self.regions
+            .iter()
+            .max_by_key(|(r, n)| (**n, std::cmp::Reverse((*r).clone())))
+            .map(|(r, _)| r.as_str())
+    }
 }
 
 const CAP: usize = 1_000_000;
@@ -273,6 +285,9 @@ impl Accum {
     fn add_task(&mut self, t: TaskRecord, censor_at: Option<i64>) {
         for x in [t.created, t.pull_started, t.started, t.stopped] {
             self.see(x);
+        }
+        if let Some(r) = &t.region {
+            *self.regions.entry(r.clone()).or_default() += 1;
         }
         let g = self.groups.entry(t.group.clone()).or_default();
         g.tasks += 1;

@@ -34,6 +34,18 @@ pub struct TaskRecord {
     pub stopped: Option<i64>,
     /// Stopped by a spot interruption.
     pub interrupted: bool,
+    /// The AWS region, from the task or cluster ARN.
+    pub region: Option<String>,
+}
+
+/// The region of an ARN `arn:aws:ecs:<region>:<account>:…`.
+pub fn region_of_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    (parts.next()? == "arn").then_some(())?;
+    let _partition = parts.next()?;
+    let _service = parts.next()?;
+    let region = parts.next()?;
+    (!region.is_empty()).then(|| region.to_string())
 }
 
 /// What the readers produce.
@@ -157,6 +169,7 @@ pub fn task_from_json(t: &Value) -> TaskRecord {
         stopping: instant(&t["stoppingAt"]),
         stopped: instant(&t["stoppedAt"]),
         interrupted: interrupted(s("stopCode"), s("stoppedReason")),
+        region: s("taskArn").or(s("clusterArn")).and_then(region_of_arn),
     }
 }
 
@@ -311,6 +324,8 @@ struct Detail<'a> {
     last_status: Option<Scalar<'a>>,
     #[serde(borrow)]
     task_arn: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    cluster_arn: Option<Scalar<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -343,6 +358,7 @@ fn task_from_detail(d: &Detail) -> TaskRecord {
         stopping: i(&d.stopping_at),
         stopped: i(&d.stopped_at),
         interrupted: interrupted(t(&d.stop_code), t(&d.stopped_reason)),
+        region: t(&d.task_arn).or(t(&d.cluster_arn)).and_then(region_of_arn),
     }
 }
 
@@ -479,6 +495,7 @@ fn read_csv(
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let idx: Vec<Option<usize>> = CSV_COLUMNS.iter().map(|c| col(c)).collect();
     let started_by = col("startedBy");
+    let task_arn = col("taskArn");
     if idx[4].is_none() || idx[8].is_none() {
         return Err(err(
             1,
@@ -526,6 +543,7 @@ fn read_csv(
             stopping: time(7)?,
             stopped: time(8)?,
             interrupted: interrupted(get(9), get(10)),
+            region: task_arn.and_then(|i| rec.get(i)).and_then(region_of_arn),
         };
         if task.created.is_none() {
             return Err(err(line, "a task without `createdAt`".into()));

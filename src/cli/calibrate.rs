@@ -26,9 +26,10 @@ pub struct CalibrateArgs {
     /// Write the calibrated scenario here (and empirical duration samples beside it).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The region the scenario prices (the records do not say reliably).
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
+    /// The region the scenario prices (default: the region in the records' ARNs, else
+    /// us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
     /// Summary format.
     #[arg(long, value_enum, default_value_t = PriceFormat::Table)]
     pub format: PriceFormat,
@@ -74,7 +75,12 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .and_then(|p| p.file_stem())
         .map(|s| s.to_string_lossy().into_owned());
-    let c = calibration(&acc, &names, &a.region, stem.as_deref());
+    let region = a
+        .region
+        .clone()
+        .or_else(|| acc.region().map(str::to_string))
+        .unwrap_or_else(|| "us-east-1".into());
+    let c = calibration(&acc, &names, &region, stem.as_deref());
     match a.format {
         PriceFormat::Table => print!("{}", table(&c)),
         PriceFormat::Json => println!("{}", serde_json::to_string_pretty(&c.rows)?),

@@ -51,6 +51,11 @@ fn every_ecs_format_reads_the_same_tasks() {
         assert_eq!(a.groups["report"].work_n(), 1);
         let r = RateEstimate::of(a.interruptions, a.spot_hours);
         assert!((r.rate - 2.0 / (7250.0 / 3600.0)).abs() < 1e-9);
+        assert_eq!(
+            a.region(),
+            Some("eu-west-1"),
+            "{f}: the region comes from the ARNs"
+        );
     }
     assert_eq!(accum_of(&["describe-tasks.json"]).capacity_failures, 1);
     assert_eq!(accum_of(&["eventbridge.jsonl"]).capacity_failures, 1);
