@@ -329,3 +329,48 @@ fn reclaim_waves_are_found_and_kept_out_of_the_poisson_rate() {
     }
     assert!(covered >= 16, "covered {covered} of 20");
 }
+
+#[test]
+fn work_that_no_distribution_fits_is_resampled_from_a_file() {
+    let src = world(
+        "horizon = \"20d\"",
+        "0s",
+        r#"[{ provider = "FARGATE", weight = 1 }]"#,
+        "",
+        "schedule = { every = \"2h\" }\nduration = { empirical = \"bimodal-durations.csv\" }",
+    );
+    let s = scenario(&src);
+    let (_, events) = trace(&s, 0);
+    let mut buf = Vec::new();
+    spotplan::report::export::write_ecs_events(&mut buf, &s, &events).unwrap();
+    let mut a = Accum::default();
+    read_ecs(
+        &mut BufReader::new(buf.as_slice()),
+        "bimodal.jsonl",
+        &mut |x| a.add(x),
+    )
+    .unwrap();
+    assert!(matches!(
+        durations(&a.groups["job"]),
+        DurationFit::Empirical { .. }
+    ));
+    let c = calibration(&a, &["bimodal.jsonl".into()], "us-east-1", Some("cal"));
+    assert_eq!(c.files.len(), 1);
+    let (name, body) = &c.files[0];
+    assert_eq!(name, "cal-job-durations.csv");
+    assert!(c.scenario.contains(
+        "duration = { empirical = \"cal-job-durations.csv\" }   # neither lognormal nor gamma fits"
+    ));
+    // the written sample loads as the scenario's duration distribution
+    let dir = std::env::temp_dir().join(format!("spotplan-emp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), body).unwrap();
+    let d2 = dir.clone();
+    let loader = move |n: &str| std::fs::read_to_string(d2.join(n)).map_err(|e| e.to_string());
+    let cal = spotplan::scenario::load(&c.scenario, "cal.toml", &loader).unwrap();
+    assert!(matches!(
+        cal.flows[0].duration,
+        spotplan::model::Dist::Empirical(_)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
