@@ -16,6 +16,7 @@
 pub mod aws;
 pub mod calibrate;
 pub mod cli;
+pub mod deploy;
 pub mod model;
 pub mod pricing;
 pub mod report;

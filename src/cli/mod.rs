@@ -2,6 +2,7 @@
 //! reads files, looks at the terminal or the clock.
 
 mod calibrate;
+mod emit;
 mod grid;
 pub mod prices;
 mod recommend;
@@ -54,6 +55,10 @@ pub enum Command {
     /// Estimate interruption rates, capacity failures and workloads from your own ECS task
     /// records and Prefect runs, and write them as a scenario.
     Calibrate(calibrate::CalibrateArgs),
+    /// Write the chosen strategy as deployable artefacts: AWS CLI inputs and scripts for the
+    /// cluster and the worker, IAM policies, the Prefect work pool template, CloudFormation
+    /// and Terraform.
+    Emit(emit::EmitArgs),
     /// Fetch, show and compare Fargate and Fargate Spot prices.
     #[command(subcommand)]
     Pricing(prices::PricingCommand),
@@ -87,6 +92,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema => schema::run(),
         Command::Pricing(c) => prices::run(c),
         Command::Calibrate(a) => calibrate::run(a),
+        Command::Emit(a) => emit::run(a),
     };
     match result {
         Ok(code) => code,

@@ -46,6 +46,47 @@ pub struct ScenarioFile {
     /// The grid `sweep` and `recommend` search.
     #[serde(default)]
     pub sweep: SweepSection,
+    /// What `emit`, `plan` and `apply` need to know about the account.
+    #[serde(default)]
+    pub deploy: DeploySection,
+}
+
+/// `[deploy]`: inputs spotplan cannot know. Each can also be given as a flag of `emit`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySection {
+    /// The 12-digit AWS account id.
+    pub account_id: Option<String>,
+    /// Subnets for the worker and the flow runs (`subnet-…`).
+    pub subnets: Option<Vec<String>>,
+    /// Security groups (`sg-…`).
+    pub security_groups: Option<Vec<String>>,
+    /// Give tasks a public IP (default false).
+    pub assign_public_ip: Option<bool>,
+    /// The VPC of the subnets (`vpc-…`), for the work pool.
+    pub vpc_id: Option<String>,
+    /// The worker's image (default `prefecthq/prefect-aws:latest`).
+    pub worker_image: Option<String>,
+    /// The image of flow runs (work pool default; none: Prefect's).
+    pub flow_image: Option<String>,
+    /// The Prefect work pool (default `ecs-pool`).
+    pub work_pool: Option<String>,
+    /// The Prefect API URL the worker talks to.
+    pub prefect_api_url: Option<String>,
+    /// ARN of the SSM SecureString parameter holding the Prefect API key.
+    pub api_key_parameter: Option<String>,
+    /// An existing task execution role to use instead of creating one.
+    pub execution_role_arn: Option<String>,
+    /// An existing task role for the worker to use instead of creating one.
+    pub task_role_arn: Option<String>,
+    /// The role flow-run tasks get (the worker passes it: `iam:PassRole`).
+    pub flow_task_role_arn: Option<String>,
+    /// The execution role of flow-run tasks (default: the worker's).
+    pub flow_execution_role_arn: Option<String>,
+    /// The worker's log group (default `/ecs/<cluster>/prefect-worker`).
+    pub log_group: Option<String>,
+    /// The worker's service name (default `prefect-worker`).
+    pub service_name: Option<String>,
 }
 
 /// `[sweep]`: the candidates around the scenario. Every list defaults to the scenario's own

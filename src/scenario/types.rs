@@ -36,6 +36,8 @@ pub struct Scenario {
     pub prices: PriceTable,
     /// The sweep grid.
     pub sweep: SweepSpec,
+    /// `[deploy]` as written (checked by `emit`, which merges its flags first).
+    pub deploy_section: crate::scenario::file::DeploySection,
 }
 
 /// The sweep grid, validated. Every list is non-empty.

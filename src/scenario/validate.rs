@@ -178,6 +178,7 @@ pub fn validate(
         objectives,
         prices,
         sweep,
+        deploy_section: f.deploy.clone(),
     })
 }
 

@@ -47,7 +47,7 @@ fn unknown_field_with_a_suggestion() {
     );
     assert_eq!(
         error_after("[worker]", "[wroker]"),
-        "error: test.toml:11:2: `wroker`: unknown field `wroker`, expected one of `name`, `description`, `region`, `simulation`, `cluster`, `worker`, `spot`, `retry`, `flow`, `objectives`, `pricing`, `sweep`; did you mean `worker`?"
+        "error: test.toml:11:2: `wroker`: unknown field `wroker`, expected one of `name`, `description`, `region`, `simulation`, `cluster`, `worker`, `spot`, `retry`, `flow`, `objectives`, `pricing`, `sweep`, `deploy`; did you mean `worker`?"
     );
 }
 

@@ -5,6 +5,7 @@ mod calibrate;
 mod cli;
 mod common;
 mod determinism;
+mod emit;
 mod errors;
 mod oracle;
 mod placement;

@@ -1,0 +1,202 @@
+//! `spotplan emit FILE|recommendation.json --out DIR`
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::UserError;
+use crate::deploy::emit::{Choice, artefacts};
+use crate::deploy::inputs::inputs;
+use crate::model::{Provider, Strategy, StrategyItem};
+use crate::scenario::spec::{parse_retry_spec, retry_spec};
+
+/// Arguments of `emit`.
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    /// A scenario (its strategy and retry policy) or a `recommendation.json` from `recommend
+    /// --out` (its strategy and retry policy, with the scenario it names).
+    pub file: PathBuf,
+    /// The directory to write into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Which artefacts: everything, the AWS CLI inputs and scripts, CloudFormation, or
+    /// Terraform (IAM and Prefect files come with every choice).
+    #[arg(long, value_enum, default_value_t = EmitFormat::All)]
+    pub format: EmitFormat,
+    /// The scenario, when FILE is a recommendation (default: the path it records).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Overrides `deploy.account_id`.
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// Overrides `deploy.subnets` (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub subnets: Option<Vec<String>>,
+    /// Overrides `deploy.security_groups` (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub security_groups: Option<Vec<String>>,
+    /// Overrides `deploy.worker_image`.
+    #[arg(long)]
+    pub worker_image: Option<String>,
+    /// Overrides `deploy.work_pool`.
+    #[arg(long)]
+    pub work_pool: Option<String>,
+    /// Overrides `deploy.prefect_api_url`.
+    #[arg(long)]
+    pub prefect_api_url: Option<String>,
+    /// Overrides `deploy.api_key_parameter` (an SSM parameter ARN, never the key).
+    #[arg(long)]
+    pub api_key_parameter: Option<String>,
+}
+
+/// Artefact families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitFormat {
+    /// Everything.
+    All,
+    /// AWS CLI `--cli-input-json` files and scripts.
+    Cli,
+    /// One CloudFormation template.
+    Cloudformation,
+    /// Terraform.
+    Terraform,
+}
+
+fn wanted(path: &str, f: EmitFormat) -> bool {
+    match f {
+        EmitFormat::All => true,
+        EmitFormat::Cli => {
+            path.starts_with("cluster/")
+                || path.starts_with("worker/")
+                || path.starts_with("iam/")
+                || path.starts_with("prefect/")
+        }
+        EmitFormat::Cloudformation => path == "cloudformation.json" || path.starts_with("prefect/"),
+        EmitFormat::Terraform => path.starts_with("terraform/") || path.starts_with("prefect/"),
+    }
+}
+
+/// Reads a recommendation file: (strategy, retry spec, scenario path).
+fn recommendation(path: &Path) -> Result<(Strategy, String, String), UserError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError(format!("cannot read `{}`: {e}", path.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| UserError(format!("`{}` is not JSON: {e}", path.display())))?;
+    if v["format"] != "spotplan-recommendation/1" {
+        return Err(UserError(format!(
+            "`{}` is not a spotplan recommendation (format `spotplan-recommendation/1`)",
+            path.display()
+        )));
+    }
+    let items = v["recommendation"]["ecs"]["capacityProviderStrategy"].as_array().ok_or_else(|| {
+        UserError(format!("`{}` recommends nothing (no candidate met the objectives); there is no strategy to emit", path.display()))
+    })?;
+    let mut out = Vec::new();
+    for (k, i) in items.iter().enumerate() {
+        let name = i["capacityProvider"].as_str().unwrap_or("");
+        let provider = Provider::from_ecs_name(name).ok_or_else(|| {
+            UserError(format!(
+                "strategy item {k}: provider `{name}` is not FARGATE or FARGATE_SPOT"
+            ))
+        })?;
+        let weight = i["weight"]
+            .as_u64()
+            .filter(|w| *w <= 1000)
+            .ok_or_else(|| UserError(format!("strategy item {k}: weight must be 0–1000")))?
+            as u32;
+        let base = i["base"]
+            .as_u64()
+            .filter(|b| *b <= 100_000)
+            .ok_or_else(|| UserError(format!("strategy item {k}: base must be 0–100000")))?
+            as u32;
+        out.push(StrategyItem {
+            provider,
+            weight,
+            base,
+        });
+    }
+    let s = Strategy { items: out };
+    if s.items.is_empty()
+        || s.items.len() > Strategy::MAX_ITEMS
+        || s.total_weight() == 0
+        || s.items.iter().filter(|i| i.base > 0).count() > 1
+    {
+        return Err(UserError("the recommended strategy breaks the ECS rules (1–20 items, a weight above 0, at most one base)".into()));
+    }
+    let retry = v["recommendation"]["retry"]
+        .as_str()
+        .unwrap_or("prefect3")
+        .to_string();
+    let scenario = v["meta"]["file"].as_str().unwrap_or("").to_string();
+    Ok((s, retry, scenario))
+}
+
+pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
+    let is_rec = a.file.extension().is_some_and(|e| e == "json");
+    let (scenario_path, from_rec) = if is_rec {
+        let (strategy, retry, path) = recommendation(&a.file)?;
+        (
+            a.scenario.clone().unwrap_or_else(|| PathBuf::from(path)),
+            Some((strategy, retry)),
+        )
+    } else {
+        (a.file.clone(), None)
+    };
+    let s = super::load_scenario(&scenario_path)?;
+    let choice = match from_rec {
+        Some((strategy, retry)) => Choice {
+            strategy,
+            retry: parse_retry_spec(&retry)
+                .map_err(|m| UserError(format!("the recommendation's retry policy: {m}")))?,
+            origin: format!("recommendation {}", a.file.display()),
+        },
+        None => Choice {
+            strategy: s.launch.strategy.clone(),
+            retry: s.retry.clone(),
+            origin: format!("scenario {}", a.file.display()),
+        },
+    };
+    let mut d = s.deploy_section.clone();
+    macro_rules! flag {
+        ($f:ident) => {
+            if let Some(v) = &a.$f {
+                d.$f = Some(v.clone());
+            }
+        };
+    }
+    flag!(account_id);
+    flag!(subnets);
+    flag!(security_groups);
+    flag!(worker_image);
+    flag!(work_pool);
+    flag!(prefect_api_url);
+    flag!(api_key_parameter);
+    let inputs =
+        inputs(&d, &s.region, &s.cluster.name).map_err(|errs| UserError(errs.join("\nerror: ")))?;
+    let files = artefacts(&s, &inputs, &choice);
+    let mut written = 0;
+    for (path, body) in files.iter().filter(|(p, _)| wanted(p, a.format)) {
+        let p = a.out.join(path);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        }
+        std::fs::write(&p, body).with_context(|| format!("cannot write `{}`", p.display()))?;
+        #[cfg(unix)]
+        if path.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+        }
+        println!("wrote {}", p.display());
+        written += 1;
+    }
+    eprintln!(
+        "{written} files for strategy {} and retry {} ({})",
+        choice.strategy,
+        retry_spec(&choice.retry),
+        choice.origin
+    );
+    Ok(ExitCode::SUCCESS)
+}

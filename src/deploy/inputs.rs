@@ -1,0 +1,229 @@
+//! What spotplan cannot know about the account (`[deploy]` or flags), checked for shape.
+
+use serde::Serialize;
+
+use crate::scenario::file::DeploySection;
+
+/// Validated deploy inputs. Everything `emit` writes is derived from these and the scenario.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeployInputs {
+    /// 12-digit account id.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// Subnets (≥ 1).
+    pub subnets: Vec<String>,
+    /// Security groups.
+    pub security_groups: Vec<String>,
+    /// Public IPs for tasks.
+    pub assign_public_ip: bool,
+    /// VPC of the subnets.
+    pub vpc_id: Option<String>,
+    /// Worker image.
+    pub worker_image: String,
+    /// Flow-run image.
+    pub flow_image: Option<String>,
+    /// Work pool name.
+    pub work_pool: String,
+    /// Prefect API URL.
+    pub prefect_api_url: String,
+    /// SSM parameter ARN of the API key.
+    pub api_key_parameter: String,
+    /// Existing execution role.
+    pub execution_role_arn: Option<String>,
+    /// Existing worker task role.
+    pub task_role_arn: Option<String>,
+    /// Flow-run task role.
+    pub flow_task_role_arn: Option<String>,
+    /// Flow-run execution role.
+    pub flow_execution_role_arn: Option<String>,
+    /// Log group.
+    pub log_group: String,
+    /// Service name.
+    pub service_name: String,
+}
+
+fn hex_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17)
+            && h.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
+}
+
+fn account(s: &str) -> bool {
+    s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `arn:aws:iam::<account>:role/<path/name>`.
+pub fn is_role_arn(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("arn:aws:iam::") else {
+        return false;
+    };
+    let Some((acct, res)) = rest.split_once(':') else {
+        return false;
+    };
+    account(acct)
+        && res.strip_prefix("role/").is_some_and(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        })
+}
+
+/// `arn:aws:ssm:<region>:<account>:parameter/<name>`.
+pub fn is_ssm_parameter_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1] == "aws"
+        && parts[2] == "ssm"
+        && !parts[3].is_empty()
+        && account(parts[4])
+        && parts[5]
+            .strip_prefix("parameter/")
+            .is_some_and(|n| !n.is_empty())
+}
+
+/// Builds the inputs from `[deploy]` (flags already merged into it); every problem at once.
+pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployInputs, Vec<String>> {
+    let mut errs = Vec::new();
+    let mut need = |name: &str, v: &Option<String>| -> String {
+        match v {
+            Some(x) if !x.trim().is_empty() => x.trim().to_string(),
+            _ => {
+                errs.push(format!(
+                    "`deploy.{name}` is needed (in the scenario's [deploy] or as --{})",
+                    name.replace('_', "-")
+                ));
+                String::new()
+            }
+        }
+    };
+    let account_id = need("account_id", &d.account_id);
+    let prefect_api_url = need("prefect_api_url", &d.prefect_api_url);
+    let api_key_parameter = need("api_key_parameter", &d.api_key_parameter);
+    if !account_id.is_empty() && !account(&account_id) {
+        errs.push(format!(
+            "`deploy.account_id`: `{account_id}` is not a 12-digit AWS account id"
+        ));
+    }
+    let subnets = d.subnets.clone().unwrap_or_default();
+    if subnets.is_empty() {
+        errs.push("`deploy.subnets` is needed (awsvpc tasks need at least one subnet), e.g. [\"subnet-0abc1234\"]".into());
+    }
+    for s in &subnets {
+        if !hex_id(s, "subnet-") {
+            errs.push(format!("`deploy.subnets`: `{s}` is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)"));
+        }
+    }
+    let security_groups = d.security_groups.clone().unwrap_or_default();
+    for s in &security_groups {
+        if !hex_id(s, "sg-") {
+            errs.push(format!("`deploy.security_groups`: `{s}` is not a security group id (`sg-` and 8 or 17 lowercase hex digits)"));
+        }
+    }
+    if let Some(v) = &d.vpc_id
+        && !hex_id(v, "vpc-")
+    {
+        errs.push(format!(
+            "`deploy.vpc_id`: `{v}` is not a VPC id (`vpc-` and 8 or 17 lowercase hex digits)"
+        ));
+    }
+    let is_url = prefect_api_url.starts_with("https://") || prefect_api_url.starts_with("http://");
+    if !(prefect_api_url.is_empty() || is_url) {
+        errs.push(format!(
+            "`deploy.prefect_api_url`: `{prefect_api_url}` is not an http(s) URL"
+        ));
+    }
+    if !api_key_parameter.is_empty() && !is_ssm_parameter_arn(&api_key_parameter) {
+        errs.push(format!(
+            "`deploy.api_key_parameter`: `{api_key_parameter}` is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file"
+        ));
+    }
+    for (name, v) in [
+        ("execution_role_arn", &d.execution_role_arn),
+        ("task_role_arn", &d.task_role_arn),
+        ("flow_task_role_arn", &d.flow_task_role_arn),
+        ("flow_execution_role_arn", &d.flow_execution_role_arn),
+    ] {
+        if let Some(r) = v
+            && !is_role_arn(r)
+        {
+            errs.push(format!(
+                "`deploy.{name}`: `{r}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+            ));
+        }
+    }
+    let image = d
+        .worker_image
+        .clone()
+        .unwrap_or_else(|| "prefecthq/prefect-aws:latest".into());
+    if image.is_empty() || image.contains(char::is_whitespace) {
+        errs.push(format!(
+            "`deploy.worker_image`: `{image}` is not an image reference"
+        ));
+    }
+    let work_pool = d.work_pool.clone().unwrap_or_else(|| "ecs-pool".into());
+    if work_pool.is_empty()
+        || !work_pool
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        errs.push(format!(
+            "`deploy.work_pool`: `{work_pool}` must be letters, digits, `-` or `_`"
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    Ok(DeployInputs {
+        account_id,
+        region: region.to_string(),
+        subnets,
+        security_groups,
+        assign_public_ip: d.assign_public_ip.unwrap_or(false),
+        vpc_id: d.vpc_id.clone(),
+        worker_image: image,
+        flow_image: d.flow_image.clone(),
+        work_pool,
+        prefect_api_url,
+        api_key_parameter,
+        execution_role_arn: d.execution_role_arn.clone(),
+        task_role_arn: d.task_role_arn.clone(),
+        flow_task_role_arn: d.flow_task_role_arn.clone(),
+        flow_execution_role_arn: d.flow_execution_role_arn.clone(),
+        log_group: d
+            .log_group
+            .clone()
+            .unwrap_or_else(|| format!("/ecs/{cluster}/prefect-worker")),
+        service_name: d
+            .service_name
+            .clone()
+            .unwrap_or_else(|| "prefect-worker".into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert!(hex_id("subnet-0abc1234", "subnet-"));
+        assert!(hex_id("subnet-0123456789abcdef0", "subnet-"));
+        assert!(!hex_id("subnet-0ABC1234", "subnet-"));
+        assert!(!hex_id("subnet-0abc123", "subnet-"));
+        assert!(is_role_arn(
+            "arn:aws:iam::111122223333:role/service-role/ecsTaskExecutionRole"
+        ));
+        assert!(!is_role_arn("arn:aws:iam::1111:role/x"));
+        assert!(!is_role_arn("arn:aws:iam::111122223333:user/x"));
+        assert!(is_ssm_parameter_arn(
+            "arn:aws:ssm:us-east-1:111122223333:parameter/prefect/api-key"
+        ));
+        assert!(!is_ssm_parameter_arn(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:x"
+        ));
+    }
+}

@@ -1,0 +1,369 @@
+//! `emit`: golden files for every artefact, their shape (JSON, policies, the strategy in the
+//! work pool), input errors, the Prefect 1 variant, and emitting from a recommendation.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::root;
+
+fn spotplan(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spotplan-emit-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_artefact_matches_its_golden_file() {
+    let out = tmp("golden");
+    let o = spotplan(&[
+        "emit",
+        "fixtures/emit-scenario.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let golden = root().join("tests/golden/emit");
+    let bless = std::env::var_os("SPOTPLAN_BLESS").is_some();
+    let got = files(&out);
+    assert_eq!(got.len(), 14, "{got:?}");
+    for f in &got {
+        let body = std::fs::read_to_string(out.join(f)).unwrap();
+        let g = golden.join(f);
+        if bless {
+            std::fs::create_dir_all(g.parent().unwrap()).unwrap();
+            std::fs::write(&g, &body).unwrap();
+        }
+        let want = std::fs::read_to_string(&g)
+            .unwrap_or_else(|_| panic!("no golden file {f}; run with SPOTPLAN_BLESS=1"));
+        assert_eq!(
+            body, want,
+            "{f} differs from its golden file (SPOTPLAN_BLESS=1 to accept)"
+        );
+    }
+    assert_eq!(files(&golden), got, "golden files without an artefact");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+fn json(dir: &Path, f: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap())
+        .unwrap_or_else(|e| panic!("{f}: {e}"))
+}
+
+#[test]
+fn the_strategy_reaches_both_the_cluster_and_the_work_pool() {
+    let out = tmp("shape");
+    assert!(
+        spotplan(&[
+            "emit",
+            "fixtures/emit-scenario.toml",
+            "--out",
+            out.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let want = serde_json::json!([
+        {"capacityProvider": "FARGATE_SPOT", "weight": 4, "base": 0},
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 1}
+    ]);
+    let put = json(&out, "cluster/put-cluster-capacity-providers.json");
+    assert_eq!(put["defaultCapacityProviderStrategy"], want);
+    // the ASG provider already on the cluster is listed again, so it is kept
+    assert_eq!(
+        put["capacityProviders"],
+        serde_json::json!(["FARGATE", "FARGATE_SPOT", "asg-gpu"])
+    );
+    let tpl = json(&out, "prefect/base-job-template.json");
+    let vars = &tpl["variables"]["properties"];
+    assert_eq!(vars["capacity_provider_strategy"]["default"], want);
+    assert_eq!(
+        vars["env"]["default"]["PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR"],
+        "reschedule"
+    );
+    assert_eq!(
+        tpl["job_configuration"]["task_run_request"]["capacityProviderStrategy"],
+        "{{ capacity_provider_strategy }}"
+    );
+    assert_eq!(vars["cluster"]["default"], "data-platform");
+    // the worker itself runs on on-demand FARGATE, with the key from SSM through `secrets`
+    let td = json(&out, "worker/task-definition.json");
+    let c = &td["containerDefinitions"][0];
+    assert_eq!(
+        c["command"],
+        serde_json::json!([
+            "prefect",
+            "worker",
+            "start",
+            "--pool",
+            "spot-pool",
+            "--type",
+            "ecs"
+        ])
+    );
+    assert_eq!(
+        c["secrets"][0]["valueFrom"],
+        "arn:aws:ssm:eu-west-1:111122223333:parameter/prefect/api-key"
+    );
+    assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
+    assert_eq!(
+        (
+            td["cpu"].as_str(),
+            td["memory"].as_str(),
+            td["networkMode"].as_str()
+        ),
+        (Some("512"), Some("1024"), Some("awsvpc"))
+    );
+    let svc = json(&out, "worker/create-service.json");
+    assert_eq!(
+        svc["capacityProviderStrategy"],
+        serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}])
+    );
+    assert_eq!(svc["desiredCount"], 2);
+    assert_eq!(
+        json(&out, "worker/update-service.json")["forceNewDeployment"],
+        true
+    );
+    // least privilege: the SSM parameter by ARN; wildcards only where AWS has no resource-level permission
+    let exec = json(&out, "iam/execution-role-policy.json");
+    for st in exec["Statement"].as_array().unwrap() {
+        if st["Action"].to_string().contains("ssm:") {
+            assert_eq!(
+                st["Resource"],
+                "arn:aws:ssm:eu-west-1:111122223333:parameter/prefect/api-key"
+            );
+        }
+    }
+    let task = json(&out, "iam/worker-task-role-policy.json");
+    for st in task["Statement"].as_array().unwrap() {
+        let actions = st["Action"].to_string();
+        if st["Resource"] == "*" {
+            assert!(
+                actions.contains("TaskDefinition") || actions.contains("ec2:Describe"),
+                "a wildcard resource for {actions}"
+            );
+        }
+        assert!(
+            !actions.contains("\"*\"") && !actions.contains(":*\""),
+            "wildcard action {actions}"
+        );
+    }
+    let pass = task["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "PassFlowRoles")
+        .unwrap();
+    assert_eq!(
+        pass["Resource"][1],
+        "arn:aws:iam::111122223333:role/prefect-flow-runs"
+    );
+    let cfn = json(&out, "cloudformation.json");
+    for r in [
+        "Cluster",
+        "ClusterCapacityProviders",
+        "WorkerLogGroup",
+        "ExecutionRole",
+        "TaskRole",
+        "WorkerTaskDefinition",
+        "WorkerService",
+    ] {
+        assert!(
+            cfn["Resources"].get(r).is_some(),
+            "CloudFormation lacks {r}"
+        );
+    }
+    let tf = std::fs::read_to_string(out.join("terraform/main.tf")).unwrap();
+    for r in [
+        "aws_ecs_cluster\" \"this\"",
+        "aws_ecs_cluster_capacity_providers",
+        "aws_ecs_task_definition",
+        "aws_ecs_service",
+        "aws_iam_role_policy",
+    ] {
+        assert!(tf.contains(r), "Terraform lacks {r}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn missing_and_malformed_inputs_are_refused_with_what_is_allowed() {
+    let out = tmp("bad");
+    let o = spotplan(&[
+        "emit",
+        "scenarios/prefect3-hourly-etl.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--account-id",
+        "1234",
+        "--subnets",
+        "subnet-XYZ",
+        "--api-key-parameter",
+        "my-secret-key",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "error: `deploy.prefect_api_url` is needed (in the scenario's [deploy] or as --prefect-api-url)",
+        "error: `deploy.account_id`: `1234` is not a 12-digit AWS account id",
+        "error: `deploy.subnets`: `subnet-XYZ` is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)",
+        "error: `deploy.api_key_parameter`: `my-secret-key` is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in\n{err}");
+    }
+    assert!(!out.exists(), "nothing is written on bad input");
+}
+
+#[test]
+fn the_prefect1_agent_variant_and_formats() {
+    let out = tmp("p1");
+    let src = std::fs::read_to_string(root().join("fixtures/emit-scenario.toml"))
+        .unwrap()
+        .replace(
+            "kind = \"prefect3-ecs-worker\"",
+            "kind = \"prefect1-ecs-agent\"",
+        )
+        .replace(
+            "policy = \"prefect3-reschedule\"",
+            "policy = \"prefect1-lazarus\"",
+        );
+    std::fs::create_dir_all(&out).unwrap();
+    let scen = out.join("p1.toml");
+    std::fs::write(&scen, src).unwrap();
+    let dir = out.join("tf");
+    assert!(
+        spotplan(&[
+            "emit",
+            scen.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--format",
+            "terraform"
+        ])
+        .status
+        .success()
+    );
+    assert_eq!(
+        files(&dir),
+        ["prefect/run-task-kwargs.json", "terraform/main.tf"]
+    );
+    let kwargs = json(&dir, "prefect/run-task-kwargs.json");
+    assert_eq!(
+        kwargs["capacityProviderStrategy"][0]["capacityProvider"],
+        "FARGATE_SPOT"
+    );
+    let tf = std::fs::read_to_string(dir.join("terraform/main.tf")).unwrap();
+    assert!(tf.contains(r#""prefect", "agent", "ecs", "start""#), "{tf}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn emit_takes_a_recommendation_file() {
+    let out = tmp("rec");
+    std::fs::create_dir_all(&out).unwrap();
+    let rec = out.join("recommendation.json");
+    let o = spotplan(&[
+        "recommend",
+        "fixtures/emit-scenario.toml",
+        "-n",
+        "10",
+        "--horizon",
+        "2d",
+        "--spot-share",
+        "0,100",
+        "-q",
+        "--out",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();
+    let strat = v["recommendation"]["ecs"]["capacityProviderStrategy"].clone();
+    let dir = out.join("emitted");
+    let o = spotplan(&[
+        "emit",
+        rec.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(recommendation "));
+    assert_eq!(
+        json(&dir, "prefect/base-job-template.json")["variables"]["properties"]["capacity_provider_strategy"]
+            ["default"],
+        strat
+    );
+    assert_eq!(
+        json(&dir, "cluster/create-cluster.json")["defaultCapacityProviderStrategy"],
+        strat
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn emitted_cloudformation_passes_cfn_lint_and_terraform_passes_fmt() {
+    let out = tmp("lint");
+    assert!(
+        spotplan(&[
+            "emit",
+            "fixtures/emit-scenario.toml",
+            "--out",
+            out.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    // `.ci/run` installs cfn-lint from PyPI into a venv and points SPOTPLAN_CFN_LINT at it
+    match std::env::var("SPOTPLAN_CFN_LINT") {
+        Ok(bin) => {
+            let o = Command::new(&bin)
+                .arg(out.join("cloudformation.json"))
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+            assert!(
+                o.status.success(),
+                "cfn-lint rejects the template:\n{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Err(_) => eprintln!("SPOTPLAN_CFN_LINT is not set: cfn-lint not run (`.ci/run` runs it)"),
+    }
+    match Command::new("terraform")
+        .args(["fmt", "-check", "-diff", "terraform"])
+        .current_dir(&out)
+        .output()
+    {
+        Ok(o) => assert!(
+            o.status.success(),
+            "terraform fmt -check:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        ),
+        Err(_) => eprintln!("terraform is not installed: `terraform fmt -check` skipped"),
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
