@@ -790,3 +790,32 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
     }
     out
 }
+
+/// The state `apply` makes the account hold: the same cluster, task definition and service
+/// the emitted files describe.
+pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desired {
+    use super::state::{ClusterState, Desired, Item, ServiceState, TaskDefinitionState};
+    let n = names(s, d);
+    let items = |v: &Value| -> Vec<Item> { serde_json::from_value(v.clone()).unwrap_or_default() };
+    Desired {
+        cluster: ClusterState {
+            name: n.cluster.clone(),
+            capacity_providers: capacity_providers(s, c),
+            default_strategy: items(&strategy_json(&c.strategy)),
+        },
+        task_definition: TaskDefinitionState {
+            family: n.family.clone(),
+            revision: None,
+            body: task_definition(s, d, &n, c),
+        },
+        service: ServiceState {
+            name: d.service_name.clone(),
+            task_definition: n.family.clone(),
+            desired_count: s.worker.count,
+            capacity_provider_strategy: items(&worker_strategy()),
+            subnets: d.subnets.clone(),
+            security_groups: d.security_groups.clone(),
+            assign_public_ip: d.assign_public_ip,
+        },
+    }
+}

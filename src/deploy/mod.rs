@@ -2,5 +2,9 @@
 //! writes (AWS CLI inputs, scripts, IAM, the Prefect work pool template, CloudFormation,
 //! Terraform).
 
+pub mod apply;
 pub mod emit;
+pub mod fake;
 pub mod inputs;
+pub mod plan;
+pub mod state;

@@ -4,6 +4,7 @@ mod billing;
 mod calibrate;
 mod cli;
 mod common;
+mod deploy;
 mod determinism;
 mod emit;
 mod errors;

@@ -1,0 +1,147 @@
+//! An in-memory ECS account for plan/apply tests: it behaves like ECS where spotplan relies
+//! on it (PutClusterCapacityProviders replaces the list and refuses to detach a provider in
+//! use; task definitions get revisions) and counts write calls; failures can be injected.
+
+use std::collections::BTreeMap;
+
+use super::apply::{ApiError, EcsApi};
+use super::plan::Call;
+use super::state::{ClusterState, Observed, ServiceState, TaskDefinitionState};
+
+/// The fake account.
+#[derive(Clone, Debug, Default)]
+pub struct FakeEcs {
+    /// Clusters by name.
+    pub clusters: BTreeMap<String, ClusterState>,
+    /// Task definition revisions by family (index + 1 = revision).
+    pub task_definitions: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Services by (cluster, name).
+    pub services: BTreeMap<(String, String), ServiceState>,
+    /// Providers with running tasks (cannot be detached).
+    pub in_use: Vec<String>,
+    /// Write calls made, by operation.
+    pub writes: Vec<String>,
+    /// Read calls made.
+    pub reads: u32,
+    /// Fail these operations (once each time they are listed) with the given error.
+    pub fail: Vec<(String, ApiError)>,
+    /// `UpdateService` calls that forced a new deployment.
+    pub forced_deployments: u32,
+}
+
+impl EcsApi for FakeEcs {
+    fn observe(
+        &mut self,
+        cluster: &str,
+        family: &str,
+        service: &str,
+    ) -> Result<Observed, ApiError> {
+        self.reads += 3;
+        let td = self.task_definitions.get(family).and_then(|v| {
+            v.last().map(|b| TaskDefinitionState {
+                family: family.into(),
+                revision: Some(v.len() as u32),
+                body: b.clone(),
+            })
+        });
+        Ok(Observed {
+            cluster: self.clusters.get(cluster).cloned(),
+            task_definition: td,
+            service: self
+                .services
+                .get(&(cluster.to_string(), service.to_string()))
+                .cloned(),
+        })
+    }
+
+    fn execute(&mut self, call: &Call) -> Result<(), ApiError> {
+        let op = super::apply::operation(call).to_string();
+        if let Some(i) = self.fail.iter().position(|(o, _)| *o == op) {
+            let (_, e) = self.fail.remove(i);
+            return Err(e);
+        }
+        match call {
+            Call::CreateCluster {
+                cluster,
+                capacity_providers,
+                default_strategy,
+            } => {
+                self.clusters.insert(
+                    cluster.clone(),
+                    ClusterState {
+                        name: cluster.clone(),
+                        capacity_providers: capacity_providers.clone(),
+                        default_strategy: default_strategy.clone(),
+                    },
+                );
+            }
+            Call::PutClusterCapacityProviders {
+                cluster,
+                capacity_providers,
+                default_strategy,
+            } => {
+                let c = self.clusters.get_mut(cluster).ok_or_else(|| {
+                    ApiError::Other(format!("ClusterNotFoundException: {cluster}"))
+                })?;
+                if let Some(p) = c
+                    .capacity_providers
+                    .iter()
+                    .find(|p| !capacity_providers.contains(p) && self.in_use.contains(p))
+                {
+                    return Err(ApiError::InUse(format!(
+                        "The specified capacity provider is in use and cannot be removed: {p}"
+                    )));
+                }
+                c.capacity_providers = capacity_providers.clone();
+                c.default_strategy = default_strategy.clone();
+            }
+            Call::RegisterTaskDefinition { body } => {
+                let family = body["family"].as_str().unwrap_or("").to_string();
+                self.task_definitions
+                    .entry(family)
+                    .or_default()
+                    .push(body.clone());
+            }
+            Call::CreateService { service, cluster } => {
+                if !self.clusters.contains_key(cluster) {
+                    return Err(ApiError::Other(format!(
+                        "ClusterNotFoundException: {cluster}"
+                    )));
+                }
+                let rev = self
+                    .task_definitions
+                    .get(&service.task_definition)
+                    .map(|v| v.len())
+                    .unwrap_or(0);
+                let mut s = service.clone();
+                s.task_definition = format!("{}:{rev}", service.task_definition);
+                self.services
+                    .insert((cluster.clone(), service.name.clone()), s);
+            }
+            Call::UpdateService {
+                service,
+                cluster,
+                force_new_deployment,
+            } => {
+                let rev = self
+                    .task_definitions
+                    .get(&service.task_definition)
+                    .map(|v| v.len())
+                    .unwrap_or(0);
+                let s = self
+                    .services
+                    .get_mut(&(cluster.clone(), service.name.clone()))
+                    .ok_or_else(|| {
+                        ApiError::Other(format!("ServiceNotFoundException: {}", service.name))
+                    })?;
+                *s = service.clone();
+                s.task_definition = format!("{}:{rev}", service.task_definition);
+                if *force_new_deployment {
+                    self.forced_deployments += 1;
+                }
+            }
+        }
+        self.writes.push(op);
+        Ok(())
+    }
+}

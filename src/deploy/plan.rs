@@ -1,0 +1,352 @@
+//! The pure diff of desired against observed state: what to create, what to update (old →
+//! new), what is unchanged, and the exact API calls `apply` will make, in order.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::state::{Desired, Item, Observed, canonical, words};
+
+/// One API call of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "call")]
+pub enum Call {
+    /// CreateCluster with providers and default strategy.
+    CreateCluster {
+        /// Name.
+        cluster: String,
+        /// Providers.
+        capacity_providers: Vec<String>,
+        /// Default strategy.
+        default_strategy: Vec<Item>,
+    },
+    /// PutClusterCapacityProviders: the full list (existing providers kept) and the strategy.
+    PutClusterCapacityProviders {
+        /// Cluster.
+        cluster: String,
+        /// Every provider, spotplan's and the ones already there.
+        capacity_providers: Vec<String>,
+        /// Default strategy.
+        default_strategy: Vec<Item>,
+    },
+    /// RegisterTaskDefinition.
+    RegisterTaskDefinition {
+        /// The registration input.
+        body: Value,
+    },
+    /// CreateService.
+    CreateService {
+        /// The service.
+        service: super::state::ServiceState,
+        /// Cluster.
+        cluster: String,
+    },
+    /// UpdateService.
+    UpdateService {
+        /// The service.
+        service: super::state::ServiceState,
+        /// Cluster.
+        cluster: String,
+        /// Needed when the strategy or the task definition changes, so running tasks move.
+        force_new_deployment: bool,
+    },
+}
+
+/// What happens to one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `+`
+    Create,
+    /// `~`
+    Update,
+    /// `=`
+    Unchanged,
+}
+
+/// One field that changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Field.
+    pub field: String,
+    /// Old value, in words.
+    pub old: String,
+    /// New value, in words.
+    pub new: String,
+}
+
+/// One resource of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    /// `cluster`, `task definition` or `service`.
+    pub resource: &'static str,
+    /// Its name.
+    pub name: String,
+    /// What happens.
+    pub action: Action,
+    /// Field changes (updates).
+    pub changes: Vec<Change>,
+    /// Providers on the cluster that are not spotplan's and are kept.
+    pub kept: Vec<String>,
+    /// The call, if any.
+    pub call: Option<Call>,
+}
+
+/// The plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// Resources in apply order: cluster, task definition, service.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Whether anything would change.
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.action != Action::Unchanged)
+    }
+    /// The calls, in order.
+    pub fn calls(&self) -> Vec<&Call> {
+        self.steps.iter().filter_map(|s| s.call.as_ref()).collect()
+    }
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Diffs desired against observed. Pure.
+pub fn plan(d: &Desired, o: &Observed) -> Plan {
+    let mut steps = Vec::new();
+    // cluster
+    match &o.cluster {
+        None => steps.push(Step {
+            resource: "cluster",
+            name: d.cluster.name.clone(),
+            action: Action::Create,
+            changes: vec![
+                Change {
+                    field: "capacity providers".into(),
+                    old: "—".into(),
+                    new: list(&d.cluster.capacity_providers),
+                },
+                Change {
+                    field: "default strategy".into(),
+                    old: "—".into(),
+                    new: words(&d.cluster.default_strategy),
+                },
+            ],
+            kept: Vec::new(),
+            call: Some(Call::CreateCluster {
+                cluster: d.cluster.name.clone(),
+                capacity_providers: d.cluster.capacity_providers.clone(),
+                default_strategy: d.cluster.default_strategy.clone(),
+            }),
+        }),
+        Some(c) => {
+            let kept: Vec<String> = c
+                .capacity_providers
+                .iter()
+                .filter(|p| !d.cluster.capacity_providers.contains(p))
+                .cloned()
+                .collect();
+            let mut providers = d.cluster.capacity_providers.clone();
+            providers.extend(kept.iter().cloned());
+            let missing: Vec<String> = d
+                .cluster
+                .capacity_providers
+                .iter()
+                .filter(|p| !c.capacity_providers.contains(p))
+                .cloned()
+                .collect();
+            let mut changes = Vec::new();
+            if !missing.is_empty() {
+                changes.push(Change {
+                    field: "capacity providers".into(),
+                    old: list(&c.capacity_providers),
+                    new: list(&providers),
+                });
+            }
+            if c.default_strategy != d.cluster.default_strategy {
+                changes.push(Change {
+                    field: "default strategy".into(),
+                    old: words(&c.default_strategy),
+                    new: words(&d.cluster.default_strategy),
+                });
+            }
+            let update = !changes.is_empty();
+            steps.push(Step {
+                resource: "cluster",
+                name: d.cluster.name.clone(),
+                action: if update {
+                    Action::Update
+                } else {
+                    Action::Unchanged
+                },
+                changes,
+                kept,
+                call: update.then(|| Call::PutClusterCapacityProviders {
+                    cluster: d.cluster.name.clone(),
+                    capacity_providers: providers,
+                    default_strategy: d.cluster.default_strategy.clone(),
+                }),
+            });
+        }
+    }
+    // task definition
+    let want = canonical(&d.task_definition.body);
+    let td_changed = match &o.task_definition {
+        Some(t) if canonical(&t.body) == want => {
+            steps.push(Step {
+                resource: "task definition",
+                name: format!("{}:{}", t.family, t.revision.unwrap_or(0)),
+                action: Action::Unchanged,
+                changes: Vec::new(),
+                kept: Vec::new(),
+                call: None,
+            });
+            false
+        }
+        other => {
+            let changes = match other {
+                None => Vec::new(),
+                Some(t) => {
+                    let have = canonical(&t.body);
+                    want.as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, v)| have.get(k.as_str()) != Some(v))
+                        .map(|(k, v)| Change {
+                            field: k.clone(),
+                            old: have
+                                .get(k.as_str())
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "—".into()),
+                            new: v.to_string(),
+                        })
+                        .collect()
+                }
+            };
+            steps.push(Step {
+                resource: "task definition",
+                name: d.task_definition.family.clone(),
+                action: if other.is_none() {
+                    Action::Create
+                } else {
+                    Action::Update
+                },
+                changes,
+                kept: Vec::new(),
+                call: Some(Call::RegisterTaskDefinition {
+                    body: d.task_definition.body.clone(),
+                }),
+            });
+            true
+        }
+    };
+    // service
+    let cluster = d.cluster.name.clone();
+    match &o.service {
+        None => steps.push(Step {
+            resource: "service",
+            name: d.service.name.clone(),
+            action: Action::Create,
+            changes: Vec::new(),
+            kept: Vec::new(),
+            call: Some(Call::CreateService {
+                service: d.service.clone(),
+                cluster,
+            }),
+        }),
+        Some(s) => {
+            let mut changes = Vec::new();
+            let mut diff = |field: &str, old: String, new: String| {
+                if old != new {
+                    changes.push(Change {
+                        field: field.into(),
+                        old,
+                        new,
+                    });
+                }
+            };
+            diff(
+                "desired count",
+                s.desired_count.to_string(),
+                d.service.desired_count.to_string(),
+            );
+            diff(
+                "strategy",
+                words(&s.capacity_provider_strategy),
+                words(&d.service.capacity_provider_strategy),
+            );
+            diff("subnets", list(&s.subnets), list(&d.service.subnets));
+            diff(
+                "security groups",
+                list(&s.security_groups),
+                list(&d.service.security_groups),
+            );
+            diff(
+                "public IP",
+                s.assign_public_ip.to_string(),
+                d.service.assign_public_ip.to_string(),
+            );
+            if td_changed {
+                changes.push(Change {
+                    field: "task definition".into(),
+                    old: s.task_definition.clone(),
+                    new: "the new revision".into(),
+                });
+            }
+            let force =
+                td_changed || s.capacity_provider_strategy != d.service.capacity_provider_strategy;
+            let update = !changes.is_empty();
+            steps.push(Step {
+                resource: "service",
+                name: d.service.name.clone(),
+                action: if update {
+                    Action::Update
+                } else {
+                    Action::Unchanged
+                },
+                changes,
+                kept: Vec::new(),
+                call: update.then(|| Call::UpdateService {
+                    service: d.service.clone(),
+                    cluster,
+                    force_new_deployment: force,
+                }),
+            });
+        }
+    }
+    Plan { steps }
+}
+
+impl fmt::Display for Plan {
+    /// `+` create, `~` update with old → new, `=` unchanged.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.steps {
+            let sign = match s.action {
+                Action::Create => '+',
+                Action::Update => '~',
+                Action::Unchanged => '=',
+            };
+            writeln!(f, "{sign} {} {}", s.resource, s.name)?;
+            for c in &s.changes {
+                writeln!(f, "    {}: {} → {}", c.field, c.old, c.new)?;
+            }
+            for k in &s.kept {
+                writeln!(f, "    = capacity provider {k} (not spotplan's: kept)")?;
+            }
+        }
+        let n = self.calls().len();
+        if n == 0 {
+            write!(f, "no changes")
+        } else {
+            write!(f, "{n} change(s) to apply")
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Desired and observed account state, in the same domain types, so `plan` can diff them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One capacity provider strategy item as ECS stores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Provider name.
+    #[serde(rename = "capacityProvider")]
+    pub provider: String,
+    /// Weight.
+    pub weight: u32,
+    /// Base.
+    pub base: u32,
+}
+
+/// A strategy in words: `FARGATE_SPOT w4, FARGATE w1 b1` (or `none`).
+pub fn words(items: &[Item]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|i| {
+            if i.base > 0 {
+                format!("{} w{} b{}", i.provider, i.weight, i.base)
+            } else {
+                format!("{} w{}", i.provider, i.weight)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The cluster's capacity side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// Name.
+    pub name: String,
+    /// Associated capacity providers.
+    pub capacity_providers: Vec<String>,
+    /// Default strategy.
+    pub default_strategy: Vec<Item>,
+}
+
+/// The worker's service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceState {
+    /// Service name.
+    pub name: String,
+    /// Task definition family (desired) or `family:revision` / ARN (observed).
+    pub task_definition: String,
+    /// Desired count.
+    pub desired_count: u32,
+    /// The service's strategy.
+    pub capacity_provider_strategy: Vec<Item>,
+    /// Subnets.
+    pub subnets: Vec<String>,
+    /// Security groups.
+    pub security_groups: Vec<String>,
+    /// Public IP.
+    pub assign_public_ip: bool,
+}
+
+/// The worker's task definition: the fields spotplan sets, in ECS's JSON shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskDefinitionState {
+    /// Family.
+    pub family: String,
+    /// Revision (observed only).
+    pub revision: Option<u32>,
+    /// The registration input, restricted to the fields spotplan sets.
+    pub body: Value,
+}
+
+/// The fields of a task definition spotplan owns; observed definitions are compared on these.
+pub const TASK_DEFINITION_FIELDS: [&str; 9] = [
+    "family",
+    "networkMode",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "runtimePlatform",
+    "executionRoleArn",
+    "taskRoleArn",
+    "containerDefinitions",
+];
+/// The container fields spotplan owns.
+pub const CONTAINER_FIELDS: [&str; 7] = [
+    "name",
+    "image",
+    "essential",
+    "command",
+    "environment",
+    "secrets",
+    "logConfiguration",
+];
+
+/// A task definition body reduced to the fields spotplan owns (so ECS's additions, like
+/// `revision`, `status` or `cpu: 0` on containers, do not count as differences).
+pub fn canonical(body: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for k in TASK_DEFINITION_FIELDS {
+        let Some(v) = body.get(k) else { continue };
+        if k == "containerDefinitions" {
+            let cs: Vec<Value> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let mut m = serde_json::Map::new();
+                    for f in CONTAINER_FIELDS {
+                        if let Some(x) = c.get(f) {
+                            m.insert(f.into(), x.clone());
+                        }
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            out.insert(k.into(), Value::Array(cs));
+        } else {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// What the account should hold.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Desired {
+    /// Cluster.
+    pub cluster: ClusterState,
+    /// Worker task definition.
+    pub task_definition: TaskDefinitionState,
+    /// Worker service.
+    pub service: ServiceState,
+}
+
+/// What the account holds (`None`: missing).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Observed {
+    /// Cluster, if it exists and is ACTIVE.
+    pub cluster: Option<ClusterState>,
+    /// The latest ACTIVE revision of the worker family.
+    pub task_definition: Option<TaskDefinitionState>,
+    /// The service, if it exists and is ACTIVE.
+    pub service: Option<ServiceState>,
+}

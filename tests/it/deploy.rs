@@ -1,0 +1,189 @@
+//! plan and apply against the in-memory ECS account: create from scratch, weights changed,
+//! an extra ASG provider kept, a no-op apply with zero writes, failure half-way then
+//! convergence, transient errors retried; the plan's text pinned.
+
+use spotplan::deploy::apply::{ApiError, EcsApi, apply};
+use spotplan::deploy::emit::{Choice, desired};
+use spotplan::deploy::fake::FakeEcs;
+use spotplan::deploy::inputs::inputs;
+use spotplan::deploy::plan::{Action, plan};
+use spotplan::deploy::state::{ClusterState, Desired, Item};
+
+use crate::common::*;
+
+fn desired_of(src: &str) -> Desired {
+    let s = scenario(src);
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let c = Choice {
+        strategy: s.launch.strategy.clone(),
+        retry: s.retry.clone(),
+        origin: "test".into(),
+    };
+    desired(&s, &d, &c)
+}
+
+fn emit_scenario() -> String {
+    std::fs::read_to_string(root().join("fixtures/emit-scenario.toml")).unwrap()
+}
+
+fn observe(api: &mut FakeEcs, d: &Desired) -> spotplan::deploy::state::Observed {
+    api.observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
+        .unwrap()
+}
+
+#[test]
+fn create_from_scratch_then_nothing_to_do() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    let p = plan(&d, &observe(&mut api, &d));
+    assert_eq!(
+        p.to_string(),
+        "+ cluster data-platform\n    capacity providers: — → FARGATE, FARGATE_SPOT, asg-gpu\n    default strategy: — → FARGATE_SPOT w4, FARGATE w1 b1\n+ task definition data-platform-prefect-worker\n+ service prefect-worker\n3 change(s) to apply"
+    );
+    let r = apply(&p, &mut api, &mut |_| {});
+    assert!(r.ok(), "{r}");
+    assert_eq!(
+        api.writes,
+        ["CreateCluster", "RegisterTaskDefinition", "CreateService"]
+    );
+    assert_eq!(
+        api.services[&("data-platform".to_string(), "prefect-worker".to_string())].task_definition,
+        "data-platform-prefect-worker:1"
+    );
+    // a second apply makes zero write calls
+    let p2 = plan(&d, &observe(&mut api, &d));
+    assert!(!p2.has_changes(), "{p2}");
+    assert_eq!(
+        p2.to_string(),
+        "= cluster data-platform\n= task definition data-platform-prefect-worker:1\n= service prefect-worker\nno changes"
+    );
+    let writes = api.writes.len();
+    let r = apply(&p2, &mut api, &mut |_| {});
+    assert_eq!(r.to_string(), "nothing to do");
+    assert_eq!(
+        api.writes.len(),
+        writes,
+        "a no-op apply makes zero write calls"
+    );
+}
+
+#[test]
+fn changed_weights_update_the_cluster_and_keep_foreign_providers() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {});
+    // someone else's ASG provider appears, and the strategy changes to 2:1
+    api.clusters
+        .get_mut("data-platform")
+        .unwrap()
+        .capacity_providers
+        .push("team-b-asg".into());
+    api.in_use.push("team-b-asg".into());
+    let d2 = desired_of(&emit_scenario().replace("weight = 4 }", "weight = 2 }"));
+    let p = plan(&d2, &observe(&mut api, &d2));
+    assert_eq!(
+        p.to_string(),
+        "~ cluster data-platform\n    default strategy: FARGATE_SPOT w4, FARGATE w1 b1 → FARGATE_SPOT w2, FARGATE w1 b1\n    = capacity provider team-b-asg (not spotplan's: kept)\n= task definition data-platform-prefect-worker:1\n= service prefect-worker\n1 change(s) to apply"
+    );
+    let before = api.writes.len();
+    let r = apply(&p, &mut api, &mut |_| {});
+    assert!(r.ok(), "{r}");
+    assert_eq!(&api.writes[before..], ["PutClusterCapacityProviders"]);
+    let c = &api.clusters["data-platform"];
+    assert!(
+        c.capacity_providers.contains(&"team-b-asg".to_string()),
+        "the foreign provider is listed again and kept"
+    );
+    assert_eq!(
+        c.default_strategy[0],
+        Item {
+            provider: "FARGATE_SPOT".into(),
+            weight: 2,
+            base: 0
+        }
+    );
+}
+
+#[test]
+fn a_changed_worker_registers_a_new_revision_and_forces_a_deployment() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {});
+    let d2 = desired_of(
+        &emit_scenario().replace("cpu = 512\nmemory = 1024", "cpu = 1024\nmemory = 2048"),
+    );
+    let p = plan(&d2, &observe(&mut api, &d2));
+    assert_eq!(p.steps[1].action, Action::Update);
+    assert_eq!(p.steps[2].action, Action::Update);
+    assert!(p.to_string().contains("    cpu: \"512\" → \"1024\""), "{p}");
+    let r = apply(&p, &mut api, &mut |_| {});
+    assert!(r.ok());
+    assert_eq!(
+        api.task_definitions["data-platform-prefect-worker"].len(),
+        2
+    );
+    assert_eq!(api.forced_deployments, 1);
+    assert!(!plan(&d2, &observe(&mut api, &d2)).has_changes());
+}
+
+#[test]
+fn a_failure_half_way_stops_and_the_next_apply_converges() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    api.fail.push((
+        "RegisterTaskDefinition".into(),
+        ApiError::AccessDenied {
+            permission: "ecs:RegisterTaskDefinition".into(),
+            message: "not authorized".into(),
+        },
+    ));
+    let r = apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {});
+    assert!(!r.ok());
+    assert_eq!(
+        r.to_string(),
+        "done: CreateCluster\nFAILED: RegisterTaskDefinition: access denied: the credentials need `ecs:RegisterTaskDefinition` (not authorized)\nnot done: CreateService\nrun `spotplan apply` again once the cause is fixed: it plans from what the account holds now"
+    );
+    let p = plan(&d, &observe(&mut api, &d));
+    assert_eq!(
+        p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+        [Action::Unchanged, Action::Create, Action::Create]
+    );
+    assert!(apply(&p, &mut api, &mut |_| {}).ok());
+    assert!(!plan(&d, &observe(&mut api, &d)).has_changes());
+}
+
+#[test]
+fn transient_errors_are_retried_with_pauses() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    api.clusters.insert(
+        "data-platform".into(),
+        ClusterState {
+            name: "data-platform".into(),
+            capacity_providers: vec!["FARGATE".into()],
+            default_strategy: vec![],
+        },
+    );
+    for _ in 0..2 {
+        api.fail.push((
+            "PutClusterCapacityProviders".into(),
+            ApiError::Transient("UpdateInProgressException".into()),
+        ));
+    }
+    let mut pauses = Vec::new();
+    let r = apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |k| {
+        pauses.push(k)
+    });
+    assert!(r.ok(), "{r}");
+    assert_eq!(pauses, [1, 2]);
+    // endless: gives up after the attempts and says what was not done
+    for _ in 0..10 {
+        api.fail.push((
+            "UpdateService".into(),
+            ApiError::Transient("ThrottlingException".into()),
+        ));
+    }
+    let d2 = desired_of(&emit_scenario().replace("count = 2", "count = 3"));
+    let r = apply(&plan(&d2, &observe(&mut api, &d2)), &mut api, &mut |_| {});
+    assert_eq!(r.failed.as_ref().unwrap().0, "UpdateService");
+}
