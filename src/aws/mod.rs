@@ -2,5 +2,6 @@
 //! feed): SDK configuration from `--profile/--region/--endpoint-url`, GetProducts paging.
 
 pub mod config;
+pub mod ecs;
 pub mod pricing;
 pub mod spotfeed;

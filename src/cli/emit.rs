@@ -15,9 +15,9 @@ use crate::scenario::spec::{parse_retry_spec, retry_spec};
 /// Arguments of `emit`.
 #[derive(Debug, Args)]
 pub struct EmitArgs {
-    /// A scenario (its strategy and retry policy) or a `recommendation.json` from `recommend
-    /// --out` (its strategy and retry policy, with the scenario it names).
-    pub file: PathBuf,
+    /// What to deploy.
+    #[command(flatten)]
+    pub target: Target,
     /// The directory to write into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -25,6 +25,14 @@ pub struct EmitArgs {
     /// Terraform (IAM and Prefect files come with every choice).
     #[arg(long, value_enum, default_value_t = EmitFormat::All)]
     pub format: EmitFormat,
+}
+
+/// What to deploy: a scenario or a recommendation, and the deploy inputs.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// A scenario (its strategy and retry policy) or a `recommendation.json` from `recommend
+    /// --out` (its strategy and retry policy, with the scenario it names).
+    pub file: PathBuf,
     /// The scenario, when FILE is a recommendation (default: the path it records).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -133,7 +141,14 @@ fn recommendation(path: &Path) -> Result<(Strategy, String, String), UserError> 
     Ok((s, retry, scenario))
 }
 
-pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
+/// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it.
+pub fn prepare(
+    a: &Target,
+) -> anyhow::Result<(
+    crate::scenario::Scenario,
+    crate::deploy::inputs::DeployInputs,
+    Choice,
+)> {
     let is_rec = a.file.extension().is_some_and(|e| e == "json");
     let (scenario_path, from_rec) = if is_rec {
         let (strategy, retry, path) = recommendation(&a.file)?;
@@ -175,6 +190,11 @@ pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
     flag!(api_key_parameter);
     let inputs =
         inputs(&d, &s.region, &s.cluster.name).map_err(|errs| UserError(errs.join("\nerror: ")))?;
+    Ok((s, inputs, choice))
+}
+
+pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
+    let (s, inputs, choice) = prepare(&a.target)?;
     let files = artefacts(&s, &inputs, &choice);
     let mut written = 0;
     for (path, body) in files.iter().filter(|(p, _)| wanted(p, a.format)) {

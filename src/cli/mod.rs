@@ -2,7 +2,9 @@
 //! reads files, looks at the terminal or the clock.
 
 mod calibrate;
-mod emit;
+#[cfg(feature = "aws")]
+mod deploy;
+pub mod emit;
 mod grid;
 pub mod prices;
 mod recommend;
@@ -59,6 +61,13 @@ pub enum Command {
     /// cluster and the worker, IAM policies, the Prefect work pool template, CloudFormation
     /// and Terraform.
     Emit(emit::EmitArgs),
+    /// Read the account (cluster, worker task definition and service) and show what `apply`
+    /// would change: `+` create, `~` update (old → new), `=` unchanged.
+    #[cfg(feature = "aws")]
+    Plan(deploy::PlanArgs),
+    /// Make the account match: only the calls the plan lists, each idempotent.
+    #[cfg(feature = "aws")]
+    Apply(deploy::ApplyArgs),
     /// Fetch, show and compare Fargate and Fargate Spot prices.
     #[command(subcommand)]
     Pricing(prices::PricingCommand),
@@ -93,6 +102,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pricing(c) => prices::run(c),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Emit(a) => emit::run(a),
+        #[cfg(feature = "aws")]
+        Command::Plan(a) => deploy::run_plan(a),
+        #[cfg(feature = "aws")]
+        Command::Apply(a) => deploy::run_apply(a),
     };
     match result {
         Ok(code) => code,

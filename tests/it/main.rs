@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod deploy;
 mod determinism;
+mod ecs_sdk;
 mod emit;
 mod errors;
 mod oracle;

@@ -1,0 +1,416 @@
+//! `EcsApi` over aws-sdk-ecs: DescribeClusters (SETTINGS), DescribeTaskDefinition,
+//! DescribeServices to observe; CreateCluster, PutClusterCapacityProviders,
+//! RegisterTaskDefinition, CreateService, UpdateService to apply. Errors in plain words.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ClusterField, Compatibility,
+    ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
+    NetworkConfiguration, NetworkMode, OsFamily, RuntimePlatform, Secret,
+};
+use serde_json::{Value, json};
+
+use crate::deploy::apply::{ApiError, EcsApi};
+use crate::deploy::plan::Call;
+use crate::deploy::state::{ClusterState, Item, Observed, ServiceState, TaskDefinitionState};
+
+/// The SDK-backed ECS API, with its own runtime (the CLI is synchronous).
+pub struct SdkEcs {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl SdkEcs {
+    /// A client for `region` with the shared AWS configuration.
+    pub fn new(args: &super::config::AwsArgs, region: &str) -> Result<SdkEcs, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let conf = rt.block_on(super::config::sdk_config(args, region));
+        Ok(SdkEcs {
+            rt,
+            client: Client::new(&conf),
+        })
+    }
+    /// Wraps an existing client (tests).
+    pub fn with_client(client: Client) -> Result<SdkEcs, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        Ok(SdkEcs { rt, client })
+    }
+}
+
+/// The error code ECS sent; for a modeled error built in code (mocks), the variant's name.
+fn code_of<E: ProvideErrorMetadata + std::fmt::Debug>(e: &SdkError<E>) -> String {
+    e.code().map(str::to_string).unwrap_or_else(|| {
+        e.as_service_error()
+            .map(|se| format!("{se:?}"))
+            .and_then(|d| d.split('(').next().map(str::to_string))
+            .filter(|v| v.ends_with("Exception"))
+            .unwrap_or_default()
+    })
+}
+
+/// The error message ECS sent (or the modeled error's own).
+fn message_of<E: ProvideErrorMetadata + std::fmt::Debug + std::fmt::Display>(
+    e: &SdkError<E>,
+    code: &str,
+) -> String {
+    e.message().map(str::to_string).unwrap_or_else(|| {
+        e.as_service_error()
+            .map(|se| se.to_string())
+            .map(|m| {
+                m.strip_prefix(&format!("{code}: "))
+                    .map(str::to_string)
+                    .unwrap_or(m)
+            })
+            .filter(|m| m != code)
+            .unwrap_or_default()
+    })
+}
+
+/// Maps an SDK error to a domain error; `op` names the permission on access denied.
+pub fn explain<E: ProvideErrorMetadata + std::fmt::Debug + std::fmt::Display>(
+    op: &str,
+    e: SdkError<E>,
+) -> ApiError {
+    let code = code_of(&e);
+    let msg = message_of(&e, &code);
+    match code.as_str() {
+        "UpdateInProgressException" | "ThrottlingException" | "ServerException" => {
+            ApiError::Transient(format!("{code}: {msg}"))
+        }
+        "ResourceInUseException" => ApiError::InUse(msg),
+        "AccessDeniedException" | "AccessDenied" => ApiError::AccessDenied {
+            permission: format!("ecs:{op}"),
+            message: msg,
+        },
+        "" => match &e {
+            SdkError::DispatchFailure(d) => {
+                ApiError::Other(format!("cannot reach the ECS API: {d:?}"))
+            }
+            SdkError::TimeoutError(_) => {
+                ApiError::Transient("the ECS API did not answer in time".into())
+            }
+            other => ApiError::Other(format!("{op} failed: {other}")),
+        },
+        _ => ApiError::Other(format!("{op} failed: {code}: {msg}")),
+    }
+}
+
+fn items(v: &[CapacityProviderStrategyItem]) -> Vec<Item> {
+    v.iter()
+        .map(|i| Item {
+            provider: i.capacity_provider().to_string(),
+            weight: i.weight() as u32,
+            base: i.base() as u32,
+        })
+        .collect()
+}
+
+fn sdk_items(v: &[Item]) -> Result<Vec<CapacityProviderStrategyItem>, ApiError> {
+    v.iter()
+        .map(|i| {
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(&i.provider)
+                .weight(i.weight as i32)
+                .base(i.base as i32)
+                .build()
+                .map_err(|e| ApiError::Other(e.to_string()))
+        })
+        .collect()
+}
+
+fn network(s: &ServiceState) -> Result<NetworkConfiguration, ApiError> {
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(s.subnets.clone()))
+        .set_security_groups(Some(s.security_groups.clone()))
+        .assign_public_ip(if s.assign_public_ip {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(|e| ApiError::Other(e.to_string()))?;
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
+}
+
+/// A registered task definition as the JSON `emit` writes (the fields spotplan owns).
+fn task_definition_json(t: &aws_sdk_ecs::types::TaskDefinition) -> Value {
+    let containers: Vec<Value> = t
+        .container_definitions()
+        .iter()
+        .map(|c| {
+            let mut v = json!({
+                "name": c.name(),
+                "image": c.image(),
+                "essential": c.essential(),
+                "command": c.command(),
+                "environment": c.environment().iter().map(|e| json!({"name": e.name(), "value": e.value()})).collect::<Vec<_>>(),
+                "secrets": c.secrets().iter().map(|s| json!({"name": s.name(), "valueFrom": s.value_from()})).collect::<Vec<_>>(),
+            });
+            if let Some(l) = c.log_configuration() {
+                let mut opts: Vec<(&String, &String)> = l.options().map(|m| m.iter().collect()).unwrap_or_default();
+                opts.sort();
+                let options: serde_json::Map<String, Value> = opts.into_iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                v["logConfiguration"] = json!({"logDriver": l.log_driver().as_str(), "options": options});
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({
+        "family": t.family(),
+        "networkMode": t.network_mode().map(|m| m.as_str()),
+        "requiresCompatibilities": t.requires_compatibilities().iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "cpu": t.cpu(),
+        "memory": t.memory(),
+        "executionRoleArn": t.execution_role_arn(),
+        "taskRoleArn": t.task_role_arn(),
+        "containerDefinitions": containers,
+    });
+    if let Some(p) = t.runtime_platform() {
+        v["runtimePlatform"] = json!({
+            "cpuArchitecture": p.cpu_architecture().map(|a| a.as_str()),
+            "operatingSystemFamily": p.operating_system_family().map(|o| o.as_str()),
+        });
+    }
+    v
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+impl EcsApi for SdkEcs {
+    fn observe(
+        &mut self,
+        cluster: &str,
+        family: &str,
+        service: &str,
+    ) -> Result<Observed, ApiError> {
+        let c = &self.client;
+        self.rt.block_on(async {
+            let out = c
+                .describe_clusters()
+                .clusters(cluster)
+                .include(ClusterField::Settings)
+                .send()
+                .await
+                .map_err(|e| explain("DescribeClusters", e))?;
+            let cl = out
+                .clusters()
+                .iter()
+                .find(|x| x.status() == Some("ACTIVE"))
+                .map(|x| ClusterState {
+                    name: x.cluster_name().unwrap_or(cluster).to_string(),
+                    capacity_providers: x.capacity_providers().to_vec(),
+                    default_strategy: items(x.default_capacity_provider_strategy()),
+                });
+            let td = match c
+                .describe_task_definition()
+                .task_definition(family)
+                .send()
+                .await
+            {
+                Ok(o) => o.task_definition().map(|t| TaskDefinitionState {
+                    family: family.to_string(),
+                    revision: Some(t.revision() as u32),
+                    body: task_definition_json(t),
+                }),
+                Err(e) if code_of(&e) == "ClientException" => None,
+                Err(e) => return Err(explain("DescribeTaskDefinition", e)),
+            };
+            let sv = if cl.is_some() {
+                let out = c
+                    .describe_services()
+                    .cluster(cluster)
+                    .services(service)
+                    .send()
+                    .await
+                    .map_err(|e| explain("DescribeServices", e))?;
+                out.services()
+                    .iter()
+                    .find(|s| s.status() == Some("ACTIVE"))
+                    .map(|s| {
+                        let vpc = s
+                            .network_configuration()
+                            .and_then(|n| n.awsvpc_configuration());
+                        ServiceState {
+                            name: s.service_name().unwrap_or(service).to_string(),
+                            task_definition: s.task_definition().unwrap_or("").to_string(),
+                            desired_count: s.desired_count() as u32,
+                            capacity_provider_strategy: items(s.capacity_provider_strategy()),
+                            subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+                            security_groups: vpc
+                                .map(|v| v.security_groups().to_vec())
+                                .unwrap_or_default(),
+                            assign_public_ip: vpc.and_then(|v| v.assign_public_ip())
+                                == Some(&AssignPublicIp::Enabled),
+                        }
+                    })
+            } else {
+                None
+            };
+            Ok(Observed {
+                cluster: cl,
+                task_definition: td,
+                service: sv,
+            })
+        })
+    }
+
+    fn execute(&mut self, call: &Call) -> Result<(), ApiError> {
+        let c = &self.client;
+        self.rt.block_on(async {
+            match call {
+                Call::CreateCluster {
+                    cluster,
+                    capacity_providers,
+                    default_strategy,
+                } => c
+                    .create_cluster()
+                    .cluster_name(cluster)
+                    .set_capacity_providers(Some(capacity_providers.clone()))
+                    .set_default_capacity_provider_strategy(Some(sdk_items(default_strategy)?))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| explain("CreateCluster", e)),
+                Call::PutClusterCapacityProviders {
+                    cluster,
+                    capacity_providers,
+                    default_strategy,
+                } => c
+                    .put_cluster_capacity_providers()
+                    .cluster(cluster)
+                    .set_capacity_providers(Some(capacity_providers.clone()))
+                    .set_default_capacity_provider_strategy(Some(sdk_items(default_strategy)?))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| explain("PutClusterCapacityProviders", e)),
+                Call::RegisterTaskDefinition { body } => {
+                    let mut containers = Vec::new();
+                    for cd in body["containerDefinitions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        let log = &cd["logConfiguration"];
+                        let mut lc = LogConfiguration::builder().log_driver(LogDriver::from(
+                            log["logDriver"].as_str().unwrap_or("awslogs"),
+                        ));
+                        for (k, v) in log["options"].as_object().into_iter().flatten() {
+                            lc = lc.options(k, v.as_str().unwrap_or(""));
+                        }
+                        containers.push(
+                            ContainerDefinition::builder()
+                                .name(cd["name"].as_str().unwrap_or(""))
+                                .image(cd["image"].as_str().unwrap_or(""))
+                                .essential(cd["essential"].as_bool().unwrap_or(true))
+                                .set_command(Some(str_list(&cd["command"])))
+                                .set_environment(Some(
+                                    cd["environment"]
+                                        .as_array()
+                                        .into_iter()
+                                        .flatten()
+                                        .map(|e| {
+                                            KeyValuePair::builder()
+                                                .name(e["name"].as_str().unwrap_or(""))
+                                                .value(e["value"].as_str().unwrap_or(""))
+                                                .build()
+                                        })
+                                        .collect(),
+                                ))
+                                .set_secrets(Some(
+                                    cd["secrets"]
+                                        .as_array()
+                                        .into_iter()
+                                        .flatten()
+                                        .map(|s| {
+                                            Secret::builder()
+                                                .name(s["name"].as_str().unwrap_or(""))
+                                                .value_from(s["valueFrom"].as_str().unwrap_or(""))
+                                                .build()
+                                        })
+                                        .collect::<Result<_, _>>()
+                                        .map_err(|e| ApiError::Other(e.to_string()))?,
+                                ))
+                                .log_configuration(
+                                    lc.build().map_err(|e| ApiError::Other(e.to_string()))?,
+                                )
+                                .build(),
+                        );
+                    }
+                    let rp = &body["runtimePlatform"];
+                    c.register_task_definition()
+                        .family(body["family"].as_str().unwrap_or(""))
+                        .network_mode(NetworkMode::Awsvpc)
+                        .requires_compatibilities(Compatibility::Fargate)
+                        .cpu(body["cpu"].as_str().unwrap_or(""))
+                        .memory(body["memory"].as_str().unwrap_or(""))
+                        .execution_role_arn(body["executionRoleArn"].as_str().unwrap_or(""))
+                        .task_role_arn(body["taskRoleArn"].as_str().unwrap_or(""))
+                        .runtime_platform(
+                            RuntimePlatform::builder()
+                                .cpu_architecture(CpuArchitecture::from(
+                                    rp["cpuArchitecture"].as_str().unwrap_or("X86_64"),
+                                ))
+                                .operating_system_family(OsFamily::from(
+                                    rp["operatingSystemFamily"].as_str().unwrap_or("LINUX"),
+                                ))
+                                .build(),
+                        )
+                        .set_container_definitions(Some(containers))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| explain("RegisterTaskDefinition", e))
+                }
+                Call::CreateService { service, cluster } => c
+                    .create_service()
+                    .cluster(cluster)
+                    .service_name(&service.name)
+                    .task_definition(&service.task_definition)
+                    .desired_count(service.desired_count as i32)
+                    .set_capacity_provider_strategy(Some(sdk_items(
+                        &service.capacity_provider_strategy,
+                    )?))
+                    .network_configuration(network(service)?)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| explain("CreateService", e)),
+                Call::UpdateService {
+                    service,
+                    cluster,
+                    force_new_deployment,
+                } => c
+                    .update_service()
+                    .cluster(cluster)
+                    .service(&service.name)
+                    .task_definition(&service.task_definition)
+                    .desired_count(service.desired_count as i32)
+                    .set_capacity_provider_strategy(Some(sdk_items(
+                        &service.capacity_provider_strategy,
+                    )?))
+                    .network_configuration(network(service)?)
+                    .force_new_deployment(*force_new_deployment)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| explain("UpdateService", e)),
+            }
+        })
+    }
+}
