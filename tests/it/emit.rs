@@ -351,7 +351,13 @@ fn emitted_cloudformation_passes_cfn_lint_and_terraform_passes_fmt() {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
-        Err(_) => eprintln!("SPOTPLAN_CFN_LINT is not set: cfn-lint not run (`.ci/run` runs it)"),
+        Err(_) => {
+            assert!(
+                std::env::var_os("SPOTPLAN_REQUIRE_E2E").is_none(),
+                "SPOTPLAN_REQUIRE_E2E is set but SPOTPLAN_CFN_LINT is not"
+            );
+            eprintln!("SPOTPLAN_CFN_LINT is not set: cfn-lint not run (`.ci/run` runs it)")
+        }
     }
     match Command::new("terraform")
         .args(["fmt", "-check", "-diff", "terraform"])

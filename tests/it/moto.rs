@@ -1,0 +1,349 @@
+//! End to end against moto, an independent implementation of the ECS API: `spotplan apply`
+//! (the real binary, the real SDK, HTTP on loopback) creates the cluster, task definition and
+//! service; the account is then read back with a separate SDK client; `plan` converges to no
+//! changes; a failed apply leaves a state that the next apply converges from.
+//!
+//! `.ci/run` installs `moto[server]` into a venv, starts it on 127.0.0.1 and points
+//! SPOTPLAN_MOTO_URL at it. Each test works in its own region (moto keeps one backend per
+//! region), so they run in parallel without seeing each other.
+//!
+//! moto quirk (shared/domain/ecs-fargate-prefect.md §7): CreateService accepts a capacity
+//! provider strategy but does not store it, so the first `plan` after creating the service
+//! shows a strategy update, which the second `apply` makes with UpdateService (moto stores it
+//! there). Against AWS the first apply converges at once.
+
+use std::process::{Command, Output};
+
+use aws_sdk_ecs::types::ClusterField;
+
+use crate::common::*;
+
+fn moto() -> Option<String> {
+    match std::env::var("SPOTPLAN_MOTO_URL") {
+        Ok(u) => Some(u),
+        Err(_) => {
+            eprintln!(
+                "SPOTPLAN_MOTO_URL is not set: moto end-to-end test not run (`.ci/run` runs it)"
+            );
+            None
+        }
+    }
+}
+
+/// One EC2 Query API call to moto; moto routes on the credential scope of the Authorization
+/// header and does not check the signature.
+fn ec2(url: &str, region: &str, params: &[(&str, &str)]) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=test/20261129/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let mut form = vec![("Version", "2016-11-15")];
+    form.extend_from_slice(params);
+    let mut r = agent
+        .post(url)
+        .header("Authorization", &auth)
+        .send_form(form)
+        .unwrap_or_else(|e| panic!("EC2 {params:?} at {url}: {e}"));
+    r.body_mut().read_to_string().unwrap()
+}
+
+fn first(xml: &str, tag: &str) -> String {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    doc.descendants()
+        .find(|n| n.has_tag_name(tag))
+        .and_then(|n| n.text())
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+        .to_string()
+}
+
+/// A VPC with DNS hostnames (moto needs them for awsvpc tasks), a subnet and a security group.
+fn network(url: &str, region: &str) -> (String, String) {
+    let vpc = first(
+        &ec2(
+            url,
+            region,
+            &[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")],
+        ),
+        "vpcId",
+    );
+    ec2(
+        url,
+        region,
+        &[
+            ("Action", "ModifyVpcAttribute"),
+            ("VpcId", &vpc),
+            ("EnableDnsHostnames.Value", "true"),
+        ],
+    );
+    let subnet = first(
+        &ec2(
+            url,
+            region,
+            &[
+                ("Action", "CreateSubnet"),
+                ("VpcId", &vpc),
+                ("CidrBlock", "10.0.1.0/24"),
+            ],
+        ),
+        "subnetId",
+    );
+    let sg = first(
+        &ec2(
+            url,
+            region,
+            &[
+                ("Action", "CreateSecurityGroup"),
+                ("GroupName", "prefect-worker"),
+                ("GroupDescription", "prefect worker"),
+                ("VpcId", &vpc),
+            ],
+        ),
+        "groupId",
+    );
+    (subnet, sg)
+}
+
+/// The emit fixture with a cluster name of its own, so that a test can run again against the
+/// same moto server.
+struct Case {
+    scenario: std::path::PathBuf,
+    cluster: String,
+}
+
+fn case(tag: &str) -> Case {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let cluster = format!("dp-{tag}-{}-{nanos}", std::process::id());
+    let src = std::fs::read_to_string(root().join("fixtures/emit-scenario.toml")).unwrap();
+    let src = src.replacen(
+        "name = \"data-platform\"",
+        &format!("name = \"{cluster}\""),
+        1,
+    );
+    assert!(src.contains(&cluster));
+    let scenario = std::env::temp_dir().join(format!("{cluster}.toml"));
+    std::fs::write(&scenario, src).unwrap();
+    Case { scenario, cluster }
+}
+
+fn spotplan(c: &Case, url: &str, region: &str, args: &[&str], net: (&str, &str)) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .arg(&c.scenario)
+        .args(["--endpoint-url", url, "--region", region])
+        .args(["--subnets", net.0, "--security-groups", net.1])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn client(url: &str, region: &str) -> aws_sdk_ecs::Client {
+    let conf = aws_sdk_ecs::Config::builder()
+        .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+        .region(aws_sdk_ecs::config::Region::new(region.to_string()))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .build();
+    aws_sdk_ecs::Client::from_conf(conf)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn apply_creates_the_account_and_converges() {
+    let Some(url) = moto() else { return };
+    let region = "eu-west-1";
+    let c = case("apply");
+    let (cl, family) = (c.cluster.as_str(), format!("{}-prefect-worker", c.cluster));
+    let (subnet, sg) = network(&url, region);
+    let net = (subnet.as_str(), sg.as_str());
+
+    // Nothing there yet: plan shows three creations and exits 2 with --detailed-exitcode.
+    let p = spotplan(&c, &url, region, &["plan", "--detailed-exitcode"], net);
+    assert_eq!(p.status.code(), Some(2), "{}", text(&p));
+    let out = String::from_utf8_lossy(&p.stdout);
+    assert!(out.contains(&format!("+ cluster {cl}")), "{}", text(&p));
+    assert!(out.contains("3 change(s) to apply"), "{}", text(&p));
+
+    let a = spotplan(&c, &url, region, &["apply", "--yes"], net);
+    assert!(a.status.success(), "{}", text(&a));
+    let err = String::from_utf8_lossy(&a.stderr);
+    assert!(err.contains("applied 3 call(s)"), "{}", text(&a));
+    assert!(!text(&a).contains("testing-secret-never-printed"));
+
+    // Read back with an independent client.
+    let ecs = client(&url, region);
+    rt().block_on(async {
+        let c = ecs
+            .describe_clusters()
+            .clusters(cl)
+            .include(ClusterField::Settings)
+            .send()
+            .await
+            .unwrap();
+        let c = &c.clusters()[0];
+        assert_eq!(c.status(), Some("ACTIVE"));
+        assert_eq!(
+            c.capacity_providers(),
+            ["FARGATE", "FARGATE_SPOT", "asg-gpu"]
+        );
+        let strat: Vec<(String, i32, i32)> = c
+            .default_capacity_provider_strategy()
+            .iter()
+            .map(|i| (i.capacity_provider().to_string(), i.weight(), i.base()))
+            .collect();
+        assert_eq!(
+            strat,
+            [
+                ("FARGATE_SPOT".to_string(), 4, 0),
+                ("FARGATE".to_string(), 1, 1)
+            ]
+        );
+
+        let td = ecs
+            .describe_task_definition()
+            .task_definition(&family)
+            .send()
+            .await
+            .unwrap();
+        let td = td.task_definition().unwrap();
+        assert_eq!(td.revision(), 1);
+        assert_eq!(td.network_mode().map(|m| m.as_str()), Some("awsvpc"));
+        assert!(
+            td.container_definitions()[0]
+                .image()
+                .unwrap()
+                .starts_with("prefecthq/prefect")
+        );
+
+        let s = ecs
+            .describe_services()
+            .cluster(cl)
+            .services("prefect-worker")
+            .send()
+            .await
+            .unwrap();
+        let s = &s.services()[0];
+        assert_eq!(s.desired_count(), 2);
+        let vpc = s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .unwrap();
+        assert_eq!(vpc.subnets(), [subnet.clone()]);
+        assert_eq!(vpc.security_groups(), [sg.clone()]);
+    });
+
+    // moto drops the service strategy on CreateService (see the module note): one update.
+    let a2 = spotplan(&c, &url, region, &["apply", "--yes"], net);
+    assert!(a2.status.success(), "{}", text(&a2));
+    let out2 = String::from_utf8_lossy(&a2.stdout);
+    assert!(out2.contains(&format!("= cluster {cl}")), "{}", text(&a2));
+    assert!(
+        out2.contains(&format!("= task definition {family}:1")),
+        "{}",
+        text(&a2)
+    );
+    assert!(out2.contains("~ service prefect-worker"), "{}", text(&a2));
+    assert!(
+        String::from_utf8_lossy(&a2.stderr).contains("applied 1 call(s)"),
+        "{}",
+        text(&a2)
+    );
+
+    // Converged: plan has nothing to do, apply makes no call.
+    let p3 = spotplan(
+        &c,
+        &url,
+        region,
+        &["plan", "--detailed-exitcode", "--format", "json"],
+        net,
+    );
+    assert_eq!(p3.status.code(), Some(0), "{}", text(&p3));
+    let j: serde_json::Value = serde_json::from_slice(&p3.stdout).unwrap();
+    for s in j["steps"].as_array().unwrap() {
+        assert_eq!(s["action"], "unchanged", "{s}");
+    }
+    let a3 = spotplan(&c, &url, region, &["apply", "--yes"], net);
+    assert!(a3.status.success(), "{}", text(&a3));
+    assert!(
+        !String::from_utf8_lossy(&a3.stderr).contains("applied"),
+        "{}",
+        text(&a3)
+    );
+}
+
+#[test]
+fn a_failed_apply_is_finished_by_the_next_one() {
+    let Some(url) = moto() else { return };
+    let region = "eu-central-1";
+    let c = case("partial");
+    let (cl, family) = (c.cluster.as_str(), format!("{}-prefect-worker", c.cluster));
+    let (subnet, sg) = network(&url, region);
+
+    // A subnet that does not exist: moto (like ECS) rejects CreateService after the cluster and
+    // the task definition were made.
+    let bad = spotplan(
+        &c,
+        &url,
+        region,
+        &["apply", "--yes"],
+        ("subnet-00000000000000000", &sg),
+    );
+    assert!(!bad.status.success(), "{}", text(&bad));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("done: CreateCluster"), "{}", text(&bad));
+    assert!(
+        err.contains("done: RegisterTaskDefinition"),
+        "{}",
+        text(&bad)
+    );
+    assert!(err.contains("CreateService"), "{}", text(&bad));
+
+    // With the right subnet the next apply only creates the service.
+    let net = (subnet.as_str(), sg.as_str());
+    let good = spotplan(&c, &url, region, &["apply", "--yes"], net);
+    assert!(good.status.success(), "{}", text(&good));
+    let out = String::from_utf8_lossy(&good.stdout);
+    assert!(out.contains(&format!("= cluster {cl}")), "{}", text(&good));
+    assert!(
+        out.contains(&format!("= task definition {family}:1")),
+        "{}",
+        text(&good)
+    );
+    assert!(out.contains("+ service prefect-worker"), "{}", text(&good));
+    assert!(
+        String::from_utf8_lossy(&good.stderr).contains("applied 1 call(s)"),
+        "{}",
+        text(&good)
+    );
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.scenario);
+    }
+}
