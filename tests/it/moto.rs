@@ -253,8 +253,8 @@ fn apply_creates_the_account_and_converges() {
             .network_configuration()
             .and_then(|n| n.awsvpc_configuration())
             .unwrap();
-        assert_eq!(vpc.subnets(), [subnet.clone()]);
-        assert_eq!(vpc.security_groups(), [sg.clone()]);
+        assert_eq!(vpc.subnets(), std::slice::from_ref(&subnet));
+        assert_eq!(vpc.security_groups(), std::slice::from_ref(&sg));
     });
 
     // moto drops the service strategy on CreateService (see the module note): one update.
