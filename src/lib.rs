@@ -18,6 +18,8 @@ pub mod calibrate;
 pub mod cli;
 pub mod deploy;
 pub mod model;
+#[cfg(feature = "aws")]
+pub mod prefect_api;
 pub mod pricing;
 pub mod report;
 pub mod scenario;

@@ -9,7 +9,9 @@ use super::UserError;
 use super::emit::{Target, prepare};
 use crate::deploy::apply::{EcsApi, apply};
 use crate::deploy::emit::desired;
-use crate::deploy::plan::{Plan, plan};
+use crate::deploy::plan::{Plan, plan, summary};
+use crate::deploy::workpool::{PoolPlan, plan_pool};
+use crate::prefect_api::PrefectApi;
 
 /// Arguments shared by `plan` and `apply`.
 #[derive(Debug, Args)]
@@ -59,7 +61,27 @@ pub struct ApplyArgs {
     pub yes: bool,
 }
 
-fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, crate::aws::ecs::SdkEcs)> {
+/// Everything `plan` shows and `apply` executes.
+#[derive(serde::Serialize)]
+struct Full {
+    #[serde(flatten)]
+    ecs: Plan,
+    /// Only with `--prefect-api-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    work_pool: Option<PoolPlan>,
+}
+
+impl Full {
+    fn changes(&self) -> usize {
+        self.ecs.calls().len()
+            + self
+                .work_pool
+                .as_ref()
+                .map_or(0, |p| p.step.changes.len().min(1))
+    }
+}
+
+fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Option<PrefectApi>)> {
     let (mut s, inputs, choice) = prepare(&a.target)?;
     if let Some(r) = &a.region {
         s.region = r.clone();
@@ -73,21 +95,42 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, crate::aws::ecs::SdkEcs)> {
             &want.service.name,
         )
         .map_err(|e| anyhow::anyhow!("cannot read the account: {e}"))?;
-    Ok((plan(&want, &seen), api))
+    let ecs = plan(&want, &seen);
+    // the work pool, when the Prefect API URL was given on the command line
+    let (work_pool, prefect) = match &a.target.prefect_api_url {
+        None => (None, None),
+        Some(_) => {
+            let api = PrefectApi::from_env(&inputs.prefect_api_url);
+            let pool = crate::deploy::emit::work_pool(&s, &inputs, &choice);
+            let seen = api
+                .pool(&pool.name)
+                .map_err(|e| anyhow::anyhow!("cannot read the work pool: {e}"))?;
+            (Some(plan_pool(&pool, seen.as_ref())), Some(api))
+        }
+    };
+    Ok((Full { ecs, work_pool }, api, prefect))
 }
 
-fn show(p: &Plan, f: PlanFormat) -> anyhow::Result<()> {
+fn show(p: &Full, f: PlanFormat) -> anyhow::Result<()> {
     match f {
-        PlanFormat::Text => println!("{p}"),
+        PlanFormat::Text => {
+            for s in &p.ecs.steps {
+                print!("{s}");
+            }
+            if let Some(w) = &p.work_pool {
+                print!("{}", w.step);
+            }
+            println!("{}", summary(p.changes()));
+        }
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(p)?),
     }
     Ok(())
 }
 
 pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (p, _) = compute(&a.account)?;
+    let (p, _, _) = compute(&a.account)?;
     show(&p, a.account.format)?;
-    Ok(if a.detailed_exitcode && p.has_changes() {
+    Ok(if a.detailed_exitcode && p.changes() > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -95,9 +138,19 @@ pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let (p, mut api) = compute(&a.account)?;
+    let (p, mut api, prefect) = compute(&a.account)?;
     show(&p, a.account.format)?;
-    if !p.has_changes() {
+    if let Some(w) = &p.work_pool
+        && w.write.is_none()
+        && !w.step.changes.is_empty()
+    {
+        return Err(UserError(format!(
+            "work pool `{}` exists with another worker type; spotplan does not delete pools: delete it or set deploy.work_pool to a new name",
+            w.step.name
+        ))
+        .into());
+    }
+    if p.changes() == 0 {
         return Ok(ExitCode::SUCCESS);
     }
     if !a.yes {
@@ -117,13 +170,40 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
-    let report = apply(&p, &mut api, &mut |k| {
+    let report = apply(&p.ecs, &mut api, &mut |k| {
         std::thread::sleep(std::time::Duration::from_millis(500 * (1 << k.min(5))))
     });
     eprintln!("{report}");
-    Ok(if report.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    if !report.ok() {
+        return Ok(ExitCode::from(2));
+    }
+    // the work pool last: runs pick up the strategy once the cluster can place it
+    if let (
+        Some(api),
+        Some(PoolPlan {
+            write: Some(w),
+            step,
+        }),
+    ) = (&prefect, &p.work_pool)
+    {
+        match api.write(w) {
+            Ok(()) => eprintln!(
+                "done: work pool {} ({})",
+                step.name,
+                if matches!(w, crate::deploy::workpool::PoolWrite::Create { .. }) {
+                    "created"
+                } else {
+                    "updated"
+                }
+            ),
+            Err(e) => {
+                eprintln!(
+                    "failed: work pool {}: {e}\nthe ECS changes above are in place; run apply again to finish",
+                    step.name
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -51,7 +51,8 @@ pub struct Target {
     /// Overrides `deploy.work_pool`.
     #[arg(long)]
     pub work_pool: Option<String>,
-    /// Overrides `deploy.prefect_api_url`.
+    /// Overrides `deploy.prefect_api_url`. With `plan` and `apply`, also reads and creates or
+    /// updates the work pool there (API key from PREFECT_API_KEY, never printed).
     #[arg(long)]
     pub prefect_api_url: Option<String>,
     /// Overrides `deploy.api_key_parameter` (an SSM parameter ARN, never the key).

@@ -819,3 +819,14 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desi
         },
     }
 }
+
+/// The work pool `apply --prefect-api-url` makes the Prefect API hold: type `ecs`, the base
+/// job template `prefect/base-job-template.json` holds, the scenario's concurrency limit.
+pub fn work_pool(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::workpool::PoolState {
+    super::workpool::PoolState {
+        name: d.work_pool.clone(),
+        kind: "ecs".into(),
+        base_job_template: base_job_template(s, d, &names(s, d), c),
+        concurrency_limit: s.worker.concurrency_limit,
+    }
+}

@@ -8,3 +8,4 @@ pub mod fake;
 pub mod inputs;
 pub mod plan;
 pub mod state;
+pub mod workpool;

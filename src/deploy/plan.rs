@@ -325,28 +325,40 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     Plan { steps }
 }
 
+impl fmt::Display for Step {
+    /// `+` create, `~` update with old → new, `=` unchanged; one line per changed field.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = match self.action {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Unchanged => '=',
+        };
+        writeln!(f, "{sign} {} {}", self.resource, self.name)?;
+        for c in &self.changes {
+            writeln!(f, "    {}: {} → {}", c.field, c.old, c.new)?;
+        }
+        for k in &self.kept {
+            writeln!(f, "    = capacity provider {k} (not spotplan's: kept)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The closing line of a plan that makes `n` calls.
+pub fn summary(n: usize) -> String {
+    if n == 0 {
+        "no changes".into()
+    } else {
+        format!("{n} change(s) to apply")
+    }
+}
+
 impl fmt::Display for Plan {
     /// `+` create, `~` update with old → new, `=` unchanged.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.steps {
-            let sign = match s.action {
-                Action::Create => '+',
-                Action::Update => '~',
-                Action::Unchanged => '=',
-            };
-            writeln!(f, "{sign} {} {}", s.resource, s.name)?;
-            for c in &s.changes {
-                writeln!(f, "    {}: {} → {}", c.field, c.old, c.new)?;
-            }
-            for k in &s.kept {
-                writeln!(f, "    = capacity provider {k} (not spotplan's: kept)")?;
-            }
+            write!(f, "{s}")?;
         }
-        let n = self.calls().len();
-        if n == 0 {
-            write!(f, "no changes")
-        } else {
-            write!(f, "{n} change(s) to apply")
-        }
+        write!(f, "{}", summary(self.calls().len()))
     }
 }

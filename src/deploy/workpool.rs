@@ -1,0 +1,196 @@
+//! The Prefect work pool as a plan step: the pool spotplan wants (type `ecs`, the base job
+//! template that carries the strategy, the scenario's concurrency limit) against the pool the
+//! Prefect API returns. Pure; the HTTP side is `crate::prefect_api`.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::plan::{Action, Change, Step};
+
+/// A work pool's fields that spotplan owns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolState {
+    /// Pool name.
+    pub name: String,
+    /// Worker type (`ecs`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The base job template.
+    pub base_job_template: Value,
+    /// Runs in flight at once (`None`: unlimited).
+    pub concurrency_limit: Option<u32>,
+}
+
+impl PoolState {
+    /// Reads the fields spotplan owns from a Prefect `WorkPool` response.
+    pub fn from_api(v: &Value) -> PoolState {
+        PoolState {
+            name: v["name"].as_str().unwrap_or_default().to_string(),
+            kind: v["type"].as_str().unwrap_or_default().to_string(),
+            base_job_template: v["base_job_template"].clone(),
+            concurrency_limit: v["concurrency_limit"].as_u64().map(|n| n as u32),
+        }
+    }
+}
+
+/// The write that brings the pool in line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "call")]
+pub enum PoolWrite {
+    /// `POST /work_pools/` (a `WorkPoolCreate`).
+    Create {
+        /// The body.
+        body: Value,
+    },
+    /// `PATCH /work_pools/{name}` (a `WorkPoolUpdate`).
+    Update {
+        /// Pool name.
+        name: String,
+        /// The body.
+        body: Value,
+    },
+}
+
+/// The work pool's step and its write, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolPlan {
+    /// For display, with the ECS steps.
+    pub step: Step,
+    /// What `apply` sends.
+    pub write: Option<PoolWrite>,
+}
+
+/// The default of template variable `var`.
+fn default_of(t: &Value, var: &str) -> Value {
+    t["variables"]["properties"][var]["default"].clone()
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        Value::Array(a) if a.iter().all(|i| i.get("capacityProvider").is_some()) => {
+            if a.is_empty() {
+                return "none".into();
+            }
+            a.iter()
+                .map(|i| {
+                    let base = i["base"].as_u64().unwrap_or(0);
+                    let w = &i["weight"];
+                    if base > 0 {
+                        format!(
+                            "{} w{w} b{base}",
+                            i["capacityProvider"].as_str().unwrap_or("?")
+                        )
+                    } else {
+                        format!("{} w{w}", i["capacityProvider"].as_str().unwrap_or("?"))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn limit(v: Option<u32>) -> String {
+    v.map_or("unlimited".into(), |n| n.to_string())
+}
+
+/// Diffs the pool. Changes name the template variables whose defaults differ (the strategy
+/// first); any other difference in the template shows as `job template`.
+pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
+    let Some(seen) = seen else {
+        let strategy = default_of(&want.base_job_template, "capacity_provider_strategy");
+        return PoolPlan {
+            step: Step {
+                resource: "work pool",
+                name: want.name.clone(),
+                action: Action::Create,
+                changes: vec![
+                    Change {
+                        field: "capacity provider strategy".into(),
+                        old: "—".into(),
+                        new: show(&strategy),
+                    },
+                    Change {
+                        field: "concurrency limit".into(),
+                        old: "—".into(),
+                        new: limit(want.concurrency_limit),
+                    },
+                ],
+                kept: Vec::new(),
+                call: None,
+            },
+            write: Some(PoolWrite::Create {
+                body: json!({
+                    "name": want.name,
+                    "type": want.kind,
+                    "description": "Managed by spotplan: the capacity provider strategy it chose.",
+                    "base_job_template": want.base_job_template,
+                    "concurrency_limit": want.concurrency_limit,
+                }),
+            }),
+        };
+    };
+    let mut changes = Vec::new();
+    if seen.kind != want.kind {
+        changes.push(Change {
+            field: "type (fixed at creation: delete the pool or choose another name)".into(),
+            old: seen.kind.clone(),
+            new: want.kind.clone(),
+        });
+    }
+    let (w, s) = (&want.base_job_template, &seen.base_job_template);
+    let mut vars: Vec<&str> = w["variables"]["properties"]
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    vars.sort_by_key(|v| (*v != "capacity_provider_strategy", *v));
+    for v in vars {
+        let (a, b) = (default_of(s, v), default_of(w, v));
+        if a != b {
+            changes.push(Change {
+                field: v.replace('_', " "),
+                old: show(&a),
+                new: show(&b),
+            });
+        }
+    }
+    if changes.is_empty() && s != w {
+        changes.push(Change {
+            field: "job template".into(),
+            old: "differs".into(),
+            new: "spotplan's".into(),
+        });
+    }
+    if seen.concurrency_limit != want.concurrency_limit {
+        changes.push(Change {
+            field: "concurrency limit".into(),
+            old: limit(seen.concurrency_limit),
+            new: limit(want.concurrency_limit),
+        });
+    }
+    let update = !changes.is_empty();
+    PoolPlan {
+        step: Step {
+            resource: "work pool",
+            name: want.name.clone(),
+            action: if update {
+                Action::Update
+            } else {
+                Action::Unchanged
+            },
+            changes,
+            kept: Vec::new(),
+            call: None,
+        },
+        write: (update && seen.kind == want.kind).then(|| PoolWrite::Update {
+            name: want.name.clone(),
+            body: json!({
+                "base_job_template": want.base_job_template,
+                "concurrency_limit": want.concurrency_limit,
+            }),
+        }),
+    }
+}

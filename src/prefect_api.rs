@@ -1,0 +1,121 @@
+//! The Prefect REST API calls `plan`/`apply --prefect-api-url` make: read a work pool
+//! (`GET /work_pools/{name}`), create it (`POST /work_pools/`) or update it
+//! (`PATCH /work_pools/{name}`). The API key comes from `PREFECT_API_KEY` and goes only into
+//! the `Authorization: Bearer` header; it is never printed, not even in errors.
+
+use serde_json::Value;
+
+use crate::deploy::workpool::{PoolState, PoolWrite};
+
+/// A Prefect API endpoint (`https://api.prefect.cloud/api/accounts/…/workspaces/…`, or
+/// `http://127.0.0.1:4200/api` for a self-hosted server).
+pub struct PrefectApi {
+    base: String,
+    key: Option<String>,
+    agent: ureq::Agent,
+}
+
+fn encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl PrefectApi {
+    /// `base` is the API URL; `key` the API key (Prefect Cloud), if any.
+    pub fn new(base: &str, key: Option<String>) -> PrefectApi {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        PrefectApi {
+            base: base.trim_end_matches('/').to_string(),
+            key: key.filter(|k| !k.is_empty()),
+            agent,
+        }
+    }
+
+    /// From the URL and `PREFECT_API_KEY`.
+    pub fn from_env(base: &str) -> PrefectApi {
+        PrefectApi::new(base, std::env::var("PREFECT_API_KEY").ok())
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+        let url = format!("{}{path}", self.base);
+        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
+        let result = match (method, body) {
+            ("GET", _) => {
+                let mut r = self.agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            (m, Some(b)) => {
+                let mut r = if m == "POST" {
+                    self.agent.post(&url)
+                } else {
+                    self.agent.patch(&url)
+                };
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.header("Content-Type", "application/json")
+                    .send(&serde_json::to_vec(b).expect("JSON")[..])
+            }
+            _ => unreachable!("{method} without a body"),
+        };
+        let mut resp = result.map_err(|e| {
+            format!("cannot reach the Prefect API at {url}: {e}; check --prefect-api-url")
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        match status {
+            401 | 403 => Err(format!(
+                "the Prefect API at {url} refused the request (HTTP {status}){}: set PREFECT_API_KEY to an API key of this workspace that may manage work pools",
+                if self.key.is_some() {
+                    ""
+                } else {
+                    " and PREFECT_API_KEY is not set"
+                }
+            )),
+            s if s >= 400 && s != 404 => {
+                let detail = json.get("detail").map_or(text.clone(), |d| d.to_string());
+                Err(format!(
+                    "the Prefect API answered {method} {url} with HTTP {s}: {detail}"
+                ))
+            }
+            _ => Ok((status, json)),
+        }
+    }
+
+    /// The pool, or `None` when the API says it does not exist.
+    pub fn pool(&self, name: &str) -> Result<Option<PoolState>, String> {
+        let (status, v) = self.send("GET", &format!("/work_pools/{}", encode(name)), None)?;
+        Ok((status != 404).then(|| PoolState::from_api(&v)))
+    }
+
+    /// Sends the write.
+    pub fn write(&self, w: &PoolWrite) -> Result<(), String> {
+        let (status, _) = match w {
+            PoolWrite::Create { body } => self.send("POST", "/work_pools/", Some(body))?,
+            PoolWrite::Update { name, body } => self.send(
+                "PATCH",
+                &format!("/work_pools/{}", encode(name)),
+                Some(body),
+            )?,
+        };
+        if status == 404 {
+            return Err("the Prefect API answered 404: is --prefect-api-url the API's URL (ending in /api, or /api/accounts/…/workspaces/… on Prefect Cloud)?".into());
+        }
+        Ok(())
+    }
+}
