@@ -65,6 +65,17 @@ pub enum Action {
     Unchanged,
 }
 
+impl Action {
+    /// `Update` when something changes, else `Unchanged`.
+    pub fn of(changed: bool) -> Action {
+        if changed {
+            Action::Update
+        } else {
+            Action::Unchanged
+        }
+    }
+}
+
 /// One field that changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
@@ -182,11 +193,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
             steps.push(Step {
                 resource: "cluster",
                 name: d.cluster.name.clone(),
-                action: if update {
-                    Action::Update
-                } else {
-                    Action::Unchanged
-                },
+                action: Action::of(update),
                 changes,
                 kept,
                 call: update.then(|| Call::PutClusterCapacityProviders {
@@ -307,11 +314,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
             steps.push(Step {
                 resource: "service",
                 name: d.service.name.clone(),
-                action: if update {
-                    Action::Update
-                } else {
-                    Action::Unchanged
-                },
+                action: Action::of(update),
                 changes,
                 kept: Vec::new(),
                 call: update.then(|| Call::UpdateService {

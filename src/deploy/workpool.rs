@@ -176,11 +176,7 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
         step: Step {
             resource: "work pool",
             name: want.name.clone(),
-            action: if update {
-                Action::Update
-            } else {
-                Action::Unchanged
-            },
+            action: Action::of(update),
             changes,
             kept: Vec::new(),
             call: None,

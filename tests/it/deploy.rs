@@ -11,14 +11,18 @@ use spotplan::deploy::state::{ClusterState, Desired, Item};
 
 use crate::common::*;
 
-fn desired_of(src: &str) -> Desired {
-    let s = scenario(src);
-    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
-    let c = Choice {
+fn choice(s: &spotplan::scenario::Scenario) -> Choice {
+    Choice {
         strategy: s.launch.strategy.clone(),
         retry: s.retry.clone(),
         origin: "test".into(),
-    };
+    }
+}
+
+fn desired_of(src: &str) -> Desired {
+    let s = scenario(src);
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let c = choice(&s);
     desired(&s, &d, &c)
 }
 
@@ -186,4 +190,39 @@ fn transient_errors_are_retried_with_pauses() {
     let d2 = desired_of(&emit_scenario().replace("count = 2", "count = 3"));
     let r = apply(&plan(&d2, &observe(&mut api, &d2)), &mut api, &mut |_| {});
     assert_eq!(r.failed.as_ref().unwrap().0, "UpdateService");
+}
+
+fn pool_of(src: &str) -> spotplan::deploy::workpool::PoolState {
+    let s = scenario(src);
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let c = choice(&s);
+    spotplan::deploy::emit::work_pool(&s, &d, &c)
+}
+
+#[test]
+fn work_pool_diff_names_the_strategy_and_refuses_another_type() {
+    use spotplan::deploy::workpool::{PoolWrite, plan_pool};
+    let want = pool_of(&emit_scenario());
+    let create = plan_pool(&want, None);
+    assert!(matches!(create.write, Some(PoolWrite::Create { .. })));
+    assert_eq!(
+        create.step.to_string(),
+        "+ work pool spot-pool\n    capacity provider strategy: — → FARGATE_SPOT w4, FARGATE w1 b1\n    concurrency limit: — → unlimited\n"
+    );
+    assert_eq!(plan_pool(&want, Some(&want)).step.action, Action::Unchanged);
+    assert!(plan_pool(&want, Some(&want)).write.is_none());
+
+    // a pool of the same name made by hand on the process worker: shown, never overwritten
+    let mut other = want.clone();
+    other.kind = "process".into();
+    let p = plan_pool(&want, Some(&other));
+    assert_eq!(p.step.action, Action::Update);
+    assert!(p.write.is_none(), "{p:?}");
+
+    // an edit outside the variables' defaults still shows, as the job template
+    let mut edited = want.clone();
+    edited.base_job_template["job_configuration"]["stream_output"] = serde_json::json!(false);
+    let p = plan_pool(&want, Some(&edited));
+    assert_eq!(p.step.changes[0].field, "job template");
+    assert!(matches!(p.write, Some(PoolWrite::Update { .. })));
 }
