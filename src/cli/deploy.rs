@@ -82,9 +82,11 @@ impl Full {
 }
 
 fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Option<PrefectApi>)> {
-    let (mut s, inputs, choice) = prepare(&a.target)?;
+    let (mut s, mut inputs, choice) = prepare(&a.target)?;
     if let Some(r) = &a.region {
+        // the log configuration and the ARNs spotplan derives name the region too
         s.region = r.clone();
+        inputs.region = r.clone();
     }
     let want = desired(&s, &inputs, &choice);
     let mut api = crate::aws::ecs::SdkEcs::new(&a.aws, &s.region).map_err(UserError)?;

@@ -355,6 +355,25 @@ fn a_failed_apply_is_finished_by_the_next_one() {
         "{}",
         text(&good)
     );
+
+    // --region reaches the task definition's log configuration, not only the client
+    let td = rt().block_on(
+        client(&url, region)
+            .describe_task_definition()
+            .task_definition(&family)
+            .send(),
+    );
+    let td = td.unwrap();
+    let log = td.task_definition().unwrap().container_definitions()[0]
+        .log_configuration()
+        .unwrap();
+    assert_eq!(
+        log.options()
+            .unwrap()
+            .get("awslogs-region")
+            .map(String::as_str),
+        Some(region)
+    );
 }
 
 const KEY: &str = "pnu_TESTKEY0000never0printed0000000000";
