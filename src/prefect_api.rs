@@ -68,7 +68,7 @@ impl PrefectApi {
                     r = r.header("Authorization", a);
                 }
                 r.header("Content-Type", "application/json")
-                    .send(&serde_json::to_vec(b).expect("JSON")[..])
+                    .send(b.to_string().as_bytes())
             }
             _ => unreachable!("{method} without a body"),
         };
