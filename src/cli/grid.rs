@@ -44,15 +44,9 @@ pub struct GridArgs {
     /// Run every candidate for every replication.
     #[arg(long)]
     pub no_adaptive: bool,
-    /// Master seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Horizon, e.g. 30d.
-    #[arg(long)]
-    pub horizon: Option<String>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Seed, horizon, threads.
+    #[command(flatten)]
+    pub run: super::RunFlags,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -62,7 +56,7 @@ impl GridArgs {
     /// Loads the scenario and applies the flags; returns it with its sweep spec.
     pub fn load(&self) -> anyhow::Result<(Scenario, SweepSpec)> {
         let mut s = super::load_scenario(&self.file)?;
-        super::apply_run_flags(&mut s, self.seed, self.horizon.as_deref(), self.threads)?;
+        self.run.apply(&mut s)?;
         let mut spec = s.sweep.clone();
         let flag = |name: &str, m: String| UserError(format!("--{name}: {m}"));
         if let Some(v) = &self.spot_share {
@@ -127,9 +121,7 @@ impl GridArgs {
 
     /// A rayon pool with the requested threads.
     pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
-        Ok(rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads.unwrap_or(0))
-            .build()?)
+        self.run.pool()
     }
 }
 

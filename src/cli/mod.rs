@@ -124,28 +124,47 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Applies `--seed`, `--horizon` and checks `--threads`, shared by every simulating command.
-pub fn apply_run_flags(
-    s: &mut Scenario,
-    seed: Option<u64>,
-    horizon: Option<&str>,
-    threads: Option<usize>,
-) -> Result<(), UserError> {
-    if let Some(seed) = seed {
-        s.sim.seed = seed;
-    }
-    if let Some(h) = horizon {
-        let d = crate::model::SimTime::parse_human(h)
-            .map_err(|m| UserError(format!("--horizon: {m}")))?;
-        if d.0 == 0 {
-            return Err(UserError("--horizon must be longer than zero".into()));
+/// `--seed`, `--horizon` and `--threads`, shared by every simulating command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFlags {
+    /// Master seed (overrides `simulation.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Horizon, e.g. 7d or 12h (overrides `simulation.horizon`).
+    #[arg(long)]
+    pub horizon: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl RunFlags {
+    /// Applies `--seed` and `--horizon` to the scenario and checks `--threads`.
+    pub fn apply(&self, s: &mut Scenario) -> Result<(), UserError> {
+        if let Some(seed) = self.seed {
+            s.sim.seed = seed;
         }
-        s.sim.horizon = d;
+        if let Some(h) = &self.horizon {
+            let d = crate::model::SimTime::parse_human(h)
+                .map_err(|m| UserError(format!("--horizon: {m}")))?;
+            if d.0 == 0 {
+                return Err(UserError("--horizon must be longer than zero".into()));
+            }
+            s.sim.horizon = d;
+        }
+        if self.threads == Some(0) {
+            return Err(UserError("--threads must be at least 1".into()));
+        }
+        Ok(())
     }
-    if threads == Some(0) {
-        return Err(UserError("--threads must be at least 1".into()));
+
+    /// A rayon pool with the requested threads.
+    pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads.unwrap_or(0))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot start the worker threads: {e}"))
     }
-    Ok(())
 }
 
 /// Reads and validates a scenario file; files it names are read relative to it.

@@ -31,15 +31,9 @@ pub struct SimulateArgs {
     /// Monte Carlo replications (overrides `simulation.replications`).
     #[arg(long, short = 'n')]
     pub replications: Option<u32>,
-    /// Master seed (overrides `simulation.seed`).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Horizon, e.g. 7d or 12h (overrides `simulation.horizon`).
-    #[arg(long)]
-    pub horizon: Option<String>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Seed, horizon, threads.
+    #[command(flatten)]
+    pub run: super::RunFlags,
     /// Output format on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -66,11 +60,8 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         s.sim.replications = n;
     }
-    super::apply_run_flags(&mut s, a.seed, a.horizon.as_deref(), a.threads)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads.unwrap_or(0))
-        .build()
-        .context("cannot start the worker threads")?;
+    a.run.apply(&mut s)?;
+    let pool = a.run.pool()?;
     let n = s.sim.replications;
     let bar = super::progress_bar(n as u64, a.quiet, "replications");
     let reps = pool.install(|| replicate(&s, n, &|| bar.inc(1)));
