@@ -89,6 +89,17 @@ fn malformed_records_give_line_numbered_errors() {
     );
 }
 
+/// Simulates replication 0 of `s`, exports it as EventBridge JSON lines and reads that back:
+/// the accumulated records and the export's text.
+fn simulated_history(s: &spotplan::scenario::Scenario, name: &str) -> (Accum, String) {
+    let (_, events) = trace(s, 0);
+    let mut buf = Vec::new();
+    spotplan::report::export::write_ecs_events(&mut buf, s, &events).unwrap();
+    let mut a = Accum::default();
+    read_ecs(&mut BufReader::new(buf.as_slice()), name, &mut |x| a.add(x)).unwrap();
+    (a, String::from_utf8(buf).unwrap())
+}
+
 /// One daily-ish spot-only workload with a known interruption rate; the history of one
 /// replication exported as EventBridge events.
 fn history(rate: f64, seed: u64, days: u32) -> (Accum, String) {
@@ -101,16 +112,7 @@ fn history(rate: f64, seed: u64, days: u32) -> (Accum, String) {
         ),
         "schedule = { every = \"1h\" }\nduration = { lognormal = { median = \"20m\", p95 = \"50m\" } }\nstartup = { provisioning = \"20s\", image_pull = { uniform = [\"10s\", \"30s\"] } }",
     );
-    let s = scenario(&src);
-    let (_, events) = trace(&s, 0);
-    let mut buf = Vec::new();
-    spotplan::report::export::write_ecs_events(&mut buf, &s, &events).unwrap();
-    let mut a = Accum::default();
-    read_ecs(&mut BufReader::new(buf.as_slice()), "sim.jsonl", &mut |x| {
-        a.add(x)
-    })
-    .unwrap();
-    (a, String::from_utf8(buf).unwrap())
+    simulated_history(&scenario(&src), "sim.jsonl")
 }
 
 #[test]
@@ -262,18 +264,7 @@ fn busy_history_seeded(spot: &str, days: u32, seed: u64) -> Accum {
         &format!("[spot]\n{spot}\n[retry]\npolicy = \"prefect3\""),
         "schedule = { every = \"5m\" }\nduration = \"40m\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }",
     );
-    let s = scenario(&src);
-    let (_, events) = trace(&s, 0);
-    let mut buf = Vec::new();
-    spotplan::report::export::write_ecs_events(&mut buf, &s, &events).unwrap();
-    let mut a = Accum::default();
-    read_ecs(
-        &mut BufReader::new(buf.as_slice()),
-        "busy.jsonl",
-        &mut |x| a.add(x),
-    )
-    .unwrap();
-    a
+    simulated_history(&scenario(&src), "busy.jsonl").0
 }
 
 #[test]
@@ -340,16 +331,7 @@ fn work_that_no_distribution_fits_is_resampled_from_a_file() {
         "schedule = { every = \"2h\" }\nduration = { empirical = \"bimodal-durations.csv\" }",
     );
     let s = scenario(&src);
-    let (_, events) = trace(&s, 0);
-    let mut buf = Vec::new();
-    spotplan::report::export::write_ecs_events(&mut buf, &s, &events).unwrap();
-    let mut a = Accum::default();
-    read_ecs(
-        &mut BufReader::new(buf.as_slice()),
-        "bimodal.jsonl",
-        &mut |x| a.add(x),
-    )
-    .unwrap();
+    let (a, _) = simulated_history(&s, "bimodal.jsonl");
     assert!(matches!(
         durations(&a.groups["job"]),
         DurationFit::Empirical { .. }
