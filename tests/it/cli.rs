@@ -44,51 +44,31 @@ fn simulate_prints_a_table_with_the_key_figures() {
 
 #[test]
 fn simulate_json_is_identical_across_thread_counts() {
-    let a = spotplan(&[
-        "simulate",
-        DEFAULT,
-        "-n",
-        "12",
-        "--horizon",
-        "2d",
-        "--format",
-        "json",
-        "--threads",
-        "1",
-    ]);
-    let b = spotplan(&[
-        "simulate",
-        DEFAULT,
-        "-n",
-        "12",
-        "--horizon",
-        "2d",
-        "--format",
-        "json",
-        "--threads",
-        "3",
-    ]);
-    assert!(a.status.success() && b.status.success());
-    assert_eq!(a.stdout, b.stdout);
-    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            DEFAULT,
+            "-n",
+            "12",
+            "--horizon",
+            "2d",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let o = spotplan(&args);
+        assert!(o.status.success());
+        o.stdout
+    };
+    let one = run(&["--threads", "1"]);
+    assert_eq!(one, run(&["--threads", "3"]));
+    let v: serde_json::Value = serde_json::from_slice(&one).unwrap();
     assert_eq!(v["meta"]["seed"], 42);
     assert_eq!(v["meta"]["replications"], 12);
     assert_eq!(v["meta"]["scenario_hash"].as_str().unwrap().len(), 16);
     assert_eq!(v["meta"]["price_source"]["as_of"], "2026-09-28");
     assert!(v["metrics"]["saving_fraction"]["mean"].as_f64().unwrap() > 0.0);
-    let c = spotplan(&[
-        "simulate",
-        DEFAULT,
-        "-n",
-        "12",
-        "--horizon",
-        "2d",
-        "--format",
-        "json",
-        "--seed",
-        "43",
-    ]);
-    assert_ne!(a.stdout, c.stdout);
+    assert_ne!(one, run(&["--seed", "43"]));
 }
 
 #[test]
