@@ -40,13 +40,7 @@ fn files(dir: &Path) -> Vec<String> {
 #[test]
 fn every_artefact_matches_its_golden_file() {
     let out = tmp("golden");
-    let o = spotplan(&[
-        "emit",
-        "fixtures/emit-scenario.toml",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    emit_fixture(&out);
     let golden = root().join("tests/golden/emit");
     let bless = std::env::var_os("SPOTPLAN_BLESS").is_some();
     let got = files(&out);
@@ -69,6 +63,17 @@ fn every_artefact_matches_its_golden_file() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// `spotplan emit` of the emit fixture into `out`; it must succeed.
+fn emit_fixture(out: &Path) {
+    let o = spotplan(&[
+        "emit",
+        "fixtures/emit-scenario.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn json(dir: &Path, f: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap())
         .unwrap_or_else(|e| panic!("{f}: {e}"))
@@ -77,16 +82,7 @@ fn json(dir: &Path, f: &str) -> serde_json::Value {
 #[test]
 fn the_strategy_reaches_both_the_cluster_and_the_work_pool() {
     let out = tmp("shape");
-    assert!(
-        spotplan(&[
-            "emit",
-            "fixtures/emit-scenario.toml",
-            "--out",
-            out.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    emit_fixture(&out);
     let want = serde_json::json!([
         {"capacityProvider": "FARGATE_SPOT", "weight": 4, "base": 0},
         {"capacityProvider": "FARGATE", "weight": 1, "base": 1}
@@ -327,16 +323,7 @@ fn emit_takes_a_recommendation_file() {
 #[test]
 fn emitted_cloudformation_passes_cfn_lint_and_terraform_passes_fmt() {
     let out = tmp("lint");
-    assert!(
-        spotplan(&[
-            "emit",
-            "fixtures/emit-scenario.toml",
-            "--out",
-            out.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    emit_fixture(&out);
     // `.ci/run` installs cfn-lint from PyPI into a venv and points SPOTPLAN_CFN_LINT at it
     match std::env::var("SPOTPLAN_CFN_LINT") {
         Ok(bin) => {

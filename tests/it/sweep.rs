@@ -14,6 +14,20 @@ fn ctl() -> (AtomicBool, fn(u64)) {
     (AtomicBool::new(false), |_| {})
 }
 
+/// The scenario's whole sweep, never cancelled.
+fn execute_all(s: &spotplan::scenario::Scenario) -> spotplan::sweep::execute::SweepRun {
+    let (flag, tick) = ctl();
+    execute(
+        s,
+        &s.sweep,
+        None,
+        &Control {
+            cancel: &flag,
+            tick: &tick,
+        },
+    )
+}
+
 /// One daily 5 h job without checkpoints, restarted from scratch until done.
 fn restart_world(rate: &str, objectives: &str) -> String {
     world(
@@ -29,16 +43,7 @@ fn restart_world(rate: &str, objectives: &str) -> String {
 
 fn recommended_share(src: &str) -> Option<u32> {
     let s = scenario(src);
-    let (flag, tick) = ctl();
-    let run = execute(
-        &s,
-        &s.sweep,
-        None,
-        &Control {
-            cancel: &flag,
-            tick: &tick,
-        },
-    );
+    let run = execute_all(&s);
     let rec = recommend(&run.result, &run.matrix);
     rec.candidate
         .map(|c| run.result.candidates[c].candidate.spot_share)
@@ -71,16 +76,7 @@ fn no_interruptions_and_loose_deadlines_recommend_all_spot() {
 fn impossible_objectives_name_the_closest_miss() {
     let src = restart_world("0/h", "[objectives]\nmax_p95_latency = \"1h\"");
     let s = scenario(&src);
-    let (flag, tick) = ctl();
-    let run = execute(
-        &s,
-        &s.sweep,
-        None,
-        &Control {
-            cancel: &flag,
-            tick: &tick,
-        },
-    );
+    let run = execute_all(&s);
     let rec = recommend(&run.result, &run.matrix);
     assert_eq!(rec.candidate, None);
     let closest = rec.closest.clone().unwrap();
