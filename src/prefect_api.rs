@@ -47,19 +47,20 @@ impl PrefectApi {
         PrefectApi::new(base, std::env::var("PREFECT_API_KEY").ok())
     }
 
+    /// `GET` without a body, `POST`/`PATCH` with `body`.
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base);
         let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
-        let result = match (method, body) {
-            ("GET", _) => {
+        let result = match body {
+            None => {
                 let mut r = self.agent.get(&url);
                 if let Some(a) = &auth {
                     r = r.header("Authorization", a);
                 }
                 r.call()
             }
-            (m, Some(b)) => {
-                let mut r = if m == "POST" {
+            Some(b) => {
+                let mut r = if method == "POST" {
                     self.agent.post(&url)
                 } else {
                     self.agent.patch(&url)
@@ -70,7 +71,6 @@ impl PrefectApi {
                 r.header("Content-Type", "application/json")
                     .send(b.to_string().as_bytes())
             }
-            _ => unreachable!("{method} without a body"),
         };
         let mut resp = result.map_err(|e| {
             format!("cannot reach the Prefect API at {url}: {e}; check --prefect-api-url")

@@ -9,7 +9,7 @@ use super::UserError;
 use super::emit::{Target, prepare};
 use crate::deploy::apply::{EcsApi, apply};
 use crate::deploy::emit::desired;
-use crate::deploy::plan::{Plan, plan, summary};
+use crate::deploy::plan::{Action, Plan, plan, summary};
 use crate::deploy::workpool::{PoolPlan, plan_pool};
 use crate::prefect_api::PrefectApi;
 
@@ -77,7 +77,7 @@ impl Full {
             + self
                 .work_pool
                 .as_ref()
-                .map_or(0, |p| p.step.changes.len().min(1))
+                .map_or(0, |p| usize::from(p.step.action != Action::Unchanged))
     }
 }
 
