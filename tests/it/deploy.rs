@@ -226,3 +226,37 @@ fn work_pool_diff_names_the_strategy_and_refuses_another_type() {
     assert_eq!(p.step.changes[0].field, "job template");
     assert!(matches!(p.write, Some(PoolWrite::Update { .. })));
 }
+
+#[test]
+fn prefect_api_errors_name_the_fix_and_never_the_key() {
+    use std::io::{BufReader, Write};
+    const KEY: &str = "pnu_unit0test0key0that0must0not0leak";
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api", listener.local_addr().unwrap());
+    let stub = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut w = s.try_clone().unwrap();
+        let req = crate::pricing_e2e::read_request(&mut BufReader::new(s)).unwrap();
+        let body = r#"{"detail":"Unauthorized"}"#;
+        write!(
+            w,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        req
+    });
+    let err = spotplan::prefect_api::PrefectApi::new(&url, Some(KEY.into()))
+        .pool("spot pool")
+        .unwrap_err();
+    let req = stub.join().unwrap();
+    assert_eq!(req.method, "GET");
+    assert_eq!(req.path, "/api/work_pools/spot%20pool");
+    assert_eq!(
+        req.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert!(err.contains("set PREFECT_API_KEY"), "{err}");
+    assert!(!err.contains(KEY), "{err}");
+}
