@@ -1,13 +1,17 @@
 //! A 100-candidate × 200-replication sweep of the default scenario over 30 days, with and
-//! without adaptive search (racing). Each iteration is a whole sweep, on all cores.
+//! without adaptive search (racing), on two single readings (`two_readings`, the grid of
+//! earlier benchmarks) and under `robust` placement (`robust`: 20 spot shares × 5 retry
+//! policies, each mixed strategy under every reading). Each iteration is a whole sweep, on
+//! all cores.
 
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use spotplan::model::PlacementSpec;
 use spotplan::model::SimTime;
-use spotplan::scenario::spec::{parse_placement, parse_retry_spec};
+use spotplan::scenario::spec::{parse_placement_spec, parse_retry_spec};
 use spotplan::sweep::execute::{execute, prepare};
 use spotplan::sweep::run::Control;
 
@@ -19,7 +23,7 @@ fn sweep(c: &mut Criterion) {
     spec.spot_shares = (0..100).step_by(10).collect();
     spec.placements = ["weighted-random", "proportional"]
         .iter()
-        .map(|p| parse_placement(p).expect("placement"))
+        .map(|p| parse_placement_spec(p).expect("placement"))
         .collect();
     spec.retries = [
         "prefect3",
@@ -32,29 +36,36 @@ fn sweep(c: &mut Criterion) {
     .map(|r| parse_retry_spec(r).expect("retry"))
     .collect();
     spec.replications = 200;
-    assert_eq!(prepare(&s, &spec).0.len(), 100);
+    assert_eq!(prepare(&s, &spec).expect("rates").0.len(), 100);
+    let mut robust = spec.clone();
+    robust.placements = vec![PlacementSpec::Robust];
+    robust.spot_shares = (0..100).step_by(5).collect();
+    assert_eq!(prepare(&s, &robust).expect("rates").0.len(), 100);
     let never = AtomicBool::new(false);
     let ctl = Control {
         cancel: &never,
         tick: &|_| {},
     };
-    let mut g = c.benchmark_group("sweep_100x200_30d");
-    g.sample_size(10);
-    for adaptive in [false, true] {
-        let mut sp = spec.clone();
-        sp.adaptive = adaptive;
-        let run = execute(&s, &sp, None, &ctl);
-        eprintln!(
-            "adaptive={adaptive}: {} of {} candidate-replications run ({:.0}% saved)",
-            run.result.search.cells_run,
-            run.result.search.cells_full,
-            100.0 * run.result.search.saving
-        );
-        g.bench_function(if adaptive { "adaptive" } else { "full" }, |b| {
-            b.iter(|| black_box(execute(&s, &sp, None, &ctl)))
-        });
+    for (name, spec) in [("two_readings", &spec), ("robust", &robust)] {
+        let mut g = c.benchmark_group(format!("sweep_100x200_30d_{name}"));
+        g.sample_size(10);
+        for adaptive in [false, true] {
+            let mut sp = spec.clone();
+            sp.adaptive = adaptive;
+            let run = execute(&s, &sp, None, &ctl).expect("rates");
+            eprintln!(
+                "{name} adaptive={adaptive}: {} variants, {} of {} variant-replications run ({:.0}% saved)",
+                run.scenarios.len(),
+                run.result.search.cells_run,
+                run.result.search.cells_full,
+                100.0 * run.result.search.saving
+            );
+            g.bench_function(if adaptive { "adaptive" } else { "full" }, |b| {
+                b.iter(|| black_box(execute(&s, &sp, None, &ctl)))
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, sweep);

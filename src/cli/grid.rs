@@ -9,7 +9,9 @@ use clap::Args;
 
 use super::UserError;
 use crate::model::{Provider, SimTime};
-use crate::scenario::spec::{parse_percent_range, parse_placement, parse_retry_spec, split_list};
+use crate::scenario::spec::{
+    parse_percent_range, parse_placement_spec, parse_retry_spec, split_list,
+};
 use crate::scenario::{Scenario, SweepSpec};
 
 /// Grid and run flags; each overrides the scenario's `[sweep]` / `[simulation]`.
@@ -82,7 +84,7 @@ impl GridArgs {
         if let Some(v) = &self.placement {
             spec.placements = split_list(v)
                 .iter()
-                .map(|p| parse_placement(p).map_err(|m| flag("placement", m)))
+                .map(|p| parse_placement_spec(p).map_err(|m| flag("placement", m)))
                 .collect::<Result<_, _>>()?;
         }
         if let Some(v) = &self.retry {

@@ -392,7 +392,15 @@ fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
         }
         eprintln!("cached {} region(s) in {}", regions.len(), path.display());
         if let Some(p) = &a.write_bundled {
-            std::fs::write(p, serde_json::to_string_pretty(&fetched_snapshot)? + "\n")
+            // the Price List's AmazonECS items carry no network rates: keep the bundled ones
+            let bundled = PriceSnapshot::bundled();
+            let mut out = fetched_snapshot.clone();
+            for (region, rates) in out.regions.iter_mut() {
+                if let Some(b) = bundled.regions.get(region) {
+                    rates.fill_network(b);
+                }
+            }
+            std::fs::write(p, serde_json::to_string_pretty(&out)? + "\n")
                 .map_err(|e| UserError(format!("cannot write `{}`: {e}", p.display())))?;
             eprintln!("wrote the bundled snapshot {}", p.display());
         }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::grid::{GridArgs, cancel_flag};
-use super::progress_bar;
+use super::{UserError, progress_bar};
 use crate::model::Placement;
 use crate::report::sweep as render;
 use crate::sweep::execute::execute;
@@ -85,9 +85,10 @@ impl Recommended {
 /// simulates the article's configuration under the scenario's and `per-call` placement.
 pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
     let (s, spec) = grid.load()?;
-    let (cands, _) = crate::sweep::execute::prepare(&s, &spec);
+    let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
+        .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     let bar = progress_bar(
-        cands.len() as u64 * spec.replications as u64,
+        variants.len() as u64 * spec.replications as u64,
         grid.quiet,
         "candidate-replications",
     );
@@ -97,13 +98,10 @@ pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
     };
     let (run, article) = grid.pool()?.install(|| {
         let run = execute(&s, &spec, None, &ctl);
-        let mut placements = vec![s.sim.placement];
-        if s.sim.placement != Placement::PerCall {
-            placements.push(Placement::PerCall);
-        }
-        let article = article_check(&s, &placements, spec.replications.min(100));
+        let article = article_check(&s, &Placement::ALL, spec.replications.min(100));
         (run, article)
     });
+    let run = run.map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     bar.finish_and_clear();
     let rec = recommend(&run.result, &run.matrix);
     Ok(Recommended {

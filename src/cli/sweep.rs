@@ -94,8 +94,9 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         spec.adaptive = false;
     }
-    let (cands, _) = crate::sweep::execute::prepare(&s, &spec);
-    let total = cands.len() as u64 * spec.replications as u64;
+    let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
+        .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
+    let total = variants.len() as u64 * spec.replications as u64;
     let total = shard
         .map(|(_, n)| total.div_ceil(n as u64))
         .unwrap_or(total);
@@ -105,7 +106,11 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         cancel,
         tick: &|n| bar.inc(n),
     };
-    let run = a.grid.pool()?.install(|| execute(&s, &spec, shard, &ctl));
+    let run = a
+        .grid
+        .pool()?
+        .install(|| execute(&s, &spec, shard, &ctl))
+        .map_err(|e| UserError(e.to_string()))?;
     bar.finish_and_clear();
     if let Some(sh) = shard {
         let file = ShardFile::of(&s, &spec, &run, sh);

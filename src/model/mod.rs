@@ -6,6 +6,6 @@ pub mod size;
 pub mod time;
 
 pub use dist::Dist;
-pub use provider::{Placement, Provider, Strategy, StrategyItem};
+pub use provider::{Placement, PlacementSpec, Provider, Strategy, StrategyItem};
 pub use size::{Architecture, Cpu, Memory, OperatingSystem, TaskSize};
 pub use time::{Rate, SimTime};

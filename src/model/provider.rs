@@ -131,15 +131,20 @@ impl fmt::Display for Strategy {
 
 /// How a strategy splits separate `count=1` RunTask calls between providers.
 ///
-/// AWS documents weights as a ratio "of the tasks launched" but not how separate calls are
-/// split (domain file §1.4, UNCONFIRMED), so it is a scenario choice reported in every result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// AWS documents weights as a ratio "of the tasks launched" and `base` as a minimum "for each
+/// service", but not how separate calls are split (domain file §1.2–1.4, UNCONFIRMED), so the
+/// reading is a choice reported in every result; [`PlacementSpec::Robust`] evaluates all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Placement {
     /// Inside each RunTask call, `base` first, then weights: with `count=1` a base on a
     /// provider sends every task there; without a base the task goes to the provider the
     /// weight split rounds to (the largest weight, earliest item on ties).
     PerCall,
-    /// Each task picks a provider with probability weight / Σ weights (base ignored).
+    /// As `per-call`, but `base` is ignored for standalone tasks (base is a service concept):
+    /// every task goes to the provider the weight split rounds to.
+    PerCallNoBase,
+    /// Each task picks a provider with probability weight / Σ weights (base ignored). A
+    /// retried RunTask draws again: an on-demand fallback ECS itself never promises.
     WeightedRandom,
     /// Across calls the running split follows the weights exactly (smooth weighted round
     /// robin), after `base` tasks in flight on the base provider are satisfied.
@@ -147,17 +152,89 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// Every reading, in the order results list them.
+    pub const ALL: [Placement; 4] = [
+        Placement::PerCall,
+        Placement::PerCallNoBase,
+        Placement::WeightedRandom,
+        Placement::Proportional,
+    ];
+
     /// The scenario-file name.
     pub fn name(self) -> &'static str {
         match self {
             Placement::PerCall => "per-call",
+            Placement::PerCallNoBase => "per-call-no-base",
             Placement::WeightedRandom => "weighted-random",
             Placement::Proportional => "proportional",
         }
     }
+
+    /// Whether this reading places `strategy` exactly as `other` does (so one simulation
+    /// serves both): always for a strategy that can reach one provider only; `per-call` and
+    /// `per-call-no-base` also when no item has a base.
+    pub fn same_as(self, other: Placement, strategy: &Strategy) -> bool {
+        if self == other {
+            return true;
+        }
+        let one_provider = Provider::ALL.iter().filter(|p| strategy.uses(**p)).count() <= 1;
+        if one_provider {
+            return true;
+        }
+        let calls = [Placement::PerCall, Placement::PerCallNoBase];
+        calls.contains(&self) && calls.contains(&other) && strategy.base_item().is_none()
+    }
+
+    /// Whether the reading ignores or reinterprets a `base` (so a base means something
+    /// different, or nothing, under it).
+    pub fn reinterprets_base(self) -> bool {
+        !matches!(self, Placement::PerCall)
+    }
 }
 
 impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The placement a scenario or a sweep asks for: one reading, or every reading (`robust`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlacementSpec {
+    /// One reading.
+    Reading(Placement),
+    /// Every reading: feasible only if feasible under each, costed at the worst.
+    Robust,
+}
+
+impl PlacementSpec {
+    /// The file name (`robust` or the reading's).
+    pub fn name(self) -> &'static str {
+        match self {
+            PlacementSpec::Reading(p) => p.name(),
+            PlacementSpec::Robust => "robust",
+        }
+    }
+
+    /// The distinct readings to simulate for `strategy`: one for a reading; for `robust`
+    /// every reading, less those that place this strategy exactly as an earlier one does.
+    pub fn readings(self, strategy: &Strategy) -> Vec<Placement> {
+        match self {
+            PlacementSpec::Reading(p) => vec![p],
+            PlacementSpec::Robust => {
+                let mut out: Vec<Placement> = Vec::new();
+                for p in Placement::ALL {
+                    if !out.iter().any(|q| q.same_as(p, strategy)) {
+                        out.push(p);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+impl fmt::Display for PlacementSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

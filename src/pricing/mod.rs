@@ -9,6 +9,9 @@ use crate::model::{Architecture, OperatingSystem, Provider, TaskSize};
 
 pub mod cache;
 pub mod pricelist;
+pub mod resolved;
+
+pub use resolved::{MissingRate, MissingRates, TaskRates};
 
 /// The bundled snapshot, compiled into the binary so `simulate` works offline.
 pub const BUNDLED_JSON: &str = include_str!("bundled.json");
@@ -42,6 +45,14 @@ pub struct RegionRates {
     pub windows_os_vcpu_hour: Option<f64>,
     /// On-demand Windows, per GB-hour.
     pub windows_gb_hour: Option<f64>,
+    /// A public IPv4 address, per hour (all regions: $0.005 since 2024-02-01).
+    pub public_ipv4_hour: Option<f64>,
+    /// A NAT gateway, per hour.
+    pub nat_gateway_hour: Option<f64>,
+    /// Data processed by a NAT gateway, per GB.
+    pub nat_gb: Option<f64>,
+    /// An interface VPC endpoint, per AZ-hour.
+    pub vpc_endpoint_az_hour: Option<f64>,
     /// Where these figures come from.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
@@ -52,7 +63,7 @@ pub struct RegionRates {
 
 impl RegionRates {
     /// Every rate with its field name, for reading and overriding in one place.
-    fn fields_mut(&mut self) -> [(&'static str, &mut Option<f64>); 12] {
+    fn fields_mut(&mut self) -> [(&'static str, &mut Option<f64>); 16] {
         [
             ("vcpu_hour", &mut self.vcpu_hour),
             ("gb_hour", &mut self.gb_hour),
@@ -66,7 +77,34 @@ impl RegionRates {
             ("windows_vcpu_hour", &mut self.windows_vcpu_hour),
             ("windows_os_vcpu_hour", &mut self.windows_os_vcpu_hour),
             ("windows_gb_hour", &mut self.windows_gb_hour),
+            ("public_ipv4_hour", &mut self.public_ipv4_hour),
+            ("nat_gateway_hour", &mut self.nat_gateway_hour),
+            ("nat_gb", &mut self.nat_gb),
+            ("vpc_endpoint_az_hour", &mut self.vpc_endpoint_az_hour),
         ]
+    }
+
+    /// The network rates (public IPv4, NAT, VPC endpoints), which the Fargate price
+    /// sources do not carry.
+    pub const NETWORK_FIELDS: [&'static str; 4] = [
+        "public_ipv4_hour",
+        "nat_gateway_hour",
+        "nat_gb",
+        "vpc_endpoint_az_hour",
+    ];
+
+    /// Fills each network rate this table lacks from `from`; returns the names filled.
+    pub fn fill_network(&mut self, from: &RegionRates) -> Vec<&'static str> {
+        let mut from = from.clone();
+        let theirs = from.fields_mut().map(|(_, v)| *v);
+        let mut filled = Vec::new();
+        for ((name, slot), v) in self.fields_mut().into_iter().zip(theirs) {
+            if Self::NETWORK_FIELDS.contains(&name) && slot.is_none() && v.is_some() {
+                *slot = v;
+                filled.push(name);
+            }
+        }
+        filled
     }
 
     /// Replaces every rate that `over` sets; returns the (field, value) pairs replaced. The
@@ -128,13 +166,14 @@ pub struct PriceSource {
 pub enum PricingError {
     /// A rate the workload needs is not known for the region.
     #[error(
-        "no `{field}` rate for region `{region}` in the price source; set it under [pricing.rates] (USD per hour)"
+        "no {} rate for region `{region}` in the price source; set it under [pricing.rates] (USD per hour)",
+        fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
     )]
     MissingRate {
         /// Region code.
         region: String,
-        /// The `[pricing.rates]` field name.
-        field: &'static str,
+        /// The `[pricing.rates]` field names missing.
+        fields: Vec<&'static str>,
     },
 }
 
@@ -150,55 +189,92 @@ pub struct PriceTable {
 }
 
 impl PriceTable {
+    /// The `[pricing.rates]` fields a task of `size` on `provider` is billed by, with their
+    /// values: vCPU, GB, the Windows OS licence (Windows only) and storage (above 20 GiB only).
+    pub fn fields_for(
+        &self,
+        size: &TaskSize,
+        provider: Provider,
+    ) -> Vec<(&'static str, Option<f64>)> {
+        let r = &self.rates;
+        let mut out = match (size.os, size.arch, provider) {
+            (OperatingSystem::Windows, _, _) => vec![
+                ("windows_vcpu_hour", r.windows_vcpu_hour),
+                ("windows_gb_hour", r.windows_gb_hour),
+                ("windows_os_vcpu_hour", r.windows_os_vcpu_hour),
+            ],
+            (_, Architecture::X86_64, Provider::Fargate) => {
+                vec![("vcpu_hour", r.vcpu_hour), ("gb_hour", r.gb_hour)]
+            }
+            (_, Architecture::Arm64, Provider::Fargate) => {
+                vec![
+                    ("arm_vcpu_hour", r.arm_vcpu_hour),
+                    ("arm_gb_hour", r.arm_gb_hour),
+                ]
+            }
+            (_, Architecture::X86_64, Provider::FargateSpot) => vec![
+                ("spot_vcpu_hour", r.spot_vcpu_hour),
+                ("spot_gb_hour", r.spot_gb_hour),
+            ],
+            (_, Architecture::Arm64, Provider::FargateSpot) => vec![
+                ("spot_arm_vcpu_hour", r.spot_arm_vcpu_hour),
+                ("spot_arm_gb_hour", r.spot_arm_gb_hour),
+            ],
+        };
+        if size.billed_storage_gib() > 0 {
+            out.push(("storage_gb_hour", r.storage_gb_hour));
+        }
+        out
+    }
+
     /// USD per hour for one running task of `size` on `provider`.
     ///
     /// vCPU × vCPU-rate + GB × GB-rate (+ the Windows OS licence per vCPU) + GiB above 20 ×
     /// storage rate. Spot tasks pay spot rates for vCPU and memory; storage is one rate.
+    /// The error names every missing field.
     pub fn task_hourly_usd(
         &self,
         size: &TaskSize,
         provider: Provider,
     ) -> Result<f64, PricingError> {
-        let r = &self.rates;
-        let need = |v: Option<f64>, field: &'static str| {
-            v.ok_or_else(|| PricingError::MissingRate {
+        let fields = self.fields_for(size, provider);
+        let missing: Vec<&'static str> = fields
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if !missing.is_empty() {
+            return Err(PricingError::MissingRate {
                 region: self.region.clone(),
-                field,
-            })
+                fields: missing,
+            });
+        }
+        let v = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| *v)
+                .unwrap_or(0.0)
         };
-        let (vcpu_rate, gb_rate, os_rate) = match (size.os, size.arch, provider) {
+        let (vcpu, gb, os) = match (size.os, size.arch, provider) {
             (OperatingSystem::Windows, _, _) => (
-                need(r.windows_vcpu_hour, "windows_vcpu_hour")?,
-                need(r.windows_gb_hour, "windows_gb_hour")?,
-                need(r.windows_os_vcpu_hour, "windows_os_vcpu_hour")?,
+                v("windows_vcpu_hour"),
+                v("windows_gb_hour"),
+                v("windows_os_vcpu_hour"),
             ),
-            (_, Architecture::X86_64, Provider::Fargate) => (
-                need(r.vcpu_hour, "vcpu_hour")?,
-                need(r.gb_hour, "gb_hour")?,
-                0.0,
-            ),
-            (_, Architecture::Arm64, Provider::Fargate) => (
-                need(r.arm_vcpu_hour, "arm_vcpu_hour")?,
-                need(r.arm_gb_hour, "arm_gb_hour")?,
-                0.0,
-            ),
-            (_, Architecture::X86_64, Provider::FargateSpot) => (
-                need(r.spot_vcpu_hour, "spot_vcpu_hour")?,
-                need(r.spot_gb_hour, "spot_gb_hour")?,
-                0.0,
-            ),
-            (_, Architecture::Arm64, Provider::FargateSpot) => (
-                need(r.spot_arm_vcpu_hour, "spot_arm_vcpu_hour")?,
-                need(r.spot_arm_gb_hour, "spot_arm_gb_hour")?,
-                0.0,
-            ),
+            (_, Architecture::X86_64, Provider::Fargate) => (v("vcpu_hour"), v("gb_hour"), 0.0),
+            (_, Architecture::Arm64, Provider::Fargate) => {
+                (v("arm_vcpu_hour"), v("arm_gb_hour"), 0.0)
+            }
+            (_, Architecture::X86_64, Provider::FargateSpot) => {
+                (v("spot_vcpu_hour"), v("spot_gb_hour"), 0.0)
+            }
+            (_, Architecture::Arm64, Provider::FargateSpot) => {
+                (v("spot_arm_vcpu_hour"), v("spot_arm_gb_hour"), 0.0)
+            }
         };
-        let storage = if size.billed_storage_gib() > 0 {
-            size.billed_storage_gib() as f64 * need(r.storage_gb_hour, "storage_gb_hour")?
-        } else {
-            0.0
-        };
-        Ok(size.cpu.vcpu() * (vcpu_rate + os_rate) + size.memory.gb() * gb_rate + storage)
+        let storage = size.billed_storage_gib() as f64 * v("storage_gb_hour");
+        Ok(size.cpu.vcpu() * (vcpu + os) + size.memory.gb() * gb + storage)
     }
 }
 
@@ -307,7 +383,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)"
+            "no `spot_vcpu_hour`, `spot_gb_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)"
         );
     }
 }

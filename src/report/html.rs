@@ -54,7 +54,12 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
         ("horizon", m.horizon.clone()),
         ("region", m.region.clone()),
         ("price source", format!("{} as of {} ({})", m.price_source.kind, m.price_source.as_of, m.price_source.detail)),
-        ("placement model of the scenario", m.placement.clone()),
+        ("placement", format!(
+            "{}; the candidates' placement (robust: every reading, costed at the worst) is in the table",
+            m.placement_note
+        )),
+        ("network", m.network.clone()),
+        ("on-demand discount", format!("{:.1}% (never on FARGATE_SPOT)", 100.0 * m.on_demand_discount)),
         ("worker", m.worker.to_string()),
         ("retry policy of the scenario", m.retry_policy.to_string()),
         ("interruption model", "Poisson hazard per running spot task-hour with the scenario's hour-of-day multipliers, reclaim waves, capacity outages and traces; see the scenario file".into()),

@@ -45,11 +45,16 @@ pub fn table(s: &Summary) -> String {
         m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
     );
     let _ = writeln!(o, "strategy {} · from {}", m.strategy, m.strategy_source);
-    let _ = writeln!(
-        o,
-        "placement {} · worker {} · retry {}",
-        m.placement, m.worker, m.retry_policy
-    );
+    let _ = writeln!(o, "worker {} · retry {}", m.worker, m.retry_policy);
+    let _ = writeln!(o, "placement {}", m.placement_note);
+    let _ = writeln!(o, "network {}", m.network);
+    if m.on_demand_discount > 0.0 {
+        let _ = writeln!(
+            o,
+            "on-demand discount {:.1}% (Savings Plans; never on FARGATE_SPOT)",
+            100.0 * m.on_demand_discount
+        );
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,

@@ -39,6 +39,22 @@ fn header(r: &SweepResult) -> String {
         "region {} · prices {} as of {} · seed {} · up to {} replications × {} per candidate",
         m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
     );
+    let _ = writeln!(o, "network {}", m.network);
+    if m.on_demand_discount > 0.0 {
+        let _ = writeln!(
+            o,
+            "on-demand discount {:.1}% (Savings Plans; never on FARGATE_SPOT)",
+            100.0 * m.on_demand_discount
+        );
+    }
+    if r.candidates.iter().any(|c| c.readings.len() > 1) {
+        let _ = writeln!(
+            o,
+            "placement `robust`: a mixed strategy is simulated under every reading (per-call, \
+             per-call-no-base, weighted-random, proportional); it is feasible only if feasible \
+             under each and costed at its worst (the range is shown)"
+        );
+    }
     let s = &r.search;
     let _ = writeln!(
         o,
@@ -67,11 +83,12 @@ pub fn table(r: &SweepResult) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "{:>4} {:<58} {:>5} {:>26} {:>24} {:>24} {:>24} {:>20} {:>20}  flags",
+        "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>20} {:>20}  flags",
         "#",
         "candidate",
         "n",
         "cost/30d USD [95% CI]",
+        "readings' range",
         "saving",
         "crashed or failed",
         "deadline misses",
@@ -92,11 +109,20 @@ pub fn table(r: &SweepResult) -> String {
         }
         let _ = writeln!(
             o,
-            "{:>4} {:<58} {:>5} {:>26} {:>24} {:>24} {:>24} {:>20} {:>20}  {}",
+            "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>20} {:>20}  {}",
             c.candidate.index,
             c.label,
             c.replications,
             ci(&m.cost_per_30d_usd),
+            if c.readings.len() > 1 {
+                format!(
+                    "{}–{}",
+                    num(c.cost_range_per_30d_usd[0]),
+                    num(c.cost_range_per_30d_usd[1])
+                )
+            } else {
+                "one".to_string()
+            },
             pct(&m.saving_fraction),
             pct(&m.crash_rate),
             pct(&m.deadline_miss_rate),
@@ -130,6 +156,10 @@ pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
         "retry",
         "checkpoint_every",
         "replications",
+        "readings",
+        "worst_reading",
+        "cost_per_30d_usd_min_reading",
+        "cost_per_30d_usd_max_reading",
         "feasible",
         "pareto",
         "eliminated",
@@ -158,6 +188,14 @@ pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
                 .map(|t| t.to_string())
                 .unwrap_or_default(),
             c.replications.to_string(),
+            c.readings
+                .iter()
+                .map(|x| x.placement.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            c.worst_reading.clone(),
+            c.cost_range_per_30d_usd[0].to_string(),
+            c.cost_range_per_30d_usd[1].to_string(),
             c.feasible.to_string(),
             c.pareto.to_string(),
             c.eliminated.clone().unwrap_or_default(),
@@ -212,6 +250,26 @@ pub fn recommendation_text(
                 pct(&m.deadline_miss_rate),
                 ci(&m.latency_p95_s)
             );
+            if c.readings.len() > 1 {
+                let per: Vec<String> = c
+                    .readings
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{} {} USD (spot {:.0}%)",
+                            x.placement,
+                            num(x.cost_per_30d_usd.mean),
+                            100.0 * x.spot_share.mean
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "  under each placement reading (feasible under all; figures above are `{}`): {}",
+                    c.worst_reading,
+                    per.join("; ")
+                );
+            }
             for ch in &c.checks {
                 let _ = writeln!(
                     o,
@@ -265,7 +323,7 @@ pub fn recommendation_text(
             if let Some(p) = &rec.placement {
                 let _ = writeln!(
                     o,
-                    "  (assumes `{p}` placement of single-task RunTask calls; retry policy {})",
+                    "  (placement of single-task RunTask calls: {p}; retry policy {})",
                     rec.retry.clone().unwrap_or_default()
                 );
             }

@@ -43,6 +43,10 @@ pub struct ScenarioFile {
     /// Where prices come from.
     #[serde(default)]
     pub pricing: PricingSection,
+    /// How tasks reach the internet (public IPv4, NAT gateway or VPC endpoints): part of the
+    /// bill. Without it, Prefect's default (`assignPublicIp: ENABLED`) is assumed and said.
+    #[serde(default)]
+    pub network: Option<NetworkSection>,
     /// The grid `sweep` and `recommend` search.
     #[serde(default)]
     pub sweep: SweepSection,
@@ -311,6 +315,27 @@ pub struct FlowSection {
     pub checkpoint: Option<CheckpointFile>,
     /// Deployment concurrency limit: runs of this flow in flight at once.
     pub concurrency_limit: Option<u32>,
+    /// Compressed size of the flow's container image (e.g. `"1.2 GB"`, `"800 MB"`): every
+    /// attempt pulls it again, through the NAT gateway when `[network] egress = "nat"`.
+    pub image_size: Option<String>,
+}
+
+/// `[network]`: how flow-run tasks and the worker reach ECR, logs and the Prefect API.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// `public-ip` (public subnets, `assignPublicIp: ENABLED`, the Prefect worker's
+    /// default: each task and worker pays the public IPv4 charge while it runs), `nat`
+    /// (private subnets behind NAT gateways: gateway hours and every image pull's bytes) or
+    /// `vpc-endpoints` (private subnets with interface endpoints for ECR and logs and the S3
+    /// gateway endpoint: endpoint hours; image layers come through S3 at no data charge).
+    pub egress: String,
+    /// With `nat`: NAT gateways billed over the whole horizon (default 1).
+    pub nat_gateways: Option<u32>,
+    /// With `vpc-endpoints`: interface endpoints (default 3: `ecr.api`, `ecr.dkr`, `logs`).
+    pub endpoints: Option<u32>,
+    /// With `vpc-endpoints`: availability zones each endpoint spans (default 2).
+    pub azs: Option<u32>,
 }
 
 /// A schedule: exactly one of the fields.
@@ -425,6 +450,9 @@ pub struct PricingSection {
     pub max_age: Option<String>,
     /// Explicit rates that override the source's, USD per hour.
     pub rates: Option<crate::pricing::RegionRates>,
+    /// A discount on on-demand Fargate (a Compute Savings Plan, an EDP), 0–0.9, e.g. `0.2`
+    /// for 20% off. Never applied to FARGATE_SPOT (Savings Plans do not cover Spot).
+    pub on_demand_discount: Option<f64>,
 }
 
 /// A number or a string, e.g. cpu `1024` or `"1 vCPU"`.

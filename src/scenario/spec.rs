@@ -2,7 +2,7 @@
 //! `name[k=v,...]`, percentage ranges as `0:100:10` or `0,50,100`, comma lists that respect
 //! brackets.
 
-use crate::model::{Placement, SimTime};
+use crate::model::{Placement, PlacementSpec, SimTime};
 
 use super::types::{CustomRetry, Delay, RetryPolicy};
 
@@ -63,16 +63,48 @@ pub fn parse_percent_range(text: &str) -> Result<Vec<u32>, String> {
     Ok(values)
 }
 
-/// Parses a placement model name.
+/// Parses a placement reading name (`robust` is not a reading: see [`parse_placement_spec`]).
 pub fn parse_placement(text: &str) -> Result<Placement, String> {
-    match text.trim() {
-        "per-call" => Ok(Placement::PerCall),
-        "weighted-random" => Ok(Placement::WeightedRandom),
-        "proportional" => Ok(Placement::Proportional),
-        other => Err(format!(
-            "`{other}` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`"
-        )),
+    match parse_placement_spec(text)? {
+        PlacementSpec::Reading(p) => Ok(p),
+        PlacementSpec::Robust => Err(
+            "`robust` is not a single reading here; allowed: `per-call`, `per-call-no-base`, `weighted-random`, `proportional`".into(),
+        ),
     }
+}
+
+/// Parses a placement: `robust` or a reading name.
+pub fn parse_placement_spec(text: &str) -> Result<PlacementSpec, String> {
+    let t = text.trim();
+    if t == "robust" {
+        return Ok(PlacementSpec::Robust);
+    }
+    if let Some(p) = Placement::ALL.into_iter().find(|p| p.name() == t) {
+        return Ok(PlacementSpec::Reading(p));
+    }
+    let names: Vec<&str> = std::iter::once("robust")
+        .chain(Placement::ALL.iter().map(|p| p.name()))
+        .collect();
+    let hint = names
+        .iter()
+        .map(|n| {
+            (
+                strsim::levenshtein(n, &t.to_ascii_lowercase().replace('_', "-")),
+                n,
+            )
+        })
+        .min()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, n)| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    Err(format!(
+        "`{t}` is not a placement model{hint}; allowed: {}",
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Parses a retry policy spec: `prefect3`, `prefect3[runtask_attempts=5]`,

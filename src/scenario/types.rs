@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::model::{Dist, Placement, Provider, Rate, SimTime, Strategy, TaskSize};
-use crate::pricing::PriceTable;
+use crate::model::{Dist, Placement, PlacementSpec, Provider, Rate, SimTime, Strategy, TaskSize};
+use crate::pricing::{MissingRates, PriceTable, TaskRates};
 
 /// A validated scenario.
 #[derive(Clone, Debug)]
@@ -34,6 +34,12 @@ pub struct Scenario {
     pub objectives: Objectives,
     /// Prices in use.
     pub prices: PriceTable,
+    /// Discount on on-demand Fargate rates (0–0.9; Savings Plans), never on spot.
+    pub on_demand_discount: f64,
+    /// The rates of this configuration, resolved before any run (see [`Scenario::reprice`]).
+    pub rates: TaskRates,
+    /// Network egress and its resolved rates.
+    pub network: NetworkSpec,
     /// The sweep grid.
     pub sweep: SweepSpec,
     /// `[deploy]` as written (checked by `emit`, which merges its flags first).
@@ -49,8 +55,8 @@ pub struct SweepSpec {
     pub bases: Vec<u32>,
     /// The provider holding the base.
     pub base_provider: Provider,
-    /// Placement models.
-    pub placements: Vec<Placement>,
+    /// Placements (`robust` or single readings).
+    pub placements: Vec<PlacementSpec>,
     /// Retry policies.
     pub retries: Vec<RetryPolicy>,
     /// Checkpoint intervals (`None` = as the scenario says).
@@ -63,7 +69,8 @@ pub struct SweepSpec {
 
 impl Scenario {
     /// The same scenario with every run sent to on-demand FARGATE: the all-on-demand
-    /// baseline, simulated on the same random numbers.
+    /// baseline, simulated on the same random numbers. Its rates (FARGATE) were resolved
+    /// by `validate`, which refuses a scenario without them.
     pub fn all_on_demand(&self) -> Scenario {
         let mut s = self.clone();
         s.launch = Launch {
@@ -72,6 +79,104 @@ impl Scenario {
         };
         s
     }
+
+    /// Resolves [`Scenario::rates`] for the providers the current strategy can reach (and
+    /// FARGATE, which the worker, the baseline and any fallback use). Call it after changing
+    /// the strategy; it lists every missing rate at once.
+    pub fn reprice(&mut self) -> Result<(), MissingRates> {
+        let providers: Vec<Provider> = Provider::ALL
+            .into_iter()
+            .filter(|p| self.launch.strategy.uses(*p))
+            .collect();
+        let sizes: Vec<&TaskSize> = self.flows.iter().map(|f| &f.size).collect();
+        self.rates = crate::pricing::resolved::resolve(
+            &self.prices,
+            &sizes,
+            &self.worker.size,
+            &providers,
+            self.on_demand_discount,
+        )?;
+        Ok(())
+    }
+}
+
+/// How tasks reach ECR, logs and the Prefect API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Egress {
+    /// Public subnets with `assignPublicIp: ENABLED` (the Prefect worker's default): each
+    /// task and each worker holds a public IPv4 address while it runs.
+    PublicIp,
+    /// Private subnets behind NAT gateways: gateway hours and every image pull's bytes.
+    Nat {
+        /// Gateways billed over the horizon.
+        gateways: u32,
+    },
+    /// Private subnets with interface endpoints (per AZ-hour) and the S3 gateway endpoint
+    /// (image layers at no data charge).
+    VpcEndpoints {
+        /// Interface endpoints.
+        endpoints: u32,
+        /// AZs each spans.
+        azs: u32,
+    },
+}
+
+impl Egress {
+    /// The file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Egress::PublicIp => "public-ip",
+            Egress::Nat { .. } => "nat",
+            Egress::VpcEndpoints { .. } => "vpc-endpoints",
+        }
+    }
+}
+
+/// `[network]`, with its rates resolved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetworkSpec {
+    /// How tasks reach the internet.
+    pub egress: Egress,
+    /// Whether the scenario has a `[network]` section (else Prefect's default is assumed).
+    pub stated: bool,
+    /// USD per public IPv4 address-hour (0 unless `PublicIp`).
+    pub public_ipv4_hour: f64,
+    /// USD per hour of NAT gateways or interface endpoints over the horizon.
+    pub fixed_usd_per_hour: f64,
+    /// USD per GB of image pulled through a NAT gateway (0 unless `Nat`).
+    pub per_gb: f64,
+}
+
+impl NetworkSpec {
+    /// One line for result headers.
+    pub fn describe(&self) -> String {
+        let what = match self.egress {
+            Egress::PublicIp => format!(
+                "public IPv4 on every task and worker ({}/address-hour)",
+                usd(self.public_ipv4_hour)
+            ),
+            Egress::Nat { gateways } => format!(
+                "{gateways} NAT gateway(s) ({}/h in all) and {}/GB of every image pull",
+                usd(self.fixed_usd_per_hour),
+                usd(self.per_gb)
+            ),
+            Egress::VpcEndpoints { endpoints, azs } => format!(
+                "{endpoints} interface endpoint(s) in {azs} AZ(s) ({}/h in all)",
+                usd(self.fixed_usd_per_hour)
+            ),
+        };
+        if self.stated {
+            what
+        } else {
+            format!(
+                "{what}: assumed, no [network] section (the Prefect ECS worker's default assignPublicIp is ENABLED)"
+            )
+        }
+    }
+}
+
+fn usd(v: f64) -> String {
+    format!("${v}")
 }
 
 /// Provenance of a scenario.
@@ -92,8 +197,14 @@ pub struct SimulationSettings {
     pub replications: u32,
     /// Master seed.
     pub seed: u64,
-    /// Placement model.
+    /// The placement reading one simulation uses: the scenario's reading, or `per-call`
+    /// when it asks for `robust` (or names none), which `simulate` says in its header.
     pub placement: Placement,
+    /// What the scenario asks for (`robust` when it names none): the default of
+    /// `sweep`/`recommend`.
+    pub placement_spec: PlacementSpec,
+    /// Whether the scenario names a placement.
+    pub placement_stated: bool,
     /// Wall-clock instant of simulated time zero, ms since the Unix epoch (UTC).
     pub start_unix_ms: i64,
     /// In-flight runs may finish until horizon + drain; later ones count as unfinished.
@@ -369,6 +480,8 @@ pub struct FlowSpec {
     pub checkpoint: Option<Checkpoint>,
     /// Deployment concurrency limit.
     pub concurrency_limit: Option<u32>,
+    /// Compressed image size, GB (10^9 bytes): pulled again by every attempt.
+    pub image_gb: Option<f64>,
 }
 
 /// `[objectives]`, validated.

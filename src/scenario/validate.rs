@@ -14,10 +14,10 @@ use crate::model::size::{
     VALID_CPUS, describe_memory_for_cpu, parse_cpu_text, parse_memory_text, valid_memory_for_cpu,
 };
 use crate::model::{
-    Architecture, Cpu, Dist, Memory, OperatingSystem, Provider, Rate, SimTime, Strategy,
-    StrategyItem, TaskSize,
+    Architecture, Cpu, Dist, Memory, OperatingSystem, Placement, PlacementSpec, Provider, Rate,
+    SimTime, Strategy, StrategyItem, TaskSize,
 };
-use crate::pricing::{PriceSnapshot, PriceSource, PriceTable, RegionRates};
+use crate::pricing::{PriceSnapshot, PriceSource, PriceTable, RegionRates, TaskRates};
 
 /// Reads a file named in the scenario (path as written, relative to the scenario file).
 pub type Loader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
@@ -127,9 +127,24 @@ pub fn validate(
         _ => None,
     };
     let prices = prices(&mut cx, f, &root, resolve);
-    if let (Some(prices), Some(l), Some(w)) = (&prices, &launch, &worker) {
-        check_rates(&mut cx, prices, &flows, &l.strategy, &w.size);
-    }
+    let discount = match f.pricing.on_demand_discount {
+        None => 0.0,
+        Some(d) if d.is_finite() && (0.0..=0.9).contains(&d) => d,
+        Some(d) => {
+            cx.err(
+                &root.key("pricing").key("on_demand_discount"),
+                format!("`{d}` is outside 0–0.9 (a fraction: 0.2 is 20% off on-demand)"),
+            );
+            0.0
+        }
+    };
+    let rates = match (&prices, &launch, &worker) {
+        (Some(prices), Some(l), Some(w)) => {
+            check_rates(&mut cx, prices, &flows, &l.strategy, &w.size, discount)
+        }
+        _ => None,
+    };
+    let network = network(&mut cx, f.network.as_ref(), prices.as_ref(), &flows, &root);
 
     if !cx.diags.is_empty() {
         return Err(ScenarioError {
@@ -154,7 +169,11 @@ pub fn validate(
         Some(retry),
         Some(prices),
         Some(sweep),
-    ) = (sim, cluster, worker, launch, spot, retry, prices, sweep)
+        Some(rates),
+        Some(network),
+    ) = (
+        sim, cluster, worker, launch, spot, retry, prices, sweep, rates, network,
+    )
     else {
         unreachable!("every missing section recorded a diagnostic")
     };
@@ -177,6 +196,9 @@ pub fn validate(
         flows,
         objectives,
         prices,
+        on_demand_discount: discount,
+        rates,
+        network,
         sweep,
         deploy_section: f.deploy.clone(),
     })
@@ -191,9 +213,12 @@ fn simulation(cx: &mut Ctx, s: &SimulationSection, p: &FieldPath) -> Option<Simu
             format!("`{replications}` is outside 1–1000000"),
         );
     }
-    let placement = spec::parse_placement(s.placement.as_deref().unwrap_or("per-call"))
-        .map_err(|m| cx.err(&p.key("placement"), m))
-        .ok();
+    let placement_spec = match s.placement.as_deref() {
+        None => Some(PlacementSpec::Robust),
+        Some(t) => spec::parse_placement_spec(t)
+            .map_err(|m| cx.err(&p.key("placement"), m))
+            .ok(),
+    };
     let start = match &s.start {
         None => Some(DEFAULT_START_UNIX_MS),
         Some(t) => match humantime::parse_rfc3339(t) {
@@ -212,7 +237,12 @@ fn simulation(cx: &mut Ctx, s: &SimulationSection, p: &FieldPath) -> Option<Simu
         horizon: horizon?,
         replications,
         seed: s.seed.unwrap_or(42),
-        placement: placement?,
+        placement: match placement_spec? {
+            PlacementSpec::Reading(r) => r,
+            PlacementSpec::Robust => Placement::PerCall,
+        },
+        placement_spec: placement_spec?,
+        placement_stated: s.placement.is_some(),
         start_unix_ms: start?,
         drain: drain?,
     })
@@ -1115,6 +1145,16 @@ fn flow(
             "`0` would never run this flow; use a limit ≥ 1 or leave it out",
         );
     }
+    let image_gb = match &f.image_size {
+        None => None,
+        Some(t) => match parse_image_gb(t) {
+            Ok(gb) => Some(gb),
+            Err(m) => {
+                cx.err(&p.key("image_size"), m);
+                None
+            }
+        },
+    };
     if cx.diags.len() != before {
         return None;
     }
@@ -1128,6 +1168,7 @@ fn flow(
         deadline: deadline?,
         checkpoint: checkpoint?,
         concurrency_limit: f.concurrency_limit,
+        image_gb,
     })
 }
 
@@ -1202,13 +1243,14 @@ fn sweep(
     };
     let mut placements = Vec::new();
     for (i, pl) in w.placement.clone().unwrap_or_default().iter().enumerate() {
-        match spec::parse_placement(pl) {
-            Ok(x) => placements.push(x),
+        match spec::parse_placement_spec(pl) {
+            Ok(x) if !placements.contains(&x) => placements.push(x),
+            Ok(_) => {}
             Err(m) => cx.err(&p.key("placement").index(i), m),
         }
     }
     if placements.is_empty() {
-        placements.push(sim.placement);
+        placements.push(sim.placement_spec);
     }
     let mut retries = Vec::new();
     for (i, r) in w.retry.clone().unwrap_or_default().iter().enumerate() {
@@ -1378,6 +1420,11 @@ fn prices(
         rates = Some(RegionRates::default());
     }
     let mut rates = rates.unwrap_or_default();
+    // the Fargate price sources carry no network rates: those come from the bundled table
+    let network_filled = match PriceSnapshot::bundled().regions.get(&f.region) {
+        Some(b) if kind != "bundled" => rates.fill_network(b),
+        _ => Vec::new(),
+    };
     let region_as_of = rates.as_of.clone();
     let rp = pp.key("rates");
     let mut overridden = false;
@@ -1413,37 +1460,188 @@ fn prices(
                 )
             } else {
                 rates.note.clone()
+            } + &if network_filled.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; network rates ({}) from the bundled table",
+                    network_filled.join(", ")
+                )
             },
         },
         rates,
     })
 }
 
+/// An image size (`"1.2 GB"`, `"800 MB"`, `"1.5 GiB"`) in GB (10^9 bytes, as data transfer
+/// is billed), 1 MB to 100 GB.
+fn parse_image_gb(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| {
+        format!("`{text}` is not an image size; write it like \"1.2 GB\" or \"800 MB\"")
+    })?;
+    let factor = match unit.trim() {
+        "GB" => 1.0,
+        "MB" => 1e-3,
+        "GiB" => 1.073_741_824,
+        "MiB" => 1.048_576e-3,
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit in `{text}`; allowed: `MB`, `GB`, `MiB`, `GiB`"
+            ));
+        }
+    };
+    let gb = value * factor;
+    if !(1e-3..=100.0).contains(&gb) {
+        return Err(format!(
+            "`{text}` is outside 1 MB–100 GB (compressed image sizes; ECR layers are at most 52 GB)"
+        ));
+    }
+    Ok(gb)
+}
+
+/// `[network]` and its rates, resolved.
+fn network(
+    cx: &mut Ctx,
+    n: Option<&NetworkSection>,
+    prices: Option<&PriceTable>,
+    flows: &[FlowSpec],
+    root: &FieldPath,
+) -> Option<NetworkSpec> {
+    let p = root.key("network");
+    let (egress, stated) = match n {
+        None => (Egress::PublicIp, false),
+        Some(n) => {
+            let only = |cx: &mut Ctx, field: &str, v: Option<u32>, mode: &str| {
+                if v.is_some() {
+                    cx.err(
+                        &p.key(field),
+                        format!("`{field}` applies only to egress = \"{mode}\""),
+                    );
+                }
+            };
+            let e = match n.egress.as_str() {
+                "public-ip" => {
+                    only(cx, "nat_gateways", n.nat_gateways, "nat");
+                    only(cx, "endpoints", n.endpoints, "vpc-endpoints");
+                    only(cx, "azs", n.azs, "vpc-endpoints");
+                    Egress::PublicIp
+                }
+                "nat" => {
+                    only(cx, "endpoints", n.endpoints, "vpc-endpoints");
+                    only(cx, "azs", n.azs, "vpc-endpoints");
+                    let g = n.nat_gateways.unwrap_or(1);
+                    if !(1..=100).contains(&g) {
+                        cx.err(&p.key("nat_gateways"), format!("`{g}` is outside 1–100"));
+                    }
+                    Egress::Nat { gateways: g }
+                }
+                "vpc-endpoints" => {
+                    only(cx, "nat_gateways", n.nat_gateways, "nat");
+                    let (e, a) = (n.endpoints.unwrap_or(3), n.azs.unwrap_or(2));
+                    if !(1..=50).contains(&e) {
+                        cx.err(&p.key("endpoints"), format!("`{e}` is outside 1–50"));
+                    }
+                    if !(1..=6).contains(&a) {
+                        cx.err(&p.key("azs"), format!("`{a}` is outside 1–6"));
+                    }
+                    Egress::VpcEndpoints {
+                        endpoints: e,
+                        azs: a,
+                    }
+                }
+                other => {
+                    cx.err(
+                        &p.key("egress"),
+                        format!(
+                            "`{other}` is not an egress; allowed: `public-ip`, `nat`, `vpc-endpoints`"
+                        ),
+                    );
+                    return None;
+                }
+            };
+            (e, true)
+        }
+    };
+    if matches!(egress, Egress::Nat { .. }) {
+        for (i, f) in flows.iter().enumerate() {
+            if f.image_gb.is_none() {
+                cx.err_or_at(
+                    &root.key("flow").index(i).key("image_size"),
+                    &root.key("flow").index(i).key("name"),
+                    format!(
+                        "flow `{}` needs `image_size` (e.g. \"1.2 GB\"): with egress = \"nat\" every image pull is billed per GB",
+                        f.name
+                    ),
+                );
+            }
+        }
+    }
+    let prices = prices?;
+    let need = |cx: &mut Ctx, field: &'static str, v: Option<f64>| -> f64 {
+        v.unwrap_or_else(|| {
+            cx.err_or_at(
+                &root.key("pricing").key("rates").key(field),
+                &p,
+                format!(
+                    "no `{field}` rate for region `{}`: the network charges of egress = \"{}\" are part of the bill; set it under [pricing.rates] (USD)",
+                    prices.region,
+                    egress.name()
+                ),
+            );
+            f64::NAN
+        })
+    };
+    let r = &prices.rates;
+    let (public_ipv4_hour, fixed_usd_per_hour, per_gb) = match egress {
+        Egress::PublicIp => (need(cx, "public_ipv4_hour", r.public_ipv4_hour), 0.0, 0.0),
+        Egress::Nat { gateways } => (
+            0.0,
+            gateways as f64 * need(cx, "nat_gateway_hour", r.nat_gateway_hour),
+            need(cx, "nat_gb", r.nat_gb),
+        ),
+        Egress::VpcEndpoints { endpoints, azs } => (
+            0.0,
+            (endpoints * azs) as f64 * need(cx, "vpc_endpoint_az_hour", r.vpc_endpoint_az_hour),
+            0.0,
+        ),
+    };
+    Some(NetworkSpec {
+        egress,
+        stated,
+        public_ipv4_hour,
+        fixed_usd_per_hour,
+        per_gb,
+    })
+}
+
+/// The rates of the scenario's own configuration, resolved; every missing one is an error.
 fn check_rates(
     cx: &mut Ctx,
     prices: &PriceTable,
     flows: &[FlowSpec],
     strategy: &Strategy,
     worker: &TaskSize,
-) {
-    let mut seen = BTreeSet::new();
-    let mut check = |cx: &mut Ctx, size: &TaskSize, prov: Provider| {
-        if let Err(e) = prices.task_hourly_usd(size, prov)
-            && seen.insert(e.to_string())
-        {
+    discount: f64,
+) -> Option<TaskRates> {
+    let sizes: Vec<&TaskSize> = flows.iter().map(|f| &f.size).collect();
+    let providers: Vec<Provider> = Provider::ALL
+        .into_iter()
+        .filter(|p| strategy.uses(*p))
+        .collect();
+    match crate::pricing::resolved::resolve(prices, &sizes, worker, &providers, discount) {
+        Ok(r) => Some(r),
+        Err(e) => {
             cx.err_or_at(
                 &FieldPath::root().key("pricing").key("rates"),
                 &FieldPath::root().key("region"),
                 e.to_string(),
             );
-        }
-    };
-    check(cx, worker, Provider::Fargate);
-    for f in flows {
-        // the baseline always needs on-demand rates
-        check(cx, &f.size, Provider::Fargate);
-        if strategy.uses(Provider::FargateSpot) {
-            check(cx, &f.size, Provider::FargateSpot);
+            None
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Warnings for the traps users fall into, each explained in one sentence.
 
 use super::types::{LaunchSource, Scenario};
-use crate::model::{Placement, Provider};
+use crate::model::{Placement, PlacementSpec, Provider};
 
 /// One warning: a stable code and a one-sentence explanation.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -48,6 +48,50 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
                     ),
                 });
     }
+    let mixed = strat.uses(Provider::Fargate) && strat.uses(Provider::FargateSpot);
+    if let Some(b) = strat.base_item()
+        && mixed
+    {
+        let readings: Vec<Placement> = match s.sim.placement_spec {
+            PlacementSpec::Robust => Placement::ALL.to_vec(),
+            PlacementSpec::Reading(p) => vec![p],
+        };
+        if readings.iter().any(|p| p.reinterprets_base()) {
+            out.push(Warning {
+                code: "base-reading",
+                message: format!(
+                    "AWS documents `base` as a minimum \"for each service\", not for standalone RunTask calls: the base of {} on {} sends every run there under `per-call`, is ignored under `per-call-no-base` and `weighted-random`, and keeps {} task(s) in flight there under `proportional`; {}",
+                    b.base,
+                    b.provider,
+                    b.base,
+                    match s.sim.placement_spec {
+                        PlacementSpec::Robust => "`robust` evaluates every reading".to_string(),
+                        PlacementSpec::Reading(p) => format!(
+                            "this scenario assumes `{p}`; prefer a strategy without base, per-deployment strategies, or placement = \"robust\""
+                        ),
+                    }
+                ),
+            });
+        }
+    }
+    if mixed
+        && s.sim.placement == Placement::WeightedRandom
+        && (s.spot.capacity.is_some() || s.spot.trace.is_some())
+    {
+        out.push(Warning {
+            code: "weighted-random-redraw",
+            message: "under `weighted-random` each retried RunTask draws its provider again, so a mixed strategy survives spot outages by landing on FARGATE: an on-demand fallback ECS itself never promises".into(),
+        });
+    }
+    if !s.network.stated {
+        out.push(Warning {
+            code: "network-assumed",
+            message: format!(
+                "no [network] section: {}; say egress = \"public-ip\", \"nat\" or \"vpc-endpoints\"",
+                s.network.describe()
+            ),
+        });
+    }
     if matches!(
         s.launch.source,
         LaunchSource::RequestLaunchType | LaunchSource::WorkerDefaultLaunchType
@@ -91,13 +135,14 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             .unwrap_or(1.0);
     if lambda > 0.0 && strat.uses(Provider::FargateSpot) {
         for f in s.flows.iter().filter(|f| f.checkpoint.is_none()) {
-            let (Ok(od), Ok(sp)) = (
-                s.prices.task_hourly_usd(&f.size, Provider::Fargate),
-                s.prices.task_hourly_usd(&f.size, Provider::FargateSpot),
-            ) else {
+            let Some(fi) = s.flows.iter().position(|g| g.name == f.name) else {
                 continue;
             };
-            if sp <= 0.0 {
+            let (od, sp) = (
+                s.rates.flow(fi, Provider::Fargate),
+                s.rates.flow(fi, Provider::FargateSpot),
+            );
+            if !(sp > 0.0 && od.is_finite()) {
                 continue;
             }
             let ratio = od / sp;

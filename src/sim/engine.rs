@@ -17,7 +17,7 @@ use super::queue::EventQueue;
 use super::rng::{Purpose, Stream};
 use crate::model::{OperatingSystem, Provider, SimTime};
 use crate::pricing::billed_secs;
-use crate::scenario::{CustomRetry, RetryPolicy, Scenario, Schedule};
+use crate::scenario::{CustomRetry, Egress, RetryPolicy, Scenario, Schedule};
 
 #[derive(Clone, Copy, Debug)]
 enum Ev {
@@ -66,6 +66,8 @@ struct Task {
     flow: u32,
     attempt: u32,
     provider: Provider,
+    /// When RunTask placed it (the ENI, and a public IP, exist from here).
+    placed: SimTime,
     /// Unique per placement and per interruption (a replication-wide counter), so an event
     /// left in the queue for an earlier task in a reused slot can never match.
     generation: u32,
@@ -153,6 +155,10 @@ struct Engine<'a, O: Observer> {
     generations: u32,
     billed: Vec<[u64; 2]>,
     wasted: Vec<[u64; 2]>,
+    /// Task time holding a public IPv4 address, ms.
+    public_ip_ms: u64,
+    /// Image bytes pulled, GB.
+    pull_gb: f64,
     latency: Histogram<u64>,
     latency_sum: f64,
     out: RunOutcome,
@@ -237,6 +243,8 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         generations: 0,
         billed: vec![[0; 2]; n],
         wasted: vec![[0; 2]; n],
+        public_ip_ms: 0,
+        pull_gb: 0.0,
         latency: latency_histogram(),
         latency_sum: 0.0,
         out: RunOutcome {
@@ -665,6 +673,7 @@ impl<O: Observer> Engine<'_, O> {
             flow: r.flow,
             attempt: r.attempts,
             provider,
+            placed: self.now,
             generation,
             live: true,
             stopping: false,
@@ -700,8 +709,19 @@ impl<O: Observer> Engine<'_, O> {
 
     fn bill(&mut self, task: u32, stop: SimTime) {
         let tk = self.tasks.items[task as usize];
+        self.public_ip_ms += stop.0.saturating_sub(tk.placed.0);
         if stop <= tk.pull_start {
             return; // never reached the image pull: nothing billed
+        }
+        if let Some(gb) = self.s.flows[tk.flow as usize].image_gb {
+            // an attempt stopped during its pull pulled that share of the image
+            let pull = tk.run_start.0 - tk.pull_start.0;
+            let done = stop.0 - tk.pull_start.0;
+            self.pull_gb += if done >= pull {
+                gb
+            } else {
+                gb * done as f64 / pull as f64
+            };
         }
         let os = self.s.flows[tk.flow as usize].size.os;
         let secs = billed_secs(stop.0 - tk.pull_start.0, os);
@@ -1030,11 +1050,14 @@ impl<O: Observer> Engine<'_, O> {
         }
         let s = self.s;
         let mut out = self.out;
-        let hourly = |size, p| s.prices.task_hourly_usd(size, p).unwrap_or(0.0);
-        for (f, fl) in s.flows.iter().enumerate() {
+        for f in 0..s.flows.len() {
             for p in Provider::ALL {
-                let rate = hourly(&fl.size, p) / 3600.0;
                 let secs = self.billed[f][p.index()];
+                let wasted = self.wasted[f][p.index()];
+                if secs == 0 {
+                    continue; // a provider this configuration never used has no rate to read
+                }
+                let rate = s.rates.flow(f, p) / 3600.0;
                 let cost = secs as f64 * rate;
                 match p {
                     Provider::Fargate => {
@@ -1046,14 +1069,33 @@ impl<O: Observer> Engine<'_, O> {
                         out.billed_secs_spot += secs;
                     }
                 }
-                out.cost_wasted_usd += self.wasted[f][p.index()] as f64 * rate;
+                out.cost_wasted_usd += wasted as f64 * rate;
             }
         }
         debug_assert!(s.worker.size.os == OperatingSystem::Linux);
-        out.cost_worker_usd = s.worker.count as f64
-            * s.sim.horizon.hours_f64()
-            * hourly(&s.worker.size, Provider::Fargate);
-        out.cost_usd = out.cost_fargate_usd + out.cost_fargate_spot_usd + out.cost_worker_usd;
+        let hours = s.sim.horizon.hours_f64();
+        out.cost_worker_usd = s.worker.count as f64 * hours * s.rates.worker;
+        let net = &s.network;
+        out.image_pull_gb = self.pull_gb;
+        match net.egress {
+            Egress::PublicIp => {
+                out.cost_public_ipv4_usd = (self.public_ip_ms as f64 / 3_600_000.0
+                    + s.worker.count as f64 * hours)
+                    * net.public_ipv4_hour;
+            }
+            Egress::Nat { .. } => {
+                out.cost_nat_usd = net.fixed_usd_per_hour * hours + self.pull_gb * net.per_gb;
+            }
+            Egress::VpcEndpoints { .. } => {
+                out.cost_vpc_endpoints_usd = net.fixed_usd_per_hour * hours;
+            }
+        }
+        out.cost_usd = out.cost_fargate_usd
+            + out.cost_fargate_spot_usd
+            + out.cost_worker_usd
+            + out.cost_public_ipv4_usd
+            + out.cost_nat_usd
+            + out.cost_vpc_endpoints_usd;
         if out.completed > 0 {
             out.latency_mean_ms = self.latency_sum / out.completed as f64;
             out.latency_p50_ms = self.latency.value_at_quantile(0.50);

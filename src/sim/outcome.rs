@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct RunOutcome {
     /// Replication index.
     pub replication: u64,
-    /// Total cost: flows on both providers plus the worker service, USD.
+    /// Total cost: flows on both providers, the worker service and the network charges, USD.
     pub cost_usd: f64,
     /// Flow tasks on FARGATE, USD.
     pub cost_fargate_usd: f64,
@@ -18,6 +18,14 @@ pub struct RunOutcome {
     pub cost_worker_usd: f64,
     /// Billed time of interrupted tasks not kept by a checkpoint, USD.
     pub cost_wasted_usd: f64,
+    /// Public IPv4 addresses of tasks (placement to stop) and workers (the horizon), USD.
+    pub cost_public_ipv4_usd: f64,
+    /// NAT gateway hours over the horizon and the image bytes they processed, USD.
+    pub cost_nat_usd: f64,
+    /// Interface VPC endpoint hours over the horizon, USD.
+    pub cost_vpc_endpoints_usd: f64,
+    /// Image data pulled by every attempt, GB.
+    pub image_pull_gb: f64,
     /// Billed task-seconds on FARGATE.
     pub billed_secs_fargate: u64,
     /// Billed task-seconds on FARGATE_SPOT.

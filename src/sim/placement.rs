@@ -10,6 +10,7 @@ pub struct Placer {
     total: i64,
     base: Option<(Provider, u32)>,
     per_call: Provider,
+    largest: Provider,
     current: Vec<i64>,
 }
 
@@ -41,6 +42,7 @@ impl Placer {
             total,
             base,
             per_call,
+            largest,
             current: vec![0; n],
         }
     }
@@ -52,6 +54,7 @@ impl Placer {
     pub fn choose(&mut self, in_flight: [u32; 2], u: f64) -> Provider {
         match self.model {
             Placement::PerCall => self.per_call,
+            Placement::PerCallNoBase => self.largest,
             Placement::WeightedRandom => {
                 let mut x = (u * self.total as f64) as i64;
                 for &(p, w) in &self.items {
@@ -118,6 +121,13 @@ mod tests {
             Placer::new(&tie, Placement::PerCall).choose([0, 0], 0.9),
             Provider::Fargate
         );
+    }
+
+    #[test]
+    fn per_call_no_base_ignores_the_base() {
+        let s = strat(&[(Provider::FargateSpot, 3, 0), (Provider::Fargate, 2, 1)]);
+        let mut p = Placer::new(&s, Placement::PerCallNoBase);
+        assert!((0..10).all(|_| p.choose([0, 0], 0.9) == Provider::FargateSpot));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Placement, Provider, SimTime, Strategy, StrategyItem};
+use crate::model::{Placement, PlacementSpec, Provider, SimTime, Strategy, StrategyItem};
 use crate::scenario::spec::retry_spec;
 use crate::scenario::{Launch, LaunchSource, RetryPolicy, Scenario, SweepSpec};
 
@@ -21,9 +21,16 @@ pub struct Candidate {
     /// The capacity provider strategy, as sent with each RunTask.
     #[serde(serialize_with = "strategy_items")]
     pub strategy: Strategy,
-    /// Placement model.
+    /// Placement asked for: one reading, or `robust` (every reading).
     #[serde(serialize_with = "placement_name")]
-    pub placement: Placement,
+    pub placement: PlacementSpec,
+    /// The distinct readings simulated for it (one for a reading; for `robust` every
+    /// reading that places this strategy differently).
+    #[serde(serialize_with = "reading_names")]
+    pub readings: Vec<Placement>,
+    /// The rows of the sweep's outcome matrix holding each reading, in `readings` order.
+    #[serde(skip)]
+    pub variants: Vec<usize>,
     /// Retry policy spec.
     pub retry: String,
     /// The policy.
@@ -37,8 +44,11 @@ pub struct Candidate {
 fn strategy_items<S: serde::Serializer>(s: &Strategy, ser: S) -> Result<S::Ok, S::Error> {
     ecs_strategy_json(s).serialize(ser)
 }
-fn placement_name<S: serde::Serializer>(p: &Placement, ser: S) -> Result<S::Ok, S::Error> {
+fn placement_name<S: serde::Serializer>(p: &PlacementSpec, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(p.name())
+}
+fn reading_names<S: serde::Serializer>(p: &[Placement], ser: S) -> Result<S::Ok, S::Error> {
+    ser.collect_seq(p.iter().map(|r| r.name()))
 }
 fn opt_time<S: serde::Serializer>(t: &Option<SimTime>, ser: S) -> Result<S::Ok, S::Error> {
     match t {
@@ -92,25 +102,32 @@ impl Candidate {
     /// A short label, e.g. `spot 60% · base 1 FARGATE · per-call · prefect3-reschedule`.
     pub fn label(&self) -> String {
         let mut l = format!("spot {}%", self.spot_share);
+        let one_provider = self.readings.len() == 1 && self.placement == PlacementSpec::Robust;
         if self.base > 0 {
             l.push_str(&format!(" · base {} {}", self.base, self.base_provider));
         }
-        l.push_str(&format!(" · {} · {}", self.placement, self.retry));
+        if one_provider {
+            l.push_str(&format!(" · {}", self.retry));
+        } else {
+            l.push_str(&format!(" · {} · {}", self.placement, self.retry));
+        }
         if let Some(c) = self.checkpoint_every {
             l.push_str(&format!(" · ckpt {c}"));
         }
         l
     }
 
-    /// The scenario as this candidate runs it: its strategy sent with every RunTask (as
-    /// `emit` would configure the work pool), its placement, retry and checkpoint interval.
-    pub fn apply(&self, s: &Scenario) -> Scenario {
+    /// The scenario as this candidate runs it under one placement `reading`: its strategy
+    /// sent with every RunTask (as `emit` would configure the work pool), its retry and
+    /// checkpoint interval.
+    pub fn apply(&self, s: &Scenario, reading: Placement) -> Scenario {
         let mut c = s.clone();
         c.launch = Launch {
             source: LaunchSource::RequestStrategy,
             strategy: self.strategy.clone(),
         };
-        c.sim.placement = self.placement;
+        c.sim.placement = reading;
+        c.sim.placement_spec = self.placement;
         c.retry = self.retry_policy.clone();
         if let Some(every) = self.checkpoint_every {
             for f in &mut c.flows {
@@ -138,12 +155,15 @@ pub fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
             for &base in &spec.bases {
                 for &share in &spec.spot_shares {
                     for &ck in &checkpoints {
+                        let strategy = strategy_for(share, base, spec.base_provider);
                         out.push(Candidate {
                             index: out.len(),
                             spot_share: share,
                             base,
                             base_provider: spec.base_provider,
-                            strategy: strategy_for(share, base, spec.base_provider),
+                            readings: placement.readings(&strategy),
+                            variants: Vec::new(),
+                            strategy,
                             placement,
                             retry: retry_spec(retry),
                             retry_policy: retry.clone(),

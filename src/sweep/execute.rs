@@ -6,7 +6,8 @@ use super::candidate::{Candidate, grid};
 use super::result::{Search, SweepResult, assemble};
 use super::run::{Control, Matrix, race, run_cells, shard_cells};
 use crate::model::SimTime;
-use crate::scenario::spec::{parse_placement, parse_retry_spec, retry_spec};
+use crate::pricing::{MissingRate, MissingRates};
+use crate::scenario::spec::{parse_placement_spec, parse_retry_spec, retry_spec};
 use crate::scenario::{Scenario, SweepSpec};
 use crate::sim::RunOutcome;
 
@@ -14,7 +15,8 @@ use crate::sim::RunOutcome;
 pub struct SweepRun {
     /// The grid.
     pub candidates: Vec<Candidate>,
-    /// The scenario of each candidate.
+    /// The scenario of each variant (a candidate under one placement reading): the rows of
+    /// the outcome matrix; [`Candidate::variants`] says which are whose.
     pub scenarios: Vec<Scenario>,
     /// Outcomes.
     pub matrix: Matrix,
@@ -22,11 +24,40 @@ pub struct SweepRun {
     pub result: SweepResult,
 }
 
-/// Builds the grid's scenarios.
-pub fn prepare(base: &Scenario, spec: &SweepSpec) -> (Vec<Candidate>, Vec<Scenario>) {
-    let candidates = grid(spec, base);
-    let scenarios = candidates.iter().map(|c| c.apply(base)).collect();
-    (candidates, scenarios)
+/// Builds the grid and the scenario of every variant (candidate × distinct reading), each
+/// with its rates resolved. Every rate any variant can reach must exist: the error lists all
+/// that are missing.
+pub fn prepare(
+    base: &Scenario,
+    spec: &SweepSpec,
+) -> Result<(Vec<Candidate>, Vec<Scenario>), MissingRates> {
+    let mut candidates = grid(spec, base);
+    let mut scenarios = Vec::new();
+    let mut missing: Vec<MissingRate> = Vec::new();
+    for c in &mut candidates {
+        for &reading in &c.readings {
+            let mut v = c.apply(base, reading);
+            if let Err(MissingRates(m)) = v.reprice() {
+                for x in m {
+                    if !missing.contains(&x) {
+                        missing.push(x);
+                    }
+                }
+            }
+            c.variants.push(scenarios.len());
+            scenarios.push(v);
+        }
+    }
+    if missing.is_empty() {
+        Ok((candidates, scenarios))
+    } else {
+        Err(MissingRates(missing))
+    }
+}
+
+/// The variant rows of each candidate.
+pub fn groups(candidates: &[Candidate]) -> Vec<Vec<usize>> {
+    candidates.iter().map(|c| c.variants.clone()).collect()
 }
 
 /// Runs a sweep: raced when `spec.adaptive` (and not sharded), else every cell (of the shard).
@@ -35,15 +66,24 @@ pub fn execute(
     spec: &SweepSpec,
     shard: Option<(u32, u32)>,
     ctl: &Control,
-) -> SweepRun {
-    let (candidates, scenarios) = prepare(base, spec);
+) -> Result<SweepRun, MissingRates> {
+    let (candidates, scenarios) = prepare(base, spec)?;
     let reps = spec.replications;
-    let mut matrix = Matrix::new(candidates.len(), reps);
+    let mut matrix = Matrix::new(scenarios.len(), reps);
     let adaptive = spec.adaptive && shard.is_none();
     let (rounds, eliminated) = if adaptive {
-        race(base, &scenarios, &base.objectives, reps, &mut matrix, ctl)
+        let g = groups(&candidates);
+        race(
+            base,
+            &scenarios,
+            &g,
+            &base.objectives,
+            reps,
+            &mut matrix,
+            ctl,
+        )
     } else {
-        let cells = shard_cells(candidates.len(), reps, shard.unwrap_or((0, 1)));
+        let cells = shard_cells(scenarios.len(), reps, shard.unwrap_or((0, 1)));
         run_cells(base, &scenarios, &cells, &mut matrix, ctl);
         (Vec::new(), Vec::new())
     };
@@ -57,12 +97,12 @@ pub fn execute(
         eliminated,
         ctl,
     );
-    SweepRun {
+    Ok(SweepRun {
         candidates,
         scenarios,
         matrix,
         result,
-    }
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -77,7 +117,7 @@ fn finish(
     ctl: &Control,
 ) -> SweepResult {
     let cells_run = matrix.cells_run();
-    let cells_full = candidates.len() as u64 * matrix.replications as u64;
+    let cells_full = scenarios.len() as u64 * matrix.replications as u64;
     let search = Search {
         adaptive,
         rounds,
@@ -140,7 +180,7 @@ impl GridEcho {
             placements: self
                 .placements
                 .iter()
-                .map(|p| parse_placement(p))
+                .map(|p| parse_placement_spec(p))
                 .collect::<Result<_, _>>()?,
             retries: self
                 .retries
@@ -161,7 +201,7 @@ impl GridEcho {
 /// What one shard computed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardFile {
-    /// `spotplan-shard/1`.
+    /// `spotplan-shard/2`.
     pub format: String,
     /// Tool version.
     pub version: String,
@@ -177,16 +217,16 @@ pub struct ShardFile {
     pub grid: GridEcho,
     /// [i, n].
     pub shard: [u32; 2],
-    /// Candidates in the grid.
+    /// Variants (candidate × placement reading) in the grid: the matrix rows.
     pub candidates: usize,
-    /// (candidate, replication, outcome).
+    /// (variant, replication, outcome).
     pub cells: Vec<(usize, u32, RunOutcome)>,
     /// (replication, baseline cost USD).
     pub baselines: Vec<(u32, f64)>,
 }
 
 /// The format tag of shard files.
-pub const SHARD_FORMAT: &str = "spotplan-shard/1";
+pub const SHARD_FORMAT: &str = "spotplan-shard/2";
 
 impl ShardFile {
     /// The shard's part of a run.
@@ -215,7 +255,7 @@ impl ShardFile {
             horizon_ms: base.sim.horizon.0,
             grid: GridEcho::of(spec),
             shard: [shard.0, shard.1],
-            candidates: run.candidates.len(),
+            candidates: run.scenarios.len(),
             cells,
             baselines,
         }
@@ -260,15 +300,15 @@ pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> 
     let mut base = base.clone();
     base.sim.seed = first.seed;
     base.sim.horizon = SimTime(first.horizon_ms);
-    let (candidates, scenarios) = prepare(&base, &spec);
-    if candidates.len() != first.candidates {
+    let (candidates, scenarios) = prepare(&base, &spec).map_err(|e| e.to_string())?;
+    if scenarios.len() != first.candidates {
         return Err(format!(
-            "the grid gives {} candidates but the shards have {}",
-            candidates.len(),
+            "the grid gives {} candidate variants but the shards have {}",
+            scenarios.len(),
             first.candidates
         ));
     }
-    let mut matrix = Matrix::new(candidates.len(), spec.replications);
+    let mut matrix = Matrix::new(scenarios.len(), spec.replications);
     for s in shards {
         for (c, r, o) in &s.cells {
             let slot = matrix

@@ -221,7 +221,7 @@ pub fn figures(
     // chart 3
     let per30 = 30.0 * 86_400_000.0 / base.sim.horizon.0 as f64;
     let cost_histogram = rec.candidate.map(|c| {
-        let a: Vec<f64> = m.outcomes[c]
+        let a: Vec<f64> = m.outcomes[r.candidates[c].variant]
             .iter()
             .flatten()
             .map(|o| o.cost_usd * per30)
@@ -256,13 +256,13 @@ pub fn figures(
     if let Some(c) = rec.candidate {
         chosen.push((
             format!("recommended: {}", r.candidates[c].label),
-            scens[c].clone(),
+            scens[r.candidates[c].variant].clone(),
         ));
     }
     if let Some(ru) = &rec.runner_up {
         chosen.push((
             format!("runner-up: {}", ru.label),
-            scens[ru.candidate].clone(),
+            scens[r.candidates[ru.candidate].variant].clone(),
         ));
     }
     chosen.push(("all on-demand".into(), base.all_on_demand()));
@@ -309,7 +309,7 @@ pub fn figures(
 
     let timeline = rec.candidate.map(|c| {
         let mut recd = Recorder::default();
-        crate::sim::run(&scens[c], 0, &mut recd);
+        crate::sim::run(&scens[r.candidates[c].variant], 0, &mut recd);
         timeline_of(&recd.events)
     });
     Figures {

@@ -99,7 +99,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
     by_cost(&mut feasible);
     let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64;
     let costs = |i: usize| -> Vec<Option<f64>> {
-        m.outcomes[i]
+        m.outcomes[r.candidates[i].variant]
             .iter()
             .map(|o| o.as_ref().map(|o| o.cost_usd * per30))
             .collect()
@@ -199,7 +199,23 @@ pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
         closest: None,
         ecs: serde_json::json!({"capacityProviderStrategy": strategy}),
         prefect_work_pool: prefect_job_variables(&strategy, &c.retry_policy),
-        placement: Some(c.placement.name().to_string()),
+        placement: Some(match c.placement {
+            crate::model::PlacementSpec::Robust if c.readings.len() == 1 => {
+                "any (one provider: every reading places it the same way)".to_string()
+            }
+            crate::model::PlacementSpec::Robust => format!(
+                "robust: feasible under every reading ({}); costed at its worst, `{}`",
+                c.readings
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.candidates[best].worst_reading
+            ),
+            crate::model::PlacementSpec::Reading(p) => format!(
+                "{p} only: AWS documents no reading of count=1 RunTask calls; `robust` checks them all"
+            ),
+        }),
         retry: Some(c.retry.clone()),
     }
 }
@@ -223,7 +239,8 @@ pub struct ArticleCheck {
 }
 
 /// Simulates the article's strategy on `s` (its retry policy), under each placement model
-/// in `placements`, on `replications` replications.
+/// in `placements`, on `replications` replications. A reading without the spot rates it
+/// needs is reported as not simulated, never priced at zero.
 pub fn article_check(
     s: &crate::scenario::Scenario,
     placements: &[crate::model::Placement],
@@ -240,6 +257,16 @@ pub fn article_check(
                 strategy: strategy.clone(),
             };
             c.sim.placement = placement;
+            if let Err(e) = c.reprice() {
+                return ArticleCheck {
+                    strategy: strategy.to_string(),
+                    placement: placement.name().to_string(),
+                    spot_share: Stat::default(),
+                    saving_fraction: Stat::default(),
+                    cost_per_30d_usd: Stat::default(),
+                    note: format!("not simulated: {e}"),
+                };
+            }
             let reps = super::replicate(&c, replications, &|| {});
             let m = super::metrics_of(&c, &reps);
             let note = format!(

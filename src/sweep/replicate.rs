@@ -74,8 +74,15 @@ pub struct Meta {
     pub horizon: String,
     /// Horizon, ms.
     pub horizon_ms: u64,
-    /// Placement model.
+    /// Placement reading simulated.
     pub placement: String,
+    /// What the scenario asks for (`robust` when it names none) and what a single
+    /// simulation does with it, in words.
+    pub placement_note: String,
+    /// Network egress and its charges, in words (says when assumed).
+    pub network: String,
+    /// On-demand discount (0–0.9; never applied to spot).
+    pub on_demand_discount: f64,
     /// Effective strategy.
     pub strategy: String,
     /// Where the strategy comes from.
@@ -107,6 +114,14 @@ pub struct Metrics {
     pub cost_worker_usd: Stat,
     /// Wasted on interrupted work, USD.
     pub cost_wasted_usd: Stat,
+    /// Public IPv4 addresses of tasks and workers, USD.
+    pub cost_public_ipv4_usd: Stat,
+    /// NAT gateways (hours and image data), USD.
+    pub cost_nat_usd: Stat,
+    /// Interface VPC endpoints, USD.
+    pub cost_vpc_endpoints_usd: Stat,
+    /// Image data pulled, GB.
+    pub image_pull_gb: Stat,
     /// All-on-demand baseline, USD.
     pub baseline_cost_usd: Stat,
     /// Baseline − cost, USD (paired).
@@ -175,10 +190,29 @@ impl Metrics {
                 &self.cost_worker_usd,
             ),
             (
+                "cost_public_ipv4_usd",
+                "  public IPv4 addresses",
+                "USD",
+                &self.cost_public_ipv4_usd,
+            ),
+            ("cost_nat_usd", "  NAT gateways", "USD", &self.cost_nat_usd),
+            (
+                "cost_vpc_endpoints_usd",
+                "  VPC endpoints",
+                "USD",
+                &self.cost_vpc_endpoints_usd,
+            ),
+            (
                 "cost_wasted_usd",
-                "  wasted on interrupted work",
+                "  of which wasted on interrupted work",
                 "USD",
                 &self.cost_wasted_usd,
+            ),
+            (
+                "image_pull_gb",
+                "image data pulled",
+                "GB",
+                &self.image_pull_gb,
             ),
             (
                 "baseline_cost_usd",
@@ -272,6 +306,10 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         cost_fargate_spot_usd: col(&|r| r.outcome.cost_fargate_spot_usd),
         cost_worker_usd: col(&|r| r.outcome.cost_worker_usd),
         cost_wasted_usd: col(&|r| r.outcome.cost_wasted_usd),
+        cost_public_ipv4_usd: col(&|r| r.outcome.cost_public_ipv4_usd),
+        cost_nat_usd: col(&|r| r.outcome.cost_nat_usd),
+        cost_vpc_endpoints_usd: col(&|r| r.outcome.cost_vpc_endpoints_usd),
+        image_pull_gb: col(&|r| r.outcome.image_pull_gb),
         baseline_cost_usd: col(&|r| r.baseline_cost_usd),
         saving_usd: col(&|r| r.saving_usd()),
         saving_fraction: col(&|r| r.saving_fraction()),
@@ -293,6 +331,32 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
     }
 }
 
+/// What a single simulation of `s` does about placement, in words.
+pub fn placement_note(s: &Scenario) -> String {
+    let one = crate::model::PlacementSpec::Robust
+        .readings(&s.launch.strategy)
+        .len()
+        == 1;
+    match (s.sim.placement_spec, s.sim.placement_stated) {
+        (_, _) if one => format!(
+            "{}: the strategy reaches one provider, so every reading places it the same way",
+            s.sim.placement
+        ),
+        (crate::model::PlacementSpec::Reading(p), _) => {
+            format!("{p}: the scenario's reading (AWS documents none for count=1 RunTask calls)")
+        }
+        (crate::model::PlacementSpec::Robust, stated) => format!(
+            "{}: one reading of the {} `robust`; `sweep`/`recommend` evaluate every reading",
+            s.sim.placement,
+            if stated {
+                "scenario's"
+            } else {
+                "default (no placement named)"
+            }
+        ),
+    }
+}
+
 /// Identification of a result of `s` over `replications`.
 pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
     Meta {
@@ -307,6 +371,9 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         horizon: s.sim.horizon.to_string(),
         horizon_ms: s.sim.horizon.0,
         placement: s.sim.placement.to_string(),
+        placement_note: placement_note(s),
+        network: s.network.describe(),
+        on_demand_discount: s.on_demand_discount,
         strategy: s.launch.strategy.to_string(),
         strategy_source: launch_source_name(s.launch.source),
         worker: s.worker.kind.name(),

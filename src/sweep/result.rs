@@ -6,17 +6,45 @@ use super::candidate::Candidate;
 use super::objective::{Check, checks};
 use super::replicate::{Meta, Metrics, meta_of, metrics_of};
 use super::run::{Elimination, Matrix, Round};
+use super::stats::Stat;
 use crate::scenario::Scenario;
 
-/// One candidate's result.
+/// One placement reading of a candidate.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReadingResult {
+    /// The reading.
+    pub placement: String,
+    /// Its matrix row.
+    #[serde(skip)]
+    pub variant: usize,
+    /// Cost per 30 days under it, USD.
+    pub cost_per_30d_usd: Stat,
+    /// Achieved spot share of task time under it.
+    pub spot_share: Stat,
+    /// Every objective met under it.
+    pub feasible: bool,
+}
+
+/// One candidate's result. Under `robust` placement a candidate is evaluated under every
+/// reading: it is feasible only if feasible under each, its metrics are its costliest
+/// reading's, and its checks hold each objective's worst reading.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CandidateResult {
     /// The configuration.
     pub candidate: Candidate,
     /// Its label.
     pub label: String,
-    /// Replications run.
+    /// Replications run (the fewest of its readings).
     pub replications: u64,
+    /// Each reading simulated (one unless `robust`), with its cost.
+    pub readings: Vec<ReadingResult>,
+    /// The costliest reading (its metrics are the candidate's).
+    pub worst_reading: String,
+    /// The matrix row of the costliest reading.
+    #[serde(skip)]
+    pub variant: usize,
+    /// Mean cost per 30 days of the cheapest and the costliest reading, USD.
+    pub cost_range_per_30d_usd: [f64; 2],
     /// Why racing stopped replicating it, if it did.
     pub eliminated: Option<String>,
     /// The objectives, at the scenario's confidence.
@@ -106,26 +134,66 @@ pub fn assemble(
     let reliability = reliability_metric(base);
     let mut out: Vec<CandidateResult> = cands
         .iter()
-        .zip(scens)
-        .map(|(c, s)| {
-            let reps = m.replications_of(c.index);
-            let metrics = metrics_of(s, &reps);
+        .map(|c| {
             let eliminated = search
                 .eliminated
                 .iter()
                 .find(|e| e.candidate == c.index)
                 .map(|e| e.reason.clone());
-            let cs = checks(&metrics, &base.objectives, confidence);
-            let feasible = reps.len() >= 2 && eliminated.is_none() && cs.iter().all(Check::met);
+            let mut readings = Vec::new();
+            let mut per: Vec<(Metrics, Vec<Check>, usize)> = Vec::new();
+            for (&v, reading) in c.variants.iter().zip(&c.readings) {
+                let reps = m.replications_of(v);
+                let metrics = metrics_of(&scens[v], &reps);
+                let cs = checks(&metrics, &base.objectives, confidence);
+                readings.push(ReadingResult {
+                    placement: reading.name().to_string(),
+                    variant: v,
+                    cost_per_30d_usd: metrics.cost_per_30d_usd,
+                    spot_share: metrics.spot_share,
+                    feasible: reps.len() >= 2 && cs.iter().all(Check::met),
+                });
+                per.push((metrics, cs, reps.len()));
+            }
+            let worst = (0..per.len())
+                .max_by(|&a, &b| {
+                    per[a]
+                        .0
+                        .cost_usd
+                        .mean
+                        .total_cmp(&per[b].0.cost_usd.mean)
+                        .then(b.cmp(&a))
+                })
+                .unwrap_or(0);
+            // each objective at its worst reading
+            let mut cs = per[worst].1.clone();
+            for (_, other, _) in &per {
+                for (mine, theirs) in cs.iter_mut().zip(other) {
+                    if theirs.upper > mine.upper {
+                        *mine = theirs.clone();
+                    }
+                }
+            }
+            let n = per.iter().map(|p| p.2).min().unwrap_or(0);
+            let feasible = n >= 2 && eliminated.is_none() && readings.iter().all(|r| r.feasible);
+            let means: Vec<f64> = readings.iter().map(|r| r.cost_per_30d_usd.mean).collect();
+            let range = [
+                means.iter().copied().fold(f64::INFINITY, f64::min),
+                means.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ];
             CandidateResult {
                 candidate: c.clone(),
                 label: c.label(),
-                replications: reps.len() as u64,
+                replications: n as u64,
+                worst_reading: readings[worst].placement.clone(),
+                variant: readings[worst].variant,
+                readings,
+                cost_range_per_30d_usd: range,
                 eliminated,
                 checks: cs,
                 feasible,
                 pareto: false,
-                metrics,
+                metrics: per.swap_remove(worst).0,
             }
         })
         .collect();

@@ -151,19 +151,22 @@ pub struct Elimination {
     pub reason: String,
 }
 
-/// Racing (successive halving with confidence bounds): every alive candidate gets
-/// replications in doubling batches; after each batch, candidates that violate an objective
-/// with 99% confidence, or cost more than a surely-feasible candidate with 99% confidence
-/// (paired on common random numbers), stop being replicated.
+/// Racing (successive halving with confidence bounds) over candidates, each a group of
+/// variant rows (one per placement reading): every alive candidate gets replications in
+/// doubling batches; after each batch, candidates with a reading that violates an objective
+/// with 99% confidence, or whose worst reading costs more than every reading of a
+/// surely-feasible candidate with 99% confidence (paired on common random numbers), stop
+/// being replicated. Eliminations name candidates (group indices).
 pub fn race(
     base: &Scenario,
     cands: &[Scenario],
+    groups: &[Vec<usize>],
     objectives: &Objectives,
     replications: u32,
     m: &mut Matrix,
     ctl: &Control,
 ) -> (Vec<Round>, Vec<Elimination>) {
-    let mut alive: Vec<usize> = (0..cands.len()).collect();
+    let mut alive: Vec<usize> = (0..groups.len()).collect();
     let mut rounds = Vec::new();
     let mut gone = Vec::new();
     let mut done = 0u32;
@@ -171,7 +174,8 @@ pub fn race(
     loop {
         let cells: Vec<(usize, u32)> = alive
             .iter()
-            .flat_map(|&c| (done..target).map(move |r| (c, r)))
+            .flat_map(|&c| groups[c].iter())
+            .flat_map(|&v| (done..target).map(move |r| (v, r)))
             .collect();
         run_cells(base, cands, &cells, m, ctl);
         done = target;
@@ -179,7 +183,7 @@ pub fn race(
             break;
         }
         let before = alive.len();
-        let dropped = eliminate(cands, objectives, m, &alive, done);
+        let dropped = eliminate(cands, groups, objectives, m, &alive, done);
         alive.retain(|c| !dropped.iter().any(|d| d.candidate == *c));
         rounds.push(Round {
             replications: done,
@@ -197,64 +201,87 @@ pub fn race(
 
 fn eliminate(
     cands: &[Scenario],
+    groups: &[Vec<usize>],
     o: &Objectives,
     m: &Matrix,
     alive: &[usize],
     after: u32,
 ) -> Vec<Elimination> {
-    let reps: Vec<Vec<Replication>> = alive.iter().map(|&c| m.replications_of(c)).collect();
-    let metrics: Vec<_> = alive
-        .iter()
-        .zip(&reps)
-        .map(|(&c, r)| metrics_of(&cands[c], r))
-        .collect();
+    let costs = |v: usize| -> Vec<f64> {
+        m.replications_of(v)
+            .iter()
+            .map(|r| r.outcome.cost_usd)
+            .collect()
+    };
     let mut out = Vec::new();
-    let mut sure: Vec<usize> = Vec::new();
+    // (alive position, worst variant, its mean cost) of surely-feasible candidates
+    let mut sure: Vec<(usize, usize, f64)> = Vec::new();
+    let mut worst: Vec<usize> = Vec::with_capacity(alive.len());
     for (k, &c) in alive.iter().enumerate() {
-        let cs = checks(&metrics[k], o, RACING_CONFIDENCE);
-        if let Some(v) = cs.iter().find(|x| x.clearly_violated()) {
+        let mut all_met = true;
+        let mut violation = None;
+        let mut worst_v = groups[c][0];
+        let mut worst_cost = f64::NEG_INFINITY;
+        for &v in &groups[c] {
+            let metrics = metrics_of(&cands[v], &m.replications_of(v));
+            if metrics.cost_usd.mean > worst_cost {
+                worst_cost = metrics.cost_usd.mean;
+                worst_v = v;
+            }
+            let cs = checks(&metrics, o, RACING_CONFIDENCE);
+            if violation.is_none()
+                && let Some(x) = cs.iter().find(|x| x.clearly_violated())
+            {
+                violation = Some((v, x.clone()));
+            }
+            all_met &= cs.iter().all(|x| x.met());
+        }
+        worst.push(worst_v);
+        if let Some((v, x)) = violation {
+            let reading = if groups[c].len() > 1 {
+                format!(" under `{}` placement", cands[v].sim.placement)
+            } else {
+                String::new()
+            };
             out.push(Elimination {
                 candidate: c,
                 after,
                 reason: format!(
-                    "violates {} (lower bound {:.4} > {})",
-                    v.objective, v.lower, v.limit
+                    "violates {}{reading} (lower bound {:.4} > {})",
+                    x.objective, x.lower, x.limit
                 ),
             });
             continue;
         }
-        if cs.iter().all(|x| x.met()) {
-            sure.push(k);
+        if all_met {
+            sure.push((k, worst_v, worst_cost));
         }
     }
     // the two cheapest surely-feasible candidates stay, so the recommendation has a
     // runner-up replicated as often as itself
-    sure.sort_by(|&a, &b| {
-        metrics[a]
-            .cost_usd
-            .mean
-            .total_cmp(&metrics[b].cost_usd.mean)
-            .then(a.cmp(&b))
-    });
-    let keep: Vec<usize> = sure.iter().take(2).copied().collect();
-    let feasible_best = sure.first().copied();
-    if let Some(b) = feasible_best {
-        let cost_b: Vec<f64> = reps[b].iter().map(|r| r.outcome.cost_usd).collect();
+    sure.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+    let keep: Vec<usize> = sure.iter().take(2).map(|x| x.0).collect();
+    if let Some(&(b, _, _)) = sure.first() {
+        let best = alive[b];
+        let best_costs: Vec<Vec<f64>> = groups[best].iter().map(|&v| costs(v)).collect();
         for (k, &c) in alive.iter().enumerate() {
             if keep.contains(&k) || out.iter().any(|e| e.candidate == c) {
                 continue;
             }
-            let cost_c: Vec<f64> = reps[k].iter().map(|r| r.outcome.cost_usd).collect();
-            let d = paired(&cost_c, &cost_b);
-            if d.lower(RACING_CONFIDENCE) > 0.0 {
+            let cost_c = costs(worst[k]);
+            // above every reading of the best, hence above its worst reading
+            let lower = best_costs
+                .iter()
+                .map(|cb| paired(&cost_c, cb).lower(RACING_CONFIDENCE))
+                .fold(f64::INFINITY, f64::min);
+            if lower > 0.0 {
+                let d = paired(&cost_c, &costs(worst[b]));
                 out.push(Elimination {
                     candidate: c,
                     after,
                     reason: format!(
-                        "costs more than candidate {} (paired difference {:.4} USD, 99% lower bound {:.4})",
-                        alive[b],
-                        d.mean,
-                        d.lower(RACING_CONFIDENCE)
+                        "costs more than candidate {best} (paired difference {:.4} USD, 99% lower bound {:.4})",
+                        d.mean, lower
                     ),
                 });
             }

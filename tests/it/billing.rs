@@ -44,7 +44,8 @@ fn fifty_nine_seconds_are_billed_as_sixty() {
         o.cost_fargate_usd,
         60.0 / 3600.0 * (X86_VCPU + 2.0 * X86_GB),
     );
-    close(o.cost_usd, o.cost_fargate_usd);
+    // plus the task's public IPv4 from placement to stop (no [network]: Prefect's default)
+    close(o.cost_usd, o.cost_fargate_usd + 84.0 / 3600.0 * 0.005);
     // latency counts provisioning: 25 + 10 + 49 s
     assert_eq!(o.latency_mean_ms, 84_000.0);
 }
@@ -182,5 +183,143 @@ rates = { spot_vcpu_hour = 0.02, spot_gb_hour = 0.001, as_of = "2026-11-01" }
     assert_eq!(
         load(&bad).unwrap_err().to_string(),
         "error: test.toml:12:28: `pricing.rates.spot_vcpu_hour`: `-0.02` must be a finite price ≥ 0 (USD per hour)"
+    );
+}
+
+// ---- network and discounts: hand-computed -------------------------------------------------
+
+const IPV4_HOUR: f64 = 0.005;
+const NAT_HOUR: f64 = 0.045;
+const NAT_GB: f64 = 0.045;
+const ENDPOINT_AZ_HOUR: f64 = 0.01;
+
+/// One run at t = 0 (provisioning 25 s, pull 10 s, work 49 s) on FARGATE, `count` workers of
+/// 0.5 vCPU / 1 GB, horizon 1 d, with `extra` sections.
+fn networked(count: u32, extra: &str, flow_extra: &str) -> spotplan::sim::RunOutcome {
+    let src = format!(
+        r#"name = "net"
+region = "us-east-1"
+[simulation]
+horizon = "1d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = {count}
+poll_interval = "0s"
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
+{extra}
+[[flow]]
+name = "job"
+schedule = {{ every = "100d" }}
+duration = "49s"
+startup = {{ provisioning = "25s", image_pull = "10s" }}
+{flow_extra}
+"#
+    );
+    let s = scenario(&src);
+    let o = outcomes(&s, 1).remove(0);
+    assert_eq!(o.completed, 1);
+    o
+}
+
+#[test]
+fn public_ipv4_is_billed_from_placement_to_stop_and_for_each_worker_all_along() {
+    // no [network]: Prefect's default assignPublicIp=ENABLED, said in the warnings
+    let o = networked(2, "", "");
+    // the task holds its address from placement (t=0) to its stop (25 + 10 + 49 = 84 s);
+    // two workers hold theirs for the whole day
+    close(
+        o.cost_public_ipv4_usd,
+        84.0 / 3600.0 * IPV4_HOUR + 2.0 * 24.0 * IPV4_HOUR,
+    );
+    close(
+        o.cost_usd,
+        o.cost_fargate_usd + o.cost_worker_usd + o.cost_public_ipv4_usd,
+    );
+    assert_eq!(o.cost_nat_usd, 0.0);
+    let s = scenario(&base(
+        "[cluster]\ncapacity_providers = [\"FARGATE\"]\n[worker]\nlaunch_type = \"FARGATE\"",
+        "schedule = { every = \"1h\" }\nduration = \"1m\"",
+    ));
+    assert!(
+        spotplan::scenario::warnings(&s)
+            .iter()
+            .any(|w| w.code == "network-assumed" && w.message.contains("assignPublicIp is ENABLED")),
+        "{:?}",
+        spotplan::scenario::warnings(&s)
+    );
+}
+
+#[test]
+fn nat_bills_gateway_hours_and_every_pulled_gigabyte() {
+    let o = networked(
+        1,
+        "[network]\negress = \"nat\"\nnat_gateways = 2",
+        "image_size = \"1.5 GB\"",
+    );
+    close(o.image_pull_gb, 1.5);
+    close(o.cost_nat_usd, 2.0 * 24.0 * NAT_HOUR + 1.5 * NAT_GB);
+    assert_eq!(o.cost_public_ipv4_usd, 0.0);
+    close(
+        o.cost_usd,
+        o.cost_fargate_usd + o.cost_worker_usd + o.cost_nat_usd,
+    );
+    // sizes in MiB are converted to GB (10^9 bytes), as data processing is billed
+    let o = networked(1, "[network]\negress = \"nat\"", "image_size = \"500 MiB\"");
+    close(o.image_pull_gb, 0.524_288);
+}
+
+#[test]
+fn nat_without_an_image_size_is_refused_by_name() {
+    let src = base(
+        "[cluster]\ncapacity_providers = [\"FARGATE\"]\n[worker]\nlaunch_type = \"FARGATE\"\n[network]\negress = \"nat\"",
+        "schedule = { every = \"1h\" }\nduration = \"1m\"",
+    );
+    let e = load(&src).unwrap_err().to_string();
+    assert!(e.contains("flow `job` needs `image_size`"), "{e}");
+}
+
+#[test]
+fn vpc_endpoints_bill_endpoint_az_hours() {
+    let o = networked(
+        1,
+        "[network]\negress = \"vpc-endpoints\"\nendpoints = 4\nazs = 3",
+        "",
+    );
+    close(
+        o.cost_vpc_endpoints_usd,
+        4.0 * 3.0 * 24.0 * ENDPOINT_AZ_HOUR,
+    );
+    assert_eq!(o.cost_public_ipv4_usd + o.cost_nat_usd, 0.0);
+}
+
+#[test]
+fn a_savings_plan_discounts_on_demand_never_spot() {
+    let run = |strategy: &str, discount: &str| {
+        let src = world(
+            "horizon = \"1d\"",
+            "0s",
+            strategy,
+            &format!("[network]\negress = \"vpc-endpoints\"\n[pricing]\n{discount}"),
+            "schedule = { every = \"100d\" }\nduration = \"49s\"\nstartup = { provisioning = \"25s\", image_pull = \"10s\" }",
+        );
+        outcomes(&scenario(&src), 1).remove(0)
+    };
+    let od = run("[{ provider = \"FARGATE\", weight = 1 }]", "");
+    let od20 = run(
+        "[{ provider = \"FARGATE\", weight = 1 }]",
+        "on_demand_discount = 0.2",
+    );
+    close(od20.cost_fargate_usd, 0.8 * od.cost_fargate_usd);
+    close(
+        od.cost_fargate_usd,
+        60.0 / 3600.0 * (X86_VCPU + 2.0 * X86_GB),
+    );
+    let sp = run(SPOT_ONLY, "");
+    let sp20 = run(SPOT_ONLY, "on_demand_discount = 0.2");
+    close(sp20.cost_fargate_spot_usd, sp.cost_fargate_spot_usd);
+    close(
+        sp.cost_fargate_spot_usd,
+        60.0 / 3600.0 * (SPOT_VCPU + 2.0 * SPOT_GB),
     );
 }

@@ -47,7 +47,7 @@ fn unknown_field_with_a_suggestion() {
     );
     assert_eq!(
         error_after("[worker]", "[wroker]"),
-        "error: test.toml:11:2: `wroker`: unknown field `wroker`, expected one of `name`, `description`, `region`, `simulation`, `cluster`, `worker`, `spot`, `retry`, `flow`, `objectives`, `pricing`, `sweep`, `deploy`; did you mean `worker`?"
+        "error: test.toml:11:2: `wroker`: unknown field `wroker`, expected one of `name`, `description`, `region`, `simulation`, `cluster`, `worker`, `spot`, `retry`, `flow`, `objectives`, `pricing`, `network`, `sweep`, `deploy`; did you mean `worker`?"
     );
 }
 
@@ -237,7 +237,7 @@ fn value_errors_name_what_is_allowed() {
         (
             "[worker]",
             "[simulation]\nplacement = \"round-robin\"\n[worker]",
-            "error: test.toml:12:13: `simulation.placement`: `round-robin` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`",
+            "error: test.toml:12:13: `simulation.placement`: `round-robin` is not a placement model; allowed: `robust`, `per-call`, `per-call-no-base`, `weighted-random`, `proportional`",
         ),
         (
             "region = \"us-east-1\"",
@@ -247,7 +247,7 @@ fn value_errors_name_what_is_allowed() {
         (
             "region = \"us-east-1\"",
             "region = \"eu-central-1\"",
-            "error: test.toml:2:10: `pricing.rates`: no `spot_vcpu_hour` rate for region `eu-central-1` in the price source; set it under [pricing.rates] (USD per hour)",
+            "error: test.toml:2:10: `pricing.rates`: no price for 2 rate(s) that this configuration can reach: FARGATE_SPOT x86_64 in `eu-central-1`: `spot_vcpu_hour`, FARGATE_SPOT x86_64 in `eu-central-1`: `spot_gb_hour`; a missing rate is never taken as 0: set them under [pricing.rates] (USD per hour), or run `spotplan pricing fetch --region eu-central-1` and use [pricing] source = \"cache\"",
         ),
         (
             "[worker]",

@@ -26,6 +26,7 @@ fn execute_all(s: &spotplan::scenario::Scenario) -> spotplan::sweep::execute::Sw
             tick: &tick,
         },
     )
+    .unwrap_or_else(|e| panic!("the sweep's rates: {e}"))
 }
 
 /// One daily 5 h job without checkpoints, restarted from scratch until done.
@@ -101,8 +102,8 @@ fn racing_agrees_with_the_full_grid_at_a_fraction_of_the_cost() {
         cancel: &flag,
         tick: &tick,
     };
-    let full = execute(&s_full, &s_full.sweep, None, &c);
-    let race = execute(&s_race, &s_race.sweep, None, &c);
+    let full = execute(&s_full, &s_full.sweep, None, &c).expect("rates");
+    let race = execute(&s_race, &s_race.sweep, None, &c).expect("rates");
     let a = recommend(&full.result, &full.matrix).candidate;
     let b = recommend(&race.result, &race.matrix).candidate;
     assert_eq!(a, b);
@@ -125,10 +126,10 @@ fn shards_merge_into_the_full_result_in_the_library() {
         cancel: &flag,
         tick: &tick,
     };
-    let full = execute(&s, &s.sweep, None, &c);
+    let full = execute(&s, &s.sweep, None, &c).expect("rates");
     let shards: Vec<ShardFile> = (0..3)
         .map(|i| {
-            let run = execute(&s, &s.sweep, Some((i, 3)), &c);
+            let run = execute(&s, &s.sweep, Some((i, 3)), &c).expect("rates");
             // through JSON, as between machines
             let text = serde_json::to_string(&ShardFile::of(&s, &s.sweep, &run, (i, 3))).unwrap();
             serde_json::from_str(&text).unwrap()
@@ -326,7 +327,8 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
     assert!(html.contains("<table id=\"candidates-table\">"));
     assert_eq!(html.matches("<tr class=").count(), table.len());
     for needle in [
-        "placement model",
+        "placement",
+        "network",
         "price source",
         "as of 2026-09-28",
         "seed",
@@ -410,7 +412,7 @@ fn bad_grid_flags_exit_1_with_what_is_allowed() {
         ),
         (
             &["--placement", "random"],
-            "error: --placement: `random` is not a placement model; allowed: `per-call`, `weighted-random`, `proportional`\n",
+            "error: --placement: `random` is not a placement model; allowed: `robust`, `per-call`, `per-call-no-base`, `weighted-random`, `proportional`\n",
         ),
     ];
     for (flags, want) in cases {
@@ -475,5 +477,180 @@ fn ctrl_c_stops_a_sweep_cleanly_and_reports_what_finished() {
     assert!(
         table.contains("INTERRUPTED (Ctrl-C): partial results"),
         "{table}"
+    );
+}
+
+// ---- no silent zero; placement robustness -------------------------------------------------
+
+#[test]
+fn a_candidate_reaching_a_provider_without_rates_stops_the_sweep() {
+    // bundled us-west-2 prices have no spot rates: the scenario itself (FARGATE only) is
+    // valid, but the grid's 100% spot candidate would bill spot at an unknown price
+    let src = r#"name = "west"
+region = "us-west-2"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+strategy = [{ provider = "FARGATE", weight = 1 }]
+[network]
+egress = "public-ip"
+[sweep]
+spot_share = "0,100"
+replications = 4
+[[flow]]
+name = "job"
+schedule = { every = "1h" }
+duration = "10m"
+"#;
+    let s = scenario(src);
+    let (flag, tick) = ctl();
+    let e = match execute(
+        &s,
+        &s.sweep,
+        None,
+        &Control {
+            cancel: &flag,
+            tick: &tick,
+        },
+    ) {
+        Ok(_) => panic!("a sweep reaching unpriced FARGATE_SPOT must not run"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("FARGATE_SPOT x86_64 in `us-west-2`: `spot_vcpu_hour`")
+            && e.contains("FARGATE_SPOT x86_64 in `us-west-2`: `spot_gb_hour`")
+            && e.contains("[pricing.rates]")
+            && e.contains("spotplan pricing fetch --region us-west-2")
+            && e.contains("never taken as 0"),
+        "{e}"
+    );
+    // the same candidates with the rates given run, and spot costs money
+    let priced = src.replace(
+        "[sweep]",
+        "[pricing.rates]\nspot_vcpu_hour = 0.0125\nspot_gb_hour = 0.0014\n[sweep]",
+    );
+    let run = execute_all(&scenario(&priced));
+    let spot = &run.result.candidates[1].metrics;
+    assert!(spot.cost_fargate_spot_usd.mean > 0.0);
+}
+
+/// A mixed strategy with a base on FARGATE: all on-demand under `per-call`, half on spot
+/// under the other readings. Spot is interrupted often and `prefect3` crashes interrupted
+/// runs, so whether it meets `max_crashed` depends on the reading alone.
+fn flipping_world(placements: &str) -> String {
+    world(
+        "horizon = \"5d\"",
+        "0s",
+        SPOT_ONLY,
+        &format!(
+            "[network]\negress = \"public-ip\"\n[spot]\ninterruption_rate = \"2/h\"\n[retry]\npolicy = \"prefect3\"\n\
+             [objectives]\nmax_crashed = 0.05\n\
+             [sweep]\nspot_share = \"50\"\nbase = [1]\nplacement = {placements}\nreplications = 20\nadaptive = false"
+        ),
+        "schedule = { every = \"1h\" }\nduration = \"30m\"",
+    )
+}
+
+#[test]
+fn robust_placement_refuses_a_strategy_whose_feasibility_flips_between_readings() {
+    let run = execute_all(&scenario(&flipping_world(
+        "[\"per-call\", \"weighted-random\", \"robust\"]",
+    )));
+    let by = |name: &str| {
+        run.result
+            .candidates
+            .iter()
+            .find(|c| c.candidate.placement.name() == name)
+            .unwrap_or_else(|| panic!("no {name} candidate"))
+    };
+    let (per_call, random, robust) = (by("per-call"), by("weighted-random"), by("robust"));
+    assert!(
+        per_call.feasible,
+        "per-call: every run on FARGATE, none crashes"
+    );
+    assert_eq!(per_call.metrics.crash_rate.mean, 0.0);
+    assert!(
+        !random.feasible,
+        "weighted-random: half the runs on spot, many crash"
+    );
+    assert!(!robust.feasible, "robust must take the worst reading");
+    // all four readings simulated, the range shown, the worst reading's cost reported
+    let names: Vec<&str> = robust
+        .readings
+        .iter()
+        .map(|r| r.placement.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "per-call",
+            "per-call-no-base",
+            "weighted-random",
+            "proportional"
+        ]
+    );
+    assert!(robust.cost_range_per_30d_usd[0] < robust.cost_range_per_30d_usd[1]);
+    assert_eq!(
+        robust.metrics.cost_per_30d_usd.mean,
+        robust.cost_range_per_30d_usd[1]
+    );
+    assert!(
+        robust
+            .checks
+            .iter()
+            .any(|c| c.objective == "max_crashed" && !c.met())
+    );
+    // paired with the per-call candidate on common random numbers: the per-call reading of
+    // the robust candidate is the same simulation
+    let pc = &robust.readings[0];
+    assert_eq!(pc.cost_per_30d_usd, per_call.metrics.cost_per_30d_usd);
+    let rec = recommend(&run.result, &run.matrix);
+    assert_eq!(rec.candidate, Some(per_call.candidate.index));
+}
+
+#[test]
+fn robust_simulates_a_one_provider_strategy_once() {
+    let src = flipping_world("[\"robust\"]")
+        .replace("spot_share = \"50\"\nbase = [1]", "spot_share = \"0,100\"");
+    let run = execute_all(&scenario(&src));
+    for c in &run.result.candidates {
+        assert_eq!(c.readings.len(), 1, "{}", c.label);
+    }
+    assert_eq!(run.scenarios.len(), 2);
+    // without a base, per-call and per-call-no-base coincide: three readings
+    let src = flipping_world("[\"robust\"]").replace("base = [1]", "base = [0]");
+    let run = execute_all(&scenario(&src));
+    let names: Vec<&str> = run.result.candidates[0]
+        .readings
+        .iter()
+        .map(|r| r.placement.as_str())
+        .collect();
+    assert_eq!(names, ["per-call", "weighted-random", "proportional"]);
+}
+
+#[test]
+fn robust_is_the_default_of_sweeps_and_simulate_says_which_reading_it_ran() {
+    let src = flipping_world("[\"robust\"]")
+        .replace("placement = [\"robust\"]\n", "")
+        .replace(
+            SPOT_ONLY,
+            "[{ provider = \"FARGATE_SPOT\", weight = 1 }, { provider = \"FARGATE\", weight = 1 }]",
+        );
+    let s = scenario(&src);
+    assert_eq!(
+        s.sweep.placements,
+        vec![spotplan::model::PlacementSpec::Robust]
+    );
+    let meta = spotplan::sweep::meta_of(&s, 1);
+    assert!(
+        meta.placement_note.contains("default (no placement named)"),
+        "{}",
+        meta.placement_note
+    );
+    assert!(
+        spotplan::scenario::warnings(&s)
+            .iter()
+            .all(|w| w.code != "base-reading"),
+        "the scenario's own strategy has no base"
     );
 }
