@@ -208,6 +208,9 @@ pub struct SpotSection {
     /// A preemption trace `{"metadata":{"gap_seconds":N},"data":[0,1,...]}` (1 = spot
     /// preempted/unavailable in that slot), path relative to the scenario file.
     pub trace: Option<String>,
+    /// Where replay starts in the trace (e.g. `"0s"`, `"3d"`); without it each replication
+    /// starts at a random slot (so replications sample the whole trace).
+    pub trace_offset: Option<String>,
 }
 
 /// Interruption probability over a period.
@@ -251,6 +254,12 @@ pub struct RetrySection {
     pub runtask_attempts: Option<u32>,
     /// `prefect1-lazarus`: reschedules before Failed: 3 (Prefect Server, default) or 10 (Cloud).
     pub lazarus_limit: Option<u32>,
+    /// `prefect3`/`prefect3-reschedule`: `automation` to model a Prefect automation that
+    /// reruns a Crashed run on FARGATE (default `none`).
+    pub fallback: Option<String>,
+    /// `prefect1-lazarus`: `server` (default: Zombie Killer stale heartbeat 10 min, Lazarus
+    /// limit 3) or `cloud` (2 min, limit 10).
+    pub backend: Option<String>,
     /// `custom`: attempts in all (first launch included), default 3.
     pub max_attempts: Option<u32>,
     /// `custom`: delay before the next attempt: `"30s"`, or
@@ -315,9 +324,30 @@ pub struct FlowSection {
     pub checkpoint: Option<CheckpointFile>,
     /// Deployment concurrency limit: runs of this flow in flight at once.
     pub concurrency_limit: Option<u32>,
+    /// Engine start-up after the image pull (billed, no work, Prefect 3's SIGTERM handler not
+    /// yet installed), default `"5s"`.
+    pub engine_startup: Option<String>,
+    /// Prefect 1 tasks of a run (`prefect1-lazarus`): `{ count = 4, retries = 1 }` (equal
+    /// parts) or `{ sizes = [1, 2, 1], retries = 1, retry_delay = "1m" }` (relative work).
+    /// Without it a run is one task without retries.
+    pub tasks: Option<TasksFile>,
     /// Compressed size of the flow's container image (e.g. `"1.2 GB"`, `"800 MB"`): every
     /// attempt pulls it again, through the NAT gateway when `[network] egress = "nat"`.
     pub image_size: Option<String>,
+}
+
+/// A flow's Prefect 1 tasks.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TasksFile {
+    /// Tasks of equal work.
+    pub count: Option<u32>,
+    /// Relative work of each task, in order.
+    pub sizes: Option<Vec<f64>>,
+    /// `max_retries` of each task (default 0).
+    pub retries: Option<u32>,
+    /// `retry_delay` of each task (default `"0s"`).
+    pub retry_delay: Option<String>,
 }
 
 /// `[network]`: how flow-run tasks and the worker reach ECR, logs and the Prefect API.

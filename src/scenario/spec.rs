@@ -126,8 +126,8 @@ pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
         kv.push((k.trim().to_string(), v.trim().to_string()));
     }
     let allowed: &[&str] = match name {
-        "prefect3" | "prefect3-reschedule" => &["runtask_attempts"],
-        "prefect1-lazarus" => &["limit"],
+        "prefect3" | "prefect3-reschedule" => &["runtask_attempts", "fallback"],
+        "prefect1-lazarus" => &["limit", "backend"],
         "custom" => &[
             "max_attempts",
             "delay",
@@ -189,10 +189,29 @@ pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
         "prefect3" | "prefect3-reschedule" => Ok(RetryPolicy::Prefect3 {
             runtask_attempts: positive("runtask_attempts", uint("runtask_attempts", 3)?)?,
             reschedule: name == "prefect3-reschedule",
+            automation: match get("fallback") {
+                None | Some("none") => false,
+                Some("automation") => true,
+                Some(v) => {
+                    return Err(format!(
+                        "`{t}`: `fallback={v}` must be `automation` (a Prefect automation that reruns a Crashed run on FARGATE) or `none`"
+                    ));
+                }
+            },
         }),
-        "prefect1-lazarus" => Ok(RetryPolicy::Prefect1Lazarus {
-            limit: positive("limit", uint("limit", 3)?)?,
-        }),
+        "prefect1-lazarus" => {
+            let cloud = match get("backend") {
+                None | Some("server") => false,
+                Some("cloud") => true,
+                Some(v) => {
+                    return Err(format!("`{t}`: `backend={v}` must be `server` or `cloud`"));
+                }
+            };
+            Ok(RetryPolicy::Prefect1Lazarus {
+                limit: positive("limit", uint("limit", if cloud { 10 } else { 3 })?)?,
+                cloud,
+            })
+        }
         _ => {
             let base = dur("delay")?.unwrap_or(SimTime::ZERO);
             let delay = match float("backoff")? {
@@ -237,13 +256,27 @@ pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
 pub fn retry_spec(p: &RetryPolicy) -> String {
     match p {
         RetryPolicy::Prefect3 {
-            runtask_attempts: 3,
+            runtask_attempts,
+            automation,
             ..
-        } => p.name().to_string(),
-        RetryPolicy::Prefect3 {
-            runtask_attempts, ..
-        } => format!("{}[runtask_attempts={runtask_attempts}]", p.name()),
-        RetryPolicy::Prefect1Lazarus { limit } => format!("prefect1-lazarus[limit={limit}]"),
+        } => {
+            let mut parts = Vec::new();
+            if *runtask_attempts != 3 {
+                parts.push(format!("runtask_attempts={runtask_attempts}"));
+            }
+            if *automation {
+                parts.push("fallback=automation".to_string());
+            }
+            if parts.is_empty() {
+                p.name().to_string()
+            } else {
+                format!("{}[{}]", p.name(), parts.join(","))
+            }
+        }
+        RetryPolicy::Prefect1Lazarus { limit, cloud } => format!(
+            "prefect1-lazarus[limit={limit}{}]",
+            if *cloud { ",backend=cloud" } else { "" }
+        ),
         RetryPolicy::Custom(c) => {
             let mut parts = vec![format!("max_attempts={}", c.max_attempts)];
             match c.delay {

@@ -299,6 +299,9 @@ pub struct SpotSpec {
     pub waves: Option<WavesSpec>,
     /// Trace replay.
     pub trace: Option<Arc<SpotTrace>>,
+    /// Replay starts this far into the trace (wrapping); `None`: a random slot per
+    /// replication.
+    pub trace_offset: Option<SimTime>,
 }
 
 /// Alternating available/unavailable capacity with exponential durations.
@@ -327,7 +330,8 @@ pub struct WavesSpec {
 }
 
 /// A preemption trace: slot i covers [i·gap, (i+1)·gap); `true` = preempted/unavailable.
-/// Each replication starts at a random slot and wraps around.
+/// Each replication starts at a random slot (or at [`SpotSpec::trace_offset`]) and wraps
+/// around.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpotTrace {
     /// Slot length.
@@ -395,15 +399,23 @@ pub enum RetryPolicy {
     Prefect3 {
         /// RunTask attempts per submission.
         runtask_attempts: u32,
-        /// SIGTERM → AwaitingRetry.
+        /// SIGTERM → AwaitingRetry (only once the engine runs).
         reschedule: bool,
+        /// A Prefect automation: when a run of the pool's deployments is Crashed, run the
+        /// deployment again with job variables on FARGATE (once per run; same scheduled
+        /// time for latency and deadline).
+        automation: bool,
     },
-    /// Prefect 1 with Lazarus: an interrupted run's heartbeat goes stale; a Lazarus pass
-    /// every 10 min reschedules runs whose heartbeat is older than 10 min, up to `limit`
-    /// times, then Failed. A RunTask failure fails the run (the agent marks it Failed).
+    /// Prefect 1 (Server or Cloud) as its services behave (`sim::retry`): an interruption
+    /// inside a task is the Zombie Killer's (task retries, else Failed, then an empty billed
+    /// rerun by Lazarus); one before the first task is Lazarus's (reschedule up to `limit`
+    /// times, then Failed). A RunTask failure fails the run (the agent marks it Failed).
     Prefect1Lazarus {
-        /// 3 (Prefect Server) or 10 (Prefect Cloud).
+        /// Lazarus reschedules before Failed: 3 (Prefect Server) or 10 (Prefect Cloud).
         limit: u32,
+        /// Prefect Cloud's timings (Zombie Killer stale heartbeat 2 min) instead of Server's
+        /// (10 min).
+        cloud: bool,
     },
     /// A configurable policy.
     Custom(CustomRetry),
@@ -482,6 +494,51 @@ pub struct FlowSpec {
     pub concurrency_limit: Option<u32>,
     /// Compressed image size, GB (10^9 bytes): pulled again by every attempt.
     pub image_gb: Option<f64>,
+    /// Billed time from the container's start to the engine running the flow (interpreter
+    /// and `prefect flow-run execute` start-up): no work is done and Prefect 3's SIGTERM
+    /// handler is not installed yet.
+    pub engine_startup: SimTime,
+    /// The flow's Prefect 1 tasks (used by `prefect1-lazarus`): their boundaries keep
+    /// finished work, and their retries let the Zombie Killer retry an interrupted one.
+    pub tasks: FlowTasks,
+}
+
+/// A flow run as a sequence of Prefect tasks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowTasks {
+    /// Cumulative fraction of the run's work at the end of each task (last = 1).
+    pub ends: Vec<f64>,
+    /// `max_retries` of each task.
+    pub retries: u32,
+    /// `retry_delay` of each task.
+    pub retry_delay: SimTime,
+    /// Whether the scenario says so (else one task without retries is assumed).
+    pub stated: bool,
+}
+
+impl FlowTasks {
+    /// One task without retries: what a flow without `tasks` is taken to be.
+    pub fn single() -> FlowTasks {
+        FlowTasks {
+            ends: vec![1.0],
+            retries: 0,
+            retry_delay: SimTime::ZERO,
+            stated: false,
+        }
+    }
+
+    /// The task running when `done` of `total` work is done, and the work at its start.
+    pub fn at(&self, done: SimTime, total: SimTime) -> (u32, SimTime) {
+        let mut start = SimTime::ZERO;
+        for (k, e) in self.ends.iter().enumerate() {
+            let end = SimTime((e * total.0 as f64).round() as u64);
+            if done < end || k + 1 == self.ends.len() {
+                return (k as u32, start);
+            }
+            start = end;
+        }
+        (0, SimTime::ZERO)
+    }
 }
 
 /// `[objectives]`, validated.

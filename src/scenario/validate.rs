@@ -687,7 +687,16 @@ fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
             .ok()
             .map(Arc::new)
     });
+    let trace_offset = match (&s.trace_offset, &trace) {
+        (None, _) => None,
+        (Some(t), Some(_)) => cx.dur(&p.key("trace_offset"), t),
+        (Some(_), None) => {
+            cx.err(&p.key("trace_offset"), "`trace_offset` needs a `trace`");
+            None
+        }
+    };
     (cx.diags.len() == before).then_some(SpotSpec {
+        trace_offset,
         rate,
         hourly,
         stop_timeout: stop_timeout?,
@@ -775,12 +784,19 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
             r.lazarus_limit.is_some(),
             "prefect1-lazarus",
         );
+        only(cx, "backend", r.backend.is_some(), "prefect1-lazarus");
     }
     if !policy.starts_with("prefect3") {
         only(
             cx,
             "runtask_attempts",
             r.runtask_attempts.is_some(),
+            "prefect3 or prefect3-reschedule",
+        );
+        only(
+            cx,
+            "fallback",
+            r.fallback.is_some(),
             "prefect3 or prefect3-reschedule",
         );
     }
@@ -794,13 +810,36 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
                 );
                 return None;
             }
+            let automation = match r.fallback.as_deref().unwrap_or("none") {
+                "none" => false,
+                "automation" => true,
+                other => {
+                    cx.err(
+                        &p.key("fallback"),
+                        format!("`{other}` is not a fallback; allowed: `automation` (a Prefect automation reruns a Crashed run on FARGATE), `none`"),
+                    );
+                    return None;
+                }
+            };
             Some(RetryPolicy::Prefect3 {
                 runtask_attempts: n,
                 reschedule: policy == "prefect3-reschedule",
+                automation,
             })
         }
         "prefect1-lazarus" => {
-            let limit = r.lazarus_limit.unwrap_or(3);
+            let cloud = match r.backend.as_deref().unwrap_or("server") {
+                "server" => false,
+                "cloud" => true,
+                other => {
+                    cx.err(
+                        &p.key("backend"),
+                        format!("`{other}` is not a Prefect 1 backend; allowed: `server`, `cloud`"),
+                    );
+                    return None;
+                }
+            };
+            let limit = r.lazarus_limit.unwrap_or(if cloud { 10 } else { 3 });
             if limit == 0 {
                 cx.err(
                     &p.key("lazarus_limit"),
@@ -808,7 +847,7 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
                 );
                 return None;
             }
-            Some(RetryPolicy::Prefect1Lazarus { limit })
+            Some(RetryPolicy::Prefect1Lazarus { limit, cloud })
         }
         "custom" => {
             let max_attempts = r.max_attempts.unwrap_or(3);
@@ -1145,6 +1184,14 @@ fn flow(
             "`0` would never run this flow; use a limit ≥ 1 or leave it out",
         );
     }
+    let engine_startup = cx.dur(
+        &p.key("engine_startup"),
+        f.engine_startup.as_deref().unwrap_or("5s"),
+    );
+    let tasks = match &f.tasks {
+        None => Some(FlowTasks::single()),
+        Some(t) => flow_tasks(cx, t, &p.key("tasks")),
+    };
     let image_gb = match &f.image_size {
         None => None,
         Some(t) => match parse_image_gb(t) {
@@ -1169,6 +1216,8 @@ fn flow(
         checkpoint: checkpoint?,
         concurrency_limit: f.concurrency_limit,
         image_gb,
+        engine_startup: engine_startup?,
+        tasks: tasks?,
     })
 }
 
@@ -1470,6 +1519,61 @@ fn prices(
             },
         },
         rates,
+    })
+}
+
+fn flow_tasks(cx: &mut Ctx, t: &TasksFile, p: &FieldPath) -> Option<FlowTasks> {
+    let sizes: Vec<f64> = match (&t.count, &t.sizes) {
+        (Some(n), None) if (1..=1000).contains(n) => vec![1.0; *n as usize],
+        (Some(n), None) => {
+            cx.err(&p.key("count"), format!("`{n}` is outside 1–1000"));
+            return None;
+        }
+        (None, Some(v))
+            if !v.is_empty() && v.len() <= 1000 && v.iter().all(|x| x.is_finite() && *x > 0.0) =>
+        {
+            v.clone()
+        }
+        (None, Some(_)) => {
+            cx.err(
+                &p.key("sizes"),
+                "give 1–1000 relative sizes, each a number > 0, e.g. [1, 2, 1]",
+            );
+            return None;
+        }
+        _ => {
+            cx.err(
+                p,
+                "give exactly one of `count` (tasks of equal work) or `sizes` (relative work of each)",
+            );
+            return None;
+        }
+    };
+    let retries = t.retries.unwrap_or(0);
+    if retries > 100 {
+        cx.err(&p.key("retries"), format!("`{retries}` is outside 0–100"));
+    }
+    let retry_delay = cx.dur(
+        &p.key("retry_delay"),
+        t.retry_delay.as_deref().unwrap_or("0s"),
+    )?;
+    let total: f64 = sizes.iter().sum();
+    let mut acc = 0.0;
+    let mut ends: Vec<f64> = sizes
+        .iter()
+        .map(|x| {
+            acc += x;
+            acc / total
+        })
+        .collect();
+    if let Some(last) = ends.last_mut() {
+        *last = 1.0;
+    }
+    Some(FlowTasks {
+        ends,
+        retries,
+        retry_delay,
+        stated: true,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Warnings for the traps users fall into, each explained in one sentence.
 
-use super::types::{LaunchSource, Scenario};
+use super::types::{LaunchSource, RetryPolicy, Scenario};
 use crate::model::{Placement, PlacementSpec, Provider};
 
 /// One warning: a stable code and a one-sentence explanation.
@@ -111,6 +111,26 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
                     "{who}, and a launch type makes ECS ignore the cluster default strategy ({d}): every run goes to on-demand FARGATE; set `worker.strategy` (the work pool's capacity_provider_strategy) instead"
                 ),
             });
+    }
+    match &s.retry {
+        RetryPolicy::Prefect1Lazarus { .. } => {
+            for f in s.flows.iter().filter(|f| !f.tasks.stated) {
+                out.push(Warning {
+                    code: "prefect1-one-task",
+                    message: format!(
+                        "flow `{}`: no `tasks`, so a run is taken as one Prefect 1 task without retries: an interruption once it runs is the Zombie Killer's, which marks the task Failed, and the run ends Failed (after a billed empty rerun by Lazarus); say `tasks = {{ count = N, retries = R }}`",
+                        f.name
+                    ),
+                });
+            }
+        }
+        RetryPolicy::Prefect3 {
+            reschedule: true, ..
+        } => out.push(Warning {
+            code: "prefect3-reschedule-version",
+            message: "`prefect3-reschedule` needs Prefect ≥ 3.2.10 in the flow's image (older versions ignore PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR) and reschedules only once the engine runs: an interruption during provisioning, image pull or engine start-up still crashes the run".into(),
+        }),
+        _ => {}
     }
     for f in &s.flows {
         if let Some(deadline) = f.deadline {

@@ -14,10 +14,15 @@ use super::observer::{EventKind, Observer, TraceEvent};
 use super::outcome::RunOutcome;
 use super::placement::Placer;
 use super::queue::EventQueue;
+use super::retry::{self, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases};
 use super::rng::{Purpose, Stream};
 use crate::model::{OperatingSystem, Provider, SimTime};
 use crate::pricing::billed_secs;
 use crate::scenario::{CustomRetry, Egress, RetryPolicy, Scenario, Schedule};
+
+/// A Prefect automation acts within seconds of the Crashed event; the worker picks the new
+/// run up at its next poll.
+const AUTOMATION_DELAY: SimTime = SimTime(5_000);
 
 #[derive(Clone, Copy, Debug)]
 enum Ev {
@@ -29,6 +34,8 @@ enum Ev {
     Stopped { task: u32 },
     Requeue { run: u32 },
     Lazarus { run: u32 },
+    Zombie { run: u32 },
+    Automation { run: u32 },
     CapacityFlip,
     Wave,
     TraceEdge,
@@ -56,6 +63,15 @@ struct Run {
     lazarus: u32,
     fallback: bool,
     holds_slot: bool,
+    /// Prefect 1: the task the last interruption hit, and the Zombie Killer retries it had.
+    cur_task: u32,
+    task_retries: u32,
+    /// Prefect 1: the flow run's last heartbeat before its interruption.
+    heartbeat: SimTime,
+    /// Prefect 1: a task of the run was failed by the Zombie Killer; a rerun ends Failed.
+    task_failed: bool,
+    /// Prefect 3 automation: the run was relaunched on FARGATE once.
+    automated: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +90,9 @@ struct Task {
     live: bool,
     stopping: bool,
     pull_start: SimTime,
+    pull_end: SimTime,
+    /// The engine runs the flow from here (after the pull and the engine start-up): work
+    /// starts, heartbeats start, Prefect 3's SIGTERM handler is installed.
     run_start: SimTime,
     remaining: SimTime,
     useful: SimTime,
@@ -143,7 +162,7 @@ struct Engine<'a, O: Observer> {
     st: Streams,
     hazard: Hazard,
     poll_phase: u64,
-    lazarus_phase: u64,
+    phases: ServicePhases,
     arrivals_k: Vec<u64>,
     arrivals_open: usize,
     live_runs: u64,
@@ -172,6 +191,16 @@ fn latency_histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| unreachable!("3 significant figures are valid"));
     h.auto(true);
     h
+}
+
+/// The counts a retry decision reads.
+fn counts(r: &Run) -> RunCounts {
+    RunCounts {
+        attempts: r.attempts,
+        submission_tries: r.submission_tries,
+        interruptions: r.interruptions,
+        capacity_failures: r.capacity_failures,
+    }
 }
 
 /// Occurrence `k` of a weekly-periodic schedule whose first week holds `week`.
@@ -207,7 +236,10 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
     } else {
         0
     };
-    let lazarus_phase = (st.phases.uniform(2, 0) * 600_000.0) as u64;
+    let phases = ServicePhases {
+        lazarus: (st.phases.uniform(2, 0) * retry::LAZARUS_LOOP.0 as f64) as u64,
+        zombie: (st.phases.uniform(3, 0) * retry::ZOMBIE_LOOP.0 as f64) as u64,
+    };
     let n = s.flows.len();
     let mut e = Engine {
         s,
@@ -231,7 +263,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
             start_unix_ms: s.sim.start_unix_ms,
         },
         poll_phase,
-        lazarus_phase,
+        phases,
         arrivals_k: vec![0; n],
         arrivals_open: n,
         live_runs: 0,
@@ -322,7 +354,11 @@ impl<O: Observer> Engine<'_, O> {
             self.schedule_wave();
         }
         if let Some(tr) = &self.s.spot.trace {
-            self.trace_slot = (self.st.trace.uniform(0, 0) * tr.unavailable.len() as f64) as u64;
+            let n = tr.unavailable.len() as u64;
+            self.trace_slot = match self.s.spot.trace_offset {
+                Some(off) => (off.0 / tr.gap.0.max(1)) % n,
+                None => (self.st.trace.uniform(0, 0) * n as f64) as u64,
+            };
             self.trace_unavailable = self.trace_state(SimTime::ZERO);
             self.schedule_trace_edge();
         }
@@ -351,6 +387,12 @@ impl<O: Observer> Engine<'_, O> {
                     self.make_eligible(run);
                 }
                 Ev::Lazarus { run } => self.on_lazarus(run),
+                Ev::Zombie { run } => self.on_zombie(run),
+                Ev::Automation { run } => {
+                    let r = &mut self.runs.items[run as usize];
+                    r.submission_tries = 0;
+                    self.make_eligible(run);
+                }
                 Ev::CapacityFlip => {
                     self.cap_unavailable = !self.cap_unavailable;
                     self.cap_flips += 1;
@@ -435,6 +477,11 @@ impl<O: Observer> Engine<'_, O> {
             lazarus: 0,
             fallback: false,
             holds_slot: false,
+            cur_task: 0,
+            task_retries: 0,
+            heartbeat: SimTime::ZERO,
+            task_failed: false,
+            automated: false,
         });
         self.live_runs += 1;
         self.out.runs += 1;
@@ -597,34 +644,34 @@ impl<O: Observer> Engine<'_, O> {
             Some(Provider::FargateSpot),
             0,
         );
-        match &self.s.retry {
-            RetryPolicy::Prefect3 {
-                runtask_attempts, ..
-            } => {
-                if r.submission_tries < *runtask_attempts {
-                    // prefect-aws: fixed 1 s plus uniform(0, 3 s) jitter
-                    let jitter = self.st.retries.uniform(r.id, r.attempts as u64) * 3000.0;
-                    let at = self.now.plus(SimTime(1000 + jitter as u64));
-                    self.q.push(at, Ev::Submit { run });
-                } else {
-                    self.end_run(run, EventKind::Crashed);
-                }
-            }
-            RetryPolicy::Prefect1Lazarus { .. } => self.end_run(run, EventKind::Failed),
-            RetryPolicy::Custom(c) => {
-                if c.fallback_after_capacity_failures
-                    .is_some_and(|k| r.capacity_failures >= k)
-                {
-                    self.fall_back(run);
-                }
-                if r.attempts < c.max_attempts {
-                    let d = self.custom_delay(c, &r);
-                    self.q.push(self.now.plus(d), Ev::Submit { run });
-                } else {
-                    self.end_run(run, EventKind::Crashed);
-                }
-            }
+        let u = self.st.retries.uniform(r.id, r.attempts as u64);
+        let (decision, fallback) = retry::on_capacity_failure(&self.s.retry, &counts(&r), u);
+        if fallback {
+            self.fall_back(run);
         }
+        match decision {
+            OnCapacityFailure::RetryRunTask(d) => self.q.push(self.now.plus(d), Ev::Submit { run }),
+            OnCapacityFailure::Crash => self.crash(run),
+            OnCapacityFailure::Fail => self.end_run(run, EventKind::Failed),
+        }
+    }
+
+    /// A run Crashed: the end, unless the fallback automation relaunches it on FARGATE.
+    fn crash(&mut self, run: u32) {
+        let r = self.runs.items[run as usize];
+        if let RetryPolicy::Prefect3 {
+            automation: true, ..
+        } = self.s.retry
+            && !r.automated
+        {
+            self.runs.items[run as usize].automated = true;
+            self.fall_back(run);
+            self.release_slot(run);
+            self.q
+                .push(self.now.plus(AUTOMATION_DELAY), Ev::Automation { run });
+            return;
+        }
+        self.end_run(run, EventKind::Crashed);
     }
 
     fn fall_back(&mut self, run: u32) {
@@ -644,16 +691,6 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
-    fn custom_delay(&self, c: &CustomRetry, r: &Run) -> SimTime {
-        let base = c.delay.before_retry(r.attempts);
-        if c.jitter > 0.0 {
-            let u = self.st.retries.uniform(r.id, r.attempts as u64);
-            SimTime((base.0 as f64 * (1.0 + c.jitter * u)) as u64)
-        } else {
-            base
-        }
-    }
-
     fn place(&mut self, run: u32, provider: Provider) {
         let r = self.runs.items[run as usize];
         let f = r.flow as usize;
@@ -662,8 +699,14 @@ impl<O: Observer> Engine<'_, O> {
         let prov = fl.provisioning.sample(&mut g);
         let pull = fl.image_pull.sample(&mut g);
         let pull_start = self.now.plus(prov);
-        let run_start = pull_start.plus(pull);
-        let remaining = r.work.minus(r.saved);
+        let pull_end = pull_start.plus(pull);
+        let run_start = pull_end.plus(fl.engine_startup);
+        // a Prefect 1 rerun of a run whose task failed ends at once, Failed
+        let remaining = if r.task_failed {
+            SimTime::ZERO
+        } else {
+            r.work.minus(r.saved)
+        };
         let end = run_start.plus(self.remaining_runtime(f, remaining));
         let generation = self.next_generation();
         let task = self.tasks.insert(Task {
@@ -678,6 +721,7 @@ impl<O: Observer> Engine<'_, O> {
             live: true,
             stopping: false,
             pull_start,
+            pull_end,
             run_start,
             remaining,
             useful: SimTime::ZERO,
@@ -715,9 +759,9 @@ impl<O: Observer> Engine<'_, O> {
         }
         if let Some(gb) = self.s.flows[tk.flow as usize].image_gb {
             // an attempt stopped during its pull pulled that share of the image
-            let pull = tk.run_start.0 - tk.pull_start.0;
+            let pull = tk.pull_end.0 - tk.pull_start.0;
             let done = stop.0 - tk.pull_start.0;
-            self.pull_gb += if done >= pull {
+            self.pull_gb += if done >= pull || pull == 0 {
                 gb
             } else {
                 gb * done as f64 / pull as f64
@@ -760,6 +804,11 @@ impl<O: Observer> Engine<'_, O> {
         self.retire_task(task);
         let run = tk.run;
         let r = self.runs.items[run as usize];
+        if r.task_failed {
+            // the flow runner finds the failed task and the run ends Failed
+            self.end_run(run, EventKind::Failed);
+            return;
+        }
         let latency = self.now.minus(r.scheduled);
         let _ = self.latency.record(latency.0.max(1));
         self.latency_sum += latency.0 as f64;
@@ -798,28 +847,57 @@ impl<O: Observer> Engine<'_, O> {
         self.live_runs -= 1;
     }
 
-    /// SIGTERM to a spot task now: progress since the last checkpoint is lost; the task stops
-    /// after `stop_timeout`; the retry policy decides what becomes of the run.
+    /// SIGTERM to a spot task now: progress since the last checkpoint (or, under Prefect 1,
+    /// the last finished task) is lost; the engine exits within seconds (the task stops then,
+    /// or at `stop_timeout` if sooner); the retry policy decides what becomes of the run.
     fn interrupt(&mut self, task: u32) {
         let now = self.now;
-        let stop = now.plus(self.s.spot.stop_timeout);
+        let exit = if retry::ENGINE_EXIT_AFTER_SIGTERM < self.s.spot.stop_timeout {
+            retry::ENGINE_EXIT_AFTER_SIGTERM
+        } else {
+            self.s.spot.stop_timeout
+        };
+        let stop = now.plus(exit);
         let mut tk = self.tasks.items[task as usize];
         tk.generation = self.next_generation();
         tk.stopping = true;
-        let gained = if now >= tk.run_start {
-            match self.s.flows[tk.flow as usize].checkpoint {
+        let fl = &self.s.flows[tk.flow as usize];
+        let (gained, done) = if now >= tk.run_start {
+            let elapsed = now.0 - tk.run_start.0;
+            match fl.checkpoint {
                 Some(c) => {
-                    let cycles = (now.0 - tk.run_start.0) / (c.every.0 + c.cost.0);
-                    SimTime((cycles * c.every.0).min(tk.remaining.0))
+                    let cycles = elapsed / (c.every.0 + c.cost.0);
+                    let into = elapsed - cycles * (c.every.0 + c.cost.0);
+                    let kept = (cycles * c.every.0).min(tk.remaining.0);
+                    (
+                        SimTime(kept),
+                        SimTime((kept + into.min(c.every.0)).min(tk.remaining.0)),
+                    )
                 }
-                None => SimTime::ZERO,
+                None => (SimTime::ZERO, SimTime(elapsed.min(tk.remaining.0))),
             }
         } else {
-            SimTime::ZERO
+            (SimTime::ZERO, SimTime::ZERO)
         };
-        tk.useful = gained;
         let run = tk.run;
         let mut r = self.runs.items[run as usize];
+        let mut gained = gained;
+        if let RetryPolicy::Prefect1Lazarus { .. } = self.s.retry {
+            // finished Prefect 1 tasks keep their results: task boundaries are checkpoints
+            let (k, task_start) = fl.tasks.at(r.saved.plus(done), r.work);
+            gained = SimTime(gained.0.max(task_start.0.saturating_sub(r.saved.0)));
+            if k != r.cur_task {
+                r.cur_task = k;
+                r.task_retries = 0;
+            }
+            r.heartbeat = if now >= tk.run_start {
+                let beat = retry::PREFECT1_HEARTBEAT.0;
+                SimTime(tk.run_start.0 + (now.0 - tk.run_start.0) / beat * beat)
+            } else {
+                tk.pull_start
+            };
+        }
+        tk.useful = gained;
         r.saved = r.saved.plus(gained);
         r.interruptions += 1;
         self.out.interruptions += 1;
@@ -832,52 +910,65 @@ impl<O: Observer> Engine<'_, O> {
             Some(tk.provider),
             gained.0,
         );
-        tk.after = match &self.s.retry {
-            RetryPolicy::Prefect3 {
-                reschedule: false, ..
-            } => AfterStop::Crash,
-            RetryPolicy::Prefect3 {
-                reschedule: true, ..
-            } => {
+        let at = retry::InterruptAt {
+            now,
+            engine_up: tk.run_start,
+            heartbeat: r.heartbeat,
+        };
+        let u = self.st.retries.uniform(r.id, r.attempts as u64);
+        let (decision, fallback) =
+            retry::on_interrupt(&self.s.retry, &at, &counts(&r), self.phases, u);
+        if fallback {
+            self.fall_back(run);
+        }
+        tk.after = match decision {
+            OnInterrupt::Crash => AfterStop::Crash,
+            OnInterrupt::RescheduleNow => {
                 // the SIGTERM handler proposes AwaitingRetry at once; the next poll picks it up
                 self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, 0);
                 self.release_slot(run);
                 self.make_eligible(run);
                 AfterStop::Nothing
             }
-            RetryPolicy::Prefect1Lazarus { .. } => {
-                // heartbeats every 30 s while running; a pass every 10 min reschedules runs
-                // whose heartbeat is older than 10 min
-                let hb = if now >= tk.run_start {
-                    SimTime(tk.run_start.0 + (now.0 - tk.run_start.0) / 30_000 * 30_000)
-                } else {
-                    tk.pull_start
-                };
-                let stale_after = hb.0 + 600_000;
-                let ph = self.lazarus_phase;
-                let pass = if stale_after < ph {
-                    ph
-                } else {
-                    ph + ((stale_after - ph) / 600_000 + 1) * 600_000
-                };
-                self.q.push(SimTime(pass), Ev::Lazarus { run });
+            OnInterrupt::Requeue(d) => AfterStop::Requeue(d),
+            OnInterrupt::Lazarus(t) => {
+                self.q.push(t, Ev::Lazarus { run });
                 AfterStop::Nothing
             }
-            RetryPolicy::Custom(c) => {
-                if c.fallback_after_interruptions
-                    .is_some_and(|k| r.interruptions >= k)
-                {
-                    self.fall_back(run);
-                }
-                if r.attempts < c.max_attempts {
-                    AfterStop::Requeue(self.custom_delay(c, &r))
-                } else {
-                    AfterStop::Crash
-                }
+            OnInterrupt::Zombie(t) => {
+                self.q.push(t, Ev::Zombie { run });
+                AfterStop::Nothing
             }
         };
         self.tasks.items[task as usize] = tk;
         self.q.push(stop, Ev::Stopped { task });
+    }
+
+    /// The Zombie Killer finds the interrupted task run's flow-run heartbeat stale: Retrying
+    /// (after the task's `retry_delay`) while it has retries, else Failed, and then Lazarus
+    /// reruns the flow run, which ends Failed.
+    fn on_zombie(&mut self, run: u32) {
+        let r = self.runs.items[run as usize];
+        let tasks = &self.s.flows[r.flow as usize].tasks;
+        if r.task_retries < tasks.retries {
+            let delay = tasks.retry_delay;
+            let rr = &mut self.runs.items[run as usize];
+            rr.task_retries += 1;
+            self.emit(
+                r.flow,
+                r.k,
+                r.attempts,
+                EventKind::Rescheduled,
+                None,
+                delay.0,
+            );
+            self.release_slot(run);
+            self.q.push(self.now.plus(delay), Ev::Requeue { run });
+        } else {
+            self.runs.items[run as usize].task_failed = true;
+            let t = retry::lazarus_after_zombie(self.phases, self.now, r.heartbeat);
+            self.q.push(t, Ev::Lazarus { run });
+        }
     }
 
     fn on_stopped(&mut self, task: u32) {
@@ -889,7 +980,7 @@ impl<O: Observer> Engine<'_, O> {
         self.retire_task(task);
         match tk.after {
             AfterStop::Nothing => {}
-            AfterStop::Crash => self.end_run(tk.run, EventKind::Crashed),
+            AfterStop::Crash => self.crash(tk.run),
             AfterStop::Requeue(d) => {
                 let r = self.runs.items[tk.run as usize];
                 self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, d.0);
@@ -900,7 +991,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn on_lazarus(&mut self, run: u32) {
-        let RetryPolicy::Prefect1Lazarus { limit } = self.s.retry else {
+        let RetryPolicy::Prefect1Lazarus { limit, .. } = self.s.retry else {
             return;
         };
         let r = &mut self.runs.items[run as usize];

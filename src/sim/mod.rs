@@ -7,6 +7,7 @@ pub mod observer;
 pub mod outcome;
 pub mod placement;
 pub mod queue;
+pub mod retry;
 pub mod rng;
 
 pub use engine::run;

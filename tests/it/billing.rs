@@ -21,6 +21,7 @@ fn one_run(provider: &str, pull: &str, work: &str, flow_extra: &str) -> spotplan
             r#"schedule = {{ every = "100d" }}
 duration = "{work}"
 startup = {{ provisioning = "25s", image_pull = "{pull}" }}
+engine_startup = "0s"
 {flow_extra}"#
         ),
     );
@@ -149,7 +150,8 @@ policy = "prefect3"
         .find(|e| e.kind == spotplan::sim::EventKind::Interrupted)
         .unwrap();
     let pull_start = 5_000;
-    let billed = (int.t_ms + 120_000 - pull_start).div_ceil(1000).max(60);
+    // the engine exits 2 s after SIGTERM, before the 120 s stop timeout: billing ends there
+    let billed = (int.t_ms + 2_000 - pull_start).div_ceil(1000).max(60);
     assert_eq!(o.billed_secs_spot, billed);
     close(
         o.cost_fargate_spot_usd,
@@ -172,7 +174,7 @@ strategy = [{ provider = "FARGATE_SPOT", weight = 1 }]
 [pricing]
 rates = { spot_vcpu_hour = 0.02, spot_gb_hour = 0.001, as_of = "2026-11-01" }
 "#,
-        "schedule = { every = \"100d\" }\nduration = \"1h\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }",
+        "schedule = { every = \"100d\" }\nduration = \"1h\"\nstartup = { provisioning = \"0s\", image_pull = \"0s\" }\nengine_startup = \"0s\"",
     );
     let s = scenario(&src);
     assert_eq!(s.prices.source.kind, "bundled+scenario");
@@ -213,6 +215,7 @@ name = "job"
 schedule = {{ every = "100d" }}
 duration = "49s"
 startup = {{ provisioning = "25s", image_pull = "10s" }}
+engine_startup = "0s"
 {flow_extra}
 "#
     );
@@ -301,7 +304,7 @@ fn a_savings_plan_discounts_on_demand_never_spot() {
             "0s",
             strategy,
             &format!("[network]\negress = \"vpc-endpoints\"\n[pricing]\n{discount}"),
-            "schedule = { every = \"100d\" }\nduration = \"49s\"\nstartup = { provisioning = \"25s\", image_pull = \"10s\" }",
+            "schedule = { every = \"100d\" }\nduration = \"49s\"\nstartup = { provisioning = \"25s\", image_pull = \"10s\" }\nengine_startup = \"0s\"",
         );
         outcomes(&scenario(&src), 1).remove(0)
     };

@@ -346,3 +346,226 @@ strategy = [{ provider = "FARGATE", weight = 1 }]
     assert_eq!(o.completed, 60);
     assert!(o.latency_p99_ms > 4 * 3_600_000);
 }
+
+// ---- Prefect as its code behaves -----------------------------------------------------------
+
+/// One run at t = 0 (picked up within the 10 s poll; provisioning 10 s, pull 10 s, or 60 s
+/// with the 40 s trace, engine start-up 5 s, 60 min of work) on spot, whose only
+/// interruption is the trace's preemption (replayed from 0).
+fn preempted_once(
+    trace_file: &str,
+    retry: &str,
+    flow_extra: &str,
+) -> (spotplan::sim::RunOutcome, Vec<TraceEvent>) {
+    let pull = if trace_file == AT_40S { "60s" } else { "10s" };
+    let src = world(
+        "horizon = \"1d\"",
+        "10s",
+        SPOT_ONLY,
+        &format!(
+            "[spot]\ntrace = \"{trace_file}\"\ntrace_offset = \"0s\"\nstop_timeout = \"30s\"\n[retry]\n{retry}"
+        ),
+        &format!(
+            "schedule = {{ every = \"2d\" }}\nduration = \"60m\"\nstartup = {{ provisioning = \"10s\", image_pull = \"{pull}\" }}\nengine_startup = \"5s\"\n{flow_extra}"
+        ),
+    );
+    trace(&scenario(&src), 0)
+}
+
+const AT_20M: &str = "trace-preempt-at-20m.json";
+const AT_40S: &str = "trace-preempt-at-40s.json";
+
+fn first(events: &[TraceEvent], kind: EventKind) -> TraceEvent {
+    *events
+        .iter()
+        .find(|e| e.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} in {:?}", kinds(events)))
+}
+
+#[test]
+fn prefect1_zombie_killer_retries_a_killed_task_and_the_run_resumes_from_it() {
+    // 4 tasks of 15 min; killed at 20 min, 19 min 35 s into the work: inside task 2
+    let (o, events) = preempted_once(
+        AT_20M,
+        "policy = \"prefect1-lazarus\"",
+        "tasks = { count = 4, retries = 1 }",
+    );
+    use EventKind::*;
+    assert_eq!(
+        kinds(&events),
+        vec![
+            Scheduled,
+            RunTask,
+            Placed,
+            Interrupted,
+            Stopped,
+            Rescheduled,
+            RunTask,
+            Placed,
+            Stopped,
+            Completed
+        ]
+    );
+    let int = first(&events, Interrupted);
+    assert_eq!(int.t_ms, 20 * 60_000);
+    // task 1 (15 min of work) is kept: the new attempt does the other 45 min
+    assert_eq!(int.value, 15 * 60_000);
+    // the flow run's last heartbeat: engine up at 25 s, every 30 s → 19 min 55 s; the Zombie
+    // Killer (a pass every 2 min) acts once it is 10 min stale (Prefect Server)
+    let hb = 25_000 + (int.t_ms - 25_000) / 30_000 * 30_000;
+    let zk = first(&events, Rescheduled).t_ms;
+    assert!(
+        (hb + 600_000..hb + 600_000 + 120_000).contains(&zk),
+        "zombie pass at {zk}, heartbeat {hb}"
+    );
+    let done = first(&events, Completed);
+    let placed_again = events.iter().filter(|e| e.kind == Placed).nth(1).unwrap();
+    // second attempt: startup 25 s and the remaining 45 min of work
+    assert_eq!(done.t_ms, placed_again.t_ms + 25_000 + 45 * 60_000);
+    assert_eq!((o.completed, o.failed, o.crashed), (1, 0, 0));
+    // Prefect Cloud: stale after 2 minutes instead of 10
+    let (_, cloud) = preempted_once(
+        AT_20M,
+        "policy = \"prefect1-lazarus\"\nbackend = \"cloud\"",
+        "tasks = { count = 4, retries = 1 }",
+    );
+    let zk = first(&cloud, Rescheduled).t_ms;
+    assert!(
+        (hb + 120_000..hb + 240_000).contains(&zk),
+        "cloud pass at {zk}"
+    );
+}
+
+#[test]
+fn prefect1_without_task_retries_fails_the_run_after_an_empty_billed_rerun() {
+    let (o, events) = preempted_once(
+        AT_20M,
+        "policy = \"prefect1-lazarus\"",
+        "tasks = { count = 4 }",
+    );
+    use EventKind::*;
+    // the Zombie Killer fails the task; Lazarus later reruns the flow run (a new container,
+    // billed), which finds the failed task and ends Failed at once
+    assert_eq!(
+        kinds(&events),
+        vec![
+            Scheduled,
+            RunTask,
+            Placed,
+            Interrupted,
+            Stopped,
+            Rescheduled,
+            RunTask,
+            Placed,
+            Stopped,
+            Failed
+        ]
+    );
+    assert_eq!((o.completed, o.failed), (0, 1));
+    let stops: Vec<TraceEvent> = events
+        .iter()
+        .filter(|e| e.kind == Stopped)
+        .copied()
+        .collect();
+    // the rerun: pull 10 s + engine start-up 5 s, billed as the 60 s minimum
+    assert_eq!(stops[1].value, 60);
+    let lazarus = first(&events, Rescheduled).t_ms;
+    let int = first(&events, Interrupted).t_ms;
+    let hb = 25_000 + (int - 25_000) / 30_000 * 30_000;
+    assert!(
+        lazarus >= hb + 600_000,
+        "Lazarus waits for a 10 min stale heartbeat"
+    );
+    // without `tasks` a run is one task without retries, and validate says so
+    let s = scenario(&spot_scenario(
+        ALWAYS_INTERRUPTED,
+        "policy = \"prefect1-lazarus\"",
+        "",
+    ));
+    assert!(
+        spotplan::scenario::warnings(&s)
+            .iter()
+            .any(|w| w.code == "prefect1-one-task"),
+        "{:?}",
+        spotplan::scenario::warnings(&s)
+    );
+}
+
+#[test]
+fn prefect1_lazarus_handles_a_run_killed_before_its_first_task() {
+    // killed at 40 s, during the image pull: Lazarus (not the Zombie Killer) reschedules it
+    let (o, events) = preempted_once(
+        AT_40S,
+        "policy = \"prefect1-lazarus\"",
+        "tasks = { count = 4 }",
+    );
+    assert_eq!((o.completed, o.failed), (1, 0));
+    let int = first(&events, EventKind::Interrupted);
+    assert_eq!(int.t_ms, 40_000);
+    let res = first(&events, EventKind::Rescheduled).t_ms;
+    let pull_start = first(&events, EventKind::Placed).t_ms + 10_000;
+    // heartbeat: the pull start; stale after 10 min; a pass every 10 min
+    assert!(
+        (pull_start + 600_000..=pull_start + 1_200_000).contains(&res),
+        "{res}"
+    );
+}
+
+#[test]
+fn prefect3_reschedule_crashes_a_run_interrupted_before_the_engine_is_up() {
+    // SIGTERM at 40 s, during the image pull: no handler yet, the run is Crashed
+    let (o, events) = preempted_once(AT_40S, "policy = \"prefect3-reschedule\"", "");
+    use EventKind::*;
+    assert_eq!(
+        kinds(&events),
+        vec![Scheduled, RunTask, Placed, Interrupted, Stopped, Crashed]
+    );
+    assert_eq!(o.crashed, 1);
+    // the engine exits within 2 s of SIGTERM, well before the 30 s stop timeout
+    assert_eq!(first(&events, Stopped).t_ms, 42_000);
+    // the same interruption once the engine runs is rescheduled at once; but the preemption
+    // slot (a minute) has no spot capacity either, so the worker's three RunTask calls
+    // within seconds all fail and the rescheduled run is Crashed
+    let (o, events) = preempted_once(AT_20M, "policy = \"prefect3-reschedule\"", "");
+    assert_eq!(first(&events, Rescheduled).t_ms, 20 * 60_000);
+    assert_eq!((o.completed, o.crashed, o.capacity_failures), (0, 1, 3));
+}
+
+#[test]
+fn prefect3_fallback_automation_reruns_a_crashed_run_on_fargate() {
+    let (o, events) = preempted_once(
+        AT_20M,
+        "policy = \"prefect3\"\nfallback = \"automation\"",
+        "",
+    );
+    use EventKind::*;
+    assert_eq!(
+        kinds(&events),
+        vec![
+            Scheduled,
+            RunTask,
+            Placed,
+            Interrupted,
+            Stopped,
+            FallbackToOnDemand,
+            RunTask,
+            Placed,
+            Stopped,
+            Completed
+        ]
+    );
+    assert_eq!((o.completed, o.crashed, o.fallbacks), (1, 0, 1));
+    let stop = first(&events, Stopped).t_ms;
+    let again = events.iter().filter(|e| e.kind == RunTask).nth(1).unwrap();
+    assert_eq!(again.provider, Some(Provider::Fargate));
+    // the automation acts 5 s after the Crashed event; the worker polls every 10 s
+    assert!(
+        (stop + 5_000..=stop + 15_000).contains(&again.t_ms),
+        "{}",
+        again.t_ms
+    );
+    // latency counts from the original scheduled time; the whole hour is redone
+    let done = first(&events, Completed);
+    assert_eq!(done.value, done.t_ms);
+    assert!(done.t_ms >= again.t_ms + 25_000 + 3_600_000);
+}

@@ -1,0 +1,255 @@
+//! Retry policies as pure decisions the engine applies: what happens to a run when RunTask
+//! finds no spot capacity, and when its spot task is interrupted. One place per policy;
+//! Prefect's timings are named constants with the file they come from.
+
+use crate::model::SimTime;
+use crate::scenario::{CustomRetry, RetryPolicy};
+
+/// prefect-aws `EcsWorkerSettings.create_task_run_min_delay_seconds` (1 s) between RunTask
+/// attempts (`prefect_aws/settings.py`).
+pub const PREFECT3_RUNTASK_DELAY: SimTime = SimTime(1_000);
+/// prefect-aws's jitter on that delay: uniform(0, 3 s) (`prefect_aws/settings.py`).
+pub const PREFECT3_RUNTASK_JITTER_MS: f64 = 3_000.0;
+/// After SIGTERM a Prefect engine exits within seconds, rescheduling or crashing
+/// (`prefect/cli/flow_run.py`; Python's default SIGTERM action before the handler is
+/// installed); billing ends there unless `stop_timeout` is shorter.
+pub const ENGINE_EXIT_AFTER_SIGTERM: SimTime = SimTime(2_000);
+/// Prefect 1 flow-run heartbeat period while the flow runner runs (30 s).
+pub const PREFECT1_HEARTBEAT: SimTime = SimTime(30_000);
+/// Lazarus: a pass every 10 min (`loop_seconds_default = 600`, `towel/lazarus.py`).
+pub const LAZARUS_LOOP: SimTime = SimTime(600_000);
+/// Lazarus: flow runs whose heartbeat is older than 10 min (`towel/lazarus.py`).
+pub const LAZARUS_STALE: SimTime = SimTime(600_000);
+/// Zombie Killer: a pass every 2 min (`loop_seconds_default = 120`, `towel/zombie_killer.py`).
+pub const ZOMBIE_LOOP: SimTime = SimTime(120_000);
+/// Zombie Killer: task runs whose flow-run heartbeat is older than 10 min on Prefect Server
+/// (`towel/zombie_killer.py`, `heartbeat_cutoff`).
+pub const ZOMBIE_STALE_SERVER: SimTime = SimTime(600_000);
+/// Zombie Killer on Prefect Cloud: 2 min (Prefect 1 docs, `concepts/services.md`).
+pub const ZOMBIE_STALE_CLOUD: SimTime = SimTime(120_000);
+
+/// The first pass of a loop (period `period`, first at `phase`) strictly after `t`.
+pub fn next_pass(phase: u64, period: SimTime, t: SimTime) -> SimTime {
+    let p = period.0.max(1);
+    if t.0 < phase {
+        return SimTime(phase);
+    }
+    SimTime(phase + ((t.0 - phase) / p + 1) * p)
+}
+
+/// What a run's retry policy does after a RunTask capacity failure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OnCapacityFailure {
+    /// Call RunTask again after this delay (same submission).
+    RetryRunTask(SimTime),
+    /// The run ends Crashed.
+    Crash,
+    /// The run ends Failed.
+    Fail,
+}
+
+/// The state of a run a decision reads: counts only, never its sampled duration.
+#[derive(Clone, Copy, Debug)]
+pub struct RunCounts {
+    /// Launch attempts so far (this one included).
+    pub attempts: u32,
+    /// RunTask calls in the current submission (Prefect 3's worker).
+    pub submission_tries: u32,
+    /// Interruptions so far (this one included).
+    pub interruptions: u32,
+    /// Capacity failures so far (this one included).
+    pub capacity_failures: u32,
+}
+
+/// After a capacity failure: the decision, and whether the run falls back to FARGATE.
+/// `u` is a uniform draw for jitter.
+pub fn on_capacity_failure(p: &RetryPolicy, r: &RunCounts, u: f64) -> (OnCapacityFailure, bool) {
+    match p {
+        RetryPolicy::Prefect3 {
+            runtask_attempts, ..
+        } => {
+            if r.submission_tries < *runtask_attempts {
+                let jitter = SimTime((u * PREFECT3_RUNTASK_JITTER_MS) as u64);
+                (
+                    OnCapacityFailure::RetryRunTask(PREFECT3_RUNTASK_DELAY.plus(jitter)),
+                    false,
+                )
+            } else {
+                (OnCapacityFailure::Crash, false)
+            }
+        }
+        // the Prefect 1 ECS agent raises and marks the flow run Failed
+        RetryPolicy::Prefect1Lazarus { .. } => (OnCapacityFailure::Fail, false),
+        RetryPolicy::Custom(c) => {
+            let fallback = c
+                .fallback_after_capacity_failures
+                .is_some_and(|k| r.capacity_failures >= k);
+            if r.attempts < c.max_attempts {
+                (
+                    OnCapacityFailure::RetryRunTask(custom_delay(c, r.attempts, u)),
+                    fallback,
+                )
+            } else {
+                (OnCapacityFailure::Crash, fallback)
+            }
+        }
+    }
+}
+
+/// Where an attempt was when its SIGTERM came.
+#[derive(Clone, Copy, Debug)]
+pub struct InterruptAt {
+    /// Now.
+    pub now: SimTime,
+    /// When the engine started running the flow (after provisioning, pull and engine
+    /// start-up); `now < engine_up` means it had not.
+    pub engine_up: SimTime,
+    /// The flow run's last heartbeat (Prefect 1).
+    pub heartbeat: SimTime,
+}
+
+/// What a run's retry policy does after an interruption.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OnInterrupt {
+    /// The run ends Crashed when the task stops.
+    Crash,
+    /// Prefect 3 reschedule: AwaitingRetry at once; the worker's next poll launches it.
+    RescheduleNow,
+    /// Once the task stopped, wait this long, then launch again.
+    Requeue(SimTime),
+    /// Prefect 1 before its first task: the Lazarus pass at this time reschedules it (or
+    /// fails it past the limit).
+    Lazarus(SimTime),
+    /// Prefect 1 inside a task: the Zombie Killer pass at this time retries the task (if it
+    /// has retries left) or fails it.
+    Zombie(SimTime),
+}
+
+/// Loop phases of the Prefect 1 services in one replication, ms.
+#[derive(Clone, Copy, Debug)]
+pub struct ServicePhases {
+    /// First Lazarus pass.
+    pub lazarus: u64,
+    /// First Zombie Killer pass.
+    pub zombie: u64,
+}
+
+/// After an interruption: the decision, and whether the run falls back to FARGATE.
+pub fn on_interrupt(
+    p: &RetryPolicy,
+    at: &InterruptAt,
+    r: &RunCounts,
+    phases: ServicePhases,
+    u: f64,
+) -> (OnInterrupt, bool) {
+    let engine_running = at.now >= at.engine_up;
+    match p {
+        RetryPolicy::Prefect3 {
+            reschedule: false, ..
+        } => (OnInterrupt::Crash, false),
+        // the handler exists only once `prefect flow-run execute` runs (Prefect ≥ 3.2.10)
+        RetryPolicy::Prefect3 {
+            reschedule: true, ..
+        } if engine_running => (OnInterrupt::RescheduleNow, false),
+        RetryPolicy::Prefect3 { .. } => (OnInterrupt::Crash, false),
+        RetryPolicy::Prefect1Lazarus { cloud, .. } => {
+            if engine_running {
+                let stale = if *cloud {
+                    ZOMBIE_STALE_CLOUD
+                } else {
+                    ZOMBIE_STALE_SERVER
+                };
+                let t = next_pass(phases.zombie, ZOMBIE_LOOP, at.heartbeat.plus(stale));
+                (OnInterrupt::Zombie(t), false)
+            } else {
+                let t = next_pass(
+                    phases.lazarus,
+                    LAZARUS_LOOP,
+                    at.heartbeat.plus(LAZARUS_STALE),
+                );
+                (OnInterrupt::Lazarus(t), false)
+            }
+        }
+        RetryPolicy::Custom(c) => {
+            let fallback = c
+                .fallback_after_interruptions
+                .is_some_and(|k| r.interruptions >= k);
+            if r.attempts < c.max_attempts {
+                (
+                    OnInterrupt::Requeue(custom_delay(c, r.attempts, u)),
+                    fallback,
+                )
+            } else {
+                (OnInterrupt::Crash, fallback)
+            }
+        }
+    }
+}
+
+/// The Lazarus pass after a Zombie Killer failed a run's task at `zombie_pass`: the flow
+/// run is still Running with a stale heartbeat and no running task run.
+pub fn lazarus_after_zombie(
+    phases: ServicePhases,
+    zombie_pass: SimTime,
+    heartbeat: SimTime,
+) -> SimTime {
+    let ready = SimTime(zombie_pass.0.max(heartbeat.plus(LAZARUS_STALE).0));
+    next_pass(
+        phases.lazarus,
+        LAZARUS_LOOP,
+        SimTime(ready.0.saturating_sub(1)),
+    )
+}
+
+/// The `custom` delay before retry `attempts` (its schedule, times 1 + U(0, jitter)).
+pub fn custom_delay(c: &CustomRetry, attempts: u32, u: f64) -> SimTime {
+    let base = c.delay.before_retry(attempts);
+    if c.jitter > 0.0 {
+        SimTime((base.0 as f64 * (1.0 + c.jitter * u)) as u64)
+    } else {
+        base
+    }
+}
+
+/// How a policy is deployed, in words; `None` when it needs code of the user's own.
+pub fn deployment(p: &RetryPolicy) -> Option<&'static str> {
+    match p {
+        RetryPolicy::Prefect3 {
+            reschedule: false, ..
+        } => Some("the Prefect ECS worker's defaults"),
+        RetryPolicy::Prefect3 {
+            reschedule: true, ..
+        } => Some(
+            "work pool env PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule (Prefect ≥ 3.2.10)",
+        ),
+        RetryPolicy::Prefect1Lazarus { .. } => {
+            Some("Prefect 1 Server or Cloud services (Lazarus, Zombie Killer) and task retries")
+        }
+        RetryPolicy::Custom(c) => {
+            let automation_only = c.max_attempts == 2
+                && c.fallback_after_interruptions.is_none_or(|k| k == 1)
+                && c.fallback_after_capacity_failures.is_none_or(|k| k == 1)
+                && (c.fallback_after_interruptions.is_some()
+                    || c.fallback_after_capacity_failures.is_some())
+                && !c.deadline_aware
+                && matches!(c.delay, crate::scenario::Delay::Fixed(d) if d.0 == 0)
+                && c.jitter == 0.0;
+            automation_only.then_some(
+                "a Prefect automation: when a run of the pool's deployments is Crashed, run the deployment again with job variables on FARGATE",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_are_strictly_after() {
+        assert_eq!(next_pass(100, SimTime(600), SimTime(50)), SimTime(100));
+        assert_eq!(next_pass(100, SimTime(600), SimTime(100)), SimTime(700));
+        assert_eq!(next_pass(100, SimTime(600), SimTime(699)), SimTime(700));
+        assert_eq!(next_pass(100, SimTime(600), SimTime(700)), SimTime(1300));
+    }
+}
