@@ -28,10 +28,11 @@ pub struct GridArgs {
     /// The provider holding the base: FARGATE or FARGATE_SPOT.
     #[arg(long, value_name = "PROVIDER")]
     pub base_provider: Option<String>,
-    /// Placement models, e.g. `per-call,weighted-random,proportional`.
+    /// Placements: `robust` (every reading; the default when the scenario names none) or
+    /// readings, e.g. `per-call,per-call-no-base,weighted-random,proportional`.
     #[arg(long, value_name = "LIST")]
     pub placement: Option<String>,
-    /// Retry policies, e.g. `prefect3,prefect3-reschedule,custom[fallback_after=1]`.
+    /// Retry policies, e.g. `prefect3,prefect3-reschedule,prefect3[fallback=automation]`.
     #[arg(long, value_name = "LIST")]
     pub retry: Option<String>,
     /// Checkpoint intervals for flows that checkpoint, e.g. `5m,15m`.
@@ -52,6 +53,10 @@ pub struct GridArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// `recommend`/`report`: let `custom` retry policies be recommended (they need code of
+    /// your own to deploy; by default only Prefect-deployable policies are).
+    #[arg(long)]
+    pub allow_custom_code: bool,
 }
 
 impl GridArgs {

@@ -103,7 +103,7 @@ pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
     });
     let run = run.map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     bar.finish_and_clear();
-    let rec = recommend(&run.result, &run.matrix);
+    let rec = recommend(&run.result, &run.matrix, grid.allow_custom_code);
     Ok(Recommended {
         scenario: s,
         run,

@@ -78,6 +78,85 @@ impl Dist {
         }
     }
 
+    /// P(X ≤ x) for x in ms.
+    pub fn cdf(&self, x: f64) -> f64 {
+        use statrs::distribution::{ContinuousCDF, Gamma as G, LogNormal as L};
+        match self {
+            Dist::Fixed(t) => f64::from(u8::from(x >= t.0 as f64)),
+            Dist::Uniform(a, b) => {
+                let (a, b) = (a.0 as f64, b.0 as f64);
+                if b <= a {
+                    f64::from(u8::from(x >= a))
+                } else {
+                    ((x - a) / (b - a)).clamp(0.0, 1.0)
+                }
+            }
+            Dist::Exponential { mean_ms } => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    -(-x / mean_ms).exp_m1()
+                }
+            }
+            Dist::Lognormal { mu, sigma } => match L::new(*mu, *sigma) {
+                Ok(d) if x > 0.0 => d.cdf(x),
+                _ => f64::from(u8::from(x >= mu.exp())),
+            },
+            Dist::Gamma { shape, scale_ms } => match G::new(*shape, 1.0 / scale_ms) {
+                Ok(d) if x > 0.0 => d.cdf(x),
+                _ => f64::from(u8::from(x >= shape * scale_ms)),
+            },
+            Dist::Empirical(v) => {
+                v.iter().filter(|&&y| y as f64 <= x).count() as f64 / v.len() as f64
+            }
+        }
+    }
+
+    /// The q-quantile (0 < q < 1), ms.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        use statrs::distribution::{ContinuousCDF, Gamma as G, LogNormal as L};
+        let q = q.clamp(1e-12, 1.0 - 1e-12);
+        match self {
+            Dist::Fixed(t) => t.0 as f64,
+            Dist::Uniform(a, b) => a.0 as f64 + q * (b.0 as f64 - a.0 as f64).max(0.0),
+            Dist::Exponential { mean_ms } => -mean_ms * (-q).ln_1p(),
+            Dist::Lognormal { mu, sigma } => match L::new(*mu, *sigma) {
+                Ok(d) => d.inverse_cdf(q),
+                Err(_) => mu.exp(),
+            },
+            Dist::Gamma { shape, scale_ms } => match G::new(*shape, 1.0 / scale_ms) {
+                Ok(d) => d.inverse_cdf(q),
+                Err(_) => shape * scale_ms,
+            },
+            Dist::Empirical(v) => {
+                let mut s: Vec<u64> = v.to_vec();
+                s.sort_unstable();
+                let i = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1;
+                s[i] as f64
+            }
+        }
+    }
+
+    /// The q-quantile of X given X > `seen` ms: what a scheduler that knows only the
+    /// distribution and that a run has already needed more than `seen` can expect of its
+    /// total work. At least `seen`.
+    pub fn conditional_quantile_ms(&self, q: f64, seen: f64) -> f64 {
+        if let Dist::Empirical(v) = self {
+            let mut above: Vec<u64> = v.iter().copied().filter(|&y| y as f64 > seen).collect();
+            if above.is_empty() {
+                return seen;
+            }
+            above.sort_unstable();
+            let i = ((q * above.len() as f64).ceil() as usize).clamp(1, above.len()) - 1;
+            return above[i] as f64;
+        }
+        let f = self.cdf(seen);
+        if f >= 1.0 - 1e-12 {
+            return seen;
+        }
+        self.quantile_ms(f + q * (1.0 - f)).max(seen)
+    }
+
     /// Draws one value.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SimTime {
         let ms = match self {
@@ -108,5 +187,35 @@ impl Dist {
             }
         };
         SimTime(ms.max(0.0).round().min(u64::MAX as f64 / 4.0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditional_quantiles_match_closed_forms() {
+        // exponential is memoryless: Q(q | X > s) = s + Q(q)
+        let e = Dist::Exponential { mean_ms: 1000.0 };
+        let q = e.conditional_quantile_ms(0.9, 5000.0);
+        assert!((q - (5000.0 + 1000.0 * 10f64.ln())).abs() < 1e-6, "{q}");
+        // uniform on [0, 100]: given X > 50, uniform on [50, 100]
+        let u = Dist::Uniform(SimTime(0), SimTime(100));
+        assert!((u.conditional_quantile_ms(0.5, 50.0) - 75.0).abs() < 1e-9);
+        // lognormal: the quantile inverts the cdf
+        let l = Dist::lognormal(SimTime(600_000), SimTime(1_800_000));
+        assert!((l.quantile_ms(0.95) - 1_800_000.0).abs() < 1.0);
+        assert!((l.cdf(600_000.0) - 0.5).abs() < 1e-9);
+        let c = l.conditional_quantile_ms(0.95, 1_800_000.0);
+        assert!((l.cdf(c) - (0.95 + 0.95 * 0.05)).abs() < 1e-6);
+        // a fixed duration is known exactly; an empirical one from the values above
+        assert_eq!(
+            Dist::Fixed(SimTime(7)).conditional_quantile_ms(0.95, 3.0),
+            7.0
+        );
+        let emp = Dist::Empirical(Arc::new(vec![10, 20, 30, 40]));
+        assert_eq!(emp.conditional_quantile_ms(0.5, 15.0), 30.0);
+        assert_eq!(emp.conditional_quantile_ms(0.99, 45.0), 45.0);
     }
 }

@@ -107,6 +107,9 @@ pub fn table(r: &SweepResult) -> String {
         if c.eliminated.is_some() {
             flags.push("dropped");
         }
+        if !c.deployable {
+            flags.push("needs-own-code");
+        }
         let _ = writeln!(
             o,
             "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>20} {:>20}  {}",
@@ -161,6 +164,7 @@ pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
         "cost_per_30d_usd_min_reading",
         "cost_per_30d_usd_max_reading",
         "feasible",
+        "deployable",
         "pareto",
         "eliminated",
     ]
@@ -197,6 +201,7 @@ pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
             c.cost_range_per_30d_usd[0].to_string(),
             c.cost_range_per_30d_usd[1].to_string(),
             c.feasible.to_string(),
+            c.deployable.to_string(),
             c.pareto.to_string(),
             c.eliminated.clone().unwrap_or_default(),
         ];
@@ -326,6 +331,9 @@ pub fn recommendation_text(
                     "  (placement of single-task RunTask calls: {p}; retry policy {})",
                     rec.retry.clone().unwrap_or_default()
                 );
+            }
+            if let Some(d) = &rec.deployment {
+                let _ = writeln!(o, "  deployed as: {d}");
             }
         }
         None => {

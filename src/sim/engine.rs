@@ -72,6 +72,9 @@ struct Run {
     task_failed: bool,
     /// Prefect 3 automation: the run was relaunched on FARGATE once.
     automated: bool,
+    /// The most work the run is known to need: the most it had done when an attempt was
+    /// interrupted (it needs more than that).
+    seen: SimTime,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -482,6 +485,7 @@ impl<O: Observer> Engine<'_, O> {
             heartbeat: SimTime::ZERO,
             task_failed: false,
             automated: false,
+            seen: SimTime::ZERO,
         });
         self.live_runs += 1;
         self.out.runs += 1;
@@ -571,7 +575,11 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
-    /// Whether the deadline-aware rule sends this launch to on-demand.
+    /// Whether the deadline-aware rule sends this launch to on-demand: when the slack to the
+    /// deadline no longer covers a startup, the remaining work and one more restart. The
+    /// remaining work is what a real scheduler can know: the flow's duration distribution's
+    /// [`retry::DEADLINE_QUANTILE`] given that the run has already needed more than it has
+    /// done (`seen`), less the work its checkpoints keep; never the run's sampled duration.
     fn deadline_forces_on_demand(&self, r: &Run) -> bool {
         let fl = &self.s.flows[r.flow as usize];
         let Some(deadline) = fl.deadline else {
@@ -579,10 +587,13 @@ impl<O: Observer> Engine<'_, O> {
         };
         let due = r.scheduled.plus(deadline);
         let slack = due.0 as f64 - self.now.0 as f64;
-        let startup = fl.provisioning.mean_ms() + fl.image_pull.mean_ms();
-        let work = self
-            .remaining_runtime(r.flow as usize, r.work.minus(r.saved))
-            .0 as f64;
+        let startup =
+            fl.provisioning.mean_ms() + fl.image_pull.mean_ms() + fl.engine_startup.0 as f64;
+        let total = fl
+            .duration
+            .conditional_quantile_ms(retry::DEADLINE_QUANTILE, r.seen.0 as f64);
+        let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
+        let work = self.remaining_runtime(r.flow as usize, left).0 as f64;
         // a restart: another startup, the SIGTERM grace, a poll and the policy's next delay
         let delay = match &self.s.retry {
             RetryPolicy::Custom(c) => c.delay.before_retry(r.attempts.max(1)).0 as f64,
@@ -898,6 +909,7 @@ impl<O: Observer> Engine<'_, O> {
             };
         }
         tk.useful = gained;
+        r.seen = SimTime(r.seen.0.max(r.saved.plus(done).0));
         r.saved = r.saved.plus(gained);
         r.interruptions += 1;
         self.out.interruptions += 1;

@@ -28,6 +28,10 @@ pub const ZOMBIE_STALE_SERVER: SimTime = SimTime(600_000);
 /// Zombie Killer on Prefect Cloud: 2 min (Prefect 1 docs, `concepts/services.md`).
 pub const ZOMBIE_STALE_CLOUD: SimTime = SimTime(120_000);
 
+/// The deadline-aware rule plans for this quantile of a run's total work given what it has
+/// already needed (a conservative estimate: 1 in 20 runs needs more).
+pub const DEADLINE_QUANTILE: f64 = 0.95;
+
 /// The first pass of a loop (period `period`, first at `phase`) strictly after `t`.
 pub fn next_pass(phase: u64, period: SimTime, t: SimTime) -> SimTime {
     let p = period.0.max(1);
@@ -211,33 +215,30 @@ pub fn custom_delay(c: &CustomRetry, attempts: u32, u: f64) -> SimTime {
     }
 }
 
-/// How a policy is deployed, in words; `None` when it needs code of the user's own.
+/// How a policy is deployed, in words; `None` when it needs code of the user's own (every
+/// `custom` policy: its attempts, delays, fallbacks and deadline rule are what-if studies).
 pub fn deployment(p: &RetryPolicy) -> Option<&'static str> {
     match p {
         RetryPolicy::Prefect3 {
-            reschedule: false, ..
-        } => Some("the Prefect ECS worker's defaults"),
-        RetryPolicy::Prefect3 {
-            reschedule: true, ..
-        } => Some(
-            "work pool env PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule (Prefect ≥ 3.2.10)",
-        ),
+            reschedule,
+            automation,
+            ..
+        } => Some(match (reschedule, automation) {
+            (false, false) => "the Prefect ECS worker's defaults",
+            (true, false) => {
+                "work pool env PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule (Prefect ≥ 3.2.10)"
+            }
+            (false, true) => {
+                "a Prefect automation: when a run of the pool's deployments is Crashed, run the deployment again with job variables on FARGATE"
+            }
+            (true, true) => {
+                "work pool env PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule (Prefect ≥ 3.2.10) and a Prefect automation that reruns a Crashed run on FARGATE"
+            }
+        }),
         RetryPolicy::Prefect1Lazarus { .. } => {
             Some("Prefect 1 Server or Cloud services (Lazarus, Zombie Killer) and task retries")
         }
-        RetryPolicy::Custom(c) => {
-            let automation_only = c.max_attempts == 2
-                && c.fallback_after_interruptions.is_none_or(|k| k == 1)
-                && c.fallback_after_capacity_failures.is_none_or(|k| k == 1)
-                && (c.fallback_after_interruptions.is_some()
-                    || c.fallback_after_capacity_failures.is_some())
-                && !c.deadline_aware
-                && matches!(c.delay, crate::scenario::Delay::Fixed(d) if d.0 == 0)
-                && c.jitter == 0.0;
-            automation_only.then_some(
-                "a Prefect automation: when a run of the pool's deployments is Crashed, run the deployment again with job variables on FARGATE",
-            )
-        }
+        RetryPolicy::Custom(_) => None,
     }
 }
 

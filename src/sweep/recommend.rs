@@ -64,6 +64,8 @@ pub struct Recommendation {
     pub placement: Option<String>,
     /// The retry policy spec.
     pub retry: Option<String>,
+    /// How the retry policy is deployed.
+    pub deployment: Option<String>,
 }
 
 /// The work-pool job variables for a strategy and retry policy.
@@ -87,14 +89,16 @@ pub fn prefect_job_variables(
     v
 }
 
-/// Picks the recommendation from a sweep.
-pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
+/// Picks the recommendation from a sweep: among deployable candidates only, unless
+/// `allow_custom_code` (custom policies need code of the user's own).
+pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recommendation {
+    let eligible = |i: usize| allow_custom_code || r.candidates[i].deployable;
     let confidence = r.meta.objectives.confidence;
     let cost = |i: usize| r.candidates[i].metrics.cost_per_30d_usd.mean;
     let by_cost =
         |v: &mut Vec<usize>| v.sort_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
     let mut feasible: Vec<usize> = (0..r.candidates.len())
-        .filter(|&i| r.candidates[i].feasible)
+        .filter(|&i| r.candidates[i].feasible && eligible(i))
         .collect();
     by_cost(&mut feasible);
     let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64;
@@ -107,7 +111,11 @@ pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
     let Some(&best) = feasible.first() else {
         // nothing feasible: the candidate whose worst objective is nearest its limit
         let closest = (0..r.candidates.len())
-            .filter(|&i| r.candidates[i].replications >= 2 && !r.candidates[i].checks.is_empty())
+            .filter(|&i| {
+                eligible(i)
+                    && r.candidates[i].replications >= 2
+                    && !r.candidates[i].checks.is_empty()
+            })
             .filter_map(|i| {
                 let worst = r.candidates[i]
                     .checks
@@ -128,7 +136,12 @@ pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
             candidate: None,
             label: None,
             runner_up: None,
-            binding: "no candidate meets every objective".into(),
+            binding: if (0..r.candidates.len()).any(|i| r.candidates[i].feasible && !eligible(i)) {
+                "no deployable candidate meets every objective (some custom policies do: they need your own code; `--allow-custom-code` lets them be recommended)".into()
+            } else {
+                "no candidate meets every objective".into()
+            },
+            deployment: None,
             closest,
             ecs: serde_json::Value::Null,
             prefect_work_pool: serde_json::Value::Null,
@@ -155,7 +168,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
     let mut failing: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
     for i in 0..r.candidates.len() {
         let c = &r.candidates[i];
-        if c.replications >= 2 && cost(i) < cost(best) && !c.feasible {
+        if c.replications >= 2 && cost(i) < cost(best) && !c.feasible && eligible(i) {
             for ch in c.checks.iter().filter(|ch| !ch.met()) {
                 failing.entry(ch.objective).or_default().push(i);
             }
@@ -199,6 +212,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix) -> Recommendation {
         closest: None,
         ecs: serde_json::json!({"capacityProviderStrategy": strategy}),
         prefect_work_pool: prefect_job_variables(&strategy, &c.retry_policy),
+        deployment: Some(r.candidates[best].deployment.clone()),
         placement: Some(match c.placement {
             crate::model::PlacementSpec::Robust if c.readings.len() == 1 => {
                 "any (one provider: every reading places it the same way)".to_string()

@@ -43,6 +43,10 @@ pub struct CandidateResult {
     /// The matrix row of the costliest reading.
     #[serde(skip)]
     pub variant: usize,
+    /// How its retry policy is deployed, or `needs your own code` (custom policies).
+    pub deployment: String,
+    /// Whether its retry policy can be deployed with Prefect and AWS alone.
+    pub deployable: bool,
     /// Mean cost per 30 days of the cheapest and the costliest reading, USD.
     pub cost_range_per_30d_usd: [f64; 2],
     /// Why racing stopped replicating it, if it did.
@@ -181,7 +185,10 @@ pub fn assemble(
                 means.iter().copied().fold(f64::INFINITY, f64::min),
                 means.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             ];
+            let how = crate::sim::retry::deployment(&c.retry_policy);
             CandidateResult {
+                deployment: how.unwrap_or("needs your own code").to_string(),
+                deployable: how.is_some(),
                 candidate: c.clone(),
                 label: c.label(),
                 replications: n as u64,

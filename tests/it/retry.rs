@@ -569,3 +569,46 @@ fn prefect3_fallback_automation_reruns_a_crashed_run_on_fargate() {
     assert_eq!(done.value, done.t_ms);
     assert!(done.t_ms >= again.t_ms + 25_000 + 3_600_000);
 }
+
+#[test]
+fn the_deadline_rule_reads_the_distribution_never_the_sampled_duration() {
+    // daily runs whose work varies widely (lognormal, median 40 min, p95 2 h) and a 100 min
+    // deadline; first launches of different runs know the same thing (nothing done yet), so
+    // the rule must send them all to the same provider, however long each will turn out
+    let first_providers = |p95: &str| -> Vec<Provider> {
+        let src = world(
+            "horizon = \"20d\"",
+            "10s",
+            SPOT_ONLY,
+            "[spot]\ninterruption_rate = \"0.01/h\"\n[retry]\npolicy = \"custom\"\nmax_attempts = 5\ndeadline_aware = true",
+            &format!(
+                "schedule = {{ every = \"1d\" }}\nduration = {{ lognormal = {{ median = \"40m\", p95 = \"{p95}\" }} }}\ndeadline = \"100m\""
+            ),
+        );
+        let s = scenario(&src);
+        let mut out = Vec::new();
+        let mut works = Vec::new();
+        for rep in 0..5 {
+            let (_, events) = trace(&s, rep);
+            for e in &events {
+                if e.kind == EventKind::Scheduled {
+                    works.push(e.value);
+                }
+                if e.kind == EventKind::RunTask && e.attempt == 1 {
+                    out.push(e.provider.unwrap());
+                }
+            }
+        }
+        // the samples do differ: some runs need far more than others
+        let (lo, hi) = (works.iter().min().unwrap(), works.iter().max().unwrap());
+        assert!(hi > &(3 * lo), "{lo} … {hi}");
+        out
+    };
+    // p95 2 h: the 95% quantile of the work (2 h) exceeds the slack: every run on FARGATE
+    let v = first_providers("2h");
+    assert_eq!(v.len(), 100);
+    assert!(v.iter().all(|p| *p == Provider::Fargate), "{v:?}");
+    // p95 60 min: it fits: every first launch on spot, even the runs that will need 2 h
+    let v = first_providers("60m");
+    assert!(v.iter().all(|p| *p == Provider::FargateSpot), "{v:?}");
+}

@@ -45,7 +45,7 @@ fn restart_world(rate: &str, objectives: &str) -> String {
 fn recommended_share(src: &str) -> Option<u32> {
     let s = scenario(src);
     let run = execute_all(&s);
-    let rec = recommend(&run.result, &run.matrix);
+    let rec = recommend(&run.result, &run.matrix, true);
     rec.candidate
         .map(|c| run.result.candidates[c].candidate.spot_share)
 }
@@ -78,7 +78,7 @@ fn impossible_objectives_name_the_closest_miss() {
     let src = restart_world("0/h", "[objectives]\nmax_p95_latency = \"1h\"");
     let s = scenario(&src);
     let run = execute_all(&s);
-    let rec = recommend(&run.result, &run.matrix);
+    let rec = recommend(&run.result, &run.matrix, true);
     assert_eq!(rec.candidate, None);
     let closest = rec.closest.clone().unwrap();
     assert_eq!(closest.objective, "max_p95_latency");
@@ -104,8 +104,8 @@ fn racing_agrees_with_the_full_grid_at_a_fraction_of_the_cost() {
     };
     let full = execute(&s_full, &s_full.sweep, None, &c).expect("rates");
     let race = execute(&s_race, &s_race.sweep, None, &c).expect("rates");
-    let a = recommend(&full.result, &full.matrix).candidate;
-    let b = recommend(&race.result, &race.matrix).candidate;
+    let a = recommend(&full.result, &full.matrix, true).candidate;
+    let b = recommend(&race.result, &race.matrix, true).candidate;
     assert_eq!(a, b);
     assert_eq!(full.result.search.cells_run, 11 * 80);
     assert!(
@@ -604,7 +604,7 @@ fn robust_placement_refuses_a_strategy_whose_feasibility_flips_between_readings(
     // the robust candidate is the same simulation
     let pc = &robust.readings[0];
     assert_eq!(pc.cost_per_30d_usd, per_call.metrics.cost_per_30d_usd);
-    let rec = recommend(&run.result, &run.matrix);
+    let rec = recommend(&run.result, &run.matrix, true);
     assert_eq!(rec.candidate, Some(per_call.candidate.index));
 }
 
