@@ -125,10 +125,13 @@ pub fn csv(s: &Summary) -> Result<String, csv::Error> {
 pub fn replications_csv(reps: &[Replication]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for (i, r) in reps.iter().enumerate() {
-        let serde_json::Value::Object(map) = serde_json::to_value(&r.outcome).unwrap_or_default()
+        let serde_json::Value::Object(mut map) =
+            serde_json::to_value(&r.outcome).unwrap_or_default()
         else {
             continue;
         };
+        // per-flow figures are nested; the CSV keeps the replication's scalars
+        map.retain(|_, v| !(v.is_array() || v.is_object()));
         if i == 0 {
             let mut head: Vec<String> = map.keys().cloned().collect();
             head.push("baseline_cost_usd".into());

@@ -331,6 +331,10 @@ pub struct FlowSection {
     /// parts) or `{ sizes = [1, 2, 1], retries = 1, retry_delay = "1m" }` (relative work).
     /// Without it a run is one task without retries.
     pub tasks: Option<TasksFile>,
+    /// This deployment's own capacity provider strategy (its `job_variables`'
+    /// `capacity_provider_strategy`, or a Prefect 1 run config's `run_task_kwargs`),
+    /// overriding the work pool's `worker.strategy`: `[{ provider = "FARGATE", weight = 1 }]`.
+    pub strategy: Option<Vec<StrategyItemFile>>,
     /// Compressed size of the flow's container image (e.g. `"1.2 GB"`, `"800 MB"`): every
     /// attempt pulls it again, through the NAT gateway when `[network] egress = "nat"`.
     pub image_size: Option<String>,

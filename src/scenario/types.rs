@@ -77,17 +77,38 @@ impl Scenario {
             source: LaunchSource::Baseline,
             strategy: Strategy::only(Provider::Fargate),
         };
+        for f in &mut s.flows {
+            f.strategy = None;
+        }
         s
+    }
+
+    /// The strategy flow `f`'s runs are sent with: its deployment's own, else the pool's.
+    pub fn strategy_of(&self, f: usize) -> &Strategy {
+        self.flows[f]
+            .strategy
+            .as_ref()
+            .unwrap_or(&self.launch.strategy)
+    }
+
+    /// The providers any run can be placed on.
+    pub fn reachable(&self) -> Vec<Provider> {
+        Provider::ALL
+            .into_iter()
+            .filter(|p| (0..self.flows.len()).any(|f| self.strategy_of(f).uses(*p)))
+            .collect()
+    }
+
+    /// Whether any flow's strategy can reach FARGATE_SPOT.
+    pub fn uses_spot(&self) -> bool {
+        self.reachable().contains(&Provider::FargateSpot)
     }
 
     /// Resolves [`Scenario::rates`] for the providers the current strategy can reach (and
     /// FARGATE, which the worker, the baseline and any fallback use). Call it after changing
     /// the strategy; it lists every missing rate at once.
     pub fn reprice(&mut self) -> Result<(), MissingRates> {
-        let providers: Vec<Provider> = Provider::ALL
-            .into_iter()
-            .filter(|p| self.launch.strategy.uses(*p))
-            .collect();
+        let providers = self.reachable();
         let sizes: Vec<&TaskSize> = self.flows.iter().map(|f| &f.size).collect();
         self.rates = crate::pricing::resolved::resolve(
             &self.prices,
@@ -498,6 +519,8 @@ pub struct FlowSpec {
     /// and `prefect flow-run execute` start-up): no work is done and Prefect 3's SIGTERM
     /// handler is not installed yet.
     pub engine_startup: SimTime,
+    /// The deployment's own strategy, overriding the pool's ([`Scenario::strategy_of`]).
+    pub strategy: Option<Strategy>,
     /// The flow's Prefect 1 tasks (used by `prefect1-lazarus`): their boundaries keep
     /// finished work, and their retries let the Zombie Killer retry an interrupted one.
     pub tasks: FlowTasks,

@@ -107,10 +107,14 @@ pub fn validate(
                 ),
             );
         }
-        if let Some(spec) = flow(&mut cx, fl, &p, sim.as_ref()) {
+        if let Some(spec) = flow(&mut cx, fl, &p, sim.as_ref(), cluster.as_ref()) {
             if let Some(l) = &launch
                 && spec.size.os == OperatingSystem::Windows
-                && l.strategy.uses(Provider::FargateSpot)
+                && spec
+                    .strategy
+                    .as_ref()
+                    .unwrap_or(&l.strategy)
+                    .uses(Provider::FargateSpot)
             {
                 cx.err(
                     &p.key("os"),
@@ -1128,8 +1132,13 @@ fn flow(
     f: &FlowSection,
     p: &FieldPath,
     sim: Option<&SimulationSettings>,
+    cluster: Option<&ClusterSpec>,
 ) -> Option<FlowSpec> {
     let before = cx.diags.len();
+    let own_strategy = match (&f.strategy, cluster) {
+        (Some(items), Some(c)) => strategy(cx, items, &p.key("strategy"), &c.capacity_providers),
+        _ => None,
+    };
     let schedule = schedule(
         cx,
         &f.schedule,
@@ -1218,6 +1227,7 @@ fn flow(
         image_gb,
         engine_startup: engine_startup?,
         tasks: tasks?,
+        strategy: own_strategy,
     })
 }
 
@@ -1735,7 +1745,11 @@ fn check_rates(
     let sizes: Vec<&TaskSize> = flows.iter().map(|f| &f.size).collect();
     let providers: Vec<Provider> = Provider::ALL
         .into_iter()
-        .filter(|p| strategy.uses(*p))
+        .filter(|p| {
+            flows
+                .iter()
+                .any(|f| f.strategy.as_ref().unwrap_or(strategy).uses(*p))
+        })
         .collect();
     match crate::pricing::resolved::resolve(prices, &sizes, worker, &providers, discount) {
         Ok(r) => Some(r),

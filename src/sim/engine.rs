@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 
 use super::hazard::Hazard;
 use super::observer::{EventKind, Observer, TraceEvent};
-use super::outcome::RunOutcome;
+use super::outcome::{FlowOutcome, RunOutcome};
 use super::placement::Placer;
 use super::queue::EventQueue;
 use super::retry::{self, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases};
@@ -160,8 +160,14 @@ struct Engine<'a, O: Observer> {
     pickup_at: Option<SimTime>,
     pool_in_flight: u32,
     flow_in_flight: Vec<u32>,
-    provider_in_flight: [u32; 2],
-    placer: Placer,
+    /// One placer per distinct strategy (the pool's first, then deployments' own), with the
+    /// tasks in flight of each, by provider.
+    placers: Vec<Placer>,
+    in_flight: Vec<[u32; 2]>,
+    /// The placer of each flow.
+    flow_placer: Vec<usize>,
+    /// Per flow: what it ran and what became of its runs.
+    per_flow: Vec<FlowOutcome>,
     st: Streams,
     hazard: Hazard,
     poll_phase: u64,
@@ -257,8 +263,10 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         pickup_at: None,
         pool_in_flight: 0,
         flow_in_flight: vec![0; n],
-        provider_in_flight: [0; 2],
-        placer: Placer::new(&s.launch.strategy, s.sim.placement),
+        placers: Vec::new(),
+        in_flight: Vec::new(),
+        flow_placer: Vec::new(),
+        per_flow: vec![FlowOutcome::default(); n],
         st,
         hazard: Hazard {
             per_ms: s.spot.rate.per_ms(),
@@ -287,6 +295,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
             ..Default::default()
         },
     };
+    e.set_up_placers();
     e.start();
     e.main_loop();
     e.finish()
@@ -337,6 +346,26 @@ impl<O: Observer> Engine<'_, O> {
         self.generations
     }
 
+    fn set_up_placers(&mut self) {
+        let mut strategies: Vec<&crate::model::Strategy> = vec![&self.s.launch.strategy];
+        for f in 0..self.s.flows.len() {
+            let st = self.s.strategy_of(f);
+            let k = match strategies.iter().position(|x| *x == st) {
+                Some(k) => k,
+                None => {
+                    strategies.push(st);
+                    strategies.len() - 1
+                }
+            };
+            self.flow_placer.push(k);
+        }
+        self.placers = strategies
+            .iter()
+            .map(|st| Placer::new(st, self.s.sim.placement))
+            .collect();
+        self.in_flight = vec![[0; 2]; strategies.len()];
+    }
+
     fn start(&mut self) {
         for f in 0..self.s.flows.len() {
             match self.first_arrival(f) {
@@ -344,8 +373,7 @@ impl<O: Observer> Engine<'_, O> {
                 None => self.arrivals_open -= 1,
             }
         }
-        let uses_spot = self.s.launch.strategy.uses(Provider::FargateSpot)
-            || matches!(self.s.retry, RetryPolicy::Custom(_));
+        let uses_spot = self.s.uses_spot() || matches!(self.s.retry, RetryPolicy::Custom(_));
         if !uses_spot {
             return;
         }
@@ -489,8 +517,10 @@ impl<O: Observer> Engine<'_, O> {
         });
         self.live_runs += 1;
         self.out.runs += 1;
+        self.per_flow[f].runs += 1;
         if self.s.flows[f].deadline.is_some() {
             self.out.deadline_runs += 1;
+            self.per_flow[f].deadline_runs += 1;
         }
         self.emit(flow, k, 0, EventKind::Scheduled, None, work.0);
         self.make_eligible(run);
@@ -615,7 +645,8 @@ impl<O: Observer> Engine<'_, O> {
             Provider::Fargate
         } else {
             let u = self.st.placement.uniform(r.id, r.attempts as u64);
-            self.placer.choose(self.provider_in_flight, u)
+            let k = self.flow_placer[r.flow as usize];
+            self.placers[k].choose(self.in_flight[k], u)
         };
         if provider == Provider::FargateSpot
             && let RetryPolicy::Custom(CustomRetry {
@@ -739,7 +770,7 @@ impl<O: Observer> Engine<'_, O> {
             after: AfterStop::Nothing,
         });
         self.live_tasks.push(task);
-        self.provider_in_flight[provider.index()] += 1;
+        self.in_flight[self.flow_placer[r.flow as usize]][provider.index()] += 1;
         self.out.tasks += 1;
         self.emit_with(
             r.flow,
@@ -764,7 +795,9 @@ impl<O: Observer> Engine<'_, O> {
 
     fn bill(&mut self, task: u32, stop: SimTime) {
         let tk = self.tasks.items[task as usize];
-        self.public_ip_ms += stop.0.saturating_sub(tk.placed.0);
+        let ip_ms = stop.0.saturating_sub(tk.placed.0);
+        self.public_ip_ms += ip_ms;
+        self.per_flow[tk.flow as usize].public_ip_ms += ip_ms;
         if stop <= tk.pull_start {
             return; // never reached the image pull: nothing billed
         }
@@ -772,11 +805,13 @@ impl<O: Observer> Engine<'_, O> {
             // an attempt stopped during its pull pulled that share of the image
             let pull = tk.pull_end.0 - tk.pull_start.0;
             let done = stop.0 - tk.pull_start.0;
-            self.pull_gb += if done >= pull || pull == 0 {
+            let pulled = if done >= pull || pull == 0 {
                 gb
             } else {
                 gb * done as f64 / pull as f64
             };
+            self.pull_gb += pulled;
+            self.per_flow[tk.flow as usize].image_pull_gb += pulled;
         }
         let os = self.s.flows[tk.flow as usize].size.os;
         let secs = billed_secs(stop.0 - tk.pull_start.0, os);
@@ -799,7 +834,7 @@ impl<O: Observer> Engine<'_, O> {
         let tk = &mut self.tasks.items[task as usize];
         tk.live = false;
         let p = tk.provider.index();
-        self.provider_in_flight[p] -= 1;
+        self.in_flight[self.flow_placer[tk.flow as usize]][p] -= 1;
         if let Some(pos) = self.live_tasks.iter().position(|&t| t == task) {
             self.live_tasks.swap_remove(pos);
         }
@@ -828,6 +863,7 @@ impl<O: Observer> Engine<'_, O> {
             && latency > d
         {
             self.out.deadline_misses += 1;
+            self.per_flow[r.flow as usize].deadline_misses += 1;
         }
         self.emit(
             r.flow,
@@ -849,8 +885,11 @@ impl<O: Observer> Engine<'_, O> {
             EventKind::Failed => self.out.failed += 1,
             _ => self.out.crashed += 1,
         }
+        let pf = &mut self.per_flow[r.flow as usize];
+        pf.crashed_or_failed += 1;
         if self.s.flows[r.flow as usize].deadline.is_some() {
             self.out.deadline_misses += 1;
+            pf.deadline_misses += 1;
         }
         self.emit(r.flow, r.k, r.attempts, how, None, 0);
         self.release_slot(run);
@@ -1147,6 +1186,7 @@ impl<O: Observer> Engine<'_, O> {
                 self.out.unfinished += 1;
                 if self.s.flows[r.flow as usize].deadline.is_some() {
                     self.out.deadline_misses += 1;
+                    self.per_flow[r.flow as usize].deadline_misses += 1;
                 }
                 self.emit(r.flow, r.k, r.attempts, EventKind::Unfinished, None, 0);
             }
@@ -1162,6 +1202,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 let rate = s.rates.flow(f, p) / 3600.0;
                 let cost = secs as f64 * rate;
+                self.per_flow[f].cost_usd += cost;
                 match p {
                     Provider::Fargate => {
                         out.cost_fargate_usd += cost;
@@ -1180,6 +1221,13 @@ impl<O: Observer> Engine<'_, O> {
         out.cost_worker_usd = s.worker.count as f64 * hours * s.rates.worker;
         let net = &s.network;
         out.image_pull_gb = self.pull_gb;
+        for pf in &mut self.per_flow {
+            pf.cost_usd += match net.egress {
+                Egress::PublicIp => pf.public_ip_ms as f64 / 3_600_000.0 * net.public_ipv4_hour,
+                Egress::Nat { .. } => pf.image_pull_gb * net.per_gb,
+                Egress::VpcEndpoints { .. } => 0.0,
+            };
+        }
         match net.egress {
             Egress::PublicIp => {
                 out.cost_public_ipv4_usd = (self.public_ip_ms as f64 / 3_600_000.0
@@ -1205,6 +1253,7 @@ impl<O: Observer> Engine<'_, O> {
             out.latency_p95_ms = self.latency.value_at_quantile(0.95);
             out.latency_p99_ms = self.latency.value_at_quantile(0.99);
         }
+        out.flows = std::mem::take(&mut self.per_flow);
         out
     }
 }

@@ -62,6 +62,29 @@ pub struct RunOutcome {
     pub latency_p99_ms: u64,
     /// Events the engine processed.
     pub events: u64,
+    /// Per flow, in scenario order.
+    pub flows: Vec<FlowOutcome>,
+}
+
+/// What one flow (deployment) ran in one replication: the parts of the bill and of the
+/// objectives that add up across flows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowOutcome {
+    /// Runs scheduled.
+    pub runs: u64,
+    /// Runs that ended Crashed or Failed.
+    pub crashed_or_failed: u64,
+    /// Runs with a deadline.
+    pub deadline_runs: u64,
+    /// Of those, not completed by it.
+    pub deadline_misses: u64,
+    /// Its tasks (both providers) and their per-task network charges (public IPv4, NAT
+    /// data), USD; the worker and hourly network charges are the scenario's.
+    pub cost_usd: f64,
+    /// Task time holding a public IPv4 address, ms.
+    pub public_ip_ms: u64,
+    /// Image data pulled, GB.
+    pub image_pull_gb: f64,
 }
 
 impl RunOutcome {
