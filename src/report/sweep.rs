@@ -56,6 +56,13 @@ fn header(r: &SweepResult) -> String {
         );
     }
     let s = &r.search;
+    if !s.deployments.note.is_empty() {
+        let _ = writeln!(
+            o,
+            "per-deployment search: {} ({} combinations screened, {} simulated jointly)",
+            s.deployments.note, s.deployments.screened, s.deployments.added
+        );
+    }
     let _ = writeln!(
         o,
         "{} candidates · {} · {} of {} candidate-replications run ({:.0}% saved){}",
@@ -331,6 +338,23 @@ pub fn recommendation_text(
                     "  (placement of single-task RunTask calls: {p}; retry policy {})",
                     rec.retry.clone().unwrap_or_default()
                 );
+            }
+            if !rec.deployments.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "Each deployment's own job variables (override the work pool's strategy):"
+                );
+                for d in &rec.deployments {
+                    let _ = writeln!(
+                        o,
+                        "  {}: {}",
+                        d.flow,
+                        serde_json::to_string(&d.job_variables).unwrap_or_default()
+                    );
+                }
+            }
+            if let Some(v) = &rec.versus_uniform {
+                let _ = writeln!(o, "per-deployment: {v}");
             }
             if let Some(d) = &rec.deployment {
                 let _ = writeln!(o, "  deployed as: {d}");

@@ -114,6 +114,9 @@ pub struct SweepSection {
     pub replications: Option<u32>,
     /// Race candidates: stop replicating those that are clearly dominated (default true).
     pub adaptive: Option<bool>,
+    /// Also search per-deployment strategies: each flow (deployment) all on FARGATE_SPOT or
+    /// all on FARGATE, in its own job variables (default true with two or more flows).
+    pub per_deployment: Option<bool>,
 }
 
 /// `[simulation]`

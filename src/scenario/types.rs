@@ -65,6 +65,8 @@ pub struct SweepSpec {
     pub replications: u32,
     /// Race candidates.
     pub adaptive: bool,
+    /// Also search per-deployment strategies (each flow all on spot or all on demand).
+    pub per_deployment: bool,
 }
 
 impl Scenario {

@@ -1352,6 +1352,7 @@ fn sweep(
         checkpoint_every,
         replications,
         adaptive: w.adaptive.unwrap_or(true),
+        per_deployment: w.per_deployment.unwrap_or(true),
     })
 }
 

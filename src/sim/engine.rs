@@ -575,6 +575,10 @@ impl<O: Observer> Engine<'_, O> {
             r.submission_tries = 0;
             self.submit(run);
         }
+        if self.pool_in_flight >= pool_limit && i < self.eligible.len() {
+            // runs wait for the work pool's slots: flows share a binding limit
+            self.out.pool_limit_waits += 1;
+        }
     }
 
     fn release_slot(&mut self, run: u32) {

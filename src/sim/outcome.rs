@@ -62,6 +62,9 @@ pub struct RunOutcome {
     pub latency_p99_ms: u64,
     /// Events the engine processed.
     pub events: u64,
+    /// Worker polls at which runs waited because the work pool's concurrency limit was
+    /// reached (0: flows never competed for slots).
+    pub pool_limit_waits: u64,
     /// Per flow, in scenario order.
     pub flows: Vec<FlowOutcome>,
 }

@@ -31,6 +31,14 @@ pub struct Candidate {
     /// The rows of the sweep's outcome matrix holding each reading, in `readings` order.
     #[serde(skip)]
     pub variants: Vec<usize>,
+    /// Per-deployment candidates: each flow's own one-provider strategy, in scenario order
+    /// (its deployment's `job_variables`); empty for a uniform candidate, whose flows all
+    /// use `strategy`.
+    #[serde(serialize_with = "provider_names")]
+    pub deployments: Vec<Provider>,
+    /// Flow names, for labels (per-deployment candidates only).
+    #[serde(skip)]
+    pub flow_names: Vec<String>,
     /// Retry policy spec.
     pub retry: String,
     /// The policy.
@@ -46,6 +54,9 @@ fn strategy_items<S: serde::Serializer>(s: &Strategy, ser: S) -> Result<S::Ok, S
 }
 fn placement_name<S: serde::Serializer>(p: &PlacementSpec, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(p.name())
+}
+fn provider_names<S: serde::Serializer>(p: &[Provider], ser: S) -> Result<S::Ok, S::Error> {
+    ser.collect_seq(p.iter().map(|r| r.ecs_name()))
 }
 fn reading_names<S: serde::Serializer>(p: &[Placement], ser: S) -> Result<S::Ok, S::Error> {
     ser.collect_seq(p.iter().map(|r| r.name()))
@@ -101,6 +112,27 @@ pub fn strategy_for(spot_share: u32, base: u32, base_provider: Provider) -> Stra
 impl Candidate {
     /// A short label, e.g. `spot 60% · base 1 FARGATE · per-call · prefect3-reschedule`.
     pub fn label(&self) -> String {
+        if !self.deployments.is_empty() {
+            let per: Vec<String> = self
+                .flow_names
+                .iter()
+                .zip(&self.deployments)
+                .map(|(n, p)| {
+                    format!(
+                        "{n}→{}",
+                        match p {
+                            Provider::Fargate => "OD",
+                            Provider::FargateSpot => "SPOT",
+                        }
+                    )
+                })
+                .collect();
+            let mut l = format!("per-deployment {} · {}", per.join(" "), self.retry);
+            if let Some(c) = self.checkpoint_every {
+                l.push_str(&format!(" · ckpt {c}"));
+            }
+            return l;
+        }
         let mut l = format!("spot {}%", self.spot_share);
         let one_provider = self.readings.len() == 1 && self.placement == PlacementSpec::Robust;
         if self.base > 0 {
@@ -128,6 +160,9 @@ impl Candidate {
         };
         c.sim.placement = reading;
         c.sim.placement_spec = self.placement;
+        for (f, p) in c.flows.iter_mut().zip(&self.deployments) {
+            f.strategy = Some(Strategy::only(*p));
+        }
         c.retry = self.retry_policy.clone();
         if let Some(every) = self.checkpoint_every {
             for f in &mut c.flows {
@@ -163,6 +198,8 @@ pub fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
                             base_provider: spec.base_provider,
                             readings: placement.readings(&strategy),
                             variants: Vec::new(),
+                            deployments: Vec::new(),
+                            flow_names: Vec::new(),
                             strategy,
                             placement,
                             retry: retry_spec(retry),

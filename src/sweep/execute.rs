@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, grid};
+use super::deployments::{self, DeploymentSearch};
 use super::result::{Search, SweepResult, assemble};
 use super::run::{Control, Matrix, race, run_cells, shard_cells};
 use crate::model::SimTime;
@@ -67,7 +68,7 @@ pub fn execute(
     shard: Option<(u32, u32)>,
     ctl: &Control,
 ) -> Result<SweepRun, MissingRates> {
-    let (candidates, scenarios) = prepare(base, spec)?;
+    let (mut candidates, mut scenarios) = prepare(base, spec)?;
     let reps = spec.replications;
     let mut matrix = Matrix::new(scenarios.len(), reps);
     let adaptive = spec.adaptive && shard.is_none();
@@ -87,7 +88,16 @@ pub fn execute(
         run_cells(base, &scenarios, &cells, &mut matrix, ctl);
         (Vec::new(), Vec::new())
     };
-    let result = finish(
+    let found = per_deployment(
+        base,
+        spec,
+        shard,
+        ctl,
+        &mut candidates,
+        &mut scenarios,
+        &mut matrix,
+    )?;
+    let mut result = finish(
         base,
         &candidates,
         &scenarios,
@@ -97,12 +107,64 @@ pub fn execute(
         eliminated,
         ctl,
     );
+    result.search.deployments = found;
     Ok(SweepRun {
         candidates,
         scenarios,
         matrix,
         result,
     })
+}
+
+/// The per-deployment phase: candidates (and matrix rows) added after the grid's, each
+/// simulated jointly with every replication.
+fn per_deployment(
+    base: &Scenario,
+    spec: &SweepSpec,
+    shard: Option<(u32, u32)>,
+    ctl: &Control,
+    candidates: &mut Vec<Candidate>,
+    scenarios: &mut Vec<Scenario>,
+    matrix: &mut Matrix,
+) -> Result<DeploymentSearch, MissingRates> {
+    let mut found = DeploymentSearch::default();
+    match (shard, deployments::applies(base)) {
+        (_, Err(why)) => found.note = why,
+        (Some(_), Ok(())) => found.note = "run by `merge`, once every shard is in".into(),
+        (None, Ok(())) if !spec.per_deployment => {
+            found.note = "off ([sweep] per_deployment = false)".into()
+        }
+        (None, Ok(())) => {
+            let checkpoints: Vec<Option<SimTime>> =
+                if base.flows.iter().any(|f| f.checkpoint.is_some()) {
+                    spec.checkpoint_every.clone()
+                } else {
+                    vec![None]
+                };
+            let reps = spec.replications;
+            for retry in &spec.retries {
+                for &ck in &checkpoints {
+                    if ctl.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(found);
+                    }
+                    for choice in deployments::choose(base, retry, ck, reps, &mut found) {
+                        let mut c =
+                            deployments::candidate(base, &choice, retry, ck, candidates.len());
+                        let mut v = c.apply(base, crate::model::Placement::PerCall);
+                        v.reprice()?;
+                        let row = matrix.add_row();
+                        c.variants.push(row);
+                        scenarios.push(v);
+                        let cells: Vec<(usize, u32)> = (0..reps).map(|r| (row, r)).collect();
+                        run_cells(base, scenarios, &cells, matrix, ctl);
+                        candidates.push(c);
+                        found.added += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -117,7 +179,7 @@ fn finish(
     ctl: &Control,
 ) -> SweepResult {
     let cells_run = matrix.cells_run();
-    let cells_full = scenarios.len() as u64 * matrix.replications as u64;
+    let cells_full = matrix.outcomes.len() as u64 * matrix.replications as u64;
     let search = Search {
         adaptive,
         rounds,
@@ -130,6 +192,7 @@ fn finish(
             0.0
         },
         interrupted: ctl.cancel.load(std::sync::atomic::Ordering::Relaxed),
+        deployments: DeploymentSearch::default(),
     };
     assemble(base, candidates, scenarios, matrix, search)
 }
@@ -151,6 +214,8 @@ pub struct GridEcho {
     pub checkpoint_every: Vec<Option<String>>,
     /// Replications.
     pub replications: u32,
+    /// Per-deployment search on.
+    pub per_deployment: bool,
 }
 
 impl GridEcho {
@@ -168,6 +233,7 @@ impl GridEcho {
                 .map(|c| c.map(|t| t.to_string()))
                 .collect(),
             replications: s.replications,
+            per_deployment: s.per_deployment,
         }
     }
     /// Back to a spec (not adaptive: shards cover the full grid).
@@ -194,6 +260,7 @@ impl GridEcho {
                 .collect::<Result<_, _>>()?,
             replications: self.replications,
             adaptive: false,
+            per_deployment: self.per_deployment,
         })
     }
 }
@@ -330,7 +397,19 @@ pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> 
         cancel: &never,
         tick: &|_| {},
     };
-    let result = finish(
+    // the per-deployment phase needs every grid cell, so it runs here, as one machine would
+    let (mut candidates, mut scenarios) = (candidates, scenarios);
+    let found = per_deployment(
+        &base,
+        &spec,
+        None,
+        &ctl,
+        &mut candidates,
+        &mut scenarios,
+        &mut matrix,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut result = finish(
         &base,
         &candidates,
         &scenarios,
@@ -340,6 +419,7 @@ pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> 
         Vec::new(),
         &ctl,
     );
+    result.search.deployments = found;
     Ok(SweepRun {
         candidates,
         scenarios,

@@ -66,6 +66,22 @@ pub struct Recommendation {
     pub retry: Option<String>,
     /// How the retry policy is deployed.
     pub deployment: Option<String>,
+    /// Per-deployment recommendations: each deployment's own job variables (empty when
+    /// every flow uses the work pool's strategy).
+    pub deployments: Vec<DeploymentOverride>,
+    /// When the recommendation is per-deployment: how it compares with the cheapest
+    /// feasible uniform candidate (paired on common random numbers).
+    pub versus_uniform: Option<String>,
+}
+
+/// One deployment's own strategy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeploymentOverride {
+    /// The flow (deployment) name.
+    pub flow: String,
+    /// Its `job_variables`: `capacity_provider_strategy` (and the reschedule env when the
+    /// policy needs it).
+    pub job_variables: serde_json::Value,
 }
 
 /// The work-pool job variables for a strategy and retry policy.
@@ -142,6 +158,8 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
                 "no candidate meets every objective".into()
             },
             deployment: None,
+            deployments: Vec::new(),
+            versus_uniform: None,
             closest,
             ecs: serde_json::Value::Null,
             prefect_work_pool: serde_json::Value::Null,
@@ -203,6 +221,48 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
     };
     let c = &r.candidates[best].candidate;
     let strategy = ecs_strategy_json(&c.strategy);
+    let deployments: Vec<DeploymentOverride> = c
+        .flow_names
+        .iter()
+        .zip(&c.deployments)
+        .map(|(flow, p)| DeploymentOverride {
+            flow: flow.clone(),
+            job_variables: prefect_job_variables(
+                &ecs_strategy_json(&crate::model::Strategy::only(*p)),
+                &c.retry_policy,
+            ),
+        })
+        .collect();
+    let versus_uniform = (!c.deployments.is_empty()).then(|| {
+        let uniform = feasible
+            .iter()
+            .copied()
+            .find(|&i| r.candidates[i].candidate.deployments.is_empty());
+        match uniform {
+            None => "no uniform candidate (one strategy for every flow) meets every objective: only per-deployment strategies do".to_string(),
+            Some(u) => {
+                let (a, b) = (costs(u), costs(best));
+                let (x, y): (Vec<f64>, Vec<f64>) = a
+                    .iter()
+                    .zip(&b)
+                    .filter_map(|(p, q)| Some(((*p)?, (*q)?)))
+                    .unzip();
+                let d = paired(&x, &y);
+                format!(
+                    "beats every feasible uniform candidate: the cheapest, #{u} {}, costs {:.2} USD more per 30 days [95% CI {:.2}, {:.2}]{}",
+                    r.candidates[u].label,
+                    d.mean,
+                    d.ci95_low,
+                    d.ci95_high,
+                    if d.n >= 2 && d.ci95_low > 0.0 {
+                        ""
+                    } else {
+                        " (not statistically clear)"
+                    }
+                )
+            }
+        }
+    });
     Recommendation {
         confidence,
         candidate: Some(best),
@@ -213,6 +273,8 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         ecs: serde_json::json!({"capacityProviderStrategy": strategy}),
         prefect_work_pool: prefect_job_variables(&strategy, &c.retry_policy),
         deployment: Some(r.candidates[best].deployment.clone()),
+        deployments,
+        versus_uniform,
         placement: Some(match c.placement {
             crate::model::PlacementSpec::Robust if c.readings.len() == 1 => {
                 "any (one provider: every reading places it the same way)".to_string()

@@ -78,6 +78,8 @@ pub struct Search {
     pub saving: f64,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
+    /// The per-deployment search.
+    pub deployments: super::deployments::DeploymentSearch,
 }
 
 /// The reliability measure the front uses: deadline misses when any flow has a deadline,

@@ -37,6 +37,12 @@ impl Matrix {
         }
     }
 
+    /// Adds an empty row (a variant added after the grid); returns its index.
+    pub fn add_row(&mut self) -> usize {
+        self.outcomes.push(vec![None; self.replications as usize]);
+        self.outcomes.len() - 1
+    }
+
     /// The completed replications of candidate `c` with their baselines, in order.
     pub fn replications_of(&self, c: usize) -> Vec<Replication> {
         self.outcomes[c]

@@ -119,8 +119,15 @@ fn racing_agrees_with_the_full_grid_at_a_fraction_of_the_cost() {
 
 #[test]
 fn shards_merge_into_the_full_result_in_the_library() {
-    let src = restart_world("0.2/h", "");
-    let s = scenario(&src);
+    for src in [restart_world("0.2/h", ""), two_flows("")] {
+        shards_merge_into_the_full_result(&src);
+    }
+}
+
+/// Three shards through JSON, merged, give the full run's JSON (per-deployment phase
+/// included: `merge` runs it).
+fn shards_merge_into_the_full_result(src: &str) {
+    let s = scenario(src);
     let (flag, tick) = ctl();
     let c = Control {
         cancel: &flag,
@@ -652,5 +659,139 @@ fn robust_is_the_default_of_sweeps_and_simulate_says_which_reading_it_ran() {
             .iter()
             .all(|w| w.code != "base-reading"),
         "the scenario's own strategy has no base"
+    );
+}
+
+// ---- per-deployment strategies -----------------------------------------------------------
+
+/// A long daily job with a tight deadline (5 h of work, 5.5 h to finish) and a short hourly
+/// one that restarts cheaply, spot interrupted at 0.5 per task-hour.
+fn two_flows(extra_sweep: &str) -> String {
+    format!(
+        r#"name = "two deployments"
+region = "us-east-1"
+[simulation]
+horizon = "10d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = 0
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
+[network]
+egress = "vpc-endpoints"
+[spot]
+interruption_rate = "0.5/h"
+[retry]
+policy = "prefect3-reschedule"
+[objectives]
+max_deadline_miss = 0.01
+max_crashed = 0.01
+[sweep]
+spot_share = "0,50,100"
+replications = 20
+adaptive = false
+{extra_sweep}
+[[flow]]
+name = "long"
+schedule = {{ every = "1d" }}
+duration = "5h"
+deadline = "5h30m"
+startup = {{ provisioning = "20s", image_pull = "20s" }}
+[[flow]]
+name = "short"
+schedule = {{ every = "1h" }}
+duration = "5m"
+startup = {{ provisioning = "20s", image_pull = "20s" }}
+"#
+    )
+}
+
+#[test]
+fn per_deployment_strategies_beat_every_uniform_one_and_add_up_exactly() {
+    let s = scenario(&two_flows(""));
+    let run = execute_all(&s);
+    let r = &run.result;
+    let uniform: Vec<_> = r
+        .candidates
+        .iter()
+        .filter(|c| c.candidate.deployments.is_empty())
+        .collect();
+    assert_eq!(uniform.len(), 3);
+    // on demand meets the objectives; any spot share puts the long job on spot, where λ·L =
+    // 2.5 makes it miss its deadline
+    assert!(uniform[0].feasible);
+    assert!(!uniform[1].feasible && !uniform[2].feasible);
+    let rec = recommend(&r.clone(), &run.matrix, false);
+    let best = &r.candidates[rec.candidate.expect("a recommendation")];
+    assert_eq!(
+        best.candidate.deployments,
+        vec![
+            spotplan::model::Provider::Fargate,
+            spotplan::model::Provider::FargateSpot
+        ],
+        "{}",
+        best.label
+    );
+    assert!(best.feasible);
+    let v = rec.versus_uniform.clone().unwrap();
+    assert!(
+        v.starts_with("beats every feasible uniform candidate")
+            && !v.contains("not statistically clear"),
+        "{v}"
+    );
+    assert_eq!(rec.deployments.len(), 2);
+    assert_eq!(
+        rec.deployments[0].job_variables["capacity_provider_strategy"][0]["capacityProvider"],
+        "FARGATE"
+    );
+    assert_eq!(
+        rec.deployments[1].job_variables["capacity_provider_strategy"][0]["capacityProvider"],
+        "FARGATE_SPOT"
+    );
+    // the joint run equals, replication by replication, the long flow's part of the
+    // all-on-demand candidate plus the short flow's part of the all-spot one
+    let od = &run.matrix.outcomes[uniform[0].variant];
+    let spot = &run.matrix.outcomes[uniform[2].variant];
+    let joint = &run.matrix.outcomes[best.variant];
+    for rep in 0..20 {
+        let (o, sp, j) = (
+            od[rep].as_ref().unwrap(),
+            spot[rep].as_ref().unwrap(),
+            joint[rep].as_ref().unwrap(),
+        );
+        let fixed = o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>();
+        let composed = fixed + o.flows[0].cost_usd + sp.flows[1].cost_usd;
+        assert!(
+            (j.cost_usd - composed).abs() < 1e-9,
+            "rep {rep}: {} vs {composed}",
+            j.cost_usd
+        );
+        assert_eq!(j.flows[1], sp.flows[1]);
+        assert_eq!(j.flows[0], o.flows[0]);
+    }
+    // hand computation of the long job on demand: 10 runs, each billed from its pull to its
+    // stop (20 s pull + 5 s engine start-up + 5 h), no interruption
+    let per_run = (20 + 5 + 5 * 3600) as f64 / 3600.0 * (0.04048 + 2.0 * 0.004445);
+    let long = &joint[0].as_ref().unwrap().flows[0];
+    assert_eq!((long.runs, long.deadline_misses), (10, 0));
+    assert!(
+        (long.cost_usd - 10.0 * per_run).abs() < 1e-9,
+        "{}",
+        long.cost_usd
+    );
+    // the search says what it did
+    assert!(
+        r.search.deployments.note.contains("separable"),
+        "{}",
+        r.search.deployments.note
+    );
+    assert_eq!(r.search.deployments.screened, 2);
+    // and can be turned off
+    let off = execute_all(&scenario(&two_flows("per_deployment = false")));
+    assert!(
+        off.result
+            .candidates
+            .iter()
+            .all(|c| c.candidate.deployments.is_empty())
     );
 }
