@@ -44,7 +44,18 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                         s.flows.len(),
                         s.launch.strategy,
                         s.worker.kind.name(),
-                        s.sim.placement,
+                        match s.sim.placement_spec {
+                            crate::model::PlacementSpec::Robust => format!(
+                                "robust{} (simulate runs `{}`)",
+                                if s.sim.placement_stated {
+                                    ""
+                                } else {
+                                    " by default"
+                                },
+                                s.sim.placement
+                            ),
+                            crate::model::PlacementSpec::Reading(p) => p.name().to_string(),
+                        },
                         s.retry.name()
                     );
                     for w in &ws {

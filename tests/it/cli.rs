@@ -36,7 +36,8 @@ fn simulate_prints_a_table_with_the_key_figures() {
         "deadline misses",
         "seed 42",
         "prices bundled as of 2026-09-28",
-        "placement weighted-random",
+        "placement per-call: one reading of the default (no placement named) `robust`",
+        "network public IPv4 on every task and worker ($0.005/address-hour)",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }

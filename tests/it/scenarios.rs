@@ -66,6 +66,16 @@ fn spot_saves_money_in_the_default_scenario() {
     s.sim.horizon = spotplan::model::SimTime::parse_human("7d").unwrap();
     let sum = summarize(&s, &replicate(&s, 30, &|| {}));
     assert!(sum.metrics.saving_fraction.ci95_low > 0.0);
+    // `simulate` runs the `per-call` reading: without a base, each single-task call goes to
+    // the larger weight (FARGATE_SPOT 3 : FARGATE 2); reschedules and outages aside, on spot
+    assert!(
+        sum.metrics.spot_share.mean > 0.9,
+        "{}",
+        sum.metrics.spot_share.mean
+    );
+    // under `weighted-random` the split follows the weights
+    s.sim.placement = spotplan::model::Placement::WeightedRandom;
+    let sum = summarize(&s, &replicate(&s, 30, &|| {}));
     assert!(sum.metrics.spot_share.mean > 0.4 && sum.metrics.spot_share.mean < 0.7);
 }
 
@@ -158,5 +168,58 @@ fn trace_invariants_hold_on_every_shipped_scenario() {
             assert_eq!(placed, stopped, "{}", p.display());
             assert_eq!(o.completed + o.crashed + o.failed + o.unfinished, o.runs);
         }
+    }
+}
+
+/// The shipped scenario at `p`, loaded as `spotplan` would.
+fn load_shipped(p: &std::path::Path) -> spotplan::scenario::Scenario {
+    let src = std::fs::read_to_string(p).unwrap();
+    let dir = p.parent().unwrap().to_path_buf();
+    let loader = move |n: &str| std::fs::read_to_string(dir.join(n)).map_err(|e| e.to_string());
+    spotplan::scenario::load(&src, &p.display().to_string(), &loader).unwrap()
+}
+
+#[test]
+fn recommend_names_a_deployable_policy_on_every_shipped_scenario() {
+    use spotplan::sweep::execute::execute;
+    use spotplan::sweep::recommend::recommend;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let ctl = spotplan::sweep::run::Control {
+        cancel: &never,
+        tick: &|_| {},
+    };
+    for p in shipped() {
+        let mut s = load_shipped(&p);
+        // short and few: this checks what can be recommended, not the figures
+        s.sim.horizon = spotplan::model::SimTime::parse_human("3d").unwrap();
+        let mut spec = s.sweep.clone();
+        spec.replications = 8;
+        spec.spot_shares = vec![0, 50, 100];
+        let run = execute(&s, &spec, None, &ctl).unwrap();
+        let rec = recommend(&run.result, &run.matrix, false);
+        let name = p.display();
+        // with every policy deployable or not, nothing feasible is also an answer: then the
+        // nearest miss must itself be deployable
+        let pick = rec
+            .candidate
+            .or(rec.closest.as_ref().map(|c| c.candidate))
+            .unwrap_or_else(|| panic!("{name}: neither a pick nor a nearest miss"));
+        let c = &run.result.candidates[pick];
+        assert!(c.deployable, "{name}: {} is not deployable", c.label);
+        if rec.candidate.is_some() {
+            let how = rec.deployment.clone().unwrap_or_default();
+            assert!(
+                !how.is_empty() && how != "needs your own code",
+                "{name}: {how}"
+            );
+        }
+        // and every shipped scenario says how its tasks reach the network
+        assert!(s.network.stated, "{name}: no [network] section");
+        // sweeps use `robust` unless the scenario asks otherwise
+        assert!(
+            spec.placements == vec![spotplan::model::PlacementSpec::Robust],
+            "{name}: {:?}",
+            spec.placements
+        );
     }
 }

@@ -453,6 +453,8 @@ fn ctrl_c_stops_a_sweep_cleanly_and_reports_what_finished() {
             "365d",
             "-n",
             "1000",
+            "--placement",
+            "weighted-random",
             "--no-adaptive",
             "-q",
         ])
