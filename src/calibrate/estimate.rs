@@ -487,8 +487,15 @@ pub enum ScheduleEstimate {
     Unknown,
 }
 
-/// The schedule: gaps with a coefficient of variation below 0.1 are a fixed interval,
-/// others a Poisson process.
+/// Share of gaps within ±10% of the median gap at which the starts are a fixed interval.
+/// A fixed schedule keeps nearly every gap there even when a few retried runs (counted as
+/// starts) split some gaps; Poisson gaps fall there with probability
+/// e^(−0.9 ln 2) − e^(−1.1 ln 2) ≈ 0.07.
+pub const REGULAR_SHARE: f64 = 0.9;
+
+/// The schedule: when at least [`REGULAR_SHARE`] of the gaps lie within ±10% of the median
+/// gap, a fixed interval (the median); otherwise a Poisson process. The coefficient of
+/// variation is reported too (outliers inflate it, so it does not decide).
 pub fn schedule(s: &StartStats) -> ScheduleEstimate {
     let gaps = s.gaps.sorted();
     if gaps.len() < 3 {
@@ -498,10 +505,16 @@ pub fn schedule(s: &StartStats) -> ScheduleEstimate {
     let mean = gaps.iter().sum::<f64>() / n;
     let sd = (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
     let cv = if mean > 0.0 { sd / mean } else { f64::INFINITY };
+    let median = gaps[gaps.len() / 2];
+    let regular = gaps
+        .iter()
+        .filter(|g| (*g - median).abs() <= 0.1 * median)
+        .count() as f64
+        / n;
     let (first, last) = (s.first.unwrap_or(0), s.last.unwrap_or(0));
-    if cv < 0.1 {
+    if median > 0.0 && regular >= REGULAR_SHARE {
         ScheduleEstimate::Every {
-            interval_s: gaps[gaps.len() / 2],
+            interval_s: median,
             cv,
             first_ms: first,
         }

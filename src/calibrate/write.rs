@@ -287,7 +287,7 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
             ScheduleEstimate::Poisson { rate, cv } => {
                 let _ = writeln!(
                     o,
-                    "schedule = {{ poisson = \"{:.4}/h\" }}   # 95% CI [{:.4}, {:.4}]/h from {} starts; gaps CV {cv:.2} is not a fixed interval",
+                    "schedule = {{ poisson = \"{:.4}/h\" }}   # 95% CI [{:.4}, {:.4}]/h from {} starts; fewer than 90% of the gaps lie within 10% of the median (gaps CV {cv:.2}): not a fixed interval",
                     rate.rate,
                     rate.low,
                     rate.high,

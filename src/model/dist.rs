@@ -186,7 +186,8 @@ impl Dist {
                 return SimTime(v[i]);
             }
         };
-        SimTime(ms.max(0.0).round().min(u64::MAX as f64 / 4.0) as u64)
+        // round half up (the values are ≥ 0); `as` saturates NaN to 0
+        SimTime((ms.max(0.0) + 0.5).min(u64::MAX as f64 / 4.0) as u64)
     }
 }
 

@@ -1,4 +1,6 @@
-//! Random streams: one per (replication, purpose), derived with the SplitMix64 mixer.
+//! Random streams: one per (replication, purpose), derived with the SplitMix64 mixer; keyed
+//! generators are SplitMix64 itself (Steele, Lea, Flood 2014), so a keyed draw costs a few
+//! multiplications.
 //!
 //! Draws are keyed by what they are for (e.g. the interruption of run 17's attempt 2), not by
 //! the order they happen in. Two strategies simulated on the same seed therefore see the same
@@ -6,7 +8,7 @@
 //! place shifts nothing elsewhere.
 
 use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::SplitMix64;
 
 /// What a draw is for; part of every key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,10 +75,12 @@ impl Stream {
     pub fn exp1(self, a: u64, b: u64) -> f64 {
         -self.uniform_open0(a, b).ln()
     }
-    /// A full generator (Xoshiro256++) for (a, b), for distributions needing several draws.
+    /// A generator for (a, b), for distributions needing several draws: SplitMix64 started
+    /// at the mixed key (counter-based: no seeding work, and the few draws one keyed
+    /// distribution needs are SplitMix64's well-mixed outputs).
     #[inline]
-    pub fn rng(self, a: u64, b: u64) -> Xoshiro256PlusPlus {
-        Xoshiro256PlusPlus::seed_from_u64(self.key(a, b))
+    pub fn rng(self, a: u64, b: u64) -> SplitMix64 {
+        SplitMix64::seed_from_u64(self.key(a, b))
     }
 }
 

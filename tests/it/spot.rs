@@ -165,7 +165,7 @@ fn duration_distributions_have_their_stated_moments() {
     let mut rng =
         spotplan::sim::rng::Stream::new(1, 0, spotplan::sim::rng::Purpose::Durations).rng(0, 0);
     let n = 200_000;
-    let draw = |d: &Dist, rng: &mut rand_xoshiro::Xoshiro256PlusPlus| -> Vec<f64> {
+    let draw = |d: &Dist, rng: &mut rand_xoshiro::SplitMix64| -> Vec<f64> {
         (0..n).map(|_| d.sample(rng).0 as f64).collect()
     };
     let ln = Dist::lognormal(SimTime::from_secs(720), SimTime::from_secs(2400));
