@@ -1,5 +1,7 @@
 //! Peak heap of one replication grows with work in flight, not with the horizon: a 365-day
-//! horizon may use at most 1.5× the peak heap of a 1-day horizon.
+//! horizon may use at most 1.5× the peak heap of a 1-day horizon, plus the latency store's
+//! fixed ceiling (exact latencies of up to 4096 runs, then one histogram; a day of few runs
+//! never reaches it).
 //!
 //! A separate test binary because it installs a counting global allocator, and measures one
 //! replication at a time on one thread.
@@ -39,8 +41,9 @@ fn a_year_needs_at_most_one_and_a_half_times_the_memory_of_a_day() {
             path.display(),
             year as f64 / day as f64
         );
+        let ceiling = (spotplan::sim::latency::EXACT_UP_TO * 8 * 2 + 128 * 1024) as f64;
         assert!(
-            year as f64 <= 1.5 * day as f64,
+            year as f64 <= 1.5 * day as f64 + ceiling,
             "{}: {year} B vs {day} B",
             path.display()
         );

@@ -7,9 +7,9 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use hdrhistogram::Histogram;
 
 use super::hazard::Hazard;
+use super::latency::Latencies;
 use super::observer::{EventKind, Observer, TraceEvent};
 use super::outcome::{FlowOutcome, RunOutcome};
 use super::placement::Placer;
@@ -187,19 +187,8 @@ struct Engine<'a, O: Observer> {
     public_ip_ms: u64,
     /// Image bytes pulled, GB.
     pull_gb: f64,
-    latency: Histogram<u64>,
-    latency_sum: f64,
+    latency: Latencies,
     out: RunOutcome,
-}
-
-/// A latency histogram (ms): 3 significant digits, 512 ms resolution below 1 s, sized for
-/// latencies up to 2 days (whatever the horizon) and resized only if a run takes longer.
-fn latency_histogram() -> Histogram<u64> {
-    let mut h = Histogram::new_with_bounds(1_000, 2 * SimTime::DAY.0, 3)
-        .or_else(|_| Histogram::new(3))
-        .unwrap_or_else(|_| unreachable!("3 significant figures are valid"));
-    h.auto(true);
-    h
 }
 
 /// The counts a retry decision reads.
@@ -288,8 +277,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         wasted: vec![[0; 2]; n],
         public_ip_ms: 0,
         pull_gb: 0.0,
-        latency: latency_histogram(),
-        latency_sum: 0.0,
+        latency: Latencies::default(),
         out: RunOutcome {
             replication: rep,
             ..Default::default()
@@ -860,8 +848,7 @@ impl<O: Observer> Engine<'_, O> {
             return;
         }
         let latency = self.now.minus(r.scheduled);
-        let _ = self.latency.record(latency.0.max(1));
-        self.latency_sum += latency.0 as f64;
+        self.latency.record(latency.0);
         self.out.completed += 1;
         if let Some(d) = self.s.flows[r.flow as usize].deadline
             && latency > d
@@ -1252,10 +1239,9 @@ impl<O: Observer> Engine<'_, O> {
             + out.cost_nat_usd
             + out.cost_vpc_endpoints_usd;
         if out.completed > 0 {
-            out.latency_mean_ms = self.latency_sum / out.completed as f64;
-            out.latency_p50_ms = self.latency.value_at_quantile(0.50);
-            out.latency_p95_ms = self.latency.value_at_quantile(0.95);
-            out.latency_p99_ms = self.latency.value_at_quantile(0.99);
+            out.latency_mean_ms = self.latency.mean();
+            [out.latency_p50_ms, out.latency_p95_ms, out.latency_p99_ms] =
+                self.latency.percentiles();
         }
         out.flows = std::mem::take(&mut self.per_flow);
         out

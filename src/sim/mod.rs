@@ -3,6 +3,7 @@
 
 mod engine;
 pub mod hazard;
+pub mod latency;
 pub mod observer;
 pub mod outcome;
 pub mod placement;

@@ -163,14 +163,13 @@ pub fn on_interrupt(
                 } else {
                     ZOMBIE_STALE_SERVER
                 };
-                let t = next_pass(phases.zombie, ZOMBIE_LOOP, at.heartbeat.plus(stale));
+                let stale_at = SimTime(at.heartbeat.plus(stale).0.max(at.now.0));
+                let t = next_pass(phases.zombie, ZOMBIE_LOOP, stale_at);
                 (OnInterrupt::Zombie(t), false)
             } else {
-                let t = next_pass(
-                    phases.lazarus,
-                    LAZARUS_LOOP,
-                    at.heartbeat.plus(LAZARUS_STALE),
-                );
+                // a long image pull can make the heartbeat stale before the SIGTERM
+                let stale_at = SimTime(at.heartbeat.plus(LAZARUS_STALE).0.max(at.now.0));
+                let t = next_pass(phases.lazarus, LAZARUS_LOOP, stale_at);
                 (OnInterrupt::Lazarus(t), false)
             }
         }
