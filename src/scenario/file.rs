@@ -277,6 +277,10 @@ pub struct RetrySection {
     /// `custom`: launch on FARGATE when the slack to the deadline no longer covers the
     /// remaining work plus a restart.
     pub deadline_aware: Option<bool>,
+    /// `custom` with `deadline_aware`: `safety-net` (default: greedy spot, then on demand
+    /// for the rest once the slack runs out) or `uniform-progress` (on demand while behind
+    /// the expected-progress line, back to spot at a checkpoint once ahead).
+    pub deadline_rule: Option<String>,
 }
 
 /// An exponential delay.

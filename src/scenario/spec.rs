@@ -227,12 +227,13 @@ pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
             if !(0.0..=10.0).contains(&jitter) {
                 return Err(format!("`{t}`: `jitter={jitter}` is outside 0–10"));
             }
-            let deadline_aware = match get("deadline_aware") {
-                None | Some("false") => false,
-                Some("true") => true,
+            let (deadline_aware, uniform_progress) = match get("deadline_aware") {
+                None | Some("false") => (false, false),
+                Some("true") | Some("safety-net") => (true, false),
+                Some("uniform-progress") => (true, true),
                 Some(v) => {
                     return Err(format!(
-                        "`{t}`: `deadline_aware={v}` must be `true` or `false`"
+                        "`{t}`: `deadline_aware={v}` must be `true` (the safety net), `uniform-progress` or `false`"
                     ));
                 }
             };
@@ -247,6 +248,7 @@ pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
                     .map(|_| uint("fallback_after_capacity", 0))
                     .transpose()?,
                 deadline_aware,
+                uniform_progress,
             }))
         }
     }
@@ -299,7 +301,9 @@ pub fn retry_spec(p: &RetryPolicy) -> String {
             if let Some(k) = c.fallback_after_capacity_failures {
                 parts.push(format!("fallback_after_capacity={k}"));
             }
-            if c.deadline_aware {
+            if c.uniform_progress {
+                parts.push("deadline_aware=uniform-progress".into());
+            } else if c.deadline_aware {
                 parts.push("deadline_aware=true".into());
             }
             format!("custom[{}]", parts.join(","))

@@ -408,8 +408,12 @@ pub struct CustomRetry {
     pub fallback_after_interruptions: Option<u32>,
     /// Fall back to FARGATE after this many capacity failures of the run.
     pub fallback_after_capacity_failures: Option<u32>,
-    /// Launch on FARGATE when slack < remaining work + a restart.
+    /// Launch on FARGATE when slack < remaining work + a restart (the safety net).
     pub deadline_aware: bool,
+    /// With `deadline_aware`: Uniform Progress ("Can't Be Late", NSDI'24) on top of the
+    /// safety net: on demand while behind the expected-progress line, back to spot at a
+    /// checkpoint once ahead of it by a margin (hysteresis).
+    pub uniform_progress: bool,
 }
 
 /// How runs recover from RunTask failures and interruptions.

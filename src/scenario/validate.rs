@@ -754,7 +754,7 @@ pub fn parse_trace(text: &str) -> Result<SpotTrace, String> {
 
 fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
     let policy = r.policy.as_deref().unwrap_or("prefect3");
-    let custom_only: [(&str, bool); 6] = [
+    let custom_only: [(&str, bool); 7] = [
         ("max_attempts", r.max_attempts.is_some()),
         ("delay", r.delay.is_some()),
         ("jitter", r.jitter.is_some()),
@@ -767,6 +767,7 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
             r.fallback_after_capacity_failures.is_some(),
         ),
         ("deadline_aware", r.deadline_aware.is_some()),
+        ("deadline_rule", r.deadline_rule.is_some()),
     ];
     let only = |cx: &mut Ctx, field: &str, set: bool, for_policy: &str| {
         if set {
@@ -899,6 +900,24 @@ fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
                 fallback_after_interruptions: r.fallback_after_interruptions,
                 fallback_after_capacity_failures: r.fallback_after_capacity_failures,
                 deadline_aware: r.deadline_aware.unwrap_or(false),
+                uniform_progress: match r.deadline_rule.as_deref() {
+                    None | Some("safety-net") => false,
+                    Some("uniform-progress") if r.deadline_aware == Some(true) => true,
+                    Some("uniform-progress") => {
+                        cx.err(
+                            &p.key("deadline_rule"),
+                            "`uniform-progress` needs `deadline_aware = true`",
+                        );
+                        false
+                    }
+                    Some(other) => {
+                        cx.err(
+                            &p.key("deadline_rule"),
+                            format!("`{other}` is not a deadline rule; allowed: `safety-net`, `uniform-progress`"),
+                        );
+                        false
+                    }
+                },
             }))
         }
         other => {

@@ -36,6 +36,7 @@ enum Ev {
     Lazarus { run: u32 },
     Zombie { run: u32 },
     Automation { run: u32 },
+    ProgressCheck { task: u32, generation: u32 },
     CapacityFlip,
     Wave,
     TraceEdge,
@@ -75,6 +76,8 @@ struct Run {
     /// The most work the run is known to need: the most it had done when an attempt was
     /// interrupted (it needs more than that).
     seen: SimTime,
+    /// Uniform Progress: on demand to catch up with the expected-progress line.
+    catching_up: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -407,6 +410,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 Ev::Lazarus { run } => self.on_lazarus(run),
                 Ev::Zombie { run } => self.on_zombie(run),
+                Ev::ProgressCheck { task, generation } => self.on_progress_check(task, generation),
                 Ev::Automation { run } => {
                     let r = &mut self.runs.items[run as usize];
                     r.submission_tries = 0;
@@ -502,6 +506,7 @@ impl<O: Observer> Engine<'_, O> {
             task_failed: false,
             automated: false,
             seen: SimTime::ZERO,
+            catching_up: false,
         });
         self.live_runs += 1;
         self.out.runs += 1;
@@ -598,7 +603,8 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Whether the deadline-aware rule sends this launch to on-demand: when the slack to the
-    /// deadline no longer covers a startup, the remaining work and one more restart. The
+    /// deadline no longer covers a startup, the remaining work and one interruption (the
+    /// work it loses and a restart). The
     /// remaining work is what a real scheduler can know: the flow's duration distribution's
     /// [`retry::DEADLINE_QUANTILE`] given that the run has already needed more than it has
     /// done (`seen`), less the work its checkpoints keep; never the run's sampled duration.
@@ -616,16 +622,95 @@ impl<O: Observer> Engine<'_, O> {
             .conditional_quantile_ms(retry::DEADLINE_QUANTILE, r.seen.0 as f64);
         let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
         let work = self.remaining_runtime(r.flow as usize, left).0 as f64;
-        // a restart: another startup, the SIGTERM grace, a poll and the policy's next delay
+        // an interruption on the way costs a restart: the work since the last checkpoint
+        // (all of it without checkpoints), the engine's exit, a poll, the policy's next
+        // delay and another startup
         let delay = match &self.s.retry {
             RetryPolicy::Custom(c) => c.delay.before_retry(r.attempts.max(1)).0 as f64,
             _ => 0.0,
         };
-        let restart = startup
-            + self.s.spot.stop_timeout.0 as f64
-            + self.s.worker.poll_interval.0 as f64
-            + delay;
+        let lost = match fl.checkpoint {
+            Some(c) => (c.every.0 + c.cost.0) as f64,
+            None => work,
+        };
+        let exit = retry::ENGINE_EXIT_AFTER_SIGTERM
+            .0
+            .min(self.s.spot.stop_timeout.0) as f64;
+        let restart = lost + exit + self.s.worker.poll_interval.0 as f64 + delay + startup;
         slack < startup + work + restart
+    }
+
+    /// Uniform Progress: work done (`progress`) minus the work the expected-progress line asks
+    /// for by now (ms; negative = behind). The line runs from the scheduled time (no work) to
+    /// the deadline less a restart (all the work: its median given what the run is known to
+    /// need).
+    fn progress_gap(&self, r: &Run, progress: SimTime) -> f64 {
+        let fl = &self.s.flows[r.flow as usize];
+        let Some(deadline) = fl.deadline else {
+            return 0.0;
+        };
+        // the line paces the typical run (the conditional median); the tail is the safety
+        // net's
+        let total = fl.duration.conditional_quantile_ms(0.5, r.seen.0 as f64);
+        let restart = fl.provisioning.mean_ms()
+            + fl.image_pull.mean_ms()
+            + fl.engine_startup.0 as f64
+            + self.s.worker.poll_interval.0 as f64;
+        let window = (deadline.0 as f64 - restart).max(1.0);
+        let elapsed = self.now.0.saturating_sub(r.scheduled.0) as f64;
+        progress.0 as f64 - total * (elapsed / window).min(1.0)
+    }
+
+    /// Uniform Progress's hysteresis unit: one checkpoint interval (or 5% of the median work
+    /// for a flow without checkpoints). Behind by more than one starts catching up on demand;
+    /// ahead by more than one returns to spot.
+    fn up_tolerance(&self, r: &Run) -> f64 {
+        let fl = &self.s.flows[r.flow as usize];
+        match fl.checkpoint {
+            Some(c) => c.every.0 as f64,
+            None => 0.05 * fl.duration.median_ms(),
+        }
+    }
+
+    /// Uniform Progress, at a checkpoint of a task catching up on demand: once ahead of the
+    /// line by a tolerance unit, stop it (its work is checkpointed) and relaunch on spot.
+    fn on_progress_check(&mut self, task: u32, generation: u32) {
+        let tk = self.tasks.items[task as usize];
+        if !tk.live || tk.generation != generation || tk.stopping {
+            return;
+        }
+        let Some(c) = self.s.flows[tk.flow as usize].checkpoint else {
+            return;
+        };
+        let run = tk.run;
+        let r = self.runs.items[run as usize];
+        let cycles = (self.now.0 - tk.run_start.0) / (c.every.0 + c.cost.0);
+        let kept = SimTime((cycles * c.every.0).min(tk.remaining.0));
+        if kept >= tk.remaining {
+            return; // finishing now: nothing to switch
+        }
+        if self.progress_gap(&r, r.saved.plus(kept)) > self.up_tolerance(&r) {
+            self.bill(task, self.now);
+            self.retire_task(task);
+            let rr = &mut self.runs.items[run as usize];
+            rr.saved = rr.saved.plus(kept);
+            rr.catching_up = false;
+            self.emit(
+                r.flow,
+                r.k,
+                r.attempts,
+                EventKind::Rescheduled,
+                None,
+                kept.0,
+            );
+            self.release_slot(run);
+            self.make_eligible(run);
+        } else {
+            self.q.push(
+                self.now.plus(SimTime(c.every.0 + c.cost.0)),
+                Ev::ProgressCheck { task, generation },
+            );
+        }
     }
 
     fn submit(&mut self, run: u32) {
@@ -643,12 +728,26 @@ impl<O: Observer> Engine<'_, O> {
         if provider == Provider::FargateSpot
             && let RetryPolicy::Custom(CustomRetry {
                 deadline_aware: true,
+                uniform_progress,
                 ..
             }) = self.s.retry
-            && self.deadline_forces_on_demand(&r)
         {
-            provider = Provider::Fargate;
-            self.fall_back(run);
+            if self.deadline_forces_on_demand(&r) {
+                provider = Provider::Fargate;
+                self.fall_back(run);
+            } else if uniform_progress && self.progress_gap(&r, r.saved) < -self.up_tolerance(&r) {
+                // behind the expected-progress line: catch up on demand (not for good)
+                provider = Provider::Fargate;
+                self.runs.items[run as usize].catching_up = true;
+                self.emit(
+                    r.flow,
+                    r.k,
+                    r.attempts,
+                    EventKind::FallbackToOnDemand,
+                    Some(Provider::Fargate),
+                    1,
+                );
+            }
         }
         self.emit(
             r.flow,
@@ -773,6 +872,15 @@ impl<O: Observer> Engine<'_, O> {
             pull_start.0,
             run_start.0,
         );
+        if provider == Provider::Fargate
+            && r.catching_up
+            && let Some(c) = fl.checkpoint
+        {
+            self.q.push(
+                run_start.plus(SimTime(c.every.0 + c.cost.0)),
+                Ev::ProgressCheck { task, generation },
+            );
+        }
         if provider == Provider::FargateSpot {
             let e = self.st.interruptions.exp1(r.id, r.attempts as u64);
             if let Some(ti) = self.hazard.first_event(e, pull_start, end) {

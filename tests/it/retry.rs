@@ -572,17 +572,17 @@ fn prefect3_fallback_automation_reruns_a_crashed_run_on_fargate() {
 
 #[test]
 fn the_deadline_rule_reads_the_distribution_never_the_sampled_duration() {
-    // daily runs whose work varies widely (lognormal, median 40 min, p95 2 h) and a 100 min
-    // deadline; first launches of different runs know the same thing (nothing done yet), so
-    // the rule must send them all to the same provider, however long each will turn out
-    let first_providers = |p95: &str| -> Vec<Provider> {
+    // daily runs whose work varies widely and a 100 min deadline; first launches of
+    // different runs know the same thing (nothing done yet), so the rule must send them all
+    // to the same provider, however long each will turn out
+    let first_providers = |median: &str, p95: &str| -> Vec<Provider> {
         let src = world(
             "horizon = \"20d\"",
             "10s",
             SPOT_ONLY,
             "[spot]\ninterruption_rate = \"0.01/h\"\n[retry]\npolicy = \"custom\"\nmax_attempts = 5\ndeadline_aware = true",
             &format!(
-                "schedule = {{ every = \"1d\" }}\nduration = {{ lognormal = {{ median = \"40m\", p95 = \"{p95}\" }} }}\ndeadline = \"100m\""
+                "schedule = {{ every = \"1d\" }}\nduration = {{ lognormal = {{ median = \"{median}\", p95 = \"{p95}\" }} }}\ndeadline = \"100m\""
             ),
         );
         let s = scenario(&src);
@@ -604,11 +604,83 @@ fn the_deadline_rule_reads_the_distribution_never_the_sampled_duration() {
         assert!(hi > &(3 * lo), "{lo} … {hi}");
         out
     };
-    // p95 2 h: the 95% quantile of the work (2 h) exceeds the slack: every run on FARGATE
-    let v = first_providers("2h");
+    // p95 2 h: the 95% quantile of the work exceeds the slack: every run on FARGATE
+    let v = first_providers("40m", "2h");
     assert_eq!(v.len(), 100);
     assert!(v.iter().all(|p| *p == Provider::Fargate), "{v:?}");
-    // p95 60 min: it fits: every first launch on spot, even the runs that will need 2 h
-    let v = first_providers("60m");
+    // p95 45 min: the work and one interruption's loss (all of it: no checkpoints) fit in
+    // 100 min: every first launch on spot, even the runs that will need far longer
+    let v = first_providers("20m", "45m");
     assert!(v.iter().all(|p| *p == Provider::FargateSpot), "{v:?}");
+}
+
+/// An 8 h daily job checkpointing every 15 min with a 10 h deadline; spot interrupted at
+/// 0.1/h and unavailable 30% of the time in outages of 3 h on average.
+fn long_tight(rule: &str) -> spotplan::scenario::Scenario {
+    scenario(&world(
+        "horizon = \"60d\"",
+        "10s",
+        SPOT_ONLY,
+        &format!(
+            "[spot]\ninterruption_rate = \"0.1/h\"\nstop_timeout = \"120s\"\ncapacity = {{ unavailable = 0.3, mean_outage = \"3h\" }}\n\
+             [retry]\npolicy = \"custom\"\nmax_attempts = 1000\ndelay = \"1m\"\ndeadline_aware = true\ndeadline_rule = \"{rule}\""
+        ),
+        "schedule = { every = \"1d\" }\nduration = \"8h\"\ncpu = \"4 vCPU\"\nmemory = \"16 GB\"\n\
+         checkpoint = { every = \"15m\", cost = \"20s\" }\nstartup = { provisioning = \"1m\", image_pull = \"2m\" }\ndeadline = \"10h\"",
+    ))
+}
+
+#[test]
+fn uniform_progress_beats_the_greedy_safety_net_on_cost_at_zero_deadline_misses() {
+    let (greedy, up) = (long_tight("safety-net"), long_tight("uniform-progress"));
+    let n = 60;
+    let (g, u) = (outcomes(&greedy, n), outcomes(&up, n));
+    let misses = |v: &[spotplan::sim::RunOutcome]| v.iter().map(|o| o.deadline_misses).sum::<u64>();
+    // the safety net holds for both: it budgets an interruption (the work since the last
+    // checkpoint and a restart) on top of the remaining work
+    assert_eq!((misses(&g), misses(&u)), (0, 0));
+    // on common random numbers (same runs, same outages), Uniform Progress catches up on
+    // demand early and returns to spot, where the greedy rule waits out outages and is then
+    // held on demand for the rest of the run
+    let d: Vec<f64> = g
+        .iter()
+        .zip(&u)
+        .map(|(a, b)| a.cost_usd - b.cost_usd)
+        .collect();
+    let (mean, se) = mean_se(&d);
+    assert!(mean - 3.0 * se > 0.0, "greedy − UP = {mean} ± {se} USD");
+    let spot = |v: &[spotplan::sim::RunOutcome]| {
+        v.iter().map(|o| o.billed_secs_spot).sum::<u64>() as f64
+            / v.iter()
+                .map(|o| o.billed_secs_spot + o.billed_secs_fargate)
+                .sum::<u64>() as f64
+    };
+    assert!(
+        spot(&u) > spot(&g),
+        "UP {} vs greedy {}",
+        spot(&u),
+        spot(&g)
+    );
+    // and it is a different rule: it catches up on demand (a non-sticky move, value 1) and
+    // later returns the same run to spot; the greedy rule never does
+    let returns = |s: &spotplan::scenario::Scenario| -> usize {
+        (0..5)
+            .map(|rep| {
+                let (_, ev) = trace(s, rep);
+                ev.iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.kind == EventKind::FallbackToOnDemand && e.value == 1)
+                    .filter(|(i, e)| {
+                        ev[*i..].iter().any(|x| {
+                            x.kind == EventKind::RunTask
+                                && x.run == e.run
+                                && x.provider == Some(Provider::FargateSpot)
+                        })
+                    })
+                    .count()
+            })
+            .sum()
+    };
+    assert!(returns(&up) > 0);
+    assert_eq!(returns(&greedy), 0);
 }
