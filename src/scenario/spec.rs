@@ -107,10 +107,11 @@ pub fn parse_placement_spec(text: &str) -> Result<PlacementSpec, String> {
     ))
 }
 
-/// Parses a retry policy spec: `prefect3`, `prefect3[runtask_attempts=5]`,
-/// `prefect3-reschedule`, `prefect1-lazarus[limit=10]`,
+/// Parses a retry policy spec: `prefect3`, `prefect3[runtask_attempts=5,fallback=automation]`,
+/// `prefect3-reschedule`, `prefect1-lazarus[limit=10,backend=cloud]`,
 /// `custom[max_attempts=5,delay=30s,backoff=2,max_delay=10m,jitter=0.2,fallback_after=1,
-/// fallback_after_capacity=3,deadline_aware=true]`.
+/// fallback_after_capacity=3,deadline_aware=true|uniform-progress]`. The same rules as the
+/// scenario file's `[retry]` (an exponential schedule needs a base above 0).
 pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
     let t = text.trim();
     let (name, args) = match t.find('[') {
@@ -215,6 +216,12 @@ pub fn parse_retry_spec(text: &str) -> Result<RetryPolicy, String> {
         _ => {
             let base = dur("delay")?.unwrap_or(SimTime::ZERO);
             let delay = match float("backoff")? {
+                // as in the scenario file: an exponential schedule needs a base above zero
+                Some(_) if base.0 == 0 => {
+                    return Err(format!(
+                        "`{t}`: `backoff` needs `delay` above 0s (its first delay)"
+                    ));
+                }
                 Some(f) if f.is_finite() && f >= 1.0 => Delay::Exponential {
                     base,
                     factor: f,

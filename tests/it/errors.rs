@@ -334,3 +334,22 @@ fn warnings_for_the_traps() {
             .any(|w| w.code == "interruptions-above-break-even")
     );
 }
+
+#[test]
+fn retry_specs_and_retry_sections_refuse_the_same_zero_exponential_base() {
+    let spec = spotplan::scenario::spec::parse_retry_spec("custom[delay=0s,backoff=2]")
+        .unwrap_err();
+    assert_eq!(
+        spec,
+        "`custom[delay=0s,backoff=2]`: `backoff` needs `delay` above 0s (its first delay)"
+    );
+    let src = crate::common::world(
+        "horizon = \"1d\"",
+        "0s",
+        crate::common::SPOT_ONLY,
+        "[retry]\npolicy = \"custom\"\ndelay = { exponential = { base = \"0s\", factor = 2.0 } }",
+        "schedule = { every = \"1h\" }\nduration = \"1m\"",
+    );
+    let e = crate::common::load(&src).unwrap_err().to_string();
+    assert!(e.contains("retry.delay.exponential.base"), "{e}");
+}
