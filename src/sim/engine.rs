@@ -695,16 +695,7 @@ impl<O: Observer> Engine<'_, O> {
             let rr = &mut self.runs.items[run as usize];
             rr.saved = rr.saved.plus(kept);
             rr.catching_up = false;
-            self.emit(
-                r.flow,
-                r.k,
-                r.attempts,
-                EventKind::Rescheduled,
-                None,
-                kept.0,
-            );
-            self.release_slot(run);
-            self.make_eligible(run);
+            self.back_to_queue(run, kept.0, SimTime::ZERO);
         } else {
             self.q.push(
                 self.now.plus(SimTime(c.every.0 + c.cost.0)),
@@ -1075,9 +1066,7 @@ impl<O: Observer> Engine<'_, O> {
             OnInterrupt::Crash => AfterStop::Crash,
             OnInterrupt::RescheduleNow => {
                 // the SIGTERM handler proposes AwaitingRetry at once; the next poll picks it up
-                self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, 0);
-                self.release_slot(run);
-                self.make_eligible(run);
+                self.back_to_queue(run, 0, SimTime::ZERO);
                 AfterStop::Nothing
             }
             OnInterrupt::Requeue(d) => AfterStop::Requeue(d),
@@ -1104,16 +1093,7 @@ impl<O: Observer> Engine<'_, O> {
             let delay = tasks.retry_delay;
             let rr = &mut self.runs.items[run as usize];
             rr.task_retries += 1;
-            self.emit(
-                r.flow,
-                r.k,
-                r.attempts,
-                EventKind::Rescheduled,
-                None,
-                delay.0,
-            );
-            self.release_slot(run);
-            self.q.push(self.now.plus(delay), Ev::Requeue { run });
+            self.back_to_queue(run, delay.0, delay);
         } else {
             self.runs.items[run as usize].task_failed = true;
             let t = retry::lazarus_after_zombie(self.phases, self.now, r.heartbeat);
@@ -1132,11 +1112,21 @@ impl<O: Observer> Engine<'_, O> {
             AfterStop::Nothing => {}
             AfterStop::Crash => self.crash(tk.run),
             AfterStop::Requeue(d) => {
-                let r = self.runs.items[tk.run as usize];
-                self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, d.0);
-                self.release_slot(tk.run);
-                self.q.push(self.now.plus(d), Ev::Requeue { run: tk.run });
+                self.back_to_queue(tk.run, d.0, d);
             }
+        }
+    }
+
+    /// The run goes back to Scheduled (trace value `value`): its slot is released and the
+    /// worker picks it up at its next poll after `after`.
+    fn back_to_queue(&mut self, run: u32, value: u64, after: SimTime) {
+        let r = self.runs.items[run as usize];
+        self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, value);
+        self.release_slot(run);
+        if after.0 == 0 {
+            self.make_eligible(run);
+        } else {
+            self.q.push(self.now.plus(after), Ev::Requeue { run });
         }
     }
 
@@ -1147,17 +1137,8 @@ impl<O: Observer> Engine<'_, O> {
         let r = &mut self.runs.items[run as usize];
         if r.lazarus < limit {
             r.lazarus += 1;
-            let r = *r;
-            self.emit(
-                r.flow,
-                r.k,
-                r.attempts,
-                EventKind::Rescheduled,
-                None,
-                r.lazarus as u64,
-            );
-            self.release_slot(run);
-            self.make_eligible(run);
+            let n = r.lazarus as u64;
+            self.back_to_queue(run, n, SimTime::ZERO);
         } else {
             self.end_run(run, EventKind::Failed);
         }

@@ -167,14 +167,18 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
             retry: None,
         };
     };
-    let runner_up = feasible.get(1).map(|&j| {
-        let (a, b) = (costs(j), costs(best));
+    // candidate i − candidate j per 30 days, paired over their common replications
+    let versus = |i: usize, j: usize| -> Stat {
+        let (a, b) = (costs(i), costs(j));
         let (x, y): (Vec<f64>, Vec<f64>) = a
             .iter()
             .zip(&b)
             .filter_map(|(p, q)| Some(((*p)?, (*q)?)))
             .unzip();
-        let d = paired(&x, &y);
+        paired(&x, &y)
+    };
+    let runner_up = feasible.get(1).map(|&j| {
+        let d = versus(j, best);
         RunnerUp {
             candidate: j,
             label: r.candidates[j].label.clone(),
@@ -241,13 +245,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         match uniform {
             None => "no uniform candidate (one strategy for every flow) meets every objective: only per-deployment strategies do".to_string(),
             Some(u) => {
-                let (a, b) = (costs(u), costs(best));
-                let (x, y): (Vec<f64>, Vec<f64>) = a
-                    .iter()
-                    .zip(&b)
-                    .filter_map(|(p, q)| Some(((*p)?, (*q)?)))
-                    .unzip();
-                let d = paired(&x, &y);
+                let d = versus(u, best);
                 format!(
                     "beats every feasible uniform candidate: the cheapest, #{u} {}, costs {:.2} USD more per 30 days [95% CI {:.2}, {:.2}]{}",
                     r.candidates[u].label,

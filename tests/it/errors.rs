@@ -337,8 +337,8 @@ fn warnings_for_the_traps() {
 
 #[test]
 fn retry_specs_and_retry_sections_refuse_the_same_zero_exponential_base() {
-    let spec = spotplan::scenario::spec::parse_retry_spec("custom[delay=0s,backoff=2]")
-        .unwrap_err();
+    let spec =
+        spotplan::scenario::spec::parse_retry_spec("custom[delay=0s,backoff=2]").unwrap_err();
     assert_eq!(
         spec,
         "`custom[delay=0s,backoff=2]`: `backoff` needs `delay` above 0s (its first delay)"
