@@ -116,7 +116,7 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
     );
     let _ = writeln!(
         o,
-        "<table id=\"candidates-table\"><tr><th>#</th><th class=\"l\">candidate</th><th>n</th><th>cost / 30 d (USD)</th><th>saving (%)</th><th>spot share (%)</th><th>crashed or failed (%)</th><th>deadline misses (%)</th><th>p95 latency (s)</th><th>p99 latency (s)</th><th class=\"l\">status</th></tr>"
+        "<table id=\"candidates-table\"><tr><th>#</th><th class=\"l\">candidate</th><th>n</th><th>cost / 30 d (USD)</th><th>over the readings (USD)</th><th>saving (%)</th><th>spot share (%)</th><th>crashed or failed (%)</th><th>deadline misses (%)</th><th>p95 latency (s)</th><th>p99 latency (s)</th><th class=\"l\">status</th></tr>"
     );
     let ci = |s: &crate::sweep::Stat, k: f64| {
         format!(
@@ -135,7 +135,7 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
         if c.pareto {
             class.push("pareto");
         }
-        let status = if let Some(e) = &c.eliminated {
+        let mut status = if let Some(e) = &c.eliminated {
             format!("dropped: {e}")
         } else if c.feasible {
             "meets every objective".into()
@@ -152,14 +152,28 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
                 format!("misses {}", failed.join(", "))
             }
         };
+        if !c.deployable {
+            status.push_str("; needs your own code");
+        }
+        let range = if c.readings.len() > 1 {
+            format!(
+                "{}–{} (worst: {})",
+                num(c.cost_range_per_30d_usd[0]),
+                num(c.cost_range_per_30d_usd[1]),
+                c.worst_reading
+            )
+        } else {
+            "one reading".into()
+        };
         let _ = writeln!(
             o,
-            "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
             class.join(" "),
             c.candidate.index,
             esc(&c.label),
             c.replications,
             ci(&mm.cost_per_30d_usd, 1.0),
+            esc(&range),
             ci(&mm.saving_fraction, 100.0),
             ci(&mm.spot_share, 100.0),
             ci(&mm.crash_rate, 100.0),
