@@ -16,9 +16,10 @@ use super::placement::Placer;
 use super::queue::EventQueue;
 use super::retry::{self, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases};
 use super::rng::{Purpose, Stream};
+use super::spot_env::{SpotChange, SpotEnv};
 use crate::model::{OperatingSystem, Provider, SimTime};
 use crate::pricing::billed_secs;
-use crate::scenario::{CustomRetry, Egress, RetryPolicy, Scenario, Schedule};
+use crate::scenario::{CustomRetry, Egress, RetryPolicy, Scenario, Schedule, SpotSpec};
 
 /// A Prefect automation acts within seconds of the Crashed event; the worker picks the new
 /// run up at its next poll.
@@ -37,9 +38,7 @@ enum Ev {
     Zombie { run: u32 },
     Automation { run: u32 },
     ProgressCheck { task: u32, generation: u32 },
-    CapacityFlip,
-    Wave,
-    TraceEdge,
+    Spot(SpotChange),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -178,11 +177,7 @@ struct Engine<'a, O: Observer> {
     arrivals_k: Vec<u64>,
     arrivals_open: usize,
     live_runs: u64,
-    cap_unavailable: bool,
-    cap_flips: u64,
-    trace_unavailable: bool,
-    trace_slot: u64,
-    waves: u64,
+    spot: SpotEnv,
     generations: u32,
     billed: Vec<[u64; 2]>,
     wasted: Vec<[u64; 2]>,
@@ -242,6 +237,8 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         zombie: (st.phases.uniform(3, 0) * retry::ZOMBIE_LOOP.0 as f64) as u64,
     };
     let n = s.flows.len();
+    // no outages, waves or trace until `start` finds the configuration can reach spot
+    let spot = SpotEnv::new(&SpotSpec::default(), st.capacity, st.waves, st.trace);
     let mut e = Engine {
         s,
         obs,
@@ -270,11 +267,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         arrivals_k: vec![0; n],
         arrivals_open: n,
         live_runs: 0,
-        cap_unavailable: false,
-        cap_flips: 0,
-        trace_unavailable: false,
-        trace_slot: 0,
-        waves: 0,
+        spot,
         generations: 0,
         billed: vec![[0; 2]; n],
         wasted: vec![[0; 2]; n],
@@ -368,21 +361,9 @@ impl<O: Observer> Engine<'_, O> {
         if !uses_spot {
             return;
         }
-        if let Some(c) = self.s.spot.capacity {
-            self.cap_unavailable = self.st.capacity.uniform(0, 0) < c.unavailable;
-            self.schedule_capacity_flip();
-        }
-        if self.s.spot.waves.is_some() {
-            self.schedule_wave();
-        }
-        if let Some(tr) = &self.s.spot.trace {
-            let n = tr.unavailable.len() as u64;
-            self.trace_slot = match self.s.spot.trace_offset {
-                Some(off) => (off.0 / tr.gap.0.max(1)) % n,
-                None => (self.st.trace.uniform(0, 0) * n as f64) as u64,
-            };
-            self.trace_unavailable = self.trace_state(SimTime::ZERO);
-            self.schedule_trace_edge();
+        self.spot = SpotEnv::new(&self.s.spot, self.st.capacity, self.st.waves, self.st.trace);
+        for (t, change) in self.spot.first(&self.s.spot, self.end) {
+            self.q.push(t, Ev::Spot(change));
         }
     }
 
@@ -416,13 +397,7 @@ impl<O: Observer> Engine<'_, O> {
                     r.submission_tries = 0;
                     self.make_eligible(run);
                 }
-                Ev::CapacityFlip => {
-                    self.cap_unavailable = !self.cap_unavailable;
-                    self.cap_flips += 1;
-                    self.schedule_capacity_flip();
-                }
-                Ev::Wave => self.on_wave(),
-                Ev::TraceEdge => self.on_trace_edge(),
+                Ev::Spot(change) => self.on_spot_change(change),
             }
             if self.arrivals_open == 0 && self.live_runs == 0 && self.live_tasks.is_empty() {
                 break;
@@ -589,7 +564,7 @@ impl<O: Observer> Engine<'_, O> {
     // ---- RunTask and placement ------------------------------------------------------------
 
     fn spot_unavailable(&self) -> bool {
-        self.cap_unavailable || self.trace_unavailable
+        self.spot.unavailable()
     }
 
     fn remaining_runtime(&self, flow: usize, remaining: SimTime) -> SimTime {
@@ -1146,88 +1121,11 @@ impl<O: Observer> Engine<'_, O> {
 
     // ---- spot capacity, waves, trace ------------------------------------------------------
 
-    fn schedule_capacity_flip(&mut self) {
-        let Some(c) = self.s.spot.capacity else {
-            return;
-        };
-        let mean = if self.cap_unavailable {
-            c.mean_outage.0 as f64
-        } else {
-            c.mean_available_ms()
-        };
-        let dt = self.st.capacity.exp1(self.cap_flips + 1, 0) * mean;
-        let t = self.now.plus(SimTime(dt.max(1.0) as u64));
-        if t <= self.end {
-            self.q.push(t, Ev::CapacityFlip);
-        }
-    }
-
-    fn schedule_wave(&mut self) {
-        let Some(w) = self.s.spot.waves else { return };
-        let dt = self.st.waves.exp1(self.waves, u64::MAX) / w.per_day * SimTime::DAY.0 as f64;
-        let t = self.now.plus(SimTime(dt.max(1.0) as u64));
-        if t <= self.end {
-            self.q.push(t, Ev::Wave);
-        }
-    }
-
-    fn on_wave(&mut self) {
-        let Some(w) = self.s.spot.waves else { return };
-        self.waves += 1;
-        let wave = self.waves;
-        let now = self.now;
-        let mut victims = Vec::new();
-        for &t in &self.live_tasks {
-            let tk = &self.tasks.items[t as usize];
-            if tk.provider == Provider::FargateSpot
-                && !tk.stopping
-                && tk.pull_start <= now
-                && self
-                    .st
-                    .waves
-                    .uniform(wave, tk.run_id ^ ((tk.attempt as u64) << 56))
-                    < w.hit
-            {
-                victims.push(t);
-            }
-        }
-        victims.sort_unstable();
-        for t in victims {
-            self.interrupt(t);
-        }
-        self.schedule_wave();
-    }
-
-    fn trace_state(&self, t: SimTime) -> bool {
-        let Some(tr) = &self.s.spot.trace else {
-            return false;
-        };
-        let n = tr.unavailable.len() as u64;
-        tr.unavailable[((self.trace_slot + t.0 / tr.gap.0.max(1)) % n) as usize]
-    }
-
-    fn schedule_trace_edge(&mut self) {
-        let Some(tr) = &self.s.spot.trace else { return };
-        let gap = tr.gap.0.max(1);
-        let n = tr.unavailable.len() as u64;
-        let cur = self.now.0 / gap;
-        for step in 1..=n {
-            let t = SimTime((cur + step) * gap);
-            if t > self.end {
-                return;
-            }
-            if self.trace_state(t) != self.trace_unavailable {
-                self.q.push(t, Ev::TraceEdge);
-                return;
-            }
-        }
-    }
-
-    fn on_trace_edge(&mut self) {
-        let was = self.trace_unavailable;
-        self.trace_unavailable = self.trace_state(self.now);
-        if !was && self.trace_unavailable {
-            // preempted: every running spot task gets its SIGTERM
+    /// An outage starts or ends, a wave hits, or the trace changes: running spot tasks the
+    /// change hits get their SIGTERM (in task order), then the next change is scheduled.
+    fn on_spot_change(&mut self, change: SpotChange) {
+        let (next, hits) = self.spot.apply(&self.s.spot, change, self.now, self.end);
+        if hits {
             let now = self.now;
             let mut victims: Vec<u32> = self
                 .live_tasks
@@ -1235,7 +1133,14 @@ impl<O: Observer> Engine<'_, O> {
                 .copied()
                 .filter(|&t| {
                     let tk = &self.tasks.items[t as usize];
-                    tk.provider == Provider::FargateSpot && !tk.stopping && tk.pull_start <= now
+                    tk.provider == Provider::FargateSpot
+                        && !tk.stopping
+                        && tk.pull_start <= now
+                        && self.spot.wave_hits(
+                            &self.s.spot,
+                            change,
+                            tk.run_id ^ ((tk.attempt as u64) << 56),
+                        )
                 })
                 .collect();
             victims.sort_unstable();
@@ -1243,7 +1148,9 @@ impl<O: Observer> Engine<'_, O> {
                 self.interrupt(t);
             }
         }
-        self.schedule_trace_edge();
+        if let Some((t, c)) = next {
+            self.q.push(t, Ev::Spot(c));
+        }
     }
 
     // ---- the end --------------------------------------------------------------------------

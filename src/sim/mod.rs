@@ -10,6 +10,7 @@ pub mod placement;
 pub mod queue;
 pub mod retry;
 pub mod rng;
+pub mod spot_env;
 
 pub use engine::run;
 pub use observer::{EventKind, NoObserver, Observer, Recorder, TraceEvent};
