@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::hazard::Hazard;
 use super::latency::Latencies;
+use super::meter::{Meter, TaskSpan};
 use super::observer::{EventKind, Observer, TraceEvent};
 use super::outcome::{FlowOutcome, RunOutcome};
 use super::placement::Placer;
@@ -17,9 +18,8 @@ use super::queue::EventQueue;
 use super::retry::{self, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases};
 use super::rng::{Purpose, Stream};
 use super::spot_env::{SpotChange, SpotEnv};
-use crate::model::{OperatingSystem, Provider, SimTime};
-use crate::pricing::billed_secs;
-use crate::scenario::{CustomRetry, Egress, RetryPolicy, Scenario, Schedule, SpotSpec};
+use crate::model::{Provider, SimTime};
+use crate::scenario::{CustomRetry, RetryPolicy, Scenario, Schedule, SpotSpec};
 
 /// A Prefect automation acts within seconds of the Crashed event; the worker picks the new
 /// run up at its next poll.
@@ -179,12 +179,7 @@ struct Engine<'a, O: Observer> {
     live_runs: u64,
     spot: SpotEnv,
     generations: u32,
-    billed: Vec<[u64; 2]>,
-    wasted: Vec<[u64; 2]>,
-    /// Task time holding a public IPv4 address, ms.
-    public_ip_ms: u64,
-    /// Image bytes pulled, GB.
-    pull_gb: f64,
+    meter: Meter,
     latency: Latencies,
     out: RunOutcome,
 }
@@ -269,10 +264,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         live_runs: 0,
         spot,
         generations: 0,
-        billed: vec![[0; 2]; n],
-        wasted: vec![[0; 2]; n],
-        public_ip_ms: 0,
-        pull_gb: 0.0,
+        meter: Meter::new(n),
         latency: Latencies::default(),
         out: RunOutcome {
             replication: rep,
@@ -861,30 +853,21 @@ impl<O: Observer> Engine<'_, O> {
 
     fn bill(&mut self, task: u32, stop: SimTime) {
         let tk = self.tasks.items[task as usize];
-        let ip_ms = stop.0.saturating_sub(tk.placed.0);
-        self.public_ip_ms += ip_ms;
-        self.per_flow[tk.flow as usize].public_ip_ms += ip_ms;
+        let secs = self.meter.bill(
+            self.s,
+            &TaskSpan {
+                flow: tk.flow as usize,
+                provider: tk.provider,
+                placed: tk.placed,
+                pull_start: tk.pull_start,
+                pull_end: tk.pull_end,
+                stop,
+                interrupted: tk.stopping,
+                useful: tk.useful,
+            },
+        );
         if stop <= tk.pull_start {
-            return; // never reached the image pull: nothing billed
-        }
-        if let Some(gb) = self.s.flows[tk.flow as usize].image_gb {
-            // an attempt stopped during its pull pulled that share of the image
-            let pull = tk.pull_end.0 - tk.pull_start.0;
-            let done = stop.0 - tk.pull_start.0;
-            let pulled = if done >= pull || pull == 0 {
-                gb
-            } else {
-                gb * done as f64 / pull as f64
-            };
-            self.pull_gb += pulled;
-            self.per_flow[tk.flow as usize].image_pull_gb += pulled;
-        }
-        let os = self.s.flows[tk.flow as usize].size.os;
-        let secs = billed_secs(stop.0 - tk.pull_start.0, os);
-        let p = tk.provider.index();
-        self.billed[tk.flow as usize][p] += secs;
-        if tk.stopping {
-            self.wasted[tk.flow as usize][p] += secs.saturating_sub(tk.useful.0 / 1000);
+            return;
         }
         self.emit(
             tk.flow,
@@ -1178,62 +1161,8 @@ impl<O: Observer> Engine<'_, O> {
                 self.emit(r.flow, r.k, r.attempts, EventKind::Unfinished, None, 0);
             }
         }
-        let s = self.s;
         let mut out = self.out;
-        for f in 0..s.flows.len() {
-            for p in Provider::ALL {
-                let secs = self.billed[f][p.index()];
-                let wasted = self.wasted[f][p.index()];
-                if secs == 0 {
-                    continue; // a provider this configuration never used has no rate to read
-                }
-                let rate = s.rates.flow(f, p) / 3600.0;
-                let cost = secs as f64 * rate;
-                self.per_flow[f].cost_usd += cost;
-                match p {
-                    Provider::Fargate => {
-                        out.cost_fargate_usd += cost;
-                        out.billed_secs_fargate += secs;
-                    }
-                    Provider::FargateSpot => {
-                        out.cost_fargate_spot_usd += cost;
-                        out.billed_secs_spot += secs;
-                    }
-                }
-                out.cost_wasted_usd += wasted as f64 * rate;
-            }
-        }
-        debug_assert!(s.worker.size.os == OperatingSystem::Linux);
-        let hours = s.sim.horizon.hours_f64();
-        out.cost_worker_usd = s.worker.count as f64 * hours * s.rates.worker;
-        let net = &s.network;
-        out.image_pull_gb = self.pull_gb;
-        for pf in &mut self.per_flow {
-            pf.cost_usd += match net.egress {
-                Egress::PublicIp => pf.public_ip_ms as f64 / 3_600_000.0 * net.public_ipv4_hour,
-                Egress::Nat { .. } => pf.image_pull_gb * net.per_gb,
-                Egress::VpcEndpoints { .. } => 0.0,
-            };
-        }
-        match net.egress {
-            Egress::PublicIp => {
-                out.cost_public_ipv4_usd = (self.public_ip_ms as f64 / 3_600_000.0
-                    + s.worker.count as f64 * hours)
-                    * net.public_ipv4_hour;
-            }
-            Egress::Nat { .. } => {
-                out.cost_nat_usd = net.fixed_usd_per_hour * hours + self.pull_gb * net.per_gb;
-            }
-            Egress::VpcEndpoints { .. } => {
-                out.cost_vpc_endpoints_usd = net.fixed_usd_per_hour * hours;
-            }
-        }
-        out.cost_usd = out.cost_fargate_usd
-            + out.cost_fargate_spot_usd
-            + out.cost_worker_usd
-            + out.cost_public_ipv4_usd
-            + out.cost_nat_usd
-            + out.cost_vpc_endpoints_usd;
+        self.meter.price(self.s, &mut out, &mut self.per_flow);
         if out.completed > 0 {
             out.latency_mean_ms = self.latency.mean();
             [out.latency_p50_ms, out.latency_p95_ms, out.latency_p99_ms] =

@@ -4,6 +4,7 @@
 mod engine;
 pub mod hazard;
 pub mod latency;
+pub mod meter;
 pub mod observer;
 pub mod outcome;
 pub mod placement;
