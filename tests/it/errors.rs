@@ -353,3 +353,51 @@ fn retry_specs_and_retry_sections_refuse_the_same_zero_exponential_base() {
     let e = crate::common::load(&src).unwrap_err().to_string();
     assert!(e.contains("retry.delay.exponential.base"), "{e}");
 }
+
+#[test]
+fn a_retry_section_and_its_spec_give_the_same_policy() {
+    let pairs = [
+        ("policy = \"prefect3\"", "prefect3"),
+        (
+            "policy = \"prefect3\"\nruntask_attempts = 5\nfallback = \"automation\"",
+            "prefect3[runtask_attempts=5,fallback=automation]",
+        ),
+        ("policy = \"prefect3-reschedule\"", "prefect3-reschedule"),
+        ("policy = \"prefect1-lazarus\"", "prefect1-lazarus"),
+        (
+            "policy = \"prefect1-lazarus\"\nbackend = \"cloud\"",
+            "prefect1-lazarus[backend=cloud]",
+        ),
+        (
+            "policy = \"prefect1-lazarus\"\nlazarus_limit = 7",
+            "prefect1-lazarus[limit=7]",
+        ),
+        (
+            "policy = \"custom\"\nmax_attempts = 6\ndelay = { exponential = { base = \"30s\", factor = 2.0, max = \"10m\" } }\njitter = 0.2\nfallback_after_interruptions = 1\nfallback_after_capacity_failures = 3\ndeadline_aware = true",
+            "custom[max_attempts=6,delay=30s,backoff=2,max_delay=10m,jitter=0.2,fallback_after=1,fallback_after_capacity=3,deadline_aware=true]",
+        ),
+        (
+            "policy = \"custom\"\ndelay = \"1m\"\ndeadline_aware = true\ndeadline_rule = \"uniform-progress\"",
+            "custom[delay=1m,deadline_aware=uniform-progress]",
+        ),
+    ];
+    for (section, spec) in pairs {
+        let src = crate::common::world(
+            "horizon = \"1d\"",
+            "0s",
+            crate::common::SPOT_ONLY,
+            &format!("[retry]\n{section}"),
+            "schedule = { every = \"1h\" }\nduration = \"1m\"\ndeadline = \"1h\"",
+        );
+        let from_file = crate::common::scenario(&src).retry;
+        let from_spec = spotplan::scenario::spec::parse_retry_spec(spec).unwrap();
+        assert_eq!(from_file, from_spec, "{section} vs {spec}");
+        // and the spec written back parses to the same policy
+        let again = spotplan::scenario::spec::retry_spec(&from_spec);
+        assert_eq!(
+            spotplan::scenario::spec::parse_retry_spec(&again).unwrap(),
+            from_spec,
+            "{again}"
+        );
+    }
+}
