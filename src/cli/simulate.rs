@@ -31,6 +31,10 @@ pub struct SimulateArgs {
     /// Monte Carlo replications (overrides `simulation.replications`).
     #[arg(long, short = 'n')]
     pub replications: Option<u32>,
+    /// The placement reading to simulate: `per-call`, `per-call-no-base`, `weighted-random` or
+    /// `proportional` (overrides `simulation.placement`; `sweep`/`recommend` take `robust`).
+    #[arg(long, value_name = "READING")]
+    pub placement: Option<String>,
     /// Seed, horizon, threads.
     #[command(flatten)]
     pub run: super::RunFlags,
@@ -54,6 +58,16 @@ pub struct SimulateArgs {
 
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut s = super::load_scenario(&a.file)?;
+    if let Some(p) = &a.placement {
+        let reading = crate::scenario::spec::parse_placement(p).map_err(|m| {
+            UserError(format!(
+                "--placement: {m}; `simulate` runs one reading (`sweep` and `recommend` evaluate all with `robust`)"
+            ))
+        })?;
+        s.sim.placement = reading;
+        s.sim.placement_spec = crate::model::PlacementSpec::Reading(reading);
+        s.sim.placement_stated = true;
+    }
     if let Some(n) = a.replications {
         if !(1..=1_000_000).contains(&n) {
             return Err(UserError(format!("--replications `{n}` is outside 1–1000000")).into());

@@ -343,7 +343,7 @@ pub fn placement_note(s: &Scenario) -> String {
             s.sim.placement
         ),
         (crate::model::PlacementSpec::Reading(p), _) => {
-            format!("{p}: the scenario's reading (AWS documents none for count=1 RunTask calls)")
+            format!("{p}: the reading asked for (AWS documents none for count=1 RunTask calls)")
         }
         (crate::model::PlacementSpec::Robust, stated) => format!(
             "{}: one reading of the {} `robust`; `sweep`/`recommend` evaluate every reading",

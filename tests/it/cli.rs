@@ -238,3 +238,34 @@ fn help_explains_every_simulate_flag() {
         assert!(out.contains(flag), "{flag}");
     }
 }
+
+#[test]
+fn simulate_runs_the_reading_asked_for_and_refuses_robust() {
+    let o = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "4",
+        "--horizon",
+        "2d",
+        "--placement",
+        "weighted-random",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["meta"]["placement"], "weighted-random");
+    assert!(
+        v["meta"]["placement_note"]
+            .as_str()
+            .unwrap()
+            .starts_with("weighted-random: the reading asked for")
+    );
+    let o = spotplan(&["simulate", DEFAULT, "--placement", "robust"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: --placement: `robust` is not a single reading here; allowed: `per-call`, `per-call-no-base`, `weighted-random`, `proportional`; `simulate` runs one reading (`sweep` and `recommend` evaluate all with `robust`)\n"
+    );
+}
