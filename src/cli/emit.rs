@@ -87,8 +87,12 @@ fn wanted(path: &str, f: EmitFormat) -> bool {
     }
 }
 
-/// Reads a recommendation file: (strategy, retry spec, scenario path).
-fn recommendation(path: &Path) -> Result<(Strategy, String, String), UserError> {
+/// A recommendation file: the pool's strategy, the retry spec, the scenario path and each
+/// deployment's own job variables (flow, JSON).
+type RecommendationParts = (Strategy, String, String, Vec<(String, String)>);
+
+/// Reads a recommendation file.
+fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UserError(format!("cannot read `{}`: {e}", path.display())))?;
     let v: serde_json::Value = serde_json::from_str(&text)
@@ -139,7 +143,59 @@ fn recommendation(path: &Path) -> Result<(Strategy, String, String), UserError> 
         .unwrap_or("prefect3")
         .to_string();
     let scenario = v["meta"]["file"].as_str().unwrap_or("").to_string();
-    Ok((s, retry, scenario))
+    let deployments = v["recommendation"]["deployments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    (
+                        d["flow"].as_str().unwrap_or("?").to_string(),
+                        d["job_variables"].to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((s, retry, scenario, deployments))
+}
+
+/// What the artefacts cannot carry yet, refused rather than deployed in part: deployments'
+/// own strategies (their job variables) and the fallback automation.
+fn not_deployable_yet(
+    s: &crate::scenario::Scenario,
+    choice: &Choice,
+    deployments: &[(String, String)],
+) -> Result<(), UserError> {
+    let mut own: Vec<String> = deployments
+        .iter()
+        .map(|(f, jv)| format!("  {f}: {jv}"))
+        .collect();
+    if deployments.is_empty() {
+        for f in s.flows.iter().filter(|f| f.strategy.is_some()) {
+            if let Some(st) = &f.strategy {
+                own.push(format!(
+                    "  {}: {{\"capacity_provider_strategy\": {}}}",
+                    f.name,
+                    crate::sweep::candidate::ecs_strategy_json(st)
+                ));
+            }
+        }
+    }
+    if !own.is_empty() {
+        return Err(UserError(format!(
+            "this configuration gives deployments their own strategies, which `emit`, `plan` and `apply` cannot set yet (they write the work pool only, so the runs would go where the pool says); set each deployment's job_variables yourself:\n{}",
+            own.join("\n")
+        )));
+    }
+    if let crate::scenario::RetryPolicy::Prefect3 {
+        automation: true, ..
+    } = choice.retry
+    {
+        return Err(UserError(
+            "the retry policy relies on a Prefect automation (rerun a Crashed run on FARGATE), which `emit`, `plan` and `apply` cannot create yet; create it in Prefect (trigger: a flow run of the pool's deployments Crashed; action: run the deployment with job_variables capacity_provider_strategy [{\"capacityProvider\": \"FARGATE\", \"weight\": 1, \"base\": 0}]), or emit a policy without `fallback=automation`".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it.
@@ -151,8 +207,10 @@ pub fn prepare(
     Choice,
 )> {
     let is_rec = a.file.extension().is_some_and(|e| e == "json");
+    let mut deployments = Vec::new();
     let (scenario_path, from_rec) = if is_rec {
-        let (strategy, retry, path) = recommendation(&a.file)?;
+        let (strategy, retry, path, own) = recommendation(&a.file)?;
+        deployments = own;
         (
             a.scenario.clone().unwrap_or_else(|| PathBuf::from(path)),
             Some((strategy, retry)),
@@ -174,6 +232,7 @@ pub fn prepare(
             origin: format!("scenario {}", a.file.display()),
         },
     };
+    not_deployable_yet(&s, &choice, &deployments)?;
     let mut d = s.deploy_section.clone();
     macro_rules! flag {
         ($f:ident) => {

@@ -360,3 +360,61 @@ fn emitted_cloudformation_passes_cfn_lint_and_terraform_passes_fmt() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn what_the_artefacts_cannot_carry_is_refused_not_half_deployed() {
+    let fixture =
+        std::fs::read_to_string(crate::common::root().join("fixtures/emit-scenario.toml")).unwrap();
+    let dir = tmp("refused");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            fixture.replace(
+                "duration = \"10m\"",
+                "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+            ),
+            "cannot set yet",
+        ),
+        (
+            fixture.replace(
+                "policy = \"prefect3-reschedule\"",
+                "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
+            ),
+            "relies on a Prefect automation",
+        ),
+    ];
+    for (k, (src, want)) in cases.iter().enumerate() {
+        let file = dir.join(format!("s{k}.toml"));
+        std::fs::write(&file, src).unwrap();
+        let out = dir.join(format!("out{k}"));
+        let o = spotplan(&[
+            "emit",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{err}");
+        assert!(!out.exists(), "nothing written");
+    }
+    // the deployment's job variables are in the message, ready to paste
+    let o = spotplan(&[
+        "emit",
+        dir.join("s0.toml").to_str().unwrap(),
+        "--out",
+        "/dev/null/x",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "  etl: {\"capacity_provider_strategy\": [{\"capacityProvider\":\"FARGATE\",\"weight\":1,\"base\":0}]}"
+        ),
+        "{err}"
+    );
+}
