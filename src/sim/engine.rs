@@ -345,7 +345,7 @@ impl<O: Observer> Engine<'_, O> {
     fn start(&mut self) {
         for f in 0..self.s.flows.len() {
             match self.first_arrival(f) {
-                Some(t) => self.q.push(t, Ev::Arrival { flow: f as u32 }),
+                Some(t) => self.q.push_lane(f, t, Ev::Arrival { flow: f as u32 }),
                 None => self.arrivals_open -= 1,
             }
         }
@@ -446,7 +446,7 @@ impl<O: Observer> Engine<'_, O> {
         let k = self.arrivals_k[f];
         self.arrivals_k[f] += 1;
         match self.next_arrival(f, k + 1) {
-            Some(t) => self.q.push(t, Ev::Arrival { flow }),
+            Some(t) => self.q.push_lane(f, t, Ev::Arrival { flow }),
             None => self.arrivals_open -= 1,
         }
         let id = ((f as u64) << 40) | k;
