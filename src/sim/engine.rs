@@ -697,14 +697,7 @@ impl<O: Observer> Engine<'_, O> {
                 // behind the expected-progress line: catch up on demand (not for good)
                 provider = Provider::Fargate;
                 self.runs.items[run as usize].catching_up = true;
-                self.emit(
-                    r.flow,
-                    r.k,
-                    r.attempts,
-                    EventKind::FallbackToOnDemand,
-                    Some(Provider::Fargate),
-                    1,
-                );
+                self.emit_fallback(&r, 1);
             }
         }
         self.emit(
@@ -765,20 +758,26 @@ impl<O: Observer> Engine<'_, O> {
         self.end_run(run, EventKind::Crashed);
     }
 
+    /// Traces a move to FARGATE: `value` 0 for good (a fallback), 1 for Uniform Progress
+    /// catching up (it may return to spot).
+    fn emit_fallback(&mut self, r: &Run, value: u64) {
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::FallbackToOnDemand,
+            Some(Provider::Fargate),
+            value,
+        );
+    }
+
     fn fall_back(&mut self, run: u32) {
         let r = &mut self.runs.items[run as usize];
         if !r.fallback {
             r.fallback = true;
             let r = *r;
             self.out.fallbacks += 1;
-            self.emit(
-                r.flow,
-                r.k,
-                r.attempts,
-                EventKind::FallbackToOnDemand,
-                Some(Provider::Fargate),
-                0,
-            );
+            self.emit_fallback(&r, 0);
         }
     }
 

@@ -88,13 +88,9 @@ pub fn on_capacity_failure(p: &RetryPolicy, r: &RunCounts, u: f64) -> (OnCapacit
             let fallback = c
                 .fallback_after_capacity_failures
                 .is_some_and(|k| r.capacity_failures >= k);
-            if r.attempts < c.max_attempts {
-                (
-                    OnCapacityFailure::RetryRunTask(custom_delay(c, r.attempts, u)),
-                    fallback,
-                )
-            } else {
-                (OnCapacityFailure::Crash, fallback)
+            match custom_retry_after(c, r, u) {
+                Some(d) => (OnCapacityFailure::RetryRunTask(d), fallback),
+                None => (OnCapacityFailure::Crash, fallback),
             }
         }
     }
@@ -177,13 +173,9 @@ pub fn on_interrupt(
             let fallback = c
                 .fallback_after_interruptions
                 .is_some_and(|k| r.interruptions >= k);
-            if r.attempts < c.max_attempts {
-                (
-                    OnInterrupt::Requeue(custom_delay(c, r.attempts, u)),
-                    fallback,
-                )
-            } else {
-                (OnInterrupt::Crash, fallback)
+            match custom_retry_after(c, r, u) {
+                Some(d) => (OnInterrupt::Requeue(d), fallback),
+                None => (OnInterrupt::Crash, fallback),
             }
         }
     }
@@ -202,6 +194,11 @@ pub fn lazarus_after_zombie(
         LAZARUS_LOOP,
         SimTime(ready.0.saturating_sub(1)),
     )
+}
+
+/// `custom`: the delay before the next attempt, or `None` when the attempts are used up.
+fn custom_retry_after(c: &CustomRetry, r: &RunCounts, u: f64) -> Option<SimTime> {
+    (r.attempts < c.max_attempts).then(|| custom_delay(c, r.attempts, u))
 }
 
 /// The `custom` delay before retry `attempts` (its schedule, times 1 + U(0, jitter)).

@@ -11,6 +11,7 @@
 //! is reported. When the work pool's limit binds (runs waited for its slots) flows are not
 //! separable, and up to [`MAX_JOINT`] combinations are simulated jointly instead.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
@@ -143,7 +144,9 @@ pub fn choose(
         if c.reprice().is_err() {
             return Vec::new();
         }
+        // in parallel, collected by index: the same for any thread count
         (0..replications as u64)
+            .into_par_iter()
             .map(|r| sim::run(&c, r, &mut NoObserver))
             .collect()
     };
