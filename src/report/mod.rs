@@ -48,6 +48,9 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(o, "worker {} · retry {}", m.worker, m.retry_policy);
     let _ = writeln!(o, "placement {}", m.placement_note);
     let _ = writeln!(o, "network {}", m.network);
+    for a in &m.assumptions {
+        let _ = writeln!(o, "assumed: {a}");
+    }
     if m.on_demand_discount > 0.0 {
         let _ = writeln!(
             o,

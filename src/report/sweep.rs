@@ -40,6 +40,9 @@ fn header(r: &SweepResult) -> String {
         m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
     );
     let _ = writeln!(o, "network {}", m.network);
+    for a in &m.assumptions {
+        let _ = writeln!(o, "assumed: {a}");
+    }
     if m.on_demand_discount > 0.0 {
         let _ = writeln!(
             o,

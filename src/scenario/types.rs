@@ -525,6 +525,8 @@ pub struct FlowSpec {
     /// and `prefect flow-run execute` start-up): no work is done and Prefect 3's SIGTERM
     /// handler is not installed yet.
     pub engine_startup: SimTime,
+    /// Whether the scenario gives `engine_startup` (else the 5 s default, said in results).
+    pub engine_startup_stated: bool,
     /// The deployment's own strategy, overriding the pool's ([`Scenario::strategy_of`]).
     pub strategy: Option<Strategy>,
     /// The flow's Prefect 1 tasks (used by `prefect1-lazarus`): their boundaries keep

@@ -1245,6 +1245,7 @@ fn flow(
         concurrency_limit: f.concurrency_limit,
         image_gb,
         engine_startup: engine_startup?,
+        engine_startup_stated: f.engine_startup.is_some(),
         tasks: tasks?,
         strategy: own_strategy,
     })

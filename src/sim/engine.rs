@@ -15,15 +15,13 @@ use super::observer::{EventKind, Observer, TraceEvent};
 use super::outcome::{FlowOutcome, RunOutcome};
 use super::placement::Placer;
 use super::queue::EventQueue;
-use super::retry::{self, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases};
+use super::retry::{
+    self, AUTOMATION_DELAY, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases,
+};
 use super::rng::{Purpose, Stream};
 use super::spot_env::{SpotChange, SpotEnv};
 use crate::model::{Provider, SimTime};
 use crate::scenario::{CustomRetry, RetryPolicy, Scenario, Schedule, SpotSpec};
-
-/// A Prefect automation acts within seconds of the Crashed event; the worker picks the new
-/// run up at its next poll.
-const AUTOMATION_DELAY: SimTime = SimTime(5_000);
 
 #[derive(Clone, Copy, Debug)]
 enum Ev {

@@ -14,6 +14,9 @@ pub const PREFECT3_RUNTASK_JITTER_MS: f64 = 3_000.0;
 /// (`prefect/cli/flow_run.py`; Python's default SIGTERM action before the handler is
 /// installed); billing ends there unless `stop_timeout` is shorter.
 pub const ENGINE_EXIT_AFTER_SIGTERM: SimTime = SimTime(2_000);
+/// A Prefect automation acts within seconds of the Crashed event (an assumption, stated in
+/// results); the worker picks the new run up at its next poll.
+pub const AUTOMATION_DELAY: SimTime = SimTime(5_000);
 /// Prefect 1 flow-run heartbeat period while the flow runner runs (30 s).
 pub const PREFECT1_HEARTBEAT: SimTime = SimTime(30_000);
 /// Lazarus: a pass every 10 min (`loop_seconds_default = 600`, `towel/lazarus.py`).
@@ -209,6 +212,27 @@ pub fn custom_delay(c: &CustomRetry, attempts: u32, u: f64) -> SimTime {
     } else {
         base
     }
+}
+
+/// The timing assumptions a policy's results rest on, in words (for result headers).
+pub fn assumptions(p: &RetryPolicy) -> Vec<String> {
+    let mut out = vec![format!(
+        "the engine exits {} after SIGTERM (or at stop_timeout if sooner)",
+        ENGINE_EXIT_AFTER_SIGTERM
+    )];
+    match p {
+        RetryPolicy::Prefect3 {
+            automation: true, ..
+        } => out.push(format!(
+            "the fallback automation starts the new run {AUTOMATION_DELAY} after the crash"
+        )),
+        RetryPolicy::Custom(c) if c.deadline_aware => out.push(format!(
+            "the deadline rule plans for the {:.0}% quantile of the remaining work",
+            100.0 * DEADLINE_QUANTILE
+        )),
+        _ => {}
+    }
+    out
 }
 
 /// How a policy is deployed, in words; `None` when it needs code of the user's own (every

@@ -12,6 +12,6 @@ pub mod run;
 pub mod stats;
 
 pub use replicate::{
-    Meta, Metrics, Replication, Summary, meta_of, metrics_of, replicate, summarize,
+    Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of, replicate, summarize,
 };
 pub use stats::Stat;

@@ -83,6 +83,8 @@ pub struct Meta {
     pub network: String,
     /// On-demand discount (0–0.9; never applied to spot).
     pub on_demand_discount: f64,
+    /// Defaults and timing assumptions the figures rest on, in words.
+    pub assumptions: Vec<String>,
     /// Effective strategy.
     pub strategy: String,
     /// Where the strategy comes from.
@@ -331,6 +333,29 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
     }
 }
 
+/// The defaults and timing assumptions behind a result of `s`.
+pub fn assumptions(s: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    let unstated: Vec<&str> = s
+        .flows
+        .iter()
+        .filter(|f| !f.engine_startup_stated)
+        .map(|f| f.name.as_str())
+        .collect();
+    if !unstated.is_empty() {
+        out.push(format!(
+            "engine start-up 5s per attempt (default) for {}: set `engine_startup`",
+            unstated
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out.extend(crate::sim::retry::assumptions(&s.retry));
+    out
+}
+
 /// What a single simulation of `s` does about placement, in words.
 pub fn placement_note(s: &Scenario) -> String {
     let one = crate::model::PlacementSpec::Robust
@@ -374,6 +399,7 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         placement_note: placement_note(s),
         network: s.network.describe(),
         on_demand_discount: s.on_demand_discount,
+        assumptions: assumptions(s),
         strategy: s.launch.strategy.to_string(),
         strategy_source: launch_source_name(s.launch.source),
         worker: s.worker.kind.name(),

@@ -269,3 +269,45 @@ fn simulate_runs_the_reading_asked_for_and_refuses_robust() {
         "error: --placement: `robust` is not a single reading here; allowed: `per-call`, `per-call-no-base`, `weighted-random`, `proportional`; `simulate` runs one reading (`sweep` and `recommend` evaluate all with `robust`)\n"
     );
 }
+
+#[test]
+fn defaults_that_change_the_answer_are_stated_in_meta_and_header() {
+    let o = spotplan(&[
+        "simulate",
+        DEFAULT,
+        "-n",
+        "2",
+        "--horizon",
+        "1d",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let a: Vec<&str> = v["meta"]["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(
+        a.contains(&"engine start-up 5s per attempt (default) for `hourly-etl`, `hourly-report`: set `engine_startup`"),
+        "{a:?}"
+    );
+    assert!(a.contains(&"the engine exits 2s after SIGTERM (or at stop_timeout if sooner)"));
+    let t = spotplan(&["simulate", DEFAULT, "-n", "2", "--horizon", "1d"]);
+    assert!(stdout(&t).contains("\nassumed: engine start-up 5s per attempt (default)"));
+    // a scenario that states its start-up is not told it was assumed
+    let s = crate::common::scenario(&crate::common::world(
+        "horizon = \"1d\"",
+        "0s",
+        crate::common::SPOT_ONLY,
+        "",
+        "schedule = { every = \"1h\" }\nduration = \"1m\"\nengine_startup = \"3s\"",
+    ));
+    assert!(
+        spotplan::sweep::assumptions(&s)
+            .iter()
+            .all(|x| !x.starts_with("engine start-up"))
+    );
+}
