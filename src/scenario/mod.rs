@@ -5,6 +5,7 @@ pub mod error;
 pub mod file;
 mod locate;
 pub mod parse;
+pub mod retry;
 pub mod spec;
 pub mod types;
 pub mod validate;

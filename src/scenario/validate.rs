@@ -753,178 +753,59 @@ pub fn parse_trace(text: &str) -> Result<SpotTrace, String> {
 }
 
 fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<RetryPolicy> {
-    let policy = r.policy.as_deref().unwrap_or("prefect3");
-    let custom_only: [(&str, bool); 7] = [
-        ("max_attempts", r.max_attempts.is_some()),
-        ("delay", r.delay.is_some()),
-        ("jitter", r.jitter.is_some()),
-        (
-            "fallback_after_interruptions",
-            r.fallback_after_interruptions.is_some(),
-        ),
-        (
-            "fallback_after_capacity_failures",
-            r.fallback_after_capacity_failures.is_some(),
-        ),
-        ("deadline_aware", r.deadline_aware.is_some()),
-        ("deadline_rule", r.deadline_rule.is_some()),
-    ];
-    let only = |cx: &mut Ctx, field: &str, set: bool, for_policy: &str| {
-        if set {
-            cx.err(
-                &p.key(field),
-                format!("`{field}` applies only to policy `{for_policy}`, not `{policy}`"),
-            );
+    use super::retry::{Param, RetryParams};
+    let at = |param: Param| {
+        let key = match (param, &r.delay) {
+            (Param::Delay, Some(StringOr::Table(_))) => "delay.exponential.base",
+            _ => param.toml_key(),
+        };
+        key.split('.').fold(p.clone(), |q, k| q.key(k))
+    };
+    let mut ok = true;
+    let (delay, backoff, max_delay) = match &r.delay {
+        None => (None, None, None),
+        Some(StringOr::Text(t)) => (cx.dur(&at(Param::Delay), t), None, None),
+        Some(StringOr::Table(d)) => {
+            let e = &d.exponential;
+            let base = cx.dur(&at(Param::Delay), &e.base);
+            let max = match &e.max {
+                None => None,
+                Some(m) => {
+                    let v = cx.dur(&at(Param::MaxDelay), m);
+                    ok &= v.is_some();
+                    v
+                }
+            };
+            ok &= base.is_some();
+            (base, Some(e.factor.unwrap_or(2.0)), max)
         }
     };
-    if policy != "custom" {
-        for (field, set) in custom_only {
-            only(cx, field, set, "custom");
-        }
+    if matches!(&r.delay, Some(StringOr::Text(_))) {
+        ok &= delay.is_some();
     }
-    if policy != "prefect1-lazarus" {
-        only(
-            cx,
-            "lazarus_limit",
-            r.lazarus_limit.is_some(),
-            "prefect1-lazarus",
-        );
-        only(cx, "backend", r.backend.is_some(), "prefect1-lazarus");
-    }
-    if !policy.starts_with("prefect3") {
-        only(
-            cx,
-            "runtask_attempts",
-            r.runtask_attempts.is_some(),
-            "prefect3 or prefect3-reschedule",
-        );
-        only(
-            cx,
-            "fallback",
-            r.fallback.is_some(),
-            "prefect3 or prefect3-reschedule",
-        );
-    }
-    match policy {
-        "prefect3" | "prefect3-reschedule" => {
-            let n = r.runtask_attempts.unwrap_or(3);
-            if n == 0 {
-                cx.err(
-                    &p.key("runtask_attempts"),
-                    "`0` is not allowed; at least 1 attempt",
-                );
-                return None;
+    let params = RetryParams {
+        policy: r.policy.clone(),
+        runtask_attempts: r.runtask_attempts,
+        fallback: r.fallback.clone(),
+        limit: r.lazarus_limit,
+        backend: r.backend.clone(),
+        max_attempts: r.max_attempts,
+        delay,
+        backoff,
+        max_delay,
+        jitter: r.jitter,
+        fallback_after: r.fallback_after_interruptions,
+        fallback_after_capacity: r.fallback_after_capacity_failures,
+        deadline_aware: r.deadline_aware.map(|b| b.to_string()),
+        deadline_rule: r.deadline_rule.clone(),
+    };
+    match super::retry::build(&params, Param::toml_key) {
+        Ok(policy) if ok => Some(policy),
+        Ok(_) => None,
+        Err(errs) => {
+            for (param, m) in errs {
+                cx.err(&at(param), m);
             }
-            let automation = match r.fallback.as_deref().unwrap_or("none") {
-                "none" => false,
-                "automation" => true,
-                other => {
-                    cx.err(
-                        &p.key("fallback"),
-                        format!("`{other}` is not a fallback; allowed: `automation` (a Prefect automation reruns a Crashed run on FARGATE), `none`"),
-                    );
-                    return None;
-                }
-            };
-            Some(RetryPolicy::Prefect3 {
-                runtask_attempts: n,
-                reschedule: policy == "prefect3-reschedule",
-                automation,
-            })
-        }
-        "prefect1-lazarus" => {
-            let cloud = match r.backend.as_deref().unwrap_or("server") {
-                "server" => false,
-                "cloud" => true,
-                other => {
-                    cx.err(
-                        &p.key("backend"),
-                        format!("`{other}` is not a Prefect 1 backend; allowed: `server`, `cloud`"),
-                    );
-                    return None;
-                }
-            };
-            let limit = r.lazarus_limit.unwrap_or(if cloud { 10 } else { 3 });
-            if limit == 0 {
-                cx.err(
-                    &p.key("lazarus_limit"),
-                    "`0` is not allowed; Prefect Server uses 3 and Prefect Cloud 10",
-                );
-                return None;
-            }
-            Some(RetryPolicy::Prefect1Lazarus { limit, cloud })
-        }
-        "custom" => {
-            let max_attempts = r.max_attempts.unwrap_or(3);
-            if max_attempts == 0 {
-                cx.err(
-                    &p.key("max_attempts"),
-                    "`0` is not allowed; at least 1 attempt",
-                );
-            }
-            let dp = p.key("delay");
-            let delay = match &r.delay {
-                None => Some(Delay::Fixed(SimTime::ZERO)),
-                Some(StringOr::Text(t)) => cx.dur(&dp, t).map(Delay::Fixed),
-                Some(StringOr::Table(d)) => {
-                    let ep = dp.key("exponential");
-                    let base = cx.positive_dur(&ep.key("base"), &d.exponential.base);
-                    let factor = d.exponential.factor.unwrap_or(2.0);
-                    if !(factor.is_finite() && factor >= 1.0) {
-                        cx.err(&ep.key("factor"), format!("`{factor}` must be ≥ 1"));
-                    }
-                    let max = match &d.exponential.max {
-                        None => Some(None),
-                        Some(m) => cx.dur(&ep.key("max"), m).map(Some),
-                    };
-                    match (base, max) {
-                        (Some(base), Some(max)) => Some(Delay::Exponential { base, factor, max }),
-                        _ => None,
-                    }
-                }
-            };
-            let jitter = r.jitter.unwrap_or(0.0);
-            if !(jitter.is_finite() && (0.0..=10.0).contains(&jitter)) {
-                cx.err(
-                    &p.key("jitter"),
-                    format!("`{jitter}` is outside 0–10 (a fraction of the delay)"),
-                );
-            }
-            if max_attempts == 0 {
-                return None;
-            }
-            Some(RetryPolicy::Custom(CustomRetry {
-                max_attempts,
-                delay: delay?,
-                jitter,
-                fallback_after_interruptions: r.fallback_after_interruptions,
-                fallback_after_capacity_failures: r.fallback_after_capacity_failures,
-                deadline_aware: r.deadline_aware.unwrap_or(false),
-                uniform_progress: match r.deadline_rule.as_deref() {
-                    None | Some("safety-net") => false,
-                    Some("uniform-progress") if r.deadline_aware == Some(true) => true,
-                    Some("uniform-progress") => {
-                        cx.err(
-                            &p.key("deadline_rule"),
-                            "`uniform-progress` needs `deadline_aware = true`",
-                        );
-                        false
-                    }
-                    Some(other) => {
-                        cx.err(
-                            &p.key("deadline_rule"),
-                            format!("`{other}` is not a deadline rule; allowed: `safety-net`, `uniform-progress`"),
-                        );
-                        false
-                    }
-                },
-            }))
-        }
-        other => {
-            cx.err(
-                &p.key("policy"),
-                format!("`{other}` is not a retry policy; allowed: `prefect3`, `prefect3-reschedule`, `prefect1-lazarus`, `custom`"),
-            );
             None
         }
     }
@@ -1333,7 +1214,7 @@ fn sweep(
     }
     let mut retries = Vec::new();
     for (i, r) in w.retry.clone().unwrap_or_default().iter().enumerate() {
-        match spec::parse_retry_spec(r) {
+        match super::retry::parse_spec(r) {
             Ok(x) => retries.push(x),
             Err(m) => cx.err(&p.key("retry").index(i), m),
         }

@@ -341,7 +341,7 @@ fn retry_specs_and_retry_sections_refuse_the_same_zero_exponential_base() {
         spotplan::scenario::spec::parse_retry_spec("custom[delay=0s,backoff=2]").unwrap_err();
     assert_eq!(
         spec,
-        "`custom[delay=0s,backoff=2]`: `backoff` needs `delay` above 0s (its first delay)"
+        "`custom[delay=0s,backoff=2]`: an exponential backoff (`backoff`) needs a first delay longer than zero"
     );
     let src = crate::common::world(
         "horizon = \"1d\"",
@@ -352,6 +352,11 @@ fn retry_specs_and_retry_sections_refuse_the_same_zero_exponential_base() {
     );
     let e = crate::common::load(&src).unwrap_err().to_string();
     assert!(e.contains("retry.delay.exponential.base"), "{e}");
+    // one grammar: the same rule, in the words of each form
+    assert!(
+        e.contains("an exponential backoff (`delay.exponential.factor`) needs a first delay longer than zero"),
+        "{e}"
+    );
 }
 
 #[test]
