@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::model::Provider;
 use crate::scenario::Scenario;
-use crate::sim::{EventKind, TraceEvent};
+use crate::sim::{Detail, EventKind, TraceEvent};
 
 /// The capacity failure text of RunTask (domain file §2.2).
 pub const CAPACITY_REASON: &str = "Capacity is unavailable at this time. Please try again later or in a different availability zone";
@@ -48,25 +48,31 @@ pub fn write_ecs_events(
     for e in events {
         let key = (e.flow, e.run, e.attempt);
         let flow = &s.flows[e.flow as usize];
-        match e.kind {
-            EventKind::Placed => {
+        match (e.kind, e.detail) {
+            (
+                EventKind::Placed,
+                Detail::Placed {
+                    pull_start_ms,
+                    running_ms,
+                },
+            ) => {
                 open.insert(
                     key,
                     Task {
                         created: e.t_ms,
-                        pull: e.value,
-                        started: e.aux,
+                        pull: pull_start_ms,
+                        started: running_ms,
                         stopping: None,
                         provider: e.provider,
                     },
                 );
             }
-            EventKind::Interrupted => {
+            (EventKind::Interrupted, _) => {
                 if let Some(t) = open.get_mut(&key) {
                     t.stopping = Some(e.t_ms);
                 }
             }
-            EventKind::CapacityFailure => {
+            (EventKind::CapacityFailure, _) => {
                 writeln!(
                     out,
                     "{} Failed to run ECS task for flow run {}-{}: {CAPACITY_REASON}",
@@ -75,7 +81,7 @@ pub fn write_ecs_events(
                     e.run
                 )?;
             }
-            EventKind::Stopped => {
+            (EventKind::Stopped, _) => {
                 let Some(t) = open.remove(&key) else { continue };
                 let interrupted = t.stopping.is_some();
                 let mut detail = serde_json::json!({
@@ -135,8 +141,9 @@ pub fn write_prefect_runs(
                 runs.insert(key, (e.t_ms, None));
             }
             EventKind::Placed => {
-                if let Some(r) = runs.get_mut(&key) {
-                    r.1.get_or_insert(e.aux);
+                if let (Some(r), Detail::Placed { running_ms, .. }) = (runs.get_mut(&key), e.detail)
+                {
+                    r.1.get_or_insert(running_ms);
                 }
             }
             EventKind::Completed

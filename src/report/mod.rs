@@ -157,7 +157,7 @@ pub fn write_trace(
     csv: bool,
 ) -> std::io::Result<()> {
     const HEAD: [&str; 8] = [
-        "t_ms", "time", "flow", "run", "attempt", "event", "provider", "value",
+        "t_ms", "time", "flow", "run", "attempt", "event", "provider", "detail",
     ];
     let row = |e: &TraceEvent| -> [String; 8] {
         let kind = serde_json::to_value(e.kind)
@@ -172,7 +172,7 @@ pub fn write_trace(
             e.attempt.to_string(),
             kind,
             e.provider.map(|p| p.ecs_name()).unwrap_or("").to_string(),
-            e.value.to_string(),
+            e.detail.to_cell(),
         ]
     };
     if csv {
@@ -187,7 +187,7 @@ pub fn write_trace(
             let r = row(e);
             let v = serde_json::json!({
                 "t_ms": e.t_ms, "time": r[1], "flow": r[2], "run": e.run, "attempt": e.attempt,
-                "event": r[5], "provider": e.provider.map(|p| p.ecs_name()), "value": e.value,
+                "event": r[5], "provider": e.provider.map(|p| p.ecs_name()), "detail": e.detail,
             });
             writeln!(out, "{v}")?;
         }

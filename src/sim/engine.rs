@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::hazard::Hazard;
 use super::latency::Latencies;
 use super::meter::{Meter, TaskSpan};
-use super::observer::{EventKind, Observer, TraceEvent};
+use super::observer::{Detail, EventKind, Observer, TraceEvent};
 use super::outcome::{FlowOutcome, RunOutcome};
 use super::placement::Placer;
 use super::queue::EventQueue;
@@ -284,22 +284,7 @@ impl<O: Observer> Engine<'_, O> {
         attempt: u32,
         kind: EventKind,
         provider: Option<Provider>,
-        value: u64,
-    ) {
-        self.emit_with(flow, run, attempt, kind, provider, value, 0);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn emit_with(
-        &mut self,
-        flow: u32,
-        run: u64,
-        attempt: u32,
-        kind: EventKind,
-        provider: Option<Provider>,
-        value: u64,
-        aux: u64,
+        detail: Detail,
     ) {
         if O::ENABLED {
             self.obs.event(&TraceEvent {
@@ -309,8 +294,7 @@ impl<O: Observer> Engine<'_, O> {
                 attempt,
                 kind,
                 provider,
-                value,
-                aux,
+                detail,
             });
         }
     }
@@ -480,7 +464,14 @@ impl<O: Observer> Engine<'_, O> {
             self.out.deadline_runs += 1;
             self.per_flow[f].deadline_runs += 1;
         }
-        self.emit(flow, k, 0, EventKind::Scheduled, None, work.0);
+        self.emit(
+            flow,
+            k,
+            0,
+            EventKind::Scheduled,
+            None,
+            Detail::Work { work_ms: work.0 },
+        );
         self.make_eligible(run);
     }
 
@@ -660,7 +651,7 @@ impl<O: Observer> Engine<'_, O> {
             let rr = &mut self.runs.items[run as usize];
             rr.saved = rr.saved.plus(kept);
             rr.catching_up = false;
-            self.back_to_queue(run, kept.0, SimTime::ZERO);
+            self.back_to_queue(run, Detail::BackToSpot { kept_ms: kept.0 }, SimTime::ZERO);
         } else {
             self.q.push(
                 self.now.plus(SimTime(c.every.0 + c.cost.0)),
@@ -695,7 +686,7 @@ impl<O: Observer> Engine<'_, O> {
                 // behind the expected-progress line: catch up on demand (not for good)
                 provider = Provider::Fargate;
                 self.runs.items[run as usize].catching_up = true;
-                self.emit_fallback(&r, 1);
+                self.emit_fallback(&r, true);
             }
         }
         self.emit(
@@ -704,7 +695,7 @@ impl<O: Observer> Engine<'_, O> {
             r.attempts,
             EventKind::RunTask,
             Some(provider),
-            0,
+            Detail::None,
         );
         if provider == Provider::FargateSpot && self.spot_unavailable() {
             self.on_capacity_failure(run);
@@ -724,7 +715,7 @@ impl<O: Observer> Engine<'_, O> {
             r.attempts,
             EventKind::CapacityFailure,
             Some(Provider::FargateSpot),
-            0,
+            Detail::None,
         );
         let u = self.st.retries.uniform(r.id, r.attempts as u64);
         let (decision, fallback) = retry::on_capacity_failure(&self.s.retry, &counts(&r), u);
@@ -758,14 +749,14 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Traces a move to FARGATE: `value` 0 for good (a fallback), 1 for Uniform Progress
     /// catching up (it may return to spot).
-    fn emit_fallback(&mut self, r: &Run, value: u64) {
+    fn emit_fallback(&mut self, r: &Run, catching_up: bool) {
         self.emit(
             r.flow,
             r.k,
             r.attempts,
             EventKind::FallbackToOnDemand,
             Some(Provider::Fargate),
-            value,
+            Detail::Fallback { catching_up },
         );
     }
 
@@ -775,7 +766,7 @@ impl<O: Observer> Engine<'_, O> {
             r.fallback = true;
             let r = *r;
             self.out.fallbacks += 1;
-            self.emit_fallback(&r, 0);
+            self.emit_fallback(&r, false);
         }
     }
 
@@ -818,14 +809,16 @@ impl<O: Observer> Engine<'_, O> {
         self.live_tasks.push(task);
         self.in_flight[self.flow_placer[r.flow as usize]][provider.index()] += 1;
         self.out.tasks += 1;
-        self.emit_with(
+        self.emit(
             r.flow,
             r.k,
             r.attempts,
             EventKind::Placed,
             Some(provider),
-            pull_start.0,
-            run_start.0,
+            Detail::Placed {
+                pull_start_ms: pull_start.0,
+                running_ms: run_start.0,
+            },
         );
         if provider == Provider::Fargate
             && r.catching_up
@@ -872,7 +865,7 @@ impl<O: Observer> Engine<'_, O> {
             tk.attempt,
             EventKind::Stopped,
             Some(tk.provider),
-            secs,
+            Detail::Stopped { billed_s: secs },
         );
     }
 
@@ -916,7 +909,9 @@ impl<O: Observer> Engine<'_, O> {
             r.attempts,
             EventKind::Completed,
             Some(tk.provider),
-            latency.0,
+            Detail::Completed {
+                latency_ms: latency.0,
+            },
         );
         self.release_slot(run);
         self.runs.remove(run);
@@ -936,7 +931,7 @@ impl<O: Observer> Engine<'_, O> {
             self.out.deadline_misses += 1;
             pf.deadline_misses += 1;
         }
-        self.emit(r.flow, r.k, r.attempts, how, None, 0);
+        self.emit(r.flow, r.k, r.attempts, how, None, Detail::None);
         self.release_slot(run);
         self.runs.remove(run);
         self.live_runs -= 1;
@@ -1004,7 +999,7 @@ impl<O: Observer> Engine<'_, O> {
             r.attempts,
             EventKind::Interrupted,
             Some(tk.provider),
-            gained.0,
+            Detail::Interrupted { saved_ms: gained.0 },
         );
         let at = retry::InterruptAt {
             now,
@@ -1021,7 +1016,7 @@ impl<O: Observer> Engine<'_, O> {
             OnInterrupt::Crash => AfterStop::Crash,
             OnInterrupt::RescheduleNow => {
                 // the SIGTERM handler proposes AwaitingRetry at once; the next poll picks it up
-                self.back_to_queue(run, 0, SimTime::ZERO);
+                self.back_to_queue(run, Detail::Requeued { delay_ms: 0 }, SimTime::ZERO);
                 AfterStop::Nothing
             }
             OnInterrupt::Requeue(d) => AfterStop::Requeue(d),
@@ -1048,7 +1043,7 @@ impl<O: Observer> Engine<'_, O> {
             let delay = tasks.retry_delay;
             let rr = &mut self.runs.items[run as usize];
             rr.task_retries += 1;
-            self.back_to_queue(run, delay.0, delay);
+            self.back_to_queue(run, Detail::Requeued { delay_ms: delay.0 }, delay);
         } else {
             self.runs.items[run as usize].task_failed = true;
             let t = retry::lazarus_after_zombie(self.phases, self.now, r.heartbeat);
@@ -1067,16 +1062,23 @@ impl<O: Observer> Engine<'_, O> {
             AfterStop::Nothing => {}
             AfterStop::Crash => self.crash(tk.run),
             AfterStop::Requeue(d) => {
-                self.back_to_queue(tk.run, d.0, d);
+                self.back_to_queue(tk.run, Detail::Requeued { delay_ms: d.0 }, d);
             }
         }
     }
 
-    /// The run goes back to Scheduled (trace value `value`): its slot is released and the
-    /// worker picks it up at its next poll after `after`.
-    fn back_to_queue(&mut self, run: u32, value: u64, after: SimTime) {
+    /// The run goes back to Scheduled (why: `detail`): its slot is released and the worker
+    /// picks it up at its next poll after `after`.
+    fn back_to_queue(&mut self, run: u32, detail: Detail, after: SimTime) {
         let r = self.runs.items[run as usize];
-        self.emit(r.flow, r.k, r.attempts, EventKind::Rescheduled, None, value);
+        self.emit(
+            r.flow,
+            r.k,
+            r.attempts,
+            EventKind::Rescheduled,
+            None,
+            detail,
+        );
         self.release_slot(run);
         if after.0 == 0 {
             self.make_eligible(run);
@@ -1092,8 +1094,8 @@ impl<O: Observer> Engine<'_, O> {
         let r = &mut self.runs.items[run as usize];
         if r.lazarus < limit {
             r.lazarus += 1;
-            let n = r.lazarus as u64;
-            self.back_to_queue(run, n, SimTime::ZERO);
+            let lazarus = r.lazarus;
+            self.back_to_queue(run, Detail::Lazarus { lazarus }, SimTime::ZERO);
         } else {
             self.end_run(run, EventKind::Failed);
         }
@@ -1155,7 +1157,14 @@ impl<O: Observer> Engine<'_, O> {
                     self.out.deadline_misses += 1;
                     self.per_flow[r.flow as usize].deadline_misses += 1;
                 }
-                self.emit(r.flow, r.k, r.attempts, EventKind::Unfinished, None, 0);
+                self.emit(
+                    r.flow,
+                    r.k,
+                    r.attempts,
+                    EventKind::Unfinished,
+                    None,
+                    Detail::None,
+                );
             }
         }
         let mut out = self.out;

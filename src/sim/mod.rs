@@ -14,5 +14,5 @@ pub mod rng;
 pub mod spot_env;
 
 pub use engine::run;
-pub use observer::{EventKind, NoObserver, Observer, Recorder, TraceEvent};
+pub use observer::{Detail, EventKind, NoObserver, Observer, Recorder, TraceEvent};
 pub use outcome::RunOutcome;

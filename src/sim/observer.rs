@@ -49,10 +49,50 @@ pub struct TraceEvent {
     pub kind: EventKind,
     /// The provider involved, if any.
     pub provider: Option<Provider>,
-    /// Billed seconds (on `stopped`), or the image-pull start in ms (on `placed`).
-    pub value: u64,
-    /// On `placed`: when the task starts RUNNING, ms. Otherwise 0.
-    pub aux: u64,
+    /// What the event carries, typed by event.
+    pub detail: Detail,
+}
+
+/// The data an event carries (serialised without a tag: `{"billed_s": 61}`, or `null`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    /// Nothing beyond the event itself.
+    None,
+    /// `scheduled`: the run's work, ms (sampled; the simulator's knowledge, not the worker's).
+    Work { work_ms: u64 },
+    /// `placed`: when the image pull starts and when the task is RUNNING, ms.
+    Placed { pull_start_ms: u64, running_ms: u64 },
+    /// `interrupted`: work this task saved for the run (checkpoints, finished tasks), ms.
+    Interrupted { saved_ms: u64 },
+    /// `stopped`: billed seconds of the task (after the one-minute minimum).
+    Stopped { billed_s: u64 },
+    /// `completed`: the run's latency from its scheduled time, ms.
+    Completed { latency_ms: u64 },
+    /// `rescheduled`: back to Scheduled, picked up after this delay, ms.
+    Requeued { delay_ms: u64 },
+    /// `rescheduled` by Prefect 1's Lazarus: its n-th reschedule of the run.
+    Lazarus { lazarus: u32 },
+    /// `rescheduled` by Uniform Progress: back to spot at a checkpoint once ahead, keeping
+    /// this much work, ms.
+    BackToSpot { kept_ms: u64 },
+    /// `fallback_to_on_demand`: for the rest of the run, or only while catching up with the
+    /// expected-progress line.
+    Fallback { catching_up: bool },
+}
+
+impl Detail {
+    /// `key=value` pairs for a CSV cell (`""` for none).
+    pub fn to_cell(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            _ => String::new(),
+        }
+    }
 }
 
 /// Receives trace events. With `ENABLED = false` the engine builds none.

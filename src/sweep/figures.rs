@@ -7,7 +7,7 @@ use super::result::SweepResult;
 use super::run::Matrix;
 use crate::model::Provider;
 use crate::scenario::Scenario;
-use crate::sim::{EventKind, Recorder, TraceEvent};
+use crate::sim::{Detail, EventKind, Recorder, TraceEvent};
 
 /// A candidate on the cost / reliability plane, with 95% CIs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -273,12 +273,10 @@ pub fn figures(
             for rep in 0..5 {
                 let mut rec = Recorder::default();
                 crate::sim::run(s, rep, &mut rec);
-                lat.extend(
-                    rec.events
-                        .iter()
-                        .filter(|e| e.kind == EventKind::Completed)
-                        .map(|e| e.value as f64 / 60_000.0),
-                );
+                lat.extend(rec.events.iter().filter_map(|e| match e.detail {
+                    Detail::Completed { latency_ms } => Some(latency_ms as f64 / 60_000.0),
+                    _ => None,
+                }));
             }
             lat.sort_by(f64::total_cmp);
             let n = lat.len().max(1) as f64;
@@ -344,9 +342,9 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
                 .map(|o| o.3)
                 .unwrap_or(0)
         };
-        match e.kind {
-            EventKind::Placed => {
-                let start = e.value;
+        match (e.kind, e.detail) {
+            (EventKind::Placed, Detail::Placed { pull_start_ms, .. }) => {
+                let start = pull_start_ms;
                 let lane = match lane_free.iter().position(|&f| f <= e.t_ms) {
                     Some(l) => l,
                     None => {
@@ -362,7 +360,7 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
                     lane as u32,
                 ));
             }
-            EventKind::Stopped => {
+            (EventKind::Stopped, _) => {
                 if let Some(k) = open.iter().position(|o| o.0 == key) {
                     let (_, start, provider, lane) = open.remove(k);
                     lane_free[lane as usize] = e.t_ms;
@@ -375,7 +373,7 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
                     });
                 }
             }
-            EventKind::Interrupted => {
+            (EventKind::Interrupted, _) => {
                 interrupted.push(key);
                 marks.push(Mark {
                     lane: lane_of(&open),
@@ -383,17 +381,17 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
                     kind: "interrupted",
                 });
             }
-            EventKind::Rescheduled => marks.push(Mark {
+            (EventKind::Rescheduled, _) => marks.push(Mark {
                 lane: lane_of(&open),
                 t: h(e.t_ms),
                 kind: "rescheduled",
             }),
-            EventKind::FallbackToOnDemand => marks.push(Mark {
+            (EventKind::FallbackToOnDemand, _) => marks.push(Mark {
                 lane: lane_of(&open),
                 t: h(e.t_ms),
                 kind: "fallback_to_on_demand",
             }),
-            EventKind::CapacityFailure => marks.push(Mark {
+            (EventKind::CapacityFailure, _) => marks.push(Mark {
                 lane: lane_of(&open),
                 t: h(e.t_ms),
                 kind: "capacity_failure",

@@ -147,7 +147,16 @@ fn simulate_writes_out_dir_and_trace() {
     ]);
     assert!(o.status.success());
     let csv = std::fs::read_to_string(&trace_csv).unwrap();
-    assert!(csv.starts_with("t_ms,time,flow,run,attempt,event,provider,value\n"));
+    assert!(csv.starts_with("t_ms,time,flow,run,attempt,event,provider,detail\n"));
+    // each event's data is named, never a bare overloaded number
+    assert!(csv.contains(",placed,FARGATE"), "{csv}");
+    let placed = csv.lines().find(|l| l.contains(",placed,")).unwrap();
+    assert!(
+        placed.contains("pull_start_ms=") && placed.contains(";running_ms="),
+        "{placed}"
+    );
+    let stopped = csv.lines().find(|l| l.contains(",stopped,")).unwrap();
+    assert!(stopped.ends_with(|c: char| c.is_ascii_digit()) && stopped.contains("billed_s="));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,7 +1,7 @@
 //! Each retry preset's observable behaviour, read from the task trace.
 
 use spotplan::model::Provider;
-use spotplan::sim::{EventKind, TraceEvent};
+use spotplan::sim::{Detail, EventKind, TraceEvent};
 
 use crate::common::*;
 
@@ -309,7 +309,10 @@ fn checkpoints_keep_work_across_interruptions() {
     // and the first interruption of a checkpointed run keeps whole intervals of work
     let (_, events) = trace(&with, 3);
     for e in events.iter().filter(|e| e.kind == EventKind::Interrupted) {
-        assert_eq!(e.value % 300_000, 0, "kept {} ms", e.value);
+        let Detail::Interrupted { saved_ms } = e.detail else {
+            panic!("{e:?}")
+        };
+        assert_eq!(saved_ms % 300_000, 0, "kept {saved_ms} ms");
     }
 }
 
@@ -409,7 +412,12 @@ fn prefect1_zombie_killer_retries_a_killed_task_and_the_run_resumes_from_it() {
     let int = first(&events, Interrupted);
     assert_eq!(int.t_ms, 20 * 60_000);
     // task 1 (15 min of work) is kept: the new attempt does the other 45 min
-    assert_eq!(int.value, 15 * 60_000);
+    assert_eq!(
+        int.detail,
+        Detail::Interrupted {
+            saved_ms: 15 * 60_000
+        }
+    );
     // the flow run's last heartbeat: engine up at 25 s, every 30 s → 19 min 55 s; the Zombie
     // Killer (a pass every 2 min) acts once it is 10 min stale (Prefect Server)
     let hb = 25_000 + (int.t_ms - 25_000) / 30_000 * 30_000;
@@ -468,7 +476,7 @@ fn prefect1_without_task_retries_fails_the_run_after_an_empty_billed_rerun() {
         .copied()
         .collect();
     // the rerun: pull 10 s + engine start-up 5 s, billed as the 60 s minimum
-    assert_eq!(stops[1].value, 60);
+    assert_eq!(stops[1].detail, Detail::Stopped { billed_s: 60 });
     let lazarus = first(&events, Rescheduled).t_ms;
     let int = first(&events, Interrupted).t_ms;
     let hb = 25_000 + (int - 25_000) / 30_000 * 30_000;
@@ -566,7 +574,12 @@ fn prefect3_fallback_automation_reruns_a_crashed_run_on_fargate() {
     );
     // latency counts from the original scheduled time; the whole hour is redone
     let done = first(&events, Completed);
-    assert_eq!(done.value, done.t_ms);
+    assert_eq!(
+        done.detail,
+        Detail::Completed {
+            latency_ms: done.t_ms
+        }
+    );
     assert!(done.t_ms >= again.t_ms + 25_000 + 3_600_000);
 }
 
@@ -591,8 +604,8 @@ fn the_deadline_rule_reads_the_distribution_never_the_sampled_duration() {
         for rep in 0..5 {
             let (_, events) = trace(&s, rep);
             for e in &events {
-                if e.kind == EventKind::Scheduled {
-                    works.push(e.value);
+                if let Detail::Work { work_ms } = e.detail {
+                    works.push(work_ms);
                 }
                 if e.kind == EventKind::RunTask && e.attempt == 1 {
                     out.push(e.provider.unwrap());
@@ -669,7 +682,7 @@ fn uniform_progress_beats_the_greedy_safety_net_on_cost_at_zero_deadline_misses(
                 let (_, ev) = trace(s, rep);
                 ev.iter()
                     .enumerate()
-                    .filter(|(_, e)| e.kind == EventKind::FallbackToOnDemand && e.value == 1)
+                    .filter(|(_, e)| e.detail == Detail::Fallback { catching_up: true })
                     .filter(|(i, e)| {
                         ev[*i..].iter().any(|x| {
                             x.kind == EventKind::RunTask

@@ -3,6 +3,7 @@
 use spotplan::sweep::{replicate, summarize};
 
 use crate::common::*;
+use spotplan::sim::Detail;
 
 fn shipped() -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(root().join("scenarios"))
@@ -145,19 +146,24 @@ fn trace_invariants_hold_on_every_shipped_scenario() {
                 last = e.t_ms;
                 match e.kind {
                     EventKind::Scheduled => {
-                        work.insert((e.flow, e.run), e.value);
+                        let Detail::Work { work_ms } = e.detail else {
+                            panic!("scheduled without its work: {e:?}")
+                        };
+                        work.insert((e.flow, e.run), work_ms);
                     }
                     EventKind::Placed => placed += 1,
                     EventKind::Stopped => stopped += 1,
                     EventKind::Completed => {
                         // a run cannot finish faster than its work
                         let w = work[&(e.flow, e.run)];
+                        let Detail::Completed { latency_ms } = e.detail else {
+                            panic!("completed without its latency: {e:?}")
+                        };
                         assert!(
-                            e.value >= w,
-                            "{}: run {} done in {} ms < work {w}",
+                            latency_ms >= w,
+                            "{}: run {} done in {latency_ms} ms < work {w}",
                             p.display(),
                             e.run,
-                            e.value
                         );
                     }
                     _ => {}

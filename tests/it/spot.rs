@@ -2,7 +2,7 @@
 //! come from files.
 
 use spotplan::model::Provider;
-use spotplan::sim::EventKind;
+use spotplan::sim::{Detail, EventKind};
 
 use crate::common::*;
 
@@ -149,8 +149,10 @@ fn empirical_durations_resample_the_file() {
     let (_, events) = trace(&scenario(&src), 0);
     let works: Vec<u64> = events
         .iter()
-        .filter(|e| e.kind == EventKind::Scheduled)
-        .map(|e| e.value)
+        .filter_map(|e| match e.detail {
+            Detail::Work { work_ms } => Some(work_ms),
+            _ => None,
+        })
         .collect();
     assert!(works.iter().all(|w| [60_000, 120_000, 180_000].contains(w)));
     for v in [60_000, 120_000, 180_000] {
