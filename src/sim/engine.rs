@@ -400,7 +400,7 @@ impl<O: Observer> Engine<'_, O> {
             } => weekly_at(w, 0)?,
             Schedule::Cron { cron, .. } => self.cron_next(cron, SimTime::ZERO, true)?,
             Schedule::Poisson(r) => {
-                SimTime::from_secs_f64(self.st.arrivals.exp1(f as u64, 0) / r.per_ms() / 1000.0)
+                SimTime::from_ms_f64(self.st.arrivals.exp1(f as u64, 0) * r.mean_gap_ms())
             }
             Schedule::Times(v) => *v.first()?,
         };
@@ -415,8 +415,8 @@ impl<O: Observer> Engine<'_, O> {
                 weekly: Some(w), ..
             } => weekly_at(w, k)?,
             Schedule::Cron { cron, .. } => self.cron_next(cron, now, false)?,
-            Schedule::Poisson(r) => now.plus(SimTime::from_secs_f64(
-                self.st.arrivals.exp1(f as u64, k) / r.per_ms() / 1000.0,
+            Schedule::Poisson(r) => now.plus(SimTime::from_ms_f64(
+                self.st.arrivals.exp1(f as u64, k) * r.mean_gap_ms(),
             )),
             Schedule::Times(v) => *v.get(k as usize)?,
         };

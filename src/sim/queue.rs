@@ -1,11 +1,8 @@
 //! The event queue: a binary heap keyed `(time, seq)`, so events at the same millisecond fire
 //! in the order they were scheduled.
-//!
-//! The heap is our own rather than `std::collections::BinaryHeap`: std's `push` writes the new
-//! entry into the vector and reads it straight back to sift it up, and that read of an entry
-//! just written by narrower stores misses store-to-load forwarding (perf showed it as the
-//! hottest instruction of the engine). Here the entry being placed stays in registers and is
-//! written once, where it lands.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 use crate::model::SimTime;
 
@@ -16,75 +13,21 @@ struct Entry<E> {
     ev: E,
 }
 
-impl<E> Entry<E> {
-    /// Fires before `o`.
-    #[inline(always)]
-    fn before(&self, o: &Self) -> bool {
-        (self.time, self.seq) < (o.time, o.seq)
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
     }
 }
-
-/// A min-heap of entries by `(time, seq)`.
-#[derive(Debug)]
-struct Heap<E> {
-    v: Vec<Entry<E>>,
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
 }
-
-impl<E: Copy> Heap<E> {
-    #[inline]
-    fn push(&mut self, e: Entry<E>) {
-        let mut i = self.v.len();
-        self.v.push(e);
-        while i > 0 {
-            let p = (i - 1) / 2;
-            let parent = self.v[p];
-            if !e.before(&parent) {
-                break;
-            }
-            self.v[i] = parent;
-            i = p;
-        }
-        self.v[i] = e;
-    }
-
-    #[inline]
-    fn pop(&mut self) -> Option<Entry<E>> {
-        let last = self.v.pop()?;
-        let n = self.v.len();
-        if n == 0 {
-            return Some(last);
-        }
-        let top = self.v[0];
-        let mut i = 0;
-        loop {
-            let l = 2 * i + 1;
-            if l >= n {
-                break;
-            }
-            let r = l + 1;
-            let c = if r < n && self.v[r].before(&self.v[l]) {
-                r
-            } else {
-                l
-            };
-            let child = self.v[c];
-            if !child.before(&last) {
-                break;
-            }
-            self.v[i] = child;
-            i = c;
-        }
-        self.v[i] = last;
-        Some(top)
-    }
-
-    #[inline]
-    fn peek(&self) -> Option<&Entry<E>> {
-        self.v.first()
-    }
-
-    fn len(&self) -> usize {
-        self.v.len()
+impl<E> Ord for Entry<E> {
+    // reversed: BinaryHeap is a max-heap and we pop the earliest
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
     }
 }
 
@@ -93,7 +36,7 @@ impl<E: Copy> Heap<E> {
 /// the same `(time, seq)` order, so the order is exactly the heap's.
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    heap: Heap<E>,
+    heap: BinaryHeap<Entry<E>>,
     seq: u64,
     lanes: Vec<Option<Entry<E>>>,
     /// The lane holding the earliest `(time, seq)`, if any lane is occupied.
@@ -104,9 +47,7 @@ impl<E: Copy> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: Heap {
-                v: Vec::with_capacity(256),
-            },
+            heap: BinaryHeap::with_capacity(256),
             seq: 0,
             lanes: Vec::new(),
             first_lane: None,
@@ -199,34 +140,6 @@ impl<E: Copy> Default for EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_heap_pops_in_time_then_scheduling_order() {
-        // against a sort, on pseudo-random times with many ties and pops between pushes
-        let mut q = EventQueue::new();
-        let mut expect: Vec<(u64, u64)> = Vec::new();
-        let mut got: Vec<(u64, u64)> = Vec::new();
-        let mut x = 7u64;
-        let mut n = 0u64;
-        let mut floor = 0u64;
-        for round in 0..2000u64 {
-            x = crate::sim::rng::mix(x);
-            let t = floor + x % 50;
-            n += 1;
-            q.push(SimTime(t), n);
-            expect.push((t, n));
-            if round % 3 == 2 {
-                let (t, id) = q.pop().unwrap();
-                floor = t.0;
-                got.push((t.0, id));
-            }
-        }
-        while let Some((t, id)) = q.pop() {
-            got.push((t.0, id));
-        }
-        expect.sort();
-        assert_eq!(got, expect);
-    }
 
     #[test]
     fn ties_keep_insertion_order() {
