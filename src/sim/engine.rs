@@ -250,11 +250,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         flow_placer: Vec::new(),
         per_flow: vec![FlowOutcome::default(); n],
         st,
-        hazard: Hazard {
-            per_ms: s.spot.rate.per_ms(),
-            hourly: s.spot.hourly,
-            start_unix_ms: s.sim.start_unix_ms,
-        },
+        hazard: Hazard::new(s.spot.rate.per_ms(), s.spot.hourly, s.sim.start_unix_ms),
         poll_phase,
         phases,
         arrivals_k: vec![0; n],
@@ -830,8 +826,8 @@ impl<O: Observer> Engine<'_, O> {
             );
         }
         if provider == Provider::FargateSpot {
-            let e = self.st.interruptions.exp1(r.id, r.attempts as u64);
-            if let Some(ti) = self.hazard.first_event(e, pull_start, end) {
+            let u = self.st.interruptions.uniform_open0(r.id, r.attempts as u64);
+            if let Some(ti) = self.hazard.first_event_from_uniform(u, pull_start, end) {
                 self.q.push(ti, Ev::Interrupt { task, generation });
                 return;
             }
