@@ -512,6 +512,10 @@ pub fn schedule(s: &StartStats) -> ScheduleEstimate {
         .count() as f64
         / n;
     let (first, last) = (s.first.unwrap_or(0), s.last.unwrap_or(0));
+    // every start within a second (one `createdAt` for all): no rate can be told from that
+    if last - first < 1_000 {
+        return ScheduleEstimate::Unknown;
+    }
     if median > 0.0 && regular >= REGULAR_SHARE {
         ScheduleEstimate::Every {
             interval_s: median,

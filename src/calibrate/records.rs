@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -189,6 +189,55 @@ fn err_in(file: &str) -> impl Fn(u64, String) -> RecordError + '_ {
     }
 }
 
+/// The longest line read (an ECS event is a few KB): past it the input is not records, and
+/// reading on would only fill memory (`--ecs-events /dev/zero`).
+pub const MAX_LINE: u64 = 16 << 20;
+/// The largest whole document read at once (`describe-tasks` output, Prefect exports).
+pub const MAX_DOCUMENT: u64 = 512 << 20;
+
+/// Reads one line of at most [`MAX_LINE`] bytes into `buf` (appending); 0 at the end.
+fn read_line_capped(
+    reader: &mut dyn BufRead,
+    buf: &mut String,
+    line_no: u64,
+    err: &impl Fn(u64, String) -> RecordError,
+) -> Result<usize, RecordError> {
+    let n = std::io::Read::take(&mut *reader, MAX_LINE)
+        .read_line(buf)
+        .map_err(|e| err(line_no, format!("cannot read: {e}")))?;
+    if n as u64 == MAX_LINE && !buf.ends_with('\n') {
+        return Err(err(
+            line_no,
+            format!(
+                "a line longer than {} MiB: not a record (is this the right file?)",
+                MAX_LINE >> 20
+            ),
+        ));
+    }
+    Ok(n)
+}
+
+/// Reads the rest of the input, at most [`MAX_DOCUMENT`] bytes, into `buf` (appending).
+fn read_rest_capped(
+    reader: &mut dyn BufRead,
+    buf: &mut String,
+    err: &impl Fn(u64, String) -> RecordError,
+) -> Result<(), RecordError> {
+    let n = std::io::Read::take(&mut *reader, MAX_DOCUMENT + 1)
+        .read_to_string(buf)
+        .map_err(|e| err(1, format!("cannot read: {e}")))?;
+    if n as u64 > MAX_DOCUMENT {
+        return Err(err(
+            1,
+            format!(
+                "a JSON document larger than {} MiB; export events one per line instead (they are read as a stream)",
+                MAX_DOCUMENT >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads one ECS export, whatever its shape, calling `sink` for every record. Tasks still
 /// running when the export ends are passed as censored at its last timestamp.
 pub fn read_ecs(
@@ -198,21 +247,28 @@ pub fn read_ecs(
 ) -> Result<(), RecordError> {
     let err = err_in(file);
     let mut first = String::new();
-    let n = reader
-        .read_line(&mut first)
-        .map_err(|e| err(1, format!("cannot read: {e}")))?;
+    let n = read_line_capped(reader, &mut first, 1, &err)?;
     if n == 0 {
         return Ok(());
     }
+    // a byte-order mark (Windows editors, PowerShell's Out-File) is not part of the data
+    if let Some(rest) = first.strip_prefix('\u{feff}') {
+        first = rest.to_string();
+    }
     let head = first.trim_start();
-    let complete_json =
-        head.starts_with('{') && serde_json::from_str::<Value>(head.trim_end()).is_ok();
+    let first_value = head
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Value>(head.trim_end()).ok())
+        .flatten();
+    // `describe-tasks` output on one line is a document too
+    let one_line_document = first_value
+        .as_ref()
+        .is_some_and(|v| v.get("tasks").is_some());
+    let complete_json = first_value.is_some() && !one_line_document;
     if head.starts_with('{') && !complete_json || head.starts_with('[') {
         // one JSON document: describe-tasks output
         let mut text = first.clone();
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| err(1, format!("cannot read: {e}")))?;
+        read_rest_capped(reader, &mut text, &err)?;
         let v: Value = serde_json::from_str(&text)
             .map_err(|e| err(e.line() as u64, format!("not valid JSON: {e}")))?;
         let tasks = v["tasks"].as_array().ok_or_else(|| {
@@ -234,30 +290,12 @@ pub fn read_ecs(
         }
         return Ok(());
     }
-    if complete_json {
-        return read_event_lines(first, reader, file, sink);
-    }
-    if head.contains("createdAt") && head.contains(',') {
+    if !complete_json && head.contains("createdAt") && head.contains(',') {
         return read_csv(first, reader, file, sink);
     }
-    // a plain log: only capacity failures count
-    let mut line_no = 0u64;
-    let mut line = first;
-    loop {
-        line_no += 1;
-        if line.contains(CAPACITY_TEXT) {
-            let at = line.split_whitespace().next().and_then(instant_str);
-            sink(Record::CapacityFailure { at });
-        }
-        line.clear();
-        if reader
-            .read_line(&mut line)
-            .map_err(|e| err(line_no + 1, format!("cannot read: {e}")))?
-            == 0
-        {
-            return Ok(());
-        }
-    }
+    // events one per line, possibly mixed with log lines (a worker's log with the events
+    // it printed): every line is read on its own
+    read_event_lines(first, reader, file, sink)
 }
 
 /// A string or a number in an event (timestamps and sizes come both ways).
@@ -434,19 +472,11 @@ fn read_event_lines(
                 let at = t.split_whitespace().next().and_then(instant_str);
                 end = end.max(at);
                 sink(Record::CapacityFailure { at });
-            } else {
-                return Err(err(
-                    line_no,
-                    format!("not an event: `{}`", t.chars().take(60).collect::<String>()),
-                ));
             }
+            // any other line is a log line: nothing in it to count
         }
         line.clear();
-        if reader
-            .read_line(&mut line)
-            .map_err(|e| err(line_no + 1, format!("cannot read: {e}")))?
-            == 0
-        {
+        if read_line_capped(reader, &mut line, line_no + 1, &err)? == 0 {
             break;
         }
     }
@@ -576,9 +606,10 @@ pub fn read_prefect(
 ) -> Result<(), RecordError> {
     let err = err_in(file);
     let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .map_err(|e| err(1, format!("cannot read: {e}")))?;
+    read_rest_capped(reader, &mut text, &err)?;
+    if let Some(rest) = text.strip_prefix('\u{feff}') {
+        text = rest.to_string();
+    }
     let from_json = |v: &Value| FlowRunRecord {
         deployment: v["deployment"]
             .as_str()

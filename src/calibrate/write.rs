@@ -44,6 +44,16 @@ pub struct Calibration {
     pub interruption_rate: RateEstimate,
 }
 
+/// Four significant digits, never rounded to zero (`0.00001234` stays `0.00001234`, where
+/// `{:.4}` would write `0.0000`, a rate the scenario refuses).
+fn sig(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}
+
 fn dur(secs: f64) -> String {
     SimTime::from_secs_f64(secs.max(0.0)).to_string()
 }
@@ -287,16 +297,16 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
             ScheduleEstimate::Poisson { rate, cv } => {
                 let _ = writeln!(
                     o,
-                    "schedule = {{ poisson = \"{:.4}/h\" }}   # 95% CI [{:.4}, {:.4}]/h from {} starts; fewer than 90% of the gaps lie within 10% of the median (gaps CV {cv:.2}): not a fixed interval",
-                    rate.rate,
-                    rate.low,
-                    rate.high,
+                    "schedule = {{ poisson = \"{}/h\" }}   # 95% CI [{}, {}]/h from {} starts; fewer than 90% of the gaps lie within 10% of the median (gaps CV {cv:.2}): not a fixed interval",
+                    sig(rate.rate),
+                    sig(rate.low),
+                    sig(rate.high),
                     g.starts().n
                 );
                 rows.push(Row {
                     estimate: format!("{name}: schedule"),
-                    value: format!("Poisson {:.4}/h", rate.rate),
-                    ci95: format!("[{:.4}, {:.4}]", rate.low, rate.high),
+                    value: format!("Poisson {}/h", sig(rate.rate)),
+                    ci95: format!("[{}, {}]", sig(rate.low), sig(rate.high)),
                     sample: format!("{} starts", g.starts().n),
                     note: format!("gaps CV {cv:.2}"),
                 });

@@ -4,7 +4,6 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::UserError;
@@ -36,6 +35,9 @@ pub struct CalibrateArgs {
 }
 
 pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(p) = &a.out {
+        super::output::check_writable(p)?;
+    }
     let mut acc = Accum::default();
     let mut names = Vec::new();
     for p in &a.ecs_events {
@@ -81,19 +83,21 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| acc.region().map(str::to_string))
         .unwrap_or_else(|| "us-east-1".into());
     let c = calibration(&acc, &names, &region, stem.as_deref());
+    self_check(&c)?;
     match a.format {
-        PriceFormat::Table => print!("{}", table(&c)),
-        PriceFormat::Json => println!("{}", serde_json::to_string_pretty(&c.rows)?),
+        PriceFormat::Table => out!("{}", table(&c)),
+        PriceFormat::Json => outln!("{}", serde_json::to_string_pretty(&c.rows)?),
     }
     match &a.out {
         Some(p) => {
-            std::fs::write(p, &c.scenario)
-                .with_context(|| format!("cannot write `{}`", p.display()))?;
             let dir = p.parent().map(PathBuf::from).unwrap_or_default();
+            // the scenario and the files it names, all or none
+            let mut files = super::output::Outputs::new();
+            files.add(p, &c.scenario)?;
             for (name, body) in &c.files {
-                std::fs::write(dir.join(name), body)
-                    .with_context(|| format!("cannot write `{name}`"))?;
+                files.add(&dir.join(name), body)?;
             }
+            files.commit()?;
             eprintln!(
                 "wrote {} (run it with `spotplan simulate {}`)",
                 p.display(),
@@ -101,9 +105,37 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
             );
         }
         None => {
-            println!();
-            print!("{}", c.scenario);
+            outln!();
+            out!("{}", c.scenario);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Validates the calibrated scenario as `simulate` would read it (with the sample files it
+/// names), so calibrate never writes a scenario spotplan refuses; on failure, each error is
+/// shown with the estimate (the generated line) that made it.
+fn self_check(c: &crate::calibrate::write::Calibration) -> Result<(), UserError> {
+    let files = c.files.clone();
+    let loader = move |name: &str| -> Result<String, String> {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, body)| body.clone())
+            .ok_or_else(|| format!("`{name}` is not among the files calibrate writes"))
+    };
+    let Err(e) = crate::scenario::load(&c.scenario, "calibrated scenario", &loader) else {
+        return Ok(());
+    };
+    let lines: Vec<&str> = c.scenario.lines().collect();
+    let mut msg = String::from(
+        "the records gave an estimate the scenario format refuses, so nothing was written:",
+    );
+    for d in &e.diagnostics {
+        msg.push_str(&format!("\n  {}: {}", d.path, d.message));
+        if let Some(line) = d.location.and_then(|l| lines.get(l.line - 1)) {
+            msg.push_str(&format!("\n    from the estimate `{}`", line.trim()));
+        }
+    }
+    Err(UserError(msg))
 }

@@ -117,14 +117,14 @@ fn show(p: &Full, f: PlanFormat) -> anyhow::Result<()> {
     match f {
         PlanFormat::Text => {
             for s in &p.ecs.steps {
-                print!("{s}");
+                out!("{s}");
             }
             if let Some(w) = &p.work_pool {
-                print!("{}", w.step);
+                out!("{}", w.step);
             }
-            println!("{}", summary(p.changes()));
+            outln!("{}", summary(p.changes()));
         }
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(p)?),
+        PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(p)?),
     }
     Ok(())
 }

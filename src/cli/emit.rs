@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::UserError;
@@ -254,24 +253,24 @@ pub fn prepare(
 }
 
 pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
+    super::output::check_dir_writable(&a.out)?;
     let (s, inputs, choice) = prepare(&a.target)?;
     let files = artefacts(&s, &inputs, &choice);
-    let mut written = 0;
+    // every file, or none
+    let mut staged = super::output::Outputs::new();
     for (path, body) in files.iter().filter(|(p, _)| wanted(p, a.format)) {
         let p = a.out.join(path);
-        if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        }
-        std::fs::write(&p, body).with_context(|| format!("cannot write `{}`", p.display()))?;
-        #[cfg(unix)]
         if path.ends_with(".sh") {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+            staged.add_script(&p, body)?;
+        } else {
+            staged.add(&p, body)?;
         }
-        println!("wrote {}", p.display());
-        written += 1;
     }
+    let written = staged.commit()?;
+    for p in &written {
+        outln!("wrote {}", p.display());
+    }
+    let written = written.len();
     eprintln!(
         "{written} files for strategy {} and retry {} ({})",
         choice.strategy,

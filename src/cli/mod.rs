@@ -1,11 +1,32 @@
 //! The command line: argument types (clap) and one file per subcommand. The only place that
 //! reads files, looks at the terminal or the clock.
 
+/// `print!` to standard output, returning the I/O error (`?`) instead of panicking: a closed
+/// pipe (`spotplan schema | head`) then ends the command quietly with status 0.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        std::io::stdout().lock().write_fmt(format_args!($($t)*))?
+    }};
+}
+
+/// `println!` to standard output, as [`out!`].
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let mut o = std::io::stdout().lock();
+        o.write_fmt(format_args!($($t)*))?;
+        o.write_all(b"\n")?
+    }};
+}
+
 mod calibrate;
 #[cfg(feature = "aws")]
 mod deploy;
 pub mod emit;
 mod grid;
+pub mod output;
 pub mod prices;
 mod recommend;
 mod report;
@@ -109,6 +130,8 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // the reader of our standard output went away (`| head`): nothing left to say
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(se) = e.downcast_ref::<ScenarioError>() {
                 eprintln!("{se}");
@@ -122,6 +145,14 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// Whether `e` comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `--seed`, `--horizon` and `--threads`, shared by every simulating command.

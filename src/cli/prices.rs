@@ -124,14 +124,8 @@ fn read_cache() -> Result<Option<PriceCache>, String> {
 #[cfg(feature = "aws")]
 fn write_cache(c: &PriceCache) -> Result<PathBuf, String> {
     let p = cache_path()?;
-    if let Some(dir) = p.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    }
-    let tmp = p.with_extension("json.tmp");
     let body = serde_json::to_string_pretty(c).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(&tmp, body).map_err(|e| format!("cannot write `{}`: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &p).map_err(|e| format!("cannot write `{}`: {e}", p.display()))?;
+    super::output::write_file(&p, body).map_err(|e| format!("{e:#}"))?;
     Ok(p)
 }
 
@@ -387,8 +381,8 @@ fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
             regions: fetched.into_iter().map(|(k, v)| (k, v.rates)).collect(),
         };
         match a.format {
-            PriceFormat::Table => print!("{}", table(&fetched_snapshot, None)),
-            PriceFormat::Json => println!("{}", serde_json::to_string_pretty(&fetched_snapshot)?),
+            PriceFormat::Table => out!("{}", table(&fetched_snapshot, None)),
+            PriceFormat::Json => outln!("{}", serde_json::to_string_pretty(&fetched_snapshot)?),
         }
         eprintln!("cached {} region(s) in {}", regions.len(), path.display());
         if let Some(p) = &a.write_bundled {
@@ -400,8 +394,7 @@ fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
                     rates.fill_network(b);
                 }
             }
-            std::fs::write(p, serde_json::to_string_pretty(&out)? + "\n")
-                .map_err(|e| UserError(format!("cannot write `{}`: {e}", p.display())))?;
+            super::output::write_file(p, serde_json::to_string_pretty(&out)? + "\n")?;
             eprintln!("wrote the bundled snapshot {}", p.display());
         }
         Ok(ExitCode::SUCCESS)
@@ -446,21 +439,21 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
             let mut s2 = s.clone();
             s2.regions
                 .retain(|k, _| a.region.as_ref().is_none_or(|r| r == k));
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({"source": kind, "snapshot": s2}))?
             );
         }
         PriceFormat::Table => {
-            println!("source: {kind} · as of {} · {}", s.as_of, s.source);
-            print!("{}", table(&s, a.region.as_deref()));
+            outln!("source: {kind} · as of {} · {}", s.as_of, s.source);
+            out!("{}", table(&s, a.region.as_deref()));
             for (k, r) in s
                 .regions
                 .iter()
                 .filter(|(k, _)| a.region.as_ref().is_none_or(|x| x == *k))
             {
                 if !r.note.is_empty() {
-                    println!("{k}: {}", r.note);
+                    outln!("{k}: {}", r.note);
                 }
             }
         }
@@ -505,14 +498,15 @@ fn run_diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
         }
     }
     match a.format {
-        PriceFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        PriceFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
         PriceFormat::Table => {
-            println!(
+            outln!(
                 "bundled as of {} vs cache as of {}",
-                bundled.as_of, cache.as_of
+                bundled.as_of,
+                cache.as_of
             );
             if rows.is_empty() {
-                println!("no differences");
+                outln!("no differences");
             }
             for r in &rows {
                 let f = |v: &serde_json::Value| {
@@ -524,7 +518,7 @@ fn run_diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
                     .as_f64()
                     .map(|x| format!("{x:+.2}%"))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "{:<16} {:<20} {:>12} → {:>12} {ch}",
                     r["region"].as_str().unwrap_or(""),
                     r["rate"].as_str().unwrap_or(""),

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::grid::{GridArgs, cancel_flag};
@@ -113,16 +112,18 @@ pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
 }
 
 pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
+    if let Some(p) = &a.out {
+        super::output::check_writable(p)?;
+    }
     let r = recommend_grid(&a.grid)?;
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
     let file = r.file();
     match a.format {
-        RecFormat::Text => print!("{}", render::recommendation_text(&run.result, rec, article)),
-        RecFormat::Json => println!("{}", serde_json::to_string_pretty(&file)?),
+        RecFormat::Text => out!("{}", render::recommendation_text(&run.result, rec, article)),
+        RecFormat::Json => outln!("{}", serde_json::to_string_pretty(&file)?),
     }
     if let Some(p) = &a.out {
-        std::fs::write(p, serde_json::to_string_pretty(&file)? + "\n")
-            .with_context(|| format!("cannot write `{}`", p.display()))?;
+        super::output::write_file(p, serde_json::to_string_pretty(&file)? + "\n")?;
     }
     if run.result.search.interrupted {
         eprintln!(

@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
-use super::UserError;
 use super::grid::GridArgs;
+use super::output;
 use crate::report::{charts, html, sweep as render};
 use crate::sweep::figures::figures;
 
@@ -24,6 +23,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    output::check_dir_writable(&a.out)?;
     let r = super::recommend::recommend_grid(&a.grid)?;
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
     let figs = a
@@ -31,25 +31,31 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         .pool()?
         .install(|| figures(&r.scenario, &run.scenarios, &run.result, &run.matrix, rec));
     let dir = &a.out;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let charts = charts::render_all(&figs, dir).map_err(UserError)?;
+    let charts = charts::render_all(&figs).map_err(|e| anyhow::anyhow!(e))?;
     let text = render::recommendation_text(&run.result, rec, article);
     let file = r.file();
-    std::fs::write(
-        dir.join("recommendation.json"),
+    // every file, or none
+    let mut files = output::Outputs::new();
+    for c in &charts {
+        files.add(&dir.join(format!("{}.svg", c.name)), &c.svg)?;
+        files.add(&dir.join(format!("{}.png", c.name)), &c.png)?;
+    }
+    files.add(
+        &dir.join("recommendation.json"),
         serde_json::to_string_pretty(&file)? + "\n",
     )?;
-    std::fs::write(dir.join("sweep.json"), render::json(&run.result))?;
-    std::fs::write(dir.join("sweep.csv"), render::csv(&run.result)?)?;
-    std::fs::write(
-        dir.join("figures.json"),
+    files.add(&dir.join("sweep.json"), render::json(&run.result))?;
+    files.add(&dir.join("sweep.csv"), render::csv(&run.result)?)?;
+    files.add(
+        &dir.join("figures.json"),
         serde_json::to_string_pretty(&figs)? + "\n",
     )?;
-    std::fs::write(
-        dir.join("index.html"),
+    files.add(
+        &dir.join("index.html"),
         html::page(&run.result, rec, article, &charts, &text),
     )?;
-    print!("{text}");
+    files.commit()?;
+    out!("{text}");
     eprintln!("wrote {}", dir.join("index.html").display());
     if run.result.search.interrupted {
         return Ok(ExitCode::from(130));

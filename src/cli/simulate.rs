@@ -4,10 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
-use super::{Format, UserError};
+use super::{Format, UserError, output};
 use crate::report;
 use crate::sim::{self, Recorder};
 use crate::sweep::{replicate, summarize};
@@ -57,6 +56,12 @@ pub struct SimulateArgs {
 }
 
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &a.out {
+        output::check_dir_writable(dir)?;
+    }
+    if let Some(path) = &a.trace {
+        output::check_writable(path)?;
+    }
     let mut s = super::load_scenario(&a.file)?;
     if let Some(p) = &a.placement {
         let reading = crate::scenario::spec::parse_placement(p).map_err(|m| {
@@ -91,17 +96,16 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
 
+    // every file, or none
+    let mut files = output::Outputs::new();
     if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        let write = |name: &str, body: &str| {
-            let p = dir.join(name);
-            std::fs::write(&p, body).with_context(|| format!("cannot write `{}`", p.display()))
-        };
-        write("summary.json", &report::json(&summary))?;
-        write("summary.csv", &report::csv(&summary)?)?;
-        write("replications.csv", &report::replications_csv(&reps)?)?;
-        write("report.txt", &report::table(&summary))?;
+        files.add(&dir.join("summary.json"), report::json(&summary))?;
+        files.add(&dir.join("summary.csv"), report::csv(&summary)?)?;
+        files.add(
+            &dir.join("replications.csv"),
+            report::replications_csv(&reps)?,
+        )?;
+        files.add(&dir.join("report.txt"), report::table(&summary))?;
     }
     if let Some(path) = &a.trace {
         let mut rec = Recorder::default();
@@ -109,17 +113,12 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         let csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let f = std::fs::File::create(path)
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        let mut w = std::io::BufWriter::new(f);
-        match a.trace_format {
-            TraceFormat::Events => report::write_trace(&mut w, &s, &rec.events, csv)?,
-            TraceFormat::EcsEvents => report::export::write_ecs_events(&mut w, &s, &rec.events)?,
-            TraceFormat::PrefectRuns => {
-                report::export::write_prefect_runs(&mut w, &s, &rec.events)?
-            }
-        }
-        w.flush()?;
+        files.add_with(path, |w| match a.trace_format {
+            TraceFormat::Events => report::write_trace(w, &s, &rec.events, csv),
+            TraceFormat::EcsEvents => report::export::write_ecs_events(w, &s, &rec.events),
+            TraceFormat::PrefectRuns => report::export::write_prefect_runs(w, &s, &rec.events),
+        })?;
     }
+    files.commit()?;
     Ok(ExitCode::SUCCESS)
 }

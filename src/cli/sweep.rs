@@ -4,11 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::grid::{GridArgs, cancel_flag};
-use super::{Format, UserError, progress_bar};
+use super::{Format, UserError, output, progress_bar};
 use crate::report::sweep as render;
 use crate::sweep::execute::{ShardFile, execute, merge};
 use crate::sweep::result::SweepResult;
@@ -77,15 +76,18 @@ pub fn emit(r: &SweepResult, format: Format, out: Option<&PathBuf>) -> anyhow::R
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        std::fs::write(dir.join("sweep.json"), render::json(r))?;
-        std::fs::write(dir.join("sweep.csv"), render::csv(r)?)?;
+        let mut files = output::Outputs::new();
+        files.add(&dir.join("sweep.json"), render::json(r))?;
+        files.add(&dir.join("sweep.csv"), render::csv(r)?)?;
+        files.commit()?;
     }
     Ok(())
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &a.out {
+        output::check_dir_writable(dir)?;
+    }
     let (s, mut spec) = a.grid.load()?;
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
     if shard.is_some() {
@@ -97,6 +99,16 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     let total = variants.len() as u64 * spec.replications as u64;
+    if let Some((_, n)) = shard
+        && n as u64 > total
+    {
+        return Err(UserError(format!(
+            "--shard: {n} shards for {total} cells ({} candidate variants × {} replications) would leave shards with nothing to do; use at most {total}",
+            variants.len(),
+            spec.replications
+        ))
+        .into());
+    }
     let total = shard
         .map(|(_, n)| total.div_ceil(n as u64))
         .unwrap_or(total);
@@ -117,13 +129,11 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         let body = serde_json::to_string(&file)? + "\n";
         match &a.out {
             Some(dir) => {
-                std::fs::create_dir_all(dir)?;
                 let p = dir.join(format!("shard-{}-of-{}.json", sh.0, sh.1));
-                std::fs::write(&p, body)
-                    .with_context(|| format!("cannot write `{}`", p.display()))?;
+                output::write_file(&p, body)?;
                 eprintln!("wrote {}", p.display());
             }
-            None => print!("{body}"),
+            None => out!("{body}"),
         }
     } else {
         emit(&run.result, a.format, a.out.as_ref())?;

@@ -31,14 +31,14 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => {
             let ws = warnings(&s);
             match a.format {
-                ValidateFormat::Json => println!(
+                ValidateFormat::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"valid": true, "errors": [], "warnings": ws})
                     )?
                 ),
                 ValidateFormat::Text => {
-                    println!(
+                    outln!(
                         "ok: `{}` is valid: {} flow(s), strategy {} ({}), placement {}, retry {}",
                         a.file.display(),
                         s.flows.len(),
@@ -59,7 +59,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                         s.retry.name()
                     );
                     for w in &ws {
-                        println!("warning[{}]: {}", w.code, w.message);
+                        outln!("warning[{}]: {}", w.code, w.message);
                     }
                 }
             }
@@ -80,7 +80,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"valid": false, "errors": errors, "warnings": []})

@@ -81,10 +81,25 @@ impl SimTime {
                 "`{t}` has no unit; write it like \"90s\", \"12m\", \"1h30m\" or \"30d\""
             ));
         }
-        humantime::parse_duration(t)
-            .map(|d| SimTime(d.as_millis().min(u64::MAX as u128) as u64))
-            .map_err(|e| format!("`{t}` is not a duration ({e}); write it like \"90s\", \"12m\", \"1h30m\" or \"30d\""))
+        let d = humantime::parse_duration(t)
+            .map_err(|e| format!("`{t}` is not a duration ({e}); write it like \"90s\", \"12m\", \"1h30m\" or \"30d\""))?;
+        // the simulator counts whole milliseconds, up to a century
+        if !d.is_zero() && d.as_millis() == 0 {
+            return Err(format!(
+                "`{t}` is shorter than 1ms, the simulator's resolution; write `0s` or at least `1ms`"
+            ));
+        }
+        if d.as_millis() > SimTime::MAX_SPAN.0 as u128 {
+            return Err(format!(
+                "`{t}` is longer than 100 years, the longest span spotplan simulates"
+            ));
+        }
+        Ok(SimTime(d.as_millis() as u64))
     }
+
+    /// The longest duration anything can have: 100 years (36,500 days). Horizons, delays and
+    /// durations are bounded by it; the work budget bounds what is simulated within it.
+    pub const MAX_SPAN: SimTime = SimTime(36_500 * 86_400_000);
 }
 
 impl fmt::Display for SimTime {
@@ -119,6 +134,11 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// The highest rate: one event per millisecond.
+    pub const MAX_PER_HOUR: f64 = 3_600_000.0;
+    /// The lowest rate above zero: one event per 100 years.
+    pub const MIN_PER_HOUR: f64 = 1.0 / (36_500.0 * 24.0);
+
     /// Events per millisecond.
     pub fn per_ms(self) -> f64 {
         self.per_hour / 3_600_000.0
@@ -163,9 +183,20 @@ impl Rate {
         if unit.0 == 0 {
             return Err(format!("`{t}`: the period must be longer than zero"));
         }
-        Ok(Rate {
-            per_hour: n * SimTime::HOUR.0 as f64 / unit.0 as f64,
-        })
+        let per_hour = n * SimTime::HOUR.0 as f64 / unit.0 as f64;
+        // a rate above 0 must have a mean gap between 1 ms (the resolution) and 100 years
+        if per_hour > Rate::MAX_PER_HOUR {
+            return Err(format!(
+                "`{t}` is more than one event per millisecond (the simulator's resolution); the most is \"1/ms\" = {}/h",
+                Rate::MAX_PER_HOUR
+            ));
+        }
+        if per_hour > 0.0 && per_hour < Rate::MIN_PER_HOUR {
+            return Err(format!(
+                "`{t}` is less than one event per 100 years; write `0/h` for none"
+            ));
+        }
+        Ok(Rate { per_hour })
     }
 
     /// The rate whose Poisson process fires at least once in `over` with probability `p`:

@@ -1,7 +1,6 @@
 //! Charts (plotters, pure Rust): SVG and PNG, 1200×800, an embedded font (DejaVu Sans) so no
 //! system fonts are needed, and the Okabe–Ito colour-blind-safe palette.
 
-use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
@@ -346,46 +345,52 @@ pub struct Chart {
     pub title: &'static str,
     /// The SVG document.
     pub svg: String,
+    /// The same chart as a PNG file.
+    pub png: Vec<u8>,
 }
 
 macro_rules! render {
-    ($dir:expr, $name:expr, $title:expr, $f:expr) => {{
+    ($name:expr, $title:expr, $f:expr) => {{
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
             $f(&root)?;
         }
-        let png = $dir.join(format!("{}.png", $name));
+        let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
         {
-            let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+            let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
             $f(&root)?;
         }
-        std::fs::write($dir.join(format!("{}.svg", $name)), &svg)
-            .map_err(|e| format!("cannot write {}.svg: {e}", $name))?;
         Chart {
             name: $name,
             title: $title,
             svg,
+            png: png_bytes(rgb)?,
         }
     }};
 }
 
-/// Draws every chart into `dir` as SVG and PNG and returns the SVGs.
-pub fn render_all(f: &Figures, dir: &Path) -> Result<Vec<Chart>, String> {
+/// Encodes an RGB buffer of [`SIZE`] as PNG.
+fn png_bytes(rgb: Vec<u8>) -> Result<Vec<u8>, String> {
+    let img = image::RgbImage::from_raw(SIZE.0, SIZE.1, rgb)
+        .ok_or_else(|| "a chart buffer has the wrong size".to_string())?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageOutputFormat::Png)
+        .map_err(|e| format!("cannot encode a chart as PNG: {e}"))?;
+    Ok(out.into_inner())
+}
+
+/// Draws every chart as SVG and PNG (in memory: the caller writes the files).
+pub fn render_all(f: &Figures) -> Result<Vec<Chart>, String> {
     register_font();
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let mut out = Vec::new();
     if !f.frontier.points.is_empty() {
-        out.push(render!(
-            dir,
-            "cost-vs-reliability",
-            "Cost vs reliability",
-            |r| frontier(r, &f.frontier)
-        ));
+        out.push(render!("cost-vs-reliability", "Cost vs reliability", |r| {
+            frontier(r, &f.frontier)
+        }));
     }
     if !f.saving.is_empty() {
         out.push(render!(
-            dir,
             "saving-vs-spot-share",
             "Saving vs spot share",
             |r| saving(r, &f.saving)
@@ -393,23 +398,20 @@ pub fn render_all(f: &Figures, dir: &Path) -> Result<Vec<Chart>, String> {
     }
     if let Some(h) = &f.cost_histogram {
         out.push(render!(
-            dir,
             "monthly-cost-histogram",
             "Monthly cost distribution",
             |r| histogram(r, h)
         ));
     }
     if !f.latency.is_empty() {
-        out.push(render!(dir, "latency-cdf", "Latency CDF", |r| cdf(
+        out.push(render!("latency-cdf", "Latency CDF", |r| cdf(
             r,
             &f.latency,
             &f.deadlines
         )));
     }
     if let Some(t) = &f.timeline {
-        out.push(render!(dir, "timeline", "One simulated day", |r| timeline(
-            r, t
-        )));
+        out.push(render!("timeline", "One simulated day", |r| timeline(r, t)));
     }
     Ok(out)
 }

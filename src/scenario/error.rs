@@ -120,11 +120,27 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Every problem found in a scenario file (at least one).
+/// Every problem found in a scenario file (at least one); at most [`MAX_SHOWN`] are kept, and
+/// the count of the rest.
 #[derive(Clone, Debug, thiserror::Error)]
 pub struct ScenarioError {
-    /// The problems, in file order where known.
+    /// The problems, in file order where known (the first [`MAX_SHOWN`]).
     pub diagnostics: Vec<Diagnostic>,
+    /// How many more were found and not kept.
+    pub more: usize,
+}
+
+/// Errors shown for one file; the rest are counted ("… and 7949 more errors").
+pub const MAX_SHOWN: usize = 50;
+
+impl ScenarioError {
+    /// One diagnostic.
+    pub fn one(d: Diagnostic) -> Self {
+        ScenarioError {
+            diagnostics: vec![d],
+            more: 0,
+        }
+    }
 }
 
 impl fmt::Display for ScenarioError {
@@ -134,6 +150,15 @@ impl fmt::Display for ScenarioError {
                 writeln!(f)?;
             }
             write!(f, "error: {d}")?;
+        }
+        if self.more > 0 {
+            write!(
+                f,
+                "\nerror: … and {} more error{} (the first {} are shown; fix these first)",
+                self.more,
+                if self.more == 1 { "" } else { "s" },
+                self.diagnostics.len()
+            )?;
         }
         Ok(())
     }

@@ -31,14 +31,12 @@ fn one(file: &str, src: &str, e: &toml::de::Error, mut path: FieldPath) -> Scena
         .span()
         .map(|s| Location::of_offset(src, s.start))
         .or_else(|| locate(src, &path));
-    ScenarioError {
-        diagnostics: vec![Diagnostic {
-            file: file.to_string(),
-            location,
-            path,
-            message,
-        }],
-    }
+    ScenarioError::one(Diagnostic {
+        file: file.to_string(),
+        location,
+        path,
+        message,
+    })
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "expected `a`"), suggests the

@@ -48,6 +48,17 @@ pub fn parse_percent_range(text: &str) -> Result<Vec<u32>, String> {
         if step == 0 || from > to {
             return Err(bad());
         }
+        // check before building the list: `0:4294967295:1` must not allocate 17 GB
+        if to > 100 {
+            return Err(format!("`{to}` is not a percentage (0–100)"));
+        }
+        if (to - from) % step != 0 {
+            let last = to - (to - from) % step;
+            return Err(format!(
+                "`{t}` stops at {last}, not {to} ({from} plus steps of {step}); write `{from}:{last}:{step}` or list the values, e.g. `{from},{},{to}`",
+                from + step
+            ));
+        }
         (from..=to).step_by(step as usize).collect()
     } else {
         t.split(',')
@@ -129,7 +140,18 @@ mod tests {
         assert!(
             parse_percent_range("0:120:10")
                 .unwrap_err()
-                .contains("`110` is not a percentage")
+                .contains("`120` is not a percentage")
+        );
+        // the range is checked before the list is built (this used to allocate 17 GB)
+        assert!(
+            parse_percent_range("0:4294967295:1")
+                .unwrap_err()
+                .contains("`4294967295` is not a percentage")
+        );
+        // a step that misses the end is said, not silently dropped
+        assert_eq!(
+            parse_percent_range("0:100:33").unwrap_err(),
+            "`0:100:33` stops at 99, not 100 (0 plus steps of 33); write `0:99:33` or list the values, e.g. `0,33,100`"
         );
         assert!(parse_percent_range("a:b").is_err());
     }

@@ -69,6 +69,66 @@ pub struct SweepSpec {
     pub per_deployment: bool,
 }
 
+/// The limits of a sweep grid, the same wherever the grid comes from (`[sweep]`, flags, a
+/// shard file): each share a percentage, each base at most [`SweepSpec::MAX_BASE`], every
+/// list non-empty and duplicate-free, 2 to [`SweepSpec::MAX_REPLICATIONS`] replications.
+impl SweepSpec {
+    /// The largest `base` (ECS allows 0–100000).
+    pub const MAX_BASE: u32 = 100_000;
+    /// The most replications per candidate.
+    pub const MAX_REPLICATIONS: u32 = 1_000_000;
+
+    /// Every limit broken, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let mut errs = Vec::new();
+        if let Some(v) = self.spot_shares.iter().find(|v| **v > 100) {
+            errs.push(format!("spot share `{v}` is not a percentage (0–100)"));
+        }
+        if let Some(b) = self.bases.iter().find(|b| **b > Self::MAX_BASE) {
+            errs.push(format!("base `{b}` is outside 0–{}", Self::MAX_BASE));
+        }
+        let lists = [
+            (
+                "spot shares",
+                self.spot_shares.len(),
+                dupes(&self.spot_shares),
+            ),
+            ("bases", self.bases.len(), dupes(&self.bases)),
+            ("placements", self.placements.len(), dupes(&self.placements)),
+            ("retry policies", self.retries.len(), dupes(&self.retries)),
+            (
+                "checkpoint intervals",
+                self.checkpoint_every.len(),
+                dupes(&self.checkpoint_every),
+            ),
+        ];
+        for (name, len, dup) in lists {
+            if len == 0 {
+                errs.push(format!("no {name}"));
+            }
+            if dup {
+                errs.push(format!("the {name} repeat a value"));
+            }
+        }
+        if !(2..=Self::MAX_REPLICATIONS).contains(&self.replications) {
+            errs.push(format!(
+                "`{}` replications is outside 2–{}",
+                self.replications,
+                Self::MAX_REPLICATIONS
+            ));
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("; "))
+        }
+    }
+}
+
+fn dupes<T: PartialEq>(v: &[T]) -> bool {
+    v.iter().enumerate().any(|(i, a)| v[..i].contains(a))
+}
+
 impl Scenario {
     /// The same scenario with every run sent to on-demand FARGATE: the all-on-demand
     /// baseline, simulated on the same random numbers. Its rates (FARGATE) were resolved

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::error::MAX_SHOWN;
 use super::error::{Diagnostic, FieldPath, ScenarioError};
 use super::file::*;
-use super::locate::locate;
+use super::locate::Locator;
 use super::spec;
 use super::types::*;
 use crate::model::size::{
@@ -151,17 +152,23 @@ pub fn validate(
     let network = network(&mut cx, f.network.as_ref(), prices.as_ref(), &flows, &root);
 
     if !cx.diags.is_empty() {
+        let at = Locator::new(src);
+        let more = cx.diags.len().saturating_sub(MAX_SHOWN);
+        cx.diags.truncate(MAX_SHOWN);
         return Err(ScenarioError {
             diagnostics: cx
                 .diags
                 .into_iter()
                 .map(|(path, fallback, message)| Diagnostic {
                     file: file.to_string(),
-                    location: locate(src, &path).or_else(|| fallback.and_then(|f| locate(src, &f))),
+                    location: at
+                        .locate(&path)
+                        .or_else(|| fallback.and_then(|f| at.locate(&f))),
                     path,
                     message,
                 })
                 .collect(),
+            more,
         });
     }
     let (
@@ -670,10 +677,16 @@ fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
     });
     let waves = s.reclaim_waves.as_ref().and_then(|w| {
         let wp = p.key("reclaim_waves");
-        if !w.per_day.is_finite() || w.per_day < 0.0 {
+        // as any rate: at most one per millisecond, and above zero at least one per century
+        let max = Rate::MAX_PER_HOUR * 24.0;
+        let min = Rate::MIN_PER_HOUR * 24.0;
+        if !(w.per_day.is_finite() && (w.per_day == 0.0 || (min..=max).contains(&w.per_day))) {
             cx.err(
                 &wp.key("per_day"),
-                format!("`{}` must be a finite number ≥ 0", w.per_day),
+                format!(
+                    "`{}` is outside 0 or {min:.1e}–{max} waves a day (one per century to one per millisecond)",
+                    w.per_day
+                ),
             );
             return None;
         }

@@ -284,6 +284,8 @@ pub struct ShardFile {
     pub grid: GridEcho,
     /// [i, n].
     pub shard: [u32; 2],
+    /// Whether the shard ran all its cells (false after Ctrl-C: `merge` refuses it).
+    pub finished: bool,
     /// Variants (candidate × placement reading) in the grid: the matrix rows.
     pub candidates: usize,
     /// (variant, replication, outcome).
@@ -293,7 +295,7 @@ pub struct ShardFile {
 }
 
 /// The format tag of shard files.
-pub const SHARD_FORMAT: &str = "spotplan-shard/2";
+pub const SHARD_FORMAT: &str = "spotplan-shard/3";
 
 impl ShardFile {
     /// The shard's part of a run.
@@ -322,6 +324,7 @@ impl ShardFile {
             horizon_ms: base.sim.horizon.0,
             grid: GridEcho::of(spec),
             shard: [shard.0, shard.1],
+            finished: !run.result.search.interrupted,
             candidates: run.scenarios.len(),
             cells,
             baselines,
@@ -353,17 +356,69 @@ pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> 
             base.source.file, base.source.hash, first.scenario_hash
         ));
     }
-    let mut have: Vec<u32> = shards.iter().map(|s| s.shard[0]).collect();
-    have.sort_unstable();
-    have.dedup();
+    let spec = first.grid.spec()?;
+    spec.check()
+        .map_err(|m| format!("the shards' grid is not one `sweep` accepts: {m}"))?;
+    let cells_full = first.candidates as u64 * spec.replications as u64;
+    if n == 0 || n as u64 > cells_full {
+        return Err(format!(
+            "the shards say the sweep was cut into {n} shards, but its grid has {cells_full} cells"
+        ));
+    }
+    let mut seen = vec![false; n as usize];
+    for s in shards {
+        let i = s.shard[0];
+        if i >= n {
+            return Err(format!(
+                "shard {i}/{n} does not exist (shards are 0/{n} to {}/{n})",
+                n - 1
+            ));
+        }
+        if std::mem::replace(&mut seen[i as usize], true) {
+            return Err(format!("shard {i}/{n} is given twice"));
+        }
+        if !s.finished {
+            return Err(format!(
+                "shard {i}/{n} was interrupted before it finished (it holds {} cells); run it again",
+                s.cells.len()
+            ));
+        }
+    }
     let missing: Vec<String> = (0..n)
-        .filter(|i| !have.contains(i))
+        .filter(|i| !seen[*i as usize])
         .map(|i| format!("{i}/{n}"))
         .collect();
     if !missing.is_empty() {
         return Err(format!("missing shard(s) {}", missing.join(", ")));
     }
-    let spec = first.grid.spec()?;
+    // every cell exactly once, where its shard should have it (checked before anything the
+    // size of the grid is allocated: the cells are in the files)
+    let given: u64 = shards.iter().map(|s| s.cells.len() as u64).sum();
+    if given != cells_full {
+        return Err(format!(
+            "the shards hold {given} cells, but the grid has {cells_full} ({} candidate variants × {} replications)",
+            first.candidates, spec.replications
+        ));
+    }
+    for s in shards {
+        let (i, reps) = (s.shard[0], spec.replications);
+        for (k, (c, r, _)) in s.cells.iter().enumerate() {
+            let cell = *c as u64 * reps as u64 + *r as u64;
+            if *c >= first.candidates || *r >= reps || cell % n as u64 != i as u64 {
+                return Err(format!(
+                    "shard {i}/{n}: cell ({c}, {r}) is not one of its cells"
+                ));
+            }
+            if k > 0 {
+                let (pc, pr, _) = &s.cells[k - 1];
+                if (pc, pr) >= (c, r) {
+                    return Err(format!(
+                        "shard {i}/{n}: cell ({c}, {r}) is duplicated or out of order"
+                    ));
+                }
+            }
+        }
+    }
     let mut base = base.clone();
     base.sim.seed = first.seed;
     base.sim.horizon = SimTime(first.horizon_ms);
@@ -378,12 +433,7 @@ pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> 
     let mut matrix = Matrix::new(scenarios.len(), spec.replications);
     for s in shards {
         for (c, r, o) in &s.cells {
-            let slot = matrix
-                .outcomes
-                .get_mut(*c)
-                .and_then(|row| row.get_mut(*r as usize))
-                .ok_or_else(|| format!("cell ({c}, {r}) is outside the grid"))?;
-            *slot = Some(o.clone());
+            matrix.outcomes[*c][*r as usize] = Some(o.clone());
         }
         for (r, b) in &s.baselines {
             *matrix
@@ -391,6 +441,11 @@ pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> 
                 .get_mut(*r as usize)
                 .ok_or("baseline outside the grid")? = Some(*b);
         }
+    }
+    if let Some(r) = matrix.baselines.iter().position(Option::is_none) {
+        return Err(format!(
+            "no shard holds the all-on-demand baseline of replication {r}"
+        ));
     }
     let never = std::sync::atomic::AtomicBool::new(false);
     let ctl = Control {

@@ -404,12 +404,14 @@ fn what_the_artefacts_cannot_carry_is_refused_not_half_deployed() {
         assert!(!out.exists(), "nothing written");
     }
     // the deployment's job variables are in the message, ready to paste
+    let never = dir.join("never-written");
     let o = spotplan(&[
         "emit",
         dir.join("s0.toml").to_str().unwrap(),
         "--out",
-        "/dev/null/x",
+        never.to_str().unwrap(),
     ]);
+    assert!(!never.exists(), "nothing written");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(

@@ -9,6 +9,7 @@ mod determinism;
 mod ecs_sdk;
 mod emit;
 mod errors;
+mod hostile;
 mod moto;
 mod oracle;
 mod placement;

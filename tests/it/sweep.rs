@@ -411,7 +411,7 @@ fn bad_grid_flags_exit_1_with_what_is_allowed() {
         ),
         (
             &["--spot-share", "0:120:10"],
-            "error: --spot-share: `110` is not a percentage (0–100)\n",
+            "error: --spot-share: `120` is not a percentage (0–100)\n",
         ),
         (
             &["--shard", "4/4"],

@@ -1,0 +1,399 @@
+//! Hostile input: values that round to nothing or run away, error floods, tampered shards,
+//! odd history files, blocked outputs, closed pipes, bad flags. Each case pinned here once
+//! aborted, hung, or passed as good data.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::common::*;
+
+fn spotplan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spotplan-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn one_flow(flow: &str, extra: &str) -> String {
+    world("horizon = \"1d\"", "10s", SPOT_ONLY, extra, flow)
+}
+
+#[test]
+fn rates_and_durations_that_round_to_nothing_or_run_away_are_refused() {
+    for (flow, extra, want) in [
+        (
+            "schedule = { poisson = \"1e-318/h\" }\nduration = \"1m\"",
+            "",
+            "less than one event per 100 years",
+        ),
+        (
+            "schedule = { poisson = \"4294967296/h\" }\nduration = \"1m\"",
+            "",
+            "more than one event per millisecond",
+        ),
+        (
+            "schedule = { poisson = \"1e308/h\" }\nduration = \"1m\"",
+            "",
+            "more than one event per millisecond",
+        ),
+        (
+            "schedule = { every = \"1h\" }\nduration = \"100us\"",
+            "",
+            "shorter than 1ms",
+        ),
+        (
+            "schedule = { every = \"600000y\" }\nduration = \"1m\"",
+            "",
+            "longer than 100 years",
+        ),
+        (
+            "schedule = { every = \"1h\" }\nduration = \"1m\"",
+            "[spot]\nreclaim_waves = { per_day = 9223372036854775807, hit = 0.5 }",
+            "waves a day",
+        ),
+    ] {
+        let e = load(&one_flow(flow, extra)).unwrap_err().to_string();
+        assert!(e.contains(want), "{flow} {extra}: {e}");
+    }
+}
+
+#[test]
+fn thousands_of_errors_are_capped_and_counted() {
+    let mut src = one_flow("schedule = { every = \"1h\" }\nduration = \"1m\"", "");
+    for i in 0..4000 {
+        src.push_str(&format!(
+            "\n[[flow]]\nname = \"f{i}\"\nschedule = {{ every = \"soon\" }}\nduration = \"1m\"\n"
+        ));
+    }
+    let e = load(&src).unwrap_err();
+    assert_eq!(e.diagnostics.len(), 50);
+    assert_eq!(e.more, 3950);
+    let text = e.to_string();
+    assert_eq!(text.lines().count(), 51, "{text}");
+    assert!(
+        text.ends_with("… and 3950 more errors (the first 50 are shown; fix these first)"),
+        "{text}"
+    );
+    // each shown error is located (one parse of the file serves all of them)
+    assert!(e.diagnostics.iter().all(|d| d.location.is_some()));
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_status_0() {
+    for args in [
+        &["schema"][..],
+        &["pricing", "show"][..],
+        &[
+            "simulate",
+            "scenarios/prefect3-hourly-etl.toml",
+            "-n",
+            "2",
+            "-q",
+        ][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+            .args(args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // read one byte, as `| head -c1` would, then close the pipe
+        let mut out = child.stdout.take().unwrap();
+        let mut b = [0u8; 1];
+        let _ = out.read(&mut b);
+        drop(out);
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn flag_errors_are_bad_input_exit_1_and_help_is_0() {
+    let o = spotplan(&["simulate", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("--no-such-flag"), "{}", err(&o));
+    let o = spotplan(&["simulate", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = spotplan(&[
+        "sweep",
+        "scenarios/prefect3-hourly-etl.toml",
+        "--spot-share",
+        "0:4294967295:1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("is not a percentage"), "{}", err(&o));
+}
+
+/// Runs a 2-shard sweep of a small grid into `dir`; returns the shard paths.
+fn shards(dir: &Path) -> Vec<PathBuf> {
+    for i in 0..2 {
+        let o = spotplan(&[
+            "sweep",
+            "scenarios/article-prefect3-reschedule.toml",
+            "--spot-share",
+            "0,100",
+            "--retry",
+            "prefect3",
+            "--placement",
+            "per-call",
+            "--replications",
+            "4",
+            "--horizon",
+            "2d",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            dir.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", err(&o));
+    }
+    (0..2)
+        .map(|i| dir.join(format!("shard-{i}-of-2.json")))
+        .collect()
+}
+
+fn merge(paths: &[PathBuf]) -> Output {
+    let mut args = vec!["merge".to_string()];
+    args.extend(paths.iter().map(|p| p.display().to_string()));
+    args.extend(["--format".into(), "json".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    spotplan(&args)
+}
+
+fn edit(path: &Path, f: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    f(&mut v);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = path.with_extension(format!("edited-{n}.json"));
+    std::fs::write(&out, v.to_string()).unwrap();
+    out
+}
+
+#[test]
+fn merge_refuses_every_shard_set_that_is_not_exactly_the_grid() {
+    let dir = tmp("merge");
+    let s = shards(&dir);
+    let ok = merge(&s);
+    assert!(ok.status.success(), "{}", err(&ok));
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            edit(&s[1], |v| v["finished"] = false.into()),
+            "shard 1/2 was interrupted before it finished",
+        ),
+        (
+            edit(&s[1], |v| {
+                v["cells"].as_array_mut().unwrap().pop();
+            }),
+            "the shards hold 7 cells, but the grid has 8",
+        ),
+        (
+            edit(&s[1], |v| {
+                let c = v["cells"][0].clone();
+                let a = v["cells"].as_array_mut().unwrap();
+                a.pop();
+                a.insert(0, c);
+            }),
+            "is duplicated or out of order",
+        ),
+        (
+            edit(&s[1], |v| v["shard"][1] = 4_294_967_295u64.into()),
+            "different sweeps",
+        ),
+    ];
+    for (bad, want) in cases {
+        let o = merge(&[s[0].clone(), bad.clone()]);
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", err(&o));
+        assert!(err(&o).contains(want), "{want}: {}", err(&o));
+    }
+    // a grid `sweep` would refuse, in every shard alike
+    for (change, want) in [
+        (
+            ("spot_shares", serde_json::json!([0, 500])),
+            "spot share `500` is not a percentage",
+        ),
+        (
+            ("replications", serde_json::json!(10_000_000)),
+            "`10000000` replications is outside 2–1000000",
+        ),
+    ] {
+        let both: Vec<PathBuf> = s
+            .iter()
+            .map(|p| edit(p, |v| v["grid"][change.0] = change.1.clone()))
+            .collect();
+        let o = merge(&both);
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", err(&o));
+        assert!(err(&o).contains(want), "{want}: {}", err(&o));
+    }
+    // the same shard twice
+    let o = merge(&[s[0].clone(), s[0].clone()]);
+    assert!(err(&o).contains("shard 0/2 is given twice"), "{}", err(&o));
+    // more shards than cells is refused when sweeping
+    let o = spotplan(&[
+        "sweep",
+        "scenarios/article-prefect3-reschedule.toml",
+        "--spot-share",
+        "0,100",
+        "--retry",
+        "prefect3",
+        "--placement",
+        "per-call",
+        "--replications",
+        "4",
+        "--shard",
+        "0/4294967295",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("would leave shards with nothing to do"),
+        "{}",
+        err(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn calibrate(dir: &Path, input: &str) -> (Output, PathBuf) {
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, input).unwrap();
+    let out = dir.join("calibrated.toml");
+    let _ = std::fs::remove_file(&out);
+    let o = spotplan(&[
+        "calibrate",
+        "--ecs-events",
+        events.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    (o, out)
+}
+
+fn event(arn: &str, created: &str, stopped: &str) -> String {
+    format!(
+        r#"{{"detail-type":"ECS Task State Change","time":"{stopped}","detail":{{"taskArn":"arn:aws:ecs:us-east-1:111122223333:task/c/{arn}","group":"family:etl","capacityProviderName":"FARGATE_SPOT","cpu":"1024","memory":"2048","createdAt":"{created}","startedAt":"{created}","stoppedAt":"{stopped}","lastStatus":"STOPPED","stopCode":"EssentialContainerExited"}}}}"#
+    )
+}
+
+#[test]
+fn calibrate_reads_odd_but_valid_files_and_never_writes_what_it_would_refuse() {
+    let dir = tmp("calibrate");
+    let events: Vec<String> = (0..30)
+        .map(|i| {
+            event(
+                &format!("t{i}"),
+                &format!("2026-03-01T{:02}:00:00Z", i % 24),
+                &format!("2026-03-01T{:02}:10:00Z", i % 24),
+            )
+        })
+        .collect();
+    // a log line first used to turn the whole file into a log (and drop every event)
+    let mixed = format!(
+        "2026-03-01T00:00:00Z worker started\n{}\n2026-03-01T05:00:00Z polling\n",
+        events.join("\n")
+    );
+    let (o, out) = calibrate(&dir, &mixed);
+    assert!(o.status.success(), "{}", err(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("# 30 records"), "{text}");
+    // a byte-order mark
+    let (o, _) = calibrate(&dir, &format!("\u{feff}{}", events.join("\n")));
+    assert!(o.status.success(), "{}", err(&o));
+    // describe-tasks output on one line
+    let doc = serde_json::json!({"tasks": [{
+        "taskArn": "arn:aws:ecs:us-east-1:111122223333:task/c/x", "group": "family:etl",
+        "capacityProviderName": "FARGATE", "cpu": "1024", "memory": "2048",
+        "createdAt": "2026-03-01T00:00:00Z", "startedAt": "2026-03-01T00:00:20Z",
+        "stoppedAt": "2026-03-01T00:10:00Z", "lastStatus": "STOPPED"}]});
+    let (o, _) = calibrate(&dir, &doc.to_string());
+    assert!(o.status.success(), "{}", err(&o));
+    // every task created at the same instant: no schedule can be told, and the scenario is
+    // still one spotplan accepts (it used to say `poisson = "0.0000/h"`)
+    let same: Vec<String> = (0..10)
+        .map(|i| {
+            event(
+                &format!("s{i}"),
+                "2026-03-01T00:00:00Z",
+                "2026-03-01T00:10:00Z",
+            )
+        })
+        .collect();
+    let (o, out) = calibrate(&dir, &same.join("\n"));
+    assert!(o.status.success(), "{}", err(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("too few starts"), "{text}");
+    let v = spotplan(&["validate", out.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", err(&v));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn calibrate_does_not_read_without_limit() {
+    // a "history" without line breaks (`/dev/zero` read as events) stops at the line cap
+    let o = spotplan(&["calibrate", "--ecs-events", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("a line longer than 16 MiB"), "{}", err(&o));
+}
+
+#[test]
+fn a_blocked_output_replaces_nothing() {
+    let dir = tmp("blocked");
+    let out = dir.join("out");
+    std::fs::create_dir_all(out.join("report.txt")).unwrap();
+    std::fs::write(out.join("summary.json"), "previous good result").unwrap();
+    let o = spotplan(&[
+        "simulate",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "2",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(err(&o).contains("report.txt"), "{}", err(&o));
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.json")).unwrap(),
+        "previous good result"
+    );
+    // no temporary file is left behind
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    // a --trace that cannot be written is found before the run
+    let o = spotplan(&[
+        "simulate",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-q",
+        "--trace",
+        "/dev/null/trace.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("/dev/null"), "{}", err(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
