@@ -41,6 +41,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::scenario::{self, Scenario, ScenarioError};
+use crate::sim::budget::{Budget, WorkEstimate};
 
 /// spotplan: how to run batch workflows on AWS ECS Fargate and Fargate Spot.
 ///
@@ -155,7 +156,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// `--seed`, `--horizon` and `--threads`, shared by every simulating command.
+/// The most worker threads (a pool of thousands only spends its time starting threads).
+pub const MAX_THREADS: usize = 1024;
+
+/// `--seed`, `--horizon`, `--threads` and the work budget, shared by every simulating command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunFlags {
     /// Master seed (overrides `simulation.seed`).
@@ -164,9 +168,19 @@ pub struct RunFlags {
     /// Horizon, e.g. 7d or 12h (overrides `simulation.horizon`).
     #[arg(long)]
     pub horizon: Option<String>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores, at most 1024). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Print the work estimate (runs, engine events, CPU time, memory) and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Most engine events a run may take (default 1.8e10: about 10 minutes on 2 cores);
+    /// larger runs are refused before they start.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<f64>,
+    /// Most memory a run may need (default 2GB), e.g. `8GB`.
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
 }
 
 impl RunFlags {
@@ -183,10 +197,52 @@ impl RunFlags {
             }
             s.sim.horizon = d;
         }
-        if self.threads == Some(0) {
-            return Err(UserError("--threads must be at least 1".into()));
+        if let Some(t) = self.threads
+            && !(1..=MAX_THREADS).contains(&t)
+        {
+            return Err(UserError(format!(
+                "--threads `{t}` is outside 1–{MAX_THREADS}"
+            )));
         }
         Ok(())
+    }
+
+    /// The budget the flags set (the defaults otherwise).
+    pub fn budget(&self) -> Result<Budget, UserError> {
+        let mut b = Budget::default();
+        if let Some(n) = self.max_events {
+            if !(n.is_finite() && n >= 1.0) {
+                return Err(UserError(format!("--max-events `{n}` must be at least 1")));
+            }
+            b.max_events = n;
+        }
+        if let Some(m) = &self.max_memory {
+            b.max_memory = crate::sim::budget::parse_bytes(m)
+                .map_err(|e| UserError(format!("--max-memory: {e}")))?;
+        }
+        Ok(b)
+    }
+
+    /// Before any simulation: with `--dry-run`, prints the estimate (JSON when `json`) and
+    /// returns the exit code to stop with; otherwise refuses a run past the budget.
+    pub fn gate(&self, est: &WorkEstimate, json: bool) -> anyhow::Result<Option<ExitCode>> {
+        if self.dry_run {
+            if json {
+                outln!("{}", serde_json::to_string_pretty(est)?);
+            } else {
+                outln!("{}", est.summary());
+                if let Some(b) = &est.backlog {
+                    outln!(
+                        "backlog: the concurrency limit is {:.0}% used; about {:.0} runs would wait at the end",
+                        b.utilisation * 100.0,
+                        b.waiting_at_end
+                    );
+                }
+            }
+            return Ok(Some(ExitCode::SUCCESS));
+        }
+        est.check(&self.budget()?).map_err(UserError)?;
+        Ok(None)
     }
 
     /// A rayon pool with the requested threads.

@@ -82,10 +82,21 @@ impl Recommended {
 
 /// Runs the sweep of `grid` (with progress and Ctrl-C), picks the recommendation and
 /// simulates the article's configuration under the scenario's and `per-call` placement.
-pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
+/// `None` after `--dry-run` (the estimate printed, as JSON when `json`).
+pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Recommended>> {
     let (s, spec) = grid.load()?;
     let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
+    // the grid with its baseline, and the article's configuration under each reading
+    let est = crate::sim::budget::estimate(
+        &s,
+        variants.len() as u64 + 1 + Placement::ALL.len() as u64,
+        spec.replications as u64,
+        variants.len() as u64 * spec.replications as u64,
+    );
+    if grid.run.gate(&est, json)?.is_some() {
+        return Ok(None);
+    }
     let bar = progress_bar(
         variants.len() as u64 * spec.replications as u64,
         grid.quiet,
@@ -103,19 +114,21 @@ pub fn recommend_grid(grid: &GridArgs) -> anyhow::Result<Recommended> {
     let run = run.map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     bar.finish_and_clear();
     let rec = recommend(&run.result, &run.matrix, grid.allow_custom_code);
-    Ok(Recommended {
+    Ok(Some(Recommended {
         scenario: s,
         run,
         rec,
         article,
-    })
+    }))
 }
 
 pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &a.out {
         super::output::check_writable(p)?;
     }
-    let r = recommend_grid(&a.grid)?;
+    let Some(r) = recommend_grid(&a.grid, a.format == RecFormat::Json)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
     let file = r.file();
     match a.format {

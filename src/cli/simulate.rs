@@ -80,8 +80,13 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         s.sim.replications = n;
     }
     a.run.apply(&mut s)?;
-    let pool = a.run.pool()?;
     let n = s.sim.replications;
+    // the scenario and its all-on-demand baseline, every replication kept
+    let est = crate::sim::budget::estimate(&s, 2, n as u64, n as u64);
+    if let Some(code) = a.run.gate(&est, a.format == Format::Json)? {
+        return Ok(code);
+    }
+    let pool = a.run.pool()?;
     let bar = super::progress_bar(n as u64, a.quiet, "replications");
     let reps = pool.install(|| replicate(&s, n, &|| bar.inc(1)));
     bar.finish_and_clear();

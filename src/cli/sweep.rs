@@ -99,6 +99,17 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     let total = variants.len() as u64 * spec.replications as u64;
+    // every variant and the baseline; a shard runs its part of the cells
+    let share = shard.map_or(1, |(_, n)| n.max(1)) as u64;
+    let est = crate::sim::budget::estimate(
+        &s,
+        (variants.len() as u64 + 1).div_ceil(share),
+        spec.replications as u64,
+        total.div_ceil(share),
+    );
+    if let Some(code) = a.grid.run.gate(&est, a.format == Format::Json)? {
+        return Ok(code);
+    }
     if let Some((_, n)) = shard
         && n as u64 > total
     {

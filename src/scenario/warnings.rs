@@ -33,6 +33,16 @@ pub fn break_even_lambda_l(price_ratio: f64) -> f64 {
 /// The warnings for a validated scenario.
 pub fn warnings(s: &Scenario) -> Vec<Warning> {
     let mut out = Vec::new();
+    if let Some(b) = crate::sim::budget::backlog(s) {
+        out.push(Warning {
+            code: "backlog-grows",
+            message: format!(
+                "the concurrency limit cannot keep up: the flows ask for {:.0}% of it on average, so runs queue for the whole horizon and about {:.0} would still be waiting at its end (reported as unfinished, with latencies and deadline misses that grow with the horizon); raise the limit or spread the schedules",
+                b.utilisation * 100.0,
+                b.waiting_at_end
+            ),
+        });
+    }
     let strat = &s.launch.strategy;
     if s.sim.placement == Placement::PerCall
         && let Some(b) = strat.base_item()

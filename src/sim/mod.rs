@@ -1,6 +1,7 @@
 //! The discrete-event simulator of ECS RunTask on FARGATE / FARGATE_SPOT driven by a Prefect
 //! worker: placement, spot interruptions and capacity, retry policies, the billing meter.
 
+pub mod budget;
 mod engine;
 pub mod hazard;
 pub mod latency;
@@ -15,4 +16,4 @@ pub mod spot_env;
 
 pub use engine::run;
 pub use observer::{Detail, EventKind, NoObserver, Observer, Recorder, TraceEvent};
-pub use outcome::RunOutcome;
+pub use outcome::{FlowOutcome, RunOutcome};

@@ -99,6 +99,8 @@ pub struct Meta {
     pub objectives: crate::scenario::Objectives,
     /// Trap warnings.
     pub warnings: Vec<Warning>,
+    /// What the run was estimated to cost before it started (`--dry-run` prints it alone).
+    pub work_estimate: crate::sim::budget::WorkEstimate,
 }
 
 /// Every metric, summarised over replications.
@@ -407,6 +409,7 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         price_source: s.prices.source.clone(),
         objectives: s.objectives.clone(),
         warnings: warnings(s),
+        work_estimate: crate::sim::budget::estimate(s, 2, replications as u64, replications as u64),
     }
 }
 

@@ -397,3 +397,120 @@ fn a_blocked_output_replaces_nothing() {
     assert!(err(&o).contains("/dev/null"), "{}", err(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn runaway_work_is_refused_before_it_starts_with_the_estimate_and_the_flag() {
+    let dir = tmp("budget");
+    for (name, flow, extra, want) in [
+        (
+            "every-ms",
+            "schedule = { every = \"1ms\" }\nduration = \"1s\"",
+            "",
+            "runs a replication",
+        ),
+        (
+            "outages",
+            "schedule = { every = \"1h\" }\nduration = \"1m\"",
+            "[spot]\ncapacity = { unavailable = 0.5, mean_outage = \"1ms\" }",
+            "engine events",
+        ),
+    ] {
+        let f = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &f,
+            world(
+                "horizon = \"30d\"\nreplications = 200",
+                "10s",
+                SPOT_ONLY,
+                extra,
+                flow,
+            ),
+        )
+        .unwrap();
+        let o = spotplan(&["simulate", f.to_str().unwrap(), "-q"]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", err(&o));
+        let e = err(&o);
+        assert!(e.contains("this run is too big to start"), "{name}: {e}");
+        assert!(
+            e.contains(want) && e.contains("`--max-events`"),
+            "{name}: {e}"
+        );
+        // --dry-run says the same without refusing, and runs nothing
+        let o = spotplan(&["simulate", f.to_str().unwrap(), "--dry-run"]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).starts_with("estimate: "));
+        let o = spotplan(&[
+            "simulate",
+            f.to_str().unwrap(),
+            "--dry-run",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(v["events"].as_f64().unwrap() > 1.8e10, "{v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_estimate_is_close_to_the_events_the_engine_runs() {
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&p).unwrap();
+        let dir = p.parent().unwrap().to_path_buf();
+        let loader = move |n: &str| std::fs::read_to_string(dir.join(n)).map_err(|e| e.to_string());
+        let s = spotplan::scenario::load(&src, "s.toml", &loader).unwrap();
+        let est = spotplan::sim::budget::estimate(&s, 1, 1, 1);
+        let actual = outcomes(&s, 3).iter().map(|o| o.events as f64).sum::<f64>() / 3.0;
+        let ratio = est.events_per_replication / actual;
+        eprintln!(
+            "{}: {} events a run, estimate/actual {ratio:.2}",
+            p.display(),
+            actual / est.runs_per_replication
+        );
+        assert!(
+            (0.7..=2.0).contains(&ratio),
+            "{}: estimated {} events, ran {actual}",
+            p.display(),
+            est.events_per_replication
+        );
+    }
+}
+
+#[test]
+fn a_concurrency_limit_that_cannot_keep_up_is_said() {
+    let s = scenario(&world(
+        "horizon = \"7d\"",
+        "10s",
+        SPOT_ONLY,
+        "",
+        "schedule = { every = \"1m\" }\nduration = \"5m\"\nconcurrency_limit = 2",
+    ));
+    let w = spotplan::scenario::warnings(&s);
+    let b = w
+        .iter()
+        .find(|w| w.code == "backlog-grows")
+        .expect("warned");
+    assert!(b.message.contains("cannot keep up"), "{}", b.message);
+    // and the run shows it: after the horizon's drain, thousands of runs still wait, and the
+    // median run waited days
+    let o = &outcomes(&s, 1)[0];
+    assert!(o.unfinished > 2_000, "{o:?}");
+    assert!(o.latency_p50_ms > 86_400_000, "{o:?}");
+    // a limit that keeps up is not warned about
+    let ok = scenario(&world(
+        "horizon = \"7d\"",
+        "10s",
+        SPOT_ONLY,
+        "",
+        "schedule = { every = \"10m\" }\nduration = \"5m\"\nconcurrency_limit = 2",
+    ));
+    assert!(
+        !spotplan::scenario::warnings(&ok)
+            .iter()
+            .any(|w| w.code == "backlog-grows")
+    );
+}
