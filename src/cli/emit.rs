@@ -102,6 +102,12 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
             path.display()
         )));
     }
+    if v["partial"] == true {
+        return Err(UserError(format!(
+            "`{}` comes from an interrupted sweep (`partial: true`): its pick rests on part of the grid; run `spotplan recommend` to the end before deploying it",
+            path.display()
+        )));
+    }
     let items = v["recommendation"]["ecs"]["capacityProviderStrategy"].as_array().ok_or_else(|| {
         UserError(format!("`{}` recommends nothing (no candidate met the objectives); there is no strategy to emit", path.display()))
     })?;

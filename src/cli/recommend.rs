@@ -42,6 +42,9 @@ pub enum RecFormat {
 pub struct RecommendationFile<'a> {
     /// `spotplan-recommendation/1`.
     pub format: &'static str,
+    /// Whether the sweep was interrupted (Ctrl-C): the pick rests on the cells that
+    /// finished, and `emit`/`plan`/`apply` refuse it.
+    pub partial: bool,
     /// What was simulated.
     pub meta: &'a crate::sweep::Meta,
     /// The pick.
@@ -69,6 +72,7 @@ impl Recommended {
     pub fn file(&self) -> RecommendationFile<'_> {
         RecommendationFile {
             format: "spotplan-recommendation/1",
+            partial: self.run.result.search.interrupted,
             meta: &self.run.result.meta,
             recommendation: &self.rec,
             metrics: self

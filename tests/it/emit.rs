@@ -317,6 +317,26 @@ fn emit_takes_a_recommendation_file() {
         json(&dir, "cluster/create-cluster.json")["defaultCapacityProviderStrategy"],
         strat
     );
+    // a recommendation from an interrupted sweep says so, and is not deployed
+    assert_eq!(v["partial"], false);
+    let mut cut = v.clone();
+    cut["partial"] = true.into();
+    let partial = out.join("partial.json");
+    std::fs::write(&partial, cut.to_string()).unwrap();
+    let never = out.join("never");
+    let o = spotplan(&[
+        "emit",
+        partial.to_str().unwrap(),
+        "--out",
+        never.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("comes from an interrupted sweep"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!never.exists());
     let _ = std::fs::remove_dir_all(&out);
 }
 
