@@ -1,24 +1,6 @@
 //! The binary: exit codes, formats, files written, help text.
 
-use std::process::{Command, Output};
-
-use crate::common::root;
-
-fn spotplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spotplan"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{spotplan, stderr, stdout};
 
 const DEFAULT: &str = "scenarios/prefect3-hourly-etl.toml";
 

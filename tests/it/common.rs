@@ -5,6 +5,25 @@ use std::path::PathBuf;
 use spotplan::scenario::{self, Scenario, ScenarioError};
 use spotplan::sim::{self, NoObserver, Recorder, RunOutcome, TraceEvent};
 
+/// Runs the `spotplan` binary from the repository root.
+pub fn spotplan(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// Its standard output, as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Its standard error, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,15 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::root;
-
-fn spotplan(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_spotplan"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
+use crate::common::{root, spotplan};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("spotplan-emit-{name}-{}", std::process::id()));

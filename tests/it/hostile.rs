@@ -8,17 +8,22 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::*;
 
-fn spotplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spotplan"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
+fn err(o: &Output) -> String {
+    stderr(o)
 }
 
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+/// A small grid of the article scenario: two candidates, `prefect3`, `per-call`, 4 replications.
+const SMALL_GRID: [&str; 9] = [
+    "sweep",
+    "scenarios/article-prefect3-reschedule.toml",
+    "--spot-share",
+    "0,100",
+    "--retry",
+    "prefect3",
+    "--placement",
+    "per-call",
+    "--replications",
+];
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("spotplan-hostile-{name}-{}", std::process::id()));
@@ -150,25 +155,23 @@ fn flag_errors_are_bad_input_exit_1_and_help_is_0() {
 /// Runs a 2-shard sweep of a small grid into `dir`; returns the shard paths.
 fn shards(dir: &Path) -> Vec<PathBuf> {
     for i in 0..2 {
-        let o = spotplan(&[
-            "sweep",
-            "scenarios/article-prefect3-reschedule.toml",
-            "--spot-share",
-            "0,100",
-            "--retry",
-            "prefect3",
-            "--placement",
-            "per-call",
-            "--replications",
-            "4",
-            "--horizon",
-            "2d",
-            "--shard",
-            &format!("{i}/2"),
-            "--out",
-            dir.to_str().unwrap(),
-            "-q",
-        ]);
+        let shard = format!("{i}/2");
+        let o = spotplan(
+            &[
+                &SMALL_GRID[..],
+                &[
+                    "4",
+                    "--horizon",
+                    "2d",
+                    "--shard",
+                    &shard,
+                    "--out",
+                    dir.to_str().unwrap(),
+                    "-q",
+                ],
+            ]
+            .concat(),
+        );
         assert!(o.status.success(), "{}", err(&o));
     }
     (0..2)
@@ -254,20 +257,7 @@ fn merge_refuses_every_shard_set_that_is_not_exactly_the_grid() {
     let o = merge(&[s[0].clone(), s[0].clone()]);
     assert!(err(&o).contains("shard 0/2 is given twice"), "{}", err(&o));
     // more shards than cells is refused when sweeping
-    let o = spotplan(&[
-        "sweep",
-        "scenarios/article-prefect3-reschedule.toml",
-        "--spot-share",
-        "0,100",
-        "--retry",
-        "prefect3",
-        "--placement",
-        "per-call",
-        "--replications",
-        "4",
-        "--shard",
-        "0/4294967295",
-    ]);
+    let o = spotplan(&[&SMALL_GRID[..], &["4", "--shard", "0/4294967295"]].concat());
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(
         err(&o).contains("would leave shards with nothing to do"),
