@@ -44,15 +44,7 @@ pub struct Calibration {
     pub interruption_rate: RateEstimate,
 }
 
-/// Four significant digits, never rounded to zero (`0.00001234` stays `0.00001234`, where
-/// `{:.4}` would write `0.0000`, a rate the scenario refuses).
-fn sig(x: f64) -> String {
-    if !x.is_finite() || x == 0.0 {
-        return format!("{x}");
-    }
-    let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
-    format!("{x:.digits$}")
-}
+use crate::report::fmt::sig;
 
 fn dur(secs: f64) -> String {
     SimTime::from_secs_f64(secs.max(0.0)).to_string()
@@ -455,7 +447,7 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
         }
     }
     Calibration {
-        scenario: o,
+        scenario: fit_toml(&o),
         rows,
         files,
         interruption_rate: rate,
@@ -463,17 +455,48 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
 }
 
 /// The summary as a text table.
+/// The scenario within 100 columns, still the same TOML: long comment lines are wrapped as
+/// comments, and a long comment after a value moves above it.
+fn fit_toml(text: &str) -> String {
+    use crate::report::fmt::{WIDTH, wrap};
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.chars().count() <= WIDTH {
+            out.push_str(line);
+        } else if line.starts_with('#') {
+            out.push_str(&wrap(line, WIDTH, "# "));
+        } else if let Some(i) = line.find("   # ") {
+            let (value, comment) = (line[..i].trim_end(), line[i..].trim_start());
+            out.push_str(&wrap(comment, WIDTH, "# "));
+            out.push('\n');
+            out.push_str(value);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 pub fn table(c: &Calibration) -> String {
+    use crate::report::fmt::{WIDTH, clip, wrap};
+    // 100 columns: the figures on one line, the note indented below
     let mut o = format!(
-        "{:<42} {:<34} {:<26} {:<34} note\n",
+        "{:<28} {:<22} {:<20} {}\n",
         "estimate", "value", "95% CI", "sample"
     );
     for r in &c.rows {
         let _ = writeln!(
             o,
-            "{:<42} {:<34} {:<26} {:<34} {}",
-            r.estimate, r.value, r.ci95, r.sample, r.note
+            "{:<28} {:<22} {:<20} {}",
+            clip(&r.estimate, 28),
+            clip(&r.value, 22),
+            clip(&r.ci95, 20),
+            clip(&r.sample, 26)
         );
+        if !r.note.is_empty() {
+            let _ = writeln!(o, "{}", wrap(&format!("    {}", r.note), WIDTH, "    "));
+        }
     }
     o
 }

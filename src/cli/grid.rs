@@ -47,6 +47,10 @@ pub struct GridArgs {
     /// Run every candidate for every replication.
     #[arg(long)]
     pub no_adaptive: bool,
+    /// With a scenario that states no [objectives]: pick the cheapest candidate, whatever its
+    /// crash and deadline-miss rates (otherwise ≤ 1% each is assumed, and said).
+    #[arg(long)]
+    pub no_objectives: bool,
     /// Seed, horizon, threads.
     #[command(flatten)]
     pub run: super::RunFlags,
@@ -64,6 +68,16 @@ impl GridArgs {
     pub fn load(&self) -> anyhow::Result<(Scenario, SweepSpec)> {
         let mut s = super::load_scenario(&self.file)?;
         self.run.apply(&mut s)?;
+        if self.no_objectives && s.objectives.any() {
+            return Err(UserError(
+                "--no-objectives: the scenario states [objectives]; remove them or drop the flag"
+                    .into(),
+            )
+            .into());
+        }
+        if !s.objectives.any() {
+            s.objectives = crate::scenario::Objectives::default_for(&s, self.no_objectives);
+        }
         let mut spec = s.sweep.clone();
         let flag = |name: &str, m: String| UserError(format!("--{name}: {m}"));
         if let Some(v) = &self.spot_share {

@@ -230,7 +230,10 @@ impl RunFlags {
             if json {
                 outln!("{}", serde_json::to_string_pretty(est)?);
             } else {
-                outln!("{}", est.summary());
+                outln!(
+                    "{}",
+                    crate::report::fmt::wrap(&est.summary(), crate::report::fmt::WIDTH, "  ")
+                );
                 if let Some(b) = &est.backlog {
                     outln!(
                         "backlog: the concurrency limit is {:.0}% used; about {:.0} runs would wait at the end",

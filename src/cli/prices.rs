@@ -321,21 +321,27 @@ fn values(r: &RegionRates) -> [Option<f64>; 9] {
 }
 
 fn table(s: &PriceSnapshot, region: Option<&str>) -> String {
-    let mut o = format!("{:<16}", "region");
-    for c in COLUMNS {
-        o.push_str(&format!(" {c:>18}"));
-    }
-    o.push('\n');
+    // 100 columns: USD per hour, grouped by what they price (names as in `COLUMNS` in JSON)
+    let mut o = String::from(
+        "USD per hour         on-demand x86_64   on-demand arm64  storage     spot x86_64       spot arm64\n",
+    );
+    o.push_str(&format!(
+        "{:<15}{}\n",
+        "region",
+        ["vCPU", "GB", "vCPU", "GB", "GB", "vCPU", "GB", "vCPU", "GB"]
+            .map(|h| format!(" {h:>8}"))
+            .concat()
+    ));
     for (k, r) in s
         .regions
         .iter()
         .filter(|(k, _)| region.is_none_or(|x| x == k.as_str()))
     {
-        o.push_str(&format!("{k:<16}"));
+        o.push_str(&format!("{:<15}", crate::report::fmt::clip(k, 15)));
         for v in values(r) {
             o.push_str(&format!(
-                " {:>18}",
-                v.map(|x| format!("{x:.8}")).unwrap_or_else(|| "–".into())
+                " {:>8}",
+                v.map(|x| format!("{x:.6}")).unwrap_or_else(|| "–".into())
             ));
         }
         o.push('\n');
@@ -445,7 +451,11 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
             );
         }
         PriceFormat::Table => {
-            outln!("source: {kind} · as of {} · {}", s.as_of, s.source);
+            let source = format!("source: {kind} · as of {} · {}", s.as_of, s.source);
+            outln!(
+                "{}",
+                crate::report::fmt::wrap(&source, crate::report::fmt::WIDTH, "  ")
+            );
             out!("{}", table(&s, a.region.as_deref()));
             for (k, r) in s
                 .regions
@@ -453,7 +463,11 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
                 .filter(|(k, _)| a.region.as_ref().is_none_or(|x| x == *k))
             {
                 if !r.note.is_empty() {
-                    outln!("{k}: {}", r.note);
+                    let note = format!("{k}: {}", r.note);
+                    outln!(
+                        "{}",
+                        crate::report::fmt::wrap(&note, crate::report::fmt::WIDTH, "  ")
+                    );
                 }
             }
         }

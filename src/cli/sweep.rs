@@ -22,6 +22,9 @@ pub struct SweepArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The full table, every metric with its 95% interval (wider than 100 columns).
+    #[arg(long)]
+    pub wide: bool,
     /// Also write sweep.json and sweep.csv into DIR (with --shard: the shard file).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -43,6 +46,9 @@ pub struct MergeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The full table, every metric with its 95% interval (wider than 100 columns).
+    #[arg(long)]
+    pub wide: bool,
     /// Also write sweep.json and sweep.csv into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -66,8 +72,14 @@ fn parse_shard(text: &str) -> Result<(u32, u32), UserError> {
 }
 
 /// Prints a sweep in `format` and writes sweep.json / sweep.csv into `out`.
-pub fn emit(r: &SweepResult, format: Format, out: Option<&PathBuf>) -> anyhow::Result<()> {
+pub fn emit(
+    r: &SweepResult,
+    format: Format,
+    wide: bool,
+    out: Option<&PathBuf>,
+) -> anyhow::Result<()> {
     let text = match format {
+        Format::Table if wide => render::table_wide(r),
         Format::Table => render::table(r),
         Format::Json => render::json(r),
         Format::Csv => render::csv(r)?,
@@ -147,7 +159,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             None => out!("{body}"),
         }
     } else {
-        emit(&run.result, a.format, a.out.as_ref())?;
+        emit(&run.result, a.format, a.wide, a.out.as_ref())?;
     }
     if run.result.search.interrupted {
         eprintln!(
@@ -178,6 +190,6 @@ pub fn run_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     };
     let base = super::load_scenario(&path)?;
     let run = merge(&base, &shards).map_err(UserError)?;
-    emit(&run.result, a.format, a.out.as_ref())?;
+    emit(&run.result, a.format, a.wide, a.out.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -38,7 +38,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                     )?
                 ),
                 ValidateFormat::Text => {
-                    outln!(
+                    let ok = format!(
                         "ok: `{}` is valid: {} flow(s), strategy {} ({}), placement {}, retry {}",
                         a.file.display(),
                         s.flows.len(),
@@ -58,8 +58,16 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                         },
                         s.retry.name()
                     );
+                    outln!(
+                        "{}",
+                        crate::report::fmt::wrap(&ok, crate::report::fmt::WIDTH, "  ")
+                    );
                     for w in &ws {
-                        outln!("warning[{}]: {}", w.code, w.message);
+                        let line = format!("warning[{}]: {}", w.code, w.message);
+                        outln!(
+                            "{}",
+                            crate::report::fmt::wrap(&line, crate::report::fmt::WIDTH, "  ")
+                        );
                     }
                 }
             }

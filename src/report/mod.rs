@@ -9,6 +9,7 @@ use crate::sweep::{Replication, Summary};
 
 pub mod charts;
 pub mod export;
+pub mod fmt;
 pub mod html;
 pub mod sweep;
 
@@ -47,6 +48,7 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(o, "strategy {} · from {}", m.strategy, m.strategy_source);
     let _ = writeln!(o, "worker {} · retry {}", m.worker, m.retry_policy);
     let _ = writeln!(o, "placement {}", m.placement_note);
+    let _ = writeln!(o, "spot {}", m.interruptions);
     let _ = writeln!(o, "network {}", m.network);
     for a in &m.assumptions {
         let _ = writeln!(o, "assumed: {a}");
@@ -61,30 +63,62 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "{:<30} {:>9} {:>11} {:>25} {:>11} {:>11} {:>11}",
-        "metric", "unit", "mean", "95% CI of the mean", "p5", "p50", "p95"
+        "{:<34} {:>10} {:>23} {:>9} {:>9} {:>9}",
+        "metric (over replications)", "mean", "95% CI of the mean", "p5", "p50", "p95"
     );
-    for (_, label, unit, st) in s.metrics.rows() {
-        let ci = format!("[{}, {}]", num(st.ci95_low), num(st.ci95_high));
+    for (key, label, unit, st) in s.metrics.rows() {
+        let show = |v: f64| match unit {
+            "fraction" => fmt::pct(v),
+            "s" => fmt::duration(v),
+            _ => num(v),
+        };
+        let label = match (key, unit) {
+            ("cost_usd", _) => format!("cost over {} (USD)", m.horizon),
+            (_, "fraction") => format!("{label} (%)"),
+            (_, "s") | (_, "count") => label.to_string(),
+            (_, u) => format!("{label} ({u})"),
+        };
+        let ci = if st.n < 2 {
+            "none from 1 replication".to_string()
+        } else {
+            format!("[{}, {}]", show(st.ci95_low), show(st.ci95_high))
+        };
         let _ = writeln!(
             o,
-            "{:<30} {:>9} {:>11} {:>25} {:>11} {:>11} {:>11}",
-            label,
-            unit,
-            num(st.mean),
+            "{:<34} {:>10} {:>23} {:>9} {:>9} {:>9}",
+            fmt::clip(&label, 34),
+            show(st.mean),
             ci,
-            num(st.p5),
-            num(st.p50),
-            num(st.p95)
+            show(st.p5),
+            show(st.p50),
+            show(st.p95)
         );
     }
     if !m.warnings.is_empty() {
         let _ = writeln!(o);
         for w in &m.warnings {
-            let _ = writeln!(o, "warning[{}]: {}", w.code, w.message);
+            let _ = writeln!(
+                o,
+                "{}",
+                fmt::wrap(
+                    &format!("warning[{}]: {}", w.code, w.message),
+                    fmt::WIDTH,
+                    "  "
+                )
+            );
         }
     }
-    o
+    fit(&o)
+}
+
+/// Wraps every line of `text` longer than [`fmt::WIDTH`] at spaces (continuations indented).
+pub fn fit(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(&fmt::wrap(line, fmt::WIDTH, "  "));
+        out.push('\n');
+    }
+    out
 }
 
 /// Pretty JSON of the summary (deterministic: struct field order, shortest round-trip floats).

@@ -39,6 +39,7 @@ fn header(r: &SweepResult) -> String {
         "region {} · prices {} as of {} · seed {} · up to {} replications × {} per candidate",
         m.region, m.price_source.kind, m.price_source.as_of, m.seed, m.replications, m.horizon
     );
+    let _ = writeln!(o, "spot {}", m.interruptions);
     let _ = writeln!(o, "network {}", m.network);
     for a in &m.assumptions {
         let _ = writeln!(o, "assumed: {a}");
@@ -68,7 +69,7 @@ fn header(r: &SweepResult) -> String {
     }
     let _ = writeln!(
         o,
-        "{} candidates · {} · {} of {} candidate-replications run ({:.0}% saved){}",
+        "{} candidates · {} · {} of {} candidate-replications run ({:.0}% saved)",
         r.candidates.len(),
         if s.adaptive {
             "adaptive racing"
@@ -78,17 +79,75 @@ fn header(r: &SweepResult) -> String {
         s.cells_run,
         s.cells_full,
         100.0 * s.saving,
-        if s.interrupted {
-            " · INTERRUPTED (Ctrl-C): partial results"
-        } else {
-            ""
-        }
     );
+    if s.interrupted {
+        let _ = writeln!(o, "INTERRUPTED (Ctrl-C): partial results");
+    }
     o
 }
 
 /// The sweep as a table: one row per candidate.
 pub fn table(r: &SweepResult) -> String {
+    let mut o = super::fit(&header(r));
+    let _ = writeln!(o);
+    // 100 columns: means only (the intervals are in --wide, CSV and JSON)
+    let _ = writeln!(
+        o,
+        "{:>3} {:<30} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  flags",
+        "#", "candidate", "cost/30d", "range (USD)", "saving", "crashed", "missed", "p95 lat"
+    );
+    for c in &r.candidates {
+        let m = &c.metrics;
+        let _ = writeln!(
+            o,
+            "{:>3} {:<30} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
+            c.candidate.index,
+            super::fmt::clip(&c.label, 30),
+            num(m.cost_per_30d_usd.mean),
+            range(c),
+            super::fmt::pct(m.saving_fraction.mean),
+            super::fmt::pct(m.crash_rate.mean),
+            super::fmt::pct(m.deadline_miss_rate.mean),
+            super::fmt::duration(m.latency_p95_s.mean),
+            short_flags(c)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. flags: F feasible, P pareto, D dropped by racing, C needs your own code"
+    );
+    super::fit(&o)
+}
+
+fn range(c: &crate::sweep::result::CandidateResult) -> String {
+    if c.readings.len() > 1 {
+        format!(
+            "{}–{}",
+            num(c.cost_range_per_30d_usd[0]),
+            num(c.cost_range_per_30d_usd[1])
+        )
+    } else {
+        "one reading".to_string()
+    }
+}
+
+fn short_flags(c: &crate::sweep::result::CandidateResult) -> String {
+    let mut f = String::new();
+    for (on, ch) in [
+        (c.feasible, 'F'),
+        (c.pareto, 'P'),
+        (c.eliminated.is_some(), 'D'),
+        (!c.deployable, 'C'),
+    ] {
+        if on {
+            f.push(ch);
+        }
+    }
+    f
+}
+
+/// The full sweep table (every metric with its interval): `--wide`.
+pub fn table_wide(r: &SweepResult) -> String {
     let mut o = header(r);
     let _ = writeln!(o);
     let _ = writeln!(
@@ -237,7 +296,17 @@ pub fn json(r: &SweepResult) -> String {
     serde_json::to_string_pretty(r).unwrap_or_default() + "\n"
 }
 
-/// The recommendation in words.
+/// Pretty JSON indented by two spaces (ready to paste, and within 100 columns).
+fn indented_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The recommendation in words (within 100 columns).
 pub fn recommendation_text(
     r: &SweepResult,
     rec: &Recommendation,
@@ -324,17 +393,9 @@ pub fn recommendation_text(
             let _ = writeln!(o, "binding constraint: {}", rec.binding);
             let _ = writeln!(o);
             let _ = writeln!(o, "ECS RunTask / service / cluster default strategy:");
-            let _ = writeln!(
-                o,
-                "  {}",
-                serde_json::to_string(&rec.ecs).unwrap_or_default()
-            );
+            let _ = writeln!(o, "{}", indented_json(&rec.ecs));
             let _ = writeln!(o, "Prefect ECS work pool job variables:");
-            let _ = writeln!(
-                o,
-                "  {}",
-                serde_json::to_string(&rec.prefect_work_pool).unwrap_or_default()
-            );
+            let _ = writeln!(o, "{}", indented_json(&rec.prefect_work_pool));
             if let Some(p) = &rec.placement {
                 let _ = writeln!(
                     o,
@@ -348,12 +409,7 @@ pub fn recommendation_text(
                     "Each deployment's own job variables (override the work pool's strategy):"
                 );
                 for d in &rec.deployments {
-                    let _ = writeln!(
-                        o,
-                        "  {}: {}",
-                        d.flow,
-                        serde_json::to_string(&d.job_variables).unwrap_or_default()
-                    );
+                    let _ = writeln!(o, "  {}:\n{}", d.flow, indented_json(&d.job_variables));
                 }
             }
             if let Some(v) = &rec.versus_uniform {
@@ -393,5 +449,5 @@ pub fn recommendation_text(
             let _ = writeln!(o, "  {}", a.note);
         }
     }
-    o
+    super::fit(&o)
 }

@@ -385,6 +385,57 @@ pub struct SpotSpec {
     /// Replay starts this far into the trace (wrapping); `None`: a random slot per
     /// replication.
     pub trace_offset: Option<SimTime>,
+    /// Whether the scenario has a `[spot]` section that says how spot fails (an interruption
+    /// rate or probability, capacity outages, waves or a trace). Without one, spot never
+    /// fails: a default that decides results, so it is warned about and printed.
+    pub stated: bool,
+}
+
+impl SpotSpec {
+    /// The interruption model in words, for every result's header and meta.
+    pub fn describe(&self) -> String {
+        if !self.stated {
+            return "none: no [spot] section, so spot tasks are never interrupted and capacity never runs out".into();
+        }
+        let mut parts = Vec::new();
+        if let Some(t) = &self.trace {
+            parts.push(format!(
+                "trace replay ({} slots of {})",
+                t.unavailable.len(),
+                t.gap
+            ));
+        }
+        if self.rate.per_hour > 0.0 {
+            parts.push(format!(
+                "interruptions {}/task-hour{}",
+                crate::report::fmt::short(self.rate.per_hour),
+                if self.hourly.is_some() {
+                    " shaped by hour of day"
+                } else {
+                    ""
+                }
+            ));
+        } else if self.trace.is_none() {
+            parts.push("no interruptions".into());
+        }
+        match &self.capacity {
+            Some(c) if c.unavailable > 0.0 => parts.push(format!(
+                "capacity out {:.1}% of the time in outages of {} on average",
+                100.0 * c.unavailable,
+                c.mean_outage
+            )),
+            _ => parts.push("capacity always there".into()),
+        }
+        if let Some(w) = &self.waves {
+            parts.push(format!(
+                "reclaim waves {}/day hitting {:.0}% of spot tasks",
+                crate::report::fmt::short(w.per_day),
+                100.0 * w.hit
+            ));
+        }
+        parts.push(format!("SIGTERM→SIGKILL {}", self.stop_timeout));
+        parts.join(", ")
+    }
 }
 
 /// Alternating available/unavailable capacity with exponential durations.
@@ -645,4 +696,42 @@ pub struct Objectives {
     pub max_monthly_cost: Option<f64>,
     /// Confidence level.
     pub confidence: f64,
+    /// Set when the objectives are not the scenario's own: what was assumed instead.
+    pub assumed: Option<String>,
+}
+
+impl Objectives {
+    /// Whether the scenario states any objective.
+    pub fn any(&self) -> bool {
+        self.max_deadline_miss.is_some()
+            || self.max_crashed.is_some()
+            || self.max_p95_latency_ms.is_some()
+            || self.max_monthly_cost.is_some()
+    }
+
+    /// The objectives `recommend` uses for a scenario without any: crashed or failed runs and
+    /// deadline misses (when a flow has a deadline) each at most 1%, said in every result.
+    /// With `none` (`--no-objectives`), none: the cheapest candidate wins.
+    pub fn default_for(s: &Scenario, none: bool) -> Objectives {
+        let deadlines = s.flows.iter().any(|f| f.deadline.is_some());
+        if none {
+            return Objectives {
+                assumed: Some("no objectives (--no-objectives): the cheapest candidate wins, whatever its crash and deadline-miss rates".into()),
+                ..s.objectives.clone()
+            };
+        }
+        Objectives {
+            max_crashed: Some(0.01),
+            max_deadline_miss: deadlines.then_some(0.01),
+            assumed: Some(format!(
+                "objectives: the scenario states none, so crashed or failed runs ≤ 1%{} are assumed (state [objectives], or --no-objectives for the cheapest regardless)",
+                if deadlines {
+                    " and deadline misses ≤ 1%"
+                } else {
+                    ""
+                }
+            )),
+            ..s.objectives.clone()
+        }
+    }
 }

@@ -712,7 +712,13 @@ fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
             None
         }
     };
+    let stated = s.interruption_rate.is_some()
+        || s.interruption_probability.is_some()
+        || s.capacity.is_some()
+        || s.reclaim_waves.is_some()
+        || s.trace.is_some();
     (cx.diags.len() == before).then_some(SpotSpec {
+        stated,
         trace_offset,
         rate,
         hourly,
@@ -1302,6 +1308,7 @@ fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> Objectives 
         max_p95_latency_ms,
         max_monthly_cost: o.max_monthly_cost,
         confidence,
+        assumed: None,
     }
 }
 

@@ -194,6 +194,12 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             }
         }
     }
+    if !s.spot.stated {
+        out.push(Warning {
+            code: "no-spot-section",
+            message: "no [spot] section: spot tasks are simulated as never interrupted and never short of capacity, which flatters every strategy with FARGATE_SPOT; give `interruption_rate` (e.g. \"0.05/h\"), `capacity` or a `trace` (`spotplan calibrate` estimates them from your history)".into(),
+        });
+    }
     out
 }
 

@@ -81,6 +81,8 @@ pub struct Meta {
     pub placement_note: String,
     /// Network egress and its charges, in words (says when assumed).
     pub network: String,
+    /// The interruption model in use (`none: no [spot] section…` when there is none).
+    pub interruptions: String,
     /// On-demand discount (0–0.9; never applied to spot).
     pub on_demand_discount: f64,
     /// Defaults and timing assumptions the figures rest on, in words.
@@ -168,13 +170,14 @@ impl Metrics {
     /// (key, label, unit, stat) rows in display order; `key` is the JSON field name.
     pub fn rows(&self) -> Vec<(&'static str, &'static str, &'static str, &Stat)> {
         vec![
-            ("cost_usd", "cost", "USD", &self.cost_usd),
             (
                 "cost_per_30d_usd",
                 "cost per 30 days",
                 "USD",
                 &self.cost_per_30d_usd,
             ),
+            // the parts below add up to this one (the whole horizon)
+            ("cost_usd", "cost over the horizon", "USD", &self.cost_usd),
             (
                 "cost_fargate_usd",
                 "  flows on FARGATE",
@@ -208,7 +211,7 @@ impl Metrics {
             ),
             (
                 "cost_wasted_usd",
-                "  of which wasted on interrupted work",
+                "  of it wasted on lost work",
                 "USD",
                 &self.cost_wasted_usd,
             ),
@@ -302,6 +305,13 @@ fn launch_source_name(l: LaunchSource) -> &'static str {
 /// Every metric over `reps` of `s`.
 pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
     let col = |f: &dyn Fn(&Replication) -> f64| Stat::of(&reps.iter().map(f).collect::<Vec<_>>());
+    // proportions get intervals that stay within [0, 1]
+    let share = |f: &dyn Fn(&Replication) -> f64, trials: f64| {
+        Stat::proportion(&reps.iter().map(f).collect::<Vec<_>>(), trials)
+    };
+    let runs: f64 = reps.iter().map(|r| r.outcome.runs as f64).sum();
+    let deadline_runs: f64 = reps.iter().map(|r| r.outcome.deadline_runs as f64).sum();
+    let tasks: f64 = reps.iter().map(|r| r.outcome.tasks as f64).sum();
     let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0 as f64;
     Metrics {
         cost_usd: col(&|r| r.outcome.cost_usd),
@@ -317,13 +327,13 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         baseline_cost_usd: col(&|r| r.baseline_cost_usd),
         saving_usd: col(&|r| r.saving_usd()),
         saving_fraction: col(&|r| r.saving_fraction()),
-        spot_share: col(&|r| r.outcome.spot_share()),
+        spot_share: share(&|r| r.outcome.spot_share(), tasks),
         runs: col(&|r| r.outcome.runs as f64),
         completed: col(&|r| r.outcome.completed as f64),
         crashed: col(&|r| r.outcome.crashed as f64),
         failed: col(&|r| r.outcome.failed as f64),
         unfinished: col(&|r| r.outcome.unfinished as f64),
-        crash_rate: col(&|r| r.outcome.crash_rate()),
+        crash_rate: share(&|r| r.outcome.crash_rate(), runs),
         interruptions: col(&|r| r.outcome.interruptions as f64),
         capacity_failures: col(&|r| r.outcome.capacity_failures as f64),
         fallbacks: col(&|r| r.outcome.fallbacks as f64),
@@ -331,7 +341,7 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         latency_p50_s: col(&|r| r.outcome.latency_p50_ms as f64 / 1000.0),
         latency_p95_s: col(&|r| r.outcome.latency_p95_ms as f64 / 1000.0),
         latency_p99_s: col(&|r| r.outcome.latency_p99_ms as f64 / 1000.0),
-        deadline_miss_rate: col(&|r| r.outcome.deadline_miss_rate()),
+        deadline_miss_rate: share(&|r| r.outcome.deadline_miss_rate(), deadline_runs),
     }
 }
 
@@ -355,6 +365,7 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
         ));
     }
     out.extend(crate::sim::retry::assumptions(&s.retry));
+    out.extend(s.objectives.assumed.clone());
     out
 }
 
@@ -400,6 +411,7 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         placement: s.sim.placement.to_string(),
         placement_note: placement_note(s),
         network: s.network.describe(),
+        interruptions: s.spot.describe(),
         on_demand_discount: s.on_demand_discount,
         assumptions: assumptions(s),
         strategy: s.launch.strategy.to_string(),

@@ -55,6 +55,29 @@ impl Stat {
         }
     }
 
+    /// Summarises per-replication proportions `values` of `trials` trials in all (runs,
+    /// runs with a deadline): the interval is Wilson's at the effective sample size
+    /// `p(1−p)/se²` (Korn & Graubard's for clustered samples: replications are clusters of
+    /// runs), capped at `trials`, so it never leaves [0, 1] and is not empty at 0 or 1.
+    pub fn proportion(values: &[f64], trials: f64) -> Stat {
+        let mut st = Stat::of(values);
+        if st.n == 0 || trials <= 0.0 {
+            return st;
+        }
+        let p = st.mean.clamp(0.0, 1.0);
+        let se = st.se();
+        let n_eff = if st.n > 1 && se > 0.0 {
+            (p * (1.0 - p) / (se * se)).min(trials)
+        } else {
+            trials
+        };
+        // with one replication there is no between-replication spread to trust
+        if st.n > 1 {
+            (st.ci95_low, st.ci95_high) = crate::report::fmt::wilson(p, n_eff.max(1.0));
+        }
+        st
+    }
+
     /// Standard error of the mean.
     pub fn se(&self) -> f64 {
         if self.n == 0 {

@@ -302,3 +302,64 @@ fn defaults_that_change_the_answer_are_stated_in_meta_and_header() {
             .all(|x| !x.starts_with("engine start-up"))
     );
 }
+
+#[test]
+fn every_text_output_fits_100_columns() {
+    for args in [
+        &[
+            "simulate",
+            "scenarios/nightly-batch-deadline.toml",
+            "-n",
+            "3",
+            "-q",
+        ][..],
+        &[
+            "simulate",
+            "scenarios/prefect3-hourly-etl.toml",
+            "-n",
+            "1",
+            "-q",
+        ][..],
+        &[
+            "sweep",
+            "scenarios/prefect3-hourly-etl.toml",
+            "-n",
+            "3",
+            "-q",
+            "--horizon",
+            "2d",
+        ][..],
+        &[
+            "recommend",
+            "scenarios/nightly-batch-deadline.toml",
+            "-n",
+            "3",
+            "-q",
+            "--horizon",
+            "3d",
+        ][..],
+        &["validate", "scenarios/article-prefect1-lazarus.toml"][..],
+        &["pricing", "show"][..],
+        &[
+            "calibrate",
+            "--ecs-events",
+            "fixtures/calibrate/eventbridge.jsonl",
+        ][..],
+        &[
+            "simulate",
+            "scenarios/prefect3-hourly-etl.toml",
+            "--dry-run",
+        ][..],
+    ] {
+        let o = spotplan(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{args:?}: {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
+    }
+}

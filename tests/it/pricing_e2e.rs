@@ -237,7 +237,7 @@ fn pricing_fetch_pages_through_a_local_stub_and_fills_the_cache() {
     let show = spotplan(&["pricing", "show", "--region", "us-east-1"], &cache);
     let text = String::from_utf8_lossy(&show.stdout);
     assert!(text.starts_with("source: cache · as of "), "{text}");
-    assert!(text.contains("0.04048000"));
+    assert!(text.contains("0.040480"), "{text}");
     let diff = spotplan(
         &[
             "pricing",
