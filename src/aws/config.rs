@@ -21,16 +21,20 @@ pub struct AwsArgs {
 /// exponential backoff and jitter by the SDK's standard retry strategy.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// The SDK's HTTPS client: hyper and rustls on ring, the TLS stack `ureq` uses too (the
+/// SDK's default would build a second one, aws-lc, from C). Every SDK client needs it: the
+/// SDK has no default client in this build.
+pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Loads the SDK configuration for `region` (the region the client talks to).
 pub async fn sdk_config(args: &AwsArgs, region: &str) -> SdkConfig {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    // hyper and rustls on ring, the TLS stack `ureq` uses too (the SDK's default would build
-    // a second one, aws-lc, from C)
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(https_client())
         .region(Region::new(region.to_string()))
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     if let Some(p) = &args.profile {

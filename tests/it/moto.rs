@@ -174,6 +174,7 @@ fn client(url: &str, region: &str) -> aws_sdk_ecs::Client {
         .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
         .region(aws_sdk_ecs::config::Region::new(region.to_string()))
         .endpoint_url(url)
+        .http_client(spotplan::aws::config::https_client())
         .credentials_provider(aws_sdk_ecs::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
