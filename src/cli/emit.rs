@@ -57,6 +57,10 @@ pub struct Target {
     /// Overrides `deploy.api_key_parameter` (an SSM parameter ARN, never the key).
     #[arg(long)]
     pub api_key_parameter: Option<String>,
+    /// Overrides `deploy.vpc_id` (the VPC of the subnets; prefect-aws needs it to use the
+    /// work pool's network configuration).
+    #[arg(long)]
+    pub vpc_id: Option<String>,
 }
 
 /// Artefact families.
@@ -238,6 +242,17 @@ pub fn prepare(
         },
     };
     not_deployable_yet(&s, &choice, &deployments)?;
+    if let Some(f) = s
+        .flows
+        .iter()
+        .find(|f| f.size.os == crate::model::OperatingSystem::Windows)
+    {
+        return Err(UserError(format!(
+            "flow `{}` runs on Windows; the emitted task definitions and work pool are for Linux tasks only",
+            f.name
+        ))
+        .into());
+    }
     let mut d = s.deploy_section.clone();
     macro_rules! flag {
         ($f:ident) => {
@@ -253,6 +268,7 @@ pub fn prepare(
     flag!(work_pool);
     flag!(prefect_api_url);
     flag!(api_key_parameter);
+    flag!(vpc_id);
     let inputs =
         inputs(&d, &s.region, &s.cluster.name).map_err(|errs| UserError(errs.join("\nerror: ")))?;
     Ok((s, inputs, choice))

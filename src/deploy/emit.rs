@@ -242,6 +242,59 @@ fn task_policy(d: &DeployInputs, n: &Names) -> Value {
     })
 }
 
+/// The size every flow shares, if they all share one.
+fn common_size(s: &Scenario) -> Option<crate::model::TaskSize> {
+    let first = s.flows.first()?.size;
+    s.flows.iter().all(|f| f.size == first).then_some(first)
+}
+
+fn arch_name(a: crate::model::Architecture) -> &'static str {
+    match a {
+        crate::model::Architecture::Arm64 => "ARM64",
+        _ => "X86_64",
+    }
+}
+
+/// The flow task definition prefect-aws registers: the runtime platform always (ECS would
+/// otherwise run x86_64 Linux), ephemeral storage only when the flows need more than the
+/// 20 GiB included (a template placeholder cannot drop a whole object).
+fn task_definition_template(size: Option<crate::model::TaskSize>) -> Value {
+    let mut td = json!({
+        "containerDefinitions": [{"image": "{{ image }}", "name": "{{ container_name }}"}],
+        "cpu": "{{ cpu }}",
+        "family": "{{ family }}",
+        "memory": "{{ memory }}",
+        "executionRoleArn": "{{ execution_role_arn }}",
+        "runtimePlatform": {"cpuArchitecture": "{{ cpu_architecture }}", "operatingSystemFamily": "LINUX"}
+    });
+    if size.is_some_and(|z| z.storage_gib > 20) {
+        td["ephemeralStorage"] = json!({"sizeInGiB": "{{ ephemeral_storage_gib }}"});
+    }
+    td
+}
+
+/// Each deployment's job variables for its flow's size and platform, when the flows differ
+/// (a work pool has one default): `prefect/deployments.json`, keyed by flow name, the
+/// `job_variables` of each deployment in `prefect.yaml`.
+fn deployment_job_variables(s: &Scenario) -> Option<Value> {
+    if common_size(s).is_some() {
+        return None;
+    }
+    let mut m = serde_json::Map::new();
+    for f in &s.flows {
+        let mut v = json!({
+            "cpu": f.size.cpu.0,
+            "memory": f.size.memory.0,
+            "cpu_architecture": arch_name(f.size.arch),
+        });
+        if f.size.storage_gib > 20 {
+            v["ephemeral_storage_gib"] = json!(f.size.storage_gib);
+        }
+        m.insert(f.name.clone(), json!({ "job_variables": v }));
+    }
+    Some(Value::Object(m))
+}
+
 /// The Prefect ECS work pool's base job template (prefect-aws `ECSWorker`): the job
 /// configuration of the default template, with variable defaults set from the choice.
 fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
@@ -294,13 +347,47 @@ fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> V
         "Image",
         d.flow_image.clone().map(Value::from),
     );
-    var("cpu", nullable("integer"), "CPU", None);
-    var("memory", nullable("integer"), "Memory", None);
+    // the flows' size and platform, as simulated and priced (a pool default when every flow
+    // shares them; otherwise each deployment's job variables, `prefect/deployments.json`)
+    let size = common_size(s);
+    var(
+        "cpu",
+        nullable("integer"),
+        "CPU",
+        size.map(|z| json!(z.cpu.0)),
+    );
+    var(
+        "memory",
+        nullable("integer"),
+        "Memory",
+        size.map(|z| json!(z.memory.0)),
+    );
+    var(
+        "cpu_architecture",
+        json!({"type": "string", "enum": ["X86_64", "ARM64"],
+        "description": "The task's CPU architecture (runtimePlatform), as spotplan priced it."}),
+        "CPU Architecture",
+        Some(json!(size.map_or("X86_64", |z| arch_name(z.arch)))),
+    );
+    var(
+        "ephemeral_storage_gib",
+        json!({"type": "integer", "minimum": 21, "maximum": 200,
+        "description": "Ephemeral storage above the 20 GiB included, as spotplan priced it."}),
+        "Ephemeral Storage (GiB)",
+        size.filter(|z| z.storage_gib > 20)
+            .map(|z| json!(z.storage_gib)),
+    );
     var(
         "vpc_id",
         nullable("string"),
         "VPC ID",
-        d.vpc_id.clone().map(Value::from),
+        Some(json!(d.vpc_id)),
+    );
+    var(
+        "prefect_api_key_secret_arn",
+        nullable("string"),
+        "Prefect API Key Secret ARN",
+        Some(json!(d.api_key_parameter)),
     );
     var(
         "network_configuration",
@@ -386,13 +473,7 @@ fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> V
             "env": "{{ env }}",
             "labels": "{{ labels }}",
             "name": "{{ name }}",
-            "task_definition": {
-                "containerDefinitions": [{"image": "{{ image }}", "name": "{{ container_name }}"}],
-                "cpu": "{{ cpu }}",
-                "family": "{{ family }}",
-                "memory": "{{ memory }}",
-                "executionRoleArn": "{{ execution_role_arn }}"
-            },
+            "task_definition": task_definition_template(size),
             "task_run_request": {
                 "launchType": "{{ launch_type }}",
                 "cluster": "{{ cluster }}",
@@ -421,7 +502,8 @@ fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> V
             "container_name": "{{ container_name }}",
             "cluster": "{{ cluster }}",
             "match_latest_revision_in_family": "{{ match_latest_revision_in_family }}",
-            "execution_role_arn": "{{ execution_role_arn }}"
+            "execution_role_arn": "{{ execution_role_arn }}",
+            "prefect_api_key_secret_arn": "{{ prefect_api_key_secret_arn }}"
         },
         "variables": {
             "description": format!("ECS job variables written by spotplan ({})", c.origin),
@@ -785,6 +867,9 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
         )),
         _ => {
             out.push(("prefect/base-job-template.json".into(), pretty(&base_job_template(s, d, &n, c))));
+            if let Some(v) = deployment_job_variables(s) {
+                out.push(("prefect/deployments.json".into(), pretty(&v)));
+            }
             out.push(("prefect/work-pool.sh".into(), work_pool_script(d, c)));
         }
     }

@@ -17,8 +17,8 @@ pub struct DeployInputs {
     pub security_groups: Vec<String>,
     /// Public IPs for tasks.
     pub assign_public_ip: bool,
-    /// VPC of the subnets.
-    pub vpc_id: Option<String>,
+    /// VPC of the subnets (prefect-aws refuses a work pool network configuration without it).
+    pub vpc_id: String,
     /// Worker image.
     pub worker_image: String,
     /// Flow-run image.
@@ -103,6 +103,10 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
     let account_id = need("account_id", &d.account_id);
     let prefect_api_url = need("prefect_api_url", &d.prefect_api_url);
     let api_key_parameter = need("api_key_parameter", &d.api_key_parameter);
+    // prefect-aws's ECSJobConfiguration refuses a network configuration without a VPC
+    // ("You must provide a `vpc_id` to enable custom `network_configuration`"), and every
+    // flow run would fail
+    let vpc_id = need("vpc_id", &d.vpc_id);
     if !account_id.is_empty() && !account(&account_id) {
         errs.push(format!(
             "`deploy.account_id`: `{account_id}` is not a 12-digit AWS account id"
@@ -123,9 +127,8 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
             errs.push(format!("`deploy.security_groups`: `{s}` is not a security group id (`sg-` and 8 or 17 lowercase hex digits)"));
         }
     }
-    if let Some(v) = &d.vpc_id
-        && !hex_id(v, "vpc-")
-    {
+    if !vpc_id.is_empty() && !hex_id(&vpc_id, "vpc-") {
+        let v = &vpc_id;
         errs.push(format!(
             "`deploy.vpc_id`: `{v}` is not a VPC id (`vpc-` and 8 or 17 lowercase hex digits)"
         ));
@@ -183,7 +186,7 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
         subnets,
         security_groups,
         assign_public_ip: d.assign_public_ip.unwrap_or(false),
-        vpc_id: d.vpc_id.clone(),
+        vpc_id,
         worker_image: image,
         flow_image: d.flow_image.clone(),
         work_pool,
