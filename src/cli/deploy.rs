@@ -129,8 +129,19 @@ fn show(p: &Full, f: PlanFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `plan` and `apply` exit 1 on any error (0 no change or done, 2 changes with
+/// `--detailed-exitcode`): an unreachable API must never read as "changes pending" to a CI
+/// gate, as Terraform's `-detailed-exitcode` promises.
+fn exit_1(e: anyhow::Error) -> anyhow::Error {
+    if e.is::<crate::scenario::ScenarioError>() || e.is::<UserError>() {
+        e
+    } else {
+        UserError(format!("{e:#}")).into()
+    }
+}
+
 pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (p, _, _) = compute(&a.account)?;
+    let (p, _, _) = compute(&a.account).map_err(exit_1)?;
     show(&p, a.account.format)?;
     Ok(if a.detailed_exitcode && p.changes() > 0 {
         ExitCode::from(2)
@@ -140,7 +151,7 @@ pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let (p, mut api, prefect) = compute(&a.account)?;
+    let (p, mut api, prefect) = compute(&a.account).map_err(exit_1)?;
     show(&p, a.account.format)?;
     if let Some(w) = &p.work_pool
         && w.write.is_none()
@@ -177,7 +188,7 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     });
     eprintln!("{report}");
     if !report.ok() {
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(1));
     }
     // the work pool last: runs pick up the strategy once the cluster can place it
     if let (
@@ -203,7 +214,7 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
                     "failed: work pool {}: {e}\nthe ECS changes above are in place; run apply again to finish",
                     step.name
                 );
-                return Ok(ExitCode::from(2));
+                return Ok(ExitCode::from(1));
             }
         }
     }

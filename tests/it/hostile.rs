@@ -504,3 +504,24 @@ fn a_concurrency_limit_that_cannot_keep_up_is_said() {
             .any(|w| w.code == "backlog-grows")
     );
 }
+
+#[test]
+fn plan_exits_1_not_2_when_the_api_cannot_be_reached() {
+    // a CI gate reading `--detailed-exitcode` must never see an outage as pending changes
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args([
+            "plan",
+            "fixtures/emit-scenario.toml",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--detailed-exitcode",
+        ])
+        .current_dir(root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).starts_with("error: "), "{}", err(&o));
+}
