@@ -69,6 +69,12 @@ fn first(xml: &str, tag: &str) -> String {
 
 /// A VPC with DNS hostnames (moto needs them for awsvpc tasks), a subnet and a security group.
 fn network(url: &str, region: &str) -> (String, String) {
+    let (_, subnet, sg) = network_with_vpc(url, region);
+    (subnet, sg)
+}
+
+/// [`network`], with the VPC's id first.
+fn network_with_vpc(url: &str, region: &str) -> (String, String, String) {
     let vpc = first(
         &ec2(
             url,
@@ -111,7 +117,7 @@ fn network(url: &str, region: &str) -> (String, String) {
         ),
         "groupId",
     );
-    (subnet, sg)
+    (vpc, subnet, sg)
 }
 
 /// The emit fixture with a cluster name of its own, so that a test can run again against the
@@ -502,4 +508,84 @@ impl Drop for Case {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.scenario);
     }
+}
+
+/// prefect-aws itself (the version `.ci/run` installs beside the Prefect server) renders the
+/// emitted work pool and prepares the RunTask request exactly as its worker does, checking the
+/// network configuration against moto's EC2: the request carries the strategy and the
+/// network, no launch type, and the API key nowhere: it reaches the task as a secret.
+#[test]
+fn prefect_aws_renders_the_work_pool_with_the_strategy_and_without_the_key() {
+    let Some(url) = moto() else { return };
+    let Some(python) = server("SPOTPLAN_PREFECT_PYTHON") else {
+        return;
+    };
+    let region = "ap-southeast-2";
+    let (vpc, subnet, sg) = network_with_vpc(&url, region);
+    let dir = std::env::temp_dir().join(format!("spotplan-prefect-aws-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(["emit", "fixtures/emit-scenario.toml", "--out"])
+        .arg(&dir)
+        .args([
+            "--vpc-id",
+            &vpc,
+            "--subnets",
+            &subnet,
+            "--security-groups",
+            &sg,
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let template = dir.join("prefect/base-job-template.json");
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&template).unwrap()).unwrap();
+    let r = Command::new(&python)
+        .arg(root().join("tests/support/render_ecs_job.py"))
+        .arg(&template)
+        .env("AWS_ENDPOINT_URL", &url)
+        .env("AWS_DEFAULT_REGION", region)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("PREFECT_API_URL", "http://127.0.0.1:9/api")
+        .env("PREFECT_API_KEY", KEY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        r.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(
+        !stdout.contains(KEY),
+        "the API key leaks into the request: {stdout}"
+    );
+    let got: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let req = &got["run_task"];
+    let props = &want["variables"]["properties"];
+    assert_eq!(
+        req["capacityProviderStrategy"],
+        props["capacity_provider_strategy"]["default"]
+    );
+    assert!(req.get("launchType").is_none(), "{req}");
+    let vpc_conf = &req["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc_conf["subnets"], serde_json::json!([subnet]), "{req}");
+    assert_eq!(vpc_conf["securityGroups"], serde_json::json!([sg]), "{req}");
+    let env = req["overrides"]["containerOverrides"][0]["environment"].to_string();
+    assert!(!env.contains("PREFECT_API_KEY"), "{env}");
+    let td = &got["task_definition"];
+    let container = &td["containerDefinitions"][0];
+    assert_eq!(
+        container["secrets"],
+        serde_json::json!([{"name": "PREFECT_API_KEY", "valueFrom": props["prefect_api_key_secret_arn"]["default"]}]),
+        "{td}"
+    );
+    // the size and platform the scenario was priced at
+    assert_eq!(td["cpu"], "1024", "{td}");
+    assert_eq!(td["memory"], "2048", "{td}");
+    assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "X86_64", "{td}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
