@@ -97,6 +97,33 @@ impl PrefectApi {
         }
     }
 
+    /// Checks that a Prefect API answers at the URL before anything is planned or changed:
+    /// `GET /health` must answer 200 and `GET /admin/version` a version. A URL without `/api`
+    /// (the UI's, say) answers 404 or HTML, which would otherwise read as "pool missing"
+    /// and lead `apply` to change the account before failing. Returns the server version.
+    pub fn probe(&self) -> Result<String, String> {
+        let hint = |what: &str| {
+            let suggestion = if self.base.ends_with("/api") || self.base.contains("/api/") {
+                String::new()
+            } else {
+                format!(" (did you mean {}/api?)", self.base)
+            };
+            format!(
+                "no Prefect API at {}: {what}{suggestion}; --prefect-api-url is the API's URL, ending in /api (or /api/accounts/…/workspaces/… on Prefect Cloud)",
+                self.base
+            )
+        };
+        let (status, health) = self.send("GET", "/health", None)?;
+        if status != 200 || health != Value::Bool(true) {
+            return Err(hint(&format!("GET /health answered HTTP {status}")));
+        }
+        let (status, version) = self.send("GET", "/admin/version", None)?;
+        match (status, version.as_str()) {
+            (200, Some(v)) => Ok(v.to_string()),
+            _ => Err(hint(&format!("GET /admin/version answered HTTP {status}"))),
+        }
+    }
+
     /// The pool, or `None` when the API says it does not exist.
     pub fn pool(&self, name: &str) -> Result<Option<PoolState>, String> {
         let (status, v) = self.send("GET", &format!("/work_pools/{}", encode(name)), None)?;

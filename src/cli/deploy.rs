@@ -89,6 +89,16 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
         inputs.region = r.clone();
     }
     let want = desired(&s, &inputs, &choice);
+    // the Prefect API first: a wrong URL must stop `apply` before any AWS change
+    let prefect = match &a.target.prefect_api_url {
+        None => None,
+        Some(_) => {
+            let api = PrefectApi::from_env(&inputs.prefect_api_url);
+            let version = api.probe().map_err(UserError)?;
+            eprintln!("Prefect API {} (server {version})", inputs.prefect_api_url);
+            Some(api)
+        }
+    };
     let mut api = crate::aws::ecs::SdkEcs::new(&a.aws, &s.region).map_err(UserError)?;
     let seen = api
         .observe(
@@ -99,15 +109,14 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
         .map_err(|e| anyhow::anyhow!("cannot read the account: {e}"))?;
     let ecs = plan(&want, &seen);
     // the work pool, when the Prefect API URL was given on the command line
-    let (work_pool, prefect) = match &a.target.prefect_api_url {
-        None => (None, None),
-        Some(_) => {
-            let api = PrefectApi::from_env(&inputs.prefect_api_url);
+    let work_pool = match &prefect {
+        None => None,
+        Some(api) => {
             let pool = crate::deploy::emit::work_pool(&s, &inputs, &choice);
             let seen = api
                 .pool(&pool.name)
                 .map_err(|e| anyhow::anyhow!("cannot read the work pool: {e}"))?;
-            (Some(plan_pool(&pool, seen.as_ref())), Some(api))
+            Some(plan_pool(&pool, seen.as_ref()))
         }
     };
     Ok((Full { ecs, work_pool }, api, prefect))

@@ -589,3 +589,48 @@ fn prefect_aws_renders_the_work_pool_with_the_strategy_and_without_the_key() {
     assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "X86_64", "{td}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `--prefect-api-url` without `/api` (the UI's address) is found by probing the API before
+/// anything else: `apply` stops with exit 1, says which URL was meant, and changes nothing in
+/// the account (it used to read 404 as "pool missing", register a task definition and
+/// redeploy the worker before failing).
+#[test]
+fn a_mistyped_prefect_api_url_stops_apply_before_any_aws_change() {
+    let (Some(url), Some(prefect)) = (moto(), server("SPOTPLAN_PREFECT_API_URL")) else {
+        return;
+    };
+    let region = "ca-central-1";
+    let mut c = case("probe");
+    let wrong = prefect
+        .trim_end_matches('/')
+        .trim_end_matches("/api")
+        .to_string();
+    c.extra = vec!["--prefect-api-url".into(), wrong.clone()];
+    let (subnet, sg) = network(&url, region);
+    let a = spotplan(&c, &url, region, &["apply", "--yes"], (&subnet, &sg));
+    assert_eq!(a.status.code(), Some(1), "{}", text(&a));
+    let err = String::from_utf8_lossy(&a.stderr);
+    assert!(err.contains(&format!("no Prefect API at {wrong}")), "{err}");
+    assert!(err.contains(&format!("did you mean {wrong}/api?")), "{err}");
+    // nothing was created
+    let rt = rt();
+    let clusters = rt
+        .block_on(client(&url, region).list_clusters().send())
+        .unwrap();
+    assert!(
+        !clusters
+            .cluster_arns()
+            .iter()
+            .any(|a| a.contains(&c.cluster)),
+        "{clusters:?}"
+    );
+    // the right URL answers the probe with the server's version
+    c.extra = vec!["--prefect-api-url".into(), prefect.clone()];
+    let p = spotplan(&c, &url, region, &["plan"], (&subnet, &sg));
+    assert!(p.status.success(), "{}", text(&p));
+    assert!(
+        String::from_utf8_lossy(&p.stderr).contains("(server 3."),
+        "{}",
+        text(&p)
+    );
+}
