@@ -182,7 +182,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                     new: list(&providers),
                 });
             }
-            if c.default_strategy != d.cluster.default_strategy {
+            if sorted(&c.default_strategy) != sorted(&d.cluster.default_strategy) {
                 changes.push(Change {
                     field: "default strategy".into(),
                     old: words(&c.default_strategy),
@@ -287,8 +287,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
             );
             diff(
                 "strategy",
-                words(&s.capacity_provider_strategy),
-                words(&d.service.capacity_provider_strategy),
+                words(&sorted(&s.capacity_provider_strategy)),
+                words(&sorted(&d.service.capacity_provider_strategy)),
             );
             diff("subnets", list(&s.subnets), list(&d.service.subnets));
             diff(
@@ -301,15 +301,34 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 s.assign_public_ip.to_string(),
                 d.service.assign_public_ip.to_string(),
             );
+            // the service must run the latest revision of our family: another family, or an
+            // older revision of ours (`update-service --task-definition other:1`), is drift
+            let latest = o
+                .task_definition
+                .as_ref()
+                .map(|t| format!("{}:{}", t.family, t.revision.unwrap_or(0)));
+            let runs_latest = latest
+                .as_deref()
+                .is_some_and(|l| task_definition_ref(&s.task_definition) == l);
             if td_changed {
                 changes.push(Change {
                     field: "task definition".into(),
-                    old: s.task_definition.clone(),
+                    old: task_definition_ref(&s.task_definition).to_string(),
                     new: "the new revision".into(),
                 });
+            } else if !runs_latest {
+                changes.push(Change {
+                    field: "task definition".into(),
+                    old: task_definition_ref(&s.task_definition).to_string(),
+                    new: latest
+                        .clone()
+                        .unwrap_or_else(|| d.task_definition.family.clone()),
+                });
             }
-            let force =
-                td_changed || s.capacity_provider_strategy != d.service.capacity_provider_strategy;
+            // the order of a strategy's items does not change where tasks go
+            let strategy_changed = sorted(&s.capacity_provider_strategy)
+                != sorted(&d.service.capacity_provider_strategy);
+            let force = td_changed || !runs_latest || strategy_changed;
             let update = !changes.is_empty();
             steps.push(Step {
                 resource: "service",
@@ -364,4 +383,16 @@ impl fmt::Display for Plan {
         }
         write!(f, "{}", summary(self.calls().len()))
     }
+}
+
+/// `family:revision` of a task definition reference (an ARN or `family:revision`).
+fn task_definition_ref(r: &str) -> &str {
+    r.rsplit_once(":task-definition/").map_or(r, |(_, t)| t)
+}
+
+/// A strategy's items by provider (their order means nothing to ECS).
+fn sorted(items: &[Item]) -> Vec<Item> {
+    let mut v = items.to_vec();
+    v.sort_by(|a, b| a.provider.cmp(&b.provider));
+    v
 }

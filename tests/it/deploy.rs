@@ -260,3 +260,30 @@ fn prefect_api_errors_name_the_fix_and_never_the_key() {
     assert!(err.contains("set PREFECT_API_KEY"), "{err}");
     assert!(!err.contains(KEY), "{err}");
 }
+
+#[test]
+fn a_service_running_another_task_definition_is_a_change_and_strategy_order_is_not() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(apply(&p, &mut api, &mut |_| {}).ok());
+    // someone runs `aws ecs update-service --task-definition other:1`
+    let key = ("data-platform".to_string(), "prefect-worker".to_string());
+    api.services.get_mut(&key).unwrap().task_definition =
+        "arn:aws:ecs:eu-west-1:111122223333:task-definition/other:1".into();
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(p.has_changes(), "{p}");
+    assert!(
+        p.to_string()
+            .contains("~ service prefect-worker\n    task definition: other:1 → data-platform-prefect-worker:1"),
+        "{p}"
+    );
+    assert!(apply(&p, &mut api, &mut |_| {}).ok());
+    assert!(!plan(&d, &observe(&mut api, &d)).has_changes());
+    // the same items in another order place tasks the same way: no change
+    let c = api.clusters.get_mut("data-platform").unwrap();
+    assert_eq!(c.default_strategy.len(), 2);
+    c.default_strategy.reverse();
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(!p.has_changes(), "{p}");
+}
