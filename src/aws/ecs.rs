@@ -192,6 +192,27 @@ fn str_list(v: &Value) -> Vec<String> {
 }
 
 impl EcsApi for SdkEcs {
+    fn cluster(&mut self, name: &str) -> Result<Option<ClusterState>, ApiError> {
+        let c = &self.client;
+        self.rt.block_on(async {
+            let out = c
+                .describe_clusters()
+                .clusters(name)
+                .send()
+                .await
+                .map_err(|e| explain("DescribeClusters", e))?;
+            Ok(out
+                .clusters()
+                .iter()
+                .find(|x| x.status() == Some("ACTIVE"))
+                .map(|x| ClusterState {
+                    name: x.cluster_name().unwrap_or(name).to_string(),
+                    capacity_providers: x.capacity_providers().to_vec(),
+                    default_strategy: items(x.default_capacity_provider_strategy()),
+                }))
+        })
+    }
+
     fn observe(
         &mut self,
         cluster: &str,

@@ -38,6 +38,8 @@ pub trait EcsApi {
     -> Result<Observed, ApiError>;
     /// Executes one planned call.
     fn execute(&mut self, call: &Call) -> Result<(), ApiError>;
+    /// The cluster as it is now (for the re-read right before PutClusterCapacityProviders).
+    fn cluster(&mut self, name: &str) -> Result<Option<super::state::ClusterState>, ApiError>;
 }
 
 /// The outcome of an apply.
@@ -84,6 +86,38 @@ pub fn apply(plan: &Plan, api: &mut dyn EcsApi, pause: &mut dyn FnMut(u32)) -> A
     for (i, c) in calls.iter().enumerate() {
         let mut attempt = 1;
         let result = loop {
+            // PutClusterCapacityProviders replaces the whole list: re-read it right before
+            // the call, and refuse if a provider was attached since the plan (sending the
+            // plan's list would detach it)
+            if let Call::PutClusterCapacityProviders {
+                cluster,
+                capacity_providers,
+                ..
+            } = c
+            {
+                match api.cluster(cluster) {
+                    Ok(now) => {
+                        let added: Vec<String> = now
+                            .map(|n| n.capacity_providers)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|p| !capacity_providers.contains(p))
+                            .collect();
+                        if !added.is_empty() {
+                            break Err(ApiError::Other(format!(
+                                "the cluster's capacity providers changed since the plan ({} attached since); nothing was detached: run `spotplan plan` again",
+                                added.join(", ")
+                            )));
+                        }
+                    }
+                    Err(ApiError::Transient(_)) if attempt < ATTEMPTS => {
+                        pause(attempt);
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
             match api.execute(c) {
                 Err(ApiError::Transient(_)) if attempt < ATTEMPTS => {
                     pause(attempt);

@@ -27,6 +27,8 @@ pub struct FakeEcs {
     pub fail: Vec<(String, ApiError)>,
     /// `UpdateService` calls that forced a new deployment.
     pub forced_deployments: u32,
+    /// A provider someone attaches between the plan and the re-read before the Put.
+    pub attach_before_put: Option<String>,
 }
 
 impl EcsApi for FakeEcs {
@@ -52,6 +54,16 @@ impl EcsApi for FakeEcs {
                 .get(&(cluster.to_string(), service.to_string()))
                 .cloned(),
         })
+    }
+
+    fn cluster(&mut self, name: &str) -> Result<Option<ClusterState>, ApiError> {
+        self.reads += 1;
+        if let Some(attach) = self.attach_before_put.take()
+            && let Some(c) = self.clusters.get_mut(name)
+        {
+            c.capacity_providers.push(attach);
+        }
+        Ok(self.clusters.get(name).cloned())
     }
 
     fn execute(&mut self, call: &Call) -> Result<(), ApiError> {

@@ -307,9 +307,12 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 .task_definition
                 .as_ref()
                 .map(|t| format!("{}:{}", t.family, t.revision.unwrap_or(0)));
-            let runs_latest = latest
-                .as_deref()
-                .is_some_and(|l| task_definition_ref(&s.task_definition) == l);
+            // (a reference without a revision means the latest: ECS itself always answers with
+            // the ARN and revision; moto echoes the family it was given)
+            let running = task_definition_ref(&s.task_definition);
+            let runs_latest = latest.as_deref().is_some_and(|l| {
+                running == l || (!running.contains(':') && l.split(':').next() == Some(running))
+            });
             if td_changed {
                 changes.push(Change {
                     field: "task definition".into(),

@@ -287,3 +287,30 @@ fn a_service_running_another_task_definition_is_a_change_and_strategy_order_is_n
     let p = plan(&d, &observe(&mut api, &d));
     assert!(!p.has_changes(), "{p}");
 }
+
+#[test]
+fn a_provider_attached_after_the_plan_is_never_detached() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    assert!(apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {}).ok());
+    // the weights change, and while the operator reads the plan someone attaches a provider
+    let mut d2 = d.clone();
+    d2.cluster.default_strategy.reverse();
+    d2.cluster.default_strategy[0].weight += 1;
+    let p = plan(&d2, &observe(&mut api, &d2));
+    assert!(p.has_changes());
+    api.attach_before_put = Some("asg-new".into());
+    let r = apply(&p, &mut api, &mut |_| {});
+    assert!(!r.ok());
+    assert!(r.to_string().contains("asg-new attached since"), "{r}");
+    assert!(
+        api.clusters["data-platform"]
+            .capacity_providers
+            .contains(&"asg-new".to_string()),
+        "the provider attached after the plan is still there"
+    );
+    assert!(
+        !api.writes
+            .contains(&"PutClusterCapacityProviders".to_string())
+    );
+}

@@ -195,7 +195,24 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
                 && r.desired_count() == Some(2)
         })
         .then_output(|| UpdateServiceOutput::builder().build());
-    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&put, &update], fast);
+    // the re-read right before each Put attempt (a provider attached since the plan would
+    // stop it): the cluster as planned
+    let reread = {
+        let cluster = cluster.clone();
+        mock!(aws_sdk_ecs::Client::describe_clusters)
+            .match_requests(|r| r.clusters() == ["data-platform"])
+            .then_output(move || {
+                DescribeClustersOutput::builder()
+                    .clusters(cluster.clone())
+                    .build()
+            })
+    };
+    let client = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&reread, &put, &update],
+        fast
+    );
     let mut api = SdkEcs::with_client(client).unwrap();
     let observed = spotplan::deploy::state::Observed {
         cluster: Some(spotplan::deploy::state::ClusterState {
@@ -238,6 +255,11 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
         (pauses, put.num_calls(), update.num_calls()),
         (1, 2, 1),
         "UpdateInProgressException is retried"
+    );
+    assert_eq!(
+        reread.num_calls(),
+        2,
+        "the providers are re-read before each Put"
     );
 }
 
