@@ -19,6 +19,8 @@ use crate::deploy::state::{ClusterState, Item, Observed, ServiceState, TaskDefin
 pub struct SdkEcs {
     rt: tokio::runtime::Runtime,
     client: Client,
+    /// The configuration the client was built from (for STS), when not a test's client.
+    conf: Option<aws_config::SdkConfig>,
 }
 
 impl SdkEcs {
@@ -32,6 +34,26 @@ impl SdkEcs {
         Ok(SdkEcs {
             rt,
             client: Client::new(&conf),
+            conf: Some(conf),
+        })
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity), to compare with
+    /// `deploy.account_id` before anything is read or changed.
+    pub fn caller_account(&self) -> Result<String, ApiError> {
+        let Some(conf) = &self.conf else {
+            return Err(ApiError::Other("no AWS configuration".into()));
+        };
+        let sts = aws_sdk_sts::Client::new(conf);
+        self.rt.block_on(async {
+            let out = sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| explain("GetCallerIdentity", e))?;
+            out.account()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::Other("STS GetCallerIdentity named no account".into()))
         })
     }
     /// Wraps an existing client (tests).
@@ -40,7 +62,11 @@ impl SdkEcs {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        Ok(SdkEcs { rt, client })
+        Ok(SdkEcs {
+            rt,
+            client,
+            conf: None,
+        })
     }
 }
 
@@ -73,8 +99,37 @@ fn message_of<E: ProvideErrorMetadata + std::fmt::Debug + std::fmt::Display>(
     })
 }
 
+/// A request that never reached AWS, in words with the fix: missing credentials (which
+/// sources were tried), a refused or unknown endpoint, TLS.
+fn dispatch_in_words<E: std::error::Error + 'static>(op: &str, e: &SdkError<E>) -> String {
+    let chain = format!("{}", aws_sdk_ecs::error::DisplayErrorContext(e));
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("credential") {
+        format!(
+            "{op}: no AWS credentials were found. Looked at, in order: the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE), the profile (`--profile`, else AWS_PROFILE, else `default`) in ~/.aws/config and ~/.aws/credentials with its SSO or credential_process, then ECS container and EC2 instance metadata. Fix: `aws sso login --profile P` and `--profile P`, or export keys"
+        )
+    } else if lower.contains("connection refused") {
+        format!(
+            "{op}: the endpoint refused the connection ({chain}); check `--endpoint-url` or the network"
+        )
+    } else if lower.contains("dns")
+        || lower.contains("failed to lookup")
+        || lower.contains("resolve")
+    {
+        format!(
+            "{op}: the endpoint's name does not resolve ({chain}); check `--endpoint-url`, `--region` and DNS"
+        )
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!(
+            "{op}: TLS failed ({chain}); a proxy that intercepts TLS needs its CA in the system store"
+        )
+    } else {
+        format!("{op}: the request never reached AWS: {chain}")
+    }
+}
+
 /// Maps an SDK error to a domain error; `op` names the permission on access denied.
-pub fn explain<E: ProvideErrorMetadata + std::fmt::Debug + std::fmt::Display>(
+pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
     op: &str,
     e: SdkError<E>,
 ) -> ApiError {
@@ -90,13 +145,14 @@ pub fn explain<E: ProvideErrorMetadata + std::fmt::Debug + std::fmt::Display>(
             message: msg,
         },
         "" => match &e {
-            SdkError::DispatchFailure(d) => {
-                ApiError::Other(format!("cannot reach the ECS API: {d:?}"))
-            }
+            SdkError::DispatchFailure(_) => ApiError::Other(dispatch_in_words(op, &e)),
             SdkError::TimeoutError(_) => {
-                ApiError::Transient("the ECS API did not answer in time".into())
+                ApiError::Transient(format!("{op}: the AWS API did not answer in time"))
             }
-            other => ApiError::Other(format!("{op} failed: {other}")),
+            other => ApiError::Other(format!(
+                "{op} failed: {}",
+                aws_sdk_ecs::error::DisplayErrorContext(other)
+            )),
         },
         _ => ApiError::Other(format!("{op} failed: {code}: {msg}")),
     }

@@ -28,6 +28,9 @@ pub struct AccountArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Go on when the credentials belong to another account than `deploy.account_id`.
+    #[arg(long)]
+    pub allow_other_account: bool,
 }
 
 /// Output formats of `plan`.
@@ -100,6 +103,23 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
         }
     };
     let mut api = crate::aws::ecs::SdkEcs::new(&a.aws, &s.region).map_err(UserError)?;
+    // the credentials must belong to the account the artefacts name (ARNs, roles, images)
+    let account = api
+        .caller_account()
+        .map_err(|e| UserError(format!("cannot tell whose credentials these are: {e}")))?;
+    if account != inputs.account_id {
+        if !a.allow_other_account {
+            return Err(UserError(format!(
+                "the credentials belong to account {account}, but deploy.account_id is {}: switch profile (`--profile`), fix the account id, or pass --allow-other-account",
+                inputs.account_id
+            ))
+            .into());
+        }
+        eprintln!(
+            "warning: the credentials belong to account {account}, not deploy.account_id {} (--allow-other-account)",
+            inputs.account_id
+        );
+    }
     let seen = api
         .observe(
             &want.cluster.name,

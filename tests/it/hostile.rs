@@ -525,3 +525,28 @@ fn plan_exits_1_not_2_when_the_api_cannot_be_reached() {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).starts_with("error: "), "{}", err(&o));
 }
+
+#[test]
+fn missing_credentials_are_explained_in_words() {
+    let home = tmp("no-credentials");
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args([
+            "plan",
+            "fixtures/emit-scenario.toml",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .current_dir(root())
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("no AWS credentials were found"), "{e}");
+    assert!(e.contains("aws sso login"), "{e}");
+    assert!(!e.contains("DispatchFailure"), "a Debug dump: {e}");
+    let _ = std::fs::remove_dir_all(&home);
+}

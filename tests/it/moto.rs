@@ -634,3 +634,27 @@ fn a_mistyped_prefect_api_url_stops_apply_before_any_aws_change() {
         text(&p)
     );
 }
+
+/// STS GetCallerIdentity is compared with `deploy.account_id` before anything is read: other
+/// credentials are refused (exit 1) unless `--allow-other-account`. (`.ci/run` starts moto as
+/// account 111122223333, the fixture's.)
+#[test]
+fn credentials_of_another_account_are_refused() {
+    let Some(url) = moto() else { return };
+    let region = "sa-east-1";
+    let mut c = case("account");
+    c.extra = vec!["--account-id".into(), "222233334444".into()];
+    let (subnet, sg) = network(&url, region);
+    let p = spotplan(&c, &url, region, &["plan"], (&subnet, &sg));
+    assert_eq!(p.status.code(), Some(1), "{}", text(&p));
+    assert!(
+        String::from_utf8_lossy(&p.stderr).contains(
+            "the credentials belong to account 111122223333, but deploy.account_id is 222233334444"
+        ),
+        "{}",
+        text(&p)
+    );
+    c.extra.push("--allow-other-account".into());
+    let p = spotplan(&c, &url, region, &["plan"], (&subnet, &sg));
+    assert!(p.status.success(), "{}", text(&p));
+}
