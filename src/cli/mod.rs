@@ -93,6 +93,11 @@ pub enum Command {
     /// Fetch, show and compare Fargate and Fargate Spot prices.
     #[command(subcommand)]
     Pricing(prices::PricingCommand),
+    /// Print a shell completion script: `spotplan completions bash > ~/.local/share/bash-completion/completions/spotplan`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Output formats of `simulate`.
@@ -124,6 +129,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pricing(c) => prices::run(c),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Emit(a) => emit::run(a),
+        Command::Completions { shell } => completions(shell),
         #[cfg(feature = "aws")]
         Command::Plan(a) => deploy::run_plan(a),
         #[cfg(feature = "aws")]
@@ -146,6 +152,15 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "spotplan", &mut script);
+    use std::io::Write as _;
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whether `e` comes from writing to a closed pipe.

@@ -84,6 +84,16 @@ impl Recommended {
     }
 }
 
+/// Exit status 3 when no candidate meets the objectives (a distinct answer a script can test;
+/// the output says which objective binds), 0 otherwise.
+pub fn feasible_or_3(rec: &Recommendation) -> ExitCode {
+    if rec.candidate.is_none() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// Runs the sweep of `grid` (with progress and Ctrl-C), picks the recommendation and
 /// simulates the article's configuration under the scenario's and `per-call` placement.
 /// `None` after `--dry-run` (the estimate printed, as JSON when `json`).
@@ -149,5 +159,5 @@ pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(130));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(feasible_or_3(rec))
 }

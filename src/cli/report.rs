@@ -62,5 +62,5 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     if run.result.search.interrupted {
         return Ok(ExitCode::from(130));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::recommend::feasible_or_3(rec))
 }

@@ -363,3 +363,26 @@ fn every_text_output_fits_100_columns() {
         }
     }
 }
+
+#[test]
+fn shell_completions_cover_the_commands_and_parse() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = spotplan(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for word in ["simulate", "recommend", "max-events", "dry-run"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    // bash reads the script without a syntax error
+    let o = spotplan(&["completions", "bash"]);
+    let f = std::env::temp_dir().join(format!("spotplan-completion-{}.bash", std::process::id()));
+    std::fs::write(&f, &o.stdout).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    let _ = std::fs::remove_file(&f);
+}

@@ -88,6 +88,20 @@ fn impossible_objectives_name_the_closest_miss() {
         text.contains("no candidate meets every objective at 95% confidence."),
         "{text}"
     );
+    // and `recommend` says so in its exit status: 3, distinct from bad input (1)
+    let f = std::env::temp_dir().join(format!("spotplan-infeasible-{}.toml", std::process::id()));
+    std::fs::write(&f, &src).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(["recommend", f.to_str().unwrap(), "-q", "-n", "4"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_file(&f);
 }
 
 #[test]
