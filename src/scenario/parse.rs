@@ -24,6 +24,20 @@ fn one(file: &str, src: &str, e: &toml::de::Error, mut path: FieldPath) -> Scena
     if let Some(hint) = did_you_mean(&message) {
         message.push_str(&hint);
     }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        // serde names Rust types ("expected struct ScheduleFile"); say what to write instead
+        if let Some(i) = message.find(", expected struct ") {
+            message.truncate(i);
+            message.push_str(", expected a table");
+        }
+        let key = path.0.iter().rev().find_map(|s| match s {
+            super::error::Seg::Key(k) => Some(k.as_str()),
+            super::error::Seg::Index(_) => None,
+        });
+        if let Some(example) = key.and_then(example_of) {
+            message.push_str(&format!("; write {example}"));
+        }
+    }
     if message.starts_with("missing field") && path.0.is_empty() {
         message.push_str(" at the top level of the scenario");
     }
@@ -36,6 +50,33 @@ fn one(file: &str, src: &str, e: &toml::de::Error, mut path: FieldPath) -> Scena
         location,
         path,
         message,
+    })
+}
+
+/// How to write the value of `key`, for type errors.
+fn example_of(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "schedule" => {
+            "`schedule = { every = \"1h\" }`, `{ cron = \"0 1 * * *\" }` (UTC) or `{ poisson = \"6/h\" }`"
+        }
+        "duration" => {
+            "`duration = \"12m\"` or `duration = { lognormal = { median = \"12m\", p95 = \"40m\" } }`"
+        }
+        "deadline" => "`deadline = \"5m\"` (a duration after the scheduled time)",
+        "horizon" => "`horizon = \"30d\"`",
+        "poll_interval" | "stop_timeout" | "engine_startup" | "retry_delay" | "max_p95_latency"
+        | "mean_outage" | "trace_offset" | "delay" => {
+            "a duration in quotes, e.g. `\"90s\"`, `\"12m\"`, `\"1h30m\"`"
+        }
+        "provisioning" | "image_pull" => "`\"20s\"` or `{ uniform = [\"15s\", \"45s\"] }`",
+        "interruption_rate" => "`interruption_rate = \"0.05/h\"` (per running spot task-hour)",
+        "poisson" => "`poisson = \"6/h\"`",
+        "strategy" => {
+            "`strategy = [{ provider = \"FARGATE_SPOT\", weight = 4 }, { provider = \"FARGATE\", weight = 1 }]`"
+        }
+        "cpu" => "`cpu = 1024` (units) or `cpu = \"1 vCPU\"`",
+        "memory" => "`memory = 2048` (MiB) or `memory = \"2 GB\"`",
+        _ => return None,
     })
 }
 

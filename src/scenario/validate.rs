@@ -342,6 +342,34 @@ fn strategy(
                 format!("provider `{}` appears twice in the strategy", it.provider),
             );
         }
+        // a misspelt provider is a typo to fix, not a provider to add to the cluster
+        let normal = |p: &str| p.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+        let known = ["FARGATE", "FARGATE_SPOT"];
+        if !cluster.iter().any(|c| c == &it.provider)
+            && let Some(meant) = known
+                .iter()
+                .chain(
+                    cluster
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .iter(),
+                )
+                .find(|k| {
+                    **k != it.provider
+                        && (normal(k) == normal(&it.provider)
+                            || strsim::levenshtein(k, &it.provider.to_ascii_uppercase()) <= 2)
+                })
+        {
+            cx.err(
+                &ip.key("provider"),
+                format!(
+                    "provider `{}` is not a capacity provider; did you mean `{meant}`?",
+                    it.provider
+                ),
+            );
+            continue;
+        }
         if !cluster.iter().any(|c| c == &it.provider) {
             let listed = cluster
                 .iter()

@@ -406,3 +406,38 @@ fn a_retry_section_and_its_spec_give_the_same_policy() {
         );
     }
 }
+
+#[test]
+fn errors_point_the_right_way_with_an_example() {
+    let flow = |f: &str| {
+        format!(
+            "name = \"x\"\nregion = \"us-east-1\"\n[cluster]\ncapacity_providers = [\"FARGATE\", \"FARGATE_SPOT\"]\n[worker]\nstrategy = [{{ provider = \"FARGATE_SPOT\", weight = 1 }}]\n[[flow]]\nname = \"a\"\n{f}\n"
+        )
+    };
+    for (src, want) in [
+        (
+            flow("schedule = \"daily at 01:00\"\nduration = \"5m\""),
+            "expected a table; write `schedule = { every = \"1h\" }`",
+        ),
+        (
+            flow("schedule = { every = \"1h\" }\nduration = \"5m\"\ndeadline = 5"),
+            "write `deadline = \"5m\"`",
+        ),
+        (
+            flow("schedule = { every = \"1h\" }\nduration = 5"),
+            "write `duration = \"12m\"`",
+        ),
+        (
+            flow("schedule = { every = \"1h\" }\nduration = \"5m\"")
+                .replace("provider = \"FARGATE_SPOT\"", "provider = \"FARGATE-SPOT\""),
+            "provider `FARGATE-SPOT` is not a capacity provider; did you mean `FARGATE_SPOT`?",
+        ),
+    ] {
+        let e = crate::common::load(&src).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+        assert!(
+            !e.contains("ScheduleFile") && !e.contains("add it to"),
+            "{e}"
+        );
+    }
+}
