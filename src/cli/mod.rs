@@ -22,6 +22,7 @@ macro_rules! outln {
 }
 
 mod calibrate;
+mod compare;
 #[cfg(feature = "aws")]
 mod deploy;
 pub mod emit;
@@ -93,6 +94,10 @@ pub enum Command {
     /// Fetch, show and compare Fargate and Fargate Spot prices.
     #[command(subcommand)]
     Pricing(prices::PricingCommand),
+    /// The same workload under two scenarios (A: e.g. your current setup, B: a candidate) on
+    /// common random numbers: cost, saving, crash and deadline-miss rates, latency, with the
+    /// paired difference B − A and its 95% interval.
+    Compare(compare::CompareArgs),
     /// Print a shell completion script: `spotplan completions bash > ~/.local/share/bash-completion/completions/spotplan`.
     Completions {
         /// The shell.
@@ -130,6 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Calibrate(a) => calibrate::run(a),
         Command::Emit(a) => emit::run(a),
         Command::Completions { shell } => completions(shell),
+        Command::Compare(a) => compare::run(a),
         #[cfg(feature = "aws")]
         Command::Plan(a) => deploy::run_plan(a),
         #[cfg(feature = "aws")]

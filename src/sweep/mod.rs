@@ -1,6 +1,7 @@
 //! Monte Carlo replications and their statistics.
 
 pub mod candidate;
+pub mod compare;
 pub mod deployments;
 pub mod execute;
 pub mod figures;

@@ -386,3 +386,58 @@ fn shell_completions_cover_the_commands_and_parse() {
     assert!(check.status.success(), "{}", stderr(&check));
     let _ = std::fs::remove_file(&f);
 }
+
+#[test]
+fn compare_pairs_two_configurations_of_one_workload() {
+    let dir = std::env::temp_dir().join(format!("spotplan-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let etl = std::fs::read_to_string(crate::common::root().join(DEFAULT)).unwrap();
+    // B: the same workload, every run on demand (the worker's strategy: FARGATE only)
+    let od = etl.replace(
+        "poll_interval = \"10s\"\nstrategy = [\n  { provider = \"FARGATE_SPOT\", weight = 3 },\n  { provider = \"FARGATE\", weight = 2 },\n]",
+        "poll_interval = \"10s\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+    );
+    assert_ne!(od, etl, "the fixture's worker strategy moved");
+    let b = dir.join("on-demand.toml");
+    std::fs::write(&b, od).unwrap();
+    let o = spotplan(&[
+        "compare",
+        DEFAULT,
+        b.to_str().unwrap(),
+        "-n",
+        "10",
+        "-q",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = |name: &str| {
+        v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == name)
+            .unwrap()
+            .clone()
+    };
+    // all on demand costs more, clearly, and runs nothing on spot
+    let cost = m("cost_per_30d_usd");
+    assert!(
+        cost["b_minus_a"]["ci95_low"].as_f64().unwrap() > 0.0,
+        "{cost}"
+    );
+    assert_eq!(m("spot_share")["b"]["mean"], 0.0);
+    // paired differences are exactly each replication's B minus A
+    let d = cost["b_minus_a"]["mean"].as_f64().unwrap();
+    let (a, bm) = (
+        cost["a"]["mean"].as_f64().unwrap(),
+        cost["b"]["mean"].as_f64().unwrap(),
+    );
+    assert!((bm - a - d).abs() < 1e-9, "{a} {bm} {d}");
+    // a scenario against itself differs by exactly nothing
+    let o = spotplan(&["compare", DEFAULT, DEFAULT, "-n", "5", "-q"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("0 [0, 0]"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
