@@ -11,6 +11,7 @@ use crate::model::Placement;
 use crate::report::sweep as render;
 use crate::sweep::execute::execute;
 use crate::sweep::recommend::{ArticleCheck, Recommendation, article_check, recommend};
+use crate::sweep::replicate;
 use crate::sweep::run::Control;
 
 /// Arguments of `recommend`.
@@ -53,6 +54,8 @@ pub struct RecommendationFile<'a> {
     pub metrics: Option<&'a crate::sweep::Metrics>,
     /// What the original article's strategy does here.
     pub article: &'a [ArticleCheck],
+    /// The scenario's own configuration against the recommendation (paired, B − A).
+    pub current: Option<&'a crate::sweep::compare::Current>,
 }
 
 /// A recommendation run: the scenario, the sweep, the pick and the article check.
@@ -63,6 +66,8 @@ pub struct Recommended {
     pub run: crate::sweep::execute::SweepRun,
     /// The pick.
     pub rec: Recommendation,
+    /// The scenario's own configuration against the pick, paired.
+    pub current: Option<crate::sweep::compare::Current>,
     /// The article's configuration, simulated.
     pub article: Vec<ArticleCheck>,
 }
@@ -80,6 +85,7 @@ impl Recommended {
                 .candidate
                 .map(|i| &self.run.result.candidates[i].metrics),
             article: &self.article,
+            current: self.current.as_ref(),
         }
     }
 }
@@ -104,7 +110,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
     // the grid with its baseline, and the article's configuration under each reading
     let est = crate::sim::budget::estimate(
         &s,
-        variants.len() as u64 + 1 + Placement::ALL.len() as u64,
+        variants.len() as u64 + 3 + Placement::ALL.len() as u64,
         spec.replications as u64,
         variants.len() as u64 * spec.replications as u64,
     );
@@ -128,11 +134,31 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
     let run = run.map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     bar.finish_and_clear();
     let rec = recommend(&run.result, &run.matrix, grid.allow_custom_code);
+    // the scenario's own configuration beside the pick, on the same random numbers
+    let pool = grid.pool()?;
+    let current = rec.candidate.map(|i| {
+        let c = &run.result.candidates[i];
+        let picked = &run.scenarios[c.variant];
+        let n = spec.replications;
+        let (ra, rb) = pool.install(|| (replicate(&s, n, &|| {}), replicate(picked, n, &|| {})));
+        let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0.max(1) as f64;
+        crate::sweep::compare::Current {
+            configuration: format!(
+                "{} · {} · placement {}",
+                s.launch.strategy,
+                crate::scenario::spec::retry_spec(&s.retry),
+                s.sim.placement
+            ),
+            same: s.launch.strategy == picked.launch.strategy && s.retry == picked.retry,
+            rows: crate::sweep::compare::paired(&ra, &rb, per30),
+        }
+    });
     Ok(Some(Recommended {
         scenario: s,
         run,
         rec,
         article,
+        current,
     }))
 }
 
@@ -146,7 +172,10 @@ pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
     let file = r.file();
     match a.format {
-        RecFormat::Text => out!("{}", render::recommendation_text(&run.result, rec, article)),
+        RecFormat::Text => out!(
+            "{}",
+            render::recommendation_text(&run.result, rec, article, r.current.as_ref())
+        ),
         RecFormat::Json => outln!("{}", serde_json::to_string_pretty(&file)?),
     }
     if let Some(p) = &a.out {

@@ -34,7 +34,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         .install(|| figures(&r.scenario, &run.scenarios, &run.result, &run.matrix, rec));
     let dir = &a.out;
     let charts = charts::render_all(&figs).map_err(|e| anyhow::anyhow!(e))?;
-    let text = render::recommendation_text(&run.result, rec, article);
+    let text = render::recommendation_text(&run.result, rec, article, r.current.as_ref());
     let file = r.file();
     // every file, or none
     let mut files = output::Outputs::new();

@@ -105,7 +105,25 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     }
     let mut out = String::new();
     let mut line = String::new();
+    // a word longer than a line (a long retry spec, a URL) is cut after its commas or slashes
+    let room = width.saturating_sub(indent.chars().count()).max(20);
+    let mut words: Vec<String> = Vec::new();
     for word in text.split(' ') {
+        let mut rest = word;
+        while rest.chars().count() > room {
+            let cut: String = rest.chars().take(room).collect();
+            let at = cut
+                .rfind([',', '/', '&'])
+                .map(|i| i + 1)
+                .filter(|i| *i > room / 3)
+                .unwrap_or(cut.len());
+            words.push(rest[..at].to_string());
+            rest = &rest[at..];
+        }
+        words.push(rest.to_string());
+    }
+    for word in &words {
+        let word = word.as_str();
         let len = line.chars().count();
         if len > 0 && len + 1 + word.chars().count() > width {
             out.push_str(&line);
@@ -151,5 +169,12 @@ mod tests {
         assert_eq!(sig(0.000_012_34), "0.00001234");
         assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc");
         assert_eq!(clip("abcdef", 4), "abc…");
+        // a word longer than the line is cut after a comma
+        let long = format!("x {}", "a,".repeat(30));
+        assert!(
+            wrap(&long, 24, "  ")
+                .lines()
+                .all(|l| l.chars().count() <= 24)
+        );
     }
 }

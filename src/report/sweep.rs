@@ -296,6 +296,50 @@ pub fn json(r: &SweepResult) -> String {
     serde_json::to_string_pretty(r).unwrap_or_default() + "\n"
 }
 
+/// The answer first, in a sentence or two: what to change, and what it does against the
+/// scenario's own configuration (paired, 95%).
+fn what_to_do(
+    r: &SweepResult,
+    rec: &Recommendation,
+    current: Option<&crate::sweep::compare::Current>,
+) -> String {
+    let Some(i) = rec.candidate else {
+        return format!(
+            "what to do: no configuration in the grid meets every objective ({}); relax an objective, widen the grid, or keep all on demand\n\n",
+            rec.binding
+        );
+    };
+    let c = &r.candidates[i];
+    let mut o = format!("what to do: run #{i} {}", c.label);
+    if let Some(cur) = current {
+        if cur.same {
+            o.push_str(&format!(
+                " — that is your current configuration ({}): keep it",
+                cur.configuration
+            ));
+        } else {
+            o.push_str(&format!(" instead of your current {}", cur.configuration));
+            let d = |metric: &str| cur.row(metric).map(|p| &p.b_minus_a);
+            if let (Some(cost), Some(crash), Some(miss)) = (
+                d("cost_per_30d_usd"),
+                d("crash_rate"),
+                d("deadline_miss_rate"),
+            ) {
+                o.push_str(&format!(
+                    ": cost per 30 days {:+.2} USD [{:+.2}, {:+.2}], crashed or failed {:+.2} points, deadline misses {:+.2} points (paired, 95%)",
+                    cost.mean,
+                    cost.ci95_low,
+                    cost.ci95_high,
+                    100.0 * crash.mean,
+                    100.0 * miss.mean
+                ));
+            }
+        }
+    }
+    o.push_str(". The details follow.\n\n");
+    super::fit(&o)
+}
+
 /// Pretty JSON indented by two spaces (ready to paste, and within 100 columns).
 fn indented_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v)
@@ -311,8 +355,10 @@ pub fn recommendation_text(
     r: &SweepResult,
     rec: &Recommendation,
     article: &[ArticleCheck],
+    current: Option<&crate::sweep::compare::Current>,
 ) -> String {
-    let mut o = header(r);
+    let mut o = what_to_do(r, rec, current);
+    o.push_str(&header(r));
     let _ = writeln!(o);
     match rec.candidate {
         Some(i) => {

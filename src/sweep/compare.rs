@@ -90,3 +90,21 @@ pub fn paired(a: &[Replication], b: &[Replication], per30: f64) -> Vec<Paired> {
         })
         .collect()
 }
+
+/// The scenario's own configuration beside the recommendation, on common random numbers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Current {
+    /// The scenario's strategy, retry policy and placement reading, in words.
+    pub configuration: String,
+    /// Whether the recommendation is that same configuration.
+    pub same: bool,
+    /// A = current, B = recommended.
+    pub rows: Vec<Paired>,
+}
+
+impl Current {
+    /// The row of `metric`.
+    pub fn row(&self, metric: &str) -> Option<&Paired> {
+        self.rows.iter().find(|r| r.metric == metric)
+    }
+}

@@ -83,7 +83,7 @@ fn impossible_objectives_name_the_closest_miss() {
     let closest = rec.closest.clone().unwrap();
     assert_eq!(closest.objective, "max_p95_latency");
     assert!(closest.upper >= 5.0 * 3600.0 && closest.limit == 3600.0);
-    let text = spotplan::report::sweep::recommendation_text(&run.result, &rec, &[]);
+    let text = spotplan::report::sweep::recommendation_text(&run.result, &rec, &[], None);
     assert!(
         text.contains("no candidate meets every objective at 95% confidence."),
         "{text}"
