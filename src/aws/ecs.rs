@@ -158,6 +158,18 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// The ACTIVE cluster of a DescribeClusters answer, as spotplan's state.
+fn active_cluster(clusters: &[aws_sdk_ecs::types::Cluster], name: &str) -> Option<ClusterState> {
+    clusters
+        .iter()
+        .find(|x| x.status() == Some("ACTIVE"))
+        .map(|x| ClusterState {
+            name: x.cluster_name().unwrap_or(name).to_string(),
+            capacity_providers: x.capacity_providers().to_vec(),
+            default_strategy: items(x.default_capacity_provider_strategy()),
+        })
+}
+
 fn items(v: &[CapacityProviderStrategyItem]) -> Vec<Item> {
     v.iter()
         .map(|i| Item {
@@ -257,15 +269,7 @@ impl EcsApi for SdkEcs {
                 .send()
                 .await
                 .map_err(|e| explain("DescribeClusters", e))?;
-            Ok(out
-                .clusters()
-                .iter()
-                .find(|x| x.status() == Some("ACTIVE"))
-                .map(|x| ClusterState {
-                    name: x.cluster_name().unwrap_or(name).to_string(),
-                    capacity_providers: x.capacity_providers().to_vec(),
-                    default_strategy: items(x.default_capacity_provider_strategy()),
-                }))
+            Ok(active_cluster(out.clusters(), name))
         })
     }
 
@@ -284,15 +288,7 @@ impl EcsApi for SdkEcs {
                 .send()
                 .await
                 .map_err(|e| explain("DescribeClusters", e))?;
-            let cl = out
-                .clusters()
-                .iter()
-                .find(|x| x.status() == Some("ACTIVE"))
-                .map(|x| ClusterState {
-                    name: x.cluster_name().unwrap_or(cluster).to_string(),
-                    capacity_providers: x.capacity_providers().to_vec(),
-                    default_strategy: items(x.default_capacity_provider_strategy()),
-                });
+            let cl = active_cluster(out.clusters(), cluster);
             let td = match c
                 .describe_task_definition()
                 .task_definition(family)

@@ -186,15 +186,7 @@ pub fn table_wide(r: &SweepResult) -> String {
             c.label,
             c.replications,
             ci(&m.cost_per_30d_usd),
-            if c.readings.len() > 1 {
-                format!(
-                    "{}–{}",
-                    num(c.cost_range_per_30d_usd[0]),
-                    num(c.cost_range_per_30d_usd[1])
-                )
-            } else {
-                "one".to_string()
-            },
+            range(c),
             pct(&m.saving_fraction),
             pct(&m.crash_rate),
             pct(&m.deadline_miss_rate),
