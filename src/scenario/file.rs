@@ -510,7 +510,14 @@ impl NumOrText {
     /// The value as text (numbers without a fraction print as integers).
     pub fn as_text(&self) -> String {
         match self {
-            NumOrText::Num(n) if n.fract() == 0.0 => format!("{}", *n as i64),
+            // whole numbers print as integers while exact (1e308 stays 1e308, not i64::MAX)
+            NumOrText::Num(n) if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 => {
+                format!("{}", *n as i64)
+            }
+            // huge or tiny numbers in exponent form (never 309 digits in an error)
+            NumOrText::Num(n) if n.abs() >= 1e15 || (*n != 0.0 && n.abs() < 1e-6) => {
+                format!("{n:e}")
+            }
             NumOrText::Num(n) => n.to_string(),
             NumOrText::Text(t) => t.clone(),
         }

@@ -44,13 +44,40 @@ fn one(file: &str, src: &str, e: &toml::de::Error, mut path: FieldPath) -> Scena
     let location = e
         .span()
         .map(|s| Location::of_offset(src, s.start))
-        .or_else(|| locate(src, &path));
+        .or_else(|| locate(src, &path))
+        .or_else(|| deepest_line(src));
+    if message.contains("recursion limit") {
+        message = "nesting too deep (tables, arrays or dotted keys more than 128 levels down); a scenario needs a few levels".into();
+    }
     ScenarioError::one(Diagnostic {
         file: file.to_string(),
         location,
         path,
         message,
     })
+}
+
+/// The first line that nests deeper than the parser allows (dotted keys, arrays, inline
+/// tables), for errors the parser gives without a position.
+fn deepest_line(src: &str) -> Option<Location> {
+    let mut depth = 0i64;
+    let mut offset = 0usize;
+    for line in src.split_inclusive('\n') {
+        let mut dots = 0i64;
+        for c in line.chars() {
+            match c {
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth -= 1,
+                '.' => dots += 1,
+                _ => {}
+            }
+        }
+        if depth > 100 || dots > 100 {
+            return Some(Location::of_offset(src, offset));
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// How to write the value of `key`, for type errors.

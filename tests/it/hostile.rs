@@ -550,3 +550,23 @@ fn missing_credentials_are_explained_in_words() {
     assert!(!e.contains("DispatchFailure"), "a Debug dump: {e}");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn huge_numbers_and_deep_nesting_are_reported_as_written_and_located() {
+    let src = one_flow(
+        "schedule = { every = \"1h\" }\nduration = \"1m\"\ncpu = 1e308",
+        "",
+    );
+    let e = load(&src).unwrap_err().to_string();
+    assert!(e.contains("`1e308` is not a cpu"), "{e}");
+    assert!(!e.contains("9223372036854775807"), "{e}");
+    let deep = format!(
+        "{}\n{}b = 1\n",
+        one_flow("schedule = { every = \"1h\" }\nduration = \"1m\"", ""),
+        "a.".repeat(100_000)
+    );
+    let e = load(&deep).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert!(d.location.is_some(), "{e}");
+    assert!(d.message.starts_with("nesting too deep"), "{e}");
+}
