@@ -33,6 +33,16 @@ pub fn break_even_lambda_l(price_ratio: f64) -> f64 {
 /// The warnings for a validated scenario.
 pub fn warnings(s: &Scenario) -> Vec<Warning> {
     let mut out = Vec::new();
+    let runs = crate::sim::budget::estimate(s, 1, 1, 1).runs_per_replication;
+    if runs < 1.0 {
+        out.push(Warning {
+            code: "no-runs",
+            message: format!(
+                "no run is scheduled within the horizon of {}: every figure will be zero; lengthen the horizon (`--horizon 30d`) or check the schedules' offsets",
+                s.sim.horizon
+            ),
+        });
+    }
     if let Some(b) = crate::sim::budget::backlog(s) {
         out.push(Warning {
             code: "backlog-grows",

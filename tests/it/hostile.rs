@@ -570,3 +570,17 @@ fn huge_numbers_and_deep_nesting_are_reported_as_written_and_located() {
     assert!(d.location.is_some(), "{e}");
     assert!(d.message.starts_with("nesting too deep"), "{e}");
 }
+
+#[test]
+fn a_horizon_with_no_run_in_it_is_said() {
+    let s = scenario(&world(
+        "horizon = \"1h\"",
+        "10s",
+        SPOT_ONLY,
+        "[spot]\ninterruption_rate = \"0.05/h\"",
+        "schedule = { every = \"1d\", offset = \"2h\" }\nduration = \"1m\"",
+    ));
+    let w = spotplan::scenario::warnings(&s);
+    assert!(w.iter().any(|w| w.code == "no-runs"), "{w:?}");
+    assert_eq!(outcomes(&s, 1)[0].runs, 0);
+}
