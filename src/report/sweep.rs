@@ -90,31 +90,70 @@ fn header(r: &SweepResult) -> String {
 pub fn table(r: &SweepResult) -> String {
     let mut o = super::fit(&header(r));
     let _ = writeln!(o);
-    // 100 columns: means only (the intervals are in --wide, CSV and JSON)
+    // 100 columns: means only (the intervals are in --wide, CSV and JSON); neighbours that are
+    // the same configuration after placement (identical figures) share one row
     let _ = writeln!(
         o,
-        "{:>3} {:<30} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  flags",
+        "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  flags",
         "#", "candidate", "cost/30d", "range (USD)", "saving", "crashed", "missed", "p95 lat"
     );
-    for c in &r.candidates {
+    let cells = |c: &crate::sweep::result::CandidateResult| {
         let m = &c.metrics;
-        let _ = writeln!(
-            o,
-            "{:>3} {:<30} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
-            c.candidate.index,
-            super::fmt::clip(&c.label, 30),
+        [
             num(m.cost_per_30d_usd.mean),
             range(c),
             super::fmt::pct(m.saving_fraction.mean),
             super::fmt::pct(m.crash_rate.mean),
             super::fmt::pct(m.deadline_miss_rate.mean),
             super::fmt::duration(m.latency_p95_s.mean),
-            short_flags(c)
+            short_flags(c),
+        ]
+    };
+    let mut i = 0;
+    while i < r.candidates.len() {
+        let first = &r.candidates[i];
+        let row = cells(first);
+        let mut j = i + 1;
+        while j < r.candidates.len()
+            && cells(&r.candidates[j]) == row
+            && r.candidates[j].metrics == first.metrics
+        {
+            j += 1;
+        }
+        let (index, label) = if j - i > 1 {
+            let last = &r.candidates[j - 1];
+            let (a, b) = (first.candidate.spot_share, last.candidate.spot_share);
+            let prefix = format!("spot {a}%");
+            let label = match first.label.strip_prefix(&prefix) {
+                Some(rest) if a != b => format!("spot {a}–{b}%{rest}"),
+                _ => first.label.clone(),
+            };
+            (
+                format!("{}–{}", first.candidate.index, last.candidate.index),
+                label,
+            )
+        } else {
+            (first.candidate.index.to_string(), first.label.clone())
+        };
+        let [cost, range, saving, crashed, missed, p95, flags] = row;
+        let _ = writeln!(
+            o,
+            "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
+            index,
+            super::fmt::clip(&label, 28),
+            cost,
+            range,
+            saving,
+            crashed,
+            missed,
+            p95,
+            flags
         );
+        i = j;
     }
     let _ = writeln!(
         o,
-        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. flags: F feasible, P pareto, D dropped by racing, C needs your own code"
+        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. a range of # is candidates with identical figures in every replication (the same configuration after placement), in one row. flags: F feasible, P pareto, D dropped by racing, C needs your own code"
     );
     super::fit(&o)
 }
@@ -416,6 +455,9 @@ pub fn recommendation_text(
                         num(d.ci95_high),
                         if ru.statistically_clear {
                             "the difference is statistically clear"
+                        } else if d.sd == 0.0 && d.mean == 0.0 {
+                            // the same configuration after placement: replications cannot tell
+                            "they are the same configuration after placement (identical in every replication); no number of replications separates them"
                         } else {
                             "the difference is NOT statistically clear (more replications would tell)"
                         }

@@ -441,3 +441,26 @@ fn compare_pairs_two_configurations_of_one_workload() {
     assert!(stdout(&o).contains("0 [0, 0]"), "{}", stdout(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn candidates_that_are_one_configuration_after_placement_share_a_row() {
+    // under `per-call`, weights 0:10 … 4:6 all place every run on FARGATE (ties and the
+    // larger weight win), and 5:5 … 10:0 all on FARGATE_SPOT: two rows, not eleven
+    let o = spotplan(&[
+        "sweep",
+        "scenarios/nightly-batch-deadline.toml",
+        "-n",
+        "3",
+        "-q",
+        "--horizon",
+        "2d",
+        "--placement",
+        "per-call",
+        "--retry",
+        "prefect3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.contains("  0–4 spot 0–40% · per-call"), "{t}");
+    assert!(t.contains(" 5–10 spot 50–100% · per-call"), "{t}");
+}
