@@ -157,6 +157,28 @@ impl Dist {
         self.quantile_ms(f + q * (1.0 - f)).max(seen)
     }
 
+    /// A sampler with the distribution's parameters worked out once (the engine draws
+    /// millions of values; `Gamma::new` and friends would redo a square root and checks on
+    /// every draw). It draws exactly the values [`Dist::sample`] draws.
+    pub fn sampler(&self) -> Sampler {
+        match self {
+            Dist::Fixed(t) => Sampler::Fixed(*t),
+            Dist::Exponential { mean_ms } => match Exp::new(1.0 / mean_ms) {
+                Ok(d) => Sampler::Exp(d),
+                Err(_) => Sampler::Dist(self.clone()),
+            },
+            Dist::Lognormal { mu, sigma } => match LogNormal::new(*mu, *sigma) {
+                Ok(d) => Sampler::LogNormal(d),
+                Err(_) => Sampler::Dist(self.clone()),
+            },
+            Dist::Gamma { shape, scale_ms } => match Gamma::new(*shape, *scale_ms) {
+                Ok(d) => Sampler::Gamma(d),
+                Err(_) => Sampler::Dist(self.clone()),
+            },
+            _ => Sampler::Dist(self.clone()),
+        }
+    }
+
     /// Draws one value.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SimTime {
         let ms = match self {
@@ -186,8 +208,42 @@ impl Dist {
                 return SimTime(v[i]);
             }
         };
-        // round half up (the values are ≥ 0); `as` saturates NaN to 0
-        SimTime((ms.max(0.0) + 0.5).min(u64::MAX as f64 / 4.0) as u64)
+        to_ms(ms)
+    }
+}
+
+/// Rounds half up (the values are ≥ 0); `as` saturates NaN to 0.
+#[inline]
+fn to_ms(ms: f64) -> SimTime {
+    SimTime((ms.max(0.0) + 0.5).min(u64::MAX as f64 / 4.0) as u64)
+}
+
+/// A [`Dist`] ready to draw from ([`Dist::sampler`]).
+#[derive(Clone, Debug)]
+pub enum Sampler {
+    /// Always this value.
+    Fixed(SimTime),
+    /// Exponential.
+    Exp(Exp<f64>),
+    /// Lognormal.
+    LogNormal(LogNormal<f64>),
+    /// Gamma.
+    Gamma(Gamma<f64>),
+    /// Anything else, drawn by [`Dist::sample`].
+    Dist(Dist),
+}
+
+impl Sampler {
+    /// Draws one value: the same as [`Dist::sample`] of the distribution it came from.
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SimTime {
+        match self {
+            Sampler::Fixed(t) => *t,
+            Sampler::Exp(d) => to_ms(d.sample(rng)),
+            Sampler::LogNormal(d) => to_ms(d.sample(rng)),
+            Sampler::Gamma(d) => to_ms(d.sample(rng)),
+            Sampler::Dist(d) => d.sample(rng),
+        }
     }
 }
 

@@ -166,6 +166,8 @@ struct Engine<'a, O: Observer> {
     in_flight: Vec<[u32; 2]>,
     /// The placer of each flow.
     flow_placer: Vec<usize>,
+    /// Per flow: work, provisioning and image-pull samplers.
+    samplers: Vec<[crate::model::dist::Sampler; 3]>,
     /// Per flow: what it ran and what became of its runs.
     per_flow: Vec<FlowOutcome>,
     st: Streams,
@@ -248,6 +250,17 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         placers: Vec::new(),
         in_flight: Vec::new(),
         flow_placer: Vec::new(),
+        samplers: s
+            .flows
+            .iter()
+            .map(|f| {
+                [
+                    f.duration.sampler(),
+                    f.provisioning.sampler(),
+                    f.image_pull.sampler(),
+                ]
+            })
+            .collect(),
         per_flow: vec![FlowOutcome::default(); n],
         st,
         hazard: Hazard::new(s.spot.rate.per_ms(), s.spot.hourly, s.sim.start_unix_ms),
@@ -428,9 +441,7 @@ impl<O: Observer> Engine<'_, O> {
             None => self.arrivals_open -= 1,
         }
         let id = ((f as u64) << 40) | k;
-        let work = self.s.flows[f]
-            .duration
-            .sample(&mut self.st.durations.rng(id, 0));
+        let work = self.samplers[f][0].sample(&mut self.st.durations.rng(id, 0));
         let run = self.runs.insert(Run {
             id,
             k,
@@ -771,8 +782,8 @@ impl<O: Observer> Engine<'_, O> {
         let f = r.flow as usize;
         let fl = &self.s.flows[f];
         let mut g = self.st.startup.rng(r.id, r.attempts as u64);
-        let prov = fl.provisioning.sample(&mut g);
-        let pull = fl.image_pull.sample(&mut g);
+        let prov = self.samplers[f][1].sample(&mut g);
+        let pull = self.samplers[f][2].sample(&mut g);
         let pull_start = self.now.plus(prov);
         let pull_end = pull_start.plus(pull);
         let run_start = pull_end.plus(fl.engine_startup);
