@@ -584,3 +584,21 @@ fn a_horizon_with_no_run_in_it_is_said() {
     assert!(w.iter().any(|w| w.code == "no-runs"), "{w:?}");
     assert_eq!(outcomes(&s, 1)[0].runs, 0);
 }
+
+#[test]
+fn a_thread_count_past_the_cap_is_refused_at_once() {
+    // refused before any thread is started (it used to start 5000 and fail after 48 s)
+    let o = spotplan(&[
+        "simulate",
+        "scenarios/prefect3-hourly-etl.toml",
+        "--threads",
+        "5000",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("--threads `5000` is outside 1–1024"),
+        "{}",
+        err(&o)
+    );
+}
