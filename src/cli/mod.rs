@@ -112,7 +112,7 @@ pub enum Format {
     Table,
     /// JSON (stable field names; byte-identical for the same scenario and seed).
     Json,
-    /// CSV, one row per metric.
+    /// CSV: `simulate` one row per metric, `sweep` one row per candidate.
     Csv,
 }
 
