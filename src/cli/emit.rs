@@ -61,6 +61,10 @@ pub struct Target {
     /// work pool's network configuration).
     #[arg(long)]
     pub vpc_id: Option<String>,
+    /// Overrides `deploy.api_key_kms_key` (the customer-managed KMS key of the API key
+    /// parameter: the execution role gets `kms:Decrypt` on it, through SSM only).
+    #[arg(long)]
+    pub api_key_kms_key: Option<String>,
 }
 
 /// Artefact families.
@@ -269,6 +273,7 @@ pub fn prepare(
     flag!(prefect_api_url);
     flag!(api_key_parameter);
     flag!(vpc_id);
+    flag!(api_key_kms_key);
     let inputs =
         inputs(&d, &s.region, &s.cluster.name).map_err(|errs| UserError(errs.join("\nerror: ")))?;
     Ok((s, inputs, choice))

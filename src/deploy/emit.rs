@@ -201,7 +201,7 @@ fn trust(d: &DeployInputs) -> Value {
 }
 
 fn execution_policy(d: &DeployInputs, n: &Names) -> Value {
-    json!({
+    let mut policy = json!({
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "PullImages", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
@@ -214,7 +214,17 @@ fn execution_policy(d: &DeployInputs, n: &Names) -> Value {
              "Resource": format!("arn:aws:logs:{}:{}:log-group:prefect*", d.region, d.account_id)},
             {"Sid": "ReadPrefectApiKey", "Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": d.api_key_parameter}
         ]
-    })
+    });
+    // a parameter encrypted with a customer-managed key: ECS decrypts it with the execution
+    // role when it starts the worker and every flow run (the key reaches them as a secret)
+    if let Some(key) = &d.api_key_kms_key
+        && let Some(st) = policy["Statement"].as_array_mut()
+    {
+        st.push(json!({"Sid": "DecryptPrefectApiKey", "Effect": "Allow", "Action": ["kms:Decrypt"],
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:ViaService": format!("ssm.{}.amazonaws.com", d.region)}}}));
+    }
+    policy
 }
 
 fn task_policy(d: &DeployInputs, n: &Names) -> Value {

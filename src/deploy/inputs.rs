@@ -17,6 +17,8 @@ pub struct DeployInputs {
     pub security_groups: Vec<String>,
     /// Public IPs for tasks.
     pub assign_public_ip: bool,
+    /// The KMS key of the API key parameter, when customer-managed.
+    pub api_key_kms_key: Option<String>,
     /// VPC of the subnets (prefect-aws refuses a work pool network configuration without it).
     pub vpc_id: String,
     /// Worker image.
@@ -133,6 +135,13 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
             "`deploy.vpc_id`: `{v}` is not a VPC id (`vpc-` and 8 or 17 lowercase hex digits)"
         ));
     }
+    if let Some(k) = &d.api_key_kms_key
+        && !(k.starts_with("arn:aws:kms:") && k.contains(":key/"))
+    {
+        errs.push(format!(
+            "`deploy.api_key_kms_key`: `{k}` is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
+        ));
+    }
     let is_url = prefect_api_url.starts_with("https://") || prefect_api_url.starts_with("http://");
     if !(prefect_api_url.is_empty() || is_url) {
         errs.push(format!(
@@ -187,6 +196,7 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
         security_groups,
         assign_public_ip: d.assign_public_ip.unwrap_or(false),
         vpc_id,
+        api_key_kms_key: d.api_key_kms_key.clone(),
         worker_image: image,
         flow_image: d.flow_image.clone(),
         work_pool,

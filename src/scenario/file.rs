@@ -79,6 +79,9 @@ pub struct DeploySection {
     pub prefect_api_url: Option<String>,
     /// ARN of the SSM SecureString parameter holding the Prefect API key.
     pub api_key_parameter: Option<String>,
+    /// ARN of the customer-managed KMS key the parameter is encrypted with, if not the AWS
+    /// managed `aws/ssm` key: the execution role then needs `kms:Decrypt` on it.
+    pub api_key_kms_key: Option<String>,
     /// An existing task execution role to use instead of creating one.
     pub execution_role_arn: Option<String>,
     /// An existing task role for the worker to use instead of creating one.

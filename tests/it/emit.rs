@@ -432,3 +432,49 @@ fn what_the_artefacts_cannot_carry_is_refused_not_half_deployed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_kms_encrypted_api_key_gets_decrypt_through_ssm_only() {
+    let out = tmp("kms");
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let o = spotplan(&[
+        "emit",
+        "fixtures/emit-scenario.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--api-key-kms-key",
+        key,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let policy = json(&out, "iam/execution-role-policy.json");
+    let st = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "DecryptPrefectApiKey")
+        .cloned()
+        .expect("a kms:Decrypt statement");
+    assert_eq!(st["Action"], serde_json::json!(["kms:Decrypt"]));
+    assert_eq!(st["Resource"], key);
+    assert_eq!(
+        st["Condition"]["StringEquals"]["kms:ViaService"],
+        "ssm.eu-west-1.amazonaws.com"
+    );
+    // the same statement in CloudFormation
+    let cfn = std::fs::read_to_string(out.join("cloudformation.json")).unwrap();
+    assert!(cfn.contains("DecryptPrefectApiKey"));
+    // a key that is not a KMS key ARN is refused, nothing written
+    let bad = tmp("kms-bad");
+    let o = spotplan(&[
+        "emit",
+        "fixtures/emit-scenario.toml",
+        "--out",
+        bad.to_str().unwrap(),
+        "--api-key-kms-key",
+        "alias/aws/ssm",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a KMS key ARN"));
+    assert!(!bad.exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
