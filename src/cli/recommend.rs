@@ -11,7 +11,7 @@ use crate::model::Placement;
 use crate::report::sweep as render;
 use crate::sweep::execute::execute;
 use crate::sweep::recommend::{ArticleCheck, Recommendation, article_check, recommend};
-use crate::sweep::replicate;
+use crate::sweep::replicate::{self, replicate};
 use crate::sweep::run::Control;
 
 /// Arguments of `recommend`.
@@ -140,7 +140,29 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
         let c = &run.result.candidates[i];
         let picked = &run.scenarios[c.variant];
         let n = spec.replications;
-        let (ra, rb) = pool.install(|| (replicate(&s, n, &|| {}), replicate(picked, n, &|| {})));
+        // the pick's replications are in the sweep's matrix (with their baselines) when it
+        // ran them all; only the current configuration needs simulating then
+        let kept: Option<Vec<replicate::Replication>> = run
+            .matrix
+            .outcomes
+            .get(c.variant)
+            .and_then(|row| {
+                row.iter()
+                    .zip(&run.matrix.baselines)
+                    .map(|(o, b)| {
+                        Some(replicate::Replication {
+                            outcome: o.clone()?,
+                            baseline_cost_usd: (*b)?,
+                        })
+                    })
+                    .collect()
+            })
+            .filter(|v: &Vec<_>| v.len() == n as usize);
+        let (ra, rb) = pool.install(|| {
+            let ra = replicate(&s, n, &|| {});
+            let rb = kept.unwrap_or_else(|| replicate(picked, n, &|| {}));
+            (ra, rb)
+        });
         let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0.max(1) as f64;
         crate::sweep::compare::Current {
             configuration: format!(

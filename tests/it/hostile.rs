@@ -8,10 +8,6 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::*;
 
-fn err(o: &Output) -> String {
-    stderr(o)
-}
-
 /// A small grid of the article scenario: two candidates, `prefect3`, `per-call`, 4 replications.
 const SMALL_GRID: [&str; 9] = [
     "sweep",
@@ -138,8 +134,8 @@ fn a_closed_pipe_ends_quietly_with_status_0() {
 #[test]
 fn flag_errors_are_bad_input_exit_1_and_help_is_0() {
     let o = spotplan(&["simulate", "--no-such-flag"]);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("--no-such-flag"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--no-such-flag"), "{}", stderr(&o));
     let o = spotplan(&["simulate", "--help"]);
     assert_eq!(o.status.code(), Some(0));
     let o = spotplan(&[
@@ -148,8 +144,8 @@ fn flag_errors_are_bad_input_exit_1_and_help_is_0() {
         "--spot-share",
         "0:4294967295:1",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("is not a percentage"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a percentage"), "{}", stderr(&o));
 }
 
 /// Runs a 2-shard sweep of a small grid into `dir`; returns the shard paths.
@@ -172,7 +168,7 @@ fn shards(dir: &Path) -> Vec<PathBuf> {
             ]
             .concat(),
         );
-        assert!(o.status.success(), "{}", err(&o));
+        assert!(o.status.success(), "{}", stderr(&o));
     }
     (0..2)
         .map(|i| dir.join(format!("shard-{i}-of-2.json")))
@@ -203,7 +199,7 @@ fn merge_refuses_every_shard_set_that_is_not_exactly_the_grid() {
     let dir = tmp("merge");
     let s = shards(&dir);
     let ok = merge(&s);
-    assert!(ok.status.success(), "{}", err(&ok));
+    assert!(ok.status.success(), "{}", stderr(&ok));
     let cases: Vec<(PathBuf, &str)> = vec![
         (
             edit(&s[1], |v| v["finished"] = false.into()),
@@ -231,8 +227,8 @@ fn merge_refuses_every_shard_set_that_is_not_exactly_the_grid() {
     ];
     for (bad, want) in cases {
         let o = merge(&[s[0].clone(), bad.clone()]);
-        assert_eq!(o.status.code(), Some(1), "{want}: {}", err(&o));
-        assert!(err(&o).contains(want), "{want}: {}", err(&o));
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
     }
     // a grid `sweep` would refuse, in every shard alike
     for (change, want) in [
@@ -250,19 +246,23 @@ fn merge_refuses_every_shard_set_that_is_not_exactly_the_grid() {
             .map(|p| edit(p, |v| v["grid"][change.0] = change.1.clone()))
             .collect();
         let o = merge(&both);
-        assert_eq!(o.status.code(), Some(1), "{want}: {}", err(&o));
-        assert!(err(&o).contains(want), "{want}: {}", err(&o));
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
     }
     // the same shard twice
     let o = merge(&[s[0].clone(), s[0].clone()]);
-    assert!(err(&o).contains("shard 0/2 is given twice"), "{}", err(&o));
+    assert!(
+        stderr(&o).contains("shard 0/2 is given twice"),
+        "{}",
+        stderr(&o)
+    );
     // more shards than cells is refused when sweeping
     let o = spotplan(&[&SMALL_GRID[..], &["4", "--shard", "0/4294967295"]].concat());
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        err(&o).contains("would leave shards with nothing to do"),
+        stderr(&o).contains("would leave shards with nothing to do"),
         "{}",
-        err(&o)
+        stderr(&o)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -306,12 +306,12 @@ fn calibrate_reads_odd_but_valid_files_and_never_writes_what_it_would_refuse() {
         events.join("\n")
     );
     let (o, out) = calibrate(&dir, &mixed);
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("# 30 records"), "{text}");
     // a byte-order mark
     let (o, _) = calibrate(&dir, &format!("\u{feff}{}", events.join("\n")));
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     // describe-tasks output on one line
     let doc = serde_json::json!({"tasks": [{
         "taskArn": "arn:aws:ecs:us-east-1:111122223333:task/c/x", "group": "family:etl",
@@ -319,7 +319,7 @@ fn calibrate_reads_odd_but_valid_files_and_never_writes_what_it_would_refuse() {
         "createdAt": "2026-03-01T00:00:00Z", "startedAt": "2026-03-01T00:00:20Z",
         "stoppedAt": "2026-03-01T00:10:00Z", "lastStatus": "STOPPED"}]});
     let (o, _) = calibrate(&dir, &doc.to_string());
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     // every task created at the same instant: no schedule can be told, and the scenario is
     // still one spotplan accepts (it used to say `poisson = "0.0000/h"`)
     let same: Vec<String> = (0..10)
@@ -332,11 +332,11 @@ fn calibrate_reads_odd_but_valid_files_and_never_writes_what_it_would_refuse() {
         })
         .collect();
     let (o, out) = calibrate(&dir, &same.join("\n"));
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("too few starts"), "{text}");
     let v = spotplan(&["validate", out.to_str().unwrap()]);
-    assert!(v.status.success(), "{}", err(&v));
+    assert!(v.status.success(), "{}", stderr(&v));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -344,8 +344,12 @@ fn calibrate_reads_odd_but_valid_files_and_never_writes_what_it_would_refuse() {
 fn calibrate_does_not_read_without_limit() {
     // a "history" without line breaks (`/dev/zero` read as events) stops at the line cap
     let o = spotplan(&["calibrate", "--ecs-events", "/dev/zero"]);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("a line longer than 16 MiB"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a line longer than 16 MiB"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -364,7 +368,7 @@ fn a_blocked_output_replaces_nothing() {
         out.to_str().unwrap(),
     ]);
     assert_ne!(o.status.code(), Some(0));
-    assert!(err(&o).contains("report.txt"), "{}", err(&o));
+    assert!(stderr(&o).contains("report.txt"), "{}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(out.join("summary.json")).unwrap(),
         "previous good result"
@@ -383,8 +387,8 @@ fn a_blocked_output_replaces_nothing() {
         "--trace",
         "/dev/null/trace.csv",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("/dev/null"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/dev/null"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -418,8 +422,8 @@ fn runaway_work_is_refused_before_it_starts_with_the_estimate_and_the_flag() {
         )
         .unwrap();
         let o = spotplan(&["simulate", f.to_str().unwrap(), "-q"]);
-        assert_eq!(o.status.code(), Some(1), "{name}: {}", err(&o));
-        let e = err(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        let e = stderr(&o);
         assert!(e.contains("this run is too big to start"), "{name}: {e}");
         assert!(
             e.contains(want) && e.contains("`--max-events`"),
@@ -427,7 +431,7 @@ fn runaway_work_is_refused_before_it_starts_with_the_estimate_and_the_flag() {
         );
         // --dry-run says the same without refusing, and runs nothing
         let o = spotplan(&["simulate", f.to_str().unwrap(), "--dry-run"]);
-        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(String::from_utf8_lossy(&o.stdout).starts_with("estimate: "));
         let o = spotplan(&[
             "simulate",
@@ -522,8 +526,8 @@ fn plan_exits_1_not_2_when_the_api_cannot_be_reached() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).starts_with("error: "), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
 }
 
 #[test]
@@ -543,8 +547,8 @@ fn missing_credentials_are_explained_in_words() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    let e = err(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
     assert!(e.contains("no AWS credentials were found"), "{e}");
     assert!(e.contains("aws sso login"), "{e}");
     assert!(!e.contains("DispatchFailure"), "a Debug dump: {e}");
@@ -595,10 +599,10 @@ fn a_thread_count_past_the_cap_is_refused_at_once() {
         "5000",
         "-q",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        err(&o).contains("--threads `5000` is outside 1–1024"),
+        stderr(&o).contains("--threads `5000` is outside 1–1024"),
         "{}",
-        err(&o)
+        stderr(&o)
     );
 }
