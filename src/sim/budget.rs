@@ -20,7 +20,7 @@ pub const EVENTS_PER_RUN: f64 = 4.0;
 pub const EVENTS_PER_INTERRUPTION: f64 = 6.0;
 
 /// Engine speed the time estimate assumes, per thread: the `engine` bench's lower end on the
-/// 2-core CI machine (18–26 M events/s) with margin for the sweep's bookkeeping.
+/// 2-core CI machine (24–31 M events/s) with ample margin for the sweep's bookkeeping.
 pub const REFERENCE_EVENTS_PER_SEC: f64 = 15.0e6;
 
 /// Default limits: a refused job would have run over ~10 minutes on 2 threads at the

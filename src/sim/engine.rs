@@ -55,10 +55,12 @@ struct Run {
     work: SimTime,
     saved: SimTime,
     attempts: u32,
-    submission_tries: u32,
     interruptions: u32,
     capacity_failures: u32,
     lazarus: u32,
+    /// (Apart from `attempts`: both grow in `submit`, and adjacent they are read as one
+    /// 8-byte word just after `on_pickup` stored 4 of its bytes, a store-forwarding stall.)
+    submission_tries: u32,
     fallback: bool,
     holds_slot: bool,
     /// Prefect 1: the task the last interruption hit, and the Zombie Killer retries it had.
@@ -170,6 +172,9 @@ struct Engine<'a, O: Observer> {
     samplers: Vec<[crate::model::dist::Sampler; 3]>,
     /// Per flow: what it ran and what became of its runs.
     per_flow: Vec<FlowOutcome>,
+    /// Per flow, for the deadline-aware rule: what it reads of a run not yet interrupted
+    /// (worked out once; empty unless the rule is in use).
+    pace: Vec<Pace>,
     st: Streams,
     hazard: Hazard,
     poll_phase: u64,
@@ -182,6 +187,34 @@ struct Engine<'a, O: Observer> {
     meter: Meter,
     latency: Latencies,
     out: RunOutcome,
+}
+
+/// What the deadline-aware rule and Uniform Progress read of a flow's distributions when a
+/// run has not been interrupted yet (`seen` = 0, nearly every launch): the same values
+/// [`crate::model::dist::Dist::conditional_quantile_ms`] gives, without an inverse CDF per
+/// launch.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    /// Mean provisioning + image pull + engine start-up, ms.
+    startup: f64,
+    /// The [`retry::DEADLINE_QUANTILE`] of the work, ms.
+    total_tail: f64,
+    /// The median of the work, ms.
+    total_median: f64,
+}
+
+impl Pace {
+    fn of(fl: &crate::scenario::FlowSpec) -> Pace {
+        Pace {
+            startup: fl.provisioning.mean_ms()
+                + fl.image_pull.mean_ms()
+                + fl.engine_startup.0 as f64,
+            total_tail: fl
+                .duration
+                .conditional_quantile_ms(retry::DEADLINE_QUANTILE, 0.0),
+            total_median: fl.duration.conditional_quantile_ms(0.5, 0.0),
+        }
+    }
 }
 
 /// The counts a retry decision reads.
@@ -262,6 +295,13 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
             })
             .collect(),
         per_flow: vec![FlowOutcome::default(); n],
+        pace: match s.retry {
+            RetryPolicy::Custom(CustomRetry {
+                deadline_aware: true,
+                ..
+            }) => s.flows.iter().map(Pace::of).collect(),
+            _ => Vec::new(),
+        },
         st,
         hazard: Hazard::new(s.spot.rate.per_ms(), s.spot.hourly, s.sim.start_unix_ms),
         poll_phase,
@@ -578,11 +618,14 @@ impl<O: Observer> Engine<'_, O> {
         };
         let due = r.scheduled.plus(deadline);
         let slack = due.0 as f64 - self.now.0 as f64;
-        let startup =
-            fl.provisioning.mean_ms() + fl.image_pull.mean_ms() + fl.engine_startup.0 as f64;
-        let total = fl
-            .duration
-            .conditional_quantile_ms(retry::DEADLINE_QUANTILE, r.seen.0 as f64);
+        let pace = self.pace[r.flow as usize];
+        let startup = pace.startup;
+        let total = if r.seen == SimTime::ZERO {
+            pace.total_tail
+        } else {
+            fl.duration
+                .conditional_quantile_ms(retry::DEADLINE_QUANTILE, r.seen.0 as f64)
+        };
         let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
         let work = self.remaining_runtime(r.flow as usize, left).0 as f64;
         // an interruption on the way costs a restart: the work since the last checkpoint
@@ -614,11 +657,13 @@ impl<O: Observer> Engine<'_, O> {
         };
         // the line paces the typical run (the conditional median); the tail is the safety
         // net's
-        let total = fl.duration.conditional_quantile_ms(0.5, r.seen.0 as f64);
-        let restart = fl.provisioning.mean_ms()
-            + fl.image_pull.mean_ms()
-            + fl.engine_startup.0 as f64
-            + self.s.worker.poll_interval.0 as f64;
+        let pace = self.pace[r.flow as usize];
+        let total = if r.seen == SimTime::ZERO {
+            pace.total_median
+        } else {
+            fl.duration.conditional_quantile_ms(0.5, r.seen.0 as f64)
+        };
+        let restart = pace.startup + self.s.worker.poll_interval.0 as f64;
         let window = (deadline.0 as f64 - restart).max(1.0);
         let elapsed = self.now.0.saturating_sub(r.scheduled.0) as f64;
         progress.0 as f64 - total * (elapsed / window).min(1.0)

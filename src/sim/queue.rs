@@ -1,34 +1,33 @@
 //! The event queue: a binary heap keyed `(time, seq)`, so events at the same millisecond fire
 //! in the order they were scheduled.
+//!
+//! The heap holds only packed `u128` keys (time, sequence number, payload slot); the events
+//! themselves wait in a slab. Moving 16-byte keys keeps every heap copy one aligned load and
+//! store: with the events inside the entries, `perf annotate` showed a third of `pop`'s time
+//! in store-forwarding stalls, copies of a 12-byte enum stored in parts and read back whole.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::model::SimTime;
 
-#[derive(Clone, Copy, Debug)]
-struct Entry<E> {
-    time: u64,
-    seq: u64,
-    ev: E,
+/// Bits of a key: time (ms) above, then the sequence number, then the payload slot.
+const SLOT_BITS: u32 = 32;
+const SEQ_BITS: u32 = 52;
+const TIME_SHIFT: u32 = SLOT_BITS + SEQ_BITS;
+/// Times past this (557 years) all sort as this; they are far past any horizon (100 years
+/// at most, `model::time`), so those events never fire and their order does not matter.
+const TIME_MAX: u64 = (1 << (128 - TIME_SHIFT)) - 1;
+
+#[inline]
+fn key(time: SimTime, seq: u64, slot: u32) -> u128 {
+    debug_assert!(seq < 1 << SEQ_BITS);
+    ((time.0.min(TIME_MAX) as u128) << TIME_SHIFT) | ((seq as u128) << SLOT_BITS) | slot as u128
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, o: &Self) -> bool {
-        self.time == o.time && self.seq == o.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<E> Ord for Entry<E> {
-    // reversed: BinaryHeap is a max-heap and we pop the earliest
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.time, o.seq).cmp(&(self.time, self.seq))
-    }
+#[inline]
+fn time_of(key: u128) -> SimTime {
+    SimTime((key >> TIME_SHIFT) as u64)
 }
 
 /// A deterministic future-event list. Besides the heap it has *lanes*: a lane holds at most
@@ -36,9 +35,12 @@ impl<E> Ord for Entry<E> {
 /// the same `(time, seq)` order, so the order is exactly the heap's.
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Reverse<u128>>,
+    /// The events in the heap, by slot, and the free slots.
+    slots: Vec<E>,
+    free: Vec<u32>,
     seq: u64,
-    lanes: Vec<Option<Entry<E>>>,
+    lanes: Vec<Option<(u128, E)>>,
     /// The lane holding the earliest `(time, seq)`, if any lane is occupied.
     first_lane: Option<usize>,
 }
@@ -48,6 +50,8 @@ impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(256),
+            slots: Vec::with_capacity(256),
+            free: Vec::with_capacity(256),
             seq: 0,
             lanes: Vec::new(),
             first_lane: None,
@@ -66,11 +70,7 @@ impl<E: Copy> EventQueue<E> {
             self.lanes[lane].is_none(),
             "lane {lane} already holds an event"
         );
-        self.lanes[lane] = Some(Entry {
-            time: time.0,
-            seq: self.seq,
-            ev,
-        });
+        self.lanes[lane] = Some((key(time, self.seq, 0), ev));
         self.find_first_lane();
     }
 
@@ -79,46 +79,52 @@ impl<E: Copy> EventQueue<E> {
             .lanes
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (e.time, e.seq, i)))
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.0, i)))
             .min()
-            .map(|x| x.2);
+            .map(|x| x.1);
     }
     /// Schedules `ev` at `time`; ties fire in scheduling order.
     #[inline]
     pub fn push(&mut self, time: SimTime, ev: E) {
         self.seq += 1;
-        self.heap.push(Entry {
-            time: time.0,
-            seq: self.seq,
-            ev,
-        });
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = ev;
+                i
+            }
+            None => {
+                self.slots.push(ev);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse(key(time, self.seq, slot)));
     }
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         if let Some(l) = self.first_lane
-            && let Some(lane) = self.lanes[l]
-            && self
-                .heap
-                .peek()
-                .is_none_or(|h| (lane.time, lane.seq) < (h.time, h.seq))
+            && let Some((k, ev)) = self.lanes[l]
+            && self.heap.peek().is_none_or(|h| k < h.0)
         {
             self.lanes[l] = None;
             self.find_first_lane();
-            return Some((SimTime(lane.time), lane.ev));
+            return Some((time_of(k), ev));
         }
-        self.heap.pop().map(|e| (SimTime(e.time), e.ev))
+        let Reverse(k) = self.heap.pop()?;
+        let slot = k as u32;
+        self.free.push(slot);
+        Some((time_of(k), self.slots[slot as usize]))
     }
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
         let lane = self
             .first_lane
             .and_then(|l| self.lanes[l].as_ref())
-            .map(|e| e.time);
-        let heap = self.heap.peek().map(|e| e.time);
+            .map(|e| e.0);
+        let heap = self.heap.peek().map(|e| e.0);
         match (lane, heap) {
-            (Some(a), Some(b)) => Some(SimTime(a.min(b))),
-            (a, b) => a.or(b).map(SimTime),
+            (Some(a), Some(b)) => Some(time_of(a.min(b))),
+            (a, b) => a.or(b).map(time_of),
         }
     }
     /// Events pending.
@@ -173,5 +179,45 @@ mod tests {
         }
         assert_eq!(order, vec!['a', 'b', 'c', 'd', 'x', 'e', 'f']);
         assert!(q.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_by_time_then_sequence_and_keep_both() {
+        let day = SimTime::DAY.0;
+        let a = key(SimTime(100 * 366 * day), 5, u32::MAX);
+        let b = key(SimTime(100 * 366 * day), 6, 0);
+        let c = key(SimTime(100 * 366 * day + 1), 1, 7);
+        assert!(a < b && b < c);
+        assert_eq!(time_of(c), SimTime(100 * 366 * day + 1));
+        assert_eq!(c as u32, 7);
+        // past the key's range a time saturates: still after every time a horizon allows
+        assert_eq!(time_of(key(SimTime(u64::MAX), 1, 0)), SimTime(TIME_MAX));
+        assert!(TIME_MAX > 500 * 366 * day);
+    }
+
+    #[test]
+    fn slots_are_reused_and_events_come_back_intact() {
+        let mut q = EventQueue::new();
+        for round in 0..3u64 {
+            for i in 0..100u64 {
+                q.push(SimTime((i * 7919) % 101 + round * 1000), (round, i));
+            }
+            let mut last = (SimTime::ZERO, 0u64);
+            let mut seen = 0;
+            while let Some((t, (r, i))) = q.pop() {
+                assert_eq!(r, round);
+                assert_eq!(t, SimTime((i * 7919) % 101 + round * 1000));
+                assert!(t >= last.0);
+                last = (t, i);
+                seen += 1;
+            }
+            assert_eq!(seen, 100);
+        }
+        assert!(q.slots.len() <= 100, "slots reused: {}", q.slots.len());
     }
 }
