@@ -68,6 +68,8 @@ pub struct Recommended {
     pub rec: Recommendation,
     /// The scenario's own configuration against the pick, paired.
     pub current: Option<crate::sweep::compare::Current>,
+    /// The current configuration's cost per 30 days in each replication, USD.
+    pub current_costs: Vec<f64>,
     /// The article's configuration, simulated.
     pub article: Vec<ArticleCheck>,
 }
@@ -136,6 +138,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
     let rec = recommend(&run.result, &run.matrix, grid.allow_custom_code);
     // the scenario's own configuration beside the pick, on the same random numbers
     let pool = grid.pool()?;
+    let mut current_costs = Vec::new();
     let current = rec.candidate.map(|i| {
         let c = &run.result.candidates[i];
         let picked = &run.scenarios[c.variant];
@@ -164,6 +167,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
             (ra, rb)
         });
         let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0.max(1) as f64;
+        current_costs = ra.iter().map(|x| x.outcome.cost_usd * per30).collect();
         crate::sweep::compare::Current {
             configuration: format!(
                 "{} · {} · placement {}",
@@ -181,6 +185,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
         rec,
         article,
         current,
+        current_costs,
     }))
 }
 

@@ -8,7 +8,7 @@ use clap::Args;
 use super::grid::GridArgs;
 use super::output;
 use crate::report::{charts, html, sweep as render};
-use crate::sweep::figures::figures;
+use crate::sweep::figures::{CurrentRun, figures};
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
@@ -28,10 +28,20 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
-    let figs = a
-        .grid
-        .pool()?
-        .install(|| figures(&r.scenario, &run.scenarios, &run.result, &run.matrix, rec));
+    let current = r.current.as_ref().map(|c| CurrentRun {
+        current: c,
+        costs_per_30d: &r.current_costs,
+    });
+    let figs = a.grid.pool()?.install(|| {
+        figures(
+            &r.scenario,
+            &run.scenarios,
+            &run.result,
+            &run.matrix,
+            rec,
+            current.as_ref(),
+        )
+    });
     let dir = &a.out;
     let charts = charts::render_all(&figs).map_err(|e| anyhow::anyhow!(e))?;
     let text = render::recommendation_text(&run.result, rec, article, r.current.as_ref());
@@ -54,7 +64,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     )?;
     files.add(
         &dir.join("index.html"),
-        html::page(&run.result, rec, article, &charts, &text),
+        html::page(
+            &run.result,
+            rec,
+            article,
+            &charts,
+            &text,
+            r.current.as_ref(),
+        ),
     )?;
     files.commit()?;
     out!("{text}");

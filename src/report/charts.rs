@@ -5,10 +5,14 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::model::Provider;
-use crate::sweep::figures::{Cdf, CostHistogram, Figures, Frontier, SavingSeries, Timeline};
+use crate::sweep::figures::{
+    Cdf, CostHistogram, Deadline, Figures, Frontier, Limit, Marked, SavingSeries, Timeline,
+};
 
 /// Chart size, pixels.
 pub const SIZE: (u32, u32) = (1200, 800);
@@ -35,6 +39,8 @@ pub const GREEN: RGBColor = RGBColor(0x00, 0x9E, 0x73);
 pub const VERMILLION: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
 /// Reddish purple.
 pub const PURPLE: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+/// Light grey for confidence intervals.
+const CI: RGBColor = RGBColor(0xC8, 0xC8, 0xC8);
 /// Grey for references.
 pub const GREY: RGBColor = RGBColor(0x66, 0x66, 0x66);
 const SERIES: [RGBColor; 6] = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY];
@@ -59,27 +65,176 @@ fn pad(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
 }
 
 type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Area<DB> = DrawingArea<DB, Shift>;
 
-/// White background, caption, axes with unit labels, the shared fonts.
+/// Tick labels: a percentage (`10%`), US dollars, a whole number (blank between whole
+/// numbers), names of whole numbers (from 1), or plain.
+#[derive(Clone, Copy)]
+enum Ticks<'a> {
+    Percent,
+    Usd,
+    Whole,
+    Names(&'a [String]),
+    Plain,
+}
+
+impl Ticks<'_> {
+    fn label(self, v: f64) -> String {
+        let whole = (v - v.round()).abs() < 1e-6;
+        match self {
+            Ticks::Percent => format!("{}%", super::fmt::short(v)),
+            Ticks::Usd => format!("${}", super::num(v)),
+            Ticks::Whole if whole => format!("{}", v.round() as i64),
+            Ticks::Names(names) if whole && v >= 1.0 => names
+                .get(v.round() as usize - 1)
+                .cloned()
+                .unwrap_or_default(),
+            Ticks::Whole | Ticks::Names(_) => String::new(),
+            Ticks::Plain => super::fmt::short(v),
+        }
+    }
+}
+
+/// A legend entry's sample.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Dot(RGBColor),
+    Ring(RGBColor),
+    Diamond(RGBColor),
+    Cross(RGBColor),
+    Block(RGBColor, f64),
+}
+
+const LEGEND_FONT: u32 = 18;
+const LEGEND_ROW: i32 = 30;
+const MARGIN: i32 = 24;
+
+/// Lays out the legend below the plot (never over the data): entries in rows, long labels
+/// cut with `…`. Returns the rows as `(swatch, label, x)`.
+fn legend_rows<DB: DrawingBackend>(
+    root: &Area<DB>,
+    items: &[(Swatch, String)],
+) -> Vec<Vec<(Swatch, String, i32)>> {
+    let style = TextStyle::from(("sans-serif", LEGEND_FONT).into_font());
+    let width = root.dim_in_pixel().0 as i32 - 2 * MARGIN;
+    let text_w = |t: &str| {
+        root.estimate_text_size(t, &style)
+            .map(|s| s.0 as i32)
+            .unwrap_or(t.chars().count() as i32 * 10)
+    };
+    let mut rows: Vec<Vec<(Swatch, String, i32)>> = vec![Vec::new()];
+    let mut x = 0;
+    for (sw, label) in items {
+        let mut label = label.clone();
+        while text_w(&label) > width - 60 && label.chars().count() > 4 {
+            let n = label.chars().count();
+            label = label.chars().take(n - 4).collect::<String>() + "…";
+        }
+        let w = 40 + text_w(&label) + 30;
+        if x > 0 && x + w > width {
+            rows.push(Vec::new());
+            x = 0;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push((*sw, label, x));
+        }
+        x += w;
+    }
+    rows
+}
+
+fn draw_swatch<DB: DrawingBackend>(a: &Area<DB>, sw: Swatch, x: i32, y: i32) -> R {
+    match sw {
+        Swatch::Line(c) => a
+            .draw(&PathElement::new(
+                vec![(x, y), (x + 30, y)],
+                c.stroke_width(3),
+            ))
+            .m(),
+        Swatch::Dashed(c) => a
+            .draw(&DashedPathElement::new(
+                vec![(x, y), (x + 30, y)],
+                6,
+                4,
+                c.stroke_width(2),
+            ))
+            .m(),
+        Swatch::Dot(c) => a.draw(&Circle::new((x + 15, y), 7, c.filled())).m(),
+        Swatch::Ring(c) => a.draw(&Circle::new((x + 15, y), 7, c.stroke_width(2))).m(),
+        Swatch::Diamond(c) => a
+            .draw(&Polygon::new(
+                vec![(x + 15, y - 9), (x + 24, y), (x + 15, y + 9), (x + 6, y)],
+                c.filled(),
+            ))
+            .m(),
+        Swatch::Cross(c) => a.draw(&Cross::new((x + 15, y), 7, c.stroke_width(3))).m(),
+        Swatch::Block(c, alpha) => a
+            .draw(&Rectangle::new(
+                [(x + 3, y - 8), (x + 27, y + 8)],
+                c.mix(alpha).filled(),
+            ))
+            .m(),
+    }
+}
+
+/// White background; the legend in a strip at the bottom; returns the plot's area.
+fn layout<DB: DrawingBackend>(
+    root: &Area<DB>,
+    items: &[(Swatch, String)],
+) -> Result<Area<DB>, String> {
+    root.fill(&WHITE).m()?;
+    let rows = legend_rows(root, items);
+    let strip = rows.len() as i32 * LEGEND_ROW + 12;
+    let (plot, legend) = root.split_vertically(root.dim_in_pixel().1 as i32 - strip);
+    let style = TextStyle::from(("sans-serif", LEGEND_FONT).into_font())
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (k, row) in rows.iter().enumerate() {
+        let y = k as i32 * LEGEND_ROW + LEGEND_ROW / 2;
+        for (sw, label, x) in row {
+            let x = MARGIN + x;
+            draw_swatch(&legend, *sw, x, y)?;
+            legend.draw_text(label, &style, (x + 40, y)).m()?;
+        }
+    }
+    Ok(plot)
+}
+
+/// Caption, axes with unit labels and tick formats, the shared fonts.
+#[allow(clippy::too_many_arguments)]
 fn frame<'a, DB: DrawingBackend>(
-    root: &'a DrawingArea<DB, Shift>,
-    title: &str,
+    area: &'a Area<DB>,
+    (title, title_size): (&str, u32),
     x: std::ops::Range<f64>,
     y: std::ops::Range<f64>,
-    x_desc: &str,
-    y_desc: &str,
+    (x_desc, x_ticks): (&str, Ticks<'_>),
+    (y_desc, y_ticks): (&str, Ticks<'_>),
+    y_count: usize,
 ) -> Result<Chart2d<'a, DB>, String> {
-    root.fill(&WHITE).m()?;
-    let mut ch = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 30))
-        .margin(24)
+    // names on the y axis need room
+    let y_label_area = match y_ticks {
+        Ticks::Names(names) => {
+            60 + 9 * names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as u32
+        }
+        _ => 110,
+    }
+    .min(360);
+    let mut ch = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", title_size))
+        .margin(MARGIN as u32)
         .x_label_area_size(70)
-        .y_label_area_size(100)
+        .y_label_area_size(y_label_area)
         .build_cartesian_2d(x, y)
         .m()?;
+    let xf = move |v: &f64| x_ticks.label(*v);
+    let yf = move |v: &f64| y_ticks.label(*v);
     ch.configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
+        .x_label_formatter(&xf)
+        .y_label_formatter(&yf)
+        .y_labels(y_count)
         .label_style(("sans-serif", 20))
         .axis_desc_style(("sans-serif", 22))
         .draw()
@@ -87,52 +242,132 @@ fn frame<'a, DB: DrawingBackend>(
     Ok(ch)
 }
 
-/// The legend box.
-fn legend<'a, DB: DrawingBackend + 'a>(ch: &mut Chart2d<'a, DB>, pos: SeriesLabelPosition) -> R {
-    ch.configure_series_labels()
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(pos)
-        .draw()
-        .m()
+/// Text beside a point of the plot: to its right, or to its left in the right fifth of the
+/// plot (so it stays inside).
+fn note<DB: DrawingBackend>(ch: &mut Chart2d<'_, DB>, at: (f64, f64), text: &str, dy: i32) -> R {
+    let xr = ch.x_range();
+    let left = at.0 > xr.start + 0.8 * (xr.end - xr.start);
+    let (h, dx) = if left {
+        (HPos::Right, -14)
+    } else {
+        (HPos::Left, 14)
+    };
+    let style = TextStyle::from(("sans-serif", 18).into_font()).pos(Pos::new(h, VPos::Center));
+    ch.draw_series(std::iter::once(
+        EmptyElement::at(at) + Text::new(text.to_string(), (dx, dy), style),
+    ))
+    .m()
+    .map(|_| ())
 }
 
-fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> R {
-    let (x0, x1) = pad(
-        0.0,
-        f.points.iter().map(|p| p.x_hi).fold(0.0, f64::max),
-        0.05,
-    );
+/// A dashed line across the plot at an objective's limit, labelled at its end.
+fn limit_line<DB: DrawingBackend>(
+    ch: &mut Chart2d<'_, DB>,
+    l: &Limit,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> R {
+    let (a, b, at) = if l.axis == "x" {
+        ((l.value, y0), (l.value, y1), (l.value, y1))
+    } else {
+        ((x0, l.value), (x1, l.value), (x0, l.value))
+    };
+    ch.draw_series(std::iter::once(DashedPathElement::new(
+        vec![a, b],
+        8,
+        6,
+        VERMILLION.stroke_width(2),
+    )))
+    .m()?;
+    note(ch, at, &l.label, if l.axis == "x" { 12 } else { -14 })
+}
+
+/// One colour per retry policy, in order of appearance.
+fn policy_colours(names: impl Iterator<Item = String>) -> Vec<(String, RGBColor)> {
+    let mut out: Vec<(String, RGBColor)> = Vec::new();
+    for n in names {
+        if !out.iter().any(|(m, _)| *m == n) {
+            let c = SERIES[out.len() % SERIES.len()];
+            out.push((n, c));
+        }
+    }
+    out
+}
+
+fn frontier<DB: DrawingBackend>(root: &Area<DB>, f: &Frontier) -> R {
+    let colours = policy_colours(f.points.iter().map(|p| p.retry.clone()));
+    let colour = |r: &str| {
+        colours
+            .iter()
+            .find(|(n, _)| n == r)
+            .map(|x| x.1)
+            .unwrap_or(BLUE)
+    };
+    let mut items: Vec<(Swatch, String)> = colours
+        .iter()
+        .map(|(n, c)| (Swatch::Dot(*c), n.clone()))
+        .collect();
+    items.push((Swatch::Ring(GREY), "hollow: misses an objective".into()));
+    items.push((Swatch::Line(GREY), "Pareto front".into()));
+    if f.recommended.is_some() {
+        items.push((Swatch::Ring(BLACK), "recommended".into()));
+    }
+    if let Some(c) = &f.current {
+        items.push((Swatch::Diamond(BLACK), c.label.clone()));
+    }
+    if !f.limits.is_empty() {
+        items.push((Swatch::Dashed(VERMILLION), "objective limit".into()));
+    }
+    let plot = layout(root, &items)?;
+    let xs = f
+        .points
+        .iter()
+        .map(|p| p.x_hi)
+        .chain(f.current.iter().map(|c| c.x))
+        .chain(f.limits.iter().filter(|l| l.axis == "x").map(|l| l.value));
+    let (x0, x1) = pad(0.0, xs.fold(0.0, f64::max), 0.08);
+    let ys_lo = f
+        .points
+        .iter()
+        .map(|p| p.y_lo)
+        .chain(f.current.iter().map(|c| c.y));
+    let ys_hi = f
+        .points
+        .iter()
+        .map(|p| p.y_hi)
+        .chain(f.current.iter().map(|c| c.y));
     let (y0, y1) = pad(
-        f.points
-            .iter()
-            .map(|p| p.y_lo)
-            .fold(f64::INFINITY, f64::min),
-        f.points
-            .iter()
-            .map(|p| p.y_hi)
-            .fold(f64::NEG_INFINITY, f64::max),
-        0.05,
+        ys_lo.fold(f64::INFINITY, f64::min),
+        ys_hi.fold(f64::NEG_INFINITY, f64::max),
+        0.08,
     );
+    let (x0, x1) = (x0.min(0.0), x1);
     let mut ch = frame(
-        root,
-        "Cost vs reliability of every candidate (95% CIs)",
-        x0.min(0.0)..x1,
+        &plot,
+        ("Cost vs reliability of every candidate (95% CIs)", 30),
+        x0..x1,
         y0..y1,
-        f.x_label.as_str(),
-        "cost per 30 days (USD)",
+        (f.x_label.as_str(), Ticks::Percent),
+        ("cost per 30 days (USD)", Ticks::Usd),
+        10,
     )?;
+    for l in &f.limits {
+        // a cost limit off the chart is not drawn (every candidate is far below it)
+        if l.axis == "y" && !(y0..=y1).contains(&l.value) {
+            continue;
+        }
+        limit_line(&mut ch, l, (x0, x1), (y0, y1))?;
+    }
     ch.draw_series(
         f.points
             .iter()
-            .map(|p| PathElement::new(vec![(p.x, p.y_lo), (p.x, p.y_hi)], SKY.stroke_width(2))),
+            .map(|p| PathElement::new(vec![(p.x, p.y_lo), (p.x, p.y_hi)], CI.stroke_width(2))),
     )
     .m()?;
     ch.draw_series(
         f.points
             .iter()
-            .map(|p| PathElement::new(vec![(p.x_lo, p.y), (p.x_hi, p.y)], SKY.stroke_width(2))),
+            .map(|p| PathElement::new(vec![(p.x_lo, p.y), (p.x_hi, p.y)], CI.stroke_width(2))),
     )
     .m()?;
     let front: Vec<(f64, f64)> = f
@@ -140,46 +375,75 @@ fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Frontier) -> 
         .iter()
         .map(|&i| (f.points[i].x, f.points[i].y))
         .collect();
-    ch.draw_series(LineSeries::new(front, ORANGE.stroke_width(3)))
-        .m()?
-        .label("Pareto front")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(3)));
-    ch.draw_series(
-        f.points
-            .iter()
-            .map(|p| Circle::new((p.x, p.y), POINT_RADIUS, BLUE.filled())),
-    )
-    .m()?
-    .label("candidate")
-    .legend(|(x, y)| Circle::new((x + 10, y), POINT_RADIUS + 2, BLUE.filled()));
+    ch.draw_series(LineSeries::new(front, GREY.stroke_width(3)))
+        .m()?;
+    ch.draw_series(f.points.iter().map(|p| {
+        let c = colour(&p.retry);
+        let style = if p.feasible {
+            c.filled()
+        } else {
+            c.stroke_width(2)
+        };
+        Circle::new((p.x, p.y), POINT_RADIUS, style)
+    }))
+    .m()?;
     if let Some(i) = f.recommended {
         let p = &f.points[i];
         ch.draw_series(std::iter::once(Circle::new(
             (p.x, p.y),
             12,
-            VERMILLION.stroke_width(4),
+            BLACK.stroke_width(3),
         )))
-        .m()?
-        .label("recommended")
-        .legend(|(x, y)| Circle::new((x + 10, y), 8, VERMILLION.stroke_width(3)));
+        .m()?;
+        note(&mut ch, (p.x, p.y), "recommended", -18)?;
     }
-    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
+    if let Some(c) = &f.current {
+        ch.draw_series(std::iter::once(
+            EmptyElement::at((c.x, c.y))
+                + Polygon::new(vec![(0, -10), (10, 0), (0, 10), (-10, 0)], BLACK.filled()),
+        ))
+        .m()?;
+        note(&mut ch, (c.x, c.y), "current", 18)?;
+    }
     root.present().m()
 }
 
-fn saving<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, series: &[SavingSeries]) -> R {
+fn saving<DB: DrawingBackend>(
+    root: &Area<DB>,
+    series: &[SavingSeries],
+    current: Option<&Marked>,
+) -> R {
+    let mut items: Vec<(Swatch, String)> = series
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (Swatch::Line(SERIES[k % SERIES.len()]), s.name.clone()))
+        .collect();
+    items.push((Swatch::Dot(GREY), "meets every objective".into()));
+    items.push((Swatch::Ring(GREY), "misses one".into()));
+    if let Some(c) = current {
+        items.push((Swatch::Diamond(BLACK), c.label.clone()));
+    }
+    let plot = layout(root, &items)?;
     let all = series.iter().flat_map(|s| s.points.iter());
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
         (a.0.min(p.2), a.1.max(p.3))
     });
+    let (lo, hi) = match current {
+        Some(c) => (lo.min(c.y), hi.max(c.y)),
+        None => (lo, hi),
+    };
     let (y0, y1) = pad(lo.min(0.0), hi.max(1.0), 0.05);
     let mut ch = frame(
-        root,
-        "Saving against all-on-demand by spot share (95% CI bands)",
+        &plot,
+        (
+            "Saving against all-on-demand by spot share (95% CI bands)",
+            30,
+        ),
         -2.0..102.0,
         y0..y1,
-        "FARGATE_SPOT weight share (%)",
-        "saving (% of all-on-demand cost)",
+        ("FARGATE_SPOT weight share", Ticks::Percent),
+        ("saving (of the all-on-demand cost)", Ticks::Percent),
+        10,
     )?;
     for (k, s) in series.iter().enumerate() {
         let c = SERIES[k % SERIES.len()];
@@ -191,37 +455,62 @@ fn saving<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, series: &[SavingSer
             s.points.iter().map(|p| (p.0, p.1)),
             c.stroke_width(3),
         ))
-        .m()?
-        .label(s.name.as_str())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+        .m()?;
+        ch.draw_series(s.points.iter().zip(&s.feasible).map(|(p, ok)| {
+            let style = if *ok { c.filled() } else { WHITE.filled() };
+            Circle::new((p.0, p.1), 6, style)
+        }))
+        .m()?;
         ch.draw_series(
             s.points
                 .iter()
-                .map(|p| Circle::new((p.0, p.1), 4, c.filled())),
+                .zip(&s.feasible)
+                .filter(|(_, ok)| !**ok)
+                .map(|(p, _)| Circle::new((p.0, p.1), 6, c.stroke_width(2))),
         )
         .m()?;
     }
-    legend(&mut ch, SeriesLabelPosition::UpperLeft)?;
+    if let Some(c) = current {
+        ch.draw_series(std::iter::once(
+            EmptyElement::at((c.x, c.y))
+                + Polygon::new(vec![(0, -10), (10, 0), (0, 10), (-10, 0)], BLACK.filled()),
+        ))
+        .m()?;
+        note(&mut ch, (c.x, c.y), "current", 18)?;
+    }
     root.present().m()
 }
 
-fn histogram<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &CostHistogram) -> R {
+fn histogram<DB: DrawingBackend>(root: &Area<DB>, h: &CostHistogram) -> R {
+    let mut items = vec![
+        (Swatch::Block(GREY, 0.6), "all on-demand".to_string()),
+        (
+            Swatch::Block(BLUE, 0.6),
+            format!("recommended: {}", h.label),
+        ),
+    ];
+    if h.current.is_some() {
+        items.push((Swatch::Block(ORANGE, 0.6), "current configuration".into()));
+    }
+    let plot = layout(root, &items)?;
     let top = h
         .recommended
         .iter()
         .chain(&h.on_demand)
+        .chain(h.current.iter().flatten())
         .copied()
         .max()
         .unwrap_or(1)
         .max(1) as f64;
     let (x0, x1) = pad(h.edges[0], h.edges[h.edges.len() - 1], 0.02);
     let mut ch = frame(
-        root,
-        "Cost per 30 days over replications: recommendation vs all-on-demand",
+        &plot,
+        ("Cost per 30 days over replications", 30),
         x0..x1,
         0.0..top * 1.1,
-        "cost per 30 days (USD)",
-        "replications",
+        ("cost per 30 days (USD)", Ticks::Usd),
+        ("replications", Ticks::Whole),
+        10,
     )?;
     let bars = |counts: &[u32], c: RGBColor| {
         counts
@@ -236,103 +525,139 @@ fn histogram<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &CostHistogra
             })
             .collect::<Vec<_>>()
     };
-    ch.draw_series(bars(&h.on_demand, GREY))
-        .m()?
-        .label("all on-demand")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], GREY.mix(0.6).filled()));
-    ch.draw_series(bars(&h.recommended, BLUE))
-        .m()?
-        .label(format!("recommended: {}", h.label))
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], BLUE.mix(0.6).filled()));
-    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
+    ch.draw_series(bars(&h.on_demand, GREY)).m()?;
+    if let Some(c) = &h.current {
+        ch.draw_series(bars(c, ORANGE)).m()?;
+    }
+    ch.draw_series(bars(&h.recommended, BLUE)).m()?;
     root.present().m()
 }
 
-fn cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curves: &[Cdf], deadlines: &[f64]) -> R {
+fn cdf<DB: DrawingBackend>(root: &Area<DB>, curves: &[Cdf], deadlines: &[Deadline]) -> R {
+    let mut items: Vec<(Swatch, String)> = curves
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (Swatch::Line(SERIES[k % SERIES.len()]), c.name.clone()))
+        .collect();
+    if !deadlines.is_empty() {
+        items.push((
+            Swatch::Dashed(BLACK),
+            "deadline (labelled with its flows)".into(),
+        ));
+    }
+    let plot = layout(root, &items)?;
     let xmax = curves
         .iter()
         .flat_map(|c| c.points.iter().map(|p| p.0))
-        .chain(deadlines.iter().copied())
+        .chain(deadlines.iter().map(|d| d.minutes))
         .fold(1.0, f64::max);
     let mut ch = frame(
-        root,
-        "Latency (scheduled → completed) CDF",
+        &plot,
+        ("Latency (scheduled → completed) CDF", 30),
         0.0..xmax * 1.05,
-        0.0..1.02,
-        "latency (minutes)",
-        "fraction of completed runs",
+        0.0..102.0,
+        ("latency (minutes)", Ticks::Plain),
+        ("completed runs", Ticks::Percent),
+        10,
     )?;
+    // the data are fractions; the axis is in percent
     for (k, c) in curves.iter().enumerate() {
         let col = SERIES[k % SERIES.len()];
         ch.draw_series(LineSeries::new(
-            c.points.iter().copied(),
+            c.points.iter().map(|p| (p.0, 100.0 * p.1)),
             col.stroke_width(3),
         ))
-        .m()?
-        .label(c.name.as_str())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(3)));
+        .m()?;
     }
     for (k, d) in deadlines.iter().enumerate() {
-        let s = ch
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(*d, 0.0), (*d, 1.02)],
-                BLACK.stroke_width(2),
-            )))
-            .m()?;
-        if k == 0 {
-            s.label("deadline").legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2))
-            });
-        }
+        ch.draw_series(std::iter::once(DashedPathElement::new(
+            vec![(d.minutes, 0.0), (d.minutes, 102.0)],
+            8,
+            6,
+            BLACK.stroke_width(2),
+        )))
+        .m()?;
+        let text = format!(
+            "deadline {} ({})",
+            d.flows,
+            super::fmt::duration(d.minutes * 60.0)
+        );
+        note(&mut ch, (d.minutes, 95.0 - 6.0 * k as f64), &text, 0)?;
     }
-    legend(&mut ch, SeriesLabelPosition::LowerRight)?;
     root.present().m()
 }
 
-fn timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> R {
-    let lanes = t.lanes.max(1) as f64;
-    let mut ch = frame(
-        root,
-        "One simulated day of the recommendation (replication 0)",
-        0.0..24.0,
-        0.0..lanes + 0.5,
-        "hour of the first day (UTC)",
-        "task row",
-    )?;
-    for (p, c, name) in [
-        (Provider::Fargate, BLUE, "task on FARGATE"),
-        (Provider::FargateSpot, ORANGE, "task on FARGATE_SPOT"),
-    ] {
-        ch.draw_series(t.bars.iter().filter(|b| b.provider == p).map(|b| {
-            let y = b.lane as f64;
-            Rectangle::new(
-                [(b.start, y + 0.1), (b.end.max(b.start + 0.01), y + 0.9)],
-                c.filled(),
-            )
-        }))
-        .m()?
-        .label(name)
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], c.filled()));
-    }
+fn timeline<DB: DrawingBackend>(root: &Area<DB>, days: &[Timeline]) -> R {
+    let mut items: Vec<(Swatch, String)> = vec![
+        (Swatch::Block(BLUE, 1.0), "task on FARGATE".into()),
+        (Swatch::Block(ORANGE, 1.0), "task on FARGATE_SPOT".into()),
+    ];
     let marks: [(&str, RGBColor, &str); 4] = [
         ("interrupted", VERMILLION, "interruption"),
         ("rescheduled", GREEN, "rescheduled / retried"),
         ("fallback_to_on_demand", PURPLE, "fallback to on-demand"),
         ("capacity_failure", BLACK, "capacity failure"),
     ];
+    // legend entries only for markers that appear
     for (kind, c, name) in marks {
-        let pts: Vec<(f64, f64)> = t
-            .marks
-            .iter()
-            .filter(|m| m.kind == kind)
-            .map(|m| (m.t, m.lane as f64 + 0.5))
-            .collect();
-        ch.draw_series(pts.iter().map(|&p| Cross::new(p, 7, c.stroke_width(3))))
-            .m()?
-            .label(name)
-            .legend(move |(x, y)| Cross::new((x + 10, y), 6, c.stroke_width(3)));
+        if days.iter().any(|d| d.marks.iter().any(|m| m.kind == kind)) {
+            items.push((Swatch::Cross(c), name.into()));
+        }
     }
-    legend(&mut ch, SeriesLabelPosition::UpperRight)?;
+    let plot = layout(root, &items)?;
+    let panels = plot.split_evenly((days.len().max(1), 1));
+    for (day, area) in days.iter().zip(&panels) {
+        let lanes = day.lanes.max(1) as f64;
+        // each flow's first row carries its name (clipped); its other rows are blank
+        let names: Vec<String> = day
+            .row_flows
+            .iter()
+            .enumerate()
+            .map(|(k, f)| {
+                if k > 0 && day.row_flows[k - 1] == *f {
+                    String::new()
+                } else {
+                    let n = day.flows.get(*f as usize).map(String::as_str).unwrap_or("");
+                    super::fmt::clip(n, 32)
+                }
+            })
+            .collect();
+        let title = format!("First simulated day, {}", day.label);
+        let title = super::fmt::clip(&title, 95);
+        let mut ch = frame(
+            area,
+            (&title, if days.len() > 1 { 20 } else { 26 }),
+            0.0..24.0,
+            0.3..lanes + 0.7,
+            ("hour of the first day (UTC)", Ticks::Whole),
+            ("flow (a row per task at once)", Ticks::Names(&names)),
+            if lanes <= 30.0 {
+                lanes as usize + 1
+            } else {
+                12
+            },
+        )?;
+        // rows are numbered from 1; a bar spans its row's number ± 0.4
+        for (p, c) in [(Provider::Fargate, BLUE), (Provider::FargateSpot, ORANGE)] {
+            ch.draw_series(day.bars.iter().filter(|b| b.provider == p).map(|b| {
+                let y = b.lane as f64 + 1.0;
+                Rectangle::new(
+                    [(b.start, y - 0.4), (b.end.max(b.start + 0.01), y + 0.4)],
+                    c.filled(),
+                )
+            }))
+            .m()?;
+        }
+        for (kind, c, _) in marks {
+            ch.draw_series(
+                day.marks
+                    .iter()
+                    .filter(|m| m.kind == kind)
+                    .map(|m| Cross::new((m.t, m.lane as f64 + 1.0), 7, c.stroke_width(3))),
+            )
+            .m()?;
+        }
+    }
     root.present().m()
 }
 
@@ -393,7 +718,7 @@ pub fn render_all(f: &Figures) -> Result<Vec<Chart>, String> {
         out.push(render!(
             "saving-vs-spot-share",
             "Saving vs spot share",
-            |r| saving(r, &f.saving)
+            |r| saving(r, &f.saving, f.saving_current.as_ref())
         ));
     }
     if let Some(h) = &f.cost_histogram {
@@ -410,8 +735,11 @@ pub fn render_all(f: &Figures) -> Result<Vec<Chart>, String> {
             &f.deadlines
         )));
     }
-    if let Some(t) = &f.timeline {
-        out.push(render!("timeline", "One simulated day", |r| timeline(r, t)));
+    if !f.timeline.is_empty() {
+        out.push(render!("timeline", "One simulated day", |r| timeline(
+            r,
+            &f.timeline
+        )));
     }
     Ok(out)
 }

@@ -15,65 +15,309 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The report page.
+/// The page's style: one column at most 1200 px wide; wide tables scroll inside their box,
+/// never the page.
+const STYLE: &str = "\
+*{box-sizing:border-box}\
+body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em 1.5em;max-width:1200px;color:#111;line-height:1.4}\
+h1{margin-bottom:.2em}p.sub{color:#555;margin-top:0}\
+table{border-collapse:collapse;font-size:13px}\
+td,th{border:1px solid #bbb;padding:3px 6px;text-align:right;vertical-align:top}\
+td.l,th.l{text-align:left}tr.rec{background:#fde8d7}small{color:#666}\
+#candidates-table td{white-space:nowrap}#candidates-table td.l{white-space:normal;min-width:11em}\
+#candidates-table td.status{min-width:26em}\
+tr.pareto td:first-child{border-left:4px solid #E69F00}\
+.scroll{overflow-x:auto;max-width:100%}\
+.todo{font-size:1.1em;background:#eef5fb;border-left:5px solid #0072B2;padding:.6em 1em}\
+.todo.none{background:#fdeeee;border-left-color:#D55E00}\
+table.summary td,table.summary th{font-size:14px;padding:5px 10px}\
+td.better{color:#00734f}td.worse{color:#b34700}\
+pre{background:#f4f4f4;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}\
+code{overflow-wrap:anywhere}\
+figure{margin:1.5em 0}svg{max-width:100%;height:auto}figcaption{color:#555}";
+
+/// A rate as a percentage; a cost in USD; seconds as a duration.
+fn value(unit: &str, v: f64) -> String {
+    match unit {
+        "USD" => format!("{} USD", num(v)),
+        "fraction" => super::fmt::pct(v),
+        "s" => super::fmt::duration(v),
+        _ => num(v),
+    }
+}
+
+/// A paired difference with its interval, signed.
+fn difference(unit: &str, s: &crate::sweep::Stat) -> String {
+    let signed = |v: f64| {
+        let t = match unit {
+            "fraction" => format!("{} points", super::fmt::short(100.0 * v.abs())),
+            "USD" => format!("{} USD", num(v.abs())),
+            "s" => super::fmt::duration(v.abs()),
+            _ => num(v.abs()),
+        };
+        if v < 0.0 {
+            format!("−{t}")
+        } else {
+            format!("+{t}")
+        }
+    };
+    if s.n < 2 {
+        return signed(s.mean);
+    }
+    format!(
+        "{} [{}, {}]",
+        signed(s.mean),
+        signed(s.ci95_low),
+        signed(s.ci95_high)
+    )
+}
+
+/// The summary: what to do, current against recommended, what to change.
+fn summary(
+    o: &mut String,
+    r: &SweepResult,
+    rec: &Recommendation,
+    current: Option<&crate::sweep::compare::Current>,
+) {
+    let todo = super::sweep::what_to_do(r, rec, current);
+    let todo = todo.split_whitespace().collect::<Vec<_>>().join(" ");
+    let todo = todo.strip_prefix("what to do: ").unwrap_or(&todo);
+    let todo = todo.strip_suffix(" The details follow.").unwrap_or(todo);
+    let _ = writeln!(
+        o,
+        "<h2 id=\"recommendation\">Recommendation</h2>\n<p class=\"todo{}\"><b>What to do:</b> {}</p>",
+        if rec.candidate.is_none() { " none" } else { "" },
+        esc(todo)
+    );
+    let Some(i) = rec.candidate else {
+        if let Some(c) = &rec.closest {
+            let _ = writeln!(
+                o,
+                "<p>Nearest miss: {}</p>",
+                esc(&serde_json::to_string(c).unwrap_or_default())
+            );
+        }
+        return;
+    };
+    let c = &r.candidates[i];
+    match current.filter(|c| !c.same) {
+        Some(cur) => {
+            let _ = writeln!(
+                o,
+                "<div class=\"scroll\"><table class=\"summary\" id=\"summary-table\"><tr><th class=\"l\">per replication (means)</th><th>current</th><th>recommended</th><th>recommended − current (paired, 95%)</th></tr>"
+            );
+            for row in &cur.rows {
+                let lower_is_better = !matches!(row.metric, "saving_fraction" | "spot_share");
+                let d = row.b_minus_a.mean;
+                let class = if !row.clear() || row.metric == "spot_share" {
+                    ""
+                } else if (d < 0.0) == lower_is_better {
+                    " class=\"better\""
+                } else {
+                    " class=\"worse\""
+                };
+                let _ = writeln!(
+                    o,
+                    "<tr><th class=\"l\">{}</th><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+                    esc(row.label),
+                    value(row.unit, row.a.mean),
+                    value(row.unit, row.b.mean),
+                    class,
+                    difference(row.unit, &row.b_minus_a)
+                );
+            }
+            let _ = writeln!(o, "</table></div>");
+            let _ = writeln!(
+                o,
+                "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0).</p>",
+                esc(&cur.configuration)
+            );
+        }
+        None => {
+            let m = &c.metrics;
+            let _ = writeln!(
+                o,
+                "<div class=\"scroll\"><table class=\"summary\" id=\"summary-table\"><tr><th class=\"l\">recommended</th><th>mean [95% CI]</th></tr>"
+            );
+            for (label, unit, st) in [
+                ("cost per 30 days", "USD", &m.cost_per_30d_usd),
+                ("saving vs all on demand", "fraction", &m.saving_fraction),
+                ("crashed or failed", "fraction", &m.crash_rate),
+                ("deadline misses", "fraction", &m.deadline_miss_rate),
+                ("latency p95", "s", &m.latency_p95_s),
+                ("spot share of task time", "fraction", &m.spot_share),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "<tr><th class=\"l\">{}</th><td>{} [{}, {}]</td></tr>",
+                    label,
+                    value(unit, st.mean),
+                    value(unit, st.ci95_low.max(0.0)),
+                    value(unit, st.ci95_high)
+                );
+            }
+            let _ = writeln!(o, "</table></div>");
+        }
+    }
+    let _ = writeln!(o, "<h3>What to change</h3><ul>");
+    let strategy = rec
+        .ecs
+        .get("capacityProviderStrategy")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "<li>Capacity provider strategy of the work pool: <code>{}</code></li>",
+        esc(&strategy)
+    );
+    if let Some(retry) = &rec.retry {
+        let _ = writeln!(
+            o,
+            "<li>Retry policy: <code>{}</code>{}</li>",
+            esc(retry),
+            rec.deployment
+                .as_ref()
+                .map(|d| format!(" ({})", esc(d)))
+                .unwrap_or_default()
+        );
+    }
+    for d in &rec.deployments {
+        let _ = writeln!(
+            o,
+            "<li>Deployment <b>{}</b>: job variables <code>{}</code></li>",
+            esc(&d.flow),
+            esc(&d.job_variables.to_string())
+        );
+    }
+    if let Some(v) = &rec.versus_uniform {
+        let _ = writeln!(o, "<li>{}</li>", esc(v));
+    }
+    if let Some(p) = &rec.placement {
+        let _ = writeln!(o, "<li>Placement assumed: {}</li>", esc(p));
+    }
+    let _ = writeln!(
+        o,
+        "</ul><p><code>spotplan emit recommendation.json</code> writes the ECS, IAM and Prefect files for it.</p>"
+    );
+}
+
+/// The report page: the summary first (what to do, current against recommended, what to
+/// change), then the candidates, the charts, the assumptions and the full text.
 pub fn page(
     r: &SweepResult,
     rec: &Recommendation,
     article: &[ArticleCheck],
     charts: &[Chart],
     recommendation_text: &str,
+    current: Option<&crate::sweep::compare::Current>,
 ) -> String {
     let m = &r.meta;
     let mut o = String::new();
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>spotplan report: {}</title>\n<style>\
-body{{font-family:sans-serif;margin:2em;max-width:1300px;color:#111}}table{{border-collapse:collapse;font-size:13px}}\
-td,th{{border:1px solid #bbb;padding:3px 6px;text-align:right}}td.l,th.l{{text-align:left}}tr.rec{{background:#fde8d7}}\
-tr.pareto td:first-child{{border-left:4px solid #E69F00}}pre{{background:#f4f4f4;padding:1em;overflow-x:auto}}\
-figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>spotplan report: {}</title>\n<style>{STYLE}</style></head><body>\n",
         esc(&m.scenario)
     );
     let _ = writeln!(
         o,
-        "<h1>spotplan report</h1><p><b>{}</b> ({})</p>",
+        "<h1>spotplan report</h1><p class=\"sub\"><b>{}</b> ({}) · {} {} · seed {} · horizon {} · {}</p>",
         esc(&m.scenario),
-        esc(&m.file)
+        esc(&m.file),
+        esc(m.tool),
+        esc(m.version),
+        m.seed,
+        esc(&m.horizon),
+        esc(&m.region)
     );
+    summary(&mut o, r, rec, current);
+    candidates(&mut o, r, rec);
+    let _ = writeln!(o, "<h2 id=\"charts\">Charts</h2>");
+    for c in charts {
+        let body = c.svg.find("<svg").map(|i| &c.svg[i..]).unwrap_or(&c.svg);
+        let _ = writeln!(
+            o,
+            "<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.svg\">SVG</a>, <a href=\"{0}.png\">PNG</a>)</figcaption></figure>",
+            c.name,
+            body,
+            esc(c.title)
+        );
+    }
     let _ = writeln!(
         o,
-        "<h2 id=\"recommendation\">Recommendation</h2><pre>{}</pre>",
-        esc(recommendation_text)
+        "<h2 id=\"assumptions\">Assumptions</h2><div class=\"scroll\"><table id=\"assumptions-table\">"
     );
-    let _ = writeln!(o, "<h2 id=\"assumptions\">Assumptions</h2><table>");
     let rows: Vec<(&str, String)> = vec![
         ("tool", format!("{} {}", m.tool, m.version)),
         ("scenario hash", m.scenario_hash.clone()),
         ("seed", m.seed.to_string()),
-        ("replications per candidate (up to)", m.replications.to_string()),
+        (
+            "replications per candidate (up to)",
+            m.replications.to_string(),
+        ),
         ("horizon", m.horizon.clone()),
         ("region", m.region.clone()),
-        ("price source", format!("{} as of {} ({})", m.price_source.kind, m.price_source.as_of, m.price_source.detail)),
-        ("placement", format!(
-            "{}; the candidates' placement (robust: every reading, costed at the worst) is in the table",
-            m.placement_note
-        )),
+        (
+            "price source",
+            format!(
+                "{} as of {} ({})",
+                m.price_source.kind, m.price_source.as_of, m.price_source.detail
+            ),
+        ),
+        (
+            "placement",
+            format!(
+                "{}; the candidates' placement (robust: every reading, costed at the worst) is in the table",
+                m.placement_note
+            ),
+        ),
         ("network", m.network.clone()),
-        ("on-demand discount", format!("{:.1}% (never on FARGATE_SPOT)", 100.0 * m.on_demand_discount)),
+        (
+            "on-demand discount",
+            format!(
+                "{:.1}% (never on FARGATE_SPOT)",
+                100.0 * m.on_demand_discount
+            ),
+        ),
         ("worker", m.worker.to_string()),
         ("retry policy of the scenario", m.retry_policy.to_string()),
-        ("interruption model", "Poisson hazard per running spot task-hour with the scenario's hour-of-day multipliers, reclaim waves, capacity outages and traces; see the scenario file".into()),
-        ("search", format!(
-            "{}; {} of {} candidate-replications run ({:.0}% saved){}",
-            if r.search.adaptive { "adaptive racing" } else { "full grid" },
-            r.search.cells_run,
-            r.search.cells_full,
-            100.0 * r.search.saving,
-            if r.search.interrupted { "; interrupted" } else { "" }
-        )),
-        ("confidence of the objectives", format!("{:.0}%", 100.0 * rec.confidence)),
+        ("interruption model", m.interruptions.clone()),
+        (
+            "strategy of the scenario",
+            format!("{} ({})", m.strategy, m.strategy_source),
+        ),
+        (
+            "objectives",
+            match m.objectives.assumed.as_deref() {
+                Some(a) => format!("assumed: {a}"),
+                None => "the scenario's own (in the status column of the candidates)".into(),
+            },
+        ),
+        (
+            "search",
+            format!(
+                "{}; {} of {} candidate-replications run ({:.0}% saved){}",
+                if r.search.adaptive {
+                    "adaptive racing"
+                } else {
+                    "full grid"
+                },
+                r.search.cells_run,
+                r.search.cells_full,
+                100.0 * r.search.saving,
+                if r.search.interrupted {
+                    "; interrupted"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (
+            "confidence of the objectives",
+            format!("{:.0}%", 100.0 * rec.confidence),
+        ),
     ];
-    for (k, v) in rows {
+    let assumed = m.assumptions.iter().map(|a| ("assumption", a.clone()));
+    for (k, v) in rows.into_iter().chain(assumed) {
         let _ = writeln!(
             o,
             "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td></tr>",
@@ -81,7 +325,7 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
             esc(&v)
         );
     }
-    let _ = writeln!(o, "</table>");
+    let _ = writeln!(o, "</table></div>");
     if !m.warnings.is_empty() {
         let _ = writeln!(o, "<h3>Warnings</h3><ul>");
         for w in &m.warnings {
@@ -99,32 +343,37 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
         }
         let _ = writeln!(o, "</ul>");
     }
-    let _ = writeln!(o, "<h2 id=\"charts\">Charts</h2>");
-    for c in charts {
-        let body = c.svg.find("<svg").map(|i| &c.svg[i..]).unwrap_or(&c.svg);
-        let _ = writeln!(
-            o,
-            "<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.svg\">SVG</a>, <a href=\"{0}.png\">PNG</a>)</figcaption></figure>",
-            c.name,
-            body,
-            esc(c.title)
-        );
-    }
+    let _ = writeln!(
+        o,
+        "<h2 id=\"full-text\">The recommendation in full</h2><details><summary>As <code>spotplan recommend</code> prints it</summary><pre>{}</pre></details>",
+        esc(recommendation_text)
+    );
+    let _ = writeln!(o, "</body></html>");
+    o
+}
+
+/// The candidates' table (it scrolls inside its box when wider than the page).
+fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
     let _ = writeln!(
         o,
         "<h2 id=\"candidates\">Candidates</h2><p>Means with 95% confidence intervals. Orange edge: Pareto front; shaded: recommendation. Data: <a href=\"sweep.json\">sweep.json</a>, <a href=\"sweep.csv\">sweep.csv</a>, <a href=\"recommendation.json\">recommendation.json</a>.</p>"
     );
     let _ = writeln!(
         o,
-        "<table id=\"candidates-table\"><tr><th>#</th><th class=\"l\">candidate</th><th>n</th><th>cost / 30 d (USD)</th><th>over the readings (USD)</th><th>saving (%)</th><th>spot share (%)</th><th>crashed or failed (%)</th><th>deadline misses (%)</th><th>p95 latency (s)</th><th>p99 latency (s)</th><th class=\"l\">status</th></tr>"
+        "<div class=\"scroll\"><table id=\"candidates-table\"><tr><th>#</th><th class=\"l\">candidate</th><th>n</th><th>cost / 30 d (USD)</th><th>over the readings (USD)</th><th>saving</th><th>spot share</th><th>crashed or failed</th><th>deadline misses</th><th>p95 latency</th><th>p99 latency</th><th class=\"l\">status</th></tr>"
     );
-    let ci = |s: &crate::sweep::Stat, k: f64| {
-        format!(
-            "{} [{}, {}]",
-            num(k * s.mean),
-            num(k * s.ci95_low),
-            num(k * s.ci95_high)
-        )
+    // the mean, and its interval below it in small type
+    let ci = |s: &crate::sweep::Stat, unit: &str| {
+        let (lo, hi) = if unit == "fraction" {
+            (s.ci95_low.max(0.0), s.ci95_high.min(1.0))
+        } else {
+            (s.ci95_low, s.ci95_high)
+        };
+        let v = |x: f64| match unit {
+            "USD" => num(x),
+            _ => value(unit, x),
+        };
+        format!("{}<br><small>{} – {}</small>", v(s.mean), v(lo), v(hi))
     };
     for c in &r.candidates {
         let mm = &c.metrics;
@@ -167,22 +416,21 @@ figure{{margin:1.5em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n
         };
         let _ = writeln!(
             o,
-            "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l status\">{}</td></tr>",
             class.join(" "),
             c.candidate.index,
             esc(&c.label),
             c.replications,
-            ci(&mm.cost_per_30d_usd, 1.0),
+            ci(&mm.cost_per_30d_usd, "USD"),
             esc(&range),
-            ci(&mm.saving_fraction, 100.0),
-            ci(&mm.spot_share, 100.0),
-            ci(&mm.crash_rate, 100.0),
-            ci(&mm.deadline_miss_rate, 100.0),
-            ci(&mm.latency_p95_s, 1.0),
-            ci(&mm.latency_p99_s, 1.0),
+            ci(&mm.saving_fraction, "fraction"),
+            ci(&mm.spot_share, "fraction"),
+            ci(&mm.crash_rate, "fraction"),
+            ci(&mm.deadline_miss_rate, "fraction"),
+            ci(&mm.latency_p95_s, "s"),
+            ci(&mm.latency_p99_s, "s"),
             esc(&status)
         );
     }
-    let _ = writeln!(o, "</table></body></html>");
-    o
+    let _ = writeln!(o, "</table></div>");
 }

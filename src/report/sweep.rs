@@ -329,7 +329,7 @@ pub fn json(r: &SweepResult) -> String {
 
 /// The answer first, in a sentence or two: what to change, and what it does against the
 /// scenario's own configuration (paired, 95%).
-fn what_to_do(
+pub fn what_to_do(
     r: &SweepResult,
     rec: &Recommendation,
     current: Option<&crate::sweep::compare::Current>,

@@ -26,6 +26,41 @@ pub struct FrontPoint {
     pub y_lo: f64,
     /// Upper end.
     pub y_hi: f64,
+    /// Its retry policy (the chart colours by it).
+    pub retry: String,
+    /// Meets every objective (filled marker; hollow otherwise).
+    pub feasible: bool,
+}
+
+/// An objective's limit drawn on a chart.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Limit {
+    /// `x` (a vertical line) or `y` (a horizontal one).
+    pub axis: &'static str,
+    /// Where, in the axis' unit.
+    pub value: f64,
+    /// In words, e.g. `max_deadline_miss 1%`.
+    pub label: String,
+}
+
+/// A labelled point: the scenario's current configuration.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Marked {
+    /// In words.
+    pub label: String,
+    /// X, in the chart's unit.
+    pub x: f64,
+    /// Y, in the chart's unit.
+    pub y: f64,
+}
+
+/// A flow's deadline on the latency chart.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Deadline {
+    /// The flows with this deadline.
+    pub flows: String,
+    /// Minutes.
+    pub minutes: f64,
 }
 
 /// Chart 1: cost vs deadline misses (or crashes).
@@ -39,6 +74,10 @@ pub struct Frontier {
     pub front: Vec<usize>,
     /// Index into `points` of the recommendation.
     pub recommended: Option<usize>,
+    /// The objectives' limits on these axes.
+    pub limits: Vec<Limit>,
+    /// The scenario's current configuration.
+    pub current: Option<Marked>,
 }
 
 /// One line of chart 2.
@@ -48,6 +87,8 @@ pub struct SavingSeries {
     pub name: String,
     /// (spot share %, saving % mean, CI low, CI high).
     pub points: Vec<(f64, f64, f64, f64)>,
+    /// Per point: meets every objective.
+    pub feasible: Vec<bool>,
 }
 
 /// Chart 3: histogram of monthly cost.
@@ -59,6 +100,8 @@ pub struct CostHistogram {
     pub recommended: Vec<u32>,
     /// Replications of all-on-demand per bin.
     pub on_demand: Vec<u32>,
+    /// Replications of the current configuration per bin (when it is not the pick).
+    pub current: Option<Vec<u32>>,
     /// The recommendation's label.
     pub label: String,
 }
@@ -83,6 +126,8 @@ pub struct Bar {
     pub end: f64,
     /// Provider.
     pub provider: Provider,
+    /// The flow's index.
+    pub flow: u32,
     /// Ended by an interruption.
     pub interrupted: bool,
 }
@@ -92,6 +137,8 @@ pub struct Bar {
 pub struct Mark {
     /// Row.
     pub lane: u32,
+    /// The flow's index.
+    pub flow: u32,
     /// When, hours.
     pub t: f64,
     /// `interrupted`, `rescheduled`, `fallback_to_on_demand`, `capacity_failure`.
@@ -107,6 +154,13 @@ pub struct Timeline {
     pub marks: Vec<Mark>,
     /// Rows used.
     pub lanes: u32,
+    /// The flow of each row: each flow has its own rows (as many as it had tasks at once),
+    /// in flow order.
+    pub row_flows: Vec<u32>,
+    /// The configuration, in words.
+    pub label: String,
+    /// Flow names, by index.
+    pub flows: Vec<String>,
 }
 
 /// All chart data.
@@ -116,25 +170,39 @@ pub struct Figures {
     pub frontier: Frontier,
     /// Chart 2, for the recommendation's placement, base and checkpoint interval.
     pub saving: Vec<SavingSeries>,
+    /// The current configuration on chart 2 (FARGATE_SPOT weight share %, saving %).
+    pub saving_current: Option<Marked>,
     /// Chart 3.
     pub cost_histogram: Option<CostHistogram>,
     /// Chart 4.
     pub latency: Vec<Cdf>,
-    /// Deadlines to mark on chart 4, minutes.
-    pub deadlines: Vec<f64>,
-    /// Chart 5.
-    pub timeline: Option<Timeline>,
+    /// Deadlines to mark on chart 4.
+    pub deadlines: Vec<Deadline>,
+    /// Chart 5: the recommendation's day, and the current configuration's when it differs.
+    pub timeline: Vec<Timeline>,
+}
+
+/// The scenario's own configuration as `recommend` simulated it beside the pick.
+pub struct CurrentRun<'a> {
+    /// The paired comparison.
+    pub current: &'a super::compare::Current,
+    /// Its cost per 30 days, per replication (USD).
+    pub costs_per_30d: &'a [f64],
 }
 
 /// Computes every chart's data. `scens` are the candidates' scenarios; traces of a few
-/// replications are simulated here for the latency CDFs and the timeline.
+/// replications are simulated here for the latency CDFs and the timelines. `base` is the
+/// scenario as written: its configuration is the current one.
 pub fn figures(
     base: &Scenario,
     scens: &[Scenario],
     r: &SweepResult,
     m: &Matrix,
     rec: &Recommendation,
+    current: Option<&CurrentRun>,
 ) -> Figures {
+    // the current configuration is drawn when it is not the pick itself
+    let current = current.filter(|c| !c.current.same);
     let rel = r.reliability;
     let eligible: Vec<usize> = (0..r.candidates.len())
         .filter(|&i| r.candidates[i].replications >= 2)
@@ -157,9 +225,52 @@ pub fn figures(
                 y: y.mean,
                 y_lo: y.ci95_low,
                 y_hi: y.ci95_high,
+                retry: r.candidates[i].candidate.retry.clone(),
+                feasible: r.candidates[i].feasible,
             }
         })
         .collect();
+    let (x_objective, y_objective) = if rel == "deadline_miss_rate" {
+        ("max_deadline_miss", "max_monthly_cost")
+    } else {
+        ("max_crashed", "max_monthly_cost")
+    };
+    let limits: Vec<Limit> = r
+        .candidates
+        .first()
+        .map(|c| {
+            c.checks
+                .iter()
+                .filter_map(|k| {
+                    if k.objective == x_objective {
+                        Some(Limit {
+                            axis: "x",
+                            value: 100.0 * k.limit,
+                            label: format!("{} {}", k.objective, crate::report::fmt::pct(k.limit)),
+                        })
+                    } else if k.objective == y_objective {
+                        Some(Limit {
+                            axis: "y",
+                            value: k.limit,
+                            label: format!("{} {} USD", k.objective, crate::report::num(k.limit)),
+                        })
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let current_label = |c: &CurrentRun| format!("current: {}", c.current.configuration);
+    let current_point = current.and_then(|c| {
+        let x = c.current.row(rel)?;
+        let y = c.current.row("cost_per_30d_usd")?;
+        Some(Marked {
+            label: current_label(c),
+            x: 100.0 * x.a.mean,
+            y: y.a.mean,
+        })
+    });
     let front = r
         .pareto
         .iter()
@@ -177,6 +288,8 @@ pub fn figures(
         points,
         front,
         recommended,
+        limits,
+        current: current_point,
     };
 
     // chart 2: lines per retry policy at the reference placement / base / checkpoint
@@ -191,7 +304,7 @@ pub fn figures(
             }
         }
         for name in names {
-            let mut pts: Vec<(f64, f64, f64, f64)> = r
+            let mut pts: Vec<((f64, f64, f64, f64), bool)> = r
                 .candidates
                 .iter()
                 .filter(|c| {
@@ -204,19 +317,34 @@ pub fn figures(
                 .map(|c| {
                     let s = &c.metrics.saving_fraction;
                     (
-                        c.candidate.spot_share as f64,
-                        100.0 * s.mean,
-                        100.0 * s.ci95_low,
-                        100.0 * s.ci95_high,
+                        (
+                            c.candidate.spot_share as f64,
+                            100.0 * s.mean,
+                            100.0 * s.ci95_low,
+                            100.0 * s.ci95_high,
+                        ),
+                        c.feasible,
                     )
                 })
                 .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            pts.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
             if !pts.is_empty() {
-                saving.push(SavingSeries { name, points: pts });
+                saving.push(SavingSeries {
+                    name,
+                    feasible: pts.iter().map(|p| p.1).collect(),
+                    points: pts.into_iter().map(|p| p.0).collect(),
+                });
             }
         }
     }
+
+    let saving_current = current.and_then(|c| {
+        Some(Marked {
+            label: current_label(c),
+            x: 100.0 * base.launch.strategy.weight_share(Provider::FargateSpot),
+            y: 100.0 * c.current.row("saving_fraction")?.a.mean,
+        })
+    });
 
     // chart 3
     let per30 = 30.0 * 86_400_000.0 / base.sim.horizon.0 as f64;
@@ -227,10 +355,17 @@ pub fn figures(
             .map(|o| o.cost_usd * per30)
             .collect();
         let b: Vec<f64> = m.baselines.iter().flatten().map(|x| x * per30).collect();
-        let lo = a.iter().chain(&b).copied().fold(f64::INFINITY, f64::min);
+        let cur: &[f64] = current.map(|c| c.costs_per_30d).unwrap_or_default();
+        let lo = a
+            .iter()
+            .chain(&b)
+            .chain(cur)
+            .copied()
+            .fold(f64::INFINITY, f64::min);
         let hi = a
             .iter()
             .chain(&b)
+            .chain(cur)
             .copied()
             .fold(f64::NEG_INFINITY, f64::max);
         let bins = 30usize;
@@ -247,6 +382,7 @@ pub fn figures(
             edges,
             recommended: count(&a),
             on_demand: count(&b),
+            current: current.map(|c| count(c.costs_per_30d)),
             label: r.candidates[c].label.clone(),
         }
     });
@@ -264,6 +400,9 @@ pub fn figures(
             format!("runner-up: {}", ru.label),
             scens[r.candidates[ru.candidate].variant].clone(),
         ));
+    }
+    if let Some(c) = current {
+        chosen.push((current_label(c), base.clone()));
     }
     chosen.push(("all on-demand".into(), base.all_on_demand()));
     let latency = chosen
@@ -296,20 +435,46 @@ pub fn figures(
             }
         })
         .collect();
-    let mut deadlines: Vec<f64> = base
+    let mut deadlines: Vec<Deadline> = Vec::new();
+    let mut with_deadline: Vec<(u64, &str)> = base
         .flows
         .iter()
-        .filter_map(|f| f.deadline)
-        .map(|d| d.0 as f64 / 60_000.0)
+        .filter_map(|f| Some((f.deadline?.0, f.name.as_str())))
         .collect();
-    deadlines.sort_by(f64::total_cmp);
-    deadlines.dedup();
+    with_deadline.sort();
+    for (ms, name) in with_deadline {
+        let minutes = ms as f64 / 60_000.0;
+        match deadlines.last_mut() {
+            Some(d) if d.minutes == minutes => {
+                d.flows.push_str(", ");
+                d.flows.push_str(name);
+            }
+            _ => deadlines.push(Deadline {
+                flows: name.to_string(),
+                minutes,
+            }),
+        }
+    }
 
-    let timeline = rec.candidate.map(|c| {
+    let flow_names: Vec<String> = base.flows.iter().map(|f| f.name.clone()).collect();
+    let day = |s: &Scenario, label: String| {
         let mut recd = Recorder::default();
-        crate::sim::run(&scens[r.candidates[c].variant], 0, &mut recd);
-        timeline_of(&recd.events)
-    });
+        crate::sim::run(s, 0, &mut recd);
+        let mut t = timeline_of(&recd.events);
+        t.label = label;
+        t.flows = flow_names.clone();
+        t
+    };
+    let mut timeline = Vec::new();
+    if let Some(c) = rec.candidate {
+        timeline.push(day(
+            &scens[r.candidates[c].variant],
+            format!("recommended: {}", r.candidates[c].label),
+        ));
+        if let Some(cur) = current {
+            timeline.push(day(base, current_label(cur)));
+        }
+    }
     Figures {
         frontier,
         saving,
@@ -317,6 +482,7 @@ pub fn figures(
         latency,
         deadlines,
         timeline,
+        saving_current,
     }
 }
 
@@ -329,7 +495,9 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
     let h = |ms: u64| ms as f64 / 3_600_000.0;
     // (flow, run, attempt) → placed pull start
     let mut open: Vec<OpenTask> = Vec::new();
-    let mut lane_free: Vec<u64> = Vec::new();
+    // per flow: when each of its rows is free again (rows are numbered within the flow
+    // here, and across flows at the end)
+    let mut lane_free: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
     let mut bars = Vec::new();
     let mut marks = Vec::new();
     let mut interrupted: Vec<(u32, u64, u32)> = Vec::new();
@@ -345,14 +513,15 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
         match (e.kind, e.detail) {
             (EventKind::Placed, Detail::Placed { pull_start_ms, .. }) => {
                 let start = pull_start_ms;
-                let lane = match lane_free.iter().position(|&f| f <= e.t_ms) {
+                let free = lane_free.entry(e.flow).or_default();
+                let lane = match free.iter().position(|&f| f <= e.t_ms) {
                     Some(l) => l,
                     None => {
-                        lane_free.push(0);
-                        lane_free.len() - 1
+                        free.push(0);
+                        free.len() - 1
                     }
                 };
-                lane_free[lane] = u64::MAX;
+                free[lane] = u64::MAX;
                 open.push((
                     key,
                     start,
@@ -363,12 +532,15 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
             (EventKind::Stopped, _) => {
                 if let Some(k) = open.iter().position(|o| o.0 == key) {
                     let (_, start, provider, lane) = open.remove(k);
-                    lane_free[lane as usize] = e.t_ms;
+                    if let Some(free) = lane_free.get_mut(&e.flow) {
+                        free[lane as usize] = e.t_ms;
+                    }
                     bars.push(Bar {
                         lane,
                         start: h(start),
                         end: h(e.t_ms),
                         provider,
+                        flow: key.0,
                         interrupted: interrupted.contains(&key),
                     });
                 }
@@ -377,22 +549,26 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
                 interrupted.push(key);
                 marks.push(Mark {
                     lane: lane_of(&open),
+                    flow: e.flow,
                     t: h(e.t_ms),
                     kind: "interrupted",
                 });
             }
             (EventKind::Rescheduled, _) => marks.push(Mark {
                 lane: lane_of(&open),
+                flow: e.flow,
                 t: h(e.t_ms),
                 kind: "rescheduled",
             }),
             (EventKind::FallbackToOnDemand, _) => marks.push(Mark {
                 lane: lane_of(&open),
+                flow: e.flow,
                 t: h(e.t_ms),
                 kind: "fallback_to_on_demand",
             }),
             (EventKind::CapacityFailure, _) => marks.push(Mark {
                 lane: lane_of(&open),
+                flow: e.flow,
                 t: h(e.t_ms),
                 kind: "capacity_failure",
             }),
@@ -400,18 +576,41 @@ pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
         }
     }
     // tasks still running at the end of the day
-    for (_, start, provider, lane) in open {
+    for (key, start, provider, lane) in open {
         bars.push(Bar {
             lane,
             start: h(start),
             end: 24.0,
             provider,
+            flow: key.0,
             interrupted: false,
         });
     }
+    // every flow with a mark has a row, then rows are numbered flow after flow
+    for m in &marks {
+        let free = lane_free.entry(m.flow).or_default();
+        if free.is_empty() {
+            free.push(0);
+        }
+    }
+    let mut offset = std::collections::BTreeMap::new();
+    let mut row_flows = Vec::new();
+    for (flow, free) in &lane_free {
+        offset.insert(*flow, row_flows.len() as u32);
+        row_flows.extend(std::iter::repeat_n(*flow, free.len()));
+    }
+    for b in &mut bars {
+        b.lane += offset[&b.flow];
+    }
+    for m in &mut marks {
+        m.lane += offset[&m.flow];
+    }
     Timeline {
-        lanes: lane_free.len() as u32,
+        lanes: row_flows.len() as u32,
+        row_flows,
         bars,
         marks,
+        label: String::new(),
+        flows: Vec::new(),
     }
 }

@@ -338,6 +338,66 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
         "cost grows upwards"
     );
 
+    // what each chart says in words: limits, labels, the current configuration, flow names,
+    // percent ticks, and legend entries only for what is drawn
+    let texts = |c: &str| -> Vec<String> {
+        let svg = std::fs::read_to_string(dir.join(format!("{c}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == "text")
+            .filter_map(|n| n.text().map(str::to_string))
+            .collect()
+    };
+    let has = |c: &str, needle: &str| texts(c).iter().any(|t| t.contains(needle));
+    let figs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("figures.json")).unwrap()).unwrap();
+    assert!(figs["frontier"]["current"].is_object(), "the current point");
+    assert_eq!(figs["frontier"]["limits"][0]["axis"], "x");
+    for needle in [
+        "max_deadline_miss 2.00%",
+        "recommended",
+        "current",
+        "Pareto front",
+    ] {
+        assert!(
+            has("cost-vs-reliability", needle),
+            "frontier lacks {needle:?}"
+        );
+    }
+    for p in sweep["candidates"].as_array().unwrap() {
+        let retry = p["candidate"]["retry"].as_str().unwrap();
+        assert!(has("cost-vs-reliability", retry), "legend lacks {retry}");
+    }
+    assert!(has("saving-vs-spot-share", "50%"), "percent ticks");
+    assert!(
+        !has("saving-vs-spot-share", "50.0"),
+        "no bare numbers as ticks"
+    );
+    assert!(has("latency-cdf", "deadline hourly-etl (55m 00s)"));
+    assert!(has("latency-cdf", "deadline hourly-report (30m 00s)"));
+    assert!(has("monthly-cost-histogram", "current configuration"));
+    assert!(has("timeline", "hourly-etl") && has("timeline", "hourly-report"));
+    assert_eq!(
+        figs["timeline"].as_array().unwrap().len(),
+        2,
+        "recommended and current"
+    );
+    for (kind, label) in [
+        ("interrupted", "interruption"),
+        ("rescheduled", "rescheduled / retried"),
+        ("fallback_to_on_demand", "fallback to on-demand"),
+        ("capacity_failure", "capacity failure"),
+    ] {
+        let drawn = figs["timeline"].as_array().unwrap().iter().any(|d| {
+            d["marks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["kind"] == kind)
+        });
+        assert_eq!(has("timeline", label), drawn, "legend entry {label:?}");
+    }
+
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     for c in charts {
         assert!(

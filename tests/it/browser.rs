@@ -1,0 +1,170 @@
+//! The HTML report in a real browser: Debian's Chromium, headless. It lays the page out at
+//! 1280 px and reports, from inside the page, its width, the order of its parts, the charts'
+//! rendered sizes and any script or resource error; a screenshot shows it painted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+/// Chromium: `SPOTPLAN_CHROMIUM`, else `chromium` / `chromium-browser` / `google-chrome` on
+/// the PATH. `None` (the test says it skipped) when there is none outside CI; `.ci/run`
+/// installs Debian's `chromium` and sets SPOTPLAN_REQUIRE_E2E, so a missing browser fails there.
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SPOTPLAN_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("SPOTPLAN_REQUIRE_E2E").is_none(),
+            "SPOTPLAN_REQUIRE_E2E is set but no Chromium was found (apt-get install chromium)"
+        );
+        eprintln!("no Chromium found: the browser test of the HTML report was skipped");
+    }
+    found
+}
+
+/// Chromium headless with the flags this machine's closed network needs, a fresh profile.
+fn headless(browser: &Path, profile: &Path, width: u32, height: u32) -> Command {
+    let mut c = Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .arg(format!("--window-size={width},{height}"));
+    c
+}
+
+/// Records errors from the first line of the page on (scripts, failed resources,
+/// `console.error`).
+const COLLECT: &str = "<script>window.__errors=[];\
+addEventListener('error',function(e){__errors.push(String(e.message||(e.target&&(e.target.src||e.target.href))||e))},true);\
+addEventListener('unhandledrejection',function(e){__errors.push('rejection: '+e.reason)});\
+(function(){var f=console.error;console.error=function(){__errors.push([].join.call(arguments,' '));f.apply(console,arguments)}})();</script>";
+
+/// Measures the laid-out page and writes the result into it as JSON (dumped with the DOM).
+const PROBE: &str = "<script>(function(){\
+var d=document.documentElement,top=function(s){var e=document.querySelector(s);return e?e.getBoundingClientRect().top+scrollY:-1};\
+var figs=[].map.call(document.querySelectorAll('figure svg'),function(s){var r=s.getBoundingClientRect();return [r.width,r.height]});\
+var wide=[].filter.call(document.querySelectorAll('body *'),function(e){return e.getBoundingClientRect().right>d.clientWidth+1&&!e.closest('.scroll')}).map(function(e){return e.tagName+'#'+e.id+'.'+e.className});\
+var p=document.createElement('pre');p.id='probe';\
+p.textContent=JSON.stringify({scroll_width:d.scrollWidth,client_width:d.clientWidth,errors:__errors,figures:figs,wide:wide.slice(0,5),\
+summary:top('#summary-table'),candidates:top('#candidates-table'),charts:top('#charts'),assumptions:top('#assumptions-table')});\
+document.body.appendChild(p)})();</script>";
+
+#[test]
+fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("spotplan-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("report");
+    let o = spotplan(&[
+        "report",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "20",
+        "--horizon",
+        "3d",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        html.contains("id=\"summary-table\""),
+        "the current configuration differs from the pick here, so the summary compares them"
+    );
+    let probe = html
+        .replacen("<head>", &format!("<head>{COLLECT}"), 1)
+        .replacen("</body>", &format!("{PROBE}</body>"), 1);
+    let probe_file = out.join("probe.html");
+    std::fs::write(&probe_file, probe).unwrap();
+
+    let dom = headless(&browser, &dir.join("profile-dom"), 1280, 900)
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe_file.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(dom.status.success(), "chromium: {}", stderr(&dom));
+    let dom = stdout(&dom);
+    let json = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the probe did not run; the DOM was:\n{dom}"))
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    let p: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        p["errors"],
+        serde_json::json!([]),
+        "errors in the page: {p}"
+    );
+    assert_eq!(p["client_width"], 1280, "{p}");
+    assert!(
+        p["scroll_width"].as_f64().unwrap() <= 1280.0,
+        "the page scrolls sideways at 1280 px: {p}"
+    );
+    assert_eq!(
+        p["wide"],
+        serde_json::json!([]),
+        "wider than the window: {p}"
+    );
+    let figures = p["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 5, "five charts: {p}");
+    for f in figures {
+        let (w, h) = (f[0].as_f64().unwrap(), f[1].as_f64().unwrap());
+        assert!(
+            (900.0..=1280.0).contains(&w) && (h - w * 800.0 / 1200.0).abs() < 2.0,
+            "a chart is laid out {w}×{h} px, not at the page's width in 3:2: {p}"
+        );
+    }
+    let at = |k: &str| p[k].as_f64().unwrap();
+    assert!(
+        0.0 < at("summary")
+            && at("summary") < at("candidates")
+            && at("candidates") < at("charts")
+            && at("charts") < at("assumptions"),
+        "summary, candidates, charts, assumptions in that order: {p}"
+    );
+
+    // and it paints: a screenshot of the real page, mostly white but far from blank
+    let shot = dir.join("shot.png");
+    let s = headless(&browser, &dir.join("profile-shot"), 1280, 900)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", out.join("index.html").display()))
+        .output()
+        .expect("chromium runs");
+    assert!(s.status.success(), "chromium: {}", stderr(&s));
+    let img = image::open(&shot).expect("a PNG screenshot").to_rgb8();
+    assert_eq!(img.dimensions(), (1280, 900));
+    let inked = img
+        .pixels()
+        .filter(|px| px.0.iter().any(|&c| c < 200))
+        .count();
+    let share = inked as f64 / (1280.0 * 900.0);
+    assert!(
+        (0.01..0.6).contains(&share),
+        "{:.1}% of the screenshot is inked",
+        100.0 * share
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
