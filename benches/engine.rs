@@ -12,7 +12,7 @@ use spotplan::sweep::replicate;
 
 fn load(name: &str, horizon: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
+        .join("../scenarios")
         .join(name);
     let src = std::fs::read_to_string(&path).expect("shipped scenario");
     let dir = path.parent().expect("dir").to_path_buf();

@@ -16,7 +16,7 @@ use spotplan::sweep::execute::{execute, prepare};
 use spotplan::sweep::run::Control;
 
 fn sweep(c: &mut Criterion) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/prefect3-hourly-etl.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/prefect3-hourly-etl.toml");
     let mut s = spotplan::cli::load_scenario(&path).expect("default scenario");
     s.sim.horizon = SimTime(30 * SimTime::DAY.0);
     let mut spec = s.sweep.clone();

@@ -236,7 +236,7 @@ fn prefect_api_errors_name_the_fix_and_never_the_key() {
     let stub = std::thread::spawn(move || {
         let (s, _) = listener.accept().unwrap();
         let mut w = s.try_clone().unwrap();
-        let req = crate::pricing_e2e::read_request(&mut BufReader::new(s)).unwrap();
+        let req = crate::stub::read_request(&mut BufReader::new(s)).unwrap();
         let body = r#"{"detail":"Unauthorized"}"#;
         write!(
             w,

@@ -1,22 +1,8 @@
-//! The SDK side of plan/apply, with aws-smithy-mocks: every call's request shape (in order,
-//! `RuleMode::Sequential`) and the error mapping.
+//! The SDK side of plan/apply against a loopback stub of the ECS API (`stub.rs`): the real
+//! client, signing and JSON 1.1 protocol; every call's request body, in order; and the error
+//! mapping of the errors as ECS sends them.
 
-use aws_sdk_ecs::operation::create_cluster::CreateClusterOutput;
-use aws_sdk_ecs::operation::create_service::CreateServiceOutput;
-use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
-use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
-use aws_sdk_ecs::operation::put_cluster_capacity_providers::{
-    PutClusterCapacityProvidersError, PutClusterCapacityProvidersOutput,
-};
-use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput;
-use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
-use aws_sdk_ecs::types::error::{
-    ClientException, ResourceInUseException, UpdateInProgressException,
-};
-use aws_sdk_ecs::types::{
-    AssignPublicIp, CapacityProviderStrategyItem, Cluster, ClusterField, Failure,
-};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use serde_json::{Value, json};
 use spotplan::aws::ecs::SdkEcs;
 use spotplan::deploy::apply::{EcsApi, apply};
 use spotplan::deploy::emit::{Choice, desired};
@@ -25,6 +11,7 @@ use spotplan::deploy::plan::{Call, plan};
 use spotplan::deploy::state::Desired;
 
 use crate::common::*;
+use crate::stub::{Reply, Stub};
 
 fn want() -> Desired {
     let s = scenario(&std::fs::read_to_string(root().join("fixtures/emit-scenario.toml")).unwrap());
@@ -40,104 +27,66 @@ fn want() -> Desired {
     )
 }
 
-fn item(p: &str, w: i32, b: i32) -> CapacityProviderStrategyItem {
-    CapacityProviderStrategyItem::builder()
-        .capacity_provider(p)
-        .weight(w)
-        .base(b)
-        .build()
-        .unwrap()
+/// An ECS client of the stub: static credentials, eu-west-1, no SDK retries (apply's own
+/// retries are under test).
+fn ecs(stub: &Stub) -> SdkEcs {
+    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(&stub.url)
+        .credentials_provider(Credentials::new(
+            "AKIDSPOTPLANTEST",
+            "stub-secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(spotplan::aws::config::https_client())
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    SdkEcs::with_client(aws_sdk_ecs::Client::from_conf(conf)).unwrap()
 }
 
-fn fast(c: aws_sdk_ecs::config::Builder) -> aws_sdk_ecs::config::Builder {
-    c.retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
+/// A strategy as ECS's JSON carries it (`base` 0 when absent).
+fn strategy(v: &Value) -> Vec<(String, i64, i64)> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a strategy: {v}"))
+        .iter()
+        .map(|i| {
+            (
+                i["capacityProvider"].as_str().unwrap().to_string(),
+                i["weight"].as_i64().unwrap_or(0),
+                i["base"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn items(v: &[(&str, i64, i64)]) -> Vec<(String, i64, i64)> {
+    v.iter().map(|(p, w, b)| (p.to_string(), *w, *b)).collect()
 }
 
 #[test]
 fn create_from_scratch_sends_the_right_requests_in_order() {
     let d = want();
-    let describe_cluster = mock!(aws_sdk_ecs::Client::describe_clusters)
-        .match_requests(|r| {
-            r.clusters() == ["data-platform"] && r.include().contains(&ClusterField::Settings)
-        })
-        .then_output(|| {
-            DescribeClustersOutput::builder()
-                .failures(
-                    Failure::builder()
-                        .arn("arn:aws:ecs:eu-west-1:111122223333:cluster/data-platform")
-                        .reason("MISSING")
-                        .build(),
-                )
-                .build()
-        });
-    let describe_td = mock!(aws_sdk_ecs::Client::describe_task_definition)
-        .match_requests(|r| r.task_definition() == Some("data-platform-prefect-worker"))
-        .then_error(|| {
-            DescribeTaskDefinitionError::ClientException(
-                ClientException::builder()
-                    .message("Unable to describe task definition.")
-                    .build(),
-            )
-        });
-    let create_cluster = mock!(aws_sdk_ecs::Client::create_cluster)
-        .match_requests(|r| {
-            r.cluster_name() == Some("data-platform")
-                && r.capacity_providers() == ["FARGATE", "FARGATE_SPOT", "asg-gpu"]
-                && r.default_capacity_provider_strategy()
-                    == [item("FARGATE_SPOT", 4, 0), item("FARGATE", 1, 1)]
-        })
-        .then_output(|| CreateClusterOutput::builder().build());
-    let register = mock!(aws_sdk_ecs::Client::register_task_definition)
-        .match_requests(|r| {
-            let c = &r.container_definitions()[0];
-            r.family() == Some("data-platform-prefect-worker")
-                && r.cpu() == Some("512")
-                && r.memory() == Some("1024")
-                && r.network_mode() == Some(&aws_sdk_ecs::types::NetworkMode::Awsvpc)
-                && c.command()
-                    == [
-                        "prefect",
-                        "worker",
-                        "start",
-                        "--pool",
-                        "spot-pool",
-                        "--type",
-                        "ecs",
-                    ]
-                && c.secrets()[0].value_from()
-                    == "arn:aws:ssm:eu-west-1:111122223333:parameter/prefect/api-key"
-                && c.log_configuration().unwrap().options().unwrap()["awslogs-region"]
-                    == "eu-west-1"
-        })
-        .then_output(|| RegisterTaskDefinitionOutput::builder().build());
-    let create_service = mock!(aws_sdk_ecs::Client::create_service)
-        .match_requests(|r| {
-            let vpc = r
-                .network_configuration()
-                .unwrap()
-                .awsvpc_configuration()
-                .unwrap();
-            r.cluster() == Some("data-platform")
-                && r.service_name() == Some("prefect-worker")
-                && r.desired_count() == Some(2)
-                && r.capacity_provider_strategy() == [item("FARGATE", 1, 0)]
-                && vpc.subnets() == ["subnet-0abc1234", "subnet-0123456789abcdef0"]
-                && vpc.assign_public_ip() == Some(&AssignPublicIp::Disabled)
-        })
-        .then_output(|| CreateServiceOutput::builder().build());
-    let client = mock_client!(
-        aws_sdk_ecs,
-        RuleMode::Sequential,
-        [
-            &describe_cluster,
-            &describe_td,
-            &create_cluster,
-            &register,
-            &create_service
-        ],
-        fast
-    );
-    let mut api = SdkEcs::with_client(client).unwrap();
+    let stub = Stub::start(|r, _| match r.operation() {
+        "DescribeClusters" => Reply::ok(json!({
+            "clusters": [],
+            "failures": [{
+                "arn": "arn:aws:ecs:eu-west-1:111122223333:cluster/data-platform",
+                "reason": "MISSING"
+            }]
+        })),
+        "DescribeTaskDefinition" => Reply::error(
+            400,
+            "ClientException",
+            "Unable to describe task definition.",
+        ),
+        "CreateCluster" | "RegisterTaskDefinition" | "CreateService" => Reply::ok(json!({})),
+        _ => Reply::error(400, "InvalidAction", "not expected here"),
+    });
+    let mut api = ecs(&stub);
     let seen = api
         .observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
         .unwrap();
@@ -152,72 +101,119 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
     let p = plan(&d, &seen);
     let r = apply(&p, &mut api, &mut |_| {});
     assert!(r.ok(), "{r}");
-    for rule in [
-        &describe_cluster,
-        &describe_td,
-        &create_cluster,
-        &register,
-        &create_service,
-    ] {
-        assert_eq!(rule.num_calls(), 1);
+    assert_eq!(
+        stub.operations(),
+        [
+            "DescribeClusters",
+            "DescribeTaskDefinition",
+            "CreateCluster",
+            "RegisterTaskDefinition",
+            "CreateService"
+        ]
+    );
+    let reqs = stub.requests();
+    for r in &reqs {
+        let auth = r.header("authorization").unwrap_or("");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDSPOTPLANTEST/")
+                && auth.contains("/eu-west-1/ecs/aws4_request"),
+            "signed for ECS in eu-west-1: {auth}"
+        );
     }
+    let body: Vec<Value> = reqs.iter().map(|r| r.json()).collect();
+    assert_eq!(body[0]["clusters"], json!(["data-platform"]));
+    assert!(
+        body[0]["include"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SETTINGS"))
+    );
+    assert_eq!(body[1]["taskDefinition"], "data-platform-prefect-worker");
+    assert_eq!(body[2]["clusterName"], "data-platform");
+    assert_eq!(
+        body[2]["capacityProviders"],
+        json!(["FARGATE", "FARGATE_SPOT", "asg-gpu"])
+    );
+    assert_eq!(
+        strategy(&body[2]["defaultCapacityProviderStrategy"]),
+        items(&[("FARGATE_SPOT", 4, 0), ("FARGATE", 1, 1)])
+    );
+    let td = &body[3];
+    let c = &td["containerDefinitions"][0];
+    assert_eq!(
+        (&td["family"], &td["cpu"], &td["memory"], &td["networkMode"]),
+        (
+            &json!("data-platform-prefect-worker"),
+            &json!("512"),
+            &json!("1024"),
+            &json!("awsvpc")
+        )
+    );
+    assert_eq!(
+        c["command"],
+        json!([
+            "prefect",
+            "worker",
+            "start",
+            "--pool",
+            "spot-pool",
+            "--type",
+            "ecs"
+        ])
+    );
+    assert_eq!(
+        c["secrets"][0]["valueFrom"],
+        "arn:aws:ssm:eu-west-1:111122223333:parameter/prefect/api-key"
+    );
+    assert_eq!(
+        c["logConfiguration"]["options"]["awslogs-region"],
+        "eu-west-1"
+    );
+    let svc = &body[4];
+    let vpc = &svc["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(
+        (&svc["cluster"], &svc["serviceName"], &svc["desiredCount"]),
+        (&json!("data-platform"), &json!("prefect-worker"), &json!(2))
+    );
+    assert_eq!(
+        strategy(&svc["capacityProviderStrategy"]),
+        items(&[("FARGATE", 1, 0)])
+    );
+    assert_eq!(
+        vpc["subnets"],
+        json!(["subnet-0abc1234", "subnet-0123456789abcdef0"])
+    );
+    assert_eq!(vpc["assignPublicIp"], "DISABLED");
 }
 
 #[test]
 fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() {
     let d = want();
-    let cluster = Cluster::builder()
-        .cluster_name("data-platform")
-        .status("ACTIVE")
-        .capacity_providers("FARGATE")
-        .capacity_providers("team-b-asg")
-        .default_capacity_provider_strategy(item("FARGATE", 1, 0))
-        .build();
-    let put = mock!(aws_sdk_ecs::Client::put_cluster_capacity_providers)
-        .match_requests(|r| {
-            r.cluster() == Some("data-platform")
-                && r.capacity_providers() == ["FARGATE", "FARGATE_SPOT", "asg-gpu", "team-b-asg"]
-                && r.default_capacity_provider_strategy()
-                    == [item("FARGATE_SPOT", 4, 0), item("FARGATE", 1, 1)]
-        })
-        .sequence()
-        .error(|| {
-            PutClusterCapacityProvidersError::UpdateInProgressException(
-                UpdateInProgressException::builder().message("busy").build(),
-            )
-        })
-        .output(|| PutClusterCapacityProvidersOutput::builder().build())
-        .build();
-    let update = mock!(aws_sdk_ecs::Client::update_service)
-        .match_requests(|r| {
-            r.service() == Some("prefect-worker")
-                && r.force_new_deployment() == Some(true)
-                && r.desired_count() == Some(2)
-        })
-        .then_output(|| UpdateServiceOutput::builder().build());
-    // the re-read right before each Put attempt (a provider attached since the plan would
-    // stop it): the cluster as planned
-    let reread = {
-        let cluster = cluster.clone();
-        mock!(aws_sdk_ecs::Client::describe_clusters)
-            .match_requests(|r| r.clusters() == ["data-platform"])
-            .then_output(move || {
-                DescribeClustersOutput::builder()
-                    .clusters(cluster.clone())
-                    .build()
-            })
-    };
-    let client = mock_client!(
-        aws_sdk_ecs,
-        RuleMode::MatchAny,
-        [&reread, &put, &update],
-        fast
-    );
-    let mut api = SdkEcs::with_client(client).unwrap();
+    let stub = Stub::start(|r, nth| match r.operation() {
+        // the re-read right before each Put attempt (a provider attached since the plan
+        // would stop it): the cluster as planned
+        "DescribeClusters" => Reply::ok(json!({
+            "clusters": [{
+                "clusterName": "data-platform",
+                "status": "ACTIVE",
+                "capacityProviders": ["FARGATE", "team-b-asg"],
+                "defaultCapacityProviderStrategy": [
+                    {"capacityProvider": "FARGATE", "weight": 1, "base": 0}
+                ]
+            }],
+            "failures": []
+        })),
+        "PutClusterCapacityProviders" if nth == 0 => {
+            Reply::error(400, "UpdateInProgressException", "busy")
+        }
+        "PutClusterCapacityProviders" | "UpdateService" => Reply::ok(json!({})),
+        _ => Reply::error(400, "InvalidAction", "not expected here"),
+    });
+    let mut api = ecs(&stub);
     let observed = spotplan::deploy::state::Observed {
         cluster: Some(spotplan::deploy::state::ClusterState {
             name: "data-platform".into(),
-            capacity_providers: cluster.capacity_providers().to_vec(),
+            capacity_providers: vec!["FARGATE".into(), "team-b-asg".into()],
             default_strategy: vec![spotplan::deploy::state::Item {
                 provider: "FARGATE".into(),
                 weight: 1,
@@ -251,14 +247,38 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
     let mut pauses = 0;
     let r = apply(&p, &mut api, &mut |_| pauses += 1);
     assert!(r.ok(), "{r}");
+    let puts = stub.calls("PutClusterCapacityProviders");
     assert_eq!(
-        (pauses, put.num_calls(), update.num_calls()),
+        (pauses, puts.len(), stub.calls("UpdateService").len()),
         (1, 2, 1),
         "UpdateInProgressException is retried"
     );
+    for put in &puts {
+        let b = put.json();
+        assert_eq!(b["cluster"], "data-platform");
+        assert_eq!(
+            b["capacityProviders"],
+            json!(["FARGATE", "FARGATE_SPOT", "asg-gpu", "team-b-asg"])
+        );
+        assert_eq!(
+            strategy(&b["defaultCapacityProviderStrategy"]),
+            items(&[("FARGATE_SPOT", 4, 0), ("FARGATE", 1, 1)])
+        );
+    }
+    let u = stub.calls("UpdateService")[0].json();
     assert_eq!(
-        reread.num_calls(),
-        2,
+        (&u["service"], &u["forceNewDeployment"], &u["desiredCount"]),
+        (&json!("prefect-worker"), &json!(true), &json!(2))
+    );
+    assert_eq!(
+        stub.operations(),
+        [
+            "DescribeClusters",
+            "PutClusterCapacityProviders",
+            "DescribeClusters",
+            "PutClusterCapacityProviders",
+            "UpdateService"
+        ],
         "the providers are re-read before each Put"
     );
 }
@@ -271,35 +291,28 @@ fn errors_are_explained_in_plain_words() {
         capacity_providers: vec!["FARGATE".into()],
         default_strategy: d.cluster.default_strategy.clone(),
     };
-    let in_use = mock!(aws_sdk_ecs::Client::put_cluster_capacity_providers).then_error(|| {
-        PutClusterCapacityProvidersError::ResourceInUseException(
-            ResourceInUseException::builder()
-                .message("The specified capacity provider is in use and cannot be removed.")
-                .build(),
-        )
+    let stub = Stub::start(|r, _| match r.operation() {
+        "PutClusterCapacityProviders" => Reply::error(
+            400,
+            "ResourceInUseException",
+            "The specified capacity provider is in use and cannot be removed.",
+        ),
+        _ => Reply::error(400, "InvalidAction", "not expected here"),
     });
-    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&in_use], fast);
-    let e = SdkEcs::with_client(client)
-        .unwrap()
-        .execute(&call)
-        .unwrap_err();
+    let e = ecs(&stub).execute(&call).unwrap_err();
     assert_eq!(
         e.to_string(),
         "a capacity provider is still in use by tasks and cannot be removed (The specified capacity provider is in use and cannot be removed.)"
     );
-    let denied = mock!(aws_sdk_ecs::Client::put_cluster_capacity_providers).then_error(|| {
-        PutClusterCapacityProvidersError::generic(
-            aws_sdk_ecs::error::ErrorMetadata::builder()
-                .code("AccessDeniedException")
-                .message("User is not authorized to perform: ecs:PutClusterCapacityProviders")
-                .build(),
+    // an error ECS does not model: read from its code
+    let stub = Stub::start(|_, _| {
+        Reply::error(
+            400,
+            "AccessDeniedException",
+            "User is not authorized to perform: ecs:PutClusterCapacityProviders",
         )
     });
-    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&denied], fast);
-    let e = SdkEcs::with_client(client)
-        .unwrap()
-        .execute(&call)
-        .unwrap_err();
+    let e = ecs(&stub).execute(&call).unwrap_err();
     assert_eq!(
         e.to_string(),
         "access denied: the credentials need `ecs:PutClusterCapacityProviders` (User is not authorized to perform: ecs:PutClusterCapacityProviders)"

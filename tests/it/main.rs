@@ -19,4 +19,5 @@ mod pricing_e2e;
 mod retry;
 mod scenarios;
 mod spot;
+mod stub;
 mod sweep;

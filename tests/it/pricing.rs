@@ -1,52 +1,57 @@
-//! Price List items, the Spot feed, GetProducts paging and errors (aws-smithy-mocks), the
-//! cache, and an end-to-end `pricing fetch` against a local GetProducts stub.
+//! Price List items, the Spot feed, and GetProducts paging and errors against a loopback stub
+//! of the Price List API (`stub.rs`: the real client, signing, JSON 1.1 protocol and retries).
 
 use std::time::Duration;
 
-use aws_sdk_pricing::operation::get_products::{GetProductsError, GetProductsOutput};
-use aws_sdk_pricing::types::error::{
-    AccessDeniedException, ExpiredNextTokenException, ThrottlingException,
-};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use serde_json::json;
 use spotplan::aws::pricing::{get_products, on_demand};
 use spotplan::pricing::pricelist::{PriceListError, parse_item, parse_spot_feed};
 
 use crate::common::root;
+use crate::stub::{Reply, Request, Stub};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(root().join("fixtures").join(name)).unwrap()
 }
 
-/// The PriceList strings and NextToken of a recorded page.
-fn page(name: &str) -> (Vec<String>, Option<String>) {
-    let v: serde_json::Value =
-        serde_json::from_str(&fixture(&format!("pricelist/{name}"))).unwrap();
-    let list = v["PriceList"]
+/// A recorded GetProducts page, as the API sent it.
+fn page(name: &str) -> Reply {
+    Reply::recorded(fixture(&format!("pricelist/{name}")))
+}
+
+fn has_filter(r: &Request, field: &str, value: &str) -> bool {
+    r.json()["Filters"]
         .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect();
-    (list, v["NextToken"].as_str().map(str::to_string))
+        .is_some_and(|f| f.iter().any(|x| x["Field"] == field && x["Value"] == value))
 }
 
-fn output(name: &str) -> GetProductsOutput {
-    let (list, token) = page(name);
-    GetProductsOutput::builder()
-        .format_version("aws_v1")
-        .set_price_list(Some(list))
-        .set_next_token(token)
-        .build()
+fn next_token(r: &Request) -> Option<String> {
+    r.json()["NextToken"].as_str().map(str::to_string)
 }
 
-fn has_filter(
-    req: &aws_sdk_pricing::operation::get_products::GetProductsInput,
-    field: &str,
-    value: &str,
-) -> bool {
-    req.filters()
-        .iter()
-        .any(|f| f.field() == field && f.value() == value)
+/// A Price List client of the stub, with `attempts` tries and millisecond backoffs.
+async fn pricing(stub: &Stub, attempts: u32) -> aws_sdk_pricing::Client {
+    use aws_sdk_pricing::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&stub.url)
+        .credentials_provider(Credentials::new(
+            "AKIDSPOTPLANTEST",
+            "stub-secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(spotplan::aws::config::https_client())
+        .retry_config(
+            aws_sdk_pricing::config::retry::RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(2)),
+        )
+        .load()
+        .await;
+    aws_sdk_pricing::Client::new(&conf)
 }
 
 #[test]
@@ -103,43 +108,20 @@ fn the_spot_feed_parses_and_shape_changes_are_explained() {
     );
 }
 
-fn fast_retries(c: aws_sdk_pricing::config::Builder) -> aws_sdk_pricing::config::Builder {
-    c.retry_config(
-        aws_sdk_pricing::config::retry::RetryConfig::standard()
-            .with_max_attempts(5)
-            .with_initial_backoff(Duration::from_millis(1))
-            .with_max_backoff(Duration::from_millis(2)),
-    )
-}
-
 #[tokio::test]
 async fn three_pages_irregular_prefixes_arm_storage_and_windows_ignored() {
-    let p1 = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| {
-            r.service_code() == Some("AmazonECS")
-                && has_filter(r, "regionCode", "us-east-1")
-                && has_filter(r, "productFamily", "Compute")
-                && r.next_token().is_none()
-        })
-        .then_output(|| output("use1-page1.json"));
-    let p2 = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| r.next_token() == Some("token-2"))
-        .then_output(|| output("use1-page2.json"));
-    let p3 = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| r.next_token() == Some("token-3"))
-        .then_output(|| output("use1-page3.json"));
-    let storage = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| has_filter(r, "storagetype", "default"))
-        .then_output(|| {
-            GetProductsOutput::builder()
-                .format_version("aws_v1")
-                .build()
-        });
-    let client = mock_client!(
-        aws_sdk_pricing,
-        RuleMode::Sequential,
-        [&p1, &p2, &p3, &storage]
-    );
+    let stub = Stub::start(|r, _| {
+        if has_filter(r, "storagetype", "default") {
+            return Reply::ok(json!({"FormatVersion": "aws_v1"}));
+        }
+        match next_token(r).as_deref() {
+            None => page("use1-page1.json"),
+            Some("token-2") => page("use1-page2.json"),
+            Some("token-3") => page("use1-page3.json"),
+            Some(_) => Reply::error(400, "InvalidParameterException", "bad token"),
+        }
+    });
+    let client = pricing(&stub, 1).await;
     let rates = on_demand(&client, Some("us-east-1")).await.unwrap();
     let r = &rates["us-east-1"];
     assert_eq!((r.vcpu_hour, r.gb_hour), (Some(0.04048), Some(0.004445)));
@@ -150,21 +132,33 @@ async fn three_pages_irregular_prefixes_arm_storage_and_windows_ignored() {
     assert_eq!(r.storage_gb_hour, Some(0.000111));
     // Windows items are ignored, not mistaken for Linux rates
     assert_eq!((r.windows_vcpu_hour, r.windows_gb_hour), (None, None));
+    let reqs = stub.calls("GetProducts");
+    assert_eq!(reqs.len(), 4, "three compute pages, one storage query");
+    let first = &reqs[0];
+    assert_eq!(first.json()["ServiceCode"], "AmazonECS");
+    assert!(has_filter(first, "regionCode", "us-east-1"));
+    assert!(has_filter(first, "productFamily", "Compute"));
     assert_eq!(
-        (
-            p1.num_calls(),
-            p2.num_calls(),
-            p3.num_calls(),
-            storage.num_calls()
-        ),
-        (1, 1, 1, 1)
+        reqs.iter().map(next_token).collect::<Vec<_>>(),
+        [None, Some("token-2".into()), Some("token-3".into()), None]
     );
 
     // all regions: EU- and EUC1- prefixes land in their regions
-    let all = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| !r.filters().iter().any(|f| f.field() == "regionCode"))
-        .then_output(|| output("eu-page.json"));
-    let client = mock_client!(aws_sdk_pricing, RuleMode::MatchAny, [&all]);
+    let stub = Stub::start(|r, _| {
+        if r.json()["Filters"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x["Field"] == "regionCode"))
+        {
+            Reply::error(
+                400,
+                "InvalidParameterException",
+                "no region filter expected",
+            )
+        } else {
+            page("eu-page.json")
+        }
+    });
+    let client = pricing(&stub, 1).await;
     let rates = on_demand(&client, None).await.unwrap();
     assert_eq!(
         rates.keys().collect::<Vec<_>>(),
@@ -176,106 +170,80 @@ async fn three_pages_irregular_prefixes_arm_storage_and_windows_ignored() {
 
 #[tokio::test]
 async fn throttling_is_retried_then_succeeds() {
-    let rule = mock!(aws_sdk_pricing::Client::get_products)
-        .sequence()
-        .error(|| {
-            GetProductsError::ThrottlingException(
-                ThrottlingException::builder()
-                    .message("Rate exceeded")
-                    .build(),
-            )
-        })
-        .times(2)
-        .output(|| output("use1-page3.json"))
-        .build();
-    let client = mock_client!(aws_sdk_pricing, RuleMode::Sequential, [&rule], fast_retries);
+    let stub = Stub::start(|_, nth| {
+        if nth < 2 {
+            Reply::error(400, "ThrottlingException", "Rate exceeded")
+        } else {
+            page("use1-page3.json")
+        }
+    });
+    let client = pricing(&stub, 5).await;
     let docs = get_products(&client, &[("regionCode", "us-east-1")])
         .await
         .unwrap();
     assert_eq!(docs.len(), 3);
-    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(stub.calls("GetProducts").len(), 3);
 }
 
 #[tokio::test]
 async fn endless_throttling_and_5xx_storms_give_clear_errors() {
-    let throttle = mock!(aws_sdk_pricing::Client::get_products).then_error(|| {
-        GetProductsError::ThrottlingException(
-            ThrottlingException::builder()
-                .message("Rate exceeded")
-                .build(),
-        )
-    });
-    let client = mock_client!(
-        aws_sdk_pricing,
-        RuleMode::MatchAny,
-        [&throttle],
-        fast_retries
-    );
+    let throttle = Stub::start(|_, _| Reply::error(400, "ThrottlingException", "Rate exceeded"));
+    let client = pricing(&throttle, 5).await;
     let e = get_products(&client, &[]).await.unwrap_err().to_string();
     assert_eq!(
         e,
         "the AWS Price List API kept throttling the requests (ThrottlingException) after 5 attempts; try again in a minute"
     );
-    assert_eq!(throttle.num_calls(), 5);
+    assert_eq!(throttle.calls("GetProducts").len(), 5);
 
-    let storm = mock!(aws_sdk_pricing::Client::get_products)
-        .sequence()
-        .http_status(503, None)
-        .repeatedly()
-        .build();
-    let client = mock_client!(aws_sdk_pricing, RuleMode::MatchAny, [&storm], fast_retries);
+    let storm = Stub::start(|_, _| Reply::error(503, "ServiceUnavailableException", "slow down"));
+    let client = pricing(&storm, 5).await;
     let e = get_products(&client, &[]).await.unwrap_err().to_string();
     assert!(
         e.starts_with("the AWS Price List API kept answering HTTP 503 after 5 attempts"),
         "{e}"
     );
+    assert_eq!(storm.calls("GetProducts").len(), 5);
 
-    let denied = mock!(aws_sdk_pricing::Client::get_products).then_error(|| {
-        GetProductsError::AccessDeniedException(
-            AccessDeniedException::builder().message("no").build(),
-        )
-    });
-    let client = mock_client!(aws_sdk_pricing, RuleMode::MatchAny, [&denied], fast_retries);
+    let denied = Stub::start(|_, _| Reply::error(400, "AccessDeniedException", "no"));
+    let client = pricing(&denied, 5).await;
     assert_eq!(
         get_products(&client, &[]).await.unwrap_err().to_string(),
         "access denied by the AWS Price List API: the credentials need the `pricing:GetProducts` permission"
     );
+    assert_eq!(denied.calls("GetProducts").len(), 1, "not retried");
 }
 
 #[tokio::test]
 async fn an_expired_next_token_restarts_the_listing() {
-    let first = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| r.next_token().is_none())
-        .then_output(|| output("use1-page1.json"));
-    let expired = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| r.next_token() == Some("token-2"))
-        .then_error(|| {
-            GetProductsError::ExpiredNextTokenException(
-                ExpiredNextTokenException::builder().build(),
-            )
-        });
-    let again = mock!(aws_sdk_pricing::Client::get_products)
-        .match_requests(|r| r.next_token().is_none())
-        .then_output(|| output("use1-page3.json"));
-    let client = mock_client!(
-        aws_sdk_pricing,
-        RuleMode::Sequential,
-        [&first, &expired, &again],
-        fast_retries
-    );
+    // the first listing gets page 1 (its NextToken is token-2, which has expired by the
+    // time it is used); the restarted listing gets the last page
+    let stub = Stub::start(|r, nth| match (nth, next_token(r).as_deref()) {
+        (_, Some("token-2")) => Reply::error(400, "ExpiredNextTokenException", "expired"),
+        (0, None) => page("use1-page1.json"),
+        _ => page("use1-page3.json"),
+    });
+    let client = pricing(&stub, 5).await;
     let docs = get_products(&client, &[]).await.unwrap();
     // the pages before the expiry are dropped, not duplicated
     assert_eq!(docs.len(), 3);
+    assert_eq!(
+        stub.calls("GetProducts")
+            .iter()
+            .map(next_token)
+            .collect::<Vec<_>>(),
+        [None, Some("token-2".into()), None]
+    );
 }
 
 #[tokio::test]
 async fn malformed_price_list_json_is_an_error_not_a_price() {
-    let rule = mock!(aws_sdk_pricing::Client::get_products).then_output(|| {
-        GetProductsOutput::builder()
-            .price_list("{\"product\": {\"attributes\": ")
-            .build()
+    let stub = Stub::start(|_, _| {
+        Reply::ok(
+            json!({"FormatVersion": "aws_v1", "PriceList": ["{\"product\": {\"attributes\": "]}),
+        )
     });
-    let client = mock_client!(aws_sdk_pricing, RuleMode::MatchAny, [&rule]);
+    let client = pricing(&stub, 1).await;
     let e = on_demand(&client, Some("us-east-1"))
         .await
         .unwrap_err()
@@ -285,9 +253,8 @@ async fn malformed_price_list_json_is_an_error_not_a_price() {
 
 #[tokio::test]
 async fn a_region_without_fargate_is_said_plainly() {
-    let rule = mock!(aws_sdk_pricing::Client::get_products)
-        .then_output(|| GetProductsOutput::builder().build());
-    let client = mock_client!(aws_sdk_pricing, RuleMode::MatchAny, [&rule]);
+    let stub = Stub::start(|_, _| Reply::ok(json!({})));
+    let client = pricing(&stub, 1).await;
     assert_eq!(
         on_demand(&client, Some("mars-north-1"))
             .await

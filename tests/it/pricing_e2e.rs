@@ -2,63 +2,10 @@
 //! real SDK client, signing, JSON 1.1 protocol and paging, with no internet. Then the cache in
 //! use: `pricing show`, `pricing diff`, and a scenario with `source = "cache"`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use crate::common::root;
-
-/// One HTTP/1.1 request as a loopback stub received it (shared with the deploy tests).
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if r.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':')?;
-        headers.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).ok()?;
-    Some(Request {
-        method,
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
+use crate::stub::{Reply, Request, Stub};
 
 fn page(name: &str) -> String {
     std::fs::read_to_string(root().join("fixtures/pricelist").join(name)).unwrap()
@@ -66,58 +13,28 @@ fn page(name: &str) -> String {
 
 /// Answers GetProducts from the recorded pages (by NextToken and filters) and GET /spot.json
 /// with the Spot feed fixture; records every request.
-fn start_stub() -> (String, Arc<Mutex<Vec<Request>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let log = log2.clone();
-            std::thread::spawn(move || {
-                let mut w = stream.try_clone().unwrap();
-                let mut r = BufReader::new(stream);
-                while let Some(req) = read_request(&mut r) {
-                    log.lock().unwrap().push(req.clone());
-                    let (status, ctype, body) = if req.method == "GET" && req.path == "/spot.json" {
-                        (
-                            200,
-                            "application/json",
-                            std::fs::read_to_string(
-                                root().join("fixtures/fargate-spot-prices.json"),
-                            )
-                            .unwrap(),
-                        )
-                    } else if req.header("x-amz-target") == Some("AWSPriceListService.GetProducts")
-                    {
-                        let v: serde_json::Value =
-                            serde_json::from_str(&req.body).unwrap_or_default();
-                        let storage = v["Filters"]
-                            .as_array()
-                            .is_some_and(|f| f.iter().any(|x| x["Field"] == "storagetype"));
-                        let body = match (storage, v["NextToken"].as_str()) {
-                            (true, _) => "{\"FormatVersion\":\"aws_v1\",\"PriceList\":[]}".to_string(),
-                            (false, None) => page("use1-page1.json"),
-                            (false, Some("token-2")) => page("use1-page2.json"),
-                            (false, Some("token-3")) => page("use1-page3.json"),
-                            (false, Some(_)) => "{\"__type\":\"InvalidNextTokenException\",\"Message\":\"bad token\"}".to_string(),
-                        };
-                        (200, "application/x-amz-json-1.1", body)
-                    } else {
-                        (404, "text/plain", "not found".to_string())
-                    };
-                    let _ = write!(
-                        w,
-                        "HTTP/1.1 {status} OK\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nx-amzn-requestid: test\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = w.flush();
-                }
-            });
+fn start_stub() -> Stub {
+    Stub::start(|req, _| {
+        if req.method == "GET" && req.path == "/spot.json" {
+            return Reply::recorded(
+                std::fs::read_to_string(root().join("fixtures/fargate-spot-prices.json")).unwrap(),
+            );
         }
-    });
-    (addr, log)
+        if req.operation() != "GetProducts" {
+            return Reply::error(404, "UnknownOperationException", "not found");
+        }
+        let v = req.json();
+        let storage = v["Filters"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x["Field"] == "storagetype"));
+        match (storage, v["NextToken"].as_str()) {
+            (true, _) => Reply::recorded("{\"FormatVersion\":\"aws_v1\",\"PriceList\":[]}".into()),
+            (false, None) => Reply::recorded(page("use1-page1.json")),
+            (false, Some("token-2")) => Reply::recorded(page("use1-page2.json")),
+            (false, Some("token-3")) => Reply::recorded(page("use1-page3.json")),
+            (false, Some(_)) => Reply::error(400, "InvalidNextTokenException", "bad token"),
+        }
+    })
 }
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTESTSECRETKEY";
@@ -145,7 +62,8 @@ fn spotplan(args: &[&str], cache: &std::path::Path) -> std::process::Output {
 
 #[test]
 fn pricing_fetch_pages_through_a_local_stub_and_fills_the_cache() {
-    let (addr, log) = start_stub();
+    let stub = start_stub();
+    let addr = stub.url.clone();
     let cache = std::env::temp_dir().join(format!("spotplan-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     let spot_url = format!("{addr}/spot.json");
@@ -180,7 +98,7 @@ fn pricing_fetch_pages_through_a_local_stub_and_fills_the_cache() {
     assert_eq!(r["spot_vcpu_hour"], 0.01288871);
     assert!(r.get("windows_vcpu_hour").is_none_or(|w| w.is_null()));
 
-    let reqs = log.lock().unwrap().clone();
+    let reqs = stub.requests();
     let gp: Vec<&Request> = reqs.iter().filter(|r| r.method == "POST").collect();
     assert_eq!(gp.len(), 4, "three compute pages and one storage query");
     for r in &gp {
@@ -299,9 +217,9 @@ fn pricing_fetch_pages_through_a_local_stub_and_fills_the_cache() {
         .unwrap()
         .replace("source = \"cache\"", "source = \"live\"\nmax_age = \"1d\"");
     std::fs::write(&scen, live).unwrap();
-    let before = log.lock().unwrap().len();
+    let before = stub.requests().len();
     simulate(&scen);
-    assert_eq!(log.lock().unwrap().len(), before);
+    assert_eq!(stub.requests().len(), before);
     // the bundled snapshot is regenerated by the same code
     let bundled = cache.join("bundled.json");
     let o = spotplan(

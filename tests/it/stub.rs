@@ -1,0 +1,175 @@
+//! A loopback HTTP/1.1 server for the tests: it records every request and answers each with
+//! what the test's function says. Against it the real AWS SDK clients run their whole stack
+//! (endpoint, SigV4 signing, the JSON 1.1 protocol both ways, error parsing, retries), where a
+//! mock would replace the transport; and it needs no feature of the SDK crates beyond what the
+//! release build already has, so `cargo test --release` reuses the release build's
+//! dependencies.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+/// One HTTP/1.1 request as the stub received it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// The AWS JSON operation (`DescribeClusters` of
+    /// `X-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeClusters`).
+    pub fn operation(&self) -> &str {
+        self.header("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("")
+    }
+    /// The body as JSON (`null` when it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_default()
+    }
+}
+
+pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// An answer.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    /// 200 with an AWS JSON 1.1 body.
+    pub fn ok(v: serde_json::Value) -> Reply {
+        Reply::raw(200, v.to_string())
+    }
+    /// 200 with this exact AWS JSON 1.1 body (a recorded response).
+    pub fn recorded(body: String) -> Reply {
+        Reply::raw(200, body)
+    }
+    /// An AWS JSON 1.1 error as the services send it: `__type` and `message`.
+    pub fn error(status: u16, kind: &str, message: &str) -> Reply {
+        Reply::raw(
+            status,
+            serde_json::json!({ "__type": kind, "message": message }).to_string(),
+        )
+    }
+    fn raw(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            content_type: "application/x-amz-json-1.1",
+            body,
+        }
+    }
+}
+
+/// A running stub (its thread ends with the test process).
+pub struct Stub {
+    pub url: String,
+    log: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Stub {
+    /// Starts a stub on 127.0.0.1 that answers each request with `answer(request, its index
+    /// among the requests of its operation)`.
+    pub fn start(answer: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let log = Arc::new(Mutex::new(Vec::<Request>::new()));
+        let answer = Arc::new(answer);
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (log, answer) = (log2.clone(), answer.clone());
+                std::thread::spawn(move || {
+                    let mut w = stream.try_clone().unwrap();
+                    let mut r = BufReader::new(stream);
+                    while let Some(req) = read_request(&mut r) {
+                        let nth = {
+                            let mut log = log.lock().unwrap();
+                            let nth = log
+                                .iter()
+                                .filter(|x| x.operation() == req.operation() && x.path == req.path)
+                                .count();
+                            log.push(req.clone());
+                            nth
+                        };
+                        let reply = answer(&req, nth);
+                        let _ = write!(
+                            w,
+                            "HTTP/1.1 {} Stub\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-amzn-requestid: stub-{nth}\r\n\r\n{}",
+                            reply.status,
+                            reply.content_type,
+                            reply.body.len(),
+                            reply.body
+                        );
+                        let _ = w.flush();
+                    }
+                });
+            }
+        });
+        Stub { url, log }
+    }
+
+    /// Every request so far, in the order received.
+    pub fn requests(&self) -> Vec<Request> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The operations called so far, in order.
+    pub fn operations(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r.operation().to_string())
+            .collect()
+    }
+
+    /// The requests of one operation.
+    pub fn calls(&self, operation: &str) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.operation() == operation)
+            .collect()
+    }
+}
