@@ -98,17 +98,21 @@ pub fn clip(text: &str, width: usize) -> String {
 }
 
 /// Wraps `text` at spaces to lines of at most `width` characters, each after the first
-/// starting with `indent`.
+/// starting with the text's own leading spaces and then `indent`.
 pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     if text.chars().count() <= width {
         return text.to_string();
     }
+    let body = text.trim_start_matches(' ');
+    let lead = &text[..text.len() - body.len()];
+    let indent = format!("{lead}{indent}");
     let mut out = String::new();
-    let mut line = String::new();
+    let mut line = lead.to_string();
+    let mut words_on_line = 0;
     // a word longer than a line (a long retry spec, a URL) is cut after its commas or slashes
     let room = width.saturating_sub(indent.chars().count()).max(20);
     let mut words: Vec<String> = Vec::new();
-    for word in text.split(' ') {
+    for word in body.split(' ') {
         let mut rest = word;
         while rest.chars().count() > room {
             let cut: String = rest.chars().take(room).collect();
@@ -125,14 +129,16 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     for word in &words {
         let word = word.as_str();
         let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
+        if words_on_line > 0 && len + 1 + word.chars().count() > width {
             out.push_str(&line);
             out.push('\n');
-            line = indent.to_string();
-        } else if len > 0 && !line.ends_with(' ') {
+            line = indent.clone();
+            words_on_line = 0;
+        } else if words_on_line > 0 && !line.ends_with(' ') {
             line.push(' ');
         }
         line.push_str(word);
+        words_on_line += 1;
     }
     out.push_str(&line);
     out
@@ -168,6 +174,8 @@ mod tests {
         assert_eq!(duration(45.0), "45s");
         assert_eq!(sig(0.000_012_34), "0.00001234");
         assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc");
+        // an indented line keeps its indent, and its continuations go deeper
+        assert_eq!(wrap("  aaa bbb ccc", 9, "  "), "  aaa bbb\n    ccc");
         assert_eq!(clip("abcdef", 4), "abc…");
         // a word longer than the line is cut after a comma
         let long = format!("x {}", "a,".repeat(30));

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::sweep::objective::show;
+
 use super::num;
 use crate::sweep::Stat;
 use crate::sweep::recommend::{ArticleCheck, Recommendation};
@@ -13,6 +15,17 @@ fn ci(s: &Stat) -> String {
         num(s.mean),
         num(s.ci95_low),
         num(s.ci95_high)
+    )
+}
+
+/// A duration in seconds with its interval: `3h 33m [3h 27m, 3h 40m]`.
+fn dur(s: &Stat) -> String {
+    let d = super::fmt::duration;
+    format!(
+        "{} [{}, {}]",
+        d(s.mean),
+        d(s.ci95_low.max(0.0)),
+        d(s.ci95_high)
     )
 }
 
@@ -191,7 +204,7 @@ pub fn table_wide(r: &SweepResult) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>20} {:>20}  flags",
+        "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>26} {:>26}  flags",
         "#",
         "candidate",
         "n",
@@ -200,8 +213,8 @@ pub fn table_wide(r: &SweepResult) -> String {
         "saving",
         "crashed or failed",
         "deadline misses",
-        "p95 latency s",
-        "p99 latency s"
+        "p95 latency",
+        "p99 latency"
     );
     for c in &r.candidates {
         let m = &c.metrics;
@@ -220,7 +233,7 @@ pub fn table_wide(r: &SweepResult) -> String {
         }
         let _ = writeln!(
             o,
-            "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>20} {:>20}  {}",
+            "{:>4} {:<58} {:>5} {:>26} {:>15} {:>24} {:>24} {:>24} {:>26} {:>26}  {}",
             c.candidate.index,
             c.label,
             c.replications,
@@ -229,8 +242,8 @@ pub fn table_wide(r: &SweepResult) -> String {
             pct(&m.saving_fraction),
             pct(&m.crash_rate),
             pct(&m.deadline_miss_rate),
-            ci(&m.latency_p95_s),
-            ci(&m.latency_p99_s),
+            dur(&m.latency_p95_s),
+            dur(&m.latency_p99_s),
             flags.join(",")
         );
     }
@@ -405,11 +418,11 @@ pub fn recommendation_text(
             );
             let _ = writeln!(
                 o,
-                "  spot share {}; crashed or failed {}; deadline misses {}; p95 latency {} s",
+                "  spot share {}; crashed or failed {}; deadline misses {}; p95 latency {}",
                 pct(&m.spot_share),
                 pct(&m.crash_rate),
                 pct(&m.deadline_miss_rate),
-                ci(&m.latency_p95_s)
+                dur(&m.latency_p95_s)
             );
             if c.readings.len() > 1 {
                 let per: Vec<String> = c
@@ -436,10 +449,10 @@ pub fn recommendation_text(
                     o,
                     "  {}: mean {}, {:.0}% upper bound {} ≤ {} ✓",
                     ch.objective,
-                    num(ch.mean),
+                    show(ch.objective, ch.mean),
                     100.0 * rec.confidence,
-                    num(ch.upper),
-                    num(ch.limit)
+                    show(ch.objective, ch.upper),
+                    show(ch.objective, ch.limit)
                 );
             }
             match &rec.runner_up {
@@ -512,8 +525,8 @@ pub fn recommendation_text(
                     c.candidate,
                     c.label,
                     c.objective,
-                    num(c.upper),
-                    num(c.limit)
+                    show(c.objective, c.upper),
+                    show(c.objective, c.limit)
                 );
             }
         }

@@ -246,13 +246,21 @@ pub fn figures(
                         Some(Limit {
                             axis: "x",
                             value: 100.0 * k.limit,
-                            label: format!("{} {}", k.objective, crate::report::fmt::pct(k.limit)),
+                            label: format!(
+                                "{} {}",
+                                k.objective,
+                                super::objective::show(k.objective, k.limit)
+                            ),
                         })
                     } else if k.objective == y_objective {
                         Some(Limit {
                             axis: "y",
                             value: k.limit,
-                            label: format!("{} {} USD", k.objective, crate::report::num(k.limit)),
+                            label: format!(
+                                "{} {}",
+                                k.objective,
+                                super::objective::show(k.objective, k.limit)
+                            ),
                         })
                     } else {
                         None

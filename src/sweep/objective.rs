@@ -20,6 +20,16 @@ pub struct Check {
     pub lower: f64,
 }
 
+/// A value of `objective` in its unit, for people: rates as percentages, the latency as a
+/// duration, the cost in USD.
+pub fn show(objective: &str, v: f64) -> String {
+    match objective {
+        "max_p95_latency" => crate::report::fmt::duration(v),
+        "max_monthly_cost" => format!("{} USD", crate::report::num(v)),
+        _ => crate::report::fmt::pct(v),
+    }
+}
+
 impl Check {
     /// Met with the stated confidence: the upper bound is within the limit.
     pub fn met(&self) -> bool {

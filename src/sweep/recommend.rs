@@ -212,8 +212,10 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
                 .find(|c| c.objective == *obj)
                 .map(|c| {
                     format!(
-                        " (e.g. {}: upper bound {:.4} > {})",
-                        ex.label, c.upper, c.limit
+                        " (e.g. {}: upper bound {} > {})",
+                        ex.label,
+                        super::objective::show(c.objective, c.upper),
+                        super::objective::show(c.objective, c.limit)
                     )
                 })
                 .unwrap_or_default();
