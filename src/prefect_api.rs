@@ -1,10 +1,15 @@
 //! The Prefect REST API calls `plan`/`apply --prefect-api-url` make: read a work pool
 //! (`GET /work_pools/{name}`), create it (`POST /work_pools/`) or update it
-//! (`PATCH /work_pools/{name}`). The API key comes from `PREFECT_API_KEY` and goes only into
-//! the `Authorization: Bearer` header; it is never printed, not even in errors.
+//! (`PATCH /work_pools/{name}`); read the pool's deployments (`POST /deployments/filter`,
+//! `POST /flows/filter`) and set their job variables (`PATCH /deployments/{id}`); read the
+//! fallback automation (`POST /automations/filter`), create it (`POST /automations/`) or
+//! replace it (`PUT /automations/{id}`). The API key comes from `PREFECT_API_KEY` and goes
+//! only into the `Authorization: Bearer` header; it is never printed, not even in errors.
 
 use serde_json::Value;
 
+use crate::deploy::automation::{AutomationState, AutomationWrite};
+use crate::deploy::deployments::{DeploymentState, DeploymentWrite};
 use crate::deploy::workpool::{PoolState, PoolWrite};
 
 /// A Prefect API endpoint (`https://api.prefect.cloud/api/accounts/…/workspaces/…`, or
@@ -47,7 +52,7 @@ impl PrefectApi {
         PrefectApi::new(base, std::env::var("PREFECT_API_KEY").ok())
     }
 
-    /// `GET` without a body, `POST`/`PATCH` with `body`.
+    /// `GET` without a body, `POST`/`PATCH`/`PUT` with `body`.
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base);
         let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
@@ -60,10 +65,10 @@ impl PrefectApi {
                 r.call()
             }
             Some(b) => {
-                let mut r = if method == "POST" {
-                    self.agent.post(&url)
-                } else {
-                    self.agent.patch(&url)
+                let mut r = match method {
+                    "POST" => self.agent.post(&url),
+                    "PUT" => self.agent.put(&url),
+                    _ => self.agent.patch(&url),
                 };
                 if let Some(a) = &auth {
                     r = r.header("Authorization", a);
@@ -142,6 +147,96 @@ impl PrefectApi {
         };
         if status == 404 {
             return Err("the Prefect API answered 404: is --prefect-api-url the API's URL (ending in /api, or /api/accounts/…/workspaces/… on Prefect Cloud)?".into());
+        }
+        Ok(())
+    }
+
+    /// The deployments of work pool `pool`, with their flows' names.
+    pub fn deployments(&self, pool: &str) -> Result<Vec<DeploymentState>, String> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            let (_, page) = self.send(
+                "POST",
+                "/deployments/filter",
+                Some(&serde_json::json!({
+                    "work_pools": {"name": {"any_": [pool]}},
+                    "sort": "NAME_ASC",
+                    "offset": offset,
+                    "limit": 200,
+                })),
+            )?;
+            let page = page.as_array().cloned().unwrap_or_default();
+            offset += page.len();
+            let done = page.len() < 200;
+            out.extend(page);
+            if done {
+                break;
+            }
+        }
+        let flow_ids: Vec<&Value> = out.iter().map(|d| &d["flow_id"]).collect();
+        let (_, flows) = self.send(
+            "POST",
+            "/flows/filter",
+            Some(&serde_json::json!({"flows": {"id": {"any_": flow_ids}}})),
+        )?;
+        let flow_name = |id: &Value| {
+            flows
+                .as_array()
+                .and_then(|f| f.iter().find(|x| &x["id"] == id))
+                .and_then(|x| x["name"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(out
+            .iter()
+            .map(|d| DeploymentState {
+                id: d["id"].as_str().unwrap_or_default().to_string(),
+                name: d["name"].as_str().unwrap_or_default().to_string(),
+                flow_name: flow_name(&d["flow_id"]),
+                job_variables: d["job_variables"].clone(),
+            })
+            .collect())
+    }
+
+    /// Sets a deployment's job variables.
+    pub fn write_deployment(&self, w: &DeploymentWrite) -> Result<(), String> {
+        let (status, _) = self.send(
+            "PATCH",
+            &format!("/deployments/{}", encode(&w.id)),
+            Some(&serde_json::json!({"job_variables": w.job_variables})),
+        )?;
+        if status == 404 {
+            return Err(format!(
+                "deployment {} is gone (deleted since the plan?)",
+                w.label
+            ));
+        }
+        Ok(())
+    }
+
+    /// The automations named `name` (spotplan keeps one).
+    pub fn automations(&self, name: &str) -> Result<Vec<AutomationState>, String> {
+        let (_, v) = self.send(
+            "POST",
+            "/automations/filter",
+            Some(&serde_json::json!({"automations": {"name": {"any_": [name]}}})),
+        )?;
+        Ok(v.as_array()
+            .map(|a| a.iter().map(AutomationState::from_api).collect())
+            .unwrap_or_default())
+    }
+
+    /// Creates or replaces the automation.
+    pub fn write_automation(&self, w: &AutomationWrite) -> Result<(), String> {
+        let (status, _) = match w {
+            AutomationWrite::Create { body } => self.send("POST", "/automations/", Some(body))?,
+            AutomationWrite::Replace { id, body } => {
+                self.send("PUT", &format!("/automations/{}", encode(id)), Some(body))?
+            }
+        };
+        if status == 404 {
+            return Err("the automation is gone (deleted since the plan?); run apply again".into());
         }
         Ok(())
     }

@@ -8,6 +8,8 @@ use clap::{Args, ValueEnum};
 use super::UserError;
 use super::emit::{Target, prepare};
 use crate::deploy::apply::{EcsApi, apply};
+use crate::deploy::automation::{AutomationPlan, AutomationWrite, plan_automation};
+use crate::deploy::deployments::{DeploymentsPlan, plan_deployments};
 use crate::deploy::emit::desired;
 use crate::deploy::plan::{Action, Plan, plan, summary};
 use crate::deploy::workpool::{PoolPlan, plan_pool};
@@ -72,6 +74,13 @@ struct Full {
     /// Only with `--prefect-api-url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     work_pool: Option<PoolPlan>,
+    /// Deployments' own job variables (with `--prefect-api-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployments: Option<DeploymentsPlan>,
+    /// The fallback automation (with `--prefect-api-url`, when the retry policy needs it or
+    /// one exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automation: Option<AutomationPlan>,
 }
 
 impl Full {
@@ -81,6 +90,11 @@ impl Full {
                 .work_pool
                 .as_ref()
                 .map_or(0, |p| usize::from(p.step.action != Action::Unchanged))
+            + self.deployments.as_ref().map_or(0, |d| d.writes.len())
+            + self
+                .automation
+                .as_ref()
+                .map_or(0, |a| usize::from(a.write.is_some()))
     }
 }
 
@@ -128,18 +142,41 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
         )
         .map_err(|e| anyhow::anyhow!("cannot read the account: {e}"))?;
     let ecs = plan(&want, &seen);
-    // the work pool, when the Prefect API URL was given on the command line
-    let work_pool = match &prefect {
-        None => None,
-        Some(api) => {
-            let pool = crate::deploy::emit::work_pool(&s, &inputs, &choice);
-            let seen = api
-                .pool(&pool.name)
-                .map_err(|e| anyhow::anyhow!("cannot read the work pool: {e}"))?;
-            Some(plan_pool(&pool, seen.as_ref()))
+    // the work pool, its deployments and the fallback automation, when the Prefect API URL
+    // was given on the command line
+    let (mut work_pool, mut deployments, mut automation) = (None, None, None);
+    if let Some(papi) = &prefect {
+        let pool = crate::deploy::emit::work_pool(&s, &inputs, &choice);
+        let seen = papi
+            .pool(&pool.name)
+            .map_err(|e| anyhow::anyhow!("cannot read the work pool: {e}"))?;
+        work_pool = Some(plan_pool(&pool, seen.as_ref()));
+        let want = crate::deploy::emit::deployment_job_variables(&s, &choice);
+        if !want.is_empty() {
+            let have = if seen.is_some() {
+                papi.deployments(&pool.name)
+                    .map_err(|e| anyhow::anyhow!("cannot read the deployments: {e}"))?
+            } else {
+                Vec::new()
+            };
+            deployments = Some(plan_deployments(&want, &have, &pool.name));
         }
-    };
-    Ok((Full { ecs, work_pool }, api, prefect))
+        let wanted = crate::deploy::emit::fallback_automation(&inputs, &choice);
+        let existing = papi
+            .automations(&crate::deploy::automation::name_for(&pool.name))
+            .map_err(|e| anyhow::anyhow!("cannot read the automations: {e}"))?;
+        automation = plan_automation(wanted.as_ref(), &existing);
+    }
+    Ok((
+        Full {
+            ecs,
+            work_pool,
+            deployments,
+            automation,
+        },
+        api,
+        prefect,
+    ))
 }
 
 fn show(p: &Full, f: PlanFormat) -> anyhow::Result<()> {
@@ -150,6 +187,12 @@ fn show(p: &Full, f: PlanFormat) -> anyhow::Result<()> {
             }
             if let Some(w) = &p.work_pool {
                 out!("{}", w.step);
+            }
+            for d in p.deployments.iter().flat_map(|d| &d.steps) {
+                out!("{d}");
+            }
+            if let Some(a) = &p.automation {
+                out!("{}", a.step);
             }
             outln!("{}", summary(p.changes()));
         }
@@ -245,6 +288,52 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(1));
             }
+        }
+    }
+    // then each deployment's own job variables, and the automation that reruns Crashed runs
+    if let Some(api) = &prefect {
+        for w in p.deployments.iter().flat_map(|d| &d.writes) {
+            if let Err(e) = api.write_deployment(w) {
+                eprintln!(
+                    "failed: deployment {}: {e}\nthe changes above are in place; run apply again to finish",
+                    w.label
+                );
+                return Ok(ExitCode::from(1));
+            }
+            eprintln!("done: deployment {} (job variables)", w.label);
+        }
+        if let Some(AutomationPlan {
+            write: Some(w),
+            step,
+        }) = &p.automation
+        {
+            if let Err(e) = api.write_automation(w) {
+                eprintln!(
+                    "failed: automation {}: {e}\nthe changes above are in place; run apply again to finish",
+                    step.name
+                );
+                return Ok(ExitCode::from(1));
+            }
+            eprintln!(
+                "done: automation {} ({})",
+                step.name,
+                if matches!(w, AutomationWrite::Create { .. }) {
+                    "created"
+                } else {
+                    "updated"
+                }
+            );
+        }
+        if let Some(missing) = p.deployments.as_ref().map(|d| {
+            d.steps
+                .iter()
+                .filter(|s| s.action == Action::Missing)
+                .count()
+        }) && missing > 0
+        {
+            eprintln!(
+                "note: {missing} deployment(s) not found in the work pool: deploy them with the job variables shown (prefect/prefect.yaml from `spotplan emit`)"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,9 +1,11 @@
 //! `spotplan emit FILE|recommendation.json --out DIR`
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use serde_json::json;
 
 use super::UserError;
 use crate::deploy::emit::{Choice, artefacts};
@@ -95,8 +97,51 @@ fn wanted(path: &str, f: EmitFormat) -> bool {
 }
 
 /// A recommendation file: the pool's strategy, the retry spec, the scenario path and each
-/// deployment's own job variables (flow, JSON).
-type RecommendationParts = (Strategy, String, String, Vec<(String, String)>);
+/// deployment's own job variables (by flow).
+type RecommendationParts = (
+    Strategy,
+    String,
+    String,
+    BTreeMap<String, serde_json::Value>,
+);
+
+/// A capacity provider strategy from its ECS JSON, checked against ECS's rules.
+fn strategy_items(items: &[serde_json::Value], what: &str) -> Result<Strategy, UserError> {
+    let mut out = Vec::new();
+    for (k, i) in items.iter().enumerate() {
+        let name = i["capacityProvider"].as_str().unwrap_or("");
+        let provider = Provider::from_ecs_name(name).ok_or_else(|| {
+            UserError(format!(
+                "{what}: strategy item {k}: provider `{name}` is not FARGATE or FARGATE_SPOT"
+            ))
+        })?;
+        let weight =
+            i["weight"].as_u64().filter(|w| *w <= 1000).ok_or_else(|| {
+                UserError(format!("{what}: strategy item {k}: weight must be 0–1000"))
+            })? as u32;
+        let base = i["base"]
+            .as_u64()
+            .filter(|b| *b <= 100_000)
+            .ok_or_else(|| UserError(format!("{what}: strategy item {k}: base must be 0–100000")))?
+            as u32;
+        out.push(StrategyItem {
+            provider,
+            weight,
+            base,
+        });
+    }
+    let s = Strategy { items: out };
+    if s.items.is_empty()
+        || s.items.len() > Strategy::MAX_ITEMS
+        || s.total_weight() == 0
+        || s.items.iter().filter(|i| i.base > 0).count() > 1
+    {
+        return Err(UserError(format!(
+            "{what}: the strategy breaks the ECS rules (1–20 items, a weight above 0, at most one base)"
+        )));
+    }
+    Ok(s)
+}
 
 /// Reads a recommendation file.
 fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
@@ -119,96 +164,59 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
     let items = v["recommendation"]["ecs"]["capacityProviderStrategy"].as_array().ok_or_else(|| {
         UserError(format!("`{}` recommends nothing (no candidate met the objectives); there is no strategy to emit", path.display()))
     })?;
-    let mut out = Vec::new();
-    for (k, i) in items.iter().enumerate() {
-        let name = i["capacityProvider"].as_str().unwrap_or("");
-        let provider = Provider::from_ecs_name(name).ok_or_else(|| {
-            UserError(format!(
-                "strategy item {k}: provider `{name}` is not FARGATE or FARGATE_SPOT"
-            ))
-        })?;
-        let weight = i["weight"]
-            .as_u64()
-            .filter(|w| *w <= 1000)
-            .ok_or_else(|| UserError(format!("strategy item {k}: weight must be 0–1000")))?
-            as u32;
-        let base = i["base"]
-            .as_u64()
-            .filter(|b| *b <= 100_000)
-            .ok_or_else(|| UserError(format!("strategy item {k}: base must be 0–100000")))?
-            as u32;
-        out.push(StrategyItem {
-            provider,
-            weight,
-            base,
-        });
-    }
-    let s = Strategy { items: out };
-    if s.items.is_empty()
-        || s.items.len() > Strategy::MAX_ITEMS
-        || s.total_weight() == 0
-        || s.items.iter().filter(|i| i.base > 0).count() > 1
-    {
-        return Err(UserError("the recommended strategy breaks the ECS rules (1–20 items, a weight above 0, at most one base)".into()));
-    }
+    let s = strategy_items(items, "the recommendation")?;
     let retry = v["recommendation"]["retry"]
         .as_str()
         .unwrap_or("prefect3")
         .to_string();
     let scenario = v["meta"]["file"].as_str().unwrap_or("").to_string();
-    let deployments = v["recommendation"]["deployments"]
+    let mut deployments = BTreeMap::new();
+    for d in v["recommendation"]["deployments"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| {
-                    (
-                        d["flow"].as_str().unwrap_or("?").to_string(),
-                        d["job_variables"].to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let flow = d["flow"].as_str().unwrap_or_default().to_string();
+        let jv = &d["job_variables"];
+        let items = jv["capacity_provider_strategy"].as_array().ok_or_else(|| {
+            UserError(format!(
+                "`{}`: deployment `{flow}` has no job_variables.capacity_provider_strategy",
+                path.display()
+            ))
+        })?;
+        strategy_items(items, &format!("deployment `{flow}`"))?;
+        deployments.insert(flow, jv.clone());
+    }
     Ok((s, retry, scenario, deployments))
 }
 
-/// What the artefacts cannot carry yet, refused rather than deployed in part: deployments'
-/// own strategies (their job variables) and the fallback automation.
-fn not_deployable_yet(
+/// The deployments' own job variables: the recommendation's (each named flow must be the
+/// scenario's), else the `strategy` of each `[[flow]]` that has one.
+fn deployment_overrides(
     s: &crate::scenario::Scenario,
-    choice: &Choice,
-    deployments: &[(String, String)],
-) -> Result<(), UserError> {
-    let mut own: Vec<String> = deployments
-        .iter()
-        .map(|(f, jv)| format!("  {f}: {jv}"))
-        .collect();
-    if deployments.is_empty() {
-        for f in s.flows.iter().filter(|f| f.strategy.is_some()) {
-            if let Some(st) = &f.strategy {
-                own.push(format!(
-                    "  {}: {{\"capacity_provider_strategy\": {}}}",
-                    f.name,
-                    crate::sweep::candidate::ecs_strategy_json(st)
-                ));
+    from_rec: Option<BTreeMap<String, serde_json::Value>>,
+) -> Result<BTreeMap<String, serde_json::Value>, UserError> {
+    match from_rec {
+        Some(m) => {
+            if let Some(f) = m.keys().find(|f| !s.flows.iter().any(|x| &x.name == *f)) {
+                return Err(UserError(format!(
+                    "the recommendation gives deployment `{f}` its own strategy, but the scenario has no flow of that name"
+                )));
             }
+            Ok(m)
         }
+        None => Ok(s
+            .flows
+            .iter()
+            .filter_map(|f| {
+                let st = f.strategy.as_ref()?;
+                Some((
+                    f.name.clone(),
+                    json!({"capacity_provider_strategy": crate::sweep::candidate::ecs_strategy_json(st)}),
+                ))
+            })
+            .collect()),
     }
-    if !own.is_empty() {
-        return Err(UserError(format!(
-            "this configuration gives deployments their own strategies, which `emit`, `plan` and `apply` cannot set yet (they write the work pool only, so the runs would go where the pool says); set each deployment's job_variables yourself:\n{}",
-            own.join("\n")
-        )));
-    }
-    if let crate::scenario::RetryPolicy::Prefect3 {
-        automation: true, ..
-    } = choice.retry
-    {
-        return Err(UserError(
-            "the retry policy relies on a Prefect automation (rerun a Crashed run on FARGATE), which `emit`, `plan` and `apply` cannot create yet; create it in Prefect (trigger: a flow run of the pool's deployments Crashed; action: run the deployment with job_variables capacity_provider_strategy [{\"capacityProvider\": \"FARGATE\", \"weight\": 1, \"base\": 0}]), or emit a policy without `fallback=automation`".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it.
@@ -220,10 +228,10 @@ pub fn prepare(
     Choice,
 )> {
     let is_rec = a.file.extension().is_some_and(|e| e == "json");
-    let mut deployments = Vec::new();
+    let mut deployments = None;
     let (scenario_path, from_rec) = if is_rec {
         let (strategy, retry, path, own) = recommendation(&a.file)?;
-        deployments = own;
+        deployments = Some(own);
         (
             a.scenario.clone().unwrap_or_else(|| PathBuf::from(path)),
             Some((strategy, retry)),
@@ -232,20 +240,22 @@ pub fn prepare(
         (a.file.clone(), None)
     };
     let s = super::load_scenario(&scenario_path)?;
+    let deployments = deployment_overrides(&s, deployments)?;
     let choice = match from_rec {
         Some((strategy, retry)) => Choice {
             strategy,
             retry: parse_retry_spec(&retry)
                 .map_err(|m| UserError(format!("the recommendation's retry policy: {m}")))?,
             origin: format!("recommendation {}", a.file.display()),
+            deployments,
         },
         None => Choice {
             strategy: s.launch.strategy.clone(),
             retry: s.retry.clone(),
             origin: format!("scenario {}", a.file.display()),
+            deployments,
         },
     };
-    not_deployable_yet(&s, &choice, &deployments)?;
     if let Some(f) = s
         .flows
         .iter()

@@ -3,6 +3,8 @@
 //! Terraform).
 
 pub mod apply;
+pub mod automation;
+pub mod deployments;
 pub mod emit;
 pub mod fake;
 pub mod inputs;

@@ -63,6 +63,8 @@ pub enum Action {
     Update,
     /// `=`
     Unchanged,
+    /// `!`: wanted but absent, and not something `apply` can create (a Prefect deployment)
+    Missing,
 }
 
 impl Action {
@@ -114,7 +116,9 @@ pub struct Plan {
 impl Plan {
     /// Whether anything would change.
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.action != Action::Unchanged)
+        self.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Create | Action::Update))
     }
     /// The calls, in order.
     pub fn calls(&self) -> Vec<&Call> {
@@ -357,10 +361,15 @@ impl fmt::Display for Step {
             Action::Create => '+',
             Action::Update => '~',
             Action::Unchanged => '=',
+            Action::Missing => '!',
         };
         writeln!(f, "{sign} {} {}", self.resource, self.name)?;
         for c in &self.changes {
-            writeln!(f, "    {}: {} → {}", c.field, c.old, c.new)?;
+            if self.action == Action::Missing {
+                writeln!(f, "    {}: {}", c.field, c.new)?;
+            } else {
+                writeln!(f, "    {}: {} → {}", c.field, c.old, c.new)?;
+            }
         }
         for k in &self.kept {
             writeln!(f, "    = capacity provider {k} (not spotplan's: kept)")?;

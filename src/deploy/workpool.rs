@@ -65,7 +65,8 @@ fn default_of(t: &Value, var: &str) -> Value {
     t["variables"]["properties"][var]["default"].clone()
 }
 
-fn show(v: &Value) -> String {
+/// A job variable's value in words: a strategy as `FARGATE_SPOT w4, FARGATE w1 b1`.
+pub fn show(v: &Value) -> String {
     match v {
         Value::Null => "none".into(),
         Value::Array(a) if a.iter().all(|i| i.get("capacityProvider").is_some()) => {

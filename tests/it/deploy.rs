@@ -16,6 +16,7 @@ fn choice(s: &spotplan::scenario::Scenario) -> Choice {
         strategy: s.launch.strategy.clone(),
         retry: s.retry.clone(),
         origin: "test".into(),
+        deployments: Default::default(),
     }
 }
 

@@ -23,6 +23,7 @@ fn want() -> Desired {
             strategy: s.launch.strategy.clone(),
             retry: s.retry.clone(),
             origin: "test".into(),
+            deployments: Default::default(),
         },
     )
 }

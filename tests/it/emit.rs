@@ -374,62 +374,81 @@ fn emitted_cloudformation_passes_cfn_lint_and_terraform_passes_fmt() {
 }
 
 #[test]
-fn what_the_artefacts_cannot_carry_is_refused_not_half_deployed() {
+fn per_deployment_strategies_and_the_fallback_automation_are_emitted() {
     let fixture =
         std::fs::read_to_string(crate::common::root().join("fixtures/emit-scenario.toml")).unwrap();
-    let dir = tmp("refused");
+    let dir = tmp("own");
     std::fs::create_dir_all(&dir).unwrap();
-    let cases = [
-        (
-            fixture.replace(
-                "duration = \"10m\"",
-                "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
-            ),
-            "cannot set yet",
-        ),
-        (
-            fixture.replace(
-                "policy = \"prefect3-reschedule\"",
-                "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
-            ),
-            "relies on a Prefect automation",
-        ),
-    ];
-    for (k, (src, want)) in cases.iter().enumerate() {
-        let file = dir.join(format!("s{k}.toml"));
-        std::fs::write(&file, src).unwrap();
-        let out = dir.join(format!("out{k}"));
-        let o = spotplan(&[
-            "emit",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+    let src = fixture
+        .replace(
+            "duration = \"10m\"",
+            "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+        )
+        .replace(
+            "policy = \"prefect3-reschedule\"",
+            "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
         );
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(want), "{err}");
-        assert!(!out.exists(), "nothing written");
-    }
-    // the deployment's job variables are in the message, ready to paste
-    let never = dir.join("never-written");
+    let file = dir.join("s.toml");
+    std::fs::write(&file, &src).unwrap();
+    let out = dir.join("out");
     let o = spotplan(&[
         "emit",
-        dir.join("s0.toml").to_str().unwrap(),
+        file.to_str().unwrap(),
         "--out",
-        never.to_str().unwrap(),
+        out.to_str().unwrap(),
     ]);
-    assert!(!never.exists(), "nothing written");
-    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    let od = serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]);
+    // the flow's own strategy, as its deployment's job variables
+    let deployments: serde_json::Value =
+        serde_json::from_str(&read("prefect/deployments.json")).unwrap();
+    assert_eq!(
+        deployments["etl"]["job_variables"]["capacity_provider_strategy"],
+        od
+    );
+    let yaml = read("prefect/prefect.yaml");
     assert!(
-        err.contains(
-            "  etl: {\"capacity_provider_strategy\": [{\"capacityProvider\":\"FARGATE\",\"weight\":1,\"base\":0}]}"
-        ),
-        "{err}"
+        yaml.contains("  - name: \"etl\"\n    work_pool:\n      name: \"spot-pool\"\n      job_variables: {\"capacity_provider_strategy\":[{\"capacityProvider\":\"FARGATE\",\"weight\":1,\"base\":0}]}\n"),
+        "{yaml}"
+    );
+    // the automation Prefect's server evaluates, and the script that creates or updates it
+    let auto: serde_json::Value = serde_json::from_str(&read("prefect/automation.json")).unwrap();
+    assert_eq!(auto, spotplan::deploy::automation::body_for("spot-pool"));
+    assert_eq!(
+        auto["trigger"]["expect"],
+        serde_json::json!(["prefect.flow-run.Crashed"])
+    );
+    assert_eq!(
+        auto["actions"][0]["job_variables"]["capacity_provider_strategy"],
+        od
+    );
+    let script = read("prefect/work-pool.sh");
+    assert!(script.contains("prefect automation create --from-file automation.json"));
+    assert!(script.contains("prefect automation update --id \"$id\" --from-file automation.json"));
+    // without them, neither file
+    let plain = dir.join("plain");
+    let o = spotplan(&[
+        "emit",
+        crate::common::root()
+            .join("fixtures/emit-scenario.toml")
+            .to_str()
+            .unwrap(),
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    for f in [
+        "prefect/automation.json",
+        "prefect/prefect.yaml",
+        "prefect/deployments.json",
+    ] {
+        assert!(!plain.join(f).exists(), "{f}");
+    }
+    assert!(
+        !std::fs::read_to_string(plain.join("prefect/work-pool.sh"))
+            .unwrap()
+            .contains("automation")
     );
 }
 

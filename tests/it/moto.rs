@@ -390,9 +390,13 @@ fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json:
         .timeout_global(Some(std::time::Duration::from_secs(30)))
         .build()
         .into();
-    let mut r = match body {
-        None => agent.get(url).call(),
-        Some(b) => agent
+    let mut r = match (method, body) {
+        (_, None) => agent.get(url).call(),
+        ("POST", Some(b)) => agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(b.to_string().as_bytes()),
+        (_, Some(b)) => agent
             .patch(url)
             .header("Content-Type", "application/json")
             .send(b.to_string().as_bytes()),
@@ -502,6 +506,229 @@ fn apply_creates_and_updates_the_prefect_work_pool() {
         "{}",
         text(&p3)
     );
+}
+
+/// A flow with its own strategy and the `fallback=automation` policy, against the real Prefect
+/// server: `apply` creates the fallback automation; a deployment that does not exist yet is
+/// shown, not invented; once deployed, its job variables get the flow's strategy (its own
+/// variables kept) and the plan converges. Then Prefect itself: a run of the deployment marked
+/// Crashed is run again by the automation, as a new run on FARGATE.
+#[test]
+fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_runs() {
+    let (Some(url), Some(prefect)) = (moto(), server("SPOTPLAN_PREFECT_API_URL")) else {
+        return;
+    };
+    let region = "ap-southeast-2";
+    let mut c = case("own");
+    let src = std::fs::read_to_string(&c.scenario)
+        .unwrap()
+        .replace(
+            "duration = \"10m\"",
+            "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+        )
+        .replace(
+            "policy = \"prefect3-reschedule\"",
+            "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
+        );
+    std::fs::write(&c.scenario, src).unwrap();
+    let pool = c.cluster.clone();
+    c.extra = vec![
+        "--prefect-api-url".into(),
+        prefect.clone(),
+        "--work-pool".into(),
+        pool.clone(),
+    ];
+    let (subnet, sg) = network(&url, region);
+    let net = (subnet.as_str(), sg.as_str());
+    let run = |args: &[&str]| {
+        let o = spotplan(&c, &url, region, args, net);
+        assert!(!text(&o).contains(KEY), "the API key was printed");
+        o
+    };
+    let name = spotplan::deploy::automation::name_for(&pool);
+
+    let a = run(&["apply", "--yes"]);
+    assert!(a.status.success(), "{}", text(&a));
+    let out = String::from_utf8_lossy(&a.stdout);
+    assert!(
+        out.contains("! deployment etl\n    not in work pool"),
+        "{}",
+        text(&a)
+    );
+    assert!(
+        out.contains(&format!("+ automation {name}\n")),
+        "{}",
+        text(&a)
+    );
+    let found = http(
+        "POST",
+        &format!("{prefect}/automations/filter"),
+        Some(serde_json::json!({"automations": {"name": {"any_": [name]}}})),
+    );
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(
+        found[0]["trigger"]["match_related"]["prefect.resource.name"],
+        pool.as_str()
+    );
+
+    // the team deploys its flow into the pool, with a job variable of its own
+    let flow = http(
+        "POST",
+        &format!("{prefect}/flows/"),
+        Some(serde_json::json!({"name": "etl"})),
+    );
+    let dep = http(
+        "POST",
+        &format!("{prefect}/deployments/"),
+        Some(serde_json::json!({
+            "name": "prod", "flow_id": flow["id"], "work_pool_name": pool,
+            "job_variables": {"image": "example/etl:1"}
+        })),
+    );
+    let p = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(p.status.code(), Some(2), "{}", text(&p));
+    assert!(
+        String::from_utf8_lossy(&p.stdout).contains(
+            "~ deployment etl/prod\n    capacity provider strategy: pool default → FARGATE w1\n"
+        ),
+        "{}",
+        text(&p)
+    );
+    let a = run(&["apply", "--yes"]);
+    assert!(a.status.success(), "{}", text(&a));
+    let got = http(
+        "GET",
+        &format!("{prefect}/deployments/{}", dep["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(
+        got["job_variables"],
+        serde_json::json!({
+            "image": "example/etl:1",
+            "capacity_provider_strategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+        })
+    );
+    run(&["apply", "--yes"]);
+    let p = run(&["plan", "--detailed-exitcode"]);
+    let out = String::from_utf8_lossy(&p.stdout);
+    assert!(
+        out.contains("= deployment etl/prod\n") && out.contains(&format!("= automation {name}\n")),
+        "{}",
+        text(&p)
+    );
+
+    // Prefect's own triggers and actions: a Crashed run comes back as a new run on FARGATE
+    let run_id = http(
+        "POST",
+        &format!(
+            "{prefect}/deployments/{}/create_flow_run",
+            dep["id"].as_str().unwrap()
+        ),
+        Some(serde_json::json!({})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for state in ["RUNNING", "CRASHED"] {
+        http(
+            "POST",
+            &format!("{prefect}/flow_runs/{run_id}/set_state"),
+            Some(serde_json::json!({"state": {"type": state}, "force": true})),
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let rerun = loop {
+        let runs = http(
+            "POST",
+            &format!("{prefect}/flow_runs/filter"),
+            Some(serde_json::json!({"deployments": {"id": {"any_": [dep["id"]]}}})),
+        );
+        if let Some(r) = runs
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] != run_id.as_str()))
+        {
+            break r.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rerun within 90 s of the Crashed state"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(rerun["created_by"]["type"], "AUTOMATION", "{rerun}");
+    assert_eq!(
+        rerun["job_variables"]["capacity_provider_strategy"],
+        serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}])
+    );
+}
+
+/// The emitted script, run twice with Prefect's own CLI against the real server, leaves one
+/// automation, spotplan's.
+#[test]
+fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
+    let (Some(prefect), Some(python)) = (
+        server("SPOTPLAN_PREFECT_API_URL"),
+        server("SPOTPLAN_PREFECT_PYTHON"),
+    ) else {
+        return;
+    };
+    let bin = std::path::Path::new(&python)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let c = case("script");
+    let pool = c.cluster.clone();
+    let src = std::fs::read_to_string(&c.scenario).unwrap().replace(
+        "policy = \"prefect3-reschedule\"",
+        "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
+    );
+    std::fs::write(&c.scenario, src).unwrap();
+    let dir = std::env::temp_dir().join(format!("spotplan-script-{pool}"));
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .arg("emit")
+        .arg(&c.scenario)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--work-pool", &pool])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for _ in 0..2 {
+        let o = Command::new("bash")
+            .arg(dir.join("prefect/work-pool.sh"))
+            .env("PATH", &path)
+            .env("PREFECT_API_URL", &prefect)
+            .env("PREFECT_HOME", dir.join("prefect-home"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let name = spotplan::deploy::automation::name_for(&pool);
+    let found = http(
+        "POST",
+        &format!("{prefect}/automations/filter"),
+        Some(serde_json::json!({"automations": {"name": {"any_": [name]}}})),
+    );
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "one automation after two runs: {found:?}");
+    let want = spotplan::deploy::automation::body_for(&pool);
+    assert_eq!(found[0]["trigger"]["expect"], want["trigger"]["expect"]);
+    assert_eq!(
+        found[0]["trigger"]["match_related"],
+        want["trigger"]["match_related"]
+    );
+    assert_eq!(
+        found[0]["actions"][0]["job_variables"],
+        want["actions"][0]["job_variables"]
+    );
+    let pool_back = http("GET", &format!("{prefect}/work_pools/{pool}"), None);
+    assert_eq!(pool_back["type"], "ecs");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 impl Drop for Case {
