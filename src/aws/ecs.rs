@@ -1,6 +1,8 @@
-//! `EcsApi` over aws-sdk-ecs: DescribeClusters (SETTINGS), DescribeTaskDefinition,
+//! `EcsApi` over the AWS SDK: DescribeClusters (SETTINGS), DescribeTaskDefinition,
 //! DescribeServices to observe; CreateCluster, PutClusterCapacityProviders,
-//! RegisterTaskDefinition, CreateService, UpdateService to apply. Errors in plain words.
+//! RegisterTaskDefinition, CreateService, UpdateService to apply; and the worker's
+//! crash-detection feed: SQS GetQueueUrl/GetQueueAttributes, CreateQueue, SetQueueAttributes,
+//! EventBridge DescribeRule/ListTargetsByRule, PutRule, PutTargets. Errors in plain words.
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -12,6 +14,7 @@ use aws_sdk_ecs::types::{
 use serde_json::{Value, json};
 
 use crate::deploy::apply::{ApiError, EcsApi};
+use crate::deploy::events::{ObservedEvents, QueueState, RuleState};
 use crate::deploy::plan::Call;
 use crate::deploy::state::{ClusterState, Item, Observed, ServiceState, TaskDefinitionState};
 
@@ -19,32 +22,39 @@ use crate::deploy::state::{ClusterState, Item, Observed, ServiceState, TaskDefin
 pub struct SdkEcs {
     rt: tokio::runtime::Runtime,
     client: Client,
-    /// The configuration the client was built from (for STS), when not a test's client.
-    conf: Option<aws_config::SdkConfig>,
+    sqs: aws_sdk_sqs::Client,
+    events: aws_sdk_eventbridge::Client,
+    /// The configuration the clients were built from (for STS).
+    conf: aws_config::SdkConfig,
 }
 
 impl SdkEcs {
     /// A client for `region` with the shared AWS configuration.
     pub fn new(args: &super::config::AwsArgs, region: &str) -> Result<SdkEcs, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let rt = runtime()?;
         let conf = rt.block_on(super::config::sdk_config(args, region));
-        Ok(SdkEcs {
+        Ok(SdkEcs::with(rt, conf))
+    }
+
+    /// Clients built from `conf` (tests point it at a stub).
+    pub fn from_config(conf: aws_config::SdkConfig) -> Result<SdkEcs, String> {
+        Ok(SdkEcs::with(runtime()?, conf))
+    }
+
+    fn with(rt: tokio::runtime::Runtime, conf: aws_config::SdkConfig) -> SdkEcs {
+        SdkEcs {
             rt,
             client: Client::new(&conf),
-            conf: Some(conf),
-        })
+            sqs: aws_sdk_sqs::Client::new(&conf),
+            events: aws_sdk_eventbridge::Client::new(&conf),
+            conf,
+        }
     }
 
     /// The account the credentials belong to (STS GetCallerIdentity), to compare with
     /// `deploy.account_id` before anything is read or changed.
     pub fn caller_account(&self) -> Result<String, ApiError> {
-        let Some(conf) = &self.conf else {
-            return Err(ApiError::Other("no AWS configuration".into()));
-        };
-        let sts = aws_sdk_sts::Client::new(conf);
+        let sts = aws_sdk_sts::Client::new(&self.conf);
         self.rt.block_on(async {
             let out = sts
                 .get_caller_identity()
@@ -56,21 +66,16 @@ impl SdkEcs {
                 .ok_or_else(|| ApiError::Other("STS GetCallerIdentity named no account".into()))
         })
     }
-    /// Wraps an existing client (tests).
-    pub fn with_client(client: Client) -> Result<SdkEcs, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        Ok(SdkEcs {
-            rt,
-            client,
-            conf: None,
-        })
-    }
 }
 
 /// The error code ECS sent; for a modeled error built in code (mocks), the variant's name.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 fn code_of<E: ProvideErrorMetadata + std::fmt::Debug>(e: &SdkError<E>) -> String {
     e.code().map(str::to_string).unwrap_or_else(|| {
         e.as_service_error()
@@ -338,14 +343,93 @@ impl EcsApi for SdkEcs {
                 cluster: cl,
                 task_definition: td,
                 service: sv,
+                events: Default::default(),
             })
         })
     }
 
+    fn observe_events(
+        &mut self,
+        dlq: &str,
+        queue: &str,
+        rule: &str,
+    ) -> Result<ObservedEvents, ApiError> {
+        let (sqs, ev) = (&self.sqs, &self.events);
+        self.rt.block_on(async {
+            let mut out = ObservedEvents::default();
+            for (name, slot) in [(dlq, &mut out.dlq), (queue, &mut out.queue)] {
+                let url = match sqs.get_queue_url().queue_name(name).send().await {
+                    Ok(o) => o.queue_url().unwrap_or_default().to_string(),
+                    Err(e) if is_missing_queue(&e) => continue,
+                    Err(e) => return Err(explain("GetQueueUrl", e)),
+                };
+                let attrs = sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                    .send()
+                    .await
+                    .map_err(|e| explain("GetQueueAttributes", e))?;
+                *slot = Some(QueueState {
+                    name: name.to_string(),
+                    attributes: attrs
+                        .attributes()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                        .collect(),
+                });
+            }
+            let described = match ev.describe_rule().name(rule).send().await {
+                Ok(o) => Some(o),
+                Err(e) if code_of(&e) == "ResourceNotFoundException" => None,
+                Err(e) => return Err(explain("DescribeRule", e)),
+            };
+            if let Some(r) = described {
+                let targets = ev
+                    .list_targets_by_rule()
+                    .rule(rule)
+                    .send()
+                    .await
+                    .map_err(|e| explain("ListTargetsByRule", e))?;
+                out.rule = Some(RuleState {
+                    name: rule.to_string(),
+                    event_pattern: r
+                        .event_pattern()
+                        .and_then(|p| serde_json::from_str(p).ok())
+                        .unwrap_or(Value::Null),
+                    enabled: r.state().map(|s| s.as_str()) == Some("ENABLED"),
+                    description: r.description().unwrap_or_default().to_string(),
+                    targets: targets
+                        .targets()
+                        .iter()
+                        .map(|t| (t.id().to_string(), t.arn().to_string()))
+                        .collect(),
+                });
+            }
+            Ok(out)
+        })
+    }
+
     fn execute(&mut self, call: &Call) -> Result<(), ApiError> {
+        match self.execute_events(call) {
+            Some(r) => r,
+            None => self.execute_ecs(call),
+        }
+    }
+}
+
+impl SdkEcs {
+    /// An ECS call.
+    fn execute_ecs(&mut self, call: &Call) -> Result<(), ApiError> {
         let c = &self.client;
         self.rt.block_on(async {
             match call {
+                Call::CreateQueue { .. }
+                | Call::SetQueueAttributes { .. }
+                | Call::PutRule { .. } => Err(ApiError::Other(
+                    "the feed's calls go through SQS and EventBridge".into(),
+                )),
                 Call::CreateCluster {
                     cluster,
                     capacity_providers,
@@ -485,5 +569,95 @@ impl EcsApi for SdkEcs {
                     .map_err(|e| explain("UpdateService", e)),
             }
         })
+    }
+}
+
+/// Whether SQS says the queue does not exist (`QueueDoesNotExist`; older query-protocol
+/// endpoints and moto say `AWS.SimpleQueueService.NonExistentQueue`).
+fn is_missing_queue<E: ProvideErrorMetadata + std::fmt::Debug>(e: &SdkError<E>) -> bool {
+    let code = code_of(e);
+    code.contains("QueueDoesNotExist") || code.contains("NonExistentQueue")
+}
+
+impl SdkEcs {
+    /// The feed's calls (`None` for an ECS call).
+    fn execute_events(&mut self, call: &Call) -> Option<Result<(), ApiError>> {
+        let (sqs, ev) = (&self.sqs, &self.events);
+        let attrs = |q: &QueueState| {
+            q.attributes
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        aws_sdk_sqs::types::QueueAttributeName::from(k.as_str()),
+                        v.clone(),
+                    )
+                })
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let r = match call {
+            Call::CreateQueue { queue } => self.rt.block_on(async {
+                sqs.create_queue()
+                    .queue_name(&queue.name)
+                    .set_attributes(Some(attrs(queue)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| explain("CreateQueue", e))
+            }),
+            Call::SetQueueAttributes { queue } => self.rt.block_on(async {
+                let url = sqs
+                    .get_queue_url()
+                    .queue_name(&queue.name)
+                    .send()
+                    .await
+                    .map_err(|e| explain("GetQueueUrl", e))?;
+                sqs.set_queue_attributes()
+                    .queue_url(url.queue_url().unwrap_or_default())
+                    .set_attributes(Some(attrs(queue)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| explain("SetQueueAttributes", e))
+            }),
+            Call::PutRule { rule } => self.rt.block_on(async {
+                ev.put_rule()
+                    .name(&rule.name)
+                    .event_pattern(rule.event_pattern.to_string())
+                    .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+                    .description(&rule.description)
+                    .send()
+                    .await
+                    .map_err(|e| explain("PutRule", e))?;
+                let targets = rule
+                    .targets
+                    .iter()
+                    .map(|(id, arn)| {
+                        aws_sdk_eventbridge::types::Target::builder()
+                            .id(id)
+                            .arn(arn)
+                            .build()
+                            .map_err(|e| ApiError::Other(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = ev
+                    .put_targets()
+                    .rule(&rule.name)
+                    .set_targets(Some(targets))
+                    .send()
+                    .await
+                    .map_err(|e| explain("PutTargets", e))?;
+                match out.failed_entries() {
+                    [] => Ok(()),
+                    [f, ..] => Err(ApiError::Other(format!(
+                        "PutTargets refused target {}: {} {}",
+                        f.target_id().unwrap_or("?"),
+                        f.error_code().unwrap_or(""),
+                        f.error_message().unwrap_or("")
+                    ))),
+                }
+            }),
+            _ => return None,
+        };
+        Some(r)
     }
 }

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::UserError;
 use super::emit::{Target, prepare};
-use crate::deploy::apply::{EcsApi, apply};
+use crate::deploy::apply::apply;
 use crate::deploy::automation::{AutomationPlan, AutomationWrite, plan_automation};
 use crate::deploy::deployments::{DeploymentsPlan, plan_deployments};
 use crate::deploy::emit::desired;
@@ -134,12 +134,7 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
             inputs.account_id
         );
     }
-    let seen = api
-        .observe(
-            &want.cluster.name,
-            &want.task_definition.family,
-            &want.service.name,
-        )
+    let seen = crate::deploy::apply::observe(&mut api, &want)
         .map_err(|e| anyhow::anyhow!("cannot read the account: {e}"))?;
     let ecs = plan(&want, &seen);
     // the work pool, its deployments and the fallback automation, when the Prefect API URL

@@ -87,6 +87,7 @@ fn wanted(path: &str, f: EmitFormat) -> bool {
         EmitFormat::All => true,
         EmitFormat::Cli => {
             path.starts_with("cluster/")
+                || path.starts_with("events/")
                 || path.starts_with("worker/")
                 || path.starts_with("iam/")
                 || path.starts_with("prefect/")

@@ -40,6 +40,23 @@ pub trait EcsApi {
     fn execute(&mut self, call: &Call) -> Result<(), ApiError>;
     /// The cluster as it is now (for the re-read right before PutClusterCapacityProviders).
     fn cluster(&mut self, name: &str) -> Result<Option<super::state::ClusterState>, ApiError>;
+    /// Reads the crash-detection feed: the queues and the rule with its targets.
+    fn observe_events(
+        &mut self,
+        dlq: &str,
+        queue: &str,
+        rule: &str,
+    ) -> Result<super::events::ObservedEvents, ApiError>;
+}
+
+/// Reads everything `d` describes: the cluster, the worker's task definition and service, and
+/// the crash-detection feed when there is one.
+pub fn observe(api: &mut dyn EcsApi, d: &super::state::Desired) -> Result<Observed, ApiError> {
+    let mut o = api.observe(&d.cluster.name, &d.task_definition.family, &d.service.name)?;
+    if let Some(e) = &d.events {
+        o.events = api.observe_events(&e.dlq.name, &e.queue.name, &e.rule.name)?;
+    }
+    Ok(o)
 }
 
 /// The outcome of an apply.
@@ -68,6 +85,9 @@ pub fn operation(c: &Call) -> &'static str {
         Call::RegisterTaskDefinition { .. } => "RegisterTaskDefinition",
         Call::CreateService { .. } => "CreateService",
         Call::UpdateService { .. } => "UpdateService",
+        Call::CreateQueue { .. } => "CreateQueue",
+        Call::SetQueueAttributes { .. } => "SetQueueAttributes",
+        Call::PutRule { .. } => "PutRule",
     }
 }
 

@@ -50,6 +50,8 @@ struct Names {
     flow_task_role_arn: Option<String>,
     log_group_arn: String,
     cluster_arn: String,
+    /// The worker's crash-detection feed (Prefect 3 ECS workers).
+    feed: Option<super::events::Feed>,
 }
 
 fn names(s: &Scenario, d: &DeployInputs) -> Names {
@@ -82,6 +84,7 @@ fn names(s: &Scenario, d: &DeployInputs) -> Names {
             "arn:aws:ecs:{}:{}:cluster/{cluster}",
             d.region, d.account_id
         ),
+        feed: crash_feed(s, d),
         cluster,
     }
 }
@@ -141,12 +144,16 @@ fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
         ),
     };
     let _ = c;
+    let mut environment = vec![json!({"name": env_name, "value": d.prefect_api_url})];
+    if let Some(f) = &n.feed {
+        environment.extend(f.worker_env());
+    }
     json!({
         "name": "prefect-worker",
         "image": d.worker_image,
         "essential": true,
         "command": command,
-        "environment": [{"name": env_name, "value": d.prefect_api_url}],
+        "environment": environment,
         "secrets": [{"name": key_name, "valueFrom": d.api_key_parameter}],
         "logConfiguration": {
             "logDriver": "awslogs",
@@ -237,7 +244,7 @@ fn task_policy(d: &DeployInputs, n: &Names) -> Value {
     if let Some(r) = &n.flow_task_role_arn {
         pass.push(r.clone());
     }
-    json!({
+    let mut p = json!({
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "RunFlowTasksInThisCluster", "Effect": "Allow", "Action": ["ecs:RunTask"],
@@ -254,7 +261,11 @@ fn task_policy(d: &DeployInputs, n: &Names) -> Value {
             {"Sid": "PassFlowRoles", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": pass,
              "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
         ]
-    })
+    });
+    if let (Some(f), Some(st)) = (&n.feed, p["Statement"].as_array_mut()) {
+        st.push(f.worker_statement());
+    }
+    p
 }
 
 /// The size every flow shares, if they all share one.
@@ -699,6 +710,9 @@ fn cloudformation(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Valu
                 .collect(),
         )
     };
+    for (id, r) in n.feed.iter().flat_map(|f| f.cloudformation()) {
+        resources.insert(id, r);
+    }
     resources.insert("WorkerTaskDefinition".into(), json!({
         "Type": "AWS::ECS::TaskDefinition",
         "Properties": {
@@ -836,6 +850,9 @@ fn terraform(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> String {
         sgs = list(&d.security_groups),
         public = d.assign_public_ip
     ));
+    if let Some(f) = &n.feed {
+        o.push_str(&f.terraform());
+    }
     o
 }
 
@@ -944,6 +961,9 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
         ),
         ("terraform/main.tf".into(), terraform(s, d, &n, c)),
     ];
+    if let Some(f) = &n.feed {
+        out.extend(f.cli_files());
+    }
     match s.worker.kind {
         WorkerKind::Prefect1EcsAgent => out.push((
             "prefect/run-task-kwargs.json".into(),
@@ -991,7 +1011,14 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desi
             security_groups: d.security_groups.clone(),
             assign_public_ip: d.assign_public_ip,
         },
+        events: crash_feed(s, d).map(|f| f.desired()),
     }
+}
+
+/// The worker's crash-detection feed: Prefect 3 ECS workers (prefect-aws's observer) only.
+fn crash_feed(s: &Scenario, d: &DeployInputs) -> Option<super::events::Feed> {
+    (s.worker.kind != WorkerKind::Prefect1EcsAgent)
+        .then(|| super::events::feed(&d.work_pool, &d.region, &d.account_id, &s.cluster.name))
 }
 
 /// The work pool `apply --prefect-api-url` makes the Prefect API hold: type `ecs`, the base

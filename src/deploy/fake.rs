@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::apply::{ApiError, EcsApi};
+use super::events::{ObservedEvents, QueueState, RuleState};
 use super::plan::Call;
 use super::state::{ClusterState, Observed, ServiceState, TaskDefinitionState};
 
@@ -29,6 +30,11 @@ pub struct FakeEcs {
     pub forced_deployments: u32,
     /// A provider someone attaches between the plan and the re-read before the Put.
     pub attach_before_put: Option<String>,
+    /// SQS queues by name (CreateQueue with other attributes than an existing queue's fails,
+    /// as SQS's does).
+    pub queues: BTreeMap<String, QueueState>,
+    /// EventBridge rules by name (PutRule and PutTargets replace).
+    pub rules: BTreeMap<String, RuleState>,
 }
 
 impl EcsApi for FakeEcs {
@@ -53,6 +59,21 @@ impl EcsApi for FakeEcs {
                 .services
                 .get(&(cluster.to_string(), service.to_string()))
                 .cloned(),
+            events: ObservedEvents::default(),
+        })
+    }
+
+    fn observe_events(
+        &mut self,
+        dlq: &str,
+        queue: &str,
+        rule: &str,
+    ) -> Result<ObservedEvents, ApiError> {
+        self.reads += 3;
+        Ok(ObservedEvents {
+            dlq: self.queues.get(dlq).cloned(),
+            queue: self.queues.get(queue).cloned(),
+            rule: self.rules.get(rule).cloned(),
         })
     }
 
@@ -151,6 +172,27 @@ impl EcsApi for FakeEcs {
                 if *force_new_deployment {
                     self.forced_deployments += 1;
                 }
+            }
+            Call::CreateQueue { queue } => match self.queues.get(&queue.name) {
+                Some(q) if q.attributes != queue.attributes => {
+                    return Err(ApiError::Other(format!(
+                        "QueueAlreadyExists: {} exists with other attributes",
+                        queue.name
+                    )));
+                }
+                _ => {
+                    self.queues.insert(queue.name.clone(), queue.clone());
+                }
+            },
+            Call::SetQueueAttributes { queue } => {
+                let q = self
+                    .queues
+                    .get_mut(&queue.name)
+                    .ok_or_else(|| ApiError::Other(format!("QueueDoesNotExist: {}", queue.name)))?;
+                q.attributes.extend(queue.attributes.clone());
+            }
+            Call::PutRule { rule } => {
+                self.rules.insert(rule.name.clone(), rule.clone());
             }
         }
         self.writes.push(op);

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod automation;
 pub mod deployments;
 pub mod emit;
+pub mod events;
 pub mod fake;
 pub mod inputs;
 pub mod plan;

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::events::{QueueState, RuleState, attribute_changes};
 use super::state::{Desired, Item, Observed, canonical, words};
 
 /// One API call of the plan.
@@ -50,6 +51,21 @@ pub enum Call {
         cluster: String,
         /// Needed when the strategy or the task definition changes, so running tasks move.
         force_new_deployment: bool,
+    },
+    /// SQS CreateQueue with its attributes.
+    CreateQueue {
+        /// The queue.
+        queue: QueueState,
+    },
+    /// SQS SetQueueAttributes (the queue's URL is looked up by name).
+    SetQueueAttributes {
+        /// The queue with the attributes to set.
+        queue: QueueState,
+    },
+    /// EventBridge PutRule, then PutTargets (both replace what is there).
+    PutRule {
+        /// The rule and its targets.
+        rule: RuleState,
     },
 }
 
@@ -124,6 +140,11 @@ impl Plan {
     pub fn calls(&self) -> Vec<&Call> {
         self.steps.iter().filter_map(|s| s.call.as_ref()).collect()
     }
+}
+
+/// A long value cut for a plan line.
+fn clip(v: &str) -> String {
+    crate::report::fmt::clip(v, 60)
 }
 
 fn list(v: &[String]) -> String {
@@ -207,6 +228,83 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 }),
             });
         }
+    }
+    // the worker's crash-detection feed: the dead-letter queue, the queue, the rule
+    if let Some(e) = &d.events {
+        for (want, seen) in [(&e.dlq, &o.events.dlq), (&e.queue, &o.events.queue)] {
+            steps.push(match seen {
+                None => Step {
+                    resource: "queue",
+                    name: want.name.clone(),
+                    action: Action::Create,
+                    changes: Vec::new(),
+                    kept: Vec::new(),
+                    call: Some(Call::CreateQueue {
+                        queue: want.clone(),
+                    }),
+                },
+                Some(seen) => {
+                    let changed = attribute_changes(want, seen);
+                    Step {
+                        resource: "queue",
+                        name: want.name.clone(),
+                        action: Action::of(!changed.is_empty()),
+                        changes: changed
+                            .iter()
+                            .map(|k| Change {
+                                field: k.clone(),
+                                old: seen.attributes.get(k).map_or("none".into(), |v| clip(v)),
+                                new: clip(&want.attributes[k]),
+                            })
+                            .collect(),
+                        kept: Vec::new(),
+                        call: (!changed.is_empty()).then(|| Call::SetQueueAttributes {
+                            queue: want.clone(),
+                        }),
+                    }
+                }
+            });
+        }
+        let want = &e.rule;
+        let mut changes = Vec::new();
+        match &o.events.rule {
+            None => {}
+            Some(r) => {
+                if r.event_pattern != want.event_pattern {
+                    changes.push(Change {
+                        field: "event pattern".into(),
+                        old: clip(&r.event_pattern.to_string()),
+                        new: clip(&want.event_pattern.to_string()),
+                    });
+                }
+                if !r.enabled {
+                    changes.push(Change {
+                        field: "state".into(),
+                        old: "DISABLED".into(),
+                        new: "ENABLED".into(),
+                    });
+                }
+                if r.targets != want.targets {
+                    changes.push(Change {
+                        field: "targets".into(),
+                        old: clip(&format!("{:?}", r.targets)),
+                        new: clip(&format!("{:?}", want.targets)),
+                    });
+                }
+            }
+        }
+        let action = match &o.events.rule {
+            None => Action::Create,
+            Some(_) => Action::of(!changes.is_empty()),
+        };
+        steps.push(Step {
+            resource: "event rule",
+            name: want.name.clone(),
+            action,
+            changes,
+            kept: Vec::new(),
+            call: (action != Action::Unchanged).then(|| Call::PutRule { rule: want.clone() }),
+        });
     }
     // task definition
     let want = canonical(&d.task_definition.body);

@@ -135,6 +135,8 @@ pub struct Desired {
     pub task_definition: TaskDefinitionState,
     /// Worker service.
     pub service: ServiceState,
+    /// The worker's crash-detection feed (Prefect 3 ECS workers).
+    pub events: Option<super::events::EventsState>,
 }
 
 /// What the account holds (`None`: missing).
@@ -146,4 +148,6 @@ pub struct Observed {
     pub task_definition: Option<TaskDefinitionState>,
     /// The service, if it exists and is ACTIVE.
     pub service: Option<ServiceState>,
+    /// The crash-detection feed.
+    pub events: super::events::ObservedEvents,
 }

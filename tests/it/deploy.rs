@@ -2,7 +2,7 @@
 //! an extra ASG provider kept, a no-op apply with zero writes, failure half-way then
 //! convergence, transient errors retried; the plan's text pinned.
 
-use spotplan::deploy::apply::{ApiError, EcsApi, apply};
+use spotplan::deploy::apply::{ApiError, apply};
 use spotplan::deploy::emit::{Choice, desired};
 use spotplan::deploy::fake::FakeEcs;
 use spotplan::deploy::inputs::inputs;
@@ -32,8 +32,18 @@ fn emit_scenario() -> String {
 }
 
 fn observe(api: &mut FakeEcs, d: &Desired) -> spotplan::deploy::state::Observed {
-    api.observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
-        .unwrap()
+    spotplan::deploy::apply::observe(api, d).unwrap()
+}
+
+/// The crash-detection feed's lines of a plan (after the cluster's).
+const FEED: [&str; 3] = [
+    "queue spot-pool-ecs-events-dlq",
+    "queue spot-pool-ecs-events",
+    "event rule spot-pool-ecs-task-events",
+];
+
+fn feed(sign: char) -> String {
+    FEED.iter().map(|l| format!("{sign} {l}\n")).collect()
 }
 
 #[test]
@@ -43,13 +53,23 @@ fn create_from_scratch_then_nothing_to_do() {
     let p = plan(&d, &observe(&mut api, &d));
     assert_eq!(
         p.to_string(),
-        "+ cluster data-platform\n    capacity providers: — → FARGATE, FARGATE_SPOT, asg-gpu\n    default strategy: — → FARGATE_SPOT w4, FARGATE w1 b1\n+ task definition data-platform-prefect-worker\n+ service prefect-worker\n3 change(s) to apply"
+        format!(
+            "+ cluster data-platform\n    capacity providers: — → FARGATE, FARGATE_SPOT, asg-gpu\n    default strategy: — → FARGATE_SPOT w4, FARGATE w1 b1\n{}+ task definition data-platform-prefect-worker\n+ service prefect-worker\n6 change(s) to apply",
+            feed('+')
+        )
     );
     let r = apply(&p, &mut api, &mut |_| {});
     assert!(r.ok(), "{r}");
     assert_eq!(
         api.writes,
-        ["CreateCluster", "RegisterTaskDefinition", "CreateService"]
+        [
+            "CreateCluster",
+            "CreateQueue",
+            "CreateQueue",
+            "PutRule",
+            "RegisterTaskDefinition",
+            "CreateService"
+        ]
     );
     assert_eq!(
         api.services[&("data-platform".to_string(), "prefect-worker".to_string())].task_definition,
@@ -60,7 +80,10 @@ fn create_from_scratch_then_nothing_to_do() {
     assert!(!p2.has_changes(), "{p2}");
     assert_eq!(
         p2.to_string(),
-        "= cluster data-platform\n= task definition data-platform-prefect-worker:1\n= service prefect-worker\nno changes"
+        format!(
+            "= cluster data-platform\n{}= task definition data-platform-prefect-worker:1\n= service prefect-worker\nno changes",
+            feed('=')
+        )
     );
     let writes = api.writes.len();
     let r = apply(&p2, &mut api, &mut |_| {});
@@ -88,7 +111,10 @@ fn changed_weights_update_the_cluster_and_keep_foreign_providers() {
     let p = plan(&d2, &observe(&mut api, &d2));
     assert_eq!(
         p.to_string(),
-        "~ cluster data-platform\n    default strategy: FARGATE_SPOT w4, FARGATE w1 b1 → FARGATE_SPOT w2, FARGATE w1 b1\n    = capacity provider team-b-asg (not spotplan's: kept)\n= task definition data-platform-prefect-worker:1\n= service prefect-worker\n1 change(s) to apply"
+        format!(
+            "~ cluster data-platform\n    default strategy: FARGATE_SPOT w4, FARGATE w1 b1 → FARGATE_SPOT w2, FARGATE w1 b1\n    = capacity provider team-b-asg (not spotplan's: kept)\n{}= task definition data-platform-prefect-worker:1\n= service prefect-worker\n1 change(s) to apply",
+            feed('=')
+        )
     );
     let before = api.writes.len();
     let r = apply(&p, &mut api, &mut |_| {});
@@ -118,8 +144,9 @@ fn a_changed_worker_registers_a_new_revision_and_forces_a_deployment() {
         &emit_scenario().replace("cpu = 512\nmemory = 1024", "cpu = 1024\nmemory = 2048"),
     );
     let p = plan(&d2, &observe(&mut api, &d2));
-    assert_eq!(p.steps[1].action, Action::Update);
-    assert_eq!(p.steps[2].action, Action::Update);
+    let action = |r: &str| p.steps.iter().find(|s| s.resource == r).unwrap().action;
+    assert_eq!(action("task definition"), Action::Update);
+    assert_eq!(action("service"), Action::Update);
     assert!(p.to_string().contains("    cpu: \"512\" → \"1024\""), "{p}");
     let r = apply(&p, &mut api, &mut |_| {});
     assert!(r.ok());
@@ -146,12 +173,19 @@ fn a_failure_half_way_stops_and_the_next_apply_converges() {
     assert!(!r.ok());
     assert_eq!(
         r.to_string(),
-        "done: CreateCluster\nFAILED: RegisterTaskDefinition: access denied: the credentials need `ecs:RegisterTaskDefinition` (not authorized)\nnot done: CreateService\nrun `spotplan apply` again once the cause is fixed: it plans from what the account holds now"
+        "done: CreateCluster\ndone: CreateQueue\ndone: CreateQueue\ndone: PutRule\nFAILED: RegisterTaskDefinition: access denied: the credentials need `ecs:RegisterTaskDefinition` (not authorized)\nnot done: CreateService\nrun `spotplan apply` again once the cause is fixed: it plans from what the account holds now"
     );
     let p = plan(&d, &observe(&mut api, &d));
     assert_eq!(
         p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
-        [Action::Unchanged, Action::Create, Action::Create]
+        [
+            Action::Unchanged,
+            Action::Unchanged,
+            Action::Unchanged,
+            Action::Unchanged,
+            Action::Create,
+            Action::Create
+        ]
     );
     assert!(apply(&p, &mut api, &mut |_| {}).ok());
     assert!(!plan(&d, &observe(&mut api, &d)).has_changes());

@@ -28,25 +28,25 @@ fn want() -> Desired {
     )
 }
 
-/// An ECS client of the stub: static credentials, eu-west-1, no SDK retries (apply's own
-/// retries are under test).
+/// ECS, SQS and EventBridge clients of the stub: static credentials, eu-west-1, no SDK
+/// retries (apply's own retries are under test).
 fn ecs(stub: &Stub) -> SdkEcs {
-    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_ecs::Config::builder()
+    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+    let conf = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .endpoint_url(&stub.url)
-        .credentials_provider(Credentials::new(
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "AKIDSPOTPLANTEST",
             "stub-secret",
             None,
             None,
             "test",
-        ))
+        )))
         .http_client(spotplan::aws::config::https_client())
         .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
         .build();
-    SdkEcs::with_client(aws_sdk_ecs::Client::from_conf(conf)).unwrap()
+    SdkEcs::from_config(conf).unwrap()
 }
 
 /// A strategy as ECS's JSON carries it (`base` 0 when absent).
@@ -85,11 +85,25 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
             "Unable to describe task definition.",
         ),
         "CreateCluster" | "RegisterTaskDefinition" | "CreateService" => Reply::ok(json!({})),
+        // the crash-detection feed, as SQS (JSON 1.0) and EventBridge say "missing"
+        "GetQueueUrl" => Reply::error(
+            400,
+            "com.amazonaws.sqs#QueueDoesNotExist",
+            "The specified queue does not exist.",
+        ),
+        "DescribeRule" => Reply::error(400, "ResourceNotFoundException", "Rule does not exist."),
+        "CreateQueue" => Reply::ok(json!({"QueueUrl": "http://stub/queue"})),
+        "PutRule" => Reply::ok(json!({"RuleArn": "arn:aws:events:eu-west-1:111122223333:rule/r"})),
+        "PutTargets" => Reply::ok(json!({"FailedEntryCount": 0, "FailedEntries": []})),
         _ => Reply::error(400, "InvalidAction", "not expected here"),
     });
     let mut api = ecs(&stub);
-    let seen = api
+    let mut seen = api
         .observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
+        .unwrap();
+    let feed = d.events.as_ref().unwrap();
+    seen.events = api
+        .observe_events(&feed.dlq.name, &feed.queue.name, &feed.rule.name)
         .unwrap();
     assert_eq!(
         (
@@ -107,20 +121,68 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
         [
             "DescribeClusters",
             "DescribeTaskDefinition",
+            "GetQueueUrl",
+            "GetQueueUrl",
+            "DescribeRule",
             "CreateCluster",
+            "CreateQueue",
+            "CreateQueue",
+            "PutRule",
+            "PutTargets",
             "RegisterTaskDefinition",
             "CreateService"
         ]
     );
-    let reqs = stub.requests();
-    for r in &reqs {
+    let all = stub.requests();
+    for r in &all {
         let auth = r.header("authorization").unwrap_or("");
+        let service = match r.operation() {
+            "GetQueueUrl" | "CreateQueue" => "sqs",
+            "DescribeRule" | "PutRule" | "PutTargets" => "events",
+            _ => "ecs",
+        };
         assert!(
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDSPOTPLANTEST/")
-                && auth.contains("/eu-west-1/ecs/aws4_request"),
-            "signed for ECS in eu-west-1: {auth}"
+                && auth.contains(&format!("/eu-west-1/{service}/aws4_request")),
+            "signed for {service} in eu-west-1: {auth}"
         );
     }
+    // the feed: prefect-aws's names and attributes, the rule on this cluster's task changes,
+    // feeding the queue that EventBridge may write to for this rule only
+    let q = stub.calls("CreateQueue");
+    assert_eq!(q[0].json()["QueueName"], "spot-pool-ecs-events-dlq");
+    let queue = q[1].json();
+    assert_eq!(queue["QueueName"], "spot-pool-ecs-events");
+    let redrive: Value =
+        serde_json::from_str(queue["Attributes"]["RedrivePolicy"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        "arn:aws:sqs:eu-west-1:111122223333:spot-pool-ecs-events-dlq"
+    );
+    let policy: Value =
+        serde_json::from_str(queue["Attributes"]["Policy"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        "arn:aws:events:eu-west-1:111122223333:rule/spot-pool-ecs-task-events"
+    );
+    let rule = stub.calls("PutRule")[0].json();
+    let pattern: Value = serde_json::from_str(rule["EventPattern"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        pattern,
+        json!({"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+               "detail": {"clusterArn": ["arn:aws:ecs:eu-west-1:111122223333:cluster/data-platform"]}})
+    );
+    assert_eq!(
+        stub.calls("PutTargets")[0].json()["Targets"],
+        json!([{"Id": "prefect-ecs-events", "Arn": "arn:aws:sqs:eu-west-1:111122223333:spot-pool-ecs-events"}])
+    );
+    let reqs: Vec<_> = all
+        .into_iter()
+        .filter(|r| {
+            r.header("authorization")
+                .is_some_and(|a| a.contains("/ecs/aws4_request"))
+        })
+        .collect();
     let body: Vec<Value> = reqs.iter().map(|r| r.json()).collect();
     assert_eq!(body[0]["clusters"], json!(["data-platform"]));
     assert!(
@@ -189,7 +251,9 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
 
 #[test]
 fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() {
-    let d = want();
+    // (the ECS side only: the feed is the first test's)
+    let mut d = want();
+    d.events = None;
     let stub = Stub::start(|r, nth| match r.operation() {
         // the re-read right before each Put attempt (a provider attached since the plan
         // would stop it): the cluster as planned
@@ -230,6 +294,7 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
             capacity_provider_strategy: vec![],
             ..d.service.clone()
         }),
+        events: Default::default(),
     };
     let p = plan(&d, &observed);
     assert!(

@@ -143,10 +143,11 @@ fn case(tag: &str) -> Case {
     assert!(src.contains(&cluster));
     let scenario = std::env::temp_dir().join(format!("{cluster}.toml"));
     std::fs::write(&scenario, src).unwrap();
+    // the work pool names the crash-detection queues and rule: one per test
     Case {
         scenario,
+        extra: vec!["--work-pool".into(), cluster.clone()],
         cluster,
-        extra: Vec::new(),
     }
 }
 
@@ -204,17 +205,22 @@ fn apply_creates_the_account_and_converges() {
     let (subnet, sg) = network(&url, region);
     let net = (subnet.as_str(), sg.as_str());
 
-    // Nothing there yet: plan shows three creations and exits 2 with --detailed-exitcode.
+    // Nothing there yet: plan shows six creations and exits 2 with --detailed-exitcode.
     let p = spotplan(&c, &url, region, &["plan", "--detailed-exitcode"], net);
     assert_eq!(p.status.code(), Some(2), "{}", text(&p));
     let out = String::from_utf8_lossy(&p.stdout);
     assert!(out.contains(&format!("+ cluster {cl}")), "{}", text(&p));
-    assert!(out.contains("3 change(s) to apply"), "{}", text(&p));
+    assert!(
+        out.contains(&format!("+ event rule {cl}-ecs-task-events")),
+        "{}",
+        text(&p)
+    );
+    assert!(out.contains("6 change(s) to apply"), "{}", text(&p));
 
     let a = spotplan(&c, &url, region, &["apply", "--yes"], net);
     assert!(a.status.success(), "{}", text(&a));
     let err = String::from_utf8_lossy(&a.stderr);
-    assert!(err.contains("applied 3 call(s)"), "{}", text(&a));
+    assert!(err.contains("applied 6 call(s)"), "{}", text(&a));
     assert!(!text(&a).contains("testing-secret-never-printed"));
 
     // Read back with an independent client.
@@ -277,6 +283,87 @@ fn apply_creates_the_account_and_converges() {
             .unwrap();
         assert_eq!(vpc.subnets(), std::slice::from_ref(&subnet));
         assert_eq!(vpc.security_groups(), std::slice::from_ref(&sg));
+        // the worker reads the feed
+        let env: Vec<(&str, &str)> = td.container_definitions()[0]
+            .environment()
+            .iter()
+            .map(|e| (e.name().unwrap_or(""), e.value().unwrap_or("")))
+            .collect();
+        let queue = format!("{cl}-ecs-events");
+        assert!(
+            env.contains(&(
+                "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
+                &queue
+            )),
+            "{env:?}"
+        );
+    });
+
+    // The crash-detection feed, read back with independent clients.
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+        .region(aws_sdk_ecs::config::Region::new(region))
+        .endpoint_url(&url)
+        .http_client(spotplan::aws::config::https_client())
+        .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+            aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "test"),
+        ))
+        .build();
+    let (sqs, events) = (
+        aws_sdk_sqs::Client::new(&conf),
+        aws_sdk_eventbridge::Client::new(&conf),
+    );
+    rt().block_on(async {
+        let url = sqs
+            .get_queue_url()
+            .queue_name(format!("{cl}-ecs-events"))
+            .send()
+            .await
+            .unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(url.queue_url().unwrap())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let attrs = attrs.attributes().unwrap();
+        let redrive = &attrs[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy];
+        assert!(
+            redrive.contains(&format!(":{cl}-ecs-events-dlq")),
+            "{redrive}"
+        );
+        let policy = &attrs[&aws_sdk_sqs::types::QueueAttributeName::Policy];
+        assert!(policy.contains("events.amazonaws.com"), "{policy}");
+        let rule = events
+            .describe_rule()
+            .name(format!("{cl}-ecs-task-events"))
+            .send()
+            .await
+            .unwrap();
+        let pattern: serde_json::Value =
+            serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+        assert_eq!(
+            pattern["detail-type"],
+            serde_json::json!(["ECS Task State Change"])
+        );
+        assert!(
+            pattern["detail"]["clusterArn"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(":cluster/{cl}"))
+        );
+        let targets = events
+            .list_targets_by_rule()
+            .rule(format!("{cl}-ecs-task-events"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            targets.targets()[0]
+                .arn()
+                .ends_with(&format!(":{cl}-ecs-events"))
+        );
     });
 
     // moto drops the service strategy on CreateService (see the module note): one update.
@@ -442,7 +529,7 @@ fn apply_creates_and_updates_the_prefect_work_pool() {
         "{}",
         text(&p)
     );
-    assert!(out.contains("4 change(s) to apply"), "{}", text(&p));
+    assert!(out.contains("7 change(s) to apply"), "{}", text(&p));
 
     let a = run(&["apply", "--yes"]);
     assert!(a.status.success(), "{}", text(&a));

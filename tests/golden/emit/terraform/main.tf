@@ -56,7 +56,7 @@ resource "aws_iam_role" "task" {
 resource "aws_iam_role_policy" "task" {
   name   = "prefect-worker"
   role   = aws_iam_role.task.id
-  policy = jsonencode({ "Version" : "2012-10-17", "Statement" : [{ "Sid" : "RunFlowTasksInThisCluster", "Effect" : "Allow", "Action" : ["ecs:RunTask"], "Resource" : "arn:aws:ecs:eu-west-1:111122223333:task-definition/*", "Condition" : { "ArnEquals" : { "ecs:cluster" : "arn:aws:ecs:eu-west-1:111122223333:cluster/data-platform" } } }, { "Sid" : "WatchAndStopFlowTasks", "Effect" : "Allow", "Action" : ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"], "Resource" : "arn:aws:ecs:eu-west-1:111122223333:task/data-platform/*" }, { "Sid" : "TaskDefinitions", "Effect" : "Allow", "Action" : ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"], "Resource" : "*" }, { "Sid" : "DescribeNetwork", "Effect" : "Allow", "Action" : ["ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups"], "Resource" : "*" }, { "Sid" : "ReadFlowLogs", "Effect" : "Allow", "Action" : ["logs:GetLogEvents"], "Resource" : "arn:aws:logs:eu-west-1:111122223333:log-group:prefect*:*" }, { "Sid" : "PassFlowRoles", "Effect" : "Allow", "Action" : ["iam:PassRole"], "Resource" : ["arn:aws:iam::111122223333:role/data-platform-prefect-worker-execution", "arn:aws:iam::111122223333:role/prefect-flow-runs"], "Condition" : { "StringEquals" : { "iam:PassedToService" : "ecs-tasks.amazonaws.com" } } }] })
+  policy = jsonencode({ "Version" : "2012-10-17", "Statement" : [{ "Sid" : "RunFlowTasksInThisCluster", "Effect" : "Allow", "Action" : ["ecs:RunTask"], "Resource" : "arn:aws:ecs:eu-west-1:111122223333:task-definition/*", "Condition" : { "ArnEquals" : { "ecs:cluster" : "arn:aws:ecs:eu-west-1:111122223333:cluster/data-platform" } } }, { "Sid" : "WatchAndStopFlowTasks", "Effect" : "Allow", "Action" : ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"], "Resource" : "arn:aws:ecs:eu-west-1:111122223333:task/data-platform/*" }, { "Sid" : "TaskDefinitions", "Effect" : "Allow", "Action" : ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"], "Resource" : "*" }, { "Sid" : "DescribeNetwork", "Effect" : "Allow", "Action" : ["ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups"], "Resource" : "*" }, { "Sid" : "ReadFlowLogs", "Effect" : "Allow", "Action" : ["logs:GetLogEvents"], "Resource" : "arn:aws:logs:eu-west-1:111122223333:log-group:prefect*:*" }, { "Sid" : "PassFlowRoles", "Effect" : "Allow", "Action" : ["iam:PassRole"], "Resource" : ["arn:aws:iam::111122223333:role/data-platform-prefect-worker-execution", "arn:aws:iam::111122223333:role/prefect-flow-runs"], "Condition" : { "StringEquals" : { "iam:PassedToService" : "ecs-tasks.amazonaws.com" } } }, { "Sid" : "ReadTaskStateChanges", "Effect" : "Allow", "Action" : ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], "Resource" : "arn:aws:sqs:eu-west-1:111122223333:spot-pool-ecs-events" }] })
 }
 
 resource "aws_ecs_task_definition" "worker" {
@@ -67,7 +67,7 @@ resource "aws_ecs_task_definition" "worker" {
   memory                   = "1024"
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode([{ "name" : "prefect-worker", "image" : "prefecthq/prefect-aws:latest", "essential" : true, "command" : ["prefect", "worker", "start", "--pool", "spot-pool", "--type", "ecs"], "environment" : [{ "name" : "PREFECT_API_URL", "value" : "https://api.prefect.cloud/api/accounts/abc/workspaces/def" }], "secrets" : [{ "name" : "PREFECT_API_KEY", "valueFrom" : "arn:aws:ssm:eu-west-1:111122223333:parameter/prefect/api-key" }], "logConfiguration" : { "logDriver" : "awslogs", "options" : { "awslogs-group" : "/ecs/data-platform/prefect-worker", "awslogs-region" : "eu-west-1", "awslogs-stream-prefix" : "worker" } } }])
+  container_definitions    = jsonencode([{ "name" : "prefect-worker", "image" : "prefecthq/prefect-aws:latest", "essential" : true, "command" : ["prefect", "worker", "start", "--pool", "spot-pool", "--type", "ecs"], "environment" : [{ "name" : "PREFECT_API_URL", "value" : "https://api.prefect.cloud/api/accounts/abc/workspaces/def" }, { "name" : "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED", "value" : "true" }, { "name" : "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME", "value" : "spot-pool-ecs-events" }, { "name" : "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION", "value" : "eu-west-1" }], "secrets" : [{ "name" : "PREFECT_API_KEY", "valueFrom" : "arn:aws:ssm:eu-west-1:111122223333:parameter/prefect/api-key" }], "logConfiguration" : { "logDriver" : "awslogs", "options" : { "awslogs-group" : "/ecs/data-platform/prefect-worker", "awslogs-region" : "eu-west-1", "awslogs-stream-prefix" : "worker" } } }])
 
   runtime_platform {
     cpu_architecture        = "X86_64"
@@ -94,4 +94,48 @@ resource "aws_ecs_service" "worker" {
   }
 
   depends_on = [aws_ecs_cluster_capacity_providers.this]
+}
+
+# The worker's crash detection (prefect-aws's ECS observer): task state changes to SQS.
+resource "aws_sqs_queue" "crash_events_dlq" {
+  name                       = "spot-pool-ecs-events-dlq"
+  message_retention_seconds  = 1209600
+  visibility_timeout_seconds = 60
+}
+
+resource "aws_sqs_queue" "crash_events" {
+  name                       = "spot-pool-ecs-events"
+  message_retention_seconds  = 604800
+  visibility_timeout_seconds = 300
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.crash_events_dlq.arn
+    maxReceiveCount     = 3
+  })
+}
+
+resource "aws_cloudwatch_event_rule" "crash_events" {
+  name          = "spot-pool-ecs-task-events"
+  description   = "ECS task state changes for the Prefect worker (spotplan)"
+  event_pattern = "{\"source\":[\"aws.ecs\"],\"detail-type\":[\"ECS Task State Change\"],\"detail\":{\"clusterArn\":[\"arn:aws:ecs:eu-west-1:111122223333:cluster/data-platform\"]}}"
+}
+
+resource "aws_cloudwatch_event_target" "crash_events" {
+  rule      = aws_cloudwatch_event_rule.crash_events.name
+  target_id = "prefect-ecs-events"
+  arn       = aws_sqs_queue.crash_events.arn
+}
+
+resource "aws_sqs_queue_policy" "crash_events" {
+  queue_url = aws_sqs_queue.crash_events.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EventBridgeTaskStateChanges"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.crash_events.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.crash_events.arn } }
+    }]
+  })
 }
