@@ -818,6 +818,160 @@ fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A real prefect-aws ECS worker (the version `.ci/run` installs beside the Prefect server)
+/// polls the work pool `apply` created, picks up a flow run of a deployment and submits it to
+/// ECS (moto, through a recording proxy): the RunTask request it sends carries the
+/// recommendation's capacity provider strategy, no launch type, the network configuration,
+/// and not the API key.
+#[test]
+fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
+    let (Some(url), Some(prefect), Some(python)) = (
+        moto(),
+        server("SPOTPLAN_PREFECT_API_URL"),
+        server("SPOTPLAN_PREFECT_PYTHON"),
+    ) else {
+        return;
+    };
+    let region = "us-west-2";
+    let mut c = case("worker");
+    let pool = c.cluster.clone();
+    let (vpc, subnet, sg) = network_with_vpc(&url, region);
+    c.extra = vec![
+        "--prefect-api-url".into(),
+        prefect.clone(),
+        "--work-pool".into(),
+        pool.clone(),
+        "--vpc-id".into(),
+        vpc.clone(),
+    ];
+    let a = spotplan(&c, &url, region, &["apply", "--yes"], (&subnet, &sg));
+    assert!(a.status.success(), "{}", text(&a));
+
+    // a deployment in the pool, and a run of it due now
+    let flow = http(
+        "POST",
+        &format!("{prefect}/flows/"),
+        Some(serde_json::json!({"name": format!("flow-{pool}")})),
+    );
+    let dep = http(
+        "POST",
+        &format!("{prefect}/deployments/"),
+        Some(serde_json::json!({"name": "prod", "flow_id": flow["id"], "work_pool_name": pool})),
+    );
+    let run = http(
+        "POST",
+        &format!(
+            "{prefect}/deployments/{}/create_flow_run",
+            dep["id"].as_str().unwrap()
+        ),
+        Some(serde_json::json!({})),
+    );
+
+    // the worker, its AWS calls through a recording proxy in front of moto
+    let upstream = url.clone();
+    let proxy = crate::stub::Stub::start(move |req, _| crate::stub::forward(&upstream, req));
+    let bin = std::path::Path::new(&python)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let home = std::env::temp_dir().join(format!("spotplan-worker-{pool}"));
+    let mut worker = Command::new(bin.join("prefect"))
+        .args([
+            "worker",
+            "start",
+            "--pool",
+            &pool,
+            "--type",
+            "ecs",
+            "--run-once",
+        ])
+        .env("PREFECT_API_URL", &prefect)
+        .env("PREFECT_API_KEY", KEY)
+        .env("PREFECT_HOME", &home)
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("AWS_DEFAULT_REGION", region)
+        .env("AWS_REGION", region)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        // the worker's environment as the emitted task definition sets it: the observer
+        // reads the queue `apply` created
+        .env(
+            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
+            format!("{pool}-ecs-events"),
+        )
+        .env("PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION", region)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let run_task = loop {
+        if let Some(r) = proxy
+            .requests()
+            .into_iter()
+            .find(|r| r.operation() == "RunTask")
+        {
+            break Some(r);
+        }
+        if std::time::Instant::now() > deadline || worker.try_wait().unwrap().is_some() {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    // let the worker finish its poll (it returns once the task is created), then stop it
+    let stop = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while worker.try_wait().unwrap().is_none() && std::time::Instant::now() < stop {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let _ = worker.kill();
+    let out = worker.wait_with_output().unwrap();
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let Some(run_task) = run_task else {
+        panic!(
+            "the worker sent no RunTask; it called {:?}\n{log}",
+            proxy.operations()
+        );
+    };
+    let body = run_task.json();
+    assert_eq!(
+        body["capacityProviderStrategy"],
+        serde_json::json!([
+            {"capacityProvider": "FARGATE_SPOT", "weight": 4, "base": 0},
+            {"capacityProvider": "FARGATE", "weight": 1, "base": 1}
+        ]),
+        "{body}"
+    );
+    assert!(body.get("launchType").is_none(), "{body}");
+    assert_eq!(body["cluster"], pool.as_str(), "{body}");
+    let vpc_conf = &body["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc_conf["subnets"], serde_json::json!([subnet]), "{body}");
+    assert!(
+        !run_task.body.contains(KEY),
+        "the API key is in the RunTask request"
+    );
+    assert!(
+        proxy.requests().iter().all(|r| !r.body.contains(KEY)),
+        "the API key went to AWS"
+    );
+    // the task definition the worker registered takes the key from SSM
+    let td = proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.operation() == "RegisterTaskDefinition")
+        .map(|r| r.json())
+        .unwrap_or_default();
+    assert_eq!(
+        td["containerDefinitions"][0]["secrets"][0]["name"], "PREFECT_API_KEY",
+        "{td}"
+    );
+    let _ = run;
+    let _ = std::fs::remove_dir_all(&home);
+}
+
 impl Drop for Case {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.scenario);

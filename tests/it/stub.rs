@@ -74,7 +74,7 @@ pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
 /// An answer.
 pub struct Reply {
     pub status: u16,
-    pub content_type: &'static str,
+    pub content_type: String,
     pub body: String,
 }
 
@@ -97,7 +97,7 @@ impl Reply {
     fn raw(status: u16, body: String) -> Reply {
         Reply {
             status,
-            content_type: "application/x-amz-json-1.1",
+            content_type: "application/x-amz-json-1.1".into(),
             body,
         }
     }
@@ -171,5 +171,47 @@ impl Stub {
             .into_iter()
             .filter(|r| r.operation() == operation)
             .collect()
+    }
+}
+
+/// Sends `req` on to `upstream` (the same method, path, headers and body) and returns its
+/// answer: with [`Stub::start`], a recording proxy in front of a real server.
+pub fn forward(upstream: &str, req: &Request) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}{}", upstream.trim_end_matches('/'), req.path);
+    let skip = |k: &str| {
+        ["host", "content-length", "connection", "transfer-encoding"]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h))
+    };
+    let result = if req.method == "GET" {
+        let mut r = agent.get(&url);
+        for (k, v) in req.headers.iter().filter(|(k, _)| !skip(k)) {
+            r = r.header(k, v);
+        }
+        r.call()
+    } else {
+        let mut r = agent.post(&url);
+        for (k, v) in req.headers.iter().filter(|(k, _)| !skip(k)) {
+            r = r.header(k, v);
+        }
+        r.send(req.body.as_bytes())
+    };
+    match result {
+        Ok(mut resp) => Reply {
+            status: resp.status().as_u16(),
+            content_type: resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("text/plain")
+                .to_string(),
+            body: resp.body_mut().read_to_string().unwrap_or_default(),
+        },
+        Err(e) => Reply::error(502, "ProxyError", &e.to_string()),
     }
 }
