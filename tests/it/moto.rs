@@ -899,7 +899,10 @@ fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
             "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
             format!("{pool}-ecs-events"),
         )
-        .env("PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION", region)
+        .env(
+            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION",
+            region,
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
