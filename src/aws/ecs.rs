@@ -11,12 +11,13 @@ use aws_sdk_ecs::types::{
     ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
     NetworkConfiguration, NetworkMode, OsFamily, RuntimePlatform, Secret,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::deploy::apply::{ApiError, EcsApi};
 use crate::deploy::events::{ObservedEvents, QueueState, RuleState};
 use crate::deploy::plan::Call;
 use crate::deploy::state::{ClusterState, Item, Observed, ServiceState, TaskDefinitionState};
+use crate::deploy::task_definition::{ContainerSpec, TaskDefinitionSpec};
 
 /// The SDK-backed ECS API, with its own runtime (the CLI is synchronous).
 pub struct SdkEcs {
@@ -215,53 +216,58 @@ fn network(s: &ServiceState) -> Result<NetworkConfiguration, ApiError> {
 }
 
 /// A registered task definition as the JSON `emit` writes (the fields spotplan owns).
-fn task_definition_json(t: &aws_sdk_ecs::types::TaskDefinition) -> Value {
-    let containers: Vec<Value> = t
-        .container_definitions()
-        .iter()
-        .map(|c| {
-            let mut v = json!({
-                "name": c.name(),
-                "image": c.image(),
-                "essential": c.essential(),
-                "command": c.command(),
-                "environment": c.environment().iter().map(|e| json!({"name": e.name(), "value": e.value()})).collect::<Vec<_>>(),
-                "secrets": c.secrets().iter().map(|s| json!({"name": s.name(), "valueFrom": s.value_from()})).collect::<Vec<_>>(),
-            });
-            if let Some(l) = c.log_configuration() {
-                let mut opts: Vec<(&String, &String)> = l.options().map(|m| m.iter().collect()).unwrap_or_default();
-                opts.sort();
-                let options: serde_json::Map<String, Value> = opts.into_iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-                v["logConfiguration"] = json!({"logDriver": l.log_driver().as_str(), "options": options});
-            }
-            v
-        })
-        .collect();
-    let mut v = json!({
-        "family": t.family(),
-        "networkMode": t.network_mode().map(|m| m.as_str()),
-        "requiresCompatibilities": t.requires_compatibilities().iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "cpu": t.cpu(),
-        "memory": t.memory(),
-        "executionRoleArn": t.execution_role_arn(),
-        "taskRoleArn": t.task_role_arn(),
-        "containerDefinitions": containers,
-    });
-    if let Some(p) = t.runtime_platform() {
-        v["runtimePlatform"] = json!({
-            "cpuArchitecture": p.cpu_architecture().map(|a| a.as_str()),
-            "operatingSystemFamily": p.operating_system_family().map(|o| o.as_str()),
-        });
+/// The fields spotplan sets, read from ECS's task definition (the first container).
+fn spec_from_sdk(t: &aws_sdk_ecs::types::TaskDefinition) -> TaskDefinitionSpec {
+    let c = t.container_definitions().first();
+    let log = c.and_then(|c| c.log_configuration());
+    let opt = |k: &str| {
+        log.and_then(|l| l.options())
+            .and_then(|o| o.get(k))
+            .cloned()
+            .unwrap_or_default()
+    };
+    TaskDefinitionSpec {
+        family: t.family().unwrap_or_default().to_string(),
+        cpu: t.cpu().unwrap_or_default().to_string(),
+        memory: t.memory().unwrap_or_default().to_string(),
+        cpu_architecture: t
+            .runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map_or("X86_64", |a| a.as_str())
+            .to_string(),
+        execution_role_arn: t.execution_role_arn().unwrap_or_default().to_string(),
+        task_role_arn: t.task_role_arn().unwrap_or_default().to_string(),
+        container: ContainerSpec {
+            name: c.and_then(|c| c.name()).unwrap_or_default().to_string(),
+            image: c.and_then(|c| c.image()).unwrap_or_default().to_string(),
+            essential: c.and_then(|c| c.essential()).unwrap_or(true),
+            command: c.map(|c| c.command().to_vec()).unwrap_or_default(),
+            environment: c
+                .map(|c| {
+                    c.environment()
+                        .iter()
+                        .map(|e| {
+                            (
+                                e.name().unwrap_or_default().to_string(),
+                                e.value().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            secrets: c
+                .map(|c| {
+                    c.secrets()
+                        .iter()
+                        .map(|s| (s.name().to_string(), s.value_from().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            log_group: opt("awslogs-group"),
+            log_region: opt("awslogs-region"),
+            log_stream_prefix: opt("awslogs-stream-prefix"),
+        },
     }
-    v
-}
-
-fn str_list(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
 }
 
 impl EcsApi for SdkEcs {
@@ -303,7 +309,7 @@ impl EcsApi for SdkEcs {
                 Ok(o) => o.task_definition().map(|t| TaskDefinitionState {
                     family: family.to_string(),
                     revision: Some(t.revision() as u32),
-                    body: task_definition_json(t),
+                    spec: spec_from_sdk(t),
                 }),
                 Err(e) if code_of(&e) == "ClientException" => None,
                 Err(e) => return Err(explain("DescribeTaskDefinition", e)),
@@ -456,79 +462,52 @@ impl SdkEcs {
                     .await
                     .map(|_| ())
                     .map_err(|e| explain("PutClusterCapacityProviders", e)),
-                Call::RegisterTaskDefinition { body } => {
-                    let mut containers = Vec::new();
-                    for cd in body["containerDefinitions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                    {
-                        let log = &cd["logConfiguration"];
-                        let mut lc = LogConfiguration::builder().log_driver(LogDriver::from(
-                            log["logDriver"].as_str().unwrap_or("awslogs"),
-                        ));
-                        for (k, v) in log["options"].as_object().into_iter().flatten() {
-                            lc = lc.options(k, v.as_str().unwrap_or(""));
-                        }
-                        containers.push(
-                            ContainerDefinition::builder()
-                                .name(cd["name"].as_str().unwrap_or(""))
-                                .image(cd["image"].as_str().unwrap_or(""))
-                                .essential(cd["essential"].as_bool().unwrap_or(true))
-                                .set_command(Some(str_list(&cd["command"])))
-                                .set_environment(Some(
-                                    cd["environment"]
-                                        .as_array()
-                                        .into_iter()
-                                        .flatten()
-                                        .map(|e| {
-                                            KeyValuePair::builder()
-                                                .name(e["name"].as_str().unwrap_or(""))
-                                                .value(e["value"].as_str().unwrap_or(""))
-                                                .build()
-                                        })
-                                        .collect(),
-                                ))
-                                .set_secrets(Some(
-                                    cd["secrets"]
-                                        .as_array()
-                                        .into_iter()
-                                        .flatten()
-                                        .map(|s| {
-                                            Secret::builder()
-                                                .name(s["name"].as_str().unwrap_or(""))
-                                                .value_from(s["valueFrom"].as_str().unwrap_or(""))
-                                                .build()
-                                        })
-                                        .collect::<Result<_, _>>()
-                                        .map_err(|e| ApiError::Other(e.to_string()))?,
-                                ))
-                                .log_configuration(
-                                    lc.build().map_err(|e| ApiError::Other(e.to_string()))?,
-                                )
-                                .build(),
-                        );
-                    }
-                    let rp = &body["runtimePlatform"];
+                Call::RegisterTaskDefinition { spec } => {
+                    let k = &spec.container;
+                    let log = LogConfiguration::builder()
+                        .log_driver(LogDriver::Awslogs)
+                        .options("awslogs-group", &k.log_group)
+                        .options("awslogs-region", &k.log_region)
+                        .options("awslogs-stream-prefix", &k.log_stream_prefix)
+                        .build()
+                        .map_err(|e| ApiError::Other(e.to_string()))?;
+                    let container = ContainerDefinition::builder()
+                        .name(&k.name)
+                        .image(&k.image)
+                        .essential(k.essential)
+                        .set_command(Some(k.command.clone()))
+                        .set_environment(Some(
+                            k.environment
+                                .iter()
+                                .map(|(n, v)| KeyValuePair::builder().name(n).value(v).build())
+                                .collect(),
+                        ))
+                        .set_secrets(Some(
+                            k.secrets
+                                .iter()
+                                .map(|(n, v)| Secret::builder().name(n).value_from(v).build())
+                                .collect::<Result<_, _>>()
+                                .map_err(|e| ApiError::Other(e.to_string()))?,
+                        ))
+                        .log_configuration(log)
+                        .build();
                     c.register_task_definition()
-                        .family(body["family"].as_str().unwrap_or(""))
+                        .family(&spec.family)
                         .network_mode(NetworkMode::Awsvpc)
                         .requires_compatibilities(Compatibility::Fargate)
-                        .cpu(body["cpu"].as_str().unwrap_or(""))
-                        .memory(body["memory"].as_str().unwrap_or(""))
-                        .execution_role_arn(body["executionRoleArn"].as_str().unwrap_or(""))
-                        .task_role_arn(body["taskRoleArn"].as_str().unwrap_or(""))
+                        .cpu(&spec.cpu)
+                        .memory(&spec.memory)
+                        .execution_role_arn(&spec.execution_role_arn)
+                        .task_role_arn(&spec.task_role_arn)
                         .runtime_platform(
                             RuntimePlatform::builder()
                                 .cpu_architecture(CpuArchitecture::from(
-                                    rp["cpuArchitecture"].as_str().unwrap_or("X86_64"),
+                                    spec.cpu_architecture.as_str(),
                                 ))
-                                .operating_system_family(OsFamily::from(
-                                    rp["operatingSystemFamily"].as_str().unwrap_or("LINUX"),
-                                ))
+                                .operating_system_family(OsFamily::Linux)
                                 .build(),
                         )
-                        .set_container_definitions(Some(containers))
+                        .container_definitions(container)
                         .send()
                         .await
                         .map(|_| ())

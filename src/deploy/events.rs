@@ -186,12 +186,20 @@ impl Feed {
     }
 
     /// The worker's environment: the observer on, reading this queue.
-    pub fn worker_env(&self) -> Vec<Value> {
-        vec![
-            json!({"name": "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED", "value": "true"}),
-            json!({"name": "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME", "value": self.queue}),
-            json!({"name": "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION", "value": self.region}),
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        [
+            ("PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED", "true"),
+            (
+                "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
+                &self.queue,
+            ),
+            (
+                "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION",
+                &self.region,
+            ),
         ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec()
     }
 
     /// The worker task role's statement for the queue.

@@ -8,6 +8,7 @@ use super::apply::{ApiError, EcsApi};
 use super::events::{ObservedEvents, QueueState, RuleState};
 use super::plan::Call;
 use super::state::{ClusterState, Observed, ServiceState, TaskDefinitionState};
+use super::task_definition::TaskDefinitionSpec;
 
 /// The fake account.
 #[derive(Clone, Debug, Default)]
@@ -15,7 +16,7 @@ pub struct FakeEcs {
     /// Clusters by name.
     pub clusters: BTreeMap<String, ClusterState>,
     /// Task definition revisions by family (index + 1 = revision).
-    pub task_definitions: BTreeMap<String, Vec<serde_json::Value>>,
+    pub task_definitions: BTreeMap<String, Vec<TaskDefinitionSpec>>,
     /// Services by (cluster, name).
     pub services: BTreeMap<(String, String), ServiceState>,
     /// Providers with running tasks (cannot be detached).
@@ -49,7 +50,7 @@ impl EcsApi for FakeEcs {
             v.last().map(|b| TaskDefinitionState {
                 family: family.into(),
                 revision: Some(v.len() as u32),
-                body: b.clone(),
+                spec: b.clone(),
             })
         });
         Ok(Observed {
@@ -128,12 +129,11 @@ impl EcsApi for FakeEcs {
                 c.capacity_providers = capacity_providers.clone();
                 c.default_strategy = default_strategy.clone();
             }
-            Call::RegisterTaskDefinition { body } => {
-                let family = body["family"].as_str().unwrap_or("").to_string();
+            Call::RegisterTaskDefinition { spec } => {
                 self.task_definitions
-                    .entry(family)
+                    .entry(spec.family.clone())
                     .or_default()
-                    .push(body.clone());
+                    .push(spec.clone());
             }
             Call::CreateService { service, cluster } => {
                 if !self.clusters.contains_key(cluster) {

@@ -11,4 +11,5 @@ pub mod fake;
 pub mod inputs;
 pub mod plan;
 pub mod state;
+pub mod task_definition;
 pub mod workpool;

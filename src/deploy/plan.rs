@@ -4,10 +4,9 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::events::{QueueState, RuleState, attribute_changes};
-use super::state::{Desired, Item, Observed, canonical, words};
+use super::state::{Desired, Item, Observed, words};
 
 /// One API call of the plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -33,8 +32,8 @@ pub enum Call {
     },
     /// RegisterTaskDefinition.
     RegisterTaskDefinition {
-        /// The registration input.
-        body: Value,
+        /// The definition.
+        spec: super::task_definition::TaskDefinitionSpec,
     },
     /// CreateService.
     CreateService {
@@ -307,9 +306,9 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         });
     }
     // task definition
-    let want = canonical(&d.task_definition.body);
+    let want = &d.task_definition.spec;
     let td_changed = match &o.task_definition {
-        Some(t) if canonical(&t.body) == want => {
+        Some(t) if t.spec == *want => {
             steps.push(Step {
                 resource: "task definition",
                 name: format!("{}:{}", t.family, t.revision.unwrap_or(0)),
@@ -323,22 +322,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         other => {
             let changes = match other {
                 None => Vec::new(),
-                Some(t) => {
-                    let have = canonical(&t.body);
-                    want.as_object()
-                        .into_iter()
-                        .flatten()
-                        .filter(|(k, v)| have.get(k.as_str()) != Some(v))
-                        .map(|(k, v)| Change {
-                            field: k.clone(),
-                            old: have
-                                .get(k.as_str())
-                                .map(|x| x.to_string())
-                                .unwrap_or_else(|| "—".into()),
-                            new: v.to_string(),
-                        })
-                        .collect()
-                }
+                Some(t) => want.changes(&t.spec),
             };
             steps.push(Step {
                 resource: "task definition",
@@ -351,7 +335,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 changes,
                 kept: Vec::new(),
                 call: Some(Call::RegisterTaskDefinition {
-                    body: d.task_definition.body.clone(),
+                    spec: d.task_definition.spec.clone(),
                 }),
             });
             true

@@ -1,7 +1,6 @@
 //! Desired and observed account state, in the same domain types, so `plan` can diff them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// One capacity provider strategy item as ECS stores it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,67 +62,15 @@ pub struct ServiceState {
     pub assign_public_ip: bool,
 }
 
-/// The worker's task definition: the fields spotplan sets, in ECS's JSON shape.
+/// The worker's task definition, desired or observed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskDefinitionState {
     /// Family.
     pub family: String,
     /// Revision (observed only).
     pub revision: Option<u32>,
-    /// The registration input, restricted to the fields spotplan sets.
-    pub body: Value,
-}
-
-/// The fields of a task definition spotplan owns; observed definitions are compared on these.
-pub const TASK_DEFINITION_FIELDS: [&str; 9] = [
-    "family",
-    "networkMode",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "runtimePlatform",
-    "executionRoleArn",
-    "taskRoleArn",
-    "containerDefinitions",
-];
-/// The container fields spotplan owns.
-pub const CONTAINER_FIELDS: [&str; 7] = [
-    "name",
-    "image",
-    "essential",
-    "command",
-    "environment",
-    "secrets",
-    "logConfiguration",
-];
-
-/// A task definition body reduced to the fields spotplan owns (so ECS's additions, like
-/// `revision`, `status` or `cpu: 0` on containers, do not count as differences).
-pub fn canonical(body: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    for k in TASK_DEFINITION_FIELDS {
-        let Some(v) = body.get(k) else { continue };
-        if k == "containerDefinitions" {
-            let cs: Vec<Value> = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    let mut m = serde_json::Map::new();
-                    for f in CONTAINER_FIELDS {
-                        if let Some(x) = c.get(f) {
-                            m.insert(f.into(), x.clone());
-                        }
-                    }
-                    Value::Object(m)
-                })
-                .collect();
-            out.insert(k.into(), Value::Array(cs));
-        } else {
-            out.insert(k.into(), v.clone());
-        }
-    }
-    Value::Object(out)
+    /// The fields spotplan sets.
+    pub spec: super::task_definition::TaskDefinitionSpec,
 }
 
 /// What the account should hold.

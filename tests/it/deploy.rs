@@ -147,7 +147,11 @@ fn a_changed_worker_registers_a_new_revision_and_forces_a_deployment() {
     let action = |r: &str| p.steps.iter().find(|s| s.resource == r).unwrap().action;
     assert_eq!(action("task definition"), Action::Update);
     assert_eq!(action("service"), Action::Update);
-    assert!(p.to_string().contains("    cpu: \"512\" → \"1024\""), "{p}");
+    assert!(
+        p.to_string()
+            .contains("    cpu: 512 → 1024\n    memory: 1024 → 2048\n"),
+        "{p}"
+    );
     let r = apply(&p, &mut api, &mut |_| {});
     assert!(r.ok());
     assert_eq!(

@@ -288,7 +288,7 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
         task_definition: Some(spotplan::deploy::state::TaskDefinitionState {
             family: d.task_definition.family.clone(),
             revision: Some(7),
-            body: d.task_definition.body.clone(),
+            spec: d.task_definition.spec.clone(),
         }),
         service: Some(spotplan::deploy::state::ServiceState {
             capacity_provider_strategy: vec![],

@@ -667,17 +667,19 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
     let dep = http(
         "POST",
         &format!("{prefect}/deployments/"),
+        // (a deployment name of its own: Prefect upserts deployments by flow and name, and
+        // the server outlives one test run)
         Some(serde_json::json!({
-            "name": "prod", "flow_id": flow["id"], "work_pool_name": pool,
+            "name": format!("prod-{pool}"), "flow_id": flow["id"], "work_pool_name": pool,
             "job_variables": {"image": "example/etl:1"}
         })),
     );
     let p = run(&["plan", "--detailed-exitcode"]);
     assert_eq!(p.status.code(), Some(2), "{}", text(&p));
     assert!(
-        String::from_utf8_lossy(&p.stdout).contains(
-            "~ deployment etl/prod\n    capacity provider strategy: pool default → FARGATE w1\n"
-        ),
+        String::from_utf8_lossy(&p.stdout).contains(&format!(
+            "~ deployment etl/prod-{pool}\n    capacity provider strategy: pool default → FARGATE w1\n"
+        )),
         "{}",
         text(&p)
     );
@@ -699,7 +701,8 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
     let p = run(&["plan", "--detailed-exitcode"]);
     let out = String::from_utf8_lossy(&p.stdout);
     assert!(
-        out.contains("= deployment etl/prod\n") && out.contains(&format!("= automation {name}\n")),
+        out.contains(&format!("= deployment etl/prod-{pool}\n"))
+            && out.contains(&format!("= automation {name}\n")),
         "{}",
         text(&p)
     );

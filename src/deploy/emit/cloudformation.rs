@@ -66,7 +66,7 @@ pub(super) fn cloudformation(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choi
     } else {
         json!(n.task_role_arn)
     };
-    let cont = container(s, d, n, c);
+    let cont = container(s, d, n, c).to_json();
     let cfn_kv = |v: &Value| -> Value {
         Value::Array(
             v.as_array()

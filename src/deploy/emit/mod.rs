@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::inputs::DeployInputs;
+use super::task_definition::{ContainerSpec, TaskDefinitionSpec};
 use crate::model::{Architecture, Strategy};
 use crate::scenario::{RetryPolicy, Scenario, WorkerKind};
 
@@ -120,7 +121,7 @@ fn reschedule(c: &Choice) -> bool {
     )
 }
 
-fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
+fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> ContainerSpec {
     let (command, env_name, key_name): (Vec<String>, &str, &str) = match s.worker.kind {
         WorkerKind::Prefect1EcsAgent => (
             [
@@ -155,22 +156,21 @@ fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
         ),
     };
     let _ = c;
-    let mut environment = vec![json!({"name": env_name, "value": d.prefect_api_url})];
+    let mut environment = vec![(env_name.to_string(), d.prefect_api_url.clone())];
     if let Some(f) = &n.feed {
         environment.extend(f.worker_env());
     }
-    json!({
-        "name": "prefect-worker",
-        "image": d.worker_image,
-        "essential": true,
-        "command": command,
-        "environment": environment,
-        "secrets": [{"name": key_name, "valueFrom": d.api_key_parameter}],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {"awslogs-group": d.log_group, "awslogs-region": d.region, "awslogs-stream-prefix": "worker"}
-        }
-    })
+    ContainerSpec {
+        name: "prefect-worker".into(),
+        image: d.worker_image.clone(),
+        essential: true,
+        command,
+        environment,
+        secrets: vec![(key_name.to_string(), d.api_key_parameter.clone())],
+        log_group: d.log_group.clone(),
+        log_region: d.region.clone(),
+        log_stream_prefix: "worker".into(),
+    }
 }
 
 fn arch(s: &Scenario) -> &'static str {
@@ -180,18 +180,16 @@ fn arch(s: &Scenario) -> &'static str {
     }
 }
 
-fn task_definition(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
-    json!({
-        "family": n.family,
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "cpu": s.worker.size.cpu.0.to_string(),
-        "memory": s.worker.size.memory.0.to_string(),
-        "runtimePlatform": {"cpuArchitecture": arch(s), "operatingSystemFamily": "LINUX"},
-        "executionRoleArn": n.execution_role_arn,
-        "taskRoleArn": n.task_role_arn,
-        "containerDefinitions": [container(s, d, n, c)]
-    })
+fn task_definition(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> TaskDefinitionSpec {
+    TaskDefinitionSpec {
+        family: n.family.clone(),
+        cpu: s.worker.size.cpu.0.to_string(),
+        memory: s.worker.size.memory.0.to_string(),
+        cpu_architecture: arch(s).into(),
+        execution_role_arn: n.execution_role_arn.clone(),
+        task_role_arn: n.task_role_arn.clone(),
+        container: container(s, d, n, c),
+    }
 }
 
 fn network(d: &DeployInputs) -> Value {
@@ -242,7 +240,7 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
         ("cluster/apply.sh".into(), cluster_script(d, &n)),
         (
             "worker/task-definition.json".into(),
-            pretty(&task_definition(s, d, &n, c)),
+            pretty(&task_definition(s, d, &n, c).to_json()),
         ),
         (
             "worker/create-service.json".into(),
@@ -315,7 +313,7 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desi
         task_definition: TaskDefinitionState {
             family: n.family.clone(),
             revision: None,
-            body: task_definition(s, d, &n, c),
+            spec: task_definition(s, d, &n, c),
         },
         service: ServiceState {
             name: d.service_name.clone(),

@@ -67,7 +67,7 @@ pub(super) fn terraform(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -
     } else {
         format!("\"{}\"", n.task_role_arn)
     };
-    let cont = container(s, d, n, c);
+    let cont = container(s, d, n, c).to_json();
     o.push_str(&format!(
         "resource \"aws_ecs_task_definition\" \"worker\" {{\n  family                   = \"{family}\"\n  network_mode             = \"awsvpc\"\n  requires_compatibilities = [\"FARGATE\"]\n  cpu                      = \"{cpu}\"\n  memory                   = \"{mem}\"\n  execution_role_arn       = {exec}\n  task_role_arn            = {task}\n  container_definitions    = jsonencode([{cont}])\n\n  runtime_platform {{\n    cpu_architecture        = \"{arch}\"\n    operating_system_family = \"LINUX\"\n  }}\n}}\n\n",
         family = n.family,
