@@ -213,7 +213,7 @@ fn deployment_overrides(
                 let st = f.strategy.as_ref()?;
                 Some((
                     f.name.clone(),
-                    json!({"capacity_provider_strategy": crate::sweep::candidate::ecs_strategy_json(st)}),
+                    json!({"capacity_provider_strategy": st.to_ecs_json()}),
                 ))
             })
             .collect()),

@@ -14,6 +14,20 @@ pub struct Item {
     pub base: u32,
 }
 
+impl Item {
+    /// A strategy's items as ECS stores them.
+    pub fn of(s: &crate::model::Strategy) -> Vec<Item> {
+        s.items
+            .iter()
+            .map(|i| Item {
+                provider: i.provider.ecs_name().to_string(),
+                weight: i.weight,
+                base: i.base,
+            })
+            .collect()
+    }
+}
+
 /// A strategy in words: `FARGATE_SPOT w4, FARGATE w1 b1` (or `none`).
 pub fn words(items: &[Item]) -> String {
     if items.is_empty() {

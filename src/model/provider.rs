@@ -63,6 +63,20 @@ pub struct Strategy {
 }
 
 impl Strategy {
+    /// The strategy as ECS's APIs and Prefect's `capacity_provider_strategy` take it:
+    /// `[{"capacityProvider": …, "weight": …, "base": …}]`, every field written. The one
+    /// conversion to that shape (RunTask, the cluster default, work pools, deployments).
+    pub fn to_ecs_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.items
+                .iter()
+                .map(|i| {
+                    serde_json::json!({"capacityProvider": i.provider.ecs_name(), "weight": i.weight, "base": i.base})
+                })
+                .collect(),
+        )
+    }
+
     /// ECS limit on `weight`.
     pub const MAX_WEIGHT: u32 = 1000;
     /// ECS limit on `base`.

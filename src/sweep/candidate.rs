@@ -50,7 +50,7 @@ pub struct Candidate {
 }
 
 fn strategy_items<S: serde::Serializer>(s: &Strategy, ser: S) -> Result<S::Ok, S::Error> {
-    ecs_strategy_json(s).serialize(ser)
+    s.to_ecs_json().serialize(ser)
 }
 fn placement_name<S: serde::Serializer>(p: &PlacementSpec, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(p.name())
@@ -66,18 +66,6 @@ fn opt_time<S: serde::Serializer>(t: &Option<SimTime>, ser: S) -> Result<S::Ok, 
         Some(t) => ser.serialize_str(&t.to_string()),
         None => ser.serialize_none(),
     }
-}
-
-/// A strategy as ECS JSON: `[{"capacityProvider": …, "weight": …, "base": …}]`.
-pub fn ecs_strategy_json(s: &Strategy) -> serde_json::Value {
-    serde_json::Value::Array(
-        s.items
-            .iter()
-            .map(|i| {
-                serde_json::json!({"capacityProvider": i.provider.ecs_name(), "weight": i.weight, "base": i.base})
-            })
-            .collect(),
-    )
 }
 
 fn gcd(a: u32, b: u32) -> u32 {

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::candidate::ecs_strategy_json;
 use super::objective::Check;
 use super::result::SweepResult;
 use super::run::Matrix;
@@ -226,7 +225,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         }
     };
     let c = &r.candidates[best].candidate;
-    let strategy = ecs_strategy_json(&c.strategy);
+    let strategy = c.strategy.to_ecs_json();
     let deployments: Vec<DeploymentOverride> = c
         .flow_names
         .iter()
@@ -234,7 +233,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         .map(|(flow, p)| DeploymentOverride {
             flow: flow.clone(),
             job_variables: prefect_job_variables(
-                &ecs_strategy_json(&crate::model::Strategy::only(*p)),
+                &crate::model::Strategy::only(*p).to_ecs_json(),
                 &c.retry_policy,
             ),
         })

@@ -29,7 +29,7 @@ pub(super) fn cloudformation(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choi
             "Properties": {
                 "Cluster": {"Ref": "Cluster"},
                 "CapacityProviders": capacity_providers(s, c),
-                "DefaultCapacityProviderStrategy": cfn_strategy(&strategy_json(&c.strategy))
+                "DefaultCapacityProviderStrategy": cfn_strategy(&c.strategy.to_ecs_json())
             }
         }),
     );

@@ -40,16 +40,6 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
-/// The strategy as ECS API JSON.
-pub fn strategy_json(s: &Strategy) -> Value {
-    Value::Array(
-        s.items
-            .iter()
-            .map(|i| json!({"capacityProvider": i.provider.ecs_name(), "weight": i.weight, "base": i.base}))
-            .collect(),
-    )
-}
-
 /// The names and ARNs every artefact shares.
 struct Names {
     cluster: String,
@@ -202,8 +192,9 @@ fn network(d: &DeployInputs) -> Value {
 
 /// The worker service runs on on-demand FARGATE: a spot interruption of the worker would
 /// stop every submission.
-fn worker_strategy() -> Value {
-    json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}])
+/// The worker's service runs on on-demand FARGATE.
+fn worker_strategy() -> Strategy {
+    Strategy::only(crate::model::Provider::Fargate)
 }
 
 /// The size every flow shares, if they all share one.
@@ -222,7 +213,7 @@ fn arch_name(a: crate::model::Architecture) -> &'static str {
 /// Every artefact, as (path relative to the output directory, content).
 pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, String)> {
     let n = names(s, d);
-    let strategy = strategy_json(&c.strategy);
+    let strategy = c.strategy.to_ecs_json();
     let providers = capacity_providers(s, c);
     let mut out = vec![
         (
@@ -246,7 +237,7 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
             "worker/create-service.json".into(),
             pretty(&json!({
                 "cluster": n.cluster, "serviceName": d.service_name, "taskDefinition": n.family,
-                "desiredCount": s.worker.count, "capacityProviderStrategy": worker_strategy(),
+                "desiredCount": s.worker.count, "capacityProviderStrategy": worker_strategy().to_ecs_json(),
                 "networkConfiguration": network(d)
             })),
         ),
@@ -254,7 +245,7 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
             "worker/update-service.json".into(),
             pretty(&json!({
                 "cluster": n.cluster, "service": d.service_name, "taskDefinition": n.family,
-                "desiredCount": s.worker.count, "capacityProviderStrategy": worker_strategy(),
+                "desiredCount": s.worker.count, "capacityProviderStrategy": worker_strategy().to_ecs_json(),
                 "networkConfiguration": network(d), "forceNewDeployment": true
             })),
         ),
@@ -303,12 +294,11 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
 pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desired {
     use super::state::{ClusterState, Desired, Item, ServiceState, TaskDefinitionState};
     let n = names(s, d);
-    let items = |v: &Value| -> Vec<Item> { serde_json::from_value(v.clone()).unwrap_or_default() };
     Desired {
         cluster: ClusterState {
             name: n.cluster.clone(),
             capacity_providers: capacity_providers(s, c),
-            default_strategy: items(&strategy_json(&c.strategy)),
+            default_strategy: Item::of(&c.strategy),
         },
         task_definition: TaskDefinitionState {
             family: n.family.clone(),
@@ -319,7 +309,7 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desi
             name: d.service_name.clone(),
             task_definition: n.family.clone(),
             desired_count: s.worker.count,
-            capacity_provider_strategy: items(&worker_strategy()),
+            capacity_provider_strategy: Item::of(&worker_strategy()),
             subnets: d.subnets.clone(),
             security_groups: d.security_groups.clone(),
             assign_public_ip: d.assign_public_ip,

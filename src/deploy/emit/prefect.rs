@@ -93,7 +93,7 @@ pub(super) fn prefect_yaml(
 /// The Prefect ECS work pool's base job template (prefect-aws `ECSWorker`): the job
 /// configuration of the default template, with variable defaults set from the choice.
 pub(super) fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
-    let strategy = strategy_json(&c.strategy);
+    let strategy = c.strategy.to_ecs_json();
     let mut env = serde_json::Map::new();
     if reschedule(c) {
         env.insert(
