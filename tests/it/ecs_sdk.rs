@@ -31,22 +31,7 @@ fn want() -> Desired {
 /// ECS, SQS and EventBridge clients of the stub: static credentials, eu-west-1, no SDK
 /// retries (apply's own retries are under test).
 fn ecs(stub: &Stub) -> SdkEcs {
-    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-    let conf = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .endpoint_url(&stub.url)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDSPOTPLANTEST",
-            "stub-secret",
-            None,
-            None,
-            "test",
-        )))
-        .http_client(spotplan::aws::config::https_client())
-        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build();
-    SdkEcs::from_config(conf).unwrap()
+    SdkEcs::from_config(stub.sdk_config("eu-west-1")).unwrap()
 }
 
 /// A strategy as ECS's JSON carries it (`base` 0 when absent).

@@ -501,12 +501,7 @@ fn apply_creates_and_updates_the_prefect_work_pool() {
     let region = "ap-southeast-2";
     let mut c = case("pool");
     let pool = c.cluster.clone();
-    c.extra = vec![
-        "--prefect-api-url".into(),
-        prefect.clone(),
-        "--work-pool".into(),
-        pool.clone(),
-    ];
+    c.prefect(&prefect);
     let (subnet, sg) = network(&url, region);
     let net = (subnet.as_str(), sg.as_str());
     let run = |args: &[&str]| {
@@ -619,12 +614,7 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         );
     std::fs::write(&c.scenario, src).unwrap();
     let pool = c.cluster.clone();
-    c.extra = vec![
-        "--prefect-api-url".into(),
-        prefect.clone(),
-        "--work-pool".into(),
-        pool.clone(),
-    ];
+    c.prefect(&prefect);
     let (subnet, sg) = network(&url, region);
     let net = (subnet.as_str(), sg.as_str());
     let run = |args: &[&str]| {
@@ -839,14 +829,8 @@ fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
     let mut c = case("worker");
     let pool = c.cluster.clone();
     let (vpc, subnet, sg) = network_with_vpc(&url, region);
-    c.extra = vec![
-        "--prefect-api-url".into(),
-        prefect.clone(),
-        "--work-pool".into(),
-        pool.clone(),
-        "--vpc-id".into(),
-        vpc.clone(),
-    ];
+    c.prefect(&prefect);
+    c.extra.extend(["--vpc-id".into(), vpc.clone()]);
     let a = spotplan(&c, &url, region, &["apply", "--yes"], (&subnet, &sg));
     assert!(a.status.success(), "{}", text(&a));
 
@@ -976,6 +960,14 @@ fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
     );
     let _ = run;
     let _ = std::fs::remove_dir_all(&home);
+}
+
+impl Case {
+    /// Also the work pool on the Prefect API at `url` (the pool is named after the cluster).
+    fn prefect(&mut self, url: &str) {
+        self.extra
+            .extend(["--prefect-api-url".to_string(), url.to_string()]);
+    }
 }
 
 impl Drop for Case {

@@ -215,3 +215,28 @@ pub fn forward(upstream: &str, req: &Request) -> Reply {
         Err(e) => Reply::error(502, "ProxyError", &e.to_string()),
     }
 }
+
+impl Stub {
+    /// The shared AWS configuration of clients that talk to this stub: static credentials,
+    /// `region`, one attempt (no sleep is configured; tests of SDK retries load theirs with
+    /// `aws_config::defaults`, which brings Tokio's).
+    pub fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        use aws_sdk_ecs::config::{
+            BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+        };
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(&self.url)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDSPOTPLANTEST",
+                "stub-secret",
+                None,
+                None,
+                "test",
+            )))
+            .http_client(spotplan::aws::config::https_client())
+            .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
+            .build()
+    }
+}
