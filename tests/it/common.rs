@@ -97,3 +97,17 @@ pub fn world(simulation: &str, poll: &str, strategy: &str, extra: &str, flow: &s
         flow,
     )
 }
+
+/// The emit fixture's scenario with flow `etl` on its own strategy (all FARGATE) and the
+/// `fallback=automation` retry policy: what per-deployment job variables and the fallback
+/// automation are made from.
+pub fn own_strategy_and_automation(src: &str) -> String {
+    src.replace(
+        "duration = \"10m\"",
+        "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
+    )
+    .replace(
+        "policy = \"prefect3-reschedule\"",
+        "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
+    )
+}

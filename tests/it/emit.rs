@@ -379,15 +379,7 @@ fn per_deployment_strategies_and_the_fallback_automation_are_emitted() {
         std::fs::read_to_string(crate::common::root().join("fixtures/emit-scenario.toml")).unwrap();
     let dir = tmp("own");
     std::fs::create_dir_all(&dir).unwrap();
-    let src = fixture
-        .replace(
-            "duration = \"10m\"",
-            "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
-        )
-        .replace(
-            "policy = \"prefect3-reschedule\"",
-            "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
-        );
+    let src = crate::common::own_strategy_and_automation(&fixture);
     let file = dir.join("s.toml");
     std::fs::write(&file, &src).unwrap();
     let out = dir.join("out");

@@ -602,16 +602,7 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
     };
     let region = "ap-southeast-2";
     let mut c = case("own");
-    let src = std::fs::read_to_string(&c.scenario)
-        .unwrap()
-        .replace(
-            "duration = \"10m\"",
-            "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",
-        )
-        .replace(
-            "policy = \"prefect3-reschedule\"",
-            "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
-        );
+    let src = own_strategy_and_automation(&std::fs::read_to_string(&c.scenario).unwrap());
     std::fs::write(&c.scenario, src).unwrap();
     let pool = c.cluster.clone();
     c.prefect(&prefect);
