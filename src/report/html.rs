@@ -91,10 +91,16 @@ fn summary(
     );
     let Some(i) = rec.candidate else {
         if let Some(c) = &rec.closest {
+            let show = |v: f64| crate::sweep::objective::show(c.objective, v);
             let _ = writeln!(
                 o,
-                "<p>Nearest miss: {}</p>",
-                esc(&serde_json::to_string(c).unwrap_or_default())
+                "<p>Nearest miss: #{} <code>{}</code>: <code>{}</code> has a {:.0}% upper bound of {}, against a limit of {}.</p>",
+                c.candidate,
+                esc(&c.label),
+                c.objective,
+                100.0 * rec.confidence,
+                show(c.upper),
+                show(c.limit)
             );
         }
         return;
