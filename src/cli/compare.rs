@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{Format, UserError};
-use crate::report::{fmt, num};
+use crate::report::fmt;
 use crate::sweep::compare::{Paired, paired};
 use crate::sweep::replicate;
 
@@ -123,29 +123,7 @@ fn table(
         "metric (mean)", "A", "B", "B − A [95% CI, paired]"
     );
     for r in rows {
-        let show = |v: f64| match r.unit {
-            "fraction" => fmt::pct(v),
-            "s" => fmt::duration(v.abs()),
-            _ => num(v),
-        };
-        let signed = |v: f64| {
-            let s = show(v);
-            if v > 0.0 {
-                format!("+{s}")
-            } else if v < 0.0 && !s.starts_with('-') {
-                format!("-{s}")
-            } else {
-                s
-            }
-        };
-        let d = &r.b_minus_a;
-        let diff = format!(
-            "{} [{}, {}]{}",
-            signed(d.mean),
-            signed(d.ci95_low),
-            signed(d.ci95_high),
-            if r.clear() { " *" } else { "" }
-        );
+        let diff = format!("{}{}", r.difference(), if r.clear() { " *" } else { "" });
         let label = if r.unit == "USD" {
             format!("{} (USD)", r.label)
         } else {
@@ -155,8 +133,8 @@ fn table(
             o,
             "{:<28} {:>10} {:>10} {:>32}",
             fmt::clip(&label, 28),
-            show(r.a.mean),
-            show(r.b.mean),
+            r.show(r.a.mean),
+            r.show(r.b.mean),
             diff
         );
     }

@@ -57,6 +57,15 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// A value in its unit (`fraction`, `s`, `USD`, …): a percentage, a duration, a number.
+pub fn in_unit(unit: &str, v: f64) -> String {
+    match unit {
+        "fraction" => pct(v),
+        "s" => duration(v.abs()),
+        _ => super::num(v),
+    }
+}
+
 /// US dollars: `1234`, `28.28`, `0.0042`.
 pub fn usd(v: f64) -> String {
     crate::report::num(v)

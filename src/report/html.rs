@@ -40,36 +40,8 @@ figure{margin:1.5em 0}svg{max-width:100%;height:auto}figcaption{color:#555}";
 fn value(unit: &str, v: f64) -> String {
     match unit {
         "USD" => format!("{} USD", num(v)),
-        "fraction" => super::fmt::pct(v),
-        "s" => super::fmt::duration(v),
-        _ => num(v),
+        _ => super::fmt::in_unit(unit, v),
     }
-}
-
-/// A paired difference with its interval, signed.
-fn difference(unit: &str, s: &crate::sweep::Stat) -> String {
-    let signed = |v: f64| {
-        let t = match unit {
-            "fraction" => format!("{} points", super::fmt::short(100.0 * v.abs())),
-            "USD" => format!("{} USD", num(v.abs())),
-            "s" => super::fmt::duration(v.abs()),
-            _ => num(v.abs()),
-        };
-        if v < 0.0 {
-            format!("−{t}")
-        } else {
-            format!("+{t}")
-        }
-    };
-    if s.n < 2 {
-        return signed(s.mean);
-    }
-    format!(
-        "{} [{}, {}]",
-        signed(s.mean),
-        signed(s.ci95_low),
-        signed(s.ci95_high)
-    )
 }
 
 /// The summary: what to do, current against recommended, what to change.
@@ -126,16 +98,16 @@ fn summary(
                     o,
                     "<tr><th class=\"l\">{}</th><td>{}</td><td>{}</td><td{}>{}</td></tr>",
                     esc(row.label),
-                    value(row.unit, row.a.mean),
-                    value(row.unit, row.b.mean),
+                    row.show(row.a.mean),
+                    row.show(row.b.mean),
                     class,
-                    difference(row.unit, &row.b_minus_a)
+                    row.difference()
                 );
             }
             let _ = writeln!(o, "</table></div>");
             let _ = writeln!(
                 o,
-                "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0).</p>",
+                "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0). Differences of percentages are in points.</p>",
                 esc(&cur.configuration)
             );
         }

@@ -29,6 +29,33 @@ impl Paired {
     pub fn clear(&self) -> bool {
         self.b_minus_a.n > 1 && (self.b_minus_a.ci95_low > 0.0 || self.b_minus_a.ci95_high < 0.0)
     }
+
+    /// A value of this metric for people: a percentage, a duration, a number.
+    pub fn show(&self, v: f64) -> String {
+        crate::report::fmt::in_unit(self.unit, v)
+    }
+
+    /// The paired difference B − A with its interval, signed: `+0.25 [+0.23, +0.28]`
+    /// (percentage differences are in points).
+    pub fn difference(&self) -> String {
+        let signed = |v: f64| {
+            let s = self.show(v);
+            if v > 0.0 {
+                format!("+{s}")
+            } else if v < 0.0 && !s.starts_with('-') {
+                format!("-{s}")
+            } else {
+                s
+            }
+        };
+        let d = &self.b_minus_a;
+        format!(
+            "{} [{}, {}]",
+            signed(d.mean),
+            signed(d.ci95_low),
+            signed(d.ci95_high)
+        )
+    }
 }
 
 /// The metrics compared, each read from one replication.
