@@ -52,14 +52,11 @@ fn summary(
     current: Option<&crate::sweep::compare::Current>,
 ) {
     let todo = super::sweep::what_to_do(r, rec, current);
-    let todo = todo.split_whitespace().collect::<Vec<_>>().join(" ");
-    let todo = todo.strip_prefix("what to do: ").unwrap_or(&todo);
-    let todo = todo.strip_suffix(" The details follow.").unwrap_or(todo);
     let _ = writeln!(
         o,
         "<h2 id=\"recommendation\">Recommendation</h2>\n<p class=\"todo{}\"><b>What to do:</b> {}</p>",
         if rec.candidate.is_none() { " none" } else { "" },
-        esc(todo)
+        esc(&todo)
     );
     let Some(i) = rec.candidate else {
         if let Some(c) = &rec.closest {

@@ -341,7 +341,8 @@ pub fn json(r: &SweepResult) -> String {
 }
 
 /// The answer first, in a sentence or two: what to change, and what it does against the
-/// scenario's own configuration (paired, 95%).
+/// scenario's own configuration (paired, 95%). One line, unwrapped (the text and the HTML
+/// report frame it).
 pub fn what_to_do(
     r: &SweepResult,
     rec: &Recommendation,
@@ -349,12 +350,12 @@ pub fn what_to_do(
 ) -> String {
     let Some(i) = rec.candidate else {
         return format!(
-            "what to do: no configuration in the grid meets every objective ({}); relax an objective, widen the grid, or keep all on demand\n\n",
+            "no configuration in the grid meets every objective ({}); relax an objective, widen the grid, or keep all on demand",
             rec.binding
         );
     };
     let c = &r.candidates[i];
-    let mut o = format!("what to do: run #{i} {}", c.label);
+    let mut o = format!("run #{i} {}", c.label);
     if let Some(cur) = current {
         if cur.same {
             o.push_str(&format!(
@@ -380,8 +381,8 @@ pub fn what_to_do(
             }
         }
     }
-    o.push_str(". The details follow.\n\n");
-    super::fit(&o)
+    o.push('.');
+    o
 }
 
 /// Pretty JSON indented by two spaces (ready to paste, and within 100 columns).
@@ -401,7 +402,15 @@ pub fn recommendation_text(
     article: &[ArticleCheck],
     current: Option<&crate::sweep::compare::Current>,
 ) -> String {
-    let mut o = what_to_do(r, rec, current);
+    let mut o = super::fit(&format!(
+        "what to do: {}{}\n\n",
+        what_to_do(r, rec, current),
+        if rec.candidate.is_some() {
+            " The details follow."
+        } else {
+            ""
+        }
+    ));
     o.push_str(&header(r));
     let _ = writeln!(o);
     match rec.candidate {

@@ -802,6 +802,81 @@ fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The emitted `events/apply.sh`, run twice with the AWS CLI against moto, makes the
+/// crash-detection feed `apply` would: a plan afterwards finds the queues and the rule as
+/// wanted.
+#[test]
+fn the_emitted_feed_script_makes_what_apply_wants() {
+    let (Some(url), Some(aws)) = (moto(), server("SPOTPLAN_AWS_CLI")) else {
+        return;
+    };
+    // (the fixture's region: the script and its ARNs are emitted for it)
+    let region = "eu-west-1";
+    let c = case("feed");
+    let (subnet, sg) = network(&url, region);
+    let dir = std::env::temp_dir().join(format!("spotplan-feed-{}", c.cluster));
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .arg("emit")
+        .arg(&c.scenario)
+        .arg("--out")
+        .arg(&dir)
+        .args(&c.extra)
+        .args(["--format", "cli"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // the AWS CLI v1 does not read AWS_ENDPOINT_URL: a wrapper on the PATH points it at moto
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("aws");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec '{aws}' --endpoint-url '{url}' \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for _ in 0..2 {
+        let o = Command::new("bash")
+            .arg(dir.join("events/apply.sh"))
+            .env("PATH", &path)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let p = spotplan(
+        &c,
+        &url,
+        region,
+        &["plan", "--format", "json"],
+        (&subnet, &sg),
+    );
+    assert!(p.status.success(), "{}", text(&p));
+    let j: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let feed: Vec<&serde_json::Value> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["resource"] == "queue" || s["resource"] == "event rule")
+        .collect();
+    assert_eq!(feed.len(), 3, "{j}");
+    for s in feed {
+        assert_eq!(s["action"], "unchanged", "{s}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A real prefect-aws ECS worker (the version `.ci/run` installs beside the Prefect server)
 /// polls the work pool `apply` created, picks up a flow run of a deployment and submits it to
 /// ECS (moto, through a recording proxy): the RunTask request it sends carries the
@@ -1062,7 +1137,8 @@ fn a_mistyped_prefect_api_url_stops_apply_before_any_aws_change() {
         .trim_end_matches('/')
         .trim_end_matches("/api")
         .to_string();
-    c.extra = vec!["--prefect-api-url".into(), wrong.clone()];
+    let pool_only = c.extra.clone();
+    c.prefect(&wrong);
     let (subnet, sg) = network(&url, region);
     let a = spotplan(&c, &url, region, &["apply", "--yes"], (&subnet, &sg));
     assert_eq!(a.status.code(), Some(1), "{}", text(&a));
@@ -1082,7 +1158,8 @@ fn a_mistyped_prefect_api_url_stops_apply_before_any_aws_change() {
         "{clusters:?}"
     );
     // the right URL answers the probe with the server's version
-    c.extra = vec!["--prefect-api-url".into(), prefect.clone()];
+    c.extra = pool_only;
+    c.prefect(&prefect);
     let p = spotplan(&c, &url, region, &["plan"], (&subnet, &sg));
     assert!(p.status.success(), "{}", text(&p));
     assert!(
@@ -1100,7 +1177,8 @@ fn credentials_of_another_account_are_refused() {
     let Some(url) = moto() else { return };
     let region = "sa-east-1";
     let mut c = case("account");
-    c.extra = vec!["--account-id".into(), "222233334444".into()];
+    c.extra
+        .extend(["--account-id".to_string(), "222233334444".to_string()]);
     let (subnet, sg) = network(&url, region);
     let p = spotplan(&c, &url, region, &["plan"], (&subnet, &sg));
     assert_eq!(p.status.code(), Some(1), "{}", text(&p));
