@@ -618,7 +618,7 @@ impl<O: Observer> Engine<'_, O> {
         };
         let due = r.scheduled.plus(deadline);
         let slack = due.0 as f64 - self.now.0 as f64;
-        let pace = self.pace[r.flow as usize];
+        let pace = self.pace_of(r.flow as usize);
         let startup = pace.startup;
         let total = if r.seen == SimTime::ZERO {
             pace.total_tail
@@ -646,6 +646,15 @@ impl<O: Observer> Engine<'_, O> {
         slack < startup + work + restart
     }
 
+    /// The flow's pacing values: worked out once when the deadline-aware rule is in use, else
+    /// now (the rule's paths are then never taken; this keeps them safe if that changes).
+    fn pace_of(&self, flow: usize) -> Pace {
+        self.pace
+            .get(flow)
+            .copied()
+            .unwrap_or_else(|| Pace::of(&self.s.flows[flow]))
+    }
+
     /// Uniform Progress: work done (`progress`) minus the work the expected-progress line asks
     /// for by now (ms; negative = behind). The line runs from the scheduled time (no work) to
     /// the deadline less a restart (all the work: its median given what the run is known to
@@ -657,7 +666,7 @@ impl<O: Observer> Engine<'_, O> {
         };
         // the line paces the typical run (the conditional median); the tail is the safety
         // net's
-        let pace = self.pace[r.flow as usize];
+        let pace = self.pace_of(r.flow as usize);
         let total = if r.seen == SimTime::ZERO {
             pace.total_median
         } else {

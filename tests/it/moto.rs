@@ -749,10 +749,7 @@ fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
         .to_path_buf();
     let c = case("script");
     let pool = c.cluster.clone();
-    let src = std::fs::read_to_string(&c.scenario).unwrap().replace(
-        "policy = \"prefect3-reschedule\"",
-        "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
-    );
+    let src = own_strategy_and_automation(&std::fs::read_to_string(&c.scenario).unwrap());
     std::fs::write(&c.scenario, src).unwrap();
     let dir = std::env::temp_dir().join(format!("spotplan-script-{pool}"));
     let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
@@ -799,6 +796,24 @@ fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
     );
     let pool_back = http("GET", &format!("{prefect}/work_pools/{pool}"), None);
     assert_eq!(pool_back["type"], "ecs");
+    // the prefect.yaml fragment is YAML (PyYAML, as Prefect reads it) with the deployment's
+    // job variables
+    let y = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(dir.join("prefect/prefect.yaml"))
+        .output()
+        .unwrap();
+    assert!(y.status.success(), "{}", text(&y));
+    let y: serde_json::Value = serde_json::from_slice(&y.stdout).unwrap();
+    assert_eq!(y["deployments"][0]["name"], "etl");
+    assert_eq!(y["deployments"][0]["work_pool"]["name"], pool.as_str());
+    assert_eq!(
+        y["deployments"][0]["work_pool"]["job_variables"]["capacity_provider_strategy"],
+        serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}])
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
