@@ -18,6 +18,32 @@ pub struct PrefectApi {
     base: String,
     key: Option<String>,
     agent: ureq::Agent,
+    /// Whether the API has answered once: only then is a dropped connection retried, so that
+    /// a wrong URL fails at once (as in Prefect's client).
+    connected: std::cell::Cell<bool>,
+}
+
+/// The answers Prefect's client retries (`retry_codes` in `prefect/client/base.py`).
+const RETRY_CODES: [u16; 4] = [408, 429, 502, 503];
+
+/// Retries after the first try: `PREFECT_CLIENT_MAX_RETRIES`' default
+/// (`prefect/settings/models/client.py`).
+pub const MAX_RETRIES: u32 = 5;
+
+/// Seconds before retry `n` (1-based) without `Retry-After`: 2^n, as Prefect's client.
+fn backoff(n: u32) -> f64 {
+    f64::from(1u32 << n.min(6))
+}
+
+/// A connection dropped, reset or timed out: worth another try once the API has answered.
+fn transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Protocol(_)
+    )
 }
 
 fn encode(name: &str) -> String {
@@ -44,6 +70,7 @@ impl PrefectApi {
             base: base.trim_end_matches('/').to_string(),
             key: key.filter(|k| !k.is_empty()),
             agent,
+            connected: std::cell::Cell::new(false),
         }
     }
 
@@ -52,36 +79,68 @@ impl PrefectApi {
         PrefectApi::new(base, std::env::var("PREFECT_API_KEY").ok())
     }
 
-    /// `GET` without a body, `POST`/`PATCH`/`PUT` with `body`.
-    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+    /// `method` (`GET` without a body, `POST`/`PATCH`/`PUT` with `body`) on `path` under the
+    /// API URL, retried as Prefect's own client retries (`prefect/client/base.py`,
+    /// `PrefectHttpxSyncClient.send`): on HTTP 408, 429, 502 and 503 (a self-hosted server
+    /// answers 503 while SQLite is busy, `is_client_retryable_exception` in
+    /// `prefect/server/api/server.py`; Prefect Cloud answers 429 with `Retry-After`) and, once
+    /// the API has answered, on a dropped or timed-out connection; up to
+    /// [`MAX_RETRIES`] times, after `Retry-After` seconds (at most a minute) or 2, 4, 8… s.
+    /// Each retry is said on standard error. Answers 401/403 and other 4xx/5xx but 404 are
+    /// errors; 404 is returned for the caller to read.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base);
-        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
-        let result = match body {
-            None => {
-                let mut r = self.agent.get(&url);
-                if let Some(a) = &auth {
-                    r = r.header("Authorization", a);
+        let mut tries = 0;
+        let mut resp = loop {
+            tries += 1;
+            let wait = match self.send_once(method, &url, body) {
+                Ok(r) if !RETRY_CODES.contains(&r.status().as_u16()) || tries > MAX_RETRIES => {
+                    self.connected.set(true);
+                    break r;
                 }
-                r.call()
-            }
-            Some(b) => {
-                let mut r = match method {
-                    "POST" => self.agent.post(&url),
-                    "PUT" => self.agent.put(&url),
-                    _ => self.agent.patch(&url),
-                };
-                if let Some(a) = &auth {
-                    r = r.header("Authorization", a);
+                Ok(r) => {
+                    self.connected.set(true);
+                    let after = r
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s >= 0.0);
+                    let why = format!("HTTP {}", r.status().as_u16());
+                    (after.map_or(backoff(tries), |s| s.min(60.0)), why)
                 }
-                r.header("Content-Type", "application/json")
-                    .send(b.to_string().as_bytes())
-            }
+                Err(e) if self.connected.get() && tries <= MAX_RETRIES && transient(&e) => {
+                    (backoff(tries), e.to_string())
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot reach the Prefect API at {url}: {e}{}; check --prefect-api-url",
+                        if tries > 1 {
+                            format!(" (after {tries} tries)")
+                        } else {
+                            String::new()
+                        }
+                    ));
+                }
+            };
+            eprintln!(
+                "the Prefect API answered {method} {url} with {}; trying again in {:.0} s (retry {tries} of {MAX_RETRIES})",
+                wait.1, wait.0
+            );
+            std::thread::sleep(std::time::Duration::from_secs_f64(wait.0));
         };
-        let mut resp = result.map_err(|e| {
-            format!("cannot reach the Prefect API at {url}: {e}; check --prefect-api-url")
-        })?;
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let tried = if tries > 1 {
+            format!(" after {tries} tries")
+        } else {
+            String::new()
+        };
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         match status {
             401 | 403 => Err(format!(
@@ -95,10 +154,41 @@ impl PrefectApi {
             s if s >= 400 && s != 404 => {
                 let detail = json.get("detail").map_or(text.clone(), |d| d.to_string());
                 Err(format!(
-                    "the Prefect API answered {method} {url} with HTTP {s}: {detail}"
+                    "the Prefect API answered {method} {url} with HTTP {s}{tried}: {detail}"
                 ))
             }
             _ => Ok((status, json)),
+        }
+    }
+
+    /// One HTTP exchange, with the key in the `Authorization` header only.
+    fn send_once(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
+        match body {
+            None => {
+                let mut r = self.agent.get(url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            Some(b) => {
+                let mut r = match method {
+                    "POST" => self.agent.post(url),
+                    "PUT" => self.agent.put(url),
+                    _ => self.agent.patch(url),
+                };
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.header("Content-Type", "application/json")
+                    .send(b.to_string().as_bytes())
+            }
         }
     }
 
@@ -118,11 +208,11 @@ impl PrefectApi {
                 self.base
             )
         };
-        let (status, health) = self.send("GET", "/health", None)?;
+        let (status, health) = self.request("GET", "/health", None)?;
         if status != 200 || health != Value::Bool(true) {
             return Err(hint(&format!("GET /health answered HTTP {status}")));
         }
-        let (status, version) = self.send("GET", "/admin/version", None)?;
+        let (status, version) = self.request("GET", "/admin/version", None)?;
         match (status, version.as_str()) {
             (200, Some(v)) => Ok(v.to_string()),
             _ => Err(hint(&format!("GET /admin/version answered HTTP {status}"))),
@@ -131,15 +221,15 @@ impl PrefectApi {
 
     /// The pool, or `None` when the API says it does not exist.
     pub fn pool(&self, name: &str) -> Result<Option<PoolState>, String> {
-        let (status, v) = self.send("GET", &format!("/work_pools/{}", encode(name)), None)?;
+        let (status, v) = self.request("GET", &format!("/work_pools/{}", encode(name)), None)?;
         Ok((status != 404).then(|| PoolState::from_api(&v)))
     }
 
     /// Sends the write.
     pub fn write(&self, w: &PoolWrite) -> Result<(), String> {
         let (status, _) = match w {
-            PoolWrite::Create { body } => self.send("POST", "/work_pools/", Some(body))?,
-            PoolWrite::Update { name, body } => self.send(
+            PoolWrite::Create { body } => self.request("POST", "/work_pools/", Some(body))?,
+            PoolWrite::Update { name, body } => self.request(
                 "PATCH",
                 &format!("/work_pools/{}", encode(name)),
                 Some(body),
@@ -156,7 +246,7 @@ impl PrefectApi {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
-            let (_, page) = self.send(
+            let (_, page) = self.request(
                 "POST",
                 "/deployments/filter",
                 Some(&serde_json::json!({
@@ -175,7 +265,7 @@ impl PrefectApi {
             }
         }
         let flow_ids: Vec<&Value> = out.iter().map(|d| &d["flow_id"]).collect();
-        let (_, flows) = self.send(
+        let (_, flows) = self.request(
             "POST",
             "/flows/filter",
             Some(&serde_json::json!({"flows": {"id": {"any_": flow_ids}}})),
@@ -201,7 +291,7 @@ impl PrefectApi {
 
     /// Sets a deployment's job variables.
     pub fn write_deployment(&self, w: &DeploymentWrite) -> Result<(), String> {
-        let (status, _) = self.send(
+        let (status, _) = self.request(
             "PATCH",
             &format!("/deployments/{}", encode(&w.id)),
             Some(&serde_json::json!({"job_variables": w.job_variables})),
@@ -217,7 +307,7 @@ impl PrefectApi {
 
     /// The automations named `name` (spotplan keeps one).
     pub fn automations(&self, name: &str) -> Result<Vec<AutomationState>, String> {
-        let (_, v) = self.send(
+        let (_, v) = self.request(
             "POST",
             "/automations/filter",
             Some(&serde_json::json!({"automations": {"name": {"any_": [name]}}})),
@@ -230,9 +320,11 @@ impl PrefectApi {
     /// Creates or replaces the automation.
     pub fn write_automation(&self, w: &AutomationWrite) -> Result<(), String> {
         let (status, _) = match w {
-            AutomationWrite::Create { body } => self.send("POST", "/automations/", Some(body))?,
+            AutomationWrite::Create { body } => {
+                self.request("POST", "/automations/", Some(body))?
+            }
             AutomationWrite::Replace { id, body } => {
-                self.send("PUT", &format!("/automations/{}", encode(id)), Some(body))?
+                self.request("PUT", &format!("/automations/{}", encode(id)), Some(body))?
             }
         };
         if status == 404 {

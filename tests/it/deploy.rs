@@ -300,6 +300,72 @@ fn prefect_api_errors_name_the_fix_and_never_the_key() {
     assert!(!err.contains(KEY), "{err}");
 }
 
+/// What a busy Prefect answers: a self-hosted server's 503 while SQLite is locked
+/// (`prefect/server/api/server.py`), or Prefect Cloud's 429; `Retry-After: 0` keeps the test fast.
+fn busy(status: u16) -> crate::stub::Reply {
+    crate::stub::Reply {
+        status,
+        content_type: "application/json".into(),
+        body: r#"{"exception_message":"Service Unavailable"}"#.into(),
+        headers: vec![("Retry-After".into(), "0".into())],
+    }
+}
+
+#[test]
+fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
+    use crate::stub::{Reply, Stub};
+    use spotplan::prefect_api::{MAX_RETRIES, PrefectApi};
+    let stub = Stub::start(|_, nth| match nth {
+        0 => busy(503),
+        1 => busy(429),
+        _ => Reply::ok(serde_json::json!({"name": "spot", "type": "ecs"})),
+    });
+    let api = PrefectApi::new(&format!("{}/api", stub.url), None);
+    let pool = api
+        .pool("spot")
+        .unwrap()
+        .expect("the pool, after two busy answers");
+    assert_eq!((pool.name.as_str(), pool.kind.as_str()), ("spot", "ecs"));
+    assert_eq!(stub.requests().len(), 3);
+
+    // busy for good: Prefect's client gives up after PREFECT_CLIENT_MAX_RETRIES (5) retries
+    let stub = Stub::start(|_, _| busy(503));
+    let err = PrefectApi::new(&format!("{}/api", stub.url), None)
+        .pool("spot")
+        .unwrap_err();
+    assert_eq!(stub.requests().len(), 1 + MAX_RETRIES as usize);
+    assert!(err.contains("HTTP 503 after 6 tries"), "{err}");
+    assert!(err.contains("Service Unavailable"), "{err}");
+
+    // a 4xx other than 408/429 is an answer, not a busy server: one try
+    let stub = Stub::start(|_, _| Reply {
+        status: 422,
+        ..busy(422)
+    });
+    let err = PrefectApi::new(&format!("{}/api", stub.url), None)
+        .pool("spot")
+        .unwrap_err();
+    assert_eq!(stub.requests().len(), 1, "{err}");
+    assert!(err.contains("HTTP 422:"), "{err}");
+
+    // nothing listening: a wrong URL fails at once, without retries
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let err = PrefectApi::new(&format!("http://127.0.0.1:{port}/api"), None)
+        .pool("spot")
+        .unwrap_err();
+    assert!(err.starts_with("cannot reach the Prefect API"), "{err}");
+    assert!(!err.contains("tries"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_service_running_another_task_definition_is_a_change_and_strategy_order_is_not() {
     let d = desired_of(&emit_scenario());

@@ -472,25 +472,17 @@ fn a_failed_apply_is_finished_by_the_next_one() {
 
 const KEY: &str = "pnu_TESTKEY0000never0printed0000000000";
 
+/// One call to the Prefect server under test, retried while it is busy (its SQLite is shared by
+/// the tests that run at once) as Prefect's own client retries; anything but 2xx fails the test.
 fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut r = match (method, body) {
-        (_, None) => agent.get(url).call(),
-        ("POST", Some(b)) => agent
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(b.to_string().as_bytes()),
-        (_, Some(b)) => agent
-            .patch(url)
-            .header("Content-Type", "application/json")
-            .send(b.to_string().as_bytes()),
-    }
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let text = r.body_mut().read_to_string().unwrap();
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    let (status, v) = spotplan::prefect_api::PrefectApi::new("", None)
+        .request(method, url, body.as_ref())
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    assert!(
+        (200..300).contains(&status),
+        "{method} {url}: HTTP {status}: {v}"
+    );
+    v
 }
 
 #[test]

@@ -76,6 +76,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+    /// Further headers (`Retry-After`, say).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -99,6 +101,7 @@ impl Reply {
             status,
             content_type: "application/x-amz-json-1.1".into(),
             body,
+            headers: Vec::new(),
         }
     }
 }
@@ -136,9 +139,14 @@ impl Stub {
                             nth
                         };
                         let reply = answer(&req, nth);
+                        let extra: String = reply
+                            .headers
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}\r\n"))
+                            .collect();
                         let _ = write!(
                             w,
-                            "HTTP/1.1 {} Stub\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-amzn-requestid: stub-{nth}\r\n\r\n{}",
+                            "HTTP/1.1 {} Stub\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-amzn-requestid: stub-{nth}\r\n{extra}\r\n{}",
                             reply.status,
                             reply.content_type,
                             reply.body.len(),
@@ -211,6 +219,7 @@ pub fn forward(upstream: &str, req: &Request) -> Reply {
                 .unwrap_or("text/plain")
                 .to_string(),
             body: resp.body_mut().read_to_string().unwrap_or_default(),
+            headers: Vec::new(),
         },
         Err(e) => Reply::error(502, "ProxyError", &e.to_string()),
     }
