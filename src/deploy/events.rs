@@ -185,7 +185,10 @@ impl Feed {
         }
     }
 
-    /// The worker's environment: the observer on, reading this queue.
+    /// The worker's environment: the observer on, reading this queue. prefect-aws 0.7.12 reads
+    /// `…_OBSERVER_ENABLED` nowhere (`EcsWorker.__aenter__` in `prefect_aws/workers/ecs_worker.py`
+    /// always calls `start_observer`), so the queue name is what matters: without it the
+    /// observer looks for `prefect-ecs-tasks-events`. The flag is set for versions that read it.
     pub fn worker_env(&self) -> Vec<(String, String)> {
         [
             ("PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED", "true"),
