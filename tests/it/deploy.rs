@@ -354,7 +354,6 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
         .local_addr()
         .unwrap()
         .port();
-    let started = std::time::Instant::now();
     let err = PrefectApi::new(&format!("http://127.0.0.1:{port}/api"), None)
         .pool("spot")
         .unwrap_err();
