@@ -359,10 +359,6 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
         .unwrap_err();
     assert!(err.starts_with("cannot reach the Prefect API"), "{err}");
     assert!(!err.contains("tries"), "{err}");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "{err}"
-    );
 }
 
 #[test]
