@@ -134,21 +134,11 @@ impl Feed {
 
     /// EventBridge may send to the queue, for this rule only.
     pub fn queue_policy(&self) -> Value {
-        json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "EventBridgeTaskStateChanges",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": self.queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": self.rule_arn}}
-            }]
-        })
+        policy(json!(self.queue_arn), json!(self.rule_arn))
     }
 
     fn redrive(&self) -> Value {
-        json!({"deadLetterTargetArn": self.dlq_arn, "maxReceiveCount": 3})
+        redrive(json!(self.dlq_arn))
     }
 
     /// The desired state.
@@ -299,27 +289,17 @@ aws events put-targets --region "$REGION" --cli-input-json file://put-targets.js
                     "QueueName": d.queue.name,
                     "MessageRetentionPeriod": num(&d.queue, "MessageRetentionPeriod"),
                     "VisibilityTimeout": num(&d.queue, "VisibilityTimeout"),
-                    "RedrivePolicy": {
-                        "deadLetterTargetArn": {"Fn::GetAtt": ["CrashEventsDeadLetterQueue", "Arn"]},
-                        "maxReceiveCount": 3
-                    }
+                    "RedrivePolicy": redrive(json!({"Fn::GetAtt": ["CrashEventsDeadLetterQueue", "Arn"]})),
                 }}),
             ),
             (
                 "CrashEventsQueuePolicy".into(),
                 json!({"Type": "AWS::SQS::QueuePolicy", "Properties": {
                     "Queues": [{"Ref": "CrashEventsQueue"}],
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Sid": "EventBridgeTaskStateChanges",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": {"Fn::GetAtt": ["CrashEventsQueue", "Arn"]},
-                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["CrashEventsRule", "Arn"]}}}
-                        }]
-                    }
+                    "PolicyDocument": policy(
+                        json!({"Fn::GetAtt": ["CrashEventsQueue", "Arn"]}),
+                        json!({"Fn::GetAtt": ["CrashEventsRule", "Arn"]}),
+                    ),
                 }}),
             ),
             (
@@ -398,6 +378,27 @@ resource "aws_sqs_queue_policy" "crash_events" {{
             target = q(&d.rule.targets[0].0),
         )
     }
+}
+
+/// The queue policy (EventBridge may send to `queue`, for rule `rule` only), with the ARNs as
+/// values or as CloudFormation references. Terraform's HCL spells the same document.
+fn policy(queue: Value, rule: Value) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EventBridgeTaskStateChanges",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule}}
+        }]
+    })
+}
+
+/// Dead letters to `dlq` after three receives (prefect-aws's template).
+fn redrive(dlq: Value) -> Value {
+    json!({"deadLetterTargetArn": dlq, "maxReceiveCount": 3})
 }
 
 /// Whether two attribute values say the same thing: JSON documents (a policy, a redrive
