@@ -489,3 +489,66 @@ fn a_kms_encrypted_api_key_gets_decrypt_through_ssm_only() {
     assert!(!bad.exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Roles the scenario names are used as they are: CloudFormation and Terraform make neither
+/// role nor its policy and point the worker's task definition at the given ARNs.
+#[test]
+fn given_roles_are_used_and_not_made() {
+    let exec = "arn:aws:iam::111122223333:role/given-execution";
+    let task = "arn:aws:iam::111122223333:role/given-task";
+    let src = std::fs::read_to_string(root().join("fixtures/emit-scenario.toml"))
+        .unwrap()
+        .replacen(
+            "[deploy]\n",
+            &format!("[deploy]\nexecution_role_arn = \"{exec}\"\ntask_role_arn = \"{task}\"\n"),
+            1,
+        );
+    let out = tmp("given-roles");
+    std::fs::create_dir_all(&out).unwrap();
+    let scenario = out.join("scenario.toml");
+    std::fs::write(&scenario, src).unwrap();
+    let dir = out.join("emitted");
+    let o = spotplan(&[
+        "emit",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let cfn = json(&dir, "cloudformation.json");
+    let resources = cfn["Resources"].as_object().unwrap();
+    assert!(!resources.contains_key("ExecutionRole"), "{cfn}");
+    assert!(!resources.contains_key("TaskRole"), "{cfn}");
+    let td = resources
+        .values()
+        .find(|r| r["Type"] == "AWS::ECS::TaskDefinition")
+        .expect("the worker's task definition");
+    assert_eq!(td["Properties"]["ExecutionRoleArn"], exec);
+    assert_eq!(td["Properties"]["TaskRoleArn"], task);
+
+    let tf = std::fs::read_to_string(dir.join("terraform/main.tf")).unwrap();
+    assert!(!tf.contains("resource \"aws_iam_role\""), "{tf}");
+    assert!(
+        tf.contains(&format!("execution_role_arn       = \"{exec}\"")),
+        "{tf}"
+    );
+    assert!(
+        tf.contains(&format!("task_role_arn            = \"{task}\"")),
+        "{tf}"
+    );
+    // the made roles are still the default
+    let made = tmp("made-roles");
+    emit_fixture(&made);
+    let cfn = json(&made, "cloudformation.json");
+    assert_eq!(
+        cfn["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyName"],
+        "prefect-worker-execution"
+    );
+    assert_eq!(
+        cfn["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyName"],
+        "prefect-worker"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&made);
+}

@@ -40,31 +40,38 @@ pub(super) fn cloudformation(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choi
             "Properties": {"LogGroupName": d.log_group, "RetentionInDays": 30}
         }),
     );
-    let exec_ref = if d.execution_role_arn.is_none() {
-        resources.insert("ExecutionRole".into(), json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "RoleName": n.execution_role_name,
-                "AssumeRolePolicyDocument": trust(d),
-                "Policies": [{"PolicyName": "prefect-worker-execution", "PolicyDocument": execution_policy(d, n)}]
-            }
-        }));
-        json!({"Fn::GetAtt": ["ExecutionRole", "Arn"]})
-    } else {
-        json!(n.execution_role_arn)
+    // a role spotplan makes when none is given, referred to by its ARN
+    let mut role = |logical: &str, name: &str, policy: &str, doc: Value| {
+        resources.insert(
+            logical.into(),
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": name,
+                    "AssumeRolePolicyDocument": trust(d),
+                    "Policies": [{"PolicyName": policy, "PolicyDocument": doc}]
+                }
+            }),
+        );
+        json!({"Fn::GetAtt": [logical, "Arn"]})
     };
-    let task_ref = if d.task_role_arn.is_none() {
-        resources.insert("TaskRole".into(), json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "RoleName": n.task_role_name,
-                "AssumeRolePolicyDocument": trust(d),
-                "Policies": [{"PolicyName": "prefect-worker", "PolicyDocument": task_policy(d, n)}]
-            }
-        }));
-        json!({"Fn::GetAtt": ["TaskRole", "Arn"]})
-    } else {
-        json!(n.task_role_arn)
+    let exec_ref = match d.execution_role_arn {
+        None => role(
+            "ExecutionRole",
+            &n.execution_role_name,
+            "prefect-worker-execution",
+            execution_policy(d, n),
+        ),
+        Some(_) => json!(n.execution_role_arn),
+    };
+    let task_ref = match d.task_role_arn {
+        None => role(
+            "TaskRole",
+            &n.task_role_name,
+            "prefect-worker",
+            task_policy(d, n),
+        ),
+        Some(_) => json!(n.task_role_arn),
     };
     let cont = container(s, d, n, c).to_json();
     let cfn_kv = |v: &Value| -> Value {

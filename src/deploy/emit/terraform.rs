@@ -45,27 +45,32 @@ pub(super) fn terraform(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -
         cluster = n.cluster,
         lg = d.log_group
     ));
-    let exec = if d.execution_role_arn.is_none() {
+    // a role spotplan makes when none is given, referred to by its ARN
+    let mut role = |id: &str, name: &str, policy: &str, doc: Value| {
         o.push_str(&format!(
-            "resource \"aws_iam_role\" \"execution\" {{\n  name               = \"{}\"\n  assume_role_policy = jsonencode({})\n}}\n\nresource \"aws_iam_role_policy\" \"execution\" {{\n  name   = \"prefect-worker-execution\"\n  role   = aws_iam_role.execution.id\n  policy = jsonencode({})\n}}\n\n",
-            n.execution_role_name,
+            "resource \"aws_iam_role\" \"{id}\" {{\n  name               = \"{name}\"\n  assume_role_policy = jsonencode({})\n}}\n\nresource \"aws_iam_role_policy\" \"{id}\" {{\n  name   = \"{policy}\"\n  role   = aws_iam_role.{id}.id\n  policy = jsonencode({})\n}}\n\n",
             hcl(&trust(d)),
-            hcl(&execution_policy(d, n))
+            hcl(&doc)
         ));
-        "aws_iam_role.execution.arn".to_string()
-    } else {
-        format!("\"{}\"", n.execution_role_arn)
+        format!("aws_iam_role.{id}.arn")
     };
-    let task = if d.task_role_arn.is_none() {
-        o.push_str(&format!(
-            "resource \"aws_iam_role\" \"task\" {{\n  name               = \"{}\"\n  assume_role_policy = jsonencode({})\n}}\n\nresource \"aws_iam_role_policy\" \"task\" {{\n  name   = \"prefect-worker\"\n  role   = aws_iam_role.task.id\n  policy = jsonencode({})\n}}\n\n",
-            n.task_role_name,
-            hcl(&trust(d)),
-            hcl(&task_policy(d, n))
-        ));
-        "aws_iam_role.task.arn".to_string()
-    } else {
-        format!("\"{}\"", n.task_role_arn)
+    let exec = match d.execution_role_arn {
+        None => role(
+            "execution",
+            &n.execution_role_name,
+            "prefect-worker-execution",
+            execution_policy(d, n),
+        ),
+        Some(_) => format!("\"{}\"", n.execution_role_arn),
+    };
+    let task = match d.task_role_arn {
+        None => role(
+            "task",
+            &n.task_role_name,
+            "prefect-worker",
+            task_policy(d, n),
+        ),
+        Some(_) => format!("\"{}\"", n.task_role_arn),
     };
     let cont = container(s, d, n, c).to_json();
     o.push_str(&format!(
