@@ -61,8 +61,11 @@ fn encode(name: &str) -> String {
 impl PrefectApi {
     /// `base` is the API URL; `key` the API key (Prefect Cloud), if any.
     pub fn new(base: &str, key: Option<String>) -> PrefectApi {
+        // as long as Prefect's client waits (`PREFECT_API_REQUEST_TIMEOUT`, 60 s), which is
+        // how long a self-hosted server waits for a locked SQLite database (`PRAGMA
+        // busy_timeout = 60000` in `prefect/server/database/configurations.py`)
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
             .http_status_as_error(false)
             .build()
             .into();
@@ -87,7 +90,9 @@ impl PrefectApi {
     /// the API has answered, on a dropped or timed-out connection; up to
     /// [`MAX_RETRIES`] times, after `Retry-After` seconds (at most a minute) or 2, 4, 8… s.
     /// Each retry is said on standard error. Answers 401/403 and other 4xx/5xx but 404 are
-    /// errors; 404 is returned for the caller to read.
+    /// errors; 404 is returned for the caller to read. A write whose try got no answer and
+    /// whose retry meets 409 Conflict was most likely made by that try (the server finished
+    /// it after the client gave up): that is said as such, for the next `apply` to converge.
     pub fn request(
         &self,
         method: &str,
@@ -96,6 +101,8 @@ impl PrefectApi {
     ) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base);
         let mut tries = 0;
+        // a write whose try got no answer may have been made by the server all the same
+        let mut unanswered_write = false;
         let mut resp = loop {
             tries += 1;
             let wait = match self.send_once(method, &url, body) {
@@ -111,11 +118,15 @@ impl PrefectApi {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .filter(|s| s.is_finite() && *s >= 0.0);
-                    let why = format!("HTTP {}", r.status().as_u16());
+                    let why = format!("the Prefect API answered HTTP {}", r.status().as_u16());
                     (after.map_or(backoff(tries), |s| s.min(60.0)), why)
                 }
                 Err(e) if self.connected.get() && tries <= MAX_RETRIES && transient(&e) => {
-                    (backoff(tries), e.to_string())
+                    unanswered_write |= method != "GET";
+                    (
+                        backoff(tries),
+                        format!("no answer from the Prefect API ({e})"),
+                    )
                 }
                 Err(e) => {
                     return Err(format!(
@@ -129,7 +140,7 @@ impl PrefectApi {
                 }
             };
             eprintln!(
-                "the Prefect API answered {method} {url} with {}; trying again in {:.0} s (retry {tries} of {MAX_RETRIES})",
+                "{method} {url}: {}; trying again in {:.0} s (retry {tries} of {MAX_RETRIES})",
                 wait.1, wait.0
             );
             std::thread::sleep(std::time::Duration::from_secs_f64(wait.0));
@@ -150,6 +161,10 @@ impl PrefectApi {
                 } else {
                     " and PREFECT_API_KEY is not set"
                 }
+            )),
+            409 if unanswered_write => Err(format!(
+                "{method} {url} got no answer, and trying again found it done already (HTTP 409{tried}: {}): the first try most likely went through; run plan to see and apply again to finish",
+                json.get("detail").map_or(text.clone(), |d| d.to_string())
             )),
             s if s >= 400 && s != 404 => {
                 let detail = json.get("detail").map_or(text.clone(), |d| d.to_string());

@@ -348,6 +348,47 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
     assert_eq!(stub.requests().len(), 1, "{err}");
     assert!(err.contains("HTTP 422:"), "{err}");
 
+    // once the API has answered, a dropped connection is retried; a create whose first try
+    // got no answer and whose retry meets 409 was made by that try, and says so (on a real
+    // Prefect server a client timeout during a SQLite lock ends exactly so)
+    let stub = Stub::start(|req, nth| match (req.method.as_str(), nth) {
+        ("GET", 0) | ("POST", 0) => Reply {
+            status: 0,
+            ..busy(0)
+        },
+        ("GET", _) => Reply {
+            status: 404,
+            ..busy(404)
+        },
+        _ => Reply {
+            status: 409,
+            body: r#"{"detail":"A work pool with this name already exists."}"#.into(),
+            ..busy(409)
+        },
+    });
+    let api = PrefectApi::new(&format!("{}/api", stub.url), None);
+    let first = api.pool("spot").unwrap_err();
+    assert!(first.starts_with("cannot reach the Prefect API"), "{first}");
+    assert_eq!(api.pool("spot").unwrap(), None, "the 404 after a retry");
+    let err = api
+        .write(&spotplan::deploy::workpool::PoolWrite::Create {
+            body: serde_json::json!({"name": "spot", "type": "ecs"}),
+        })
+        .unwrap_err();
+    assert_eq!(
+        stub.requests()
+            .iter()
+            .map(|r| r.method.as_str())
+            .collect::<Vec<_>>(),
+        ["GET", "GET", "POST", "POST"]
+    );
+    assert!(err.contains("HTTP 409 after 2 tries"), "{err}");
+    assert!(
+        err.contains("the first try most likely went through"),
+        "{err}"
+    );
+    assert!(err.contains("already exists"), "{err}");
+
     // nothing listening: a wrong URL fails at once, without retries
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

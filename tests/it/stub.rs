@@ -73,6 +73,7 @@ pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
 
 /// An answer.
 pub struct Reply {
+    /// 0: no answer, the connection is dropped.
     pub status: u16,
     pub content_type: String,
     pub body: String,
@@ -139,6 +140,10 @@ impl Stub {
                             nth
                         };
                         let reply = answer(&req, nth);
+                        if reply.status == 0 {
+                            // status 0: the connection drops without an answer
+                            return;
+                        }
                         let extra: String = reply
                             .headers
                             .iter()
