@@ -153,6 +153,7 @@ impl PrefectApi {
             String::new()
         };
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let detail = || json.get("detail").map_or(text.clone(), |d| d.to_string());
         match status {
             401 | 403 => Err(format!(
                 "the Prefect API at {url} refused the request (HTTP {status}){}: set PREFECT_API_KEY to an API key of this workspace that may manage work pools",
@@ -164,14 +165,12 @@ impl PrefectApi {
             )),
             409 if unanswered_write => Err(format!(
                 "{method} {url} got no answer, and trying again found it done already (HTTP 409{tried}: {}): the first try most likely went through; run plan to see and apply again to finish",
-                json.get("detail").map_or(text.clone(), |d| d.to_string())
+                detail()
             )),
-            s if s >= 400 && s != 404 => {
-                let detail = json.get("detail").map_or(text.clone(), |d| d.to_string());
-                Err(format!(
-                    "the Prefect API answered {method} {url} with HTTP {s}{tried}: {detail}"
-                ))
-            }
+            s if s >= 400 && s != 404 => Err(format!(
+                "the Prefect API answered {method} {url} with HTTP {s}{tried}: {}",
+                detail()
+            )),
             _ => Ok((status, json)),
         }
     }
