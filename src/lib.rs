@@ -24,4 +24,6 @@ pub mod pricing;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod sweep;
+pub mod units;

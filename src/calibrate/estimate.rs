@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::records::{FlowRunRecord, Record, TaskRecord};
 use crate::model::Provider;
 use crate::sim::rng::{Purpose, Stream};
-use crate::sweep::stats::normal_quantile;
+use crate::stats::dist::{chi2_quantile, digamma, erf, gamma_p, trigamma};
 
 /// Reservoir size for samples used by goodness-of-fit, empirical distributions and quantiles.
 pub const RESERVOIR: usize = 4096;
@@ -45,19 +45,6 @@ impl Reservoir {
         v.sort_by(f64::total_cmp);
         v
     }
-}
-
-/// The chi-square quantile (Wilson–Hilferty; exact for 2 degrees of freedom).
-pub fn chi2_quantile(p: f64, df: f64) -> f64 {
-    if df <= 0.0 {
-        return 0.0;
-    }
-    if (df - 2.0).abs() < 1e-12 {
-        return -2.0 * (1.0 - p).ln();
-    }
-    let z = normal_quantile(p);
-    let a = 2.0 / (9.0 * df);
-    (df * (1.0 - a + z * a.sqrt()).powi(3)).max(0.0)
 }
 
 /// A Poisson rate per hour with its exact (Garwood) 95% interval: `k` events in `hours`.
@@ -565,111 +552,6 @@ pub enum DurationFit {
     },
 }
 
-fn erf(x: f64) -> f64 {
-    // Abramowitz & Stegun 7.1.26, |error| < 1.5e-7
-    let t = 1.0 / (1.0 + 0.3275911 * x.abs());
-    let y = 1.0
-        - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-            + 0.254829592)
-            * t
-            * (-x * x).exp();
-    if x >= 0.0 { y } else { -y }
-}
-
-fn ln_gamma(x: f64) -> f64 {
-    // Lanczos (g = 7, n = 9)
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.5203681218851,
-        -1259.1392167224028,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507343278686905,
-        -0.13857109526572012,
-        9.984_369_578_019_572e-6,
-        1.5056327351493116e-7,
-    ];
-    if x < 0.5 {
-        return std::f64::consts::PI.ln()
-            - (std::f64::consts::PI * x).sin().ln()
-            - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut a = C[0];
-    let t = x + 7.5;
-    for (i, c) in C.iter().enumerate().skip(1) {
-        a += c / (x + i as f64);
-    }
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
-/// Regularised lower incomplete gamma P(a, x) (series / continued fraction).
-pub fn gamma_p(a: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    let gln = ln_gamma(a);
-    if x < a + 1.0 {
-        let (mut sum, mut del, mut ap) = (1.0 / a, 1.0 / a, a);
-        for _ in 0..500 {
-            ap += 1.0;
-            del *= x / ap;
-            sum += del;
-            if del.abs() < sum.abs() * 1e-14 {
-                break;
-            }
-        }
-        (sum.ln() - x + a * x.ln() - gln).exp()
-    } else {
-        let tiny = 1e-300;
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / tiny;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..500 {
-            let an = -(i as f64) * (i as f64 - a);
-            b += 2.0;
-            d = an * d + b;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = b + an / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            let del = d * c;
-            h *= del;
-            if (del - 1.0).abs() < 1e-14 {
-                break;
-            }
-        }
-        1.0 - (-x + a * x.ln() - gln).exp() * h
-    }
-}
-
-fn digamma(mut x: f64) -> f64 {
-    let mut r = 0.0;
-    while x < 6.0 {
-        r -= 1.0 / x;
-        x += 1.0;
-    }
-    let f = 1.0 / (x * x);
-    r + x.ln()
-        - 0.5 / x
-        - f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f / 132.0))))
-}
-
-fn trigamma(mut x: f64) -> f64 {
-    let mut r = 0.0;
-    while x < 6.0 {
-        r += 1.0 / (x * x);
-        x += 1.0;
-    }
-    let f = 1.0 / (x * x);
-    r + 1.0 / x + f / 2.0 + f / x * (1.0 / 6.0 - f * (1.0 / 30.0 - f * (1.0 / 42.0 - f / 30.0)))
-}
-
 fn ks(sorted: &[f64], cdf: &dyn Fn(f64) -> f64) -> f64 {
     let n = sorted.len() as f64;
     sorted
@@ -877,7 +759,7 @@ pub fn median_ci(sorted: &[f64]) -> Option<(f64, f64)> {
 
 /// A quantile of a sorted sample.
 pub fn q(sorted: &[f64], p: f64) -> f64 {
-    crate::sweep::stats::quantile_sorted(sorted, p)
+    crate::stats::quantile_sorted(sorted, p)
 }
 
 #[cfg(test)]
@@ -899,15 +781,5 @@ mod tests {
             (p.low - 0.0215).abs() < 1e-3 && (p.high - 0.1118).abs() < 1e-3,
             "{p:?}"
         );
-    }
-
-    #[test]
-    fn special_functions() {
-        assert!((gamma_p(1.0, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-10);
-        assert!((gamma_p(3.0, 2.0) - 0.3233235838169366).abs() < 1e-9);
-        assert!((gamma_p(2.5, 10.0) - 0.9987502694369689).abs() < 1e-9);
-        assert!((erf(1.0) - 0.8427007929).abs() < 2e-7);
-        assert!((digamma(1.0) + 0.5772156649).abs() < 1e-9);
-        assert!((trigamma(1.0) - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-9);
     }
 }

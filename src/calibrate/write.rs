@@ -44,7 +44,7 @@ pub struct Calibration {
     pub interruption_rate: RateEstimate,
 }
 
-use crate::report::fmt::sig;
+use crate::units::sig;
 
 fn dur(secs: f64) -> String {
     SimTime::from_secs_f64(secs.max(0.0)).to_string()
@@ -458,7 +458,7 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
 /// The scenario within 100 columns, still the same TOML: long comment lines are wrapped as
 /// comments, and a long comment after a value moves above it.
 fn fit_toml(text: &str) -> String {
-    use crate::report::fmt::{WIDTH, wrap};
+    use crate::units::{WIDTH, wrap};
     let mut out = String::new();
     for line in text.lines() {
         if line.chars().count() <= WIDTH {
@@ -479,7 +479,7 @@ fn fit_toml(text: &str) -> String {
 }
 
 pub fn table(c: &Calibration) -> String {
-    use crate::report::fmt::{WIDTH, clip, wrap};
+    use crate::units::{WIDTH, clip, wrap};
     // 100 columns: the figures on one line, the note indented below
     let mut o = format!(
         "{:<28} {:<22} {:<20} {}\n",

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{Format, UserError};
-use crate::report::fmt;
 use crate::sweep::compare::{Paired, paired};
 use crate::sweep::replicate;
+use crate::units as fmt;
 
 /// Arguments of `compare`.
 #[derive(Debug, Args)]

@@ -238,7 +238,7 @@ impl RunFlags {
             b.max_events = n;
         }
         if let Some(m) = &self.max_memory {
-            b.max_memory = crate::sim::budget::parse_bytes(m)
+            b.max_memory = crate::units::parse_bytes(m)
                 .map_err(|e| UserError(format!("--max-memory: {e}")))?;
         }
         Ok(b)
@@ -253,7 +253,7 @@ impl RunFlags {
             } else {
                 outln!(
                     "{}",
-                    crate::report::fmt::wrap(&est.summary(), crate::report::fmt::WIDTH, "  ")
+                    crate::units::wrap(&est.summary(), crate::units::WIDTH, "  ")
                 );
                 if let Some(b) = &est.backlog {
                     outln!(

@@ -337,7 +337,7 @@ fn table(s: &PriceSnapshot, region: Option<&str>) -> String {
         .iter()
         .filter(|(k, _)| region.is_none_or(|x| x == k.as_str()))
     {
-        o.push_str(&format!("{:<15}", crate::report::fmt::clip(k, 15)));
+        o.push_str(&format!("{:<15}", crate::units::clip(k, 15)));
         for v in values(r) {
             o.push_str(&format!(
                 " {:>8}",
@@ -452,10 +452,7 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
         }
         PriceFormat::Table => {
             let source = format!("source: {kind} · as of {} · {}", s.as_of, s.source);
-            outln!(
-                "{}",
-                crate::report::fmt::wrap(&source, crate::report::fmt::WIDTH, "  ")
-            );
+            outln!("{}", crate::units::wrap(&source, crate::units::WIDTH, "  "));
             out!("{}", table(&s, a.region.as_deref()));
             for (k, r) in s
                 .regions
@@ -464,10 +461,7 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
             {
                 if !r.note.is_empty() {
                     let note = format!("{k}: {}", r.note);
-                    outln!(
-                        "{}",
-                        crate::report::fmt::wrap(&note, crate::report::fmt::WIDTH, "  ")
-                    );
+                    outln!("{}", crate::units::wrap(&note, crate::units::WIDTH, "  "));
                 }
             }
         }

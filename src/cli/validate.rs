@@ -58,16 +58,10 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                         },
                         s.retry.name()
                     );
-                    outln!(
-                        "{}",
-                        crate::report::fmt::wrap(&ok, crate::report::fmt::WIDTH, "  ")
-                    );
+                    outln!("{}", crate::units::wrap(&ok, crate::units::WIDTH, "  "));
                     for w in &ws {
                         let line = format!("warning[{}]: {}", w.code, w.message);
-                        outln!(
-                            "{}",
-                            crate::report::fmt::wrap(&line, crate::report::fmt::WIDTH, "  ")
-                        );
+                        outln!("{}", crate::units::wrap(&line, crate::units::WIDTH, "  "));
                     }
                 }
             }

@@ -143,7 +143,7 @@ impl Plan {
 
 /// A long value cut for a plan line.
 fn clip(v: &str) -> String {
-    crate::report::fmt::clip(v, 60)
+    crate::units::clip(v, 60)
 }
 
 fn list(v: &[String]) -> String {

@@ -82,15 +82,15 @@ impl Ticks<'_> {
     fn label(self, v: f64) -> String {
         let whole = (v - v.round()).abs() < 1e-6;
         match self {
-            Ticks::Percent => format!("{}%", super::fmt::short(v)),
-            Ticks::Usd => format!("${}", super::num(v)),
+            Ticks::Percent => format!("{}%", crate::units::short(v)),
+            Ticks::Usd => format!("${}", crate::units::num(v)),
             Ticks::Whole if whole => format!("{}", v.round() as i64),
             Ticks::Names(names) if whole && v >= 1.0 => names
                 .get(v.round() as usize - 1)
                 .cloned()
                 .unwrap_or_default(),
             Ticks::Whole | Ticks::Names(_) => String::new(),
-            Ticks::Plain => super::fmt::short(v),
+            Ticks::Plain => crate::units::short(v),
         }
     }
 }
@@ -580,7 +580,7 @@ fn cdf<DB: DrawingBackend>(root: &Area<DB>, curves: &[Cdf], deadlines: &[Deadlin
         let text = format!(
             "deadline {} ({})",
             d.flows,
-            super::fmt::duration(d.minutes * 60.0)
+            crate::units::duration(d.minutes * 60.0)
         );
         note(&mut ch, (d.minutes, 95.0 - 6.0 * k as f64), &text, 0)?;
     }
@@ -618,12 +618,12 @@ fn timeline<DB: DrawingBackend>(root: &Area<DB>, days: &[Timeline]) -> R {
                     String::new()
                 } else {
                     let n = day.flows.get(*f as usize).map(String::as_str).unwrap_or("");
-                    super::fmt::clip(n, 32)
+                    crate::units::clip(n, 32)
                 }
             })
             .collect();
         let title = format!("First simulated day, {}", day.label);
-        let title = super::fmt::clip(&title, 95);
+        let title = crate::units::clip(&title, 95);
         let mut ch = frame(
             area,
             (&title, if days.len() > 1 { 20 } else { 26 }),

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::charts::Chart;
-use super::num;
 use crate::sweep::recommend::{ArticleCheck, Recommendation};
 use crate::sweep::result::SweepResult;
+use crate::units::num;
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -40,7 +40,7 @@ figure{margin:1.5em 0}svg{max-width:100%;height:auto}figcaption{color:#555}";
 fn value(unit: &str, v: f64) -> String {
     match unit {
         "USD" => format!("{} USD", num(v)),
-        _ => super::fmt::in_unit(unit, v),
+        _ => crate::units::in_unit(unit, v),
     }
 }
 

@@ -6,30 +6,12 @@ use std::io::Write;
 use crate::scenario::Scenario;
 use crate::sim::TraceEvent;
 use crate::sweep::{Replication, Summary};
+use crate::units::{self as fmt, num};
 
 pub mod charts;
 pub mod export;
-pub mod fmt;
 pub mod html;
 pub mod sweep;
-
-/// A number with a precision that suits its size.
-pub fn num(v: f64) -> String {
-    let a = v.abs();
-    if !v.is_finite() {
-        "–".into()
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 100.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else if a == 0.0 {
-        "0".into()
-    } else {
-        format!("{v:.4}")
-    }
-}
 
 /// The human-readable report.
 pub fn table(s: &Summary) -> String {

@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 
 use crate::sweep::objective::show;
 
-use super::num;
 use crate::sweep::Stat;
 use crate::sweep::recommend::{ArticleCheck, Recommendation};
 use crate::sweep::result::SweepResult;
+use crate::units::num;
 
 fn ci(s: &Stat) -> String {
     format!(
@@ -20,7 +20,7 @@ fn ci(s: &Stat) -> String {
 
 /// A duration in seconds with its interval: `3h 33m [3h 27m, 3h 40m]`.
 fn dur(s: &Stat) -> String {
-    let d = super::fmt::duration;
+    let d = crate::units::duration;
     format!(
         "{} [{}, {}]",
         d(s.mean),
@@ -115,10 +115,10 @@ pub fn table(r: &SweepResult) -> String {
         [
             num(m.cost_per_30d_usd.mean),
             range(c),
-            super::fmt::pct(m.saving_fraction.mean),
-            super::fmt::pct(m.crash_rate.mean),
-            super::fmt::pct(m.deadline_miss_rate.mean),
-            super::fmt::duration(m.latency_p95_s.mean),
+            crate::units::pct(m.saving_fraction.mean),
+            crate::units::pct(m.crash_rate.mean),
+            crate::units::pct(m.deadline_miss_rate.mean),
+            crate::units::duration(m.latency_p95_s.mean),
             short_flags(c),
         ]
     };
@@ -153,7 +153,7 @@ pub fn table(r: &SweepResult) -> String {
             o,
             "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
             index,
-            super::fmt::clip(&label, 28),
+            crate::units::clip(&label, 28),
             cost,
             range,
             saving,

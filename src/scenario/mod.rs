@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod file;
+pub mod load;
 mod locate;
 pub mod parse;
 pub mod retry;

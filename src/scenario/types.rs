@@ -408,7 +408,7 @@ impl SpotSpec {
         if self.rate.per_hour > 0.0 {
             parts.push(format!(
                 "interruptions {}/task-hour{}",
-                crate::report::fmt::short(self.rate.per_hour),
+                crate::units::short(self.rate.per_hour),
                 if self.hourly.is_some() {
                     " shaped by hour of day"
                 } else {
@@ -429,7 +429,7 @@ impl SpotSpec {
         if let Some(w) = &self.waves {
             parts.push(format!(
                 "reclaim waves {}/day hitting {:.0}% of spot tasks",
-                crate::report::fmt::short(w.per_day),
+                crate::units::short(w.per_day),
                 100.0 * w.hit
             ));
         }

@@ -32,7 +32,7 @@ impl Paired {
 
     /// A value of this metric for people: a percentage, a duration, a number.
     pub fn show(&self, v: f64) -> String {
-        crate::report::fmt::in_unit(self.unit, v)
+        crate::units::in_unit(self.unit, v)
     }
 
     /// The paired difference B − A with its interval, signed: `+0.25 [+0.23, +0.28]`

@@ -15,10 +15,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
-use super::stats::Stat;
 use crate::model::{PlacementSpec, Provider, SimTime, Strategy};
 use crate::scenario::{RetryPolicy, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
+use crate::stats::Stat;
 
 /// Most flows searched (2^12 combinations, each a sum over replications).
 pub const MAX_FLOWS: usize = 12;

@@ -10,9 +10,8 @@ pub mod recommend;
 pub mod replicate;
 pub mod result;
 pub mod run;
-pub mod stats;
 
+pub use crate::stats::Stat;
 pub use replicate::{
     Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of, replicate, summarize,
 };
-pub use stats::Stat;

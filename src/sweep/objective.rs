@@ -24,9 +24,9 @@ pub struct Check {
 /// duration, the cost in USD.
 pub fn show(objective: &str, v: f64) -> String {
     match objective {
-        "max_p95_latency" => crate::report::fmt::duration(v),
-        "max_monthly_cost" => format!("{} USD", crate::report::num(v)),
-        _ => crate::report::fmt::pct(v),
+        "max_p95_latency" => crate::units::duration(v),
+        "max_monthly_cost" => format!("{} USD", crate::units::num(v)),
+        _ => crate::units::pct(v),
     }
 }
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::objective::Check;
 use super::result::SweepResult;
 use super::run::Matrix;
-use super::stats::{Stat, paired};
 use crate::scenario::RetryPolicy;
+use crate::stats::{Stat, paired};
 
 /// What the cheapest feasible candidate beats, and by how much.
 #[derive(Clone, Debug, PartialEq, Serialize)]

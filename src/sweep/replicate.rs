@@ -4,10 +4,10 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::stats::Stat;
 use crate::pricing::PriceSource;
 use crate::scenario::{LaunchSource, Scenario, Warning, warnings};
 use crate::sim::{self, NoObserver, RunOutcome};
+use crate::stats::Stat;
 
 /// One replication and its baseline.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -6,8 +6,8 @@ use super::candidate::Candidate;
 use super::objective::{Check, checks};
 use super::replicate::{Meta, Metrics, meta_of, metrics_of};
 use super::run::{Elimination, Matrix, Round};
-use super::stats::Stat;
 use crate::scenario::Scenario;
+use crate::stats::Stat;
 
 /// One placement reading of a candidate.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::objective::checks;
 use super::replicate::{Replication, metrics_of};
-use super::stats::paired;
 use crate::scenario::{Objectives, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
+use crate::stats::paired;
 
 /// Confidence used to drop candidates while racing (stricter than the objectives' own).
 pub const RACING_CONFIDENCE: f64 = 0.99;

@@ -1,6 +1,9 @@
-//! Numbers for people, one convention everywhere: rates as percentages with intervals that stay
-//! within 0–100%, durations as `1h 02m`, money in USD with cents, counts whole, anything else
-//! with the precision its size needs; and text that fits 100 columns.
+//! Values in their units, for people, one convention everywhere: rates as percentages,
+//! durations as `1h 02m`, money in USD with cents, counts whole, sizes in KiB/MiB/GiB,
+//! anything else with the precision its size needs; and text that fits 100 columns.
+//!
+//! A leaf below everything but `model`: the scenario, the statistics, the deploy plan and the
+//! reports all print numbers through it, so no lower layer needs `report` to show a value.
 
 /// The widest line of text output.
 pub const WIDTH: usize = 100;
@@ -62,38 +65,84 @@ pub fn in_unit(unit: &str, v: f64) -> String {
     match unit {
         "fraction" => pct(v),
         "s" => duration(v.abs()),
-        _ => super::num(v),
+        _ => num(v),
     }
 }
 
 /// US dollars: `1234`, `28.28`, `0.0042`.
 pub fn usd(v: f64) -> String {
-    crate::report::num(v)
+    num(v)
 }
 
-/// The Wilson score interval at 95% for a proportion `p` observed on `n` (effective) trials:
-/// always within [0, 1], and not empty at `p = 0` or `p = 1`.
-pub fn wilson(p: f64, n: f64) -> (f64, f64) {
-    if n.is_nan() || n <= 0.0 || !p.is_finite() {
-        return (0.0, 1.0);
+/// A number with a precision that suits its size.
+pub fn num(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        "–".into()
+    } else if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else if a == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:.4}")
     }
-    let p = p.clamp(0.0, 1.0);
-    let z = 1.959_963_984_540_054_f64;
-    let z2n = z * z / n;
-    let centre = (p + z2n / 2.0) / (1.0 + z2n);
-    let half = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt() / (1.0 + z2n);
-    // exact at the edges (the closed form gives 0 and 1 there, floating point nearly)
-    let low = if p == 0.0 {
-        0.0
-    } else {
-        (centre - half).max(0.0)
+}
+
+/// `1.2e9` as `1.2 G`, `35 000` as `35 k`.
+pub fn human_count(x: f64) -> String {
+    match x {
+        x if x >= 1e12 => format!("{:.1} T", x / 1e12),
+        x if x >= 1e9 => format!("{:.1} G", x / 1e9),
+        x if x >= 1e6 => format!("{:.1} M", x / 1e6),
+        x if x >= 1e4 => format!("{:.0} k", x / 1e3),
+        x => format!("{x:.0}"),
+    }
+}
+
+pub fn human_secs(s: f64) -> String {
+    match s {
+        s if s >= 86_400.0 => format!("{:.1} days", s / 86_400.0),
+        s if s >= 3_600.0 => format!("{:.1} h", s / 3_600.0),
+        s if s >= 60.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{s:.1} s"),
+    }
+}
+
+pub fn human_bytes(b: f64) -> String {
+    match b {
+        b if b >= 1024.0 * 1024.0 * 1024.0 => format!("{:.1} GiB", b / 1024.0 / 1024.0 / 1024.0),
+        b if b >= 1024.0 * 1024.0 => format!("{:.0} MiB", b / 1024.0 / 1024.0),
+        b => format!("{:.0} KiB", b / 1024.0),
+    }
+}
+
+/// Parses `--max-memory`: `2GB`, `512MiB`, `4G`, or bytes.
+pub fn parse_bytes(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{t}` is not a size; write it like `2GB` or `512MB`"))?;
+    let k = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0_f64.powi(4),
+        u => return Err(format!("`{u}` is not a size unit; use KB, MB, GB or TB")),
     };
-    let high = if p == 1.0 {
-        1.0
-    } else {
-        (centre + half).min(1.0)
-    };
-    (low, high)
+    let v = n * k;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("`{t}` must be a size above zero"));
+    }
+    Ok(v)
 }
 
 /// Cuts `text` to at most `width` characters, ending with `…` when cut.
@@ -156,22 +205,6 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wilson_matches_the_closed_form_and_stays_in_bounds() {
-        // p = 0.5, n = 100: the textbook interval [0.4038, 0.5962]
-        let (l, h) = wilson(0.5, 100.0);
-        assert!(
-            (l - 0.403_832).abs() < 1e-5 && (h - 0.596_168).abs() < 1e-5,
-            "{l} {h}"
-        );
-        // never below 0 or above 1, and not empty at the edges
-        let (l, h) = wilson(0.0, 50.0);
-        assert_eq!(l, 0.0);
-        assert!((h - 0.071_348).abs() < 1e-5, "{h}");
-        let (l, h) = wilson(1.0, 50.0);
-        assert!(h == 1.0 && l < 1.0);
-    }
 
     #[test]
     fn people_formats() {
