@@ -107,29 +107,11 @@ pub struct Proportion {
 }
 
 impl Proportion {
-    /// Wilson score interval.
+    /// Wilson score interval ([`crate::stats::interval::wilson`]).
     pub fn of(k: u64, n: u64) -> Proportion {
-        if n == 0 {
-            return Proportion {
-                k,
-                n,
-                p: 0.0,
-                low: 0.0,
-                high: 1.0,
-            };
-        }
-        let (kf, nf, z) = (k as f64, n as f64, 1.959963984540054);
-        let p = kf / nf;
-        let d = 1.0 + z * z / nf;
-        let c = (p + z * z / (2.0 * nf)) / d;
-        let h = z * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt() / d;
-        Proportion {
-            k,
-            n,
-            p,
-            low: (c - h).max(0.0),
-            high: (c + h).min(1.0),
-        }
+        let p = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let (low, high) = crate::stats::interval::wilson(p, n as f64);
+        Proportion { k, n, p, low, high }
     }
 }
 
@@ -768,17 +750,18 @@ mod tests {
 
     #[test]
     fn garwood_and_wilson_intervals() {
-        // R: qchisq(c(.025,.975), c(20, 22))/2 for k = 10: 4.795, 18.39
+        // R: qchisq(c(.025,.975), c(20, 22))/2 for k = 10: 4.795389, 18.390356
         let r = RateEstimate::of(10, 1.0);
         assert!(
-            (r.low - 4.795).abs() < 0.05 && (r.high - 18.39).abs() < 0.1,
+            (r.low - 4.795389).abs() < 1e-5 && (r.high - 18.390356).abs() < 1e-5,
             "{r:?}"
         );
+        // R: qchisq(.975, 2)/2/10
         let z = RateEstimate::of(0, 10.0);
-        assert!((z.high - 0.3689).abs() < 1e-3);
+        assert!((z.high - 0.368_888).abs() < 1e-5, "{z:?}");
         let p = Proportion::of(5, 100);
         assert!(
-            (p.low - 0.0215).abs() < 1e-3 && (p.high - 0.1118).abs() < 1e-3,
+            (p.low - 0.021_543).abs() < 1e-6 && (p.high - 0.111_750).abs() < 1e-6,
             "{p:?}"
         );
     }
