@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use super::types::{CustomRetry, RetryPolicy, Scenario, Schedule};
+use super::types::{DeadlineRule, Scenario, Schedule};
 use crate::model::SimTime;
 
 /// Engine events per run without interruptions (arrival, pick-up, RunTask and placement,
@@ -49,13 +49,7 @@ impl Load {
                 .waves
                 .as_ref()
                 .map_or(0.0, |w| w.per_day * w.hit / 24.0);
-        let uniform_progress = matches!(
-            s.retry,
-            RetryPolicy::Custom(CustomRetry {
-                uniform_progress: true,
-                ..
-            })
-        );
+        let uniform_progress = s.retry.deadline_rule() == Some(DeadlineRule::UniformProgress);
         let mut runs = 0.0;
         let mut run_events = 0.0;
         for f in &s.flows {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::model::{Dist, Placement, PlacementSpec, Provider, Rate, SimTime, Strategy, TaskSize};
 use crate::pricing::{MissingRates, PriceTable, TaskRates};
 
+pub use super::retry::{CustomRetry, DeadlineRule, Delay, RetryPolicy};
+
 /// A validated scenario.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -151,6 +153,11 @@ impl Scenario {
             .strategy
             .as_ref()
             .unwrap_or(&self.launch.strategy)
+    }
+
+    /// The retry policy flow `f`'s runs follow: its deployment's own, else the scenario's.
+    pub fn retry_of(&self, f: usize) -> &RetryPolicy {
+        self.flows[f].retry.as_ref().unwrap_or(&self.retry)
     }
 
     /// The providers any run can be placed on.
@@ -474,107 +481,6 @@ pub struct SpotTrace {
     pub unavailable: Vec<bool>,
 }
 
-/// Delay before a `custom` retry.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Delay {
-    /// Always this long.
-    Fixed(SimTime),
-    /// base · factor^(k−1), capped at max, for retry k = 1, 2, …
-    Exponential {
-        /// First delay.
-        base: SimTime,
-        /// Factor ≥ 1.
-        factor: f64,
-        /// Cap.
-        max: Option<SimTime>,
-    },
-}
-
-impl Delay {
-    /// The delay before retry number `k` (1-based), before jitter.
-    pub fn before_retry(&self, k: u32) -> SimTime {
-        match *self {
-            Delay::Fixed(d) => d,
-            Delay::Exponential { base, factor, max } => {
-                let ms = base.0 as f64 * factor.powi(k.saturating_sub(1).min(1000) as i32);
-                let ms = ms
-                    .min(max.map(|m| m.0 as f64).unwrap_or(f64::MAX))
-                    .min(u64::MAX as f64 / 4.0);
-                SimTime(ms as u64)
-            }
-        }
-    }
-}
-
-/// The `custom` retry policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CustomRetry {
-    /// Attempts in all (launches + RunTask retries), ≥ 1.
-    pub max_attempts: u32,
-    /// Delay schedule.
-    pub delay: Delay,
-    /// Jitter: each delay is multiplied by 1 + U(0, jitter).
-    pub jitter: f64,
-    /// Fall back to FARGATE after this many interruptions of the run.
-    pub fallback_after_interruptions: Option<u32>,
-    /// Fall back to FARGATE after this many capacity failures of the run.
-    pub fallback_after_capacity_failures: Option<u32>,
-    /// Launch on FARGATE when slack < remaining work + a restart (the safety net).
-    pub deadline_aware: bool,
-    /// With `deadline_aware`: Uniform Progress ("Can't Be Late", NSDI'24) on top of the
-    /// safety net: on demand while behind the expected-progress line, back to spot at a
-    /// checkpoint once ahead of it by a margin (hysteresis).
-    pub uniform_progress: bool,
-}
-
-/// How runs recover from RunTask failures and interruptions.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RetryPolicy {
-    /// Prefect 3 ECS worker: RunTask retried `runtask_attempts` times in all, 1 s + U(0, 3 s)
-    /// apart, then Crashed. An interruption crashes the run, unless `reschedule`
-    /// (`PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule`) makes it AwaitingRetry, picked
-    /// up again at the next poll.
-    Prefect3 {
-        /// RunTask attempts per submission.
-        runtask_attempts: u32,
-        /// SIGTERM → AwaitingRetry (only once the engine runs).
-        reschedule: bool,
-        /// A Prefect automation: when a run of the pool's deployments is Crashed, run the
-        /// deployment again with job variables on FARGATE (once per run; same scheduled
-        /// time for latency and deadline).
-        automation: bool,
-    },
-    /// Prefect 1 (Server or Cloud) as its services behave (`sim::retry`): an interruption
-    /// inside a task is the Zombie Killer's (task retries, else Failed, then an empty billed
-    /// rerun by Lazarus); one before the first task is Lazarus's (reschedule up to `limit`
-    /// times, then Failed). A RunTask failure fails the run (the agent marks it Failed).
-    Prefect1Lazarus {
-        /// Lazarus reschedules before Failed: 3 (Prefect Server) or 10 (Prefect Cloud).
-        limit: u32,
-        /// Prefect Cloud's timings (Zombie Killer stale heartbeat 2 min) instead of Server's
-        /// (10 min).
-        cloud: bool,
-    },
-    /// A configurable policy.
-    Custom(CustomRetry),
-}
-
-impl RetryPolicy {
-    /// The scenario-file name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            RetryPolicy::Prefect3 {
-                reschedule: false, ..
-            } => "prefect3",
-            RetryPolicy::Prefect3 {
-                reschedule: true, ..
-            } => "prefect3-reschedule",
-            RetryPolicy::Prefect1Lazarus { .. } => "prefect1-lazarus",
-            RetryPolicy::Custom(_) => "custom",
-        }
-    }
-}
-
 /// When runs of a flow are scheduled.
 #[derive(Clone, Debug)]
 pub enum Schedule {
@@ -609,6 +515,37 @@ pub struct Checkpoint {
     pub cost: SimTime,
 }
 
+impl Checkpoint {
+    /// One cycle of an attempt: `every` of work, then the checkpoint's `cost`.
+    pub fn cycle(&self) -> SimTime {
+        SimTime(self.every.0 + self.cost.0)
+    }
+
+    /// The running time of `work` with a checkpoint after every `every` of it (none after the
+    /// last piece).
+    pub fn runtime(&self, work: SimTime) -> SimTime {
+        if work.0 == 0 {
+            return work;
+        }
+        let n = (work.0 - 1) / self.every.0;
+        work.plus(SimTime(n * self.cost.0))
+    }
+
+    /// After an attempt with `remaining` work has run for `elapsed`: the work its checkpoints
+    /// keep, and the work it has done (what they keep plus the progress since the last one),
+    /// each at most `remaining`.
+    pub fn progress(&self, elapsed: SimTime, remaining: SimTime) -> (SimTime, SimTime) {
+        let cycle = self.cycle().0;
+        let cycles = elapsed.0 / cycle;
+        let into = elapsed.0 - cycles * cycle;
+        let kept = (cycles * self.every.0).min(remaining.0);
+        (
+            SimTime(kept),
+            SimTime((kept + into.min(self.every.0)).min(remaining.0)),
+        )
+    }
+}
+
 /// One deployment.
 #[derive(Clone, Debug)]
 pub struct FlowSpec {
@@ -640,9 +577,19 @@ pub struct FlowSpec {
     pub engine_startup_stated: bool,
     /// The deployment's own strategy, overriding the pool's ([`Scenario::strategy_of`]).
     pub strategy: Option<Strategy>,
+    /// The deployment's own retry policy, overriding the scenario's ([`Scenario::retry_of`]);
+    /// no scenario syntax sets it yet.
+    pub retry: Option<RetryPolicy>,
     /// The flow's Prefect 1 tasks (used by `prefect1-lazarus`): their boundaries keep
     /// finished work, and their retries let the Zombie Killer retry an interrupted one.
     pub tasks: FlowTasks,
+}
+
+impl FlowSpec {
+    /// The running time of `work` of this flow, with its checkpoints' cost.
+    pub fn runtime(&self, work: SimTime) -> SimTime {
+        self.checkpoint.map_or(work, |c| c.runtime(work))
+    }
 }
 
 /// A flow run as a sequence of Prefect tasks.

@@ -1176,6 +1176,7 @@ fn flow(
         engine_startup_stated: f.engine_startup.is_some(),
         tasks: tasks?,
         strategy: own_strategy,
+        retry: None,
     })
 }
 

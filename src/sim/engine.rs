@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
+use super::deadline::{AtLaunch, Deadline, Pace, RunProgress};
 use super::hazard::Hazard;
 use super::latency::Latencies;
 use super::meter::{Meter, TaskSpan};
@@ -15,13 +16,11 @@ use super::observer::{Detail, EventKind, Observer, TraceEvent};
 use super::outcome::{FlowOutcome, RunOutcome};
 use super::placement::Placer;
 use super::queue::EventQueue;
-use super::retry::{
-    self, AUTOMATION_DELAY, OnCapacityFailure, OnInterrupt, RunCounts, ServicePhases,
-};
+use super::retry::{self, OnCapacityFailure, OnCrash, OnInterrupt, RunCounts, ServicePhases};
 use super::rng::{Purpose, Stream};
 use super::spot_env::{SpotChange, SpotEnv};
 use crate::model::{Provider, SimTime};
-use crate::scenario::{CustomRetry, RetryPolicy, Scenario, Schedule, SpotSpec};
+use crate::scenario::{RetryPolicy, Scenario, Schedule, SpotSpec};
 
 #[derive(Clone, Copy, Debug)]
 enum Ev {
@@ -189,34 +188,6 @@ struct Engine<'a, O: Observer> {
     out: RunOutcome,
 }
 
-/// What the deadline-aware rule and Uniform Progress read of a flow's distributions when a
-/// run has not been interrupted yet (`seen` = 0, nearly every launch): the same values
-/// [`crate::model::dist::Dist::conditional_quantile_ms`] gives, without an inverse CDF per
-/// launch.
-#[derive(Clone, Copy, Debug)]
-struct Pace {
-    /// Mean provisioning + image pull + engine start-up, ms.
-    startup: f64,
-    /// The [`retry::DEADLINE_QUANTILE`] of the work, ms.
-    total_tail: f64,
-    /// The median of the work, ms.
-    total_median: f64,
-}
-
-impl Pace {
-    fn of(fl: &crate::scenario::FlowSpec) -> Pace {
-        Pace {
-            startup: fl.provisioning.mean_ms()
-                + fl.image_pull.mean_ms()
-                + fl.engine_startup.0 as f64,
-            total_tail: fl
-                .duration
-                .conditional_quantile_ms(retry::DEADLINE_QUANTILE, 0.0),
-            total_median: fl.duration.conditional_quantile_ms(0.5, 0.0),
-        }
-    }
-}
-
 /// The counts a retry decision reads.
 fn counts(r: &Run) -> RunCounts {
     RunCounts {
@@ -224,6 +195,16 @@ fn counts(r: &Run) -> RunCounts {
         submission_tries: r.submission_tries,
         interruptions: r.interruptions,
         capacity_failures: r.capacity_failures,
+    }
+}
+
+/// What a deadline rule reads of a run.
+fn progress(r: &Run) -> RunProgress {
+    RunProgress {
+        scheduled: r.scheduled,
+        saved: r.saved,
+        seen: r.seen,
+        attempts: r.attempts,
     }
 }
 
@@ -295,12 +276,10 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
             })
             .collect(),
         per_flow: vec![FlowOutcome::default(); n],
-        pace: match s.retry {
-            RetryPolicy::Custom(CustomRetry {
-                deadline_aware: true,
-                ..
-            }) => s.flows.iter().map(Pace::of).collect(),
-            _ => Vec::new(),
+        pace: if (0..n).any(|f| s.retry_of(f).deadline_rule().is_some()) {
+            s.flows.iter().map(Pace::of).collect()
+        } else {
+            Vec::new()
         },
         st,
         hazard: Hazard::new(s.spot.rate.per_ms(), s.spot.hourly, s.sim.start_unix_ms),
@@ -324,7 +303,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
     e.finish()
 }
 
-impl<O: Observer> Engine<'_, O> {
+impl<'a, O: Observer> Engine<'a, O> {
     #[inline]
     fn emit(
         &mut self,
@@ -380,7 +359,10 @@ impl<O: Observer> Engine<'_, O> {
                 None => self.arrivals_open -= 1,
             }
         }
-        let uses_spot = self.s.uses_spot() || matches!(self.s.retry, RetryPolicy::Custom(_));
+        // (a policy that needs code of the user's own keeps the spot environment's events even
+        // on a strategy without spot, as it always has: its figures stay comparable)
+        let uses_spot = self.s.uses_spot()
+            || (0..self.s.flows.len()).any(|f| self.s.retry_of(f).needs_own_code());
         if !uses_spot {
             return;
         }
@@ -595,98 +577,30 @@ impl<O: Observer> Engine<'_, O> {
         self.spot.unavailable()
     }
 
-    fn remaining_runtime(&self, flow: usize, remaining: SimTime) -> SimTime {
-        match self.s.flows[flow].checkpoint {
-            Some(c) if remaining.0 > 0 => {
-                let n = (remaining.0 - 1) / c.every.0;
-                remaining.plus(SimTime(n * c.cost.0))
-            }
-            _ => remaining,
+    /// The retry policy of a run's flow.
+    fn policy(&self, r: &Run) -> &'a RetryPolicy {
+        self.s.retry_of(r.flow as usize)
+    }
+
+    /// The deadline rules' view of flow `flow`.
+    fn deadline(&self, flow: u32) -> Deadline<'a> {
+        let f = flow as usize;
+        Deadline {
+            flow: &self.s.flows[f],
+            pace: self.pace_of(f),
+            policy: self.s.retry_of(f),
+            poll_interval: self.s.worker.poll_interval,
+            stop_timeout: self.s.spot.stop_timeout,
         }
     }
 
-    /// Whether the deadline-aware rule sends this launch to on-demand: when the slack to the
-    /// deadline no longer covers a startup, the remaining work and one interruption (the
-    /// work it loses and a restart). The
-    /// remaining work is what a real scheduler can know: the flow's duration distribution's
-    /// [`retry::DEADLINE_QUANTILE`] given that the run has already needed more than it has
-    /// done (`seen`), less the work its checkpoints keep; never the run's sampled duration.
-    fn deadline_forces_on_demand(&self, r: &Run) -> bool {
-        let fl = &self.s.flows[r.flow as usize];
-        let Some(deadline) = fl.deadline else {
-            return false;
-        };
-        let due = r.scheduled.plus(deadline);
-        let slack = due.0 as f64 - self.now.0 as f64;
-        let pace = self.pace_of(r.flow as usize);
-        let startup = pace.startup;
-        let total = if r.seen == SimTime::ZERO {
-            pace.total_tail
-        } else {
-            fl.duration
-                .conditional_quantile_ms(retry::DEADLINE_QUANTILE, r.seen.0 as f64)
-        };
-        let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
-        let work = self.remaining_runtime(r.flow as usize, left).0 as f64;
-        // an interruption on the way costs a restart: the work since the last checkpoint
-        // (all of it without checkpoints), the engine's exit, a poll, the policy's next
-        // delay and another startup
-        let delay = match &self.s.retry {
-            RetryPolicy::Custom(c) => c.delay.before_retry(r.attempts.max(1)).0 as f64,
-            _ => 0.0,
-        };
-        let lost = match fl.checkpoint {
-            Some(c) => (c.every.0 + c.cost.0) as f64,
-            None => work,
-        };
-        let exit = retry::ENGINE_EXIT_AFTER_SIGTERM
-            .0
-            .min(self.s.spot.stop_timeout.0) as f64;
-        let restart = lost + exit + self.s.worker.poll_interval.0 as f64 + delay + startup;
-        slack < startup + work + restart
-    }
-
-    /// The flow's pacing values: worked out once when the deadline-aware rule is in use, else
-    /// now (the rule's paths are then never taken; this keeps them safe if that changes).
+    /// The flow's pacing values: worked out once when a deadline rule is in use, else now
+    /// (the rules' paths are then never taken; this keeps them safe if that changes).
     fn pace_of(&self, flow: usize) -> Pace {
         self.pace
             .get(flow)
             .copied()
             .unwrap_or_else(|| Pace::of(&self.s.flows[flow]))
-    }
-
-    /// Uniform Progress: work done (`progress`) minus the work the expected-progress line asks
-    /// for by now (ms; negative = behind). The line runs from the scheduled time (no work) to
-    /// the deadline less a restart (all the work: its median given what the run is known to
-    /// need).
-    fn progress_gap(&self, r: &Run, progress: SimTime) -> f64 {
-        let fl = &self.s.flows[r.flow as usize];
-        let Some(deadline) = fl.deadline else {
-            return 0.0;
-        };
-        // the line paces the typical run (the conditional median); the tail is the safety
-        // net's
-        let pace = self.pace_of(r.flow as usize);
-        let total = if r.seen == SimTime::ZERO {
-            pace.total_median
-        } else {
-            fl.duration.conditional_quantile_ms(0.5, r.seen.0 as f64)
-        };
-        let restart = pace.startup + self.s.worker.poll_interval.0 as f64;
-        let window = (deadline.0 as f64 - restart).max(1.0);
-        let elapsed = self.now.0.saturating_sub(r.scheduled.0) as f64;
-        progress.0 as f64 - total * (elapsed / window).min(1.0)
-    }
-
-    /// Uniform Progress's hysteresis unit: one checkpoint interval (or 5% of the median work
-    /// for a flow without checkpoints). Behind by more than one starts catching up on demand;
-    /// ahead by more than one returns to spot.
-    fn up_tolerance(&self, r: &Run) -> f64 {
-        let fl = &self.s.flows[r.flow as usize];
-        match fl.checkpoint {
-            Some(c) => c.every.0 as f64,
-            None => 0.05 * fl.duration.median_ms(),
-        }
     }
 
     /// Uniform Progress, at a checkpoint of a task catching up on demand: once ahead of the
@@ -701,12 +615,14 @@ impl<O: Observer> Engine<'_, O> {
         };
         let run = tk.run;
         let r = self.runs.items[run as usize];
-        let cycles = (self.now.0 - tk.run_start.0) / (c.every.0 + c.cost.0);
-        let kept = SimTime((cycles * c.every.0).min(tk.remaining.0));
+        let (kept, _) = c.progress(self.now.minus(tk.run_start), tk.remaining);
         if kept >= tk.remaining {
             return; // finishing now: nothing to switch
         }
-        if self.progress_gap(&r, r.saved.plus(kept)) > self.up_tolerance(&r) {
+        if self
+            .deadline(r.flow)
+            .back_to_spot(self.now, &progress(&r), kept)
+        {
             self.bill(task, self.now);
             self.retire_task(task);
             let rr = &mut self.runs.items[run as usize];
@@ -715,7 +631,7 @@ impl<O: Observer> Engine<'_, O> {
             self.back_to_queue(run, Detail::BackToSpot { kept_ms: kept.0 }, SimTime::ZERO);
         } else {
             self.q.push(
-                self.now.plus(SimTime(c.every.0 + c.cost.0)),
+                self.now.plus(c.cycle()),
                 Ev::ProgressCheck { task, generation },
             );
         }
@@ -734,20 +650,23 @@ impl<O: Observer> Engine<'_, O> {
             self.placers[k].choose(self.in_flight[k], u)
         };
         if provider == Provider::FargateSpot
-            && let RetryPolicy::Custom(CustomRetry {
-                deadline_aware: true,
-                uniform_progress,
-                ..
-            }) = self.s.retry
+            && let Some(rule) = self.policy(&r).deadline_rule()
         {
-            if self.deadline_forces_on_demand(&r) {
-                provider = Provider::Fargate;
-                self.fall_back(run);
-            } else if uniform_progress && self.progress_gap(&r, r.saved) < -self.up_tolerance(&r) {
-                // behind the expected-progress line: catch up on demand (not for good)
-                provider = Provider::Fargate;
-                self.runs.items[run as usize].catching_up = true;
-                self.emit_fallback(&r, true);
+            match self
+                .deadline(r.flow)
+                .at_launch(rule, self.now, &progress(&r))
+            {
+                AtLaunch::Spot => {}
+                AtLaunch::OnDemandForGood => {
+                    provider = Provider::Fargate;
+                    self.fall_back(run);
+                }
+                AtLaunch::CatchUp => {
+                    // behind the expected-progress line: catch up on demand (not for good)
+                    provider = Provider::Fargate;
+                    self.runs.items[run as usize].catching_up = true;
+                    self.emit_fallback(&r, true);
+                }
             }
         }
         self.emit(
@@ -779,7 +698,7 @@ impl<O: Observer> Engine<'_, O> {
             Detail::None,
         );
         let u = self.st.retries.uniform(r.id, r.attempts as u64);
-        let (decision, fallback) = retry::on_capacity_failure(&self.s.retry, &counts(&r), u);
+        let (decision, fallback) = retry::on_capacity_failure(self.policy(&r), &counts(&r), u);
         if fallback {
             self.fall_back(run);
         }
@@ -793,19 +712,15 @@ impl<O: Observer> Engine<'_, O> {
     /// A run Crashed: the end, unless the fallback automation relaunches it on FARGATE.
     fn crash(&mut self, run: u32) {
         let r = self.runs.items[run as usize];
-        if let RetryPolicy::Prefect3 {
-            automation: true, ..
-        } = self.s.retry
-            && !r.automated
-        {
-            self.runs.items[run as usize].automated = true;
-            self.fall_back(run);
-            self.release_slot(run);
-            self.q
-                .push(self.now.plus(AUTOMATION_DELAY), Ev::Automation { run });
-            return;
+        match retry::on_crash(self.policy(&r), r.automated) {
+            OnCrash::End => self.end_run(run, EventKind::Crashed),
+            OnCrash::Rerun(delay) => {
+                self.runs.items[run as usize].automated = true;
+                self.fall_back(run);
+                self.release_slot(run);
+                self.q.push(self.now.plus(delay), Ev::Automation { run });
+            }
         }
-        self.end_run(run, EventKind::Crashed);
     }
 
     /// Traces a move to FARGATE: `value` 0 for good (a fallback), 1 for Uniform Progress
@@ -847,7 +762,7 @@ impl<O: Observer> Engine<'_, O> {
         } else {
             r.work.minus(r.saved)
         };
-        let end = run_start.plus(self.remaining_runtime(f, remaining));
+        let end = run_start.plus(fl.runtime(remaining));
         let generation = self.next_generation();
         let task = self.tasks.insert(Task {
             run,
@@ -886,7 +801,7 @@ impl<O: Observer> Engine<'_, O> {
             && let Some(c) = fl.checkpoint
         {
             self.q.push(
-                run_start.plus(SimTime(c.every.0 + c.cost.0)),
+                run_start.plus(c.cycle()),
                 Ev::ProgressCheck { task, generation },
             );
         }
@@ -1014,18 +929,10 @@ impl<O: Observer> Engine<'_, O> {
         tk.stopping = true;
         let fl = &self.s.flows[tk.flow as usize];
         let (gained, done) = if now >= tk.run_start {
-            let elapsed = now.0 - tk.run_start.0;
+            let elapsed = now.minus(tk.run_start);
             match fl.checkpoint {
-                Some(c) => {
-                    let cycles = elapsed / (c.every.0 + c.cost.0);
-                    let into = elapsed - cycles * (c.every.0 + c.cost.0);
-                    let kept = (cycles * c.every.0).min(tk.remaining.0);
-                    (
-                        SimTime(kept),
-                        SimTime((kept + into.min(c.every.0)).min(tk.remaining.0)),
-                    )
-                }
-                None => (SimTime::ZERO, SimTime(elapsed.min(tk.remaining.0))),
+                Some(c) => c.progress(elapsed, tk.remaining),
+                None => (SimTime::ZERO, SimTime(elapsed.0.min(tk.remaining.0))),
             }
         } else {
             (SimTime::ZERO, SimTime::ZERO)
@@ -1033,20 +940,21 @@ impl<O: Observer> Engine<'_, O> {
         let run = tk.run;
         let mut r = self.runs.items[run as usize];
         let mut gained = gained;
-        if let RetryPolicy::Prefect1Lazarus { .. } = self.s.retry {
+        let times = retry::AttemptTimes {
+            now,
+            pull_start: tk.pull_start,
+            engine_up: tk.run_start,
+        };
+        if let Some(p1) =
+            retry::prefect1_at_sigterm(self.policy(&r), &fl.tasks, r.saved, done, r.work, times)
+        {
             // finished Prefect 1 tasks keep their results: task boundaries are checkpoints
-            let (k, task_start) = fl.tasks.at(r.saved.plus(done), r.work);
-            gained = SimTime(gained.0.max(task_start.0.saturating_sub(r.saved.0)));
-            if k != r.cur_task {
-                r.cur_task = k;
+            gained = SimTime(gained.0.max(p1.kept.0));
+            if p1.task != r.cur_task {
+                r.cur_task = p1.task;
                 r.task_retries = 0;
             }
-            r.heartbeat = if now >= tk.run_start {
-                let beat = retry::PREFECT1_HEARTBEAT.0;
-                SimTime(tk.run_start.0 + (now.0 - tk.run_start.0) / beat * beat)
-            } else {
-                tk.pull_start
-            };
+            r.heartbeat = p1.heartbeat;
         }
         tk.useful = gained;
         r.seen = SimTime(r.seen.0.max(r.saved.plus(done).0));
@@ -1069,7 +977,7 @@ impl<O: Observer> Engine<'_, O> {
         };
         let u = self.st.retries.uniform(r.id, r.attempts as u64);
         let (decision, fallback) =
-            retry::on_interrupt(&self.s.retry, &at, &counts(&r), self.phases, u);
+            retry::on_interrupt(self.policy(&r), &at, &counts(&r), self.phases, u);
         if fallback {
             self.fall_back(run);
         }
@@ -1149,7 +1057,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn on_lazarus(&mut self, run: u32) {
-        let RetryPolicy::Prefect1Lazarus { limit, .. } = self.s.retry else {
+        let Some(limit) = self.policy(&self.runs.items[run as usize]).lazarus_limit() else {
             return;
         };
         let r = &mut self.runs.items[run as usize];

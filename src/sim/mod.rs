@@ -2,6 +2,7 @@
 //! worker: placement, spot interruptions and capacity, retry policies, the billing meter.
 
 pub mod budget;
+pub mod deadline;
 mod engine;
 pub mod hazard;
 pub mod latency;

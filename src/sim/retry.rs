@@ -3,7 +3,7 @@
 //! Prefect's timings are named constants with the file they come from.
 
 use crate::model::SimTime;
-use crate::scenario::{CustomRetry, RetryPolicy};
+use crate::scenario::{CustomRetry, FlowTasks, RetryPolicy};
 
 /// prefect-aws `EcsWorkerSettings.create_task_run_min_delay_seconds` (1 s) between RunTask
 /// attempts (`prefect_aws/settings.py`).
@@ -184,6 +184,78 @@ pub fn on_interrupt(
     }
 }
 
+/// What becomes of a run that ended Crashed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OnCrash {
+    /// It stays Crashed.
+    End,
+    /// The fallback automation runs the deployment again on FARGATE after this delay (once
+    /// per run: `automated` says it already did).
+    Rerun(SimTime),
+}
+
+/// After a crash: whether the fallback automation reruns the run (once).
+pub fn on_crash(p: &RetryPolicy, automated: bool) -> OnCrash {
+    match p {
+        RetryPolicy::Prefect3 {
+            automation: true, ..
+        } if !automated => OnCrash::Rerun(AUTOMATION_DELAY),
+        _ => OnCrash::End,
+    }
+}
+
+/// Prefect 1 at a SIGTERM: what the run keeps and where its flow-run heartbeat stands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prefect1AtSigterm {
+    /// Work kept by the task runs it finished (their results persist), counted from the work
+    /// the run had saved before this attempt.
+    pub kept: SimTime,
+    /// The task the SIGTERM hit.
+    pub task: u32,
+    /// The flow run's last heartbeat: the last [`PREFECT1_HEARTBEAT`] since the engine
+    /// started, or the pull's start when it had not.
+    pub heartbeat: SimTime,
+}
+
+/// When an attempt got its SIGTERM, and the times of the attempt it is read against.
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptTimes {
+    /// Now.
+    pub now: SimTime,
+    /// When the image pull started.
+    pub pull_start: SimTime,
+    /// When the engine started running the flow.
+    pub engine_up: SimTime,
+}
+
+/// Where an attempt of a Prefect 1 run stood at its SIGTERM (`None` under other policies,
+/// whose runs keep only what checkpoints keep). `saved` is the work kept before the attempt,
+/// `done` the attempt's progress and `work` the run's total.
+pub fn prefect1_at_sigterm(
+    p: &RetryPolicy,
+    tasks: &FlowTasks,
+    saved: SimTime,
+    done: SimTime,
+    work: SimTime,
+    at: AttemptTimes,
+) -> Option<Prefect1AtSigterm> {
+    let RetryPolicy::Prefect1Lazarus { .. } = p else {
+        return None;
+    };
+    let (task, task_start) = tasks.at(saved.plus(done), work);
+    let heartbeat = if at.now >= at.engine_up {
+        let beat = PREFECT1_HEARTBEAT.0;
+        SimTime(at.engine_up.0 + (at.now.0 - at.engine_up.0) / beat * beat)
+    } else {
+        at.pull_start
+    };
+    Some(Prefect1AtSigterm {
+        kept: SimTime(task_start.0.saturating_sub(saved.0)),
+        task,
+        heartbeat,
+    })
+}
+
 /// The Lazarus pass after a Zombie Killer failed a run's task at `zombie_pass`: the flow
 /// run is still Running with a stale heartbeat and no running task run.
 pub fn lazarus_after_zombie(
@@ -265,6 +337,66 @@ pub fn deployment(p: &RetryPolicy) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_automation_reruns_a_crashed_run_once() {
+        let a = crate::scenario::retry::parse_spec("prefect3[fallback=automation]").unwrap();
+        assert_eq!(on_crash(&a, false), OnCrash::Rerun(AUTOMATION_DELAY));
+        assert_eq!(on_crash(&a, true), OnCrash::End);
+        let p = crate::scenario::retry::parse_spec("prefect3").unwrap();
+        assert_eq!(on_crash(&p, false), OnCrash::End);
+    }
+
+    #[test]
+    fn prefect1_keeps_finished_tasks_and_its_last_heartbeat() {
+        let tasks = FlowTasks {
+            ends: vec![0.25, 0.5, 0.75, 1.0],
+            retries: 0,
+            retry_delay: SimTime::ZERO,
+            stated: true,
+        };
+        let p = crate::scenario::retry::parse_spec("prefect1-lazarus").unwrap();
+        let at = AttemptTimes {
+            now: SimTime(100_000),
+            pull_start: SimTime(10_000),
+            engine_up: SimTime(20_000),
+        };
+        // 10 s saved before, 45 s done in this attempt, of 100 s: inside task 2 (50–75 s)
+        let s = prefect1_at_sigterm(
+            &p,
+            &tasks,
+            SimTime(10_000),
+            SimTime(45_000),
+            SimTime(100_000),
+            at,
+        )
+        .unwrap();
+        assert_eq!(s.task, 2);
+        assert_eq!(s.kept, SimTime(40_000));
+        // heartbeats every 30 s from the engine's start: 20 s, 50 s, 80 s
+        assert_eq!(s.heartbeat, SimTime(80_000));
+        // before the engine ran, the heartbeat is the pull's start
+        let early = AttemptTimes {
+            now: SimTime(15_000),
+            ..at
+        };
+        let s = prefect1_at_sigterm(
+            &p,
+            &tasks,
+            SimTime::ZERO,
+            SimTime::ZERO,
+            SimTime(100_000),
+            early,
+        )
+        .unwrap();
+        assert_eq!(s.heartbeat, SimTime(10_000));
+        assert_eq!(s.kept, SimTime::ZERO);
+        let p3 = crate::scenario::retry::parse_spec("prefect3").unwrap();
+        assert!(
+            prefect1_at_sigterm(&p3, &tasks, SimTime::ZERO, SimTime::ZERO, SimTime(1), at)
+                .is_none()
+        );
+    }
 
     #[test]
     fn passes_are_strictly_after() {

@@ -92,14 +92,13 @@ pub fn prefect_job_variables(
         "capacity_provider_strategy": strategy,
         "launch_type": serde_json::Value::Null,
     });
-    if matches!(
-        retry,
-        RetryPolicy::Prefect3 {
-            reschedule: true,
-            ..
-        }
-    ) {
-        v["env"] = serde_json::json!({"PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR": "reschedule"});
+    let env = retry.job_env();
+    if !env.is_empty() {
+        v["env"] = env
+            .into_iter()
+            .map(|(k, val)| (k.to_string(), serde_json::Value::from(val)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
     }
     v
 }

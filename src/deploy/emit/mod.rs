@@ -101,16 +101,6 @@ fn capacity_providers(s: &Scenario, c: &Choice) -> Vec<String> {
     v
 }
 
-fn reschedule(c: &Choice) -> bool {
-    matches!(
-        c.retry,
-        RetryPolicy::Prefect3 {
-            reschedule: true,
-            ..
-        }
-    )
-}
-
 fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> ContainerSpec {
     let (command, env_name, key_name): (Vec<String>, &str, &str) = match s.worker.kind {
         WorkerKind::Prefect1EcsAgent => (

@@ -95,11 +95,8 @@ pub(super) fn prefect_yaml(
 pub(super) fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
     let strategy = c.strategy.to_ecs_json();
     let mut env = serde_json::Map::new();
-    if reschedule(c) {
-        env.insert(
-            "PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR".into(),
-            json!("reschedule"),
-        );
+    for (k, v) in c.retry.job_env() {
+        env.insert(k.into(), json!(v));
     }
     let nullable = |t: &str| json!({"anyOf": [{"type": t}, {"type": "null"}]});
     let mut props = serde_json::Map::new();
@@ -324,11 +321,12 @@ cd "$(dirname "$0")"
 prefect work-pool create '{pool}' --type ecs --base-job-template base-job-template.json --overwrite
 "#,
         pool = d.work_pool,
-        env = if reschedule(c) {
-            " and PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule"
-        } else {
-            ""
-        }
+        env = c
+            .retry
+            .job_env()
+            .iter()
+            .map(|(k, v)| format!(" and {k}={v}"))
+            .collect::<String>()
     );
     if fallback_automation(d, c).is_some() {
         let _ = write!(
@@ -364,12 +362,7 @@ fi
 
 /// The fallback automation's body, when the retry policy relies on one.
 pub fn fallback_automation(d: &DeployInputs, c: &Choice) -> Option<Value> {
-    matches!(
-        c.retry,
-        RetryPolicy::Prefect3 {
-            automation: true,
-            ..
-        }
-    )
-    .then(|| crate::deploy::automation::body_for(&d.work_pool))
+    c.retry
+        .fallback_automation()
+        .then(|| crate::deploy::automation::body_for(&d.work_pool))
 }

@@ -5,7 +5,7 @@
 
 use crate::model::SimTime;
 
-use super::types::{CustomRetry, Delay, RetryPolicy};
+use super::{CustomRetry, Delay, RetryPolicy};
 
 /// A parameter of a retry policy. Each source names it its own way ([`Param::toml_key`],
 /// [`Param::spec_key`]) so errors point at what the user wrote.
