@@ -8,13 +8,14 @@
 
 use serde_json::Value;
 
+use crate::deploy::api::{PrefectApi, PrefectError};
 use crate::deploy::automation::{AutomationState, AutomationWrite};
 use crate::deploy::deployments::{DeploymentState, DeploymentWrite};
 use crate::deploy::workpool::{PoolState, PoolWrite};
 
 /// A Prefect API endpoint (`https://api.prefect.cloud/api/accounts/…/workspaces/…`, or
 /// `http://127.0.0.1:4200/api` for a self-hosted server).
-pub struct PrefectApi {
+pub struct PrefectHttp {
     base: String,
     key: Option<String>,
     agent: ureq::Agent,
@@ -58,9 +59,9 @@ fn encode(name: &str) -> String {
         .collect()
 }
 
-impl PrefectApi {
+impl PrefectHttp {
     /// `base` is the API URL; `key` the API key (Prefect Cloud), if any.
-    pub fn new(base: &str, key: Option<String>) -> PrefectApi {
+    pub fn new(base: &str, key: Option<String>) -> PrefectHttp {
         // as long as Prefect's client waits (`PREFECT_API_REQUEST_TIMEOUT`, 60 s), which is
         // how long a self-hosted server waits for a locked SQLite database (`PRAGMA
         // busy_timeout = 60000` in `prefect/server/database/configurations.py`)
@@ -69,7 +70,7 @@ impl PrefectApi {
             .http_status_as_error(false)
             .build()
             .into();
-        PrefectApi {
+        PrefectHttp {
             base: base.trim_end_matches('/').to_string(),
             key: key.filter(|k| !k.is_empty()),
             agent,
@@ -78,8 +79,8 @@ impl PrefectApi {
     }
 
     /// From the URL and `PREFECT_API_KEY`.
-    pub fn from_env(base: &str) -> PrefectApi {
-        PrefectApi::new(base, std::env::var("PREFECT_API_KEY").ok())
+    pub fn from_env(base: &str) -> PrefectHttp {
+        PrefectHttp::new(base, std::env::var("PREFECT_API_KEY").ok())
     }
 
     /// `method` (`GET` without a body, `POST`/`PATCH`/`PUT` with `body`) on `path` under the
@@ -98,7 +99,26 @@ impl PrefectApi {
         method: &str,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<(u16, Value), String> {
+    ) -> Result<(u16, Value), PrefectError> {
+        self.send(method, path, body, false)
+    }
+
+    /// `POST` of a create (a work pool, an automation), which must not be repeated once a try
+    /// went out and got no answer (a second automation would be a duplicate; a second pool,
+    /// a 409): that is [`PrefectError::Unknown`] at once, for `apply` to say and the next
+    /// `plan` to read. Busy answers (408, 429, 502, 503) are retried as in [`Self::request`]:
+    /// the server made nothing then.
+    pub fn create(&self, path: &str, body: &Value) -> Result<(u16, Value), PrefectError> {
+        self.send("POST", path, Some(body), true)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        once: bool,
+    ) -> Result<(u16, Value), PrefectError> {
         let url = format!("{}{path}", self.base);
         let mut tries = 0;
         // a write whose try got no answer may have been made by the server all the same
@@ -121,6 +141,11 @@ impl PrefectApi {
                     let why = format!("the Prefect API answered HTTP {}", r.status().as_u16());
                     (after.map_or(backoff(tries), |s| s.min(60.0)), why)
                 }
+                Err(e) if once && self.connected.get() && transient(&e) => {
+                    return Err(PrefectError::Unknown(format!(
+                        "{method} {url} got no answer ({e}): it may have been made; run plan to see what the Prefect API holds and apply again to finish"
+                    )));
+                }
                 Err(e) if self.connected.get() && tries <= MAX_RETRIES && transient(&e) => {
                     unanswered_write |= method != "GET";
                     (
@@ -129,14 +154,20 @@ impl PrefectApi {
                     )
                 }
                 Err(e) => {
-                    return Err(format!(
+                    let message = format!(
                         "cannot reach the Prefect API at {url}: {e}{}; check --prefect-api-url",
                         if tries > 1 {
                             format!(" (after {tries} tries)")
                         } else {
                             String::new()
                         }
-                    ));
+                    );
+                    // a write one of whose tries went out unanswered may have been made
+                    return Err(if unanswered_write {
+                        PrefectError::Unknown(message)
+                    } else {
+                        PrefectError::Failed(message)
+                    });
                 }
             };
             eprintln!(
@@ -155,22 +186,22 @@ impl PrefectApi {
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         let detail = || json.get("detail").map_or(text.clone(), |d| d.to_string());
         match status {
-            401 | 403 => Err(format!(
+            401 | 403 => Err(PrefectError::Failed(format!(
                 "the Prefect API at {url} refused the request (HTTP {status}){}: set PREFECT_API_KEY to an API key of this workspace that may manage work pools",
                 if self.key.is_some() {
                     ""
                 } else {
                     " and PREFECT_API_KEY is not set"
                 }
-            )),
-            409 if unanswered_write => Err(format!(
+            ))),
+            409 if unanswered_write => Err(PrefectError::Unknown(format!(
                 "{method} {url} got no answer, and trying again found it done already (HTTP 409{tried}: {}): the first try most likely went through; run plan to see and apply again to finish",
                 detail()
-            )),
-            s if s >= 400 && s != 404 => Err(format!(
+            ))),
+            s if s >= 400 && s != 404 => Err(PrefectError::Failed(format!(
                 "the Prefect API answered {method} {url} with HTTP {s}{tried}: {}",
                 detail()
-            )),
+            ))),
             _ => Ok((status, json)),
         }
     }
@@ -210,7 +241,7 @@ impl PrefectApi {
     /// `GET /health` must answer 200 and `GET /admin/version` a version. A URL without `/api`
     /// (the UI's, say) answers 404 or HTML, which would otherwise read as "pool missing"
     /// and lead `apply` to change the account before failing. Returns the server version.
-    pub fn probe(&self) -> Result<String, String> {
+    pub fn probe(&self) -> Result<String, PrefectError> {
         let hint = |what: &str| {
             let suggestion = if self.base.ends_with("/api") || self.base.contains("/api/") {
                 String::new()
@@ -224,25 +255,29 @@ impl PrefectApi {
         };
         let (status, health) = self.request("GET", "/health", None)?;
         if status != 200 || health != Value::Bool(true) {
-            return Err(hint(&format!("GET /health answered HTTP {status}")));
+            return Err(PrefectError::Failed(hint(&format!(
+                "GET /health answered HTTP {status}"
+            ))));
         }
         let (status, version) = self.request("GET", "/admin/version", None)?;
         match (status, version.as_str()) {
             (200, Some(v)) => Ok(v.to_string()),
-            _ => Err(hint(&format!("GET /admin/version answered HTTP {status}"))),
+            _ => Err(PrefectError::Failed(hint(&format!(
+                "GET /admin/version answered HTTP {status}"
+            )))),
         }
     }
+}
 
-    /// The pool, or `None` when the API says it does not exist.
-    pub fn pool(&self, name: &str) -> Result<Option<PoolState>, String> {
+impl PrefectApi for PrefectHttp {
+    fn pool(&self, name: &str) -> Result<Option<PoolState>, PrefectError> {
         let (status, v) = self.request("GET", &format!("/work_pools/{}", encode(name)), None)?;
         Ok((status != 404).then(|| PoolState::from_api(&v)))
     }
 
-    /// Sends the write.
-    pub fn write(&self, w: &PoolWrite) -> Result<(), String> {
+    fn write_pool(&self, w: &PoolWrite) -> Result<(), PrefectError> {
         let (status, _) = match w {
-            PoolWrite::Create { body } => self.request("POST", "/work_pools/", Some(body))?,
+            PoolWrite::Create { body } => self.create("/work_pools/", body)?,
             PoolWrite::Update { name, body } => self.request(
                 "PATCH",
                 &format!("/work_pools/{}", encode(name)),
@@ -250,13 +285,12 @@ impl PrefectApi {
             )?,
         };
         if status == 404 {
-            return Err("the Prefect API answered 404: is --prefect-api-url the API's URL (ending in /api, or /api/accounts/…/workspaces/… on Prefect Cloud)?".into());
+            return Err(PrefectError::Failed("the Prefect API answered 404: is --prefect-api-url the API's URL (ending in /api, or /api/accounts/…/workspaces/… on Prefect Cloud)?".into()));
         }
         Ok(())
     }
 
-    /// The deployments of work pool `pool`, with their flows' names.
-    pub fn deployments(&self, pool: &str) -> Result<Vec<DeploymentState>, String> {
+    fn deployments(&self, pool: &str) -> Result<Vec<DeploymentState>, PrefectError> {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
@@ -303,24 +337,22 @@ impl PrefectApi {
             .collect())
     }
 
-    /// Sets a deployment's job variables.
-    pub fn write_deployment(&self, w: &DeploymentWrite) -> Result<(), String> {
+    fn write_deployment(&self, w: &DeploymentWrite) -> Result<(), PrefectError> {
         let (status, _) = self.request(
             "PATCH",
             &format!("/deployments/{}", encode(&w.id)),
             Some(&serde_json::json!({"job_variables": w.job_variables})),
         )?;
         if status == 404 {
-            return Err(format!(
+            return Err(PrefectError::Failed(format!(
                 "deployment {} is gone (deleted since the plan?)",
                 w.label
-            ));
+            )));
         }
         Ok(())
     }
 
-    /// The automations named `name` (spotplan keeps one).
-    pub fn automations(&self, name: &str) -> Result<Vec<AutomationState>, String> {
+    fn automations(&self, name: &str) -> Result<Vec<AutomationState>, PrefectError> {
         let (_, v) = self.request(
             "POST",
             "/automations/filter",
@@ -331,18 +363,17 @@ impl PrefectApi {
             .unwrap_or_default())
     }
 
-    /// Creates or replaces the automation.
-    pub fn write_automation(&self, w: &AutomationWrite) -> Result<(), String> {
+    fn write_automation(&self, w: &AutomationWrite) -> Result<(), PrefectError> {
         let (status, _) = match w {
-            AutomationWrite::Create { body } => {
-                self.request("POST", "/automations/", Some(body))?
-            }
+            AutomationWrite::Create { body } => self.create("/automations/", body)?,
             AutomationWrite::Replace { id, body } => {
                 self.request("PUT", &format!("/automations/{}", encode(id)), Some(body))?
             }
         };
         if status == 404 {
-            return Err("the automation is gone (deleted since the plan?); run apply again".into());
+            return Err(PrefectError::Failed(
+                "the automation is gone (deleted since the plan?); run apply again".into(),
+            ));
         }
         Ok(())
     }

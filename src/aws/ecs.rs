@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::Value;
 
-use crate::deploy::apply::{ApiError, EcsApi};
+use crate::deploy::api::{ApiError, EcsApi};
 use crate::deploy::events::{ObservedEvents, QueueState, RuleState};
 use crate::deploy::plan::Call;
 use crate::deploy::state::{ClusterState, Item, Observed, ServiceState, TaskDefinitionState};
@@ -161,6 +161,24 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
             )),
         },
         _ => ApiError::Other(format!("{op} failed: {code}: {msg}")),
+    }
+}
+
+/// As [`explain`], for a write: a timeout or an unreadable answer after the request went out
+/// means the write may have been made ([`ApiError::Unknown`]), for `apply` to decide.
+pub fn explain_write<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    op: &str,
+    e: SdkError<E>,
+) -> ApiError {
+    match &e {
+        SdkError::TimeoutError(_) => {
+            ApiError::Unknown(format!("{op}: the AWS API did not answer in time"))
+        }
+        SdkError::ResponseError(_) => ApiError::Unknown(format!(
+            "{op}: the AWS API's answer could not be read: {}",
+            aws_sdk_ecs::error::DisplayErrorContext(&e)
+        )),
+        _ => explain(op, e),
     }
 }
 
@@ -350,6 +368,7 @@ impl EcsApi for SdkEcs {
                 task_definition: td,
                 service: sv,
                 events: Default::default(),
+                prefect: None,
             })
         })
     }
@@ -448,7 +467,7 @@ impl SdkEcs {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| explain("CreateCluster", e)),
+                    .map_err(|e| explain_write("CreateCluster", e)),
                 Call::PutClusterCapacityProviders {
                     cluster,
                     capacity_providers,
@@ -461,7 +480,7 @@ impl SdkEcs {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| explain("PutClusterCapacityProviders", e)),
+                    .map_err(|e| explain_write("PutClusterCapacityProviders", e)),
                 Call::RegisterTaskDefinition { spec } => {
                     let k = &spec.container;
                     let log = LogConfiguration::builder()
@@ -511,7 +530,7 @@ impl SdkEcs {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| explain("RegisterTaskDefinition", e))
+                        .map_err(|e| explain_write("RegisterTaskDefinition", e))
                 }
                 Call::CreateService { service, cluster } => c
                     .create_service()
@@ -526,7 +545,7 @@ impl SdkEcs {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| explain("CreateService", e)),
+                    .map_err(|e| explain_write("CreateService", e)),
                 Call::UpdateService {
                     service,
                     cluster,
@@ -545,7 +564,7 @@ impl SdkEcs {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| explain("UpdateService", e)),
+                    .map_err(|e| explain_write("UpdateService", e)),
             }
         })
     }
@@ -581,7 +600,7 @@ impl SdkEcs {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| explain("CreateQueue", e))
+                    .map_err(|e| explain_write("CreateQueue", e))
             }),
             Call::SetQueueAttributes { queue } => self.rt.block_on(async {
                 let url = sqs
@@ -596,7 +615,7 @@ impl SdkEcs {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| explain("SetQueueAttributes", e))
+                    .map_err(|e| explain_write("SetQueueAttributes", e))
             }),
             Call::PutRule { rule } => self.rt.block_on(async {
                 ev.put_rule()
@@ -606,7 +625,7 @@ impl SdkEcs {
                     .description(&rule.description)
                     .send()
                     .await
-                    .map_err(|e| explain("PutRule", e))?;
+                    .map_err(|e| explain_write("PutRule", e))?;
                 let targets = rule
                     .targets
                     .iter()
@@ -624,7 +643,7 @@ impl SdkEcs {
                     .set_targets(Some(targets))
                     .send()
                     .await
-                    .map_err(|e| explain("PutTargets", e))?;
+                    .map_err(|e| explain_write("PutTargets", e))?;
                 match out.failed_entries() {
                     [] => Ok(()),
                     [f, ..] => Err(ApiError::Other(format!(

@@ -1,4 +1,5 @@
-//! `spotplan plan` and `spotplan apply`: read the account, diff, and make it match.
+//! `spotplan plan` and `spotplan apply`: the arguments, the account check, showing the plan
+//! and confirming it. Reading, diffing and executing are `deploy`'s.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -7,13 +8,12 @@ use clap::{Args, ValueEnum};
 
 use super::UserError;
 use super::emit::{Target, prepare};
+use crate::aws::ecs::SdkEcs;
+use crate::deploy::api::{PrefectApi, observe};
 use crate::deploy::apply::apply;
-use crate::deploy::automation::{AutomationPlan, AutomationWrite, plan_automation};
-use crate::deploy::deployments::{DeploymentsPlan, plan_deployments};
-use crate::deploy::emit::desired;
-use crate::deploy::plan::{Action, Plan, plan, summary};
-use crate::deploy::workpool::{PoolPlan, plan_pool};
-use crate::prefect_api::PrefectApi;
+use crate::deploy::desired::desired;
+use crate::deploy::plan::{Plan, plan};
+use crate::prefect_api::PrefectHttp;
 
 /// Arguments shared by `plan` and `apply`.
 #[derive(Debug, Args)]
@@ -66,39 +66,7 @@ pub struct ApplyArgs {
     pub yes: bool,
 }
 
-/// Everything `plan` shows and `apply` executes.
-#[derive(serde::Serialize)]
-struct Full {
-    #[serde(flatten)]
-    ecs: Plan,
-    /// Only with `--prefect-api-url`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    work_pool: Option<PoolPlan>,
-    /// Deployments' own job variables (with `--prefect-api-url`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    deployments: Option<DeploymentsPlan>,
-    /// The fallback automation (with `--prefect-api-url`, when the retry policy needs it or
-    /// one exists).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    automation: Option<AutomationPlan>,
-}
-
-impl Full {
-    fn changes(&self) -> usize {
-        self.ecs.calls().len()
-            + self
-                .work_pool
-                .as_ref()
-                .map_or(0, |p| usize::from(p.step.action != Action::Unchanged))
-            + self.deployments.as_ref().map_or(0, |d| d.writes.len())
-            + self
-                .automation
-                .as_ref()
-                .map_or(0, |a| usize::from(a.write.is_some()))
-    }
-}
-
-fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Option<PrefectApi>)> {
+fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, SdkEcs, Option<PrefectHttp>)> {
     let (mut s, mut inputs, choice) = prepare(&a.target)?;
     if let Some(r) = &a.region {
         // the log configuration and the ARNs spotplan derives name the region too
@@ -110,13 +78,13 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
     let prefect = match &a.target.prefect_api_url {
         None => None,
         Some(_) => {
-            let api = PrefectApi::from_env(&inputs.prefect_api_url);
-            let version = api.probe().map_err(UserError)?;
+            let api = PrefectHttp::from_env(&inputs.prefect_api_url);
+            let version = api.probe().map_err(|e| UserError(e.to_string()))?;
             eprintln!("Prefect API {} (server {version})", inputs.prefect_api_url);
             Some(api)
         }
     };
-    let mut api = crate::aws::ecs::SdkEcs::new(&a.aws, &s.region).map_err(UserError)?;
+    let mut api = SdkEcs::new(&a.aws, &s.region).map_err(UserError)?;
     // the credentials must belong to the account the artefacts name (ARNs, roles, images)
     let account = api
         .caller_account()
@@ -134,63 +102,17 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Full, crate::aws::ecs::SdkEcs, Op
             inputs.account_id
         );
     }
-    let seen = crate::deploy::apply::observe(&mut api, &want)
-        .map_err(|e| anyhow::anyhow!("cannot read the account: {e}"))?;
-    let ecs = plan(&want, &seen);
-    // the work pool, its deployments and the fallback automation, when the Prefect API URL
-    // was given on the command line
-    let (mut work_pool, mut deployments, mut automation) = (None, None, None);
-    if let Some(papi) = &prefect {
-        let pool = crate::deploy::emit::work_pool(&s, &inputs, &choice);
-        let seen = papi
-            .pool(&pool.name)
-            .map_err(|e| anyhow::anyhow!("cannot read the work pool: {e}"))?;
-        work_pool = Some(plan_pool(&pool, seen.as_ref()));
-        let want = crate::deploy::emit::deployment_job_variables(&s, &choice);
-        if !want.is_empty() {
-            let have = if seen.is_some() {
-                papi.deployments(&pool.name)
-                    .map_err(|e| anyhow::anyhow!("cannot read the deployments: {e}"))?
-            } else {
-                Vec::new()
-            };
-            deployments = Some(plan_deployments(&want, &have, &pool.name));
-        }
-        let wanted = crate::deploy::emit::fallback_automation(&inputs, &choice);
-        let existing = papi
-            .automations(&crate::deploy::automation::name_for(&pool.name))
-            .map_err(|e| anyhow::anyhow!("cannot read the automations: {e}"))?;
-        automation = plan_automation(wanted.as_ref(), &existing);
-    }
-    Ok((
-        Full {
-            ecs,
-            work_pool,
-            deployments,
-            automation,
-        },
-        api,
-        prefect,
-    ))
+    let seen = observe(&mut api, prefect.as_ref().map(as_api), &want)?;
+    Ok((plan(&want, &seen), api, prefect))
 }
 
-fn show(p: &Full, f: PlanFormat) -> anyhow::Result<()> {
+fn as_api(p: &PrefectHttp) -> &dyn PrefectApi {
+    p
+}
+
+fn show(p: &Plan, f: PlanFormat) -> anyhow::Result<()> {
     match f {
-        PlanFormat::Text => {
-            for s in &p.ecs.steps {
-                out!("{s}");
-            }
-            if let Some(w) = &p.work_pool {
-                out!("{}", w.step);
-            }
-            for d in p.deployments.iter().flat_map(|d| &d.steps) {
-                out!("{d}");
-            }
-            if let Some(a) = &p.automation {
-                out!("{}", a.step);
-            }
-            outln!("{}", summary(p.changes()));
-        }
+        PlanFormat::Text => outln!("{p}"),
         PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(p)?),
     }
     Ok(())
@@ -210,7 +132,7 @@ fn exit_1(e: anyhow::Error) -> anyhow::Error {
 pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
     let (p, _, _) = compute(&a.account).map_err(exit_1)?;
     show(&p, a.account.format)?;
-    Ok(if a.detailed_exitcode && p.changes() > 0 {
+    Ok(if a.detailed_exitcode && p.has_changes() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -220,17 +142,10 @@ pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
 pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let (p, mut api, prefect) = compute(&a.account).map_err(exit_1)?;
     show(&p, a.account.format)?;
-    if let Some(w) = &p.work_pool
-        && w.write.is_none()
-        && !w.step.changes.is_empty()
-    {
-        return Err(UserError(format!(
-            "work pool `{}` exists with another worker type; spotplan does not delete pools: delete it or set deploy.work_pool to a new name",
-            w.step.name
-        ))
-        .into());
+    if let Some(why) = p.blocked() {
+        return Err(UserError(why).into());
     }
-    if p.changes() == 0 {
+    if !p.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
     if !a.yes {
@@ -250,86 +165,13 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
-    let report = apply(&p.ecs, &mut api, &mut |k| {
+    let report = apply(&p, &mut api, prefect.as_ref().map(as_api), &mut |k| {
         std::thread::sleep(std::time::Duration::from_millis(500 * (1 << k.min(5))))
     });
     eprintln!("{report}");
-    if !report.ok() {
-        return Ok(ExitCode::from(1));
-    }
-    // the work pool last: runs pick up the strategy once the cluster can place it
-    if let (
-        Some(api),
-        Some(PoolPlan {
-            write: Some(w),
-            step,
-        }),
-    ) = (&prefect, &p.work_pool)
-    {
-        match api.write(w) {
-            Ok(()) => eprintln!(
-                "done: work pool {} ({})",
-                step.name,
-                if matches!(w, crate::deploy::workpool::PoolWrite::Create { .. }) {
-                    "created"
-                } else {
-                    "updated"
-                }
-            ),
-            Err(e) => {
-                eprintln!(
-                    "failed: work pool {}: {e}\nthe ECS changes above are in place; run apply again to finish",
-                    step.name
-                );
-                return Ok(ExitCode::from(1));
-            }
-        }
-    }
-    // then each deployment's own job variables, and the automation that reruns Crashed runs
-    if let Some(api) = &prefect {
-        for w in p.deployments.iter().flat_map(|d| &d.writes) {
-            if let Err(e) = api.write_deployment(w) {
-                eprintln!(
-                    "failed: deployment {}: {e}\nthe changes above are in place; run apply again to finish",
-                    w.label
-                );
-                return Ok(ExitCode::from(1));
-            }
-            eprintln!("done: deployment {} (job variables)", w.label);
-        }
-        if let Some(AutomationPlan {
-            write: Some(w),
-            step,
-        }) = &p.automation
-        {
-            if let Err(e) = api.write_automation(w) {
-                eprintln!(
-                    "failed: automation {}: {e}\nthe changes above are in place; run apply again to finish",
-                    step.name
-                );
-                return Ok(ExitCode::from(1));
-            }
-            eprintln!(
-                "done: automation {} ({})",
-                step.name,
-                if matches!(w, AutomationWrite::Create { .. }) {
-                    "created"
-                } else {
-                    "updated"
-                }
-            );
-        }
-        if let Some(missing) = p.deployments.as_ref().map(|d| {
-            d.steps
-                .iter()
-                .filter(|s| s.action == Action::Missing)
-                .count()
-        }) && missing > 0
-        {
-            eprintln!(
-                "note: {missing} deployment(s) not found in the work pool: deploy them with the job variables shown (prefect/prefect.yaml from `spotplan emit`)"
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

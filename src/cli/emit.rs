@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::UserError;
-use crate::deploy::emit::{Choice, artefacts};
+use crate::deploy::desired::Choice;
+use crate::deploy::emit::artefacts;
 use crate::deploy::inputs::inputs;
 use crate::model::{Provider, Strategy, StrategyItem};
 use crate::scenario::spec::{parse_retry_spec, retry_spec};

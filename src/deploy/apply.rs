@@ -1,77 +1,36 @@
-//! Executing a plan: only the calls the plan lists, in order, each retried on transient
-//! errors; a failure stops with a report of what was done and what was not, and the next
-//! `apply` (a fresh plan) converges.
+//! Executing a plan, and nothing else: the ECS calls it lists, in order, each retried on
+//! transient errors; then, given the Prefect API, the work pool (once the cluster can place
+//! its strategy), the deployments' job variables and the fallback automation. The first
+//! failure stops it with a report of what was done, what failed (or got no answer, so it may
+//! have been made) and what was not done; the next `apply` (a fresh plan) converges.
 
 use std::fmt;
 
 use serde::Serialize;
 
+use super::api::{ApiError, EcsApi, PrefectApi, PrefectError};
+use super::automation::AutomationWrite;
+use super::deployments::DeploymentWrite;
 use super::plan::{Call, Plan};
-use super::state::Observed;
-
-/// Errors from the ECS API, in domain terms.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
-    /// Worth retrying: UpdateInProgressException, throttling, 5xx.
-    #[error("{0} (transient)")]
-    Transient(String),
-    /// ResourceInUseException: a provider to detach still has tasks.
-    #[error("a capacity provider is still in use by tasks and cannot be removed ({0})")]
-    InUse(String),
-    /// Access denied, with the missing permission.
-    #[error("access denied: the credentials need `{permission}` ({message})")]
-    AccessDenied {
-        /// e.g. `ecs:PutClusterCapacityProviders`.
-        permission: String,
-        /// AWS's message.
-        message: String,
-    },
-    /// Anything else.
-    #[error("{0}")]
-    Other(String),
-}
-
-/// The ECS operations spotplan needs. Implemented over the SDK (`aws`) and in memory (tests).
-pub trait EcsApi {
-    /// Reads the cluster, the latest worker task definition and the service.
-    fn observe(&mut self, cluster: &str, family: &str, service: &str)
-    -> Result<Observed, ApiError>;
-    /// Executes one planned call.
-    fn execute(&mut self, call: &Call) -> Result<(), ApiError>;
-    /// The cluster as it is now (for the re-read right before PutClusterCapacityProviders).
-    fn cluster(&mut self, name: &str) -> Result<Option<super::state::ClusterState>, ApiError>;
-    /// Reads the crash-detection feed: the queues and the rule with its targets.
-    fn observe_events(
-        &mut self,
-        dlq: &str,
-        queue: &str,
-        rule: &str,
-    ) -> Result<super::events::ObservedEvents, ApiError>;
-}
-
-/// Reads everything `d` describes: the cluster, the worker's task definition and service, and
-/// the crash-detection feed when there is one.
-pub fn observe(api: &mut dyn EcsApi, d: &super::state::Desired) -> Result<Observed, ApiError> {
-    let mut o = api.observe(&d.cluster.name, &d.task_definition.family, &d.service.name)?;
-    if let Some(e) = &d.events {
-        o.events = api.observe_events(&e.dlq.name, &e.queue.name, &e.rule.name)?;
-    }
-    Ok(o)
-}
+use super::workpool::PoolWrite;
 
 /// The outcome of an apply.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ApplyReport {
-    /// Calls made successfully, in order (names of the API operations).
+    /// Writes made, in order (ECS operations; the Prefect writes in words).
     pub done: Vec<String>,
-    /// The call that failed, with the error.
+    /// The write that failed, with the error.
     pub failed: Option<(String, String)>,
-    /// Calls not attempted.
+    /// Whether the failed write got no answer, so that it may have been made.
+    pub unknown: bool,
+    /// Writes not attempted.
     pub not_done: Vec<String>,
+    /// Scenario flows with no deployment in the work pool (`apply` cannot create them).
+    pub missing_deployments: usize,
 }
 
 impl ApplyReport {
-    /// Whether every call succeeded.
+    /// Whether every write succeeded.
     pub fn ok(&self) -> bool {
         self.failed.is_none()
     }
@@ -91,74 +50,183 @@ pub fn operation(c: &Call) -> &'static str {
     }
 }
 
+/// Whether making call `c` twice leaves what making it once does, so that a try whose answer
+/// was lost may be repeated: not CreateService (a second one fails, "Creation of service was
+/// not idempotent") nor RegisterTaskDefinition (a second one adds a revision).
+pub fn repeatable(c: &Call) -> bool {
+    !matches!(
+        c,
+        Call::CreateService { .. } | Call::RegisterTaskDefinition { .. }
+    )
+}
+
 /// Attempts per call for transient errors.
 pub const ATTEMPTS: u32 = 5;
 
-/// Executes the plan's calls. `pause(k)` is called before retry k (the CLI sleeps with
-/// backoff; tests do not).
-pub fn apply(plan: &Plan, api: &mut dyn EcsApi, pause: &mut dyn FnMut(u32)) -> ApplyReport {
-    let calls = plan.calls();
+/// One write of a plan, in apply order.
+enum Write<'a> {
+    Ecs(&'a Call),
+    Pool(&'a PoolWrite, &'a str),
+    Deployment(&'a DeploymentWrite),
+    Automation(&'a AutomationWrite, &'a str),
+}
+
+impl Write<'_> {
+    /// The write in the report's words.
+    fn label(&self) -> String {
+        match self {
+            Write::Ecs(c) => operation(c).to_string(),
+            Write::Pool(w, name) => format!(
+                "work pool {name} ({})",
+                if matches!(w, PoolWrite::Create { .. }) {
+                    "created"
+                } else {
+                    "updated"
+                }
+            ),
+            Write::Deployment(w) => format!("deployment {} (job variables)", w.label),
+            Write::Automation(w, name) => format!(
+                "automation {name} ({})",
+                if matches!(w, AutomationWrite::Create { .. }) {
+                    "created"
+                } else {
+                    "updated"
+                }
+            ),
+        }
+    }
+}
+
+/// The plan's writes, in apply order: ECS, then the work pool, the deployments and the
+/// automation.
+fn writes(plan: &Plan) -> Vec<Write<'_>> {
+    let mut out: Vec<Write<'_>> = plan.calls().into_iter().map(Write::Ecs).collect();
+    if let Some(p) = &plan.prefect {
+        if let Some(w) = &p.work_pool.write {
+            out.push(Write::Pool(w, &p.work_pool.step.name));
+        }
+        for w in p.deployments.iter().flat_map(|d| &d.writes) {
+            out.push(Write::Deployment(w));
+        }
+        if let Some(a) = &p.automation
+            && let Some(w) = &a.write
+        {
+            out.push(Write::Automation(w, &a.step.name));
+        }
+    }
+    out
+}
+
+/// Why a write failed: its error, and whether its outcome is unknown.
+struct Failure {
+    error: String,
+    unknown: bool,
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Failure {
+        Failure {
+            unknown: matches!(e, ApiError::Unknown(_)),
+            error: e.to_string(),
+        }
+    }
+}
+
+impl From<PrefectError> for Failure {
+    fn from(e: PrefectError) -> Failure {
+        Failure {
+            unknown: matches!(e, PrefectError::Unknown(_)),
+            error: e.to_string(),
+        }
+    }
+}
+
+/// Executes the plan's writes: the ECS calls on `ecs`, the Prefect writes on `prefect`.
+/// `pause(k)` is called before ECS retry k (the CLI sleeps with backoff; tests do not); the
+/// Prefect client retries a busy server itself.
+pub fn apply(
+    plan: &Plan,
+    ecs: &mut dyn EcsApi,
+    prefect: Option<&dyn PrefectApi>,
+    pause: &mut dyn FnMut(u32),
+) -> ApplyReport {
+    let writes = writes(plan);
     let mut report = ApplyReport {
         done: Vec::new(),
         failed: None,
+        unknown: false,
         not_done: Vec::new(),
+        missing_deployments: plan.missing_deployments(),
     };
-    for (i, c) in calls.iter().enumerate() {
-        let mut attempt = 1;
-        let result = loop {
-            // PutClusterCapacityProviders replaces the whole list: re-read it right before
-            // the call, and refuse if a provider was attached since the plan (sending the
-            // plan's list would detach it)
-            if let Call::PutClusterCapacityProviders {
-                cluster,
-                capacity_providers,
-                ..
-            } = c
-            {
-                match api.cluster(cluster) {
-                    Ok(now) => {
-                        let added: Vec<String> = now
-                            .map(|n| n.capacity_providers)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .filter(|p| !capacity_providers.contains(p))
-                            .collect();
-                        if !added.is_empty() {
-                            break Err(ApiError::Other(format!(
-                                "the cluster's capacity providers changed since the plan ({} attached since); nothing was detached: run `spotplan plan` again",
-                                added.join(", ")
-                            )));
-                        }
-                    }
-                    Err(ApiError::Transient(_)) if attempt < ATTEMPTS => {
-                        pause(attempt);
-                        attempt += 1;
-                        continue;
-                    }
-                    Err(e) => break Err(e),
-                }
-            }
-            match api.execute(c) {
-                Err(ApiError::Transient(_)) if attempt < ATTEMPTS => {
-                    pause(attempt);
-                    attempt += 1;
-                }
-                other => break other,
-            }
+    for (i, w) in writes.iter().enumerate() {
+        let result: Result<(), Failure> = match (w, prefect) {
+            (Write::Ecs(c), _) => execute(c, ecs, pause).map_err(Failure::from),
+            (Write::Pool(p, _), Some(api)) => api.write_pool(p).map_err(Failure::from),
+            (Write::Deployment(d), Some(api)) => api.write_deployment(d).map_err(Failure::from),
+            (Write::Automation(a, _), Some(api)) => api.write_automation(a).map_err(Failure::from),
+            (_, None) => Err(Failure {
+                error: "no Prefect API to write to (--prefect-api-url)".into(),
+                unknown: false,
+            }),
         };
         match result {
-            Ok(()) => report.done.push(operation(c).to_string()),
-            Err(e) => {
-                report.failed = Some((operation(c).to_string(), e.to_string()));
-                report.not_done = calls[i + 1..]
-                    .iter()
-                    .map(|c| operation(c).to_string())
-                    .collect();
+            Ok(()) => report.done.push(w.label()),
+            Err(f) => {
+                report.failed = Some((w.label(), f.error));
+                report.unknown = f.unknown;
+                report.not_done = writes[i + 1..].iter().map(Write::label).collect();
                 break;
             }
         }
     }
     report
+}
+
+/// One ECS call, retried on transient errors (and, when repeating it is harmless, on a lost
+/// answer) up to [`ATTEMPTS`] times.
+fn execute(c: &Call, api: &mut dyn EcsApi, pause: &mut dyn FnMut(u32)) -> Result<(), ApiError> {
+    let mut attempt = 1;
+    loop {
+        // PutClusterCapacityProviders replaces the whole list: re-read it right before the
+        // call, and refuse if a provider was attached since the plan (sending the plan's list
+        // would detach it)
+        if let Call::PutClusterCapacityProviders {
+            cluster,
+            capacity_providers,
+            ..
+        } = c
+        {
+            match api.cluster(cluster) {
+                Ok(now) => {
+                    let added: Vec<String> = now
+                        .map(|n| n.capacity_providers)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|p| !capacity_providers.contains(p))
+                        .collect();
+                    if !added.is_empty() {
+                        return Err(ApiError::Other(format!(
+                            "the cluster's capacity providers changed since the plan ({} attached since); nothing was detached: run `spotplan plan` again",
+                            added.join(", ")
+                        )));
+                    }
+                }
+                Err(ApiError::Transient(_) | ApiError::Unknown(_)) if attempt < ATTEMPTS => {
+                    pause(attempt);
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match api.execute(c) {
+            Err(ApiError::Transient(_)) if attempt < ATTEMPTS => {}
+            Err(ApiError::Unknown(_)) if attempt < ATTEMPTS && repeatable(c) => {}
+            other => return other,
+        }
+        pause(attempt);
+        attempt += 1;
+    }
 }
 
 impl fmt::Display for ApplyReport {
@@ -167,18 +235,36 @@ impl fmt::Display for ApplyReport {
             writeln!(f, "done: {d}")?;
         }
         if let Some((op, e)) = &self.failed {
-            writeln!(f, "FAILED: {op}: {e}")?;
+            if self.unknown {
+                writeln!(f, "NO ANSWER: {op}: {e}")?;
+            } else {
+                writeln!(f, "FAILED: {op}: {e}")?;
+            }
             for n in &self.not_done {
                 writeln!(f, "not done: {n}")?;
             }
-            write!(
-                f,
-                "run `spotplan apply` again once the cause is fixed: it plans from what the account holds now"
-            )?;
+            if self.unknown {
+                write!(
+                    f,
+                    "the write got no answer, so it may have been made: run `spotplan plan` to see what the account and the Prefect API hold, then `spotplan apply` to finish"
+                )?;
+            } else {
+                write!(
+                    f,
+                    "run `spotplan apply` again once the cause is fixed: it plans from what the account holds now"
+                )?;
+            }
         } else if self.done.is_empty() {
             write!(f, "nothing to do")?;
         } else {
             write!(f, "applied {} call(s)", self.done.len())?;
+        }
+        if self.missing_deployments > 0 {
+            write!(
+                f,
+                "\nnote: {} deployment(s) not found in the work pool: deploy them with the job variables shown (prefect/prefect.yaml from `spotplan emit`)",
+                self.missing_deployments
+            )?;
         }
         Ok(())
     }

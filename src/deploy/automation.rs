@@ -15,7 +15,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::plan::{Action, Change, Step};
+use super::diff::{Action, Change, Step};
 
 /// The automation's name for a work pool (how `plan` finds it again).
 pub fn name_for(pool: &str) -> String {
@@ -147,7 +147,6 @@ pub fn plan_automation(want: Option<&Value>, seen: &[AutomationState]) -> Option
                         .into(),
                 }],
                 kept: Vec::new(),
-                call: None,
             },
             write: None,
         }),
@@ -162,7 +161,6 @@ pub fn plan_automation(want: Option<&Value>, seen: &[AutomationState]) -> Option
                     new: "run its deployment again on FARGATE".into(),
                 }],
                 kept: Vec::new(),
-                call: None,
             },
             write: Some(AutomationWrite::Create { body: w.clone() }),
         }),
@@ -183,7 +181,6 @@ pub fn plan_automation(want: Option<&Value>, seen: &[AutomationState]) -> Option
                         Vec::new()
                     },
                     kept: Vec::new(),
-                    call: None,
                 },
                 write: changed.then(|| AutomationWrite::Replace {
                     id: s.id.clone(),

@@ -12,7 +12,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::plan::{Action, Change, Step};
+use super::diff::{Action, Change, Step};
 use super::workpool::show;
 
 /// A deployment as the Prefect API returns it (the fields spotplan reads).
@@ -85,7 +85,6 @@ pub fn plan_deployments(
                     ),
                 }],
                 kept: Vec::new(),
-                call: None,
             });
             continue;
         }
@@ -121,7 +120,6 @@ pub fn plan_deployments(
                 action: Action::of(!changes.is_empty()),
                 changes,
                 kept: Vec::new(),
-                call: None,
             });
         }
     }

@@ -2,11 +2,15 @@
 //! writes (AWS CLI inputs, scripts, IAM, the Prefect work pool template, CloudFormation,
 //! Terraform).
 
+pub mod api;
 pub mod apply;
 pub mod automation;
 pub mod deployments;
+pub mod desired;
+pub mod diff;
 pub mod emit;
 pub mod events;
+#[cfg(feature = "testing")]
 pub mod fake;
 pub mod inputs;
 pub mod plan;

@@ -1,12 +1,18 @@
 //! The pure diff of desired against observed state: what to create, what to update (old →
-//! new), what is unchanged, and the exact API calls `apply` will make, in order.
+//! new), what is unchanged, and the exact writes `apply` will make, in order: ECS calls first,
+//! then the Prefect work pool, the deployments' job variables and the fallback automation.
 
 use std::fmt;
 
 use serde::Serialize;
 
+use super::automation::{AutomationPlan, plan_automation};
+use super::deployments::{DeploymentsPlan, plan_deployments};
+use super::desired::Desired;
+use super::diff::{Action, Change, Step, clip, summary};
 use super::events::{QueueState, RuleState, attribute_changes};
-use super::state::{Desired, Item, Observed, words};
+use super::state::{Item, Observed, PrefectObserved, words};
+use super::workpool::{PoolPlan, plan_pool};
 
 /// One API call of the plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -68,82 +74,123 @@ pub enum Call {
     },
 }
 
-/// What happens to one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// `+`
-    Create,
-    /// `~`
-    Update,
-    /// `=`
-    Unchanged,
-    /// `!`: wanted but absent, and not something `apply` can create (a Prefect deployment)
-    Missing,
-}
-
-impl Action {
-    /// `Update` when something changes, else `Unchanged`.
-    pub fn of(changed: bool) -> Action {
-        if changed {
-            Action::Update
-        } else {
-            Action::Unchanged
-        }
-    }
-}
-
-/// One field that changes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Change {
-    /// Field.
-    pub field: String,
-    /// Old value, in words.
-    pub old: String,
-    /// New value, in words.
-    pub new: String,
-}
-
-/// One resource of the plan.
+/// One ECS resource of the plan, and the call that brings it in line, if any.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Step {
-    /// `cluster`, `task definition` or `service`.
-    pub resource: &'static str,
-    /// Its name.
-    pub name: String,
-    /// What happens.
-    pub action: Action,
-    /// Field changes (updates).
-    pub changes: Vec<Change>,
-    /// Providers on the cluster that are not spotplan's and are kept.
-    pub kept: Vec<String>,
-    /// The call, if any.
+pub struct EcsStep {
+    /// The resource and what happens to it.
+    #[serde(flatten)]
+    pub step: Step,
+    /// The call `apply` makes.
     pub call: Option<Call>,
 }
 
-/// The plan.
+/// The ECS half of a plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Plan {
-    /// Resources in apply order: cluster, task definition, service.
-    pub steps: Vec<Step>,
+pub struct EcsPlan {
+    /// Resources in apply order: cluster, crash feed, task definition, service.
+    pub steps: Vec<EcsStep>,
 }
 
-impl Plan {
-    /// Whether anything would change.
-    pub fn has_changes(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s.action, Action::Create | Action::Update))
-    }
+impl EcsPlan {
     /// The calls, in order.
     pub fn calls(&self) -> Vec<&Call> {
         self.steps.iter().filter_map(|s| s.call.as_ref()).collect()
     }
 }
 
-/// A long value cut for a plan line.
-fn clip(v: &str) -> String {
-    crate::units::clip(v, 60)
+/// The Prefect half of a plan (with `--prefect-api-url`): the work pool, the deployments'
+/// own job variables and the fallback automation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PrefectPlan {
+    /// The work pool.
+    pub work_pool: PoolPlan,
+    /// Deployments' own job variables, when any deployment needs its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployments: Option<DeploymentsPlan>,
+    /// The fallback automation, when the retry policy needs it or one exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automation: Option<AutomationPlan>,
+}
+
+/// The plan: one value, computed from one observation, that `plan` prints and `apply`
+/// executes (nothing else writes to the account or the Prefect API).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// The ECS half.
+    #[serde(flatten)]
+    pub ecs: EcsPlan,
+    /// The Prefect half, when the Prefect API was read.
+    #[serde(flatten)]
+    pub prefect: Option<PrefectPlan>,
+    /// What the account (and the Prefect API) held when the plan was computed.
+    pub observed: Observed,
+}
+
+impl Plan {
+    /// The writes `apply` would make: ECS calls and Prefect writes.
+    pub fn changes(&self) -> usize {
+        self.ecs.calls().len()
+            + self.prefect.as_ref().map_or(0, |p| {
+                usize::from(p.work_pool.write.is_some())
+                    + p.deployments.as_ref().map_or(0, |d| d.writes.len())
+                    + p.automation
+                        .as_ref()
+                        .map_or(0, |a| usize::from(a.write.is_some()))
+            })
+    }
+
+    /// Whether anything would change.
+    pub fn has_changes(&self) -> bool {
+        self.changes() > 0
+    }
+
+    /// The ECS calls, in order.
+    pub fn calls(&self) -> Vec<&Call> {
+        self.ecs.calls()
+    }
+
+    /// Why `apply` must not run this plan at all, if it must not: a work pool of another
+    /// worker type (spotplan deletes nothing, and updating it would not make it `ecs`).
+    pub fn blocked(&self) -> Option<String> {
+        let p = &self.prefect.as_ref()?.work_pool;
+        (p.write.is_none() && !p.step.changes.is_empty()).then(|| {
+            format!(
+                "work pool `{}` exists with another worker type; spotplan does not delete pools: delete it or set deploy.work_pool to a new name",
+                p.step.name
+            )
+        })
+    }
+
+    /// Scenario flows with no deployment in the work pool (`apply` cannot create them).
+    pub fn missing_deployments(&self) -> usize {
+        self.prefect
+            .iter()
+            .flat_map(|p| &p.deployments)
+            .flat_map(|d| &d.steps)
+            .filter(|s| s.action == Action::Missing)
+            .count()
+    }
+}
+
+/// Diffs desired against observed: the ECS half always, the Prefect half when the Prefect API
+/// was read. Pure.
+pub fn plan(d: &Desired, o: &Observed) -> Plan {
+    Plan {
+        ecs: plan_ecs(d, o),
+        prefect: o.prefect.as_ref().map(|p| plan_prefect(d, p)),
+        observed: o.clone(),
+    }
+}
+
+/// The Prefect half: the pool, then (when the pool exists and any deployment needs its own
+/// job variables) the deployments, then the automation.
+fn plan_prefect(d: &Desired, o: &PrefectObserved) -> PrefectPlan {
+    PrefectPlan {
+        work_pool: plan_pool(&d.pool, o.pool.as_ref()),
+        deployments: (!d.deployments.is_empty())
+            .then(|| plan_deployments(&d.deployments, &o.deployments, &d.pool.name)),
+        automation: plan_automation(d.automation.as_ref(), &o.automations),
+    }
 }
 
 fn list(v: &[String]) -> String {
@@ -155,27 +202,29 @@ fn list(v: &[String]) -> String {
 }
 
 /// Diffs desired against observed. Pure.
-pub fn plan(d: &Desired, o: &Observed) -> Plan {
+pub fn plan_ecs(d: &Desired, o: &Observed) -> EcsPlan {
     let mut steps = Vec::new();
     // cluster
     match &o.cluster {
-        None => steps.push(Step {
-            resource: "cluster",
-            name: d.cluster.name.clone(),
-            action: Action::Create,
-            changes: vec![
-                Change {
-                    field: "capacity providers".into(),
-                    old: "—".into(),
-                    new: list(&d.cluster.capacity_providers),
-                },
-                Change {
-                    field: "default strategy".into(),
-                    old: "—".into(),
-                    new: words(&d.cluster.default_strategy),
-                },
-            ],
-            kept: Vec::new(),
+        None => steps.push(EcsStep {
+            step: Step {
+                resource: "cluster",
+                name: d.cluster.name.clone(),
+                action: Action::Create,
+                changes: vec![
+                    Change {
+                        field: "capacity providers".into(),
+                        old: "—".into(),
+                        new: list(&d.cluster.capacity_providers),
+                    },
+                    Change {
+                        field: "default strategy".into(),
+                        old: "—".into(),
+                        new: words(&d.cluster.default_strategy),
+                    },
+                ],
+                kept: Vec::new(),
+            },
             call: Some(Call::CreateCluster {
                 cluster: d.cluster.name.clone(),
                 capacity_providers: d.cluster.capacity_providers.clone(),
@@ -214,12 +263,14 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 });
             }
             let update = !changes.is_empty();
-            steps.push(Step {
-                resource: "cluster",
-                name: d.cluster.name.clone(),
-                action: Action::of(update),
-                changes,
-                kept,
+            steps.push(EcsStep {
+                step: Step {
+                    resource: "cluster",
+                    name: d.cluster.name.clone(),
+                    action: Action::of(update),
+                    changes,
+                    kept,
+                },
                 call: update.then(|| Call::PutClusterCapacityProviders {
                     cluster: d.cluster.name.clone(),
                     capacity_providers: providers,
@@ -232,31 +283,35 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     if let Some(e) = &d.events {
         for (want, seen) in [(&e.dlq, &o.events.dlq), (&e.queue, &o.events.queue)] {
             steps.push(match seen {
-                None => Step {
-                    resource: "queue",
-                    name: want.name.clone(),
-                    action: Action::Create,
-                    changes: Vec::new(),
-                    kept: Vec::new(),
+                None => EcsStep {
+                    step: Step {
+                        resource: "queue",
+                        name: want.name.clone(),
+                        action: Action::Create,
+                        changes: Vec::new(),
+                        kept: Vec::new(),
+                    },
                     call: Some(Call::CreateQueue {
                         queue: want.clone(),
                     }),
                 },
                 Some(seen) => {
                     let changed = attribute_changes(want, seen);
-                    Step {
-                        resource: "queue",
-                        name: want.name.clone(),
-                        action: Action::of(!changed.is_empty()),
-                        changes: changed
-                            .iter()
-                            .map(|k| Change {
-                                field: k.clone(),
-                                old: seen.attributes.get(k).map_or("none".into(), |v| clip(v)),
-                                new: clip(&want.attributes[k]),
-                            })
-                            .collect(),
-                        kept: Vec::new(),
+                    EcsStep {
+                        step: Step {
+                            resource: "queue",
+                            name: want.name.clone(),
+                            action: Action::of(!changed.is_empty()),
+                            changes: changed
+                                .iter()
+                                .map(|k| Change {
+                                    field: k.clone(),
+                                    old: seen.attributes.get(k).map_or("none".into(), |v| clip(v)),
+                                    new: clip(&want.attributes[k]),
+                                })
+                                .collect(),
+                            kept: Vec::new(),
+                        },
                         call: (!changed.is_empty()).then(|| Call::SetQueueAttributes {
                             queue: want.clone(),
                         }),
@@ -296,12 +351,14 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
             None => Action::Create,
             Some(_) => Action::of(!changes.is_empty()),
         };
-        steps.push(Step {
-            resource: "event rule",
-            name: want.name.clone(),
-            action,
-            changes,
-            kept: Vec::new(),
+        steps.push(EcsStep {
+            step: Step {
+                resource: "event rule",
+                name: want.name.clone(),
+                action,
+                changes,
+                kept: Vec::new(),
+            },
             call: (action != Action::Unchanged).then(|| Call::PutRule { rule: want.clone() }),
         });
     }
@@ -309,12 +366,14 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     let want = &d.task_definition.spec;
     let td_changed = match &o.task_definition {
         Some(t) if t.spec == *want => {
-            steps.push(Step {
-                resource: "task definition",
-                name: format!("{}:{}", t.family, t.revision.unwrap_or(0)),
-                action: Action::Unchanged,
-                changes: Vec::new(),
-                kept: Vec::new(),
+            steps.push(EcsStep {
+                step: Step {
+                    resource: "task definition",
+                    name: format!("{}:{}", t.family, t.revision.unwrap_or(0)),
+                    action: Action::Unchanged,
+                    changes: Vec::new(),
+                    kept: Vec::new(),
+                },
                 call: None,
             });
             false
@@ -324,16 +383,18 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 None => Vec::new(),
                 Some(t) => want.changes(&t.spec),
             };
-            steps.push(Step {
-                resource: "task definition",
-                name: d.task_definition.family.clone(),
-                action: if other.is_none() {
-                    Action::Create
-                } else {
-                    Action::Update
+            steps.push(EcsStep {
+                step: Step {
+                    resource: "task definition",
+                    name: d.task_definition.family.clone(),
+                    action: if other.is_none() {
+                        Action::Create
+                    } else {
+                        Action::Update
+                    },
+                    changes,
+                    kept: Vec::new(),
                 },
-                changes,
-                kept: Vec::new(),
                 call: Some(Call::RegisterTaskDefinition {
                     spec: d.task_definition.spec.clone(),
                 }),
@@ -344,12 +405,14 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     // service
     let cluster = d.cluster.name.clone();
     match &o.service {
-        None => steps.push(Step {
-            resource: "service",
-            name: d.service.name.clone(),
-            action: Action::Create,
-            changes: Vec::new(),
-            kept: Vec::new(),
+        None => steps.push(EcsStep {
+            step: Step {
+                resource: "service",
+                name: d.service.name.clone(),
+                action: Action::Create,
+                changes: Vec::new(),
+                kept: Vec::new(),
+            },
             call: Some(Call::CreateService {
                 service: d.service.clone(),
                 cluster,
@@ -419,12 +482,14 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 != sorted(&d.service.capacity_provider_strategy);
             let force = td_changed || !runs_latest || strategy_changed;
             let update = !changes.is_empty();
-            steps.push(Step {
-                resource: "service",
-                name: d.service.name.clone(),
-                action: Action::of(update),
-                changes,
-                kept: Vec::new(),
+            steps.push(EcsStep {
+                step: Step {
+                    resource: "service",
+                    name: d.service.name.clone(),
+                    action: Action::of(update),
+                    changes,
+                    kept: Vec::new(),
+                },
                 call: update.then(|| Call::UpdateService {
                     service: d.service.clone(),
                     cluster,
@@ -433,49 +498,26 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
             });
         }
     }
-    Plan { steps }
-}
-
-impl fmt::Display for Step {
-    /// `+` create, `~` update with old → new, `=` unchanged; one line per changed field.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = match self.action {
-            Action::Create => '+',
-            Action::Update => '~',
-            Action::Unchanged => '=',
-            Action::Missing => '!',
-        };
-        writeln!(f, "{sign} {} {}", self.resource, self.name)?;
-        for c in &self.changes {
-            if self.action == Action::Missing {
-                writeln!(f, "    {}: {}", c.field, c.new)?;
-            } else {
-                writeln!(f, "    {}: {} → {}", c.field, c.old, c.new)?;
-            }
-        }
-        for k in &self.kept {
-            writeln!(f, "    = capacity provider {k} (not spotplan's: kept)")?;
-        }
-        Ok(())
-    }
-}
-
-/// The closing line of a plan that makes `n` calls.
-pub fn summary(n: usize) -> String {
-    if n == 0 {
-        "no changes".into()
-    } else {
-        format!("{n} change(s) to apply")
-    }
+    EcsPlan { steps }
 }
 
 impl fmt::Display for Plan {
-    /// `+` create, `~` update with old → new, `=` unchanged.
+    /// `+` create, `~` update with old → new, `=` unchanged, `!` missing; ECS first, then the
+    /// work pool, the deployments and the automation; then the number of writes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for s in &self.steps {
-            write!(f, "{s}")?;
+        for s in &self.ecs.steps {
+            write!(f, "{}", s.step)?;
         }
-        write!(f, "{}", summary(self.calls().len()))
+        if let Some(p) = &self.prefect {
+            write!(f, "{}", p.work_pool.step)?;
+            for s in p.deployments.iter().flat_map(|d| &d.steps) {
+                write!(f, "{s}")?;
+            }
+            if let Some(a) = &p.automation {
+                write!(f, "{}", a.step)?;
+            }
+        }
+        write!(f, "{}", summary(self.changes()))
     }
 }
 

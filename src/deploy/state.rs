@@ -87,19 +87,6 @@ pub struct TaskDefinitionState {
     pub spec: super::task_definition::TaskDefinitionSpec,
 }
 
-/// What the account should hold.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Desired {
-    /// Cluster.
-    pub cluster: ClusterState,
-    /// Worker task definition.
-    pub task_definition: TaskDefinitionState,
-    /// Worker service.
-    pub service: ServiceState,
-    /// The worker's crash-detection feed (Prefect 3 ECS workers).
-    pub events: Option<super::events::EventsState>,
-}
-
 /// What the account holds (`None`: missing).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Observed {
@@ -111,4 +98,18 @@ pub struct Observed {
     pub service: Option<ServiceState>,
     /// The crash-detection feed.
     pub events: super::events::ObservedEvents,
+    /// What the Prefect API holds, when it was read (`--prefect-api-url`).
+    pub prefect: Option<PrefectObserved>,
+}
+
+/// What the Prefect API holds of spotplan's: the work pool, its deployments and the fallback
+/// automation's namesakes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PrefectObserved {
+    /// The work pool (`None`: missing).
+    pub pool: Option<super::workpool::PoolState>,
+    /// The pool's deployments (none read when the pool is missing).
+    pub deployments: Vec<super::deployments::DeploymentState>,
+    /// The automations named as spotplan names the fallback automation.
+    pub automations: Vec<super::automation::AutomationState>,
 }

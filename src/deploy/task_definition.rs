@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::plan::Change;
+use super::diff::Change;
 
 /// The worker's container: the fields spotplan sets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

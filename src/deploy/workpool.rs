@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::plan::{Action, Change, Step};
+use super::diff::{Action, Change, Step};
 
 /// A work pool's fields that spotplan owns.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -121,7 +121,6 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
                     },
                 ],
                 kept: Vec::new(),
-                call: None,
             },
             write: Some(PoolWrite::Create {
                 body: json!({
@@ -180,7 +179,6 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
             action: Action::of(update),
             changes,
             kept: Vec::new(),
-            call: None,
         },
         write: (update && seen.kind == want.kind).then(|| PoolWrite::Update {
             name: want.name.clone(),

@@ -3,7 +3,6 @@
 
 pub mod error;
 pub mod file;
-pub mod load;
 mod locate;
 pub mod parse;
 pub mod retry;
@@ -11,6 +10,7 @@ pub mod spec;
 pub mod types;
 pub mod validate;
 pub mod warnings;
+pub mod workload;
 
 pub use error::{Diagnostic, FieldPath, Location, ScenarioError};
 pub use types::*;

@@ -33,7 +33,7 @@ pub fn break_even_lambda_l(price_ratio: f64) -> f64 {
 /// The warnings for a validated scenario.
 pub fn warnings(s: &Scenario) -> Vec<Warning> {
     let mut out = Vec::new();
-    let runs = super::load::Load::of(s).runs_per_replication;
+    let runs = super::workload::Load::of(s).runs_per_replication;
     if runs < 1.0 {
         out.push(Warning {
             code: "no-runs",
@@ -43,7 +43,7 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             ),
         });
     }
-    if let Some(b) = super::load::backlog(s) {
+    if let Some(b) = super::workload::backlog(s) {
         out.push(Warning {
             code: "backlog-grows",
             message: format!(

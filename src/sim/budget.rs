@@ -3,13 +3,13 @@
 //! the flag that lifts the limit), and `--dry-run` prints the estimate without running.
 //!
 //! The estimate is an expectation, not a bound: the scenario's expected load
-//! ([`crate::scenario::load`]: runs, engine events, a backlog) times the configurations and
+//! ([`crate::scenario::workload`]: runs, engine events, a backlog) times the configurations and
 //! replications, and the memory the engine and the kept outcomes take.
 
 use serde::Serialize;
 
 use crate::scenario::Scenario;
-use crate::scenario::load::{Backlog, Load};
+use crate::scenario::workload::{Backlog, Load};
 use crate::sim::{FlowOutcome, RunOutcome};
 use crate::units::{human_bytes, human_count, human_secs};
 

@@ -2,12 +2,14 @@
 //! an extra ASG provider kept, a no-op apply with zero writes, failure half-way then
 //! convergence, transient errors retried; the plan's text pinned.
 
-use spotplan::deploy::apply::{ApiError, apply};
-use spotplan::deploy::emit::{Choice, desired};
+use spotplan::deploy::api::ApiError;
+use spotplan::deploy::apply::apply;
+use spotplan::deploy::desired::{Choice, Desired, desired};
+use spotplan::deploy::diff::Action;
 use spotplan::deploy::fake::FakeEcs;
 use spotplan::deploy::inputs::inputs;
-use spotplan::deploy::plan::{Action, plan};
-use spotplan::deploy::state::{ClusterState, Desired, Item};
+use spotplan::deploy::plan::plan;
+use spotplan::deploy::state::{ClusterState, Item};
 
 use crate::common::*;
 
@@ -32,7 +34,7 @@ fn emit_scenario() -> String {
 }
 
 fn observe(api: &mut FakeEcs, d: &Desired) -> spotplan::deploy::state::Observed {
-    spotplan::deploy::apply::observe(api, d).unwrap()
+    spotplan::deploy::api::observe(api, None, d).unwrap()
 }
 
 /// The crash-detection feed's lines of a plan (after the cluster's).
@@ -58,7 +60,7 @@ fn create_from_scratch_then_nothing_to_do() {
             feed('+')
         )
     );
-    let r = apply(&p, &mut api, &mut |_| {});
+    let r = apply(&p, &mut api, None, &mut |_| {});
     assert!(r.ok(), "{r}");
     assert_eq!(
         api.writes,
@@ -86,7 +88,7 @@ fn create_from_scratch_then_nothing_to_do() {
         )
     );
     let writes = api.writes.len();
-    let r = apply(&p2, &mut api, &mut |_| {});
+    let r = apply(&p2, &mut api, None, &mut |_| {});
     assert_eq!(r.to_string(), "nothing to do");
     assert_eq!(
         api.writes.len(),
@@ -99,7 +101,12 @@ fn create_from_scratch_then_nothing_to_do() {
 fn changed_weights_update_the_cluster_and_keep_foreign_providers() {
     let d = desired_of(&emit_scenario());
     let mut api = FakeEcs::default();
-    apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {});
+    apply(
+        &plan(&d, &observe(&mut api, &d)),
+        &mut api,
+        None,
+        &mut |_| {},
+    );
     // someone else's ASG provider appears, and the strategy changes to 2:1
     api.clusters
         .get_mut("data-platform")
@@ -117,7 +124,7 @@ fn changed_weights_update_the_cluster_and_keep_foreign_providers() {
         )
     );
     let before = api.writes.len();
-    let r = apply(&p, &mut api, &mut |_| {});
+    let r = apply(&p, &mut api, None, &mut |_| {});
     assert!(r.ok(), "{r}");
     assert_eq!(&api.writes[before..], ["PutClusterCapacityProviders"]);
     let c = &api.clusters["data-platform"];
@@ -139,12 +146,25 @@ fn changed_weights_update_the_cluster_and_keep_foreign_providers() {
 fn a_changed_worker_registers_a_new_revision_and_forces_a_deployment() {
     let d = desired_of(&emit_scenario());
     let mut api = FakeEcs::default();
-    apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {});
+    apply(
+        &plan(&d, &observe(&mut api, &d)),
+        &mut api,
+        None,
+        &mut |_| {},
+    );
     let d2 = desired_of(
         &emit_scenario().replace("cpu = 512\nmemory = 1024", "cpu = 1024\nmemory = 2048"),
     );
     let p = plan(&d2, &observe(&mut api, &d2));
-    let action = |r: &str| p.steps.iter().find(|s| s.resource == r).unwrap().action;
+    let action = |r: &str| {
+        p.ecs
+            .steps
+            .iter()
+            .find(|s| s.step.resource == r)
+            .unwrap()
+            .step
+            .action
+    };
     assert_eq!(action("task definition"), Action::Update);
     assert_eq!(action("service"), Action::Update);
     assert!(
@@ -152,7 +172,7 @@ fn a_changed_worker_registers_a_new_revision_and_forces_a_deployment() {
             .contains("    cpu: 512 → 1024\n    memory: 1024 → 2048\n"),
         "{p}"
     );
-    let r = apply(&p, &mut api, &mut |_| {});
+    let r = apply(&p, &mut api, None, &mut |_| {});
     assert!(r.ok());
     assert_eq!(
         api.task_definitions["data-platform-prefect-worker"].len(),
@@ -173,7 +193,12 @@ fn a_failure_half_way_stops_and_the_next_apply_converges() {
             message: "not authorized".into(),
         },
     ));
-    let r = apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {});
+    let r = apply(
+        &plan(&d, &observe(&mut api, &d)),
+        &mut api,
+        None,
+        &mut |_| {},
+    );
     assert!(!r.ok());
     assert_eq!(
         r.to_string(),
@@ -181,7 +206,11 @@ fn a_failure_half_way_stops_and_the_next_apply_converges() {
     );
     let p = plan(&d, &observe(&mut api, &d));
     assert_eq!(
-        p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+        p.ecs
+            .steps
+            .iter()
+            .map(|s| s.step.action)
+            .collect::<Vec<_>>(),
         [
             Action::Unchanged,
             Action::Unchanged,
@@ -191,7 +220,7 @@ fn a_failure_half_way_stops_and_the_next_apply_converges() {
             Action::Create
         ]
     );
-    assert!(apply(&p, &mut api, &mut |_| {}).ok());
+    assert!(apply(&p, &mut api, None, &mut |_| {}).ok());
     assert!(!plan(&d, &observe(&mut api, &d)).has_changes());
 }
 
@@ -214,9 +243,12 @@ fn transient_errors_are_retried_with_pauses() {
         ));
     }
     let mut pauses = Vec::new();
-    let r = apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |k| {
-        pauses.push(k)
-    });
+    let r = apply(
+        &plan(&d, &observe(&mut api, &d)),
+        &mut api,
+        None,
+        &mut |k| pauses.push(k),
+    );
     assert!(r.ok(), "{r}");
     assert_eq!(pauses, [1, 2]);
     // endless: gives up after the attempts and says what was not done
@@ -227,7 +259,12 @@ fn transient_errors_are_retried_with_pauses() {
         ));
     }
     let d2 = desired_of(&emit_scenario().replace("count = 2", "count = 3"));
-    let r = apply(&plan(&d2, &observe(&mut api, &d2)), &mut api, &mut |_| {});
+    let r = apply(
+        &plan(&d2, &observe(&mut api, &d2)),
+        &mut api,
+        None,
+        &mut |_| {},
+    );
     assert_eq!(r.failed.as_ref().unwrap().0, "UpdateService");
 }
 
@@ -235,7 +272,7 @@ fn pool_of(src: &str) -> spotplan::deploy::workpool::PoolState {
     let s = scenario(src);
     let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
     let c = choice(&s);
-    spotplan::deploy::emit::work_pool(&s, &d, &c)
+    spotplan::deploy::desired::work_pool(&s, &d, &c)
 }
 
 #[test]
@@ -285,9 +322,11 @@ fn prefect_api_errors_name_the_fix_and_never_the_key() {
         .unwrap();
         req
     });
-    let err = spotplan::prefect_api::PrefectApi::new(&url, Some(KEY.into()))
+    use spotplan::deploy::api::PrefectApi;
+    let err = spotplan::prefect_api::PrefectHttp::new(&url, Some(KEY.into()))
         .pool("spot pool")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     let req = stub.join().unwrap();
     assert_eq!(req.method, "GET");
     assert_eq!(req.path, "/api/work_pools/spot%20pool");
@@ -314,13 +353,14 @@ fn busy(status: u16) -> crate::stub::Reply {
 #[test]
 fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
     use crate::stub::{Reply, Stub};
-    use spotplan::prefect_api::{MAX_RETRIES, PrefectApi};
+    use spotplan::deploy::api::PrefectApi;
+    use spotplan::prefect_api::{MAX_RETRIES, PrefectHttp};
     let stub = Stub::start(|_, nth| match nth {
         0 => busy(503),
         1 => busy(429),
         _ => Reply::ok(serde_json::json!({"name": "spot", "type": "ecs"})),
     });
-    let api = PrefectApi::new(&format!("{}/api", stub.url), None);
+    let api = PrefectHttp::new(&format!("{}/api", stub.url), None);
     let pool = api
         .pool("spot")
         .unwrap()
@@ -330,9 +370,10 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
 
     // busy for good: Prefect's client gives up after PREFECT_CLIENT_MAX_RETRIES (5) retries
     let stub = Stub::start(|_, _| busy(503));
-    let err = PrefectApi::new(&format!("{}/api", stub.url), None)
+    let err = PrefectHttp::new(&format!("{}/api", stub.url), None)
         .pool("spot")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(stub.requests().len(), 1 + MAX_RETRIES as usize);
     assert!(err.contains("HTTP 503 after 6 tries"), "{err}");
     assert!(err.contains("Service Unavailable"), "{err}");
@@ -342,15 +383,18 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
         status: 422,
         ..busy(422)
     });
-    let err = PrefectApi::new(&format!("{}/api", stub.url), None)
+    let err = PrefectHttp::new(&format!("{}/api", stub.url), None)
         .pool("spot")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(stub.requests().len(), 1, "{err}");
     assert!(err.contains("HTTP 422:"), "{err}");
 
-    // once the API has answered, a dropped connection is retried; a create whose first try
-    // got no answer and whose retry meets 409 was made by that try, and says so (on a real
-    // Prefect server a client timeout during a SQLite lock ends exactly so)
+    // once the API has answered, a dropped connection is retried; but a create whose try
+    // got no answer is not tried again (a second automation would be a duplicate, a second
+    // pool a 409): its outcome is unknown, said as such for `apply` to stop on and the next
+    // `plan` to read (on a real Prefect server a client timeout during a SQLite lock ends
+    // with the create made)
     let stub = Stub::start(|req, nth| match (req.method.as_str(), nth) {
         ("GET", 0) | ("POST", 0) => Reply {
             status: 0,
@@ -366,12 +410,12 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
             ..busy(409)
         },
     });
-    let api = PrefectApi::new(&format!("{}/api", stub.url), None);
-    let first = api.pool("spot").unwrap_err();
+    let api = PrefectHttp::new(&format!("{}/api", stub.url), None);
+    let first = api.pool("spot").unwrap_err().to_string();
     assert!(first.starts_with("cannot reach the Prefect API"), "{first}");
     assert_eq!(api.pool("spot").unwrap(), None, "the 404 after a retry");
     let err = api
-        .write(&spotplan::deploy::workpool::PoolWrite::Create {
+        .write_pool(&spotplan::deploy::workpool::PoolWrite::Create {
             body: serde_json::json!({"name": "spot", "type": "ecs"}),
         })
         .unwrap_err();
@@ -380,14 +424,56 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
             .iter()
             .map(|r| r.method.as_str())
             .collect::<Vec<_>>(),
-        ["GET", "GET", "POST", "POST"]
+        ["GET", "GET", "POST"]
     );
-    assert!(err.contains("HTTP 409 after 2 tries"), "{err}");
     assert!(
-        err.contains("the first try most likely went through"),
+        matches!(err, spotplan::deploy::api::PrefectError::Unknown(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("got no answer"), "{err}");
+    assert!(err.to_string().contains("run plan to see"), "{err}");
+
+    // an idempotent write (PATCH) whose try got no answer is tried again; meeting 409 then
+    // says the first try most likely went through
+    // (the stub counts requests by path: the GET is the path's first, the PATCH its second)
+    let stub = Stub::start(|req, nth| match (req.method.as_str(), nth) {
+        ("PATCH", 1) => Reply {
+            status: 0,
+            ..busy(0)
+        },
+        ("GET", _) => Reply::ok(serde_json::json!({"name": "spot", "type": "ecs"})),
+        _ => Reply {
+            status: 409,
+            body: r#"{"detail":"conflict"}"#.into(),
+            ..busy(409)
+        },
+    });
+    let api = PrefectHttp::new(&format!("{}/api", stub.url), None);
+    api.pool("spot").unwrap();
+    let err = api
+        .write_pool(&spotplan::deploy::workpool::PoolWrite::Update {
+            name: "spot".into(),
+            body: serde_json::json!({"concurrency_limit": 3}),
+        })
+        .unwrap_err();
+    assert_eq!(
+        stub.requests()
+            .iter()
+            .map(|r| r.method.as_str())
+            .collect::<Vec<_>>(),
+        ["GET", "PATCH", "PATCH"],
+        "{err:?}"
+    );
+    assert!(
+        matches!(err, spotplan::deploy::api::PrefectError::Unknown(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("HTTP 409 after 2 tries"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the first try most likely went through"),
         "{err}"
     );
-    assert!(err.contains("already exists"), "{err}");
 
     // nothing listening: a wrong URL fails at once, without retries
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -395,9 +481,10 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
         .local_addr()
         .unwrap()
         .port();
-    let err = PrefectApi::new(&format!("http://127.0.0.1:{port}/api"), None)
+    let err = PrefectHttp::new(&format!("http://127.0.0.1:{port}/api"), None)
         .pool("spot")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("cannot reach the Prefect API"), "{err}");
     assert!(!err.contains("tries"), "{err}");
 }
@@ -407,7 +494,7 @@ fn a_service_running_another_task_definition_is_a_change_and_strategy_order_is_n
     let d = desired_of(&emit_scenario());
     let mut api = FakeEcs::default();
     let p = plan(&d, &observe(&mut api, &d));
-    assert!(apply(&p, &mut api, &mut |_| {}).ok());
+    assert!(apply(&p, &mut api, None, &mut |_| {}).ok());
     // someone runs `aws ecs update-service --task-definition other:1`
     let key = ("data-platform".to_string(), "prefect-worker".to_string());
     api.services.get_mut(&key).unwrap().task_definition =
@@ -419,7 +506,7 @@ fn a_service_running_another_task_definition_is_a_change_and_strategy_order_is_n
             .contains("~ service prefect-worker\n    task definition: other:1 → data-platform-prefect-worker:1"),
         "{p}"
     );
-    assert!(apply(&p, &mut api, &mut |_| {}).ok());
+    assert!(apply(&p, &mut api, None, &mut |_| {}).ok());
     assert!(!plan(&d, &observe(&mut api, &d)).has_changes());
     // the same items in another order place tasks the same way: no change
     let c = api.clusters.get_mut("data-platform").unwrap();
@@ -433,7 +520,15 @@ fn a_service_running_another_task_definition_is_a_change_and_strategy_order_is_n
 fn a_provider_attached_after_the_plan_is_never_detached() {
     let d = desired_of(&emit_scenario());
     let mut api = FakeEcs::default();
-    assert!(apply(&plan(&d, &observe(&mut api, &d)), &mut api, &mut |_| {}).ok());
+    assert!(
+        apply(
+            &plan(&d, &observe(&mut api, &d)),
+            &mut api,
+            None,
+            &mut |_| {}
+        )
+        .ok()
+    );
     // the weights change, and while the operator reads the plan someone attaches a provider
     let mut d2 = d.clone();
     d2.cluster.default_strategy.reverse();
@@ -441,7 +536,7 @@ fn a_provider_attached_after_the_plan_is_never_detached() {
     let p = plan(&d2, &observe(&mut api, &d2));
     assert!(p.has_changes());
     api.attach_before_put = Some("asg-new".into());
-    let r = apply(&p, &mut api, &mut |_| {});
+    let r = apply(&p, &mut api, None, &mut |_| {});
     assert!(!r.ok());
     assert!(r.to_string().contains("asg-new attached since"), "{r}");
     assert!(
@@ -454,4 +549,116 @@ fn a_provider_attached_after_the_plan_is_never_detached() {
         !api.writes
             .contains(&"PutClusterCapacityProviders".to_string())
     );
+}
+
+/// The emit scenario with the fallback automation, as desired state.
+fn desired_with_automation() -> Desired {
+    let s = scenario(&emit_scenario());
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let c = Choice {
+        retry: spotplan::scenario::retry::parse_spec("prefect3[fallback=automation]").unwrap(),
+        ..choice(&s)
+    };
+    desired(&s, &d, &c)
+}
+
+#[test]
+fn one_plan_of_ecs_and_prefect_is_what_apply_executes_and_then_nothing_is_left() {
+    use spotplan::deploy::api::observe as read;
+    use spotplan::deploy::fake::FakePrefect;
+    let d = desired_with_automation();
+    let (mut ecs, prefect) = (FakeEcs::default(), FakePrefect::default());
+    let p = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
+    let text = p.to_string();
+    assert!(text.contains("+ work pool spot-pool\n"), "{text}");
+    assert!(text.contains("+ automation "), "{text}");
+    assert!(text.ends_with("8 change(s) to apply"), "{text}");
+    // the plan carries the observation it was computed from, and serialises with it
+    let j = serde_json::to_value(&p).unwrap();
+    assert!(j["observed"]["prefect"]["pool"].is_null(), "{j}");
+    assert_eq!(j["work_pool"]["step"]["action"], "create");
+    let r = apply(&p, &mut ecs, Some(&prefect), &mut |_| {});
+    assert!(r.ok(), "{r}");
+    assert_eq!(r.done.len(), 8, "{r}");
+    assert_eq!(
+        prefect.state.borrow().writes,
+        ["create pool", "create automation"]
+    );
+    // converged: the next plan has no write, and applying it makes none
+    let p2 = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
+    assert!(!p2.has_changes(), "{p2}");
+    let r2 = apply(&p2, &mut ecs, Some(&prefect), &mut |_| {});
+    assert_eq!(r2.to_string(), "nothing to do");
+    assert_eq!(prefect.state.borrow().writes.len(), 2);
+    assert_eq!(ecs.writes.len(), 6);
+}
+
+#[test]
+fn a_write_whose_answer_was_lost_stops_apply_and_is_never_made_twice() {
+    use spotplan::deploy::api::observe as read;
+    use spotplan::deploy::fake::FakePrefect;
+    // a Prefect create (the automation) made, its answer lost: apply stops and says so; the
+    // next plan reads the automation and creates no second one
+    let d = desired_with_automation();
+    let (mut ecs, prefect) = (FakeEcs::default(), FakePrefect::default());
+    prefect
+        .state
+        .borrow_mut()
+        .lose_answer
+        .push("create automation".into());
+    let r = apply(
+        &plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()),
+        &mut ecs,
+        Some(&prefect),
+        &mut |_| {},
+    );
+    assert!(!r.ok() && r.unknown, "{r}");
+    let text = r.to_string();
+    assert!(text.contains("NO ANSWER: automation "), "{text}");
+    assert!(
+        text.contains("may have been made: run `spotplan plan`"),
+        "{text}"
+    );
+    assert_eq!(prefect.state.borrow().automations.len(), 1);
+    let p = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
+    assert!(!p.has_changes(), "{p}");
+    assert_eq!(prefect.state.borrow().automations.len(), 1);
+
+    // CreateService made, its answer lost: not repeated (a second one fails), apply stops
+    let d = desired_of(&emit_scenario());
+    let mut ecs = FakeEcs::default();
+    ecs.lose_answer.push("CreateService".into());
+    let r = apply(
+        &plan(&d, &observe(&mut ecs, &d)),
+        &mut ecs,
+        None,
+        &mut |_| {},
+    );
+    assert!(r.unknown, "{r}");
+    assert_eq!(
+        ecs.writes.iter().filter(|w| *w == "CreateService").count(),
+        1
+    );
+    assert!(!plan(&d, &observe(&mut ecs, &d)).has_changes());
+
+    // PutClusterCapacityProviders (harmless to repeat) whose answer was lost is tried again
+    let d2 = desired_of(&emit_scenario().replace("weight = 4", "weight = 3"));
+    ecs.lose_answer.push("PutClusterCapacityProviders".into());
+    let mut pauses = 0;
+    let r = apply(
+        &plan(&d2, &observe(&mut ecs, &d2)),
+        &mut ecs,
+        None,
+        &mut |_| pauses += 1,
+    );
+    assert!(r.ok(), "{r}");
+    assert_eq!(pauses, 1);
+    assert_eq!(
+        ecs.writes
+            .iter()
+            .filter(|w| *w == "PutClusterCapacityProviders")
+            .count(),
+        2
+    );
+    assert!(!plan(&d2, &observe(&mut ecs, &d2)).has_changes());
 }

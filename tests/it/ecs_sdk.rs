@@ -4,11 +4,11 @@
 
 use serde_json::{Value, json};
 use spotplan::aws::ecs::SdkEcs;
-use spotplan::deploy::apply::{EcsApi, apply};
-use spotplan::deploy::emit::{Choice, desired};
+use spotplan::deploy::api::EcsApi;
+use spotplan::deploy::apply::apply;
+use spotplan::deploy::desired::{Choice, Desired, desired};
 use spotplan::deploy::inputs::inputs;
 use spotplan::deploy::plan::{Call, plan};
-use spotplan::deploy::state::Desired;
 
 use crate::common::*;
 use crate::stub::{Reply, Stub};
@@ -99,7 +99,7 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
         (true, true, true)
     );
     let p = plan(&d, &seen);
-    let r = apply(&p, &mut api, &mut |_| {});
+    let r = apply(&p, &mut api, None, &mut |_| {});
     assert!(r.ok(), "{r}");
     assert_eq!(
         stub.operations(),
@@ -280,6 +280,7 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
             ..d.service.clone()
         }),
         events: Default::default(),
+        prefect: None,
     };
     let p = plan(&d, &observed);
     assert!(
@@ -296,7 +297,7 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
         "{p}"
     );
     let mut pauses = 0;
-    let r = apply(&p, &mut api, &mut |_| pauses += 1);
+    let r = apply(&p, &mut api, None, &mut |_| pauses += 1);
     assert!(r.ok(), "{r}");
     let puts = stub.calls("PutClusterCapacityProviders");
     assert_eq!(

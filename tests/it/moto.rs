@@ -475,7 +475,7 @@ const KEY: &str = "pnu_TESTKEY0000never0printed0000000000";
 /// One call to the Prefect server under test, retried while it is busy (its SQLite is shared by
 /// the tests that run at once) as Prefect's own client retries; anything but 2xx fails the test.
 fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-    let (status, v) = spotplan::prefect_api::PrefectApi::new("", None)
+    let (status, v) = spotplan::prefect_api::PrefectHttp::new("", None)
         .request(method, url, body.as_ref())
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     assert!(

@@ -1,7 +1,8 @@
 //! The AWS CLI scripts for the cluster and the worker (their `--cli-input-json` files are
 //! rendered in `mod.rs` from the same values).
 
-use super::*;
+use crate::deploy::desired::*;
+use crate::deploy::inputs::DeployInputs;
 
 pub(super) fn cluster_script(d: &DeployInputs, n: &Names) -> String {
     format!(

@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::iam::{execution_policy, task_policy, trust};
+use crate::deploy::desired::*;
+use crate::deploy::inputs::DeployInputs;
+use crate::scenario::Scenario;
 
 pub(super) fn cloudformation(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> Value {
     let cfn_strategy = |v: &Value| -> Value {

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::*;
+use crate::deploy::desired::*;
+use crate::deploy::inputs::DeployInputs;
 
 pub(super) fn trust(d: &DeployInputs) -> Value {
     json!({

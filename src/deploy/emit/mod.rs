@@ -4,10 +4,12 @@
 
 use serde_json::{Value, json};
 
+use super::desired::{
+    Choice, capacity_providers, deployment_job_variables, fallback_automation, names, network,
+    task_definition, worker_strategy,
+};
 use super::inputs::DeployInputs;
-use super::task_definition::{ContainerSpec, TaskDefinitionSpec};
-use crate::model::{Architecture, Strategy};
-use crate::scenario::{RetryPolicy, Scenario, WorkerKind};
+use crate::scenario::{Scenario, WorkerKind};
 
 mod cli;
 mod cloudformation;
@@ -15,189 +17,15 @@ mod iam;
 mod prefect;
 mod terraform;
 
+use super::desired::base_job_template;
 use cli::{cluster_script, worker_script};
 use cloudformation::cloudformation;
 use iam::{execution_policy, task_policy, trust};
-use prefect::{base_job_template, deployments_json, prefect_yaml, work_pool_script};
-pub use prefect::{deployment_job_variables, fallback_automation};
+use prefect::{deployments_json, prefect_yaml, work_pool_script};
 use terraform::terraform;
-
-/// What to deploy: the strategy and retry policy chosen, and where they come from.
-#[derive(Clone, Debug)]
-pub struct Choice {
-    /// The capacity provider strategy for RunTask (work pool) and the cluster default.
-    pub strategy: Strategy,
-    /// The retry policy (decides the SIGTERM behaviour env var).
-    pub retry: RetryPolicy,
-    /// Where the choice comes from, for the headers.
-    pub origin: String,
-    /// Deployments' own job variables (a per-deployment recommendation, or the `strategy`
-    /// of a `[[flow]]`), by scenario flow name, overriding the pool's.
-    pub deployments: std::collections::BTreeMap<String, Value>,
-}
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
-}
-
-/// The names and ARNs every artefact shares.
-struct Names {
-    cluster: String,
-    family: String,
-    execution_role_name: String,
-    task_role_name: String,
-    execution_role_arn: String,
-    task_role_arn: String,
-    flow_execution_role_arn: String,
-    flow_task_role_arn: Option<String>,
-    log_group_arn: String,
-    cluster_arn: String,
-    /// The worker's crash-detection feed (Prefect 3 ECS workers).
-    feed: Option<super::events::Feed>,
-}
-
-fn names(s: &Scenario, d: &DeployInputs) -> Names {
-    let cluster = s.cluster.name.clone();
-    let role = |suffix: &str| format!("{cluster}-prefect-worker-{suffix}");
-    let arn = |name: &str| format!("arn:aws:iam::{}:role/{name}", d.account_id);
-    let execution_role_arn = d
-        .execution_role_arn
-        .clone()
-        .unwrap_or_else(|| arn(&role("execution")));
-    Names {
-        family: format!("{cluster}-prefect-worker"),
-        execution_role_name: role("execution"),
-        task_role_name: role("task"),
-        task_role_arn: d
-            .task_role_arn
-            .clone()
-            .unwrap_or_else(|| arn(&role("task"))),
-        flow_execution_role_arn: d
-            .flow_execution_role_arn
-            .clone()
-            .unwrap_or_else(|| execution_role_arn.clone()),
-        flow_task_role_arn: d.flow_task_role_arn.clone(),
-        execution_role_arn,
-        log_group_arn: format!(
-            "arn:aws:logs:{}:{}:log-group:{}",
-            d.region, d.account_id, d.log_group
-        ),
-        cluster_arn: format!(
-            "arn:aws:ecs:{}:{}:cluster/{cluster}",
-            d.region, d.account_id
-        ),
-        feed: crash_feed(s, d),
-        cluster,
-    }
-}
-
-fn capacity_providers(s: &Scenario, c: &Choice) -> Vec<String> {
-    let mut v = s.cluster.capacity_providers.clone();
-    for i in &c.strategy.items {
-        if !v.iter().any(|p| p == i.provider.ecs_name()) {
-            v.push(i.provider.ecs_name().to_string());
-        }
-    }
-    v
-}
-
-fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> ContainerSpec {
-    let (command, env_name, key_name): (Vec<String>, &str, &str) = match s.worker.kind {
-        WorkerKind::Prefect1EcsAgent => (
-            [
-                "prefect",
-                "agent",
-                "ecs",
-                "start",
-                "--cluster",
-                &n.cluster,
-                "--label",
-                &d.work_pool,
-            ]
-            .map(String::from)
-            .to_vec(),
-            "PREFECT__CLOUD__API",
-            "PREFECT__CLOUD__API_KEY",
-        ),
-        _ => (
-            [
-                "prefect",
-                "worker",
-                "start",
-                "--pool",
-                &d.work_pool,
-                "--type",
-                "ecs",
-            ]
-            .map(String::from)
-            .to_vec(),
-            "PREFECT_API_URL",
-            "PREFECT_API_KEY",
-        ),
-    };
-    let _ = c;
-    let mut environment = vec![(env_name.to_string(), d.prefect_api_url.clone())];
-    if let Some(f) = &n.feed {
-        environment.extend(f.worker_env());
-    }
-    ContainerSpec {
-        name: "prefect-worker".into(),
-        image: d.worker_image.clone(),
-        essential: true,
-        command,
-        environment,
-        secrets: vec![(key_name.to_string(), d.api_key_parameter.clone())],
-        log_group: d.log_group.clone(),
-        log_region: d.region.clone(),
-        log_stream_prefix: "worker".into(),
-    }
-}
-
-fn arch(s: &Scenario) -> &'static str {
-    match s.worker.size.arch {
-        Architecture::X86_64 => "X86_64",
-        Architecture::Arm64 => "ARM64",
-    }
-}
-
-fn task_definition(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -> TaskDefinitionSpec {
-    TaskDefinitionSpec {
-        family: n.family.clone(),
-        cpu: s.worker.size.cpu.0.to_string(),
-        memory: s.worker.size.memory.0.to_string(),
-        cpu_architecture: arch(s).into(),
-        execution_role_arn: n.execution_role_arn.clone(),
-        task_role_arn: n.task_role_arn.clone(),
-        container: container(s, d, n, c),
-    }
-}
-
-fn network(d: &DeployInputs) -> Value {
-    json!({"awsvpcConfiguration": {
-        "subnets": d.subnets,
-        "securityGroups": d.security_groups,
-        "assignPublicIp": if d.assign_public_ip { "ENABLED" } else { "DISABLED" }
-    }})
-}
-
-/// The worker service runs on on-demand FARGATE: a spot interruption of the worker would
-/// stop every submission.
-/// The worker's service runs on on-demand FARGATE.
-fn worker_strategy() -> Strategy {
-    Strategy::only(crate::model::Provider::Fargate)
-}
-
-/// The size every flow shares, if they all share one.
-fn common_size(s: &Scenario) -> Option<crate::model::TaskSize> {
-    let first = s.flows.first()?.size;
-    s.flows.iter().all(|f| f.size == first).then_some(first)
-}
-
-fn arch_name(a: crate::model::Architecture) -> &'static str {
-    match a {
-        crate::model::Architecture::Arm64 => "ARM64",
-        _ => "X86_64",
-    }
 }
 
 /// Every artefact, as (path relative to the output directory, content).
@@ -277,50 +105,4 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
         }
     }
     out
-}
-
-/// The state `apply` makes the account hold: the same cluster, task definition and service
-/// the emitted files describe.
-pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::state::Desired {
-    use super::state::{ClusterState, Desired, Item, ServiceState, TaskDefinitionState};
-    let n = names(s, d);
-    Desired {
-        cluster: ClusterState {
-            name: n.cluster.clone(),
-            capacity_providers: capacity_providers(s, c),
-            default_strategy: Item::of(&c.strategy),
-        },
-        task_definition: TaskDefinitionState {
-            family: n.family.clone(),
-            revision: None,
-            spec: task_definition(s, d, &n, c),
-        },
-        service: ServiceState {
-            name: d.service_name.clone(),
-            task_definition: n.family.clone(),
-            desired_count: s.worker.count,
-            capacity_provider_strategy: Item::of(&worker_strategy()),
-            subnets: d.subnets.clone(),
-            security_groups: d.security_groups.clone(),
-            assign_public_ip: d.assign_public_ip,
-        },
-        events: crash_feed(s, d).map(|f| f.desired()),
-    }
-}
-
-/// The worker's crash-detection feed: Prefect 3 ECS workers (prefect-aws's observer) only.
-fn crash_feed(s: &Scenario, d: &DeployInputs) -> Option<super::events::Feed> {
-    (s.worker.kind != WorkerKind::Prefect1EcsAgent)
-        .then(|| super::events::feed(&d.work_pool, &d.region, &d.account_id, &s.cluster.name))
-}
-
-/// The work pool `apply --prefect-api-url` makes the Prefect API hold: type `ecs`, the base
-/// job template `prefect/base-job-template.json` holds, the scenario's concurrency limit.
-pub fn work_pool(s: &Scenario, d: &DeployInputs, c: &Choice) -> super::workpool::PoolState {
-    super::workpool::PoolState {
-        name: d.work_pool.clone(),
-        kind: "ecs".into(),
-        base_job_template: base_job_template(s, d, &names(s, d), c),
-        concurrency_limit: s.worker.concurrency_limit,
-    }
 }

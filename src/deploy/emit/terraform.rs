@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::iam::{execution_policy, task_policy, trust};
+use crate::deploy::desired::*;
+use crate::deploy::inputs::DeployInputs;
+use crate::scenario::Scenario;
 
 /// A JSON value as an HCL expression, laid out as `terraform fmt` lays it out (inside
 /// `jsonencode(...)` it yields the same JSON); `${` and `%{` are escaped.

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::apply::{ApiError, EcsApi};
-use super::events::{ObservedEvents, QueueState, RuleState};
-use super::plan::Call;
-use super::state::{ClusterState, Observed, ServiceState, TaskDefinitionState};
-use super::task_definition::TaskDefinitionSpec;
+use crate::deploy::api::{ApiError, EcsApi};
+use crate::deploy::apply::operation;
+use crate::deploy::events::{ObservedEvents, QueueState, RuleState};
+use crate::deploy::plan::Call;
+use crate::deploy::state::{ClusterState, Observed, ServiceState, TaskDefinitionState};
+use crate::deploy::task_definition::TaskDefinitionSpec;
 
 /// The fake account.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +37,9 @@ pub struct FakeEcs {
     pub queues: BTreeMap<String, QueueState>,
     /// EventBridge rules by name (PutRule and PutTargets replace).
     pub rules: BTreeMap<String, RuleState>,
+    /// Make these operations (once each time they are listed) but lose their answer: the
+    /// call answers [`ApiError::Unknown`], as a timeout after the request went out does.
+    pub lose_answer: Vec<String>,
 }
 
 impl EcsApi for FakeEcs {
@@ -61,6 +65,7 @@ impl EcsApi for FakeEcs {
                 .get(&(cluster.to_string(), service.to_string()))
                 .cloned(),
             events: ObservedEvents::default(),
+            prefect: None,
         })
     }
 
@@ -89,11 +94,23 @@ impl EcsApi for FakeEcs {
     }
 
     fn execute(&mut self, call: &Call) -> Result<(), ApiError> {
-        let op = super::apply::operation(call).to_string();
+        let op = operation(call).to_string();
         if let Some(i) = self.fail.iter().position(|(o, _)| *o == op) {
             let (_, e) = self.fail.remove(i);
             return Err(e);
         }
+        self.make(call)?;
+        if let Some(i) = self.lose_answer.iter().position(|o| *o == op) {
+            self.lose_answer.remove(i);
+            return Err(ApiError::Unknown(format!("{op}: no answer in time")));
+        }
+        Ok(())
+    }
+}
+
+impl FakeEcs {
+    /// Makes the call, as ECS, SQS or EventBridge would.
+    fn make(&mut self, call: &Call) -> Result<(), ApiError> {
         match call {
             Call::CreateCluster {
                 cluster,
@@ -195,7 +212,7 @@ impl EcsApi for FakeEcs {
                 self.rules.insert(rule.name.clone(), rule.clone());
             }
         }
-        self.writes.push(op);
+        self.writes.push(operation(call).to_string());
         Ok(())
     }
 }

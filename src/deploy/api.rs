@@ -1,0 +1,137 @@
+//! What spotplan needs of ECS and of the Prefect API, as traits over domain types: the SDK
+//! (`aws`) and HTTP (`prefect_api`) clients implement them, and so do the in-memory fakes the
+//! tests use (`fake`, with the `testing` feature). A write can answer "outcome unknown" when
+//! its answer was lost, and `apply` decides what follows.
+
+use super::automation::{AutomationState, AutomationWrite};
+use super::deployments::{DeploymentState, DeploymentWrite};
+use super::desired::Desired;
+use super::plan::Call;
+use super::state::{Observed, PrefectObserved};
+use super::workpool::{PoolState, PoolWrite};
+
+/// Errors from the ECS API, in domain terms.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Worth retrying: UpdateInProgressException, throttling, 5xx.
+    #[error("{0} (transient)")]
+    Transient(String),
+    /// ResourceInUseException: a provider to detach still has tasks.
+    #[error("a capacity provider is still in use by tasks and cannot be removed ({0})")]
+    InUse(String),
+    /// Access denied, with the missing permission.
+    #[error("access denied: the credentials need `{permission}` ({message})")]
+    AccessDenied {
+        /// e.g. `ecs:PutClusterCapacityProviders`.
+        permission: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// A write whose answer was lost (a timeout after the request went out): it may have
+    /// been made. `apply` repeats it only when repeating it is harmless.
+    #[error("{0} (no answer: it may have gone through)")]
+    Unknown(String),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The ECS operations spotplan needs. Implemented over the SDK (`aws`) and in memory (tests).
+pub trait EcsApi {
+    /// Reads the cluster, the latest worker task definition and the service.
+    fn observe(&mut self, cluster: &str, family: &str, service: &str)
+    -> Result<Observed, ApiError>;
+    /// Executes one planned call.
+    fn execute(&mut self, call: &Call) -> Result<(), ApiError>;
+    /// The cluster as it is now (for the re-read right before PutClusterCapacityProviders).
+    fn cluster(&mut self, name: &str) -> Result<Option<super::state::ClusterState>, ApiError>;
+    /// Reads the crash-detection feed: the queues and the rule with its targets.
+    fn observe_events(
+        &mut self,
+        dlq: &str,
+        queue: &str,
+        rule: &str,
+    ) -> Result<super::events::ObservedEvents, ApiError>;
+}
+
+/// Errors from the Prefect API, in domain terms.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PrefectError {
+    /// The API refused or failed the call: nothing was changed by it.
+    #[error("{0}")]
+    Failed(String),
+    /// A write whose answer was lost: it may have been made.
+    #[error("{0}")]
+    Unknown(String),
+}
+
+/// The Prefect REST operations spotplan needs. Implemented over HTTP (`prefect_api`) and in
+/// memory (tests, with the `testing` feature).
+pub trait PrefectApi {
+    /// The work pool, or `None` when the API says it does not exist.
+    fn pool(&self, name: &str) -> Result<Option<PoolState>, PrefectError>;
+    /// The deployments of work pool `pool`, with their flows' names.
+    fn deployments(&self, pool: &str) -> Result<Vec<DeploymentState>, PrefectError>;
+    /// The automations named `name`.
+    fn automations(&self, name: &str) -> Result<Vec<AutomationState>, PrefectError>;
+    /// Creates or updates the work pool.
+    fn write_pool(&self, w: &PoolWrite) -> Result<(), PrefectError>;
+    /// Sets a deployment's job variables.
+    fn write_deployment(&self, w: &DeploymentWrite) -> Result<(), PrefectError>;
+    /// Creates or replaces the fallback automation.
+    fn write_automation(&self, w: &AutomationWrite) -> Result<(), PrefectError>;
+}
+
+/// Why the account or the Prefect API could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    /// Reading ECS, SQS or EventBridge failed.
+    #[error("cannot read the account: {0}")]
+    Ecs(ApiError),
+    /// Reading the Prefect API failed (`what`: the work pool, the deployments…).
+    #[error("cannot read {what}: {error}")]
+    Prefect {
+        /// What was being read.
+        what: &'static str,
+        /// The error.
+        error: PrefectError,
+    },
+}
+
+/// Reads everything `d` describes: the cluster, the worker's task definition and service, the
+/// crash-detection feed when there is one, and, given a Prefect API, the work pool, its
+/// deployments (when the pool exists and any deployment needs its own job variables) and the
+/// fallback automation's namesakes.
+pub fn observe(
+    ecs: &mut dyn EcsApi,
+    prefect: Option<&dyn PrefectApi>,
+    d: &Desired,
+) -> Result<Observed, ObserveError> {
+    let mut o = ecs
+        .observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
+        .map_err(ObserveError::Ecs)?;
+    if let Some(e) = &d.events {
+        o.events = ecs
+            .observe_events(&e.dlq.name, &e.queue.name, &e.rule.name)
+            .map_err(ObserveError::Ecs)?;
+    }
+    if let Some(api) = prefect {
+        let read = |what| move |error| ObserveError::Prefect { what, error };
+        let pool = api.pool(&d.pool.name).map_err(read("the work pool"))?;
+        let deployments = if pool.is_some() && !d.deployments.is_empty() {
+            api.deployments(&d.pool.name)
+                .map_err(read("the deployments"))?
+        } else {
+            Vec::new()
+        };
+        let automations = api
+            .automations(&super::automation::name_for(&d.pool.name))
+            .map_err(read("the automations"))?;
+        o.prefect = Some(PrefectObserved {
+            pool,
+            deployments,
+            automations,
+        });
+    }
+    Ok(o)
+}
