@@ -1,5 +1,6 @@
 //! spotplan's integration tests: one binary, one module per concern.
 
+mod architecture;
 mod billing;
 mod browser;
 mod calibrate;
