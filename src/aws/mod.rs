@@ -1,5 +1,6 @@
 //! The only code that touches the `aws_*` crates (and the one HTTP fetch of the Fargate Spot
-//! feed): SDK configuration from `--profile/--region/--endpoint-url`, GetProducts paging.
+//! feed): SDK configuration from `--profile/--region/--endpoint-url`, the SDK implementation
+//! of `deploy::api::EcsApi` (ECS, SQS, EventBridge, STS), GetProducts paging.
 
 pub mod config;
 pub mod ecs;

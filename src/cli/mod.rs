@@ -84,11 +84,15 @@ pub enum Command {
     /// cluster and the worker, IAM policies, the Prefect work pool template, CloudFormation
     /// and Terraform.
     Emit(emit::EmitArgs),
-    /// Read the account (cluster, worker task definition and service) and show what `apply`
-    /// would change: `+` create, `~` update (old → new), `=` unchanged.
+    /// Read the account (cluster, crash-detection feed, worker task definition and service)
+    /// and, with --prefect-api-url, the work pool, its deployments and the fallback automation;
+    /// show what `apply` would change: `+` create, `~` update (old → new), `=` unchanged, `!`
+    /// missing.
     #[cfg(feature = "aws")]
     Plan(deploy::PlanArgs),
-    /// Make the account match: only the calls the plan lists, each idempotent.
+    /// Make the account (and, with --prefect-api-url, the Prefect work pool, deployments and
+    /// automation) match: only the writes the plan lists, in order; a write whose answer was
+    /// lost is repeated only where that is harmless, else apply stops and says so.
     #[cfg(feature = "aws")]
     Apply(deploy::ApplyArgs),
     /// Fetch, show and compare Fargate and Fargate Spot prices.

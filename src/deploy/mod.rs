@@ -1,6 +1,8 @@
-//! Putting a chosen strategy into production: the deploy inputs, and the artefacts `emit`
-//! writes (AWS CLI inputs, scripts, IAM, the Prefect work pool template, CloudFormation,
-//! Terraform).
+//! Putting a chosen strategy into production. The deploy inputs (`inputs`) and the choice
+//! become one typed desired state (`desired`); `emit` renders it as artefacts (AWS CLI inputs
+//! and scripts, IAM, the Prefect work pool template, CloudFormation, Terraform); `plan` diffs
+//! it against what the account and the Prefect API hold (`state`, read through `api`'s
+//! traits) into one `Plan`, which `apply` alone executes.
 
 pub mod api;
 pub mod apply;

@@ -1,4 +1,6 @@
-//! Rendering of results: text table, JSON, CSV, task traces. Renders; computes nothing.
+//! Rendering of results: text table, JSON, CSV, task traces; sweep tables, charts and the HTML
+//! report (`sweep`, `charts`, `html`, `export`). Renders; computes nothing (values in their
+//! units come from `crate::units`).
 
 use std::fmt::Write as _;
 use std::io::Write;

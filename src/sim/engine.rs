@@ -723,8 +723,8 @@ impl<'a, O: Observer> Engine<'a, O> {
         }
     }
 
-    /// Traces a move to FARGATE: `value` 0 for good (a fallback), 1 for Uniform Progress
-    /// catching up (it may return to spot).
+    /// Traces a move to FARGATE: for good (a fallback: `catching_up` false), or Uniform
+    /// Progress catching up (it may return to spot).
     fn emit_fallback(&mut self, r: &Run, catching_up: bool) {
         self.emit(
             r.flow,

@@ -1,4 +1,7 @@
-//! Monte Carlo replications and their statistics.
+//! Monte Carlo replications and strategy grids: candidates, each paired with the all-on-demand
+//! baseline on common random numbers, run in parallel and collected by index; racing; the
+//! per-deployment search; objectives, the Pareto front and the recommendation; chart data. The
+//! statistics themselves are `crate::stats`.
 
 pub mod candidate;
 pub mod compare;

@@ -59,8 +59,8 @@ pub fn trace(s: &Scenario, rep: u64) -> (RunOutcome, Vec<TraceEvent>) {
     (o, r.events)
 }
 
-/// A minimal valid scenario with one flow; `extra` is appended (later keys win by section
-/// replacement in the caller's text).
+/// A minimal valid scenario: the top-level `sections`, then one flow `job` with the fields in
+/// `flow`.
 pub fn base(sections: &str, flow: &str) -> String {
     format!(
         r#"name = "test"
