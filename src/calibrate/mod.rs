@@ -2,6 +2,8 @@
 //! estimated from ECS task records and Prefect flow runs, written as a scenario.
 
 pub mod estimate;
+pub mod fit;
 pub mod records;
+pub mod sample;
 pub mod synthetic;
 pub mod write;

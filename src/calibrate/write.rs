@@ -4,10 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::estimate::{
-    Accum, DurationFit, RateEstimate, ScheduleEstimate, capacity, durations, hourly, median_ci, q,
-    schedule, waves,
-};
+use super::estimate::{Accum, RateEstimate};
+use super::fit::{DurationFit, ScheduleEstimate, capacity, durations, hourly, schedule, waves};
+use super::sample::{median_ci, q};
 use crate::model::SimTime;
 use crate::model::size::{VALID_CPUS, valid_memory_for_cpu};
 

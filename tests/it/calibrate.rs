@@ -4,9 +4,8 @@
 
 use std::io::BufReader;
 
-use spotplan::calibrate::estimate::{
-    Accum, DurationFit, RateEstimate, ScheduleEstimate, durations, schedule,
-};
+use spotplan::calibrate::estimate::{Accum, RateEstimate};
+use spotplan::calibrate::fit::{DurationFit, ScheduleEstimate, durations, schedule};
 use spotplan::calibrate::records::{read_ecs, read_prefect};
 use spotplan::calibrate::write::calibration;
 
@@ -289,7 +288,7 @@ fn hour_of_day_variation_is_found_when_it_is_there() {
         &format!("interruption_rate = \"0.1/h\"\nhourly_multipliers = [{m}]"),
         10,
     );
-    let (mult, chi2) = spotplan::calibrate::estimate::hourly(&a);
+    let (mult, chi2) = spotplan::calibrate::fit::hourly(&a);
     let mult = mult.unwrap_or_else(|| panic!("no variation found (χ² {chi2})"));
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     assert!(
@@ -302,7 +301,7 @@ fn hour_of_day_variation_is_found_when_it_is_there() {
     );
     // and a constant rate is not mistaken for variation
     let flat = busy_history("interruption_rate = \"0.1/h\"", 10);
-    assert!(spotplan::calibrate::estimate::hourly(&flat).0.is_none());
+    assert!(spotplan::calibrate::fit::hourly(&flat).0.is_none());
 }
 
 #[test]
@@ -316,7 +315,7 @@ fn reclaim_waves_are_found_and_kept_out_of_the_poisson_rate() {
             10,
             seed,
         );
-        let w = spotplan::calibrate::estimate::waves(&a);
+        let w = spotplan::calibrate::fit::waves(&a);
         if w.per_day.low <= 4.0 && 4.0 <= w.per_day.high {
             covered += 1;
         }
