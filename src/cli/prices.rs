@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::UserError;
+use crate::pricing::PriceSnapshot;
 use crate::pricing::cache::{PriceCache, is_fresh, staleness_warning};
-use crate::pricing::{PriceSnapshot, RegionRates};
 use crate::scenario::{PriceRequest, ResolvedPrices};
 
 /// `pricing` subcommands.
@@ -255,14 +255,7 @@ pub fn fetch_regions(
     let mut rates = rates.map_err(|e| e.to_string())?;
     let version = spot.as_ref().map(|s| s.1.clone()).unwrap_or_default();
     if let Some((spot_rates, _)) = &spot {
-        for (r, od) in rates.iter_mut() {
-            if let Some(sp) = spot_rates.get(r) {
-                od.spot_vcpu_hour = sp.spot_vcpu_hour;
-                od.spot_gb_hour = sp.spot_gb_hour;
-                od.spot_arm_vcpu_hour = sp.spot_arm_vcpu_hour;
-                od.spot_arm_gb_hour = sp.spot_arm_gb_hour;
-            }
-        }
+        crate::pricing::compare::merge_spot(&mut rates, spot_rates);
     }
     let now = std::time::SystemTime::now();
     let fetched_at = humantime::format_rfc3339_seconds(now).to_string();
@@ -292,61 +285,6 @@ pub fn fetch_regions(
             )
         })
         .collect())
-}
-
-const COLUMNS: [&str; 9] = [
-    "vcpu_hour",
-    "gb_hour",
-    "arm_vcpu_hour",
-    "arm_gb_hour",
-    "storage_gb_hour",
-    "spot_vcpu_hour",
-    "spot_gb_hour",
-    "spot_arm_vcpu_hour",
-    "spot_arm_gb_hour",
-];
-
-fn values(r: &RegionRates) -> [Option<f64>; 9] {
-    [
-        r.vcpu_hour,
-        r.gb_hour,
-        r.arm_vcpu_hour,
-        r.arm_gb_hour,
-        r.storage_gb_hour,
-        r.spot_vcpu_hour,
-        r.spot_gb_hour,
-        r.spot_arm_vcpu_hour,
-        r.spot_arm_gb_hour,
-    ]
-}
-
-fn table(s: &PriceSnapshot, region: Option<&str>) -> String {
-    // 100 columns: USD per hour, grouped by what they price (names as in `COLUMNS` in JSON)
-    let mut o = String::from(
-        "USD per hour         on-demand x86_64   on-demand arm64  storage     spot x86_64       spot arm64\n",
-    );
-    o.push_str(&format!(
-        "{:<15}{}\n",
-        "region",
-        ["vCPU", "GB", "vCPU", "GB", "GB", "vCPU", "GB", "vCPU", "GB"]
-            .map(|h| format!(" {h:>8}"))
-            .concat()
-    ));
-    for (k, r) in s
-        .regions
-        .iter()
-        .filter(|(k, _)| region.is_none_or(|x| x == k.as_str()))
-    {
-        o.push_str(&format!("{:<15}", crate::units::clip(k, 15)));
-        for v in values(r) {
-            o.push_str(&format!(
-                " {:>8}",
-                v.map(|x| format!("{x:.6}")).unwrap_or_else(|| "–".into())
-            ));
-        }
-        o.push('\n');
-    }
-    o
 }
 
 fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
@@ -387,7 +325,10 @@ fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
             regions: fetched.into_iter().map(|(k, v)| (k, v.rates)).collect(),
         };
         match a.format {
-            PriceFormat::Table => out!("{}", table(&fetched_snapshot, None)),
+            PriceFormat::Table => out!(
+                "{}",
+                crate::report::prices::rates_table(&fetched_snapshot, None)
+            ),
             PriceFormat::Json => outln!("{}", serde_json::to_string_pretty(&fetched_snapshot)?),
         }
         eprintln!("cached {} region(s) in {}", regions.len(), path.display());
@@ -453,7 +394,10 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
         PriceFormat::Table => {
             let source = format!("source: {kind} · as of {} · {}", s.as_of, s.source);
             outln!("{}", crate::units::wrap(&source, crate::units::WIDTH, "  "));
-            out!("{}", table(&s, a.region.as_deref()));
+            out!(
+                "{}",
+                crate::report::prices::rates_table(&s, a.region.as_deref())
+            );
             for (k, r) in s
                 .regions
                 .iter()
@@ -483,58 +427,13 @@ fn run_diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
         })?
         .snapshot();
     let bundled = PriceSnapshot::bundled();
-    let mut rows = Vec::new();
-    let regions: std::collections::BTreeSet<&String> =
-        cache.regions.keys().chain(bundled.regions.keys()).collect();
-    for k in regions
-        .into_iter()
-        .filter(|k| a.region.as_ref().is_none_or(|r| r == *k))
-    {
-        let (b, c) = (bundled.regions.get(k), cache.regions.get(k));
-        let (bv, cv) = (
-            b.map(values).unwrap_or([None; 9]),
-            c.map(values).unwrap_or([None; 9]),
-        );
-        for (i, col) in COLUMNS.iter().enumerate() {
-            if bv[i] != cv[i] {
-                let change = match (bv[i], cv[i]) {
-                    (Some(x), Some(y)) if x > 0.0 => Some(100.0 * (y - x) / x),
-                    _ => None,
-                };
-                rows.push(serde_json::json!({"region": k, "rate": col, "bundled": bv[i], "cache": cv[i], "change_pct": change}));
-            }
-        }
-    }
+    let rows = crate::pricing::compare::differences(&bundled, &cache, a.region.as_deref());
     match a.format {
         PriceFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
-        PriceFormat::Table => {
-            outln!(
-                "bundled as of {} vs cache as of {}",
-                bundled.as_of,
-                cache.as_of
-            );
-            if rows.is_empty() {
-                outln!("no differences");
-            }
-            for r in &rows {
-                let f = |v: &serde_json::Value| {
-                    v.as_f64()
-                        .map(|x| format!("{x:.8}"))
-                        .unwrap_or_else(|| "–".into())
-                };
-                let ch = r["change_pct"]
-                    .as_f64()
-                    .map(|x| format!("{x:+.2}%"))
-                    .unwrap_or_default();
-                outln!(
-                    "{:<16} {:<20} {:>12} → {:>12} {ch}",
-                    r["region"].as_str().unwrap_or(""),
-                    r["rate"].as_str().unwrap_or(""),
-                    f(&r["bundled"]),
-                    f(&r["cache"])
-                );
-            }
-        }
+        PriceFormat::Table => out!(
+            "{}",
+            crate::report::prices::differences_text(&bundled.as_of, &cache.as_of, &rows)
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Architecture, OperatingSystem, Provider, TaskSize};
 
 pub mod cache;
+pub mod compare;
 pub mod pricelist;
 pub mod resolved;
 

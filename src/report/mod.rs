@@ -13,6 +13,7 @@ use crate::units::{self as fmt, num};
 pub mod charts;
 pub mod export;
 pub mod html;
+pub mod prices;
 pub mod sweep;
 
 /// The human-readable report.
