@@ -12,8 +12,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use spotplan::model::PlacementSpec;
 use spotplan::model::SimTime;
 use spotplan::scenario::spec::{parse_placement_spec, parse_retry_spec};
-use spotplan::sweep::execute::{execute, prepare};
-use spotplan::sweep::run::Control;
+use spotplan::sweep::cells::Control;
+use spotplan::sweep::job::{execute, prepare};
 
 fn sweep(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/prefect3-hourly-etl.toml");

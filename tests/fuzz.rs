@@ -17,8 +17,8 @@ use spotplan::calibrate::records::{read_ecs, read_prefect};
 use spotplan::model::SimTime;
 use spotplan::scenario::{self, Scenario};
 use spotplan::sim::{self, Detail, EventKind, Recorder};
-use spotplan::sweep::execute::{ShardFile, execute, merge};
-use spotplan::sweep::run::Control;
+use spotplan::sweep::cells::Control;
+use spotplan::sweep::job::{ShardFile, execute, merge};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -9,10 +9,10 @@ use super::grid::{GridArgs, cancel_flag};
 use super::{UserError, progress_bar};
 use crate::model::Placement;
 use crate::report::sweep as render;
-use crate::sweep::execute::execute;
+use crate::sweep::cells::Control;
+use crate::sweep::job::execute;
 use crate::sweep::recommend::{ArticleCheck, Recommendation, article_check, recommend};
-use crate::sweep::replicate::{self, replicate};
-use crate::sweep::run::Control;
+use crate::sweep::summary::{self, replicate};
 
 /// Arguments of `recommend`.
 #[derive(Debug, Args)]
@@ -63,7 +63,7 @@ pub struct Recommended {
     /// The scenario with the flags applied.
     pub scenario: crate::scenario::Scenario,
     /// The sweep.
-    pub run: crate::sweep::execute::SweepRun,
+    pub run: crate::sweep::job::SweepRun,
     /// The pick.
     pub rec: Recommendation,
     /// The scenario's own configuration against the pick, paired.
@@ -107,7 +107,7 @@ pub fn feasible_or_3(rec: &Recommendation) -> ExitCode {
 /// `None` after `--dry-run` (the estimate printed, as JSON when `json`).
 pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Recommended>> {
     let (s, spec) = grid.load()?;
-    let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
+    let (_, variants) = crate::sweep::job::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     // the grid with its baseline, and the article's configuration under each reading
     let est = crate::sim::budget::estimate(
@@ -145,7 +145,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
         let n = spec.replications;
         // the pick's replications are in the sweep's matrix (with their baselines) when it
         // ran them all; only the current configuration needs simulating then
-        let kept: Option<Vec<replicate::Replication>> = run
+        let kept: Option<Vec<summary::Replication>> = run
             .matrix
             .outcomes
             .get(c.variant)
@@ -153,7 +153,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
                 row.iter()
                     .zip(&run.matrix.baselines)
                     .map(|(o, b)| {
-                        Some(replicate::Replication {
+                        Some(summary::Replication {
                             outcome: o.clone()?,
                             baseline_cost_usd: (*b)?,
                         })

@@ -9,9 +9,9 @@ use clap::Args;
 use super::grid::{GridArgs, cancel_flag};
 use super::{Format, UserError, output, progress_bar};
 use crate::report::sweep as render;
-use crate::sweep::execute::{ShardFile, execute, merge};
+use crate::sweep::cells::Control;
+use crate::sweep::job::{ShardFile, execute, merge};
 use crate::sweep::result::SweepResult;
-use crate::sweep::run::Control;
 
 /// Arguments of `sweep`.
 #[derive(Debug, Args)]
@@ -108,7 +108,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         spec.adaptive = false;
     }
-    let (_, variants) = crate::sweep::execute::prepare(&s, &spec)
+    let (_, variants) = crate::sweep::job::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     let total = variants.len() as u64 * spec.replications as u64;
     // every variant and the baseline; a shard runs its part of the cells

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Stat;
-use super::replicate::Replication;
+use super::summary::Replication;
 
 /// One metric of a comparison.
 #[derive(Clone, Debug, PartialEq, Serialize)]

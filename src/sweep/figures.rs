@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
+use super::cells::Matrix;
 use super::recommend::Recommendation;
 use super::result::SweepResult;
-use super::run::Matrix;
 use crate::model::Provider;
 use crate::scenario::Scenario;
 use crate::sim::{Detail, EventKind, Recorder, TraceEvent};

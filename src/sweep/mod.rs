@@ -2,19 +2,23 @@
 //! baseline on common random numbers, run in parallel and collected by index; racing; the
 //! per-deployment search; objectives, the Pareto front and the recommendation; chart data. The
 //! statistics themselves are `crate::stats`.
+//!
+//! `summary`: replications of one scenario and the summary every report shows; `cells`: a
+//! grid's candidate × replication cells, run in full, by shard or raced; `job`: a whole sweep
+//! (the grid, its cells, the per-deployment search, shards and their merge).
 
 pub mod candidate;
+pub mod cells;
 pub mod compare;
 pub mod deployments;
-pub mod execute;
 pub mod figures;
+pub mod job;
 pub mod objective;
 pub mod recommend;
-pub mod replicate;
 pub mod result;
-pub mod run;
+pub mod summary;
 
 pub use crate::stats::Stat;
-pub use replicate::{
+pub use summary::{
     Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of, replicate, summarize,
 };

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::replicate::Metrics;
+use super::summary::Metrics;
 use crate::scenario::Objectives;
 
 /// One objective applied to one candidate.

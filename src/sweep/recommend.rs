@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::cells::Matrix;
 use super::objective::Check;
 use super::result::SweepResult;
-use super::run::Matrix;
 use crate::scenario::RetryPolicy;
 use crate::stats::{Stat, paired};
 

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::candidate::Candidate;
+use super::cells::{Elimination, Matrix, Round};
 use super::objective::{Check, checks};
-use super::replicate::{Meta, Metrics, meta_of, metrics_of};
-use super::run::{Elimination, Matrix, Round};
+use super::summary::{Meta, Metrics, meta_of, metrics_of};
 use crate::scenario::Scenario;
 use crate::stats::Stat;
 

@@ -187,10 +187,10 @@ fn load_shipped(p: &std::path::Path) -> spotplan::scenario::Scenario {
 
 #[test]
 fn recommend_names_a_deployable_policy_on_every_shipped_scenario() {
-    use spotplan::sweep::execute::execute;
+    use spotplan::sweep::job::execute;
     use spotplan::sweep::recommend::recommend;
     let never = std::sync::atomic::AtomicBool::new(false);
-    let ctl = spotplan::sweep::run::Control {
+    let ctl = spotplan::sweep::cells::Control {
         cancel: &never,
         tick: &|_| {},
     };

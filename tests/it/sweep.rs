@@ -4,9 +4,9 @@
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
-use spotplan::sweep::execute::{ShardFile, execute, merge};
+use spotplan::sweep::cells::Control;
+use spotplan::sweep::job::{ShardFile, execute, merge};
 use spotplan::sweep::recommend::recommend;
-use spotplan::sweep::run::Control;
 
 use crate::common::*;
 
@@ -15,7 +15,7 @@ fn ctl() -> (AtomicBool, fn(u64)) {
 }
 
 /// The scenario's whole sweep, never cancelled.
-fn execute_all(s: &spotplan::scenario::Scenario) -> spotplan::sweep::execute::SweepRun {
+fn execute_all(s: &spotplan::scenario::Scenario) -> spotplan::sweep::job::SweepRun {
     let (flag, tick) = ctl();
     execute(
         s,

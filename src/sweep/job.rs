@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, grid};
+use super::cells::{Control, Matrix, race, run_cells, shard_cells};
 use super::deployments::{self, DeploymentSearch};
 use super::result::{Search, SweepResult, assemble};
-use super::run::{Control, Matrix, race, run_cells, shard_cells};
 use crate::model::SimTime;
 use crate::pricing::{MissingRate, MissingRates};
 use crate::scenario::spec::{parse_placement_spec, parse_retry_spec, retry_spec};
@@ -174,8 +174,8 @@ fn finish(
     scenarios: &[Scenario],
     matrix: &Matrix,
     adaptive: bool,
-    rounds: Vec<super::run::Round>,
-    eliminated: Vec<super::run::Elimination>,
+    rounds: Vec<super::cells::Round>,
+    eliminated: Vec<super::cells::Elimination>,
     ctl: &Control,
 ) -> SweepResult {
     let cells_run = matrix.cells_run();

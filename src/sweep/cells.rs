@@ -1,4 +1,4 @@
-//! Running a grid: candidates × replications on common random numbers, in full, in shards or
+//! A grid's cells: candidates × replications on common random numbers, in full, in shards or
 //! adaptively (racing), with cancellation.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::objective::checks;
-use super::replicate::{Replication, metrics_of};
+use super::summary::{Replication, metrics_of};
 use crate::scenario::{Objectives, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
 use crate::stats::paired;
