@@ -1,8 +1,8 @@
 //! `spotplan calibrate --ecs-events FILE... [--prefect-runs FILE...] [--out scenario.toml]`
 
+use super::exit::Outcome;
 use std::io::BufReader;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
@@ -34,7 +34,7 @@ pub struct CalibrateArgs {
     pub format: PriceFormat,
 }
 
-pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: CalibrateArgs) -> anyhow::Result<Outcome> {
     if let Some(p) = &a.out {
         super::output::check_writable(p)?;
     }
@@ -109,7 +109,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
             out!("{}", c.scenario);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// Validates the calibrated scenario as `simulate` would read it (with the sample files it

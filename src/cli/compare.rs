@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
+use super::exit::Outcome;
 use super::{Format, UserError};
 use crate::sweep::compare::{Paired, paired};
 use crate::sweep::replicate;
@@ -34,7 +34,7 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
-pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: CompareArgs) -> anyhow::Result<Outcome> {
     if a.format == Format::Csv {
         return Err(UserError("compare has no CSV output; use --format json".into()).into());
     }
@@ -94,7 +94,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         ),
         _ => out!("{}", table(&a, &sa, &sb, n, &notes, &rows)),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 fn table(

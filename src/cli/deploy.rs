@@ -2,12 +2,12 @@
 //! and confirming it. Reading, diffing and executing are `deploy`'s.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
 use super::UserError;
 use super::emit::{Target, prepare};
+use super::exit::Outcome;
 use crate::aws::ecs::SdkEcs;
 use crate::deploy::api::{PrefectApi, observe};
 use crate::deploy::apply::apply;
@@ -118,35 +118,24 @@ fn show(p: &Plan, f: PlanFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `plan` and `apply` exit 1 on any error (0 no change or done, 2 changes with
-/// `--detailed-exitcode`): an unreachable API must never read as "changes pending" to a CI
-/// gate, as Terraform's `-detailed-exitcode` promises.
-fn exit_1(e: anyhow::Error) -> anyhow::Error {
-    if e.is::<crate::scenario::ScenarioError>() || e.is::<UserError>() {
-        e
-    } else {
-        UserError(format!("{e:#}")).into()
-    }
-}
-
-pub fn run_plan(a: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (p, _, _) = compute(&a.account).map_err(exit_1)?;
+pub fn run_plan(a: PlanArgs) -> anyhow::Result<Outcome> {
+    let (p, _, _) = compute(&a.account)?;
     show(&p, a.account.format)?;
     Ok(if a.detailed_exitcode && p.has_changes() {
-        ExitCode::from(2)
+        Outcome::Changes
     } else {
-        ExitCode::SUCCESS
+        Outcome::Done
     })
 }
 
-pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let (p, mut api, prefect) = compute(&a.account).map_err(exit_1)?;
+pub fn run_apply(a: ApplyArgs) -> anyhow::Result<Outcome> {
+    let (p, mut api, prefect) = compute(&a.account)?;
     show(&p, a.account.format)?;
     if let Some(why) = p.blocked() {
         return Err(UserError(why).into());
     }
     if !p.has_changes() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Done);
     }
     if !a.yes {
         if !std::io::stdin().is_terminal() {
@@ -162,7 +151,7 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         std::io::stdin().lock().read_line(&mut line)?;
         if !matches!(line.trim(), "y" | "Y" | "yes") {
             eprintln!("nothing applied");
-            return Ok(ExitCode::from(1));
+            return Ok(Outcome::Declined);
         }
     }
     let report = apply(&p, &mut api, prefect.as_ref().map(as_api), &mut |k| {
@@ -170,8 +159,8 @@ pub fn run_apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     });
     eprintln!("{report}");
     Ok(if report.ok() {
-        ExitCode::SUCCESS
+        Outcome::Done
     } else {
-        ExitCode::from(1)
+        Outcome::Failed
     })
 }

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::UserError;
+use super::exit::Outcome;
 use crate::deploy::desired::Choice;
 use crate::deploy::emit::artefacts;
 use crate::deploy::inputs::inputs;
@@ -291,7 +291,7 @@ pub fn prepare(
     Ok((s, inputs, choice))
 }
 
-pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: EmitArgs) -> anyhow::Result<Outcome> {
     super::output::check_dir_writable(&a.out)?;
     let (s, inputs, choice) = prepare(&a.target)?;
     let files = artefacts(&s, &inputs, &choice);
@@ -316,5 +316,5 @@ pub fn run(a: EmitArgs) -> anyhow::Result<ExitCode> {
         retry_spec(&choice.retry),
         choice.origin
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }

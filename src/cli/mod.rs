@@ -26,6 +26,7 @@ mod compare;
 #[cfg(feature = "aws")]
 mod deploy;
 pub mod emit;
+mod exit;
 mod grid;
 pub mod output;
 pub mod prices;
@@ -43,6 +44,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sim::budget::{Budget, WorkEstimate};
+use exit::Outcome;
 
 /// spotplan: how to run batch workflows on AWS ECS Fargate and Fargate Spot.
 ///
@@ -125,8 +127,13 @@ pub enum Format {
 #[error("{0}")]
 pub struct UserError(pub String);
 
-/// Runs the CLI; returns the process exit code (0 ok, 1 bad input, 2 unexpected failure).
+/// Runs the CLI; returns the process exit code by the command's table ([`exit`]).
 pub fn run(cli: Cli) -> ExitCode {
+    let table = match cli.command {
+        #[cfg(feature = "aws")]
+        Command::Plan(_) | Command::Apply(_) => exit::Table::Deploy,
+        _ => exit::Table::Other,
+    };
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Validate(a) => validate::run(a),
@@ -145,32 +152,25 @@ pub fn run(cli: Cli) -> ExitCode {
         #[cfg(feature = "aws")]
         Command::Apply(a) => deploy::run_apply(a),
     };
-    match result {
-        Ok(code) => code,
+    match &result {
+        Ok(_) => {}
         // the reader of our standard output went away (`| head`): nothing left to say
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            if let Some(se) = e.downcast_ref::<ScenarioError>() {
-                eprintln!("{se}");
-                ExitCode::from(1)
-            } else if let Some(ue) = e.downcast_ref::<UserError>() {
-                eprintln!("error: {ue}");
-                ExitCode::from(1)
-            } else {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        }
+        Err(e) if is_broken_pipe(e) => return ExitCode::SUCCESS,
+        Err(e) => match e.downcast_ref::<ScenarioError>() {
+            Some(se) => eprintln!("{se}"),
+            None => eprintln!("error: {e:#}"),
+        },
     }
+    exit::exit_code(table, &result)
 }
 
-fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<Outcome> {
     use clap::CommandFactory;
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "spotplan", &mut script);
     use std::io::Write as _;
     std::io::stdout().lock().write_all(&script)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// Whether `e` comes from writing to a closed pipe.
@@ -250,7 +250,7 @@ impl RunFlags {
 
     /// Before any simulation: with `--dry-run`, prints the estimate (JSON when `json`) and
     /// returns the exit code to stop with; otherwise refuses a run past the budget.
-    pub fn gate(&self, est: &WorkEstimate, json: bool) -> anyhow::Result<Option<ExitCode>> {
+    pub fn gate(&self, est: &WorkEstimate, json: bool) -> anyhow::Result<Option<Outcome>> {
         if self.dry_run {
             if json {
                 outln!("{}", serde_json::to_string_pretty(est)?);
@@ -267,7 +267,7 @@ impl RunFlags {
                     );
                 }
             }
-            return Ok(Some(ExitCode::SUCCESS));
+            return Ok(Some(Outcome::Done));
         }
         est.check(&self.budget()?).map_err(UserError)?;
         Ok(None)

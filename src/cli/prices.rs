@@ -2,11 +2,11 @@
 //! sources of scenarios.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::UserError;
+use super::exit::Outcome;
 use crate::pricing::PriceSnapshot;
 use crate::pricing::cache::{PriceCache, is_fresh, staleness_warning};
 use crate::scenario::{PriceRequest, ResolvedPrices};
@@ -287,7 +287,7 @@ pub fn fetch_regions(
         .collect())
 }
 
-fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
+fn run_fetch(a: FetchArgs) -> anyhow::Result<Outcome> {
     #[cfg(feature = "aws")]
     {
         use crate::aws::pricing::PRICE_LIST_REGIONS;
@@ -344,7 +344,7 @@ fn run_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
             super::output::write_file(p, serde_json::to_string_pretty(&out)? + "\n")?;
             eprintln!("wrote the bundled snapshot {}", p.display());
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Outcome::Done)
     }
     #[cfg(not(feature = "aws"))]
     {
@@ -365,7 +365,7 @@ fn chosen(source: Option<&str>) -> Result<(PriceSnapshot, &'static str), String>
     }
 }
 
-fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
+fn run_show(a: ShowArgs) -> anyhow::Result<Outcome> {
     let (s, kind) = chosen(a.source.as_deref()).map_err(UserError)?;
     if let Some(r) = &a.region
         && !s.regions.contains_key(r)
@@ -413,10 +413,10 @@ fn run_show(a: ShowArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = staleness_warning(&s.as_of, now_unix()) {
         eprintln!("warning: {w}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
-fn run_diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
+fn run_diff(a: DiffArgs) -> anyhow::Result<Outcome> {
     let cache = read_cache()
         .map_err(UserError)?
         .ok_or_else(|| {
@@ -435,11 +435,11 @@ fn run_diff(a: DiffArgs) -> anyhow::Result<ExitCode> {
             crate::report::prices::differences_text(&bundled.as_of, &cache.as_of, &rows)
         ),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// Runs a `pricing` subcommand.
-pub fn run(c: PricingCommand) -> anyhow::Result<ExitCode> {
+pub fn run(c: PricingCommand) -> anyhow::Result<Outcome> {
     match c {
         PricingCommand::Fetch(a) => run_fetch(a),
         PricingCommand::Show(a) => run_show(a),

@@ -1,10 +1,10 @@
 //! `spotplan recommend FILE`
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::exit::Outcome;
 use super::grid::{GridArgs, cancel_flag};
 use super::{UserError, progress_bar};
 use crate::model::Placement;
@@ -92,13 +92,13 @@ impl Recommended {
     }
 }
 
-/// Exit status 3 when no candidate meets the objectives (a distinct answer a script can test;
-/// the output says which objective binds), 0 otherwise.
-pub fn feasible_or_3(rec: &Recommendation) -> ExitCode {
+/// Nothing feasible when no candidate meets the objectives (status 3, a distinct answer a
+/// script can test; the output says which objective binds), else done.
+pub fn feasible(rec: &Recommendation) -> Outcome {
     if rec.candidate.is_none() {
-        ExitCode::from(3)
+        Outcome::NothingFeasible
     } else {
-        ExitCode::SUCCESS
+        Outcome::Done
     }
 }
 
@@ -189,12 +189,12 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
     }))
 }
 
-pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: RecommendArgs) -> anyhow::Result<Outcome> {
     if let Some(p) = &a.out {
         super::output::check_writable(p)?;
     }
     let Some(r) = recommend_grid(&a.grid, a.format == RecFormat::Json)? else {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Done);
     };
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
     let file = r.file();
@@ -213,7 +213,7 @@ pub fn run(a: RecommendArgs) -> anyhow::Result<ExitCode> {
             "interrupted: the recommendation uses the {} candidate-replications that finished",
             run.result.search.cells_run
         );
-        return Ok(ExitCode::from(130));
+        return Ok(Outcome::Interrupted);
     }
-    Ok(feasible_or_3(rec))
+    Ok(feasible(rec))
 }

@@ -1,10 +1,10 @@
 //! `spotplan report FILE --out DIR`
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
+use super::exit::Outcome;
 use super::grid::GridArgs;
 use super::output;
 use crate::report::{charts, html, sweep as render};
@@ -22,10 +22,10 @@ pub struct ReportArgs {
     pub out: PathBuf,
 }
 
-pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     output::check_dir_writable(&a.out)?;
     let Some(r) = super::recommend::recommend_grid(&a.grid, false)? else {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Done);
     };
     let (run, rec, article) = (&r.run, &r.rec, &r.article);
     let current = r.current.as_ref().map(|c| CurrentRun {
@@ -77,7 +77,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     out!("{text}");
     eprintln!("wrote {}", dir.join("index.html").display());
     if run.result.search.interrupted {
-        return Ok(ExitCode::from(130));
+        return Ok(Outcome::Interrupted);
     }
-    Ok(super::recommend::feasible_or_3(rec))
+    Ok(super::recommend::feasible(rec))
 }

@@ -1,11 +1,11 @@
 //! `spotplan schema`
 
-use std::process::ExitCode;
+use super::exit::Outcome;
 
-pub fn run() -> anyhow::Result<ExitCode> {
+pub fn run() -> anyhow::Result<Outcome> {
     outln!(
         "{}",
         serde_json::to_string_pretty(&crate::scenario::json_schema())?
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }

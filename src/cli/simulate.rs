@@ -2,10 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
+use super::exit::Outcome;
 use super::{Format, UserError, output};
 use crate::report;
 use crate::sim::{self, Recorder};
@@ -55,7 +55,7 @@ pub struct SimulateArgs {
     pub quiet: bool,
 }
 
-pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: SimulateArgs) -> anyhow::Result<Outcome> {
     if let Some(dir) = &a.out {
         output::check_dir_writable(dir)?;
     }
@@ -125,5 +125,5 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         })?;
     }
     files.commit()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }

@@ -2,10 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
+use super::exit::Outcome;
 use super::grid::{GridArgs, cancel_flag};
 use super::{Format, UserError, output, progress_bar};
 use crate::report::sweep as render;
@@ -96,7 +96,7 @@ pub fn emit(
     Ok(())
 }
 
-pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: SweepArgs) -> anyhow::Result<Outcome> {
     if let Some(dir) = &a.out {
         output::check_dir_writable(dir)?;
     }
@@ -166,12 +166,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             "interrupted: {} of {} candidate-replications finished; the results above use what finished",
             run.result.search.cells_run, run.result.search.cells_full
         );
-        return Ok(ExitCode::from(130));
+        return Ok(Outcome::Interrupted);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
-pub fn run_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+pub fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
     let mut shards = Vec::new();
     for p in &a.shards {
         let text = std::fs::read_to_string(p)
@@ -191,5 +191,5 @@ pub fn run_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     let base = super::load_scenario(&path)?;
     let run = merge(&base, &shards).map_err(UserError)?;
     emit(&run.result, a.format, a.wide, a.out.as_ref())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }

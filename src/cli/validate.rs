@@ -1,7 +1,7 @@
 //! `spotplan validate FILE`
 
+use super::exit::Outcome;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
@@ -26,7 +26,7 @@ pub enum ValidateFormat {
     Json,
 }
 
-pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: ValidateArgs) -> anyhow::Result<Outcome> {
     match super::load_scenario(&a.file) {
         Ok(s) => {
             let ws = warnings(&s);
@@ -65,7 +65,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Done)
         }
         Err(e) if a.format == ValidateFormat::Json => {
             if let Some(se) = e.downcast_ref::<ScenarioError>() {
@@ -88,7 +88,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
                         &serde_json::json!({"valid": false, "errors": errors, "warnings": []})
                     )?
                 );
-                return Ok(ExitCode::from(1));
+                return Ok(Outcome::BadInput);
             }
             Err(e)
         }
