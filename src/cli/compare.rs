@@ -38,25 +38,31 @@ pub fn run(a: CompareArgs) -> anyhow::Result<Outcome> {
     if a.format == Format::Csv {
         return Err(UserError("compare has no CSV output; use --format json".into()).into());
     }
-    let mut sa = super::load_scenario(&a.a)?;
-    let mut sb = super::load_scenario(&a.b)?;
-    a.run.apply(&mut sa)?;
+    let mut overrides = a.run.overrides()?;
     if let Some(n) = a.replications {
         if !(2..=1_000_000).contains(&n) {
             return Err(UserError(format!("--replications `{n}` is outside 2–1000000")).into());
         }
-        sa.sim.replications = n;
+        overrides.replications = Some(n);
     }
+    let sa = super::load_scenario_with(&a.a, &overrides)?;
     // common random numbers: B on A's seed, horizon and replications
+    let own = super::load_scenario(&a.b)?;
+    let sb = super::load_scenario_with(
+        &a.b,
+        &crate::scenario::Overrides {
+            seed: Some(sa.sim.seed),
+            horizon: Some(sa.sim.horizon.to_string()),
+            ..Default::default()
+        },
+    )?;
     let mut notes = Vec::new();
-    if (sb.sim.seed, sb.sim.horizon) != (sa.sim.seed, sa.sim.horizon) {
+    if (own.sim.seed, own.sim.horizon) != (sa.sim.seed, sa.sim.horizon) {
         notes.push(format!(
             "B runs on A's seed {} and horizon {} (its own: {} and {}), so both see the same luck",
-            sa.sim.seed, sa.sim.horizon, sb.sim.seed, sb.sim.horizon
+            sa.sim.seed, sa.sim.horizon, own.sim.seed, own.sim.horizon
         ));
     }
-    sb.sim.seed = sa.sim.seed;
-    sb.sim.horizon = sa.sim.horizon;
     let names =
         |s: &crate::scenario::Scenario| s.flows.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
     if names(&sa) != names(&sb) {

@@ -67,12 +67,8 @@ pub struct ApplyArgs {
 }
 
 fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, SdkEcs, Option<PrefectHttp>)> {
-    let (mut s, mut inputs, choice) = prepare(&a.target)?;
-    if let Some(r) = &a.region {
-        // the log configuration and the ARNs spotplan derives name the region too
-        s.region = r.clone();
-        inputs.region = r.clone();
-    }
+    // (the region names the log configuration and the ARNs spotplan derives too)
+    let (s, inputs, choice) = prepare(&a.target, a.region.as_deref())?;
     let want = desired(&s, &inputs, &choice);
     // the Prefect API first: a wrong URL must stop `apply` before any AWS change
     let prefect = match &a.target.prefect_api_url {

@@ -224,6 +224,7 @@ fn deployment_overrides(
 /// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it.
 pub fn prepare(
     a: &Target,
+    region: Option<&str>,
 ) -> anyhow::Result<(
     crate::scenario::Scenario,
     crate::deploy::inputs::DeployInputs,
@@ -241,7 +242,13 @@ pub fn prepare(
     } else {
         (a.file.clone(), None)
     };
-    let s = super::load_scenario(&scenario_path)?;
+    let s = super::load_scenario_with(
+        &scenario_path,
+        &crate::scenario::Overrides {
+            region: region.map(str::to_string),
+            ..Default::default()
+        },
+    )?;
     let deployments = deployment_overrides(&s, deployments)?;
     let choice = match from_rec {
         Some((strategy, retry)) => Choice {
@@ -293,7 +300,7 @@ pub fn prepare(
 
 pub fn run(a: EmitArgs) -> anyhow::Result<Outcome> {
     super::output::check_dir_writable(&a.out)?;
-    let (s, inputs, choice) = prepare(&a.target)?;
+    let (s, inputs, choice) = prepare(&a.target, None)?;
     let files = artefacts(&s, &inputs, &choice);
     // every file, or none
     let mut staged = super::output::Outputs::new();

@@ -66,8 +66,11 @@ pub struct GridArgs {
 impl GridArgs {
     /// Loads the scenario and applies the flags; returns it with its sweep spec.
     pub fn load(&self) -> anyhow::Result<(Scenario, SweepSpec)> {
-        let mut s = super::load_scenario(&self.file)?;
-        self.run.apply(&mut s)?;
+        let overrides = crate::scenario::Overrides {
+            assumed_objectives: Some(self.no_objectives),
+            ..self.run.overrides()?
+        };
+        let s = super::load_scenario_with(&self.file, &overrides)?;
         if self.no_objectives && s.objectives.any() {
             return Err(UserError(
                 "--no-objectives: the scenario states [objectives]; remove them or drop the flag"
@@ -75,9 +78,7 @@ impl GridArgs {
             )
             .into());
         }
-        if !s.objectives.any() {
-            s.objectives = crate::scenario::Objectives::default_for(&s, self.no_objectives);
-        }
+
         let mut spec = s.sweep.clone();
         let flag = |name: &str, m: String| UserError(format!("--{name}: {m}"));
         if let Some(v) = &self.spot_share {

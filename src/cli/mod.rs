@@ -209,18 +209,15 @@ pub struct RunFlags {
 }
 
 impl RunFlags {
-    /// Applies `--seed` and `--horizon` to the scenario and checks `--threads`.
-    pub fn apply(&self, s: &mut Scenario) -> Result<(), UserError> {
-        if let Some(seed) = self.seed {
-            s.sim.seed = seed;
-        }
+    /// `--seed` and `--horizon` as overrides of the scenario's values (checked here, so that
+    /// a bad flag is named as such), and `--threads` checked.
+    pub fn overrides(&self) -> Result<scenario::Overrides, UserError> {
         if let Some(h) = &self.horizon {
             let d = crate::model::SimTime::parse_human(h)
                 .map_err(|m| UserError(format!("--horizon: {m}")))?;
             if d.0 == 0 {
                 return Err(UserError("--horizon must be longer than zero".into()));
             }
-            s.sim.horizon = d;
         }
         if let Some(t) = self.threads
             && !(1..=MAX_THREADS).contains(&t)
@@ -229,7 +226,11 @@ impl RunFlags {
                 "--threads `{t}` is outside 1–{MAX_THREADS}"
             )));
         }
-        Ok(())
+        Ok(scenario::Overrides {
+            seed: self.seed,
+            horizon: self.horizon.clone(),
+            ..Default::default()
+        })
     }
 
     /// The budget the flags set (the defaults otherwise).
@@ -284,6 +285,14 @@ impl RunFlags {
 
 /// Reads and validates a scenario file; files it names are read relative to it.
 pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
+    load_scenario_with(path, &scenario::Overrides::default())
+}
+
+/// As [`load_scenario`], with the command line's values in place of the file's.
+pub fn load_scenario_with(
+    path: &Path,
+    overrides: &scenario::Overrides,
+) -> anyhow::Result<Scenario> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| UserError(format!("cannot read scenario `{}`: {e}", path.display())))?;
     let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -291,11 +300,12 @@ pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
         let p = dir.join(name);
         std::fs::read_to_string(&p).map_err(|e| format!("{e} (looked at `{}`)", p.display()))
     };
-    Ok(scenario::load_with_prices(
+    Ok(scenario::load_with(
         &src,
         &path.display().to_string(),
         &loader,
         &prices::resolve,
+        overrides,
     )?)
 }
 

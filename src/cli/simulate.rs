@@ -62,24 +62,22 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &a.trace {
         output::check_writable(path)?;
     }
-    let mut s = super::load_scenario(&a.file)?;
+    let mut overrides = a.run.overrides()?;
     if let Some(p) = &a.placement {
-        let reading = crate::scenario::spec::parse_placement(p).map_err(|m| {
+        crate::scenario::spec::parse_placement(p).map_err(|m| {
             UserError(format!(
                 "--placement: {m}; `simulate` runs one reading (`sweep` and `recommend` evaluate all with `robust`)"
             ))
         })?;
-        s.sim.placement = reading;
-        s.sim.placement_spec = crate::model::PlacementSpec::Reading(reading);
-        s.sim.placement_stated = true;
+        overrides.placement = Some(p.clone());
     }
     if let Some(n) = a.replications {
         if !(1..=1_000_000).contains(&n) {
             return Err(UserError(format!("--replications `{n}` is outside 1–1000000")).into());
         }
-        s.sim.replications = n;
+        overrides.replications = Some(n);
     }
-    a.run.apply(&mut s)?;
+    let s = super::load_scenario_with(&a.file, &overrides)?;
     let n = s.sim.replications;
     // the scenario and its all-on-demand baseline, every replication kept
     let est = crate::sim::budget::estimate(&s, 2, n as u64, n as u64);

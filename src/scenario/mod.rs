@@ -4,6 +4,7 @@
 pub mod error;
 pub mod file;
 mod locate;
+pub mod overrides;
 pub mod parse;
 pub mod retry;
 pub mod spec;
@@ -13,6 +14,7 @@ pub mod warnings;
 pub mod workload;
 
 pub use error::{Diagnostic, FieldPath, Location, ScenarioError};
+pub use overrides::Overrides;
 pub use types::*;
 pub use validate::{Loader, PriceRequest, PriceResolver, ResolvedPrices};
 pub use warnings::{Warning, warnings};
@@ -20,18 +22,34 @@ pub use warnings::{Warning, warnings};
 /// Parses and validates scenario text. `file` names it in errors; `loader` reads the files it
 /// references (traces, CSV schedules, empirical durations).
 pub fn load(src: &str, file: &str, loader: Loader<'_>) -> Result<Scenario, ScenarioError> {
-    load_with_prices(src, file, loader, &validate::bundled_only)
+    load_with(
+        src,
+        file,
+        loader,
+        &validate::bundled_only,
+        &Overrides::default(),
+    )
 }
 
-/// As [`load`], with a resolver for the `cache` and `live` price sources.
-pub fn load_with_prices(
+/// As [`load`], with a resolver for the `cache` and `live` price sources, and the command
+/// line's values in place of the file's: they are validated with the rest, and the scenario is
+/// never changed afterwards.
+pub fn load_with(
     src: &str,
     file: &str,
     loader: Loader<'_>,
     prices: validate::PriceResolver<'_>,
+    overrides: &Overrides,
 ) -> Result<Scenario, ScenarioError> {
-    let f = parse::parse_file(src, file)?;
-    validate::validate(&f, src, file, loader, prices)
+    let f = overrides.apply(&parse::parse_file(src, file)?);
+    let mut s = validate::validate(&f, src, file, loader, prices)?;
+    // (the objectives assumed for a file without any are part of building the scenario)
+    if let Some(none) = overrides.assumed_objectives
+        && !s.objectives.any()
+    {
+        s.objectives = Objectives::default_for(&s, none);
+    }
+    Ok(s)
 }
 
 /// The JSON Schema of the scenario format.

@@ -229,3 +229,52 @@ fn recommend_names_a_deployable_policy_on_every_shipped_scenario() {
         );
     }
 }
+
+#[test]
+fn command_line_overrides_are_validated_with_the_file_and_build_the_same_scenario() {
+    use spotplan::scenario::{Overrides, load_with, validate::bundled_only};
+    let src = std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
+    let no_files = |_: &str| -> Result<String, String> { Err("none".into()) };
+    let load = |src: &str, o: &Overrides| load_with(src, "s.toml", &no_files, &bundled_only, o);
+    let o = Overrides {
+        seed: Some(7),
+        horizon: Some("3d".into()),
+        replications: Some(5),
+        placement: Some("weighted-random".into()),
+        region: Some("eu-west-1".into()),
+        assumed_objectives: None,
+    };
+    let s = load(&src, &o).unwrap();
+    assert_eq!(
+        (
+            s.sim.seed,
+            s.sim.horizon,
+            s.sim.replications,
+            s.region.as_str()
+        ),
+        (7, spotplan::model::SimTime(3 * 86_400_000), 5, "eu-west-1")
+    );
+    assert!(s.sim.placement_stated);
+    // the region's own rates: validation resolved them for the override, not the file's region
+    let file_eu = load(
+        &src.replace("region = \"us-east-1\"", "region = \"eu-west-1\""),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.prices.region, "eu-west-1");
+    assert_eq!(s.prices.rates, file_eu.prices.rates);
+    // the sweep keeps the file's replications (an override of the simulation's is no sweep's)
+    assert_eq!(
+        s.sweep.replications,
+        load(&src, &Overrides::default())
+            .unwrap()
+            .sweep
+            .replications
+    );
+    // an override is checked as the file's value is
+    let bad = Overrides {
+        region: Some("mars-north-1".into()),
+        ..Default::default()
+    };
+    assert!(load(&src, &bad).is_err());
+}

@@ -28,6 +28,9 @@ use prices::{check_rates, network, prices};
 use spot::{retry, spot};
 
 pub use context::{DEFAULT_START_UNIX_MS, Loader};
+
+/// `simulation.replications` when the file does not say.
+pub const DEFAULT_REPLICATIONS: u32 = 200;
 pub use flows::weekly_occurrences;
 pub use prices::{PriceRequest, PriceResolver, ResolvedPrices, bundled_only};
 pub use spot::parse_trace;
@@ -148,7 +151,17 @@ pub fn validate(
         sim, cluster, worker, launch, spot, retry, prices, sweep, rates, network,
     )
     else {
-        unreachable!("every missing section recorded a diagnostic")
+        // every section that fails records a diagnostic, so this is not reached; should a
+        // change break that, the user gets an error rather than a crash
+        return Err(ScenarioError {
+            diagnostics: vec![Diagnostic {
+                file: file.to_string(),
+                location: None,
+                path: root,
+                message: "this scenario could not be validated, and no check said why (a defect of spotplan: please report it with the file)".into(),
+            }],
+            more: 0,
+        });
     };
     let digest = Sha256::digest(src.as_bytes());
     let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -179,7 +192,7 @@ pub fn validate(
 
 fn simulation(cx: &mut Ctx, s: &SimulationSection, p: &FieldPath) -> Option<SimulationSettings> {
     let horizon = cx.positive_dur(&p.key("horizon"), s.horizon.as_deref().unwrap_or("30d"));
-    let replications = s.replications.unwrap_or(200);
+    let replications = s.replications.unwrap_or(DEFAULT_REPLICATIONS);
     if !(1..=1_000_000).contains(&replications) {
         cx.err(
             &p.key("replications"),
