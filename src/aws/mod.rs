@@ -5,4 +5,4 @@
 pub mod config;
 pub mod ecs;
 pub mod pricing;
-pub mod spotfeed;
+pub(crate) mod spotfeed;

@@ -1,10 +1,11 @@
 //! Fetching the public Fargate Spot price feed (not in the Price List API).
 
 /// The feed behind the AWS Fargate pricing page (undocumented; see the domain notes).
-pub const SPOT_FEED_URL: &str = "https://dftu77xade0tc.cloudfront.net/fargate-spot-prices.json";
+pub(crate) const SPOT_FEED_URL: &str =
+    "https://dftu77xade0tc.cloudfront.net/fargate-spot-prices.json";
 
 /// Downloads the feed text.
-pub fn fetch(url: &str) -> Result<String, String> {
+pub(crate) fn fetch(url: &str) -> Result<String, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(30)))
         .build()

@@ -70,7 +70,7 @@ pub struct Proportion {
 }
 
 impl Proportion {
-    /// Wilson score interval ([`crate::stats::interval::wilson`]).
+    /// Wilson score interval (`crate::stats::interval::wilson`).
     pub fn of(k: u64, n: u64) -> Proportion {
         let p = if n == 0 { 0.0 } else { k as f64 / n as f64 };
         let (low, high) = crate::stats::interval::wilson(p, n as f64);

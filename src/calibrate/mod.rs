@@ -4,6 +4,6 @@
 pub mod estimate;
 pub mod fit;
 pub mod records;
-pub mod sample;
+pub(crate) mod sample;
 pub mod synthetic;
 pub mod write;

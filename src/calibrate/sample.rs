@@ -4,7 +4,7 @@
 use crate::sim::rng::{Purpose, Stream};
 
 /// Reservoir size for samples used by goodness-of-fit, empirical distributions and quantiles.
-pub const RESERVOIR: usize = 4096;
+pub(crate) const RESERVOIR: usize = 4096;
 
 /// A fixed-size uniform sample (Algorithm R), deterministic.
 #[derive(Clone, Debug, Default)]
@@ -42,7 +42,7 @@ impl Reservoir {
 
 /// A distribution-free 95% interval for the median of a sorted sample (order statistics
 /// n/2 ∓ 1.96·√n/2).
-pub fn median_ci(sorted: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn median_ci(sorted: &[f64]) -> Option<(f64, f64)> {
     let n = sorted.len();
     if n < 6 {
         return None;
@@ -54,6 +54,6 @@ pub fn median_ci(sorted: &[f64]) -> Option<(f64, f64)> {
 }
 
 /// A quantile of a sorted sample.
-pub fn q(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn q(sorted: &[f64], p: f64) -> f64 {
     crate::stats::quantile_sorted(sorted, p)
 }

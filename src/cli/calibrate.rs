@@ -34,7 +34,7 @@ pub struct CalibrateArgs {
     pub format: PriceFormat,
 }
 
-pub fn run(a: CalibrateArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: CalibrateArgs) -> anyhow::Result<Outcome> {
     if let Some(p) = &a.out {
         super::output::check_writable(p)?;
     }

@@ -34,7 +34,7 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
-pub fn run(a: CompareArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: CompareArgs) -> anyhow::Result<Outcome> {
     if a.format == Format::Csv {
         return Err(UserError("compare has no CSV output; use --format json".into()).into());
     }

@@ -114,7 +114,7 @@ fn show(p: &Plan, f: PlanFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run_plan(a: PlanArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run_plan(a: PlanArgs) -> anyhow::Result<Outcome> {
     let (p, _, _) = compute(&a.account)?;
     show(&p, a.account.format)?;
     Ok(if a.detailed_exitcode && p.has_changes() {
@@ -124,7 +124,7 @@ pub fn run_plan(a: PlanArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-pub fn run_apply(a: ApplyArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run_apply(a: ApplyArgs) -> anyhow::Result<Outcome> {
     let (p, mut api, prefect) = compute(&a.account)?;
     show(&p, a.account.format)?;
     if let Some(why) = p.blocked() {

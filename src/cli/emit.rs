@@ -222,7 +222,7 @@ fn deployment_overrides(
 }
 
 /// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it.
-pub fn prepare(
+pub(crate) fn prepare(
     a: &Target,
     region: Option<&str>,
 ) -> anyhow::Result<(
@@ -298,7 +298,7 @@ pub fn prepare(
     Ok((s, inputs, choice))
 }
 
-pub fn run(a: EmitArgs) -> anyhow::Result<Outcome> {
+pub(crate) fn run(a: EmitArgs) -> anyhow::Result<Outcome> {
     super::output::check_dir_writable(&a.out)?;
     let (s, inputs, choice) = prepare(&a.target, None)?;
     let files = artefacts(&s, &inputs, &choice);

@@ -39,7 +39,7 @@ pub enum Outcome {
 
 /// Which table a command's status is read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Table {
+pub(super) enum Table {
     /// `plan` and `apply`: any error is 1.
     Deploy,
     /// Every other command: bad input 1, any other failure 2.
@@ -52,7 +52,7 @@ fn bad_input(e: &anyhow::Error) -> bool {
 }
 
 /// The exit status of a command that ended with `r`, by `table`.
-pub fn status(table: Table, r: &anyhow::Result<Outcome>) -> u8 {
+pub(super) fn status(table: Table, r: &anyhow::Result<Outcome>) -> u8 {
     match (r, table) {
         (Ok(Outcome::Done), _) => 0,
         (Ok(Outcome::Changes), _) => 2,
@@ -66,7 +66,7 @@ pub fn status(table: Table, r: &anyhow::Result<Outcome>) -> u8 {
 }
 
 /// [`status`] as the process's exit code.
-pub fn exit_code(table: Table, r: &anyhow::Result<Outcome>) -> ExitCode {
+pub(super) fn exit_code(table: Table, r: &anyhow::Result<Outcome>) -> ExitCode {
     ExitCode::from(status(table, r))
 }
 

@@ -148,7 +148,7 @@ impl GridArgs {
 }
 
 /// The process-wide Ctrl-C flag; the first call installs the handler.
-pub fn cancel_flag() -> &'static AtomicBool {
+pub(super) fn cancel_flag() -> &'static AtomicBool {
     static FLAG: OnceLock<&'static AtomicBool> = OnceLock::new();
     FLAG.get_or_init(|| {
         let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));

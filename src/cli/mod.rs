@@ -25,11 +25,11 @@ mod calibrate;
 mod compare;
 #[cfg(feature = "aws")]
 mod deploy;
-pub mod emit;
+pub(crate) mod emit;
 mod exit;
 mod grid;
-pub mod output;
-pub mod prices;
+pub(crate) mod output;
+pub(crate) mod prices;
 mod recommend;
 mod report;
 mod schema;
@@ -127,7 +127,7 @@ pub enum Format {
 #[error("{0}")]
 pub struct UserError(pub String);
 
-/// Runs the CLI; returns the process exit code by the command's table ([`exit`]).
+/// Runs the CLI; returns the process exit code by the command's table (`exit`).
 pub fn run(cli: Cli) -> ExitCode {
     let table = match cli.command {
         #[cfg(feature = "aws")]

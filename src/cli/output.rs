@@ -18,7 +18,7 @@ static SERIAL: AtomicU64 = AtomicU64::new(0);
 /// can be created in its directory or, when that does not exist yet, in its nearest existing
 /// ancestor (nothing is created: bad input changes nothing). Bad paths are the user's input:
 /// exit 1, with the path and the reason.
-pub fn check_writable(dest: &Path) -> Result<(), UserError> {
+pub(crate) fn check_writable(dest: &Path) -> Result<(), UserError> {
     if dest.is_dir() {
         return Err(UserError(format!(
             "cannot write `{}`: it is a directory",
@@ -56,7 +56,7 @@ pub fn check_writable(dest: &Path) -> Result<(), UserError> {
 }
 
 /// [`check_writable`] for a directory of outputs (created if missing).
-pub fn check_dir_writable(dir: &Path) -> Result<(), UserError> {
+pub(crate) fn check_dir_writable(dir: &Path) -> Result<(), UserError> {
     if dir.exists() && !dir.is_dir() {
         return Err(UserError(format!(
             "cannot write into `{}`: it is a file, not a directory",
@@ -91,24 +91,24 @@ fn temp_in(dir: &Path, dest: &Path) -> std::io::Result<(PathBuf, File)> {
 
 /// The files of one command, staged and then committed together.
 #[derive(Default)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     /// (temporary file, destination), in the order added.
     staged: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Outputs {
     /// Nothing staged.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Stages `body` for `dest`.
-    pub fn add(&mut self, dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    pub(crate) fn add(&mut self, dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
         self.add_with(dest, |w| w.write_all(body.as_ref()))
     }
 
     /// Stages `body` for `dest` as an executable script (mode 0755 on Unix).
-    pub fn add_script(&mut self, dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    pub(crate) fn add_script(&mut self, dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
         self.add(dest, body)?;
         #[cfg(unix)]
         if let Some((tmp, _)) = self.staged.last() {
@@ -120,7 +120,7 @@ impl Outputs {
     }
 
     /// Stages what `write` produces for `dest` (streamed through a buffer).
-    pub fn add_with(
+    pub(crate) fn add_with(
         &mut self,
         dest: &Path,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -140,7 +140,7 @@ impl Outputs {
     }
 
     /// Renames every staged file over its destination.
-    pub fn commit(mut self) -> anyhow::Result<Vec<PathBuf>> {
+    pub(crate) fn commit(mut self) -> anyhow::Result<Vec<PathBuf>> {
         // what a rename cannot replace is found before anything is replaced
         if let Some((_, dest)) = self.staged.iter().find(|(_, d)| d.is_dir()) {
             anyhow::bail!(
@@ -173,7 +173,7 @@ impl Drop for Outputs {
 }
 
 /// Writes one file all or nothing.
-pub fn write_file(dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
+pub(crate) fn write_file(dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
     let mut o = Outputs::new();
     o.add(dest, body)?;
     o.commit()?;

@@ -98,7 +98,7 @@ pub struct DiffArgs {
 }
 
 /// The cache file: `$SPOTPLAN_CACHE_DIR/prices.json`, else the user's cache directory.
-pub fn cache_path() -> Result<PathBuf, String> {
+pub(crate) fn cache_path() -> Result<PathBuf, String> {
     if let Some(d) = std::env::var_os("SPOTPLAN_CACHE_DIR") {
         return Ok(PathBuf::from(d).join("prices.json"));
     }
@@ -137,7 +137,7 @@ fn now_unix() -> i64 {
 }
 
 /// Resolves a scenario's `cache` / `live` price source.
-pub fn resolve(req: &PriceRequest) -> Result<ResolvedPrices, String> {
+pub(crate) fn resolve(req: &PriceRequest) -> Result<ResolvedPrices, String> {
     let cache = read_cache()?;
     let have = cache.as_ref().and_then(|c| c.regions.get(&req.region));
     match req.source.as_str() {
@@ -205,7 +205,7 @@ fn warn_if_stale(s: &PriceSnapshot, region: &str) {
 }
 
 /// Where spot prices come from.
-pub enum SpotInput {
+pub(crate) enum SpotInput {
     /// A saved feed.
     File(PathBuf),
     /// The web feed.
@@ -216,7 +216,7 @@ pub enum SpotInput {
 
 /// Fetches on-demand rates (and spot rates) into cache entries.
 #[cfg(feature = "aws")]
-pub fn fetch_regions(
+pub(crate) fn fetch_regions(
     aws: &crate::aws::config::AwsArgs,
     pricing_region: &str,
     region: Option<&str>,
@@ -439,7 +439,7 @@ fn run_diff(a: DiffArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Runs a `pricing` subcommand.
-pub fn run(c: PricingCommand) -> anyhow::Result<Outcome> {
+pub(crate) fn run(c: PricingCommand) -> anyhow::Result<Outcome> {
     match c {
         PricingCommand::Fetch(a) => run_fetch(a),
         PricingCommand::Show(a) => run_show(a),

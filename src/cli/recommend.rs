@@ -40,7 +40,7 @@ pub enum RecFormat {
 
 /// The recommendation file.
 #[derive(serde::Serialize)]
-pub struct RecommendationFile<'a> {
+pub(super) struct RecommendationFile<'a> {
     /// `spotplan-recommendation/1`.
     pub format: &'static str,
     /// Whether the sweep was interrupted (Ctrl-C): the pick rests on the cells that
@@ -59,7 +59,7 @@ pub struct RecommendationFile<'a> {
 }
 
 /// A recommendation run: the scenario, the sweep, the pick and the article check.
-pub struct Recommended {
+pub(super) struct Recommended {
     /// The scenario with the flags applied.
     pub scenario: crate::scenario::Scenario,
     /// The sweep.
@@ -76,7 +76,7 @@ pub struct Recommended {
 
 impl Recommended {
     /// The `recommendation.json` content.
-    pub fn file(&self) -> RecommendationFile<'_> {
+    pub(super) fn file(&self) -> RecommendationFile<'_> {
         RecommendationFile {
             format: "spotplan-recommendation/1",
             partial: self.run.result.search.interrupted,
@@ -94,7 +94,7 @@ impl Recommended {
 
 /// Nothing feasible when no candidate meets the objectives (status 3, a distinct answer a
 /// script can test; the output says which objective binds), else done.
-pub fn feasible(rec: &Recommendation) -> Outcome {
+pub(super) fn feasible(rec: &Recommendation) -> Outcome {
     if rec.candidate.is_none() {
         Outcome::NothingFeasible
     } else {
@@ -105,7 +105,7 @@ pub fn feasible(rec: &Recommendation) -> Outcome {
 /// Runs the sweep of `grid` (with progress and Ctrl-C), picks the recommendation and
 /// simulates the article's configuration under the scenario's and `per-call` placement.
 /// `None` after `--dry-run` (the estimate printed, as JSON when `json`).
-pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Recommended>> {
+pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Recommended>> {
     let (s, spec) = grid.load()?;
     let (_, variants) = crate::sweep::job::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
@@ -189,7 +189,7 @@ pub fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Reco
     }))
 }
 
-pub fn run(a: RecommendArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: RecommendArgs) -> anyhow::Result<Outcome> {
     if let Some(p) = &a.out {
         super::output::check_writable(p)?;
     }

@@ -22,7 +22,7 @@ pub struct ReportArgs {
     pub out: PathBuf,
 }
 
-pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     output::check_dir_writable(&a.out)?;
     let Some(r) = super::recommend::recommend_grid(&a.grid, false)? else {
         return Ok(Outcome::Done);

@@ -2,7 +2,7 @@
 
 use super::exit::Outcome;
 
-pub fn run() -> anyhow::Result<Outcome> {
+pub(super) fn run() -> anyhow::Result<Outcome> {
     outln!(
         "{}",
         serde_json::to_string_pretty(&crate::scenario::json_schema())?

@@ -55,7 +55,7 @@ pub struct SimulateArgs {
     pub quiet: bool,
 }
 
-pub fn run(a: SimulateArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: SimulateArgs) -> anyhow::Result<Outcome> {
     if let Some(dir) = &a.out {
         output::check_dir_writable(dir)?;
     }

@@ -72,7 +72,7 @@ fn parse_shard(text: &str) -> Result<(u32, u32), UserError> {
 }
 
 /// Prints a sweep in `format` and writes sweep.json / sweep.csv into `out`.
-pub fn emit(
+pub(super) fn emit(
     r: &SweepResult,
     format: Format,
     wide: bool,
@@ -96,7 +96,7 @@ pub fn emit(
     Ok(())
 }
 
-pub fn run(a: SweepArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: SweepArgs) -> anyhow::Result<Outcome> {
     if let Some(dir) = &a.out {
         output::check_dir_writable(dir)?;
     }
@@ -171,7 +171,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-pub fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
     let mut shards = Vec::new();
     for p in &a.shards {
         let text = std::fs::read_to_string(p)

@@ -26,7 +26,7 @@ pub enum ValidateFormat {
     Json,
 }
 
-pub fn run(a: ValidateArgs) -> anyhow::Result<Outcome> {
+pub(super) fn run(a: ValidateArgs) -> anyhow::Result<Outcome> {
     match super::load_scenario(&a.file) {
         Ok(s) => {
             let ws = warnings(&s);

@@ -63,7 +63,7 @@ fn belongs(flow: &str, d: &DeploymentState) -> bool {
 }
 
 /// Plans the deployments of work pool `pool`.
-pub fn plan_deployments(
+pub(crate) fn plan_deployments(
     want: &[DeploymentWant],
     seen: &[DeploymentState],
     pool: &str,

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 /// The feed's names and ARNs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Feed {
+pub(crate) struct Feed {
     /// Dead-letter queue.
     pub dlq: String,
     /// The queue the worker reads.
@@ -39,7 +39,7 @@ const PREFIX_MAX: usize = 48;
 
 /// The feed of work pool `pool` for `cluster` in `region` of `account`. Characters SQS and
 /// EventBridge names refuse become `-`.
-pub fn feed(pool: &str, region: &str, account: &str, cluster: &str) -> Feed {
+pub(crate) fn feed(pool: &str, region: &str, account: &str, cluster: &str) -> Feed {
     let prefix: String = pool
         .chars()
         .map(|c| {
@@ -114,17 +114,9 @@ pub struct ObservedEvents {
     pub rule: Option<RuleState>,
 }
 
-/// The queue attributes spotplan sets (the others are read back and ignored).
-pub const QUEUE_ATTRIBUTES: [&str; 4] = [
-    "MessageRetentionPeriod",
-    "VisibilityTimeout",
-    "RedrivePolicy",
-    "Policy",
-];
-
 impl Feed {
     /// The rule's event pattern: this cluster's task state changes.
-    pub fn event_pattern(&self) -> Value {
+    pub(crate) fn event_pattern(&self) -> Value {
         json!({
             "source": ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
@@ -133,7 +125,7 @@ impl Feed {
     }
 
     /// EventBridge may send to the queue, for this rule only.
-    pub fn queue_policy(&self) -> Value {
+    pub(crate) fn queue_policy(&self) -> Value {
         policy(json!(self.queue_arn), json!(self.rule_arn))
     }
 
@@ -142,7 +134,7 @@ impl Feed {
     }
 
     /// The desired state.
-    pub fn desired(&self) -> EventsState {
+    pub(crate) fn desired(&self) -> EventsState {
         let attrs = |v: &[(&str, String)]| {
             v.iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
@@ -179,7 +171,7 @@ impl Feed {
     /// `…_OBSERVER_ENABLED` nowhere (`EcsWorker.__aenter__` in `prefect_aws/workers/ecs_worker.py`
     /// always calls `start_observer`), so the queue name is what matters: without it the
     /// observer looks for `prefect-ecs-tasks-events`. The flag is set for versions that read it.
-    pub fn worker_env(&self) -> Vec<(String, String)> {
+    pub(crate) fn worker_env(&self) -> Vec<(String, String)> {
         [
             ("PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_ENABLED", "true"),
             (
@@ -196,7 +188,7 @@ impl Feed {
     }
 
     /// The worker task role's statement for the queue.
-    pub fn worker_statement(&self) -> Value {
+    pub(crate) fn worker_statement(&self) -> Value {
         json!({"Sid": "ReadTaskStateChanges", "Effect": "Allow",
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                        "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
@@ -206,7 +198,7 @@ impl Feed {
     /// The AWS CLI inputs and the script that applies them (idempotent: CreateQueue with the
     /// same attributes returns the queue, SetQueueAttributes puts them back, PutRule and
     /// PutTargets replace).
-    pub fn cli_files(&self) -> Vec<(String, String)> {
+    pub(crate) fn cli_files(&self) -> Vec<(String, String)> {
         let d = self.desired();
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
         vec![
@@ -266,7 +258,7 @@ aws events put-targets --region "$REGION" --cli-input-json file://put-targets.js
     }
 
     /// The CloudFormation resources (logical ids `CrashEvents*`).
-    pub fn cloudformation(&self) -> Vec<(String, Value)> {
+    pub(crate) fn cloudformation(&self) -> Vec<(String, Value)> {
         let d = self.desired();
         let num = |q: &QueueState, k: &str| {
             q.attributes
@@ -316,7 +308,7 @@ aws events put-targets --region "$REGION" --cli-input-json file://put-targets.js
     }
 
     /// The Terraform resources.
-    pub fn terraform(&self) -> String {
+    pub(crate) fn terraform(&self) -> String {
         let d = self.desired();
         let attr = |q: &QueueState, k: &str| q.attributes.get(k).cloned().unwrap_or_default();
         let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
@@ -414,7 +406,7 @@ fn same_value(a: &str, b: &str) -> bool {
 }
 
 /// The attributes of `want` that `seen` lacks or holds otherwise.
-pub fn attribute_changes(want: &QueueState, seen: &QueueState) -> Vec<String> {
+pub(crate) fn attribute_changes(want: &QueueState, seen: &QueueState) -> Vec<String> {
     want.attributes
         .iter()
         .filter(|(k, v)| !seen.attributes.get(*k).is_some_and(|s| same_value(s, v)))

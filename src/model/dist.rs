@@ -8,7 +8,7 @@ use rand_distr::{Distribution, Exp, Gamma, LogNormal, StandardUniform};
 use super::SimTime;
 
 /// z-score of the 95th percentile of the standard normal.
-pub const Z95: f64 = 1.6448536269514722;
+pub(crate) const Z95: f64 = 1.6448536269514722;
 
 /// A distribution of non-negative durations.
 #[derive(Clone, Debug, PartialEq)]

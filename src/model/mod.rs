@@ -1,9 +1,9 @@
 //! Domain values with units: simulated time, task sizes, providers and strategies.
 
-pub mod dist;
-pub mod provider;
-pub mod size;
-pub mod time;
+pub(crate) mod dist;
+pub(crate) mod provider;
+pub(crate) mod size;
+pub(crate) mod time;
 
 pub use dist::Dist;
 pub use provider::{Placement, PlacementSpec, Provider, Strategy, StrategyItem};

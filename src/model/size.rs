@@ -79,7 +79,7 @@ impl TaskSize {
 ///
 /// Source: botocore model `RegisterTaskDefinitionRequest.memory` (table in
 /// `domain/ecs-fargate-prefect.md` §3.2).
-pub fn valid_memory_for_cpu(cpu: u32) -> Option<Vec<u32>> {
+pub(crate) fn valid_memory_for_cpu(cpu: u32) -> Option<Vec<u32>> {
     let steps = |from_gb: u32, to_gb: u32, step_gb: usize| -> Vec<u32> {
         (from_gb..=to_gb)
             .step_by(step_gb)
@@ -99,10 +99,10 @@ pub fn valid_memory_for_cpu(cpu: u32) -> Option<Vec<u32>> {
 }
 
 /// The valid Fargate CPU values, in units.
-pub const VALID_CPUS: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
+pub(crate) const VALID_CPUS: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /// Describes the allowed memory for a CPU value in words, e.g. `2048–8192 MiB in 1024 MiB steps`.
-pub fn describe_memory_for_cpu(cpu: u32) -> String {
+pub(crate) fn describe_memory_for_cpu(cpu: u32) -> String {
     match cpu {
         256 => "512, 1024 or 2048 MiB".into(),
         512 => "1024, 2048, 3072 or 4096 MiB".into(),
@@ -116,7 +116,7 @@ pub fn describe_memory_for_cpu(cpu: u32) -> String {
 }
 
 /// Parses a CPU given as units (`1024`, `"1024"`) or vCPUs (`"1 vCPU"`, `"0.25 vcpu"`).
-pub fn parse_cpu_text(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_cpu_text(text: &str) -> Result<u32, String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     if let Some(num) = lower.strip_suffix("vcpu") {
@@ -134,7 +134,7 @@ pub fn parse_cpu_text(text: &str) -> Result<u32, String> {
 }
 
 /// Parses memory given as MiB (`2048`, `"2048"`) or GB (`"2 GB"`, `"0.5GB"`, `"2 GiB"`).
-pub fn parse_memory_text(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_memory_text(text: &str) -> Result<u32, String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     let gb = lower

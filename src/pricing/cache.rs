@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use super::{PriceSnapshot, RegionRates};
 
 /// The cache file format tag.
-pub const CACHE_FORMAT: &str = "spotplan-prices/1";
+pub(crate) const CACHE_FORMAT: &str = "spotplan-prices/1";
 
 /// Days after which a price snapshot earns a warning.
-pub const STALE_AFTER_DAYS: i64 = 90;
+pub(crate) const STALE_AFTER_DAYS: i64 = 90;
 
 /// One region's fetched rates.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CachedRegion {
+pub(crate) struct CachedRegion {
     /// When it was fetched, Unix seconds.
     pub fetched_unix: i64,
     /// The same, RFC 3339.
@@ -28,7 +28,7 @@ pub struct CachedRegion {
 
 /// The cache file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PriceCache {
+pub(crate) struct PriceCache {
     /// [`CACHE_FORMAT`].
     pub format: String,
     /// Regions.
@@ -46,7 +46,7 @@ impl Default for PriceCache {
 
 impl PriceCache {
     /// Parses a cache file.
-    pub fn parse(text: &str) -> Result<PriceCache, String> {
+    pub(crate) fn parse(text: &str) -> Result<PriceCache, String> {
         let c: PriceCache = serde_json::from_str(text).map_err(|e| format!("the price cache is not readable ({e}); delete it and run `spotplan pricing fetch` again"))?;
         if c.format != CACHE_FORMAT {
             return Err(format!(
@@ -58,12 +58,12 @@ impl PriceCache {
     }
 
     /// Replaces the fetched regions.
-    pub fn merge(&mut self, fetched: BTreeMap<String, CachedRegion>) {
+    pub(crate) fn merge(&mut self, fetched: BTreeMap<String, CachedRegion>) {
         self.regions.extend(fetched);
     }
 
     /// The cache as a snapshot (as-of = the oldest fetch date).
-    pub fn snapshot(&self) -> PriceSnapshot {
+    pub(crate) fn snapshot(&self) -> PriceSnapshot {
         let oldest = self
             .regions
             .values()
@@ -88,19 +88,19 @@ impl PriceCache {
 }
 
 /// Whether a region fetched at `fetched_unix` is fresh at `now_unix` for a maximum age.
-pub fn is_fresh(fetched_unix: i64, now_unix: i64, max_age_secs: i64) -> bool {
+pub(crate) fn is_fresh(fetched_unix: i64, now_unix: i64, max_age_secs: i64) -> bool {
     now_unix >= fetched_unix && now_unix - fetched_unix <= max_age_secs
 }
 
 /// Age in whole days of a `YYYY-MM-DD…` date at `now_unix`, if it parses.
-pub fn age_days(as_of: &str, now_unix: i64) -> Option<i64> {
+pub(crate) fn age_days(as_of: &str, now_unix: i64) -> Option<i64> {
     let d = chrono::NaiveDate::parse_from_str(as_of.get(..10)?, "%Y-%m-%d").ok()?;
     let t = d.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
     Some((now_unix - t).div_euclid(86_400))
 }
 
 /// The warning for a snapshot older than [`STALE_AFTER_DAYS`].
-pub fn staleness_warning(as_of: &str, now_unix: i64) -> Option<String> {
+pub(crate) fn staleness_warning(as_of: &str, now_unix: i64) -> Option<String> {
     let days = age_days(as_of, now_unix)?;
     (days > STALE_AFTER_DAYS).then(|| {
         format!("the prices in use are {days} days old (as of {as_of}); run `spotplan pricing fetch` for today's")

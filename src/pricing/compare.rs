@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{PriceSnapshot, RegionRates};
 
 /// The Fargate rates `pricing show` and `pricing diff` list, by their names in JSON.
-pub const RATE_NAMES: [&str; 9] = [
+pub(crate) const RATE_NAMES: [&str; 9] = [
     "vcpu_hour",
     "gb_hour",
     "arm_vcpu_hour",
@@ -22,7 +22,7 @@ pub const RATE_NAMES: [&str; 9] = [
 ];
 
 impl RegionRates {
-    /// The rates [`RATE_NAMES`] names, in that order (USD per vCPU-, GB- or GB-of-storage-hour).
+    /// The rates `RATE_NAMES` names, in that order (USD per vCPU-, GB- or GB-of-storage-hour).
     pub fn listed(&self) -> [Option<f64>; 9] {
         [
             self.vcpu_hour,
@@ -40,7 +40,10 @@ impl RegionRates {
 
 /// Puts the Spot feed's rates (`spot`, by region) into the Price List's (`rates`): the feed is
 /// the only source of FARGATE_SPOT rates; a region the feed lacks keeps none.
-pub fn merge_spot(rates: &mut BTreeMap<String, RegionRates>, spot: &BTreeMap<String, RegionRates>) {
+pub(crate) fn merge_spot(
+    rates: &mut BTreeMap<String, RegionRates>,
+    spot: &BTreeMap<String, RegionRates>,
+) {
     for (r, od) in rates.iter_mut() {
         if let Some(sp) = spot.get(r) {
             od.spot_vcpu_hour = sp.spot_vcpu_hour;
@@ -53,7 +56,7 @@ pub fn merge_spot(rates: &mut BTreeMap<String, RegionRates>, spot: &BTreeMap<Str
 
 /// One rate that differs between the bundled snapshot and the cache.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RateDifference {
+pub(crate) struct RateDifference {
     /// The region.
     pub region: String,
     /// The rate's name ([`RATE_NAMES`]).
@@ -67,7 +70,7 @@ pub struct RateDifference {
 }
 
 /// The rates that differ between `bundled` and `cache`, by region (all, or `region`) and rate.
-pub fn differences(
+pub(crate) fn differences(
     bundled: &PriceSnapshot,
     cache: &PriceSnapshot,
     region: Option<&str>,

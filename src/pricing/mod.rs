@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Architecture, OperatingSystem, Provider, TaskSize};
 
-pub mod cache;
-pub mod compare;
+pub(crate) mod cache;
+pub(crate) mod compare;
 pub mod pricelist;
-pub mod resolved;
+pub(crate) mod resolved;
 
 pub use resolved::{MissingRate, MissingRates, TaskRates};
 

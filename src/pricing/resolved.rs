@@ -87,7 +87,7 @@ fn platform(size: &TaskSize) -> &'static str {
 /// that can reach `providers` (the worker and the all-on-demand baseline always need
 /// FARGATE). `on_demand_discount` (0–1, e.g. a Compute Savings Plan) lowers on-demand rates
 /// only, never FARGATE_SPOT. Every missing rate is listed at once.
-pub fn resolve(
+pub(crate) fn resolve(
     prices: &PriceTable,
     sizes: &[&TaskSize],
     worker: &TaskSize,

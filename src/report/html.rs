@@ -8,7 +8,7 @@ use crate::sweep::result::SweepResult;
 use crate::units::num;
 
 /// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -178,7 +178,7 @@ fn summary(
 
 /// The report page: the summary first (what to do, current against recommended, what to
 /// change), then the candidates, the charts, the assumptions and the full text.
-pub fn page(
+pub(crate) fn page(
     r: &SweepResult,
     rec: &Recommendation,
     article: &[ArticleCheck],

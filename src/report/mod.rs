@@ -12,8 +12,8 @@ use crate::units::{self as fmt, num};
 
 pub mod charts;
 pub mod export;
-pub mod html;
-pub mod prices;
+pub(crate) mod html;
+pub(crate) mod prices;
 pub mod sweep;
 
 /// The human-readable report.

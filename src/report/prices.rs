@@ -6,7 +6,7 @@ use crate::pricing::compare::RateDifference;
 
 /// The Fargate rates of `s` (all regions, or `region`), USD per hour, grouped by what they
 /// price.
-pub fn rates_table(s: &PriceSnapshot, region: Option<&str>) -> String {
+pub(crate) fn rates_table(s: &PriceSnapshot, region: Option<&str>) -> String {
     // 100 columns: USD per hour, grouped by what they price (names as in `RATE_NAMES` in JSON)
     let mut o = String::from(
         "USD per hour         on-demand x86_64   on-demand arm64  storage     spot x86_64       spot arm64\n",
@@ -36,7 +36,11 @@ pub fn rates_table(s: &PriceSnapshot, region: Option<&str>) -> String {
 }
 
 /// The differences, one line each, under a line that dates both sides.
-pub fn differences_text(bundled_as_of: &str, cache_as_of: &str, rows: &[RateDifference]) -> String {
+pub(crate) fn differences_text(
+    bundled_as_of: &str,
+    cache_as_of: &str,
+    rows: &[RateDifference],
+) -> String {
     let mut o = format!("bundled as of {bundled_as_of} vs cache as of {cache_as_of}\n");
     if rows.is_empty() {
         o.push_str("no differences\n");

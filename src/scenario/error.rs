@@ -120,18 +120,18 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Every problem found in a scenario file (at least one); at most [`MAX_SHOWN`] are kept, and
+/// Every problem found in a scenario file (at least one); at most `MAX_SHOWN` are kept, and
 /// the count of the rest.
 #[derive(Clone, Debug, thiserror::Error)]
 pub struct ScenarioError {
-    /// The problems, in file order where known (the first [`MAX_SHOWN`]).
+    /// The problems, in file order where known (the first `MAX_SHOWN`).
     pub diagnostics: Vec<Diagnostic>,
     /// How many more were found and not kept.
     pub more: usize,
 }
 
 /// Errors shown for one file; the rest are counted ("… and 7949 more errors").
-pub const MAX_SHOWN: usize = 50;
+pub(crate) const MAX_SHOWN: usize = 50;
 
 impl ScenarioError {
     /// One diagnostic.

@@ -6,13 +6,13 @@ use toml::de::{DeTable, DeValue};
 use super::error::{FieldPath, Location, Seg};
 
 /// The source position of the value at `path` (or of its nearest existing parent).
-pub fn locate(src: &str, path: &FieldPath) -> Option<Location> {
+pub(super) fn locate(src: &str, path: &FieldPath) -> Option<Location> {
     Locator::new(src).locate(path)
 }
 
 /// Locates many paths in one source: the TOML is parsed once and the line starts indexed once,
 /// so locating every error of a file with thousands of them stays linear.
-pub struct Locator<'a> {
+pub(super) struct Locator<'a> {
     src: &'a str,
     root: Option<Spanned<DeTable<'a>>>,
     /// Byte offset of the start of each line.
@@ -21,7 +21,7 @@ pub struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     /// Parses `src` once.
-    pub fn new(src: &'a str) -> Self {
+    pub(super) fn new(src: &'a str) -> Self {
         let line_starts = std::iter::once(0)
             .chain(src.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -33,7 +33,7 @@ impl<'a> Locator<'a> {
     }
 
     /// The line and column of byte `offset`.
-    pub fn location_of(&self, offset: usize) -> Location {
+    pub(super) fn location_of(&self, offset: usize) -> Location {
         let offset = self.src.floor_char_boundary(offset.min(self.src.len()));
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line - 1];
@@ -44,7 +44,7 @@ impl<'a> Locator<'a> {
     }
 
     /// The source position of the value at `path` (or of its nearest existing parent).
-    pub fn locate(&self, path: &FieldPath) -> Option<Location> {
+    pub(super) fn locate(&self, path: &FieldPath) -> Option<Location> {
         self.offset(path).map(|o| self.location_of(o))
     }
 

@@ -1,17 +1,17 @@
 //! Scenario files: serde types (`file`), parsing with located errors (`parse`), validation
 //! into the typed [`Scenario`] (`validate`) and the trap warnings (`warnings`).
 
-pub mod error;
-pub mod file;
+pub(crate) mod error;
+pub(crate) mod file;
 mod locate;
-pub mod overrides;
-pub mod parse;
+pub(crate) mod overrides;
+pub(crate) mod parse;
 pub mod retry;
 pub mod spec;
-pub mod types;
+pub(crate) mod types;
 pub mod validate;
 pub mod warnings;
-pub mod workload;
+pub(crate) mod workload;
 
 pub use error::{Diagnostic, FieldPath, Location, ScenarioError};
 pub use overrides::Overrides;

@@ -5,7 +5,7 @@ use super::file::ScenarioFile;
 use super::locate::locate;
 
 /// Parses the TOML text of a scenario into its file types (shape only).
-pub fn parse_file(src: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+pub(crate) fn parse_file(src: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
     let de = match toml::de::Deserializer::parse(src) {
         Ok(de) => de,
         Err(e) => return Err(one(file, src, &e, FieldPath::root())),

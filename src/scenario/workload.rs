@@ -15,9 +15,9 @@ use crate::model::SimTime;
 
 /// Engine events per run without interruptions (arrival, pick-up, RunTask and placement,
 /// completion, stop): the shipped scenarios without many interruptions run 3.0–3.1.
-pub const EVENTS_PER_RUN: f64 = 4.0;
+pub(crate) const EVENTS_PER_RUN: f64 = 4.0;
 /// Engine events an interruption adds (SIGTERM, stop, reschedule, a new attempt).
-pub const EVENTS_PER_INTERRUPTION: f64 = 6.0;
+pub(crate) const EVENTS_PER_INTERRUPTION: f64 = 6.0;
 
 /// A runaway queue: runs waiting for a concurrency limit that cannot keep up.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -30,7 +30,7 @@ pub struct Backlog {
 
 /// The expected load of one replication.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Load {
+pub(crate) struct Load {
     /// Runs scheduled (all flows).
     pub runs_per_replication: f64,
     /// Engine events.
@@ -41,7 +41,7 @@ pub struct Load {
 
 impl Load {
     /// The load of `s`.
-    pub fn of(s: &Scenario) -> Load {
+    pub(crate) fn of(s: &Scenario) -> Load {
         let horizon = s.sim.horizon;
         // interruptions per task-hour on spot: the Poisson rate and the waves' hits
         let per_hour = s.spot.rate.per_hour
@@ -130,7 +130,7 @@ fn arrivals(schedule: &Schedule, horizon: SimTime, start_unix_ms: i64) -> f64 {
 }
 
 /// A concurrency limit below the work offered to it: the queue grows for the whole horizon.
-pub fn backlog(s: &Scenario) -> Option<Backlog> {
+pub(crate) fn backlog(s: &Scenario) -> Option<Backlog> {
     let hours = s.sim.horizon.hours_f64();
     if hours <= 0.0 {
         return None;

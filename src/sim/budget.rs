@@ -3,7 +3,7 @@
 //! the flag that lifts the limit), and `--dry-run` prints the estimate without running.
 //!
 //! The estimate is an expectation, not a bound: the scenario's expected load
-//! ([`crate::scenario::workload`]: runs, engine events, a backlog) times the configurations and
+//! (`crate::scenario::workload`: runs, engine events, a backlog) times the configurations and
 //! replications, and the memory the engine and the kept outcomes take.
 
 use serde::Serialize;

@@ -14,14 +14,14 @@ use crate::scenario::{DeadlineRule, FlowSpec, RetryPolicy};
 
 /// Uniform Progress's tolerance unit for a flow without checkpoints, as a fraction of its
 /// median work.
-pub const TOLERANCE_WITHOUT_CHECKPOINTS: f64 = 0.05;
+pub(crate) const TOLERANCE_WITHOUT_CHECKPOINTS: f64 = 0.05;
 
 /// What the rules read of a flow's distributions when a run has not been interrupted yet
 /// (`seen` = 0, nearly every launch): the same values
 /// [`crate::model::dist::Dist::conditional_quantile_ms`] gives, worked out once per flow
 /// instead of an inverse CDF per launch.
 #[derive(Clone, Copy, Debug)]
-pub struct Pace {
+pub(crate) struct Pace {
     /// Mean provisioning + image pull + engine start-up, ms.
     pub startup: f64,
     /// The [`DEADLINE_QUANTILE`] of the work, ms.
@@ -32,7 +32,7 @@ pub struct Pace {
 
 impl Pace {
     /// The flow's pacing values.
-    pub fn of(fl: &FlowSpec) -> Pace {
+    pub(crate) fn of(fl: &FlowSpec) -> Pace {
         Pace {
             startup: fl.provisioning.mean_ms()
                 + fl.image_pull.mean_ms()
@@ -45,7 +45,7 @@ impl Pace {
 
 /// What the rules read of a run.
 #[derive(Clone, Copy, Debug)]
-pub struct RunProgress {
+pub(crate) struct RunProgress {
     /// Its scheduled time (the deadline counts from it).
     pub scheduled: SimTime,
     /// Work its checkpoints (or finished tasks) keep.
@@ -59,7 +59,7 @@ pub struct RunProgress {
 
 /// Where a spot launch goes under a deadline rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AtLaunch {
+pub(crate) enum AtLaunch {
     /// Spot, as the strategy chose.
     Spot,
     /// FARGATE for the rest of the run (the safety net).
@@ -70,7 +70,7 @@ pub enum AtLaunch {
 
 /// One flow's deadline, with what the rules need to judge a run of it.
 #[derive(Clone, Copy, Debug)]
-pub struct Deadline<'a> {
+pub(crate) struct Deadline<'a> {
     /// The flow.
     pub flow: &'a FlowSpec,
     /// Its pacing values.
@@ -85,7 +85,7 @@ pub struct Deadline<'a> {
 
 impl Deadline<'_> {
     /// Where a spot launch of run `r` goes now, under `rule`.
-    pub fn at_launch(&self, rule: DeadlineRule, now: SimTime, r: &RunProgress) -> AtLaunch {
+    pub(crate) fn at_launch(&self, rule: DeadlineRule, now: SimTime, r: &RunProgress) -> AtLaunch {
         if self.forces_on_demand(now, r) {
             AtLaunch::OnDemandForGood
         } else if rule == DeadlineRule::UniformProgress
@@ -100,7 +100,7 @@ impl Deadline<'_> {
     /// Uniform Progress, at a checkpoint of a run catching up on FARGATE that would keep
     /// `kept` more work: whether it is ahead of the line by a tolerance unit, so it stops and
     /// relaunches on spot.
-    pub fn back_to_spot(&self, now: SimTime, r: &RunProgress, kept: SimTime) -> bool {
+    pub(crate) fn back_to_spot(&self, now: SimTime, r: &RunProgress, kept: SimTime) -> bool {
         self.progress_gap(now, r, r.saved.plus(kept)) > self.tolerance()
     }
 
@@ -108,7 +108,7 @@ impl Deadline<'_> {
     /// remaining work and one interruption (the work it loses and a restart). The remaining
     /// work is the flow's duration distribution's [`DEADLINE_QUANTILE`] given that the run has
     /// already needed more than it has done (`seen`), less the work it keeps.
-    pub fn forces_on_demand(&self, now: SimTime, r: &RunProgress) -> bool {
+    pub(crate) fn forces_on_demand(&self, now: SimTime, r: &RunProgress) -> bool {
         let fl = self.flow;
         let Some(deadline) = fl.deadline else {
             return false;
@@ -141,7 +141,7 @@ impl Deadline<'_> {
     /// for by `now` (ms; negative = behind). The line runs from the scheduled time (no work) to
     /// the deadline less a restart (all the work: its median given what the run is known to
     /// need; the tail is the safety net's).
-    pub fn progress_gap(&self, now: SimTime, r: &RunProgress, progress: SimTime) -> f64 {
+    pub(crate) fn progress_gap(&self, now: SimTime, r: &RunProgress, progress: SimTime) -> f64 {
         let fl = self.flow;
         let Some(deadline) = fl.deadline else {
             return 0.0;
@@ -161,7 +161,7 @@ impl Deadline<'_> {
     /// [`TOLERANCE_WITHOUT_CHECKPOINTS`] of the median work for a flow without checkpoints).
     /// Behind by more than one starts catching up on demand; ahead by more than one returns to
     /// spot.
-    pub fn tolerance(&self) -> f64 {
+    pub(crate) fn tolerance(&self) -> f64 {
         match self.flow.checkpoint {
             Some(c) => c.every.0 as f64,
             None => TOLERANCE_WITHOUT_CHECKPOINTS * self.flow.duration.median_ms(),

@@ -5,7 +5,7 @@ use crate::model::SimTime;
 
 /// The piecewise-constant interruption hazard.
 #[derive(Clone, Copy, Debug)]
-pub struct Hazard {
+pub(crate) struct Hazard {
     /// Base rate, per ms.
     pub per_ms: f64,
     /// Multipliers by UTC hour of day.
@@ -18,7 +18,7 @@ pub struct Hazard {
 
 impl Hazard {
     /// A hazard of `per_ms`, shaped by `hourly` multipliers when given.
-    pub fn new(per_ms: f64, hourly: Option<[f64; 24]>, start_unix_ms: i64) -> Hazard {
+    pub(crate) fn new(per_ms: f64, hourly: Option<[f64; 24]>, start_unix_ms: i64) -> Hazard {
         let top = hourly.map_or(1.0, |h| h.iter().copied().fold(0.0, f64::max));
         Hazard {
             per_ms,
@@ -33,7 +33,12 @@ impl Hazard {
     /// already exceeds the most hazard the interval can hold, no event falls in it and the
     /// logarithm is never taken. The answer is the same as with the logarithm.
     #[inline]
-    pub fn first_event_from_uniform(&self, u: f64, t0: SimTime, until: SimTime) -> Option<SimTime> {
+    pub(crate) fn first_event_from_uniform(
+        &self,
+        u: f64,
+        t0: SimTime,
+        until: SimTime,
+    ) -> Option<SimTime> {
         if until <= t0 || 1.0 - u > self.max_per_ms * (until.0 - t0.0) as f64 {
             return None;
         }
@@ -41,14 +46,14 @@ impl Hazard {
     }
 
     /// Whether interruptions can happen at all.
-    pub fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         self.per_ms <= 0.0 || self.hourly.is_some_and(|h| h.iter().all(|&m| m <= 0.0))
     }
 
     /// The time at which cumulative hazard from `t0` reaches `e` (an Exp(1) draw), if that is
     /// before `until`; otherwise `None`.
     #[inline]
-    pub fn first_event(&self, e: f64, t0: SimTime, until: SimTime) -> Option<SimTime> {
+    pub(crate) fn first_event(&self, e: f64, t0: SimTime, until: SimTime) -> Option<SimTime> {
         if self.is_zero() || until <= t0 {
             return None;
         }

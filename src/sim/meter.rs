@@ -9,7 +9,7 @@ use crate::scenario::{Egress, Scenario};
 
 /// One task's life, as the meter sees it (times in ms since time zero).
 #[derive(Clone, Copy, Debug)]
-pub struct TaskSpan {
+pub(crate) struct TaskSpan {
     /// Its flow.
     pub flow: usize,
     /// Where it ran.
@@ -30,7 +30,7 @@ pub struct TaskSpan {
 
 /// What a replication's tasks used.
 #[derive(Clone, Debug)]
-pub struct Meter {
+pub(crate) struct Meter {
     billed: Vec<[u64; 2]>,
     wasted: Vec<[u64; 2]>,
     public_ip_ms: Vec<u64>,
@@ -39,7 +39,7 @@ pub struct Meter {
 
 impl Meter {
     /// An empty meter for `flows` flows.
-    pub fn new(flows: usize) -> Meter {
+    pub(crate) fn new(flows: usize) -> Meter {
         Meter {
             billed: vec![[0; 2]; flows],
             wasted: vec![[0; 2]; flows],
@@ -51,7 +51,7 @@ impl Meter {
     /// Records a task that stopped: per second, rounded up, with the OS minimum, from the
     /// pull's start (nothing if it never reached it); a share of the image if it stopped
     /// during the pull. Returns the billed seconds.
-    pub fn bill(&mut self, s: &Scenario, t: &TaskSpan) -> u64 {
+    pub(crate) fn bill(&mut self, s: &Scenario, t: &TaskSpan) -> u64 {
         self.public_ip_ms[t.flow] += t.stop.0.saturating_sub(t.placed.0);
         if t.stop <= t.pull_start {
             return 0; // never reached the image pull: nothing billed
@@ -77,7 +77,7 @@ impl Meter {
 
     /// Prices everything into `out` (its cost fields) and `flows` (each flow's cost, public
     /// IP time and image data), on the scenario's resolved rates and network.
-    pub fn price(&self, s: &Scenario, out: &mut RunOutcome, flows: &mut [FlowOutcome]) {
+    pub(crate) fn price(&self, s: &Scenario, out: &mut RunOutcome, flows: &mut [FlowOutcome]) {
         for (f, pf) in flows.iter_mut().enumerate() {
             for p in Provider::ALL {
                 let secs = self.billed[f][p.index()];

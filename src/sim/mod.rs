@@ -2,18 +2,18 @@
 //! worker: placement, spot interruptions and capacity, retry policies, the billing meter.
 
 pub mod budget;
-pub mod deadline;
+pub(crate) mod deadline;
 mod engine;
-pub mod hazard;
+pub(crate) mod hazard;
 pub mod latency;
-pub mod meter;
-pub mod observer;
-pub mod outcome;
-pub mod placement;
-pub mod queue;
-pub mod retry;
+pub(crate) mod meter;
+pub(crate) mod observer;
+pub(crate) mod outcome;
+pub(crate) mod placement;
+pub(crate) mod queue;
+pub(crate) mod retry;
 pub mod rng;
-pub mod spot_env;
+pub(crate) mod spot_env;
 
 pub use engine::run;
 pub use observer::{Detail, EventKind, NoObserver, Observer, Recorder, TraceEvent};

@@ -4,7 +4,7 @@ use crate::model::{Placement, Provider, Strategy};
 
 /// Placement state for one simulated replication.
 #[derive(Clone, Debug)]
-pub struct Placer {
+pub(crate) struct Placer {
     model: Placement,
     items: Vec<(Provider, i64)>,
     total: i64,
@@ -16,7 +16,7 @@ pub struct Placer {
 
 impl Placer {
     /// A placer for `strategy` under `model`.
-    pub fn new(strategy: &Strategy, model: Placement) -> Placer {
+    pub(crate) fn new(strategy: &Strategy, model: Placement) -> Placer {
         let items: Vec<(Provider, i64)> = strategy
             .items
             .iter()
@@ -51,7 +51,7 @@ impl Placer {
     /// tasks per provider (index by [`Provider::index`]); `u` is a uniform draw in [0, 1)
     /// used only by `weighted-random`.
     #[inline]
-    pub fn choose(&mut self, in_flight: [u32; 2], u: f64) -> Provider {
+    pub(crate) fn choose(&mut self, in_flight: [u32; 2], u: f64) -> Provider {
         match self.model {
             Placement::PerCall => self.per_call,
             Placement::PerCallNoBase => self.largest,

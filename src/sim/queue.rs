@@ -34,7 +34,7 @@ fn time_of(key: u128) -> SimTime {
 /// one pending event (each flow's next arrival), kept out of the heap and merged at pop by
 /// the same `(time, seq)` order, so the order is exactly the heap's.
 #[derive(Debug)]
-pub struct EventQueue<E> {
+pub(crate) struct EventQueue<E> {
     heap: BinaryHeap<Reverse<u128>>,
     /// The events in the heap, by slot, and the free slots.
     slots: Vec<E>,
@@ -47,7 +47,7 @@ pub struct EventQueue<E> {
 
 impl<E: Copy> EventQueue<E> {
     /// An empty queue.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(256),
             slots: Vec::with_capacity(256),
@@ -61,7 +61,7 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `ev` at `time` in lane `lane` (which must be empty: a lane holds one event);
     /// it fires in the same `(time, seq)` order as if it were in the heap.
     #[inline]
-    pub fn push_lane(&mut self, lane: usize, time: SimTime, ev: E) {
+    pub(crate) fn push_lane(&mut self, lane: usize, time: SimTime, ev: E) {
         self.seq += 1;
         if self.lanes.len() <= lane {
             self.lanes.resize_with(lane + 1, || None);
@@ -85,7 +85,7 @@ impl<E: Copy> EventQueue<E> {
     }
     /// Schedules `ev` at `time`; ties fire in scheduling order.
     #[inline]
-    pub fn push(&mut self, time: SimTime, ev: E) {
+    pub(crate) fn push(&mut self, time: SimTime, ev: E) {
         self.seq += 1;
         let slot = match self.free.pop() {
             Some(i) => {
@@ -101,7 +101,7 @@ impl<E: Copy> EventQueue<E> {
     }
     /// Removes and returns the earliest event.
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+    pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
         if let Some(l) = self.first_lane
             && let Some((k, ev)) = self.lanes[l]
             && self.heap.peek().is_none_or(|h| k < h.0)
@@ -116,7 +116,8 @@ impl<E: Copy> EventQueue<E> {
         Some((time_of(k), self.slots[slot as usize]))
     }
     /// The time of the earliest event.
-    pub fn peek_time(&self) -> Option<SimTime> {
+    #[cfg(test)]
+    fn peek_time(&self) -> Option<SimTime> {
         let lane = self
             .first_lane
             .and_then(|l| self.lanes[l].as_ref())
@@ -128,11 +129,13 @@ impl<E: Copy> EventQueue<E> {
         }
     }
     /// Events pending.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.heap.len() + self.lanes.iter().filter(|l| l.is_some()).count()
     }
     /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

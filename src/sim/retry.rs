@@ -7,36 +7,36 @@ use crate::scenario::{CustomRetry, FlowTasks, RetryPolicy};
 
 /// prefect-aws `EcsWorkerSettings.create_task_run_min_delay_seconds` (1 s) between RunTask
 /// attempts (`prefect_aws/settings.py`).
-pub const PREFECT3_RUNTASK_DELAY: SimTime = SimTime(1_000);
+pub(crate) const PREFECT3_RUNTASK_DELAY: SimTime = SimTime(1_000);
 /// prefect-aws's jitter on that delay: uniform(0, 3 s) (`prefect_aws/settings.py`).
-pub const PREFECT3_RUNTASK_JITTER_MS: f64 = 3_000.0;
+pub(crate) const PREFECT3_RUNTASK_JITTER_MS: f64 = 3_000.0;
 /// After SIGTERM a Prefect engine exits within seconds, rescheduling or crashing
 /// (`prefect/cli/flow_run.py`; Python's default SIGTERM action before the handler is
 /// installed); billing ends there unless `stop_timeout` is shorter.
-pub const ENGINE_EXIT_AFTER_SIGTERM: SimTime = SimTime(2_000);
+pub(crate) const ENGINE_EXIT_AFTER_SIGTERM: SimTime = SimTime(2_000);
 /// A Prefect automation acts within seconds of the Crashed event (an assumption, stated in
 /// results); the worker picks the new run up at its next poll.
-pub const AUTOMATION_DELAY: SimTime = SimTime(5_000);
+pub(crate) const AUTOMATION_DELAY: SimTime = SimTime(5_000);
 /// Prefect 1 flow-run heartbeat period while the flow runner runs (30 s).
-pub const PREFECT1_HEARTBEAT: SimTime = SimTime(30_000);
+pub(crate) const PREFECT1_HEARTBEAT: SimTime = SimTime(30_000);
 /// Lazarus: a pass every 10 min (`loop_seconds_default = 600`, `towel/lazarus.py`).
-pub const LAZARUS_LOOP: SimTime = SimTime(600_000);
+pub(crate) const LAZARUS_LOOP: SimTime = SimTime(600_000);
 /// Lazarus: flow runs whose heartbeat is older than 10 min (`towel/lazarus.py`).
-pub const LAZARUS_STALE: SimTime = SimTime(600_000);
+pub(crate) const LAZARUS_STALE: SimTime = SimTime(600_000);
 /// Zombie Killer: a pass every 2 min (`loop_seconds_default = 120`, `towel/zombie_killer.py`).
-pub const ZOMBIE_LOOP: SimTime = SimTime(120_000);
+pub(crate) const ZOMBIE_LOOP: SimTime = SimTime(120_000);
 /// Zombie Killer: task runs whose flow-run heartbeat is older than 10 min on Prefect Server
 /// (`towel/zombie_killer.py`, `heartbeat_cutoff`).
-pub const ZOMBIE_STALE_SERVER: SimTime = SimTime(600_000);
+pub(crate) const ZOMBIE_STALE_SERVER: SimTime = SimTime(600_000);
 /// Zombie Killer on Prefect Cloud: 2 min (Prefect 1 docs, `concepts/services.md`).
-pub const ZOMBIE_STALE_CLOUD: SimTime = SimTime(120_000);
+pub(crate) const ZOMBIE_STALE_CLOUD: SimTime = SimTime(120_000);
 
 /// The deadline-aware rule plans for this quantile of a run's total work given what it has
 /// already needed (a conservative estimate: 1 in 20 runs needs more).
-pub const DEADLINE_QUANTILE: f64 = 0.95;
+pub(crate) const DEADLINE_QUANTILE: f64 = 0.95;
 
 /// The first pass of a loop (period `period`, first at `phase`) strictly after `t`.
-pub fn next_pass(phase: u64, period: SimTime, t: SimTime) -> SimTime {
+pub(crate) fn next_pass(phase: u64, period: SimTime, t: SimTime) -> SimTime {
     let p = period.0.max(1);
     if t.0 < phase {
         return SimTime(phase);
@@ -46,7 +46,7 @@ pub fn next_pass(phase: u64, period: SimTime, t: SimTime) -> SimTime {
 
 /// What a run's retry policy does after a RunTask capacity failure.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum OnCapacityFailure {
+pub(crate) enum OnCapacityFailure {
     /// Call RunTask again after this delay (same submission).
     RetryRunTask(SimTime),
     /// The run ends Crashed.
@@ -57,7 +57,7 @@ pub enum OnCapacityFailure {
 
 /// The state of a run a decision reads: counts only, never its sampled duration.
 #[derive(Clone, Copy, Debug)]
-pub struct RunCounts {
+pub(crate) struct RunCounts {
     /// Launch attempts so far (this one included).
     pub attempts: u32,
     /// RunTask calls in the current submission (Prefect 3's worker).
@@ -70,7 +70,11 @@ pub struct RunCounts {
 
 /// After a capacity failure: the decision, and whether the run falls back to FARGATE.
 /// `u` is a uniform draw for jitter.
-pub fn on_capacity_failure(p: &RetryPolicy, r: &RunCounts, u: f64) -> (OnCapacityFailure, bool) {
+pub(crate) fn on_capacity_failure(
+    p: &RetryPolicy,
+    r: &RunCounts,
+    u: f64,
+) -> (OnCapacityFailure, bool) {
     match p {
         RetryPolicy::Prefect3 {
             runtask_attempts, ..
@@ -101,7 +105,7 @@ pub fn on_capacity_failure(p: &RetryPolicy, r: &RunCounts, u: f64) -> (OnCapacit
 
 /// Where an attempt was when its SIGTERM came.
 #[derive(Clone, Copy, Debug)]
-pub struct InterruptAt {
+pub(crate) struct InterruptAt {
     /// Now.
     pub now: SimTime,
     /// When the engine started running the flow (after provisioning, pull and engine
@@ -113,7 +117,7 @@ pub struct InterruptAt {
 
 /// What a run's retry policy does after an interruption.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum OnInterrupt {
+pub(crate) enum OnInterrupt {
     /// The run ends Crashed when the task stops.
     Crash,
     /// Prefect 3 reschedule: AwaitingRetry at once; the worker's next poll launches it.
@@ -130,7 +134,7 @@ pub enum OnInterrupt {
 
 /// Loop phases of the Prefect 1 services in one replication, ms.
 #[derive(Clone, Copy, Debug)]
-pub struct ServicePhases {
+pub(crate) struct ServicePhases {
     /// First Lazarus pass.
     pub lazarus: u64,
     /// First Zombie Killer pass.
@@ -138,7 +142,7 @@ pub struct ServicePhases {
 }
 
 /// After an interruption: the decision, and whether the run falls back to FARGATE.
-pub fn on_interrupt(
+pub(crate) fn on_interrupt(
     p: &RetryPolicy,
     at: &InterruptAt,
     r: &RunCounts,
@@ -186,7 +190,7 @@ pub fn on_interrupt(
 
 /// What becomes of a run that ended Crashed.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum OnCrash {
+pub(crate) enum OnCrash {
     /// It stays Crashed.
     End,
     /// The fallback automation runs the deployment again on FARGATE after this delay (once
@@ -195,7 +199,7 @@ pub enum OnCrash {
 }
 
 /// After a crash: whether the fallback automation reruns the run (once).
-pub fn on_crash(p: &RetryPolicy, automated: bool) -> OnCrash {
+pub(crate) fn on_crash(p: &RetryPolicy, automated: bool) -> OnCrash {
     match p {
         RetryPolicy::Prefect3 {
             automation: true, ..
@@ -206,7 +210,7 @@ pub fn on_crash(p: &RetryPolicy, automated: bool) -> OnCrash {
 
 /// Prefect 1 at a SIGTERM: what the run keeps and where its flow-run heartbeat stands.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Prefect1AtSigterm {
+pub(crate) struct Prefect1AtSigterm {
     /// Work kept by the task runs it finished (their results persist), counted from the work
     /// the run had saved before this attempt.
     pub kept: SimTime,
@@ -219,7 +223,7 @@ pub struct Prefect1AtSigterm {
 
 /// When an attempt got its SIGTERM, and the times of the attempt it is read against.
 #[derive(Clone, Copy, Debug)]
-pub struct AttemptTimes {
+pub(crate) struct AttemptTimes {
     /// Now.
     pub now: SimTime,
     /// When the image pull started.
@@ -231,7 +235,7 @@ pub struct AttemptTimes {
 /// Where an attempt of a Prefect 1 run stood at its SIGTERM (`None` under other policies,
 /// whose runs keep only what checkpoints keep). `saved` is the work kept before the attempt,
 /// `done` the attempt's progress and `work` the run's total.
-pub fn prefect1_at_sigterm(
+pub(crate) fn prefect1_at_sigterm(
     p: &RetryPolicy,
     tasks: &FlowTasks,
     saved: SimTime,
@@ -258,7 +262,7 @@ pub fn prefect1_at_sigterm(
 
 /// The Lazarus pass after a Zombie Killer failed a run's task at `zombie_pass`: the flow
 /// run is still Running with a stale heartbeat and no running task run.
-pub fn lazarus_after_zombie(
+pub(crate) fn lazarus_after_zombie(
     phases: ServicePhases,
     zombie_pass: SimTime,
     heartbeat: SimTime,
@@ -277,7 +281,7 @@ fn custom_retry_after(c: &CustomRetry, r: &RunCounts, u: f64) -> Option<SimTime>
 }
 
 /// The `custom` delay before retry `attempts` (its schedule, times 1 + U(0, jitter)).
-pub fn custom_delay(c: &CustomRetry, attempts: u32, u: f64) -> SimTime {
+pub(crate) fn custom_delay(c: &CustomRetry, attempts: u32, u: f64) -> SimTime {
     let base = c.delay.before_retry(attempts);
     if c.jitter > 0.0 {
         SimTime((base.0 as f64 * (1.0 + c.jitter * u)) as u64)
@@ -287,7 +291,7 @@ pub fn custom_delay(c: &CustomRetry, attempts: u32, u: f64) -> SimTime {
 }
 
 /// The timing assumptions a policy's results rest on, in words (for result headers).
-pub fn assumptions(p: &RetryPolicy) -> Vec<String> {
+pub(crate) fn assumptions(p: &RetryPolicy) -> Vec<String> {
     let mut out = vec![format!(
         "the engine exits {} after SIGTERM (or at stop_timeout if sooner)",
         ENGINE_EXIT_AFTER_SIGTERM
@@ -309,7 +313,7 @@ pub fn assumptions(p: &RetryPolicy) -> Vec<String> {
 
 /// How a policy is deployed, in words; `None` when it needs code of the user's own (every
 /// `custom` policy: its attempts, delays, fallbacks and deadline rule are what-if studies).
-pub fn deployment(p: &RetryPolicy) -> Option<&'static str> {
+pub(crate) fn deployment(p: &RetryPolicy) -> Option<&'static str> {
     match p {
         RetryPolicy::Prefect3 {
             reschedule,

@@ -10,7 +10,7 @@ use crate::scenario::SpotSpec;
 
 /// What changes in the spot environment (one event variant of the engine).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpotChange {
+pub(crate) enum SpotChange {
     /// A capacity outage starts or ends.
     CapacityFlip,
     /// A reclaim wave hits running spot tasks.
@@ -21,7 +21,7 @@ pub enum SpotChange {
 
 /// The state of the outages, waves and trace of one replication.
 #[derive(Clone, Debug)]
-pub struct SpotEnv {
+pub(crate) struct SpotEnv {
     capacity: Stream,
     waves_stream: Stream,
     cap_unavailable: bool,
@@ -34,7 +34,7 @@ pub struct SpotEnv {
 impl SpotEnv {
     /// At time zero: the capacity state drawn from its long-run fraction, the trace slot at
     /// `trace_offset` or drawn.
-    pub fn new(spec: &SpotSpec, capacity: Stream, waves: Stream, trace: Stream) -> SpotEnv {
+    pub(crate) fn new(spec: &SpotSpec, capacity: Stream, waves: Stream, trace: Stream) -> SpotEnv {
         let mut e = SpotEnv {
             capacity,
             waves_stream: waves,
@@ -60,12 +60,12 @@ impl SpotEnv {
 
     /// Whether a FARGATE_SPOT placement fails now (an outage, or a preempted trace slot).
     #[inline]
-    pub fn unavailable(&self) -> bool {
+    pub(crate) fn unavailable(&self) -> bool {
         self.cap_unavailable || self.trace_unavailable
     }
 
     /// The first changes to schedule, with their times (≤ `end`).
-    pub fn first(&self, spec: &SpotSpec, end: SimTime) -> Vec<(SimTime, SpotChange)> {
+    pub(crate) fn first(&self, spec: &SpotSpec, end: SimTime) -> Vec<(SimTime, SpotChange)> {
         [
             self.next_flip(spec, SimTime::ZERO, end),
             self.next_wave(spec, SimTime::ZERO, end),
@@ -79,7 +79,7 @@ impl SpotEnv {
     /// Applies `change` at `now` and returns the next change of its kind (if before `end`),
     /// and whether running spot tasks are hit (a wave: each with [`SpotEnv::wave_hits`];
     /// a trace slot turning preempted: all).
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         spec: &SpotSpec,
         change: SpotChange,
@@ -110,7 +110,7 @@ impl SpotEnv {
     /// Whether the current wave hits the attempt keyed `key` (a run id and attempt); for a
     /// trace preemption every running spot task is hit.
     #[inline]
-    pub fn wave_hits(&self, spec: &SpotSpec, change: SpotChange, key: u64) -> bool {
+    pub(crate) fn wave_hits(&self, spec: &SpotSpec, change: SpotChange, key: u64) -> bool {
         match (change, spec.waves) {
             (SpotChange::Wave, Some(w)) => self.waves_stream.uniform(self.waves, key) < w.hit,
             (SpotChange::TraceEdge, _) => true,

@@ -2,7 +2,7 @@
 
 /// The Wilson score interval at 95% for a proportion `p` observed on `n` (effective) trials:
 /// always within [0, 1], and not empty at `p = 0` or `p = 1`.
-pub fn wilson(p: f64, n: f64) -> (f64, f64) {
+pub(crate) fn wilson(p: f64, n: f64) -> (f64, f64) {
     if n.is_nan() || n <= 0.0 || !p.is_finite() {
         return (0.0, 1.0);
     }

@@ -1,9 +1,9 @@
 //! Statistics shared by `sweep` and `calibrate`: a metric over replications with its interval
-//! and quantiles ([`summary`]), intervals bounded to their range ([`interval`]) and the
-//! distribution math they rest on ([`dist`]).
+//! and quantiles (`summary`), intervals bounded to their range (`interval`) and the
+//! distribution math they rest on (`dist`).
 
-pub mod dist;
-pub mod interval;
-pub mod summary;
+pub(crate) mod dist;
+pub(crate) mod interval;
+pub(crate) mod summary;
 
 pub use summary::{Stat, paired, quantile_sorted};

@@ -74,7 +74,7 @@ fn gcd(a: u32, b: u32) -> u32 {
 
 /// The strategy for a spot weight share (percent) and a base on `base_provider`: weights
 /// reduced to lowest terms (60% → FARGATE_SPOT 3 : FARGATE 2).
-pub fn strategy_for(spot_share: u32, base: u32, base_provider: Provider) -> Strategy {
+pub(crate) fn strategy_for(spot_share: u32, base: u32, base_provider: Provider) -> Strategy {
     let share = spot_share.min(100);
     let g = gcd(share, 100 - share).max(1);
     let (ws, wf) = (share / g, (100 - share) / g);
@@ -166,7 +166,7 @@ impl Candidate {
 /// The grid of a sweep spec, in a fixed order: retry, placement, base, spot share,
 /// checkpoint interval (innermost). A 0% share with a base on FARGATE_SPOT and similar
 /// duplicates are kept: each is a distinct configuration a user could write.
-pub fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
+pub(crate) fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
     let checkpoints: Vec<Option<SimTime>> = if s.flows.iter().any(|f| f.checkpoint.is_some()) {
         spec.checkpoint_every.clone()
     } else {

@@ -98,7 +98,7 @@ const METRICS: [Metric; 6] = [
 
 /// Paired differences of `b` against `a`, replication by replication (same seed, same
 /// replication numbers); `per30` scales a horizon's cost to 30 days.
-pub fn paired(a: &[Replication], b: &[Replication], per30: f64) -> Vec<Paired> {
+pub(crate) fn paired(a: &[Replication], b: &[Replication], per30: f64) -> Vec<Paired> {
     let n = a.len().min(b.len());
     METRICS
         .iter()

@@ -15,15 +15,15 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
-use crate::model::{PlacementSpec, Provider, SimTime, Strategy};
+use crate::model::{PlacementSpec, Provider, SimTime};
 use crate::scenario::{RetryPolicy, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
 use crate::stats::Stat;
 
 /// Most flows searched (2^12 combinations, each a sum over replications).
-pub const MAX_FLOWS: usize = 12;
+pub(crate) const MAX_FLOWS: usize = 12;
 /// Most combinations simulated jointly when flows are not separable.
-pub const MAX_JOINT: usize = 16;
+pub(crate) const MAX_JOINT: usize = 16;
 /// Most combinations verified jointly before giving up.
 const MAX_VERIFIED: usize = 3;
 
@@ -39,7 +39,7 @@ pub struct DeploymentSearch {
 }
 
 /// The per-deployment candidate for `choice` (one provider per flow).
-pub fn candidate(
+pub(crate) fn candidate(
     base: &Scenario,
     choice: &[Provider],
     retry: &RetryPolicy,
@@ -130,7 +130,7 @@ fn compose(
 /// The combinations to simulate jointly for one retry policy and checkpoint interval, best
 /// first: on separable sums, the cheapest few that meet the objectives (p95 latency, which
 /// does not add up, is left to the joint run); otherwise every mixed combination, if few.
-pub fn choose(
+pub(crate) fn choose(
     base: &Scenario,
     retry: &RetryPolicy,
     checkpoint_every: Option<SimTime>,
@@ -191,7 +191,7 @@ pub fn choose(
 }
 
 /// Whether a per-deployment search applies to `s`.
-pub fn applies(s: &Scenario) -> Result<(), String> {
+pub(crate) fn applies(s: &Scenario) -> Result<(), String> {
     let n = s.flows.len();
     if n < 2 {
         return Err("one flow: per-deployment strategies are the uniform ones".into());
@@ -205,9 +205,4 @@ pub fn applies(s: &Scenario) -> Result<(), String> {
         return Err("some flows already carry their own strategy in the scenario".into());
     }
     Ok(())
-}
-
-/// A one-provider strategy per flow, as the deployment's job variables.
-pub fn strategy_of(p: Provider) -> Strategy {
-    Strategy::only(p)
 }

@@ -183,7 +183,7 @@ pub struct Figures {
 }
 
 /// The scenario's own configuration as `recommend` simulated it beside the pick.
-pub struct CurrentRun<'a> {
+pub(crate) struct CurrentRun<'a> {
     /// The paired comparison.
     pub current: &'a super::compare::Current,
     /// Its cost per 30 days, per replication (USD).
@@ -193,7 +193,7 @@ pub struct CurrentRun<'a> {
 /// Computes every chart's data. `scens` are the candidates' scenarios; traces of a few
 /// replications are simulated here for the latency CDFs and the timelines. `base` is the
 /// scenario as written: its configuration is the current one.
-pub fn figures(
+pub(crate) fn figures(
     base: &Scenario,
     scens: &[Scenario],
     r: &SweepResult,
@@ -498,7 +498,7 @@ pub fn figures(
 type OpenTask = ((u32, u64, u32), u64, Provider, u32);
 
 /// Lays the first day's tasks of a trace out on rows (first free row), with their events.
-pub fn timeline_of(events: &[TraceEvent]) -> Timeline {
+pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
     const DAY: u64 = 86_400_000;
     let h = |ms: u64| ms as f64 / 3_600_000.0;
     // (flow, run, attempt) → placed pull start

@@ -17,7 +17,7 @@ pub struct SweepRun {
     /// The grid.
     pub candidates: Vec<Candidate>,
     /// The scenario of each variant (a candidate under one placement reading): the rows of
-    /// the outcome matrix; [`Candidate::variants`] says which are whose.
+    /// the outcome matrix; `Candidate::variants` says which are whose.
     pub scenarios: Vec<Scenario>,
     /// Outcomes.
     pub matrix: Matrix,

@@ -7,16 +7,16 @@
 //! grid's candidate × replication cells, run in full, by shard or raced; `job`: a whole sweep
 //! (the grid, its cells, the per-deployment search, shards and their merge).
 
-pub mod candidate;
+pub(crate) mod candidate;
 pub mod cells;
-pub mod compare;
-pub mod deployments;
-pub mod figures;
+pub(crate) mod compare;
+pub(crate) mod deployments;
+pub(crate) mod figures;
 pub mod job;
-pub mod objective;
+pub(crate) mod objective;
 pub mod recommend;
-pub mod result;
-pub mod summary;
+pub(crate) mod result;
+pub(crate) mod summary;
 
 pub use crate::stats::Stat;
 pub use summary::{

@@ -22,7 +22,7 @@ pub struct Check {
 
 /// A value of `objective` in its unit, for people: rates as percentages, the latency as a
 /// duration, the cost in USD.
-pub fn show(objective: &str, v: f64) -> String {
+pub(crate) fn show(objective: &str, v: f64) -> String {
     match objective {
         "max_p95_latency" => crate::units::duration(v),
         "max_monthly_cost" => format!("{} USD", crate::units::num(v)),
@@ -46,7 +46,7 @@ impl Check {
 }
 
 /// The checks of every objective the scenario sets, at `confidence`.
-pub fn checks(m: &Metrics, o: &Objectives, confidence: f64) -> Vec<Check> {
+pub(crate) fn checks(m: &Metrics, o: &Objectives, confidence: f64) -> Vec<Check> {
     let mut out = Vec::new();
     let mut add = |objective, limit: Option<f64>, st: &super::Stat| {
         if let Some(limit) = limit {

@@ -84,7 +84,7 @@ pub struct Search {
 
 /// The reliability measure the front uses: deadline misses when any flow has a deadline,
 /// else the crashed-or-failed rate.
-pub fn reliability_metric(s: &Scenario) -> &'static str {
+pub(crate) fn reliability_metric(s: &Scenario) -> &'static str {
     if s.flows.iter().any(|f| f.deadline.is_some()) {
         "deadline_miss_rate"
     } else {
@@ -109,7 +109,7 @@ pub struct SweepResult {
 
 /// Indices of the points not dominated by another (both coordinates minimised), sorted by x
 /// then y.
-pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
+pub(crate) fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     let mut front: Vec<usize> = (0..points.len())
         .filter(|&i| {
             let (xi, yi) = points[i];
@@ -129,7 +129,7 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
 }
 
 /// Builds the result from the matrix.
-pub fn assemble(
+pub(crate) fn assemble(
     base: &Scenario,
     cands: &[Candidate],
     scens: &[Scenario],

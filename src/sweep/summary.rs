@@ -370,7 +370,7 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
 }
 
 /// What a single simulation of `s` does about placement, in words.
-pub fn placement_note(s: &Scenario) -> String {
+pub(crate) fn placement_note(s: &Scenario) -> String {
     let one = crate::model::PlacementSpec::Robust
         .readings(&s.launch.strategy)
         .len()

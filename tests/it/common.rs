@@ -6,7 +6,7 @@ use spotplan::scenario::{self, Scenario, ScenarioError};
 use spotplan::sim::{self, NoObserver, Recorder, RunOutcome, TraceEvent};
 
 /// Runs the `spotplan` binary from the repository root.
-pub fn spotplan(args: &[&str]) -> std::process::Output {
+pub(crate) fn spotplan(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_spotplan"))
         .args(args)
         .current_dir(root())
@@ -15,22 +15,22 @@ pub fn spotplan(args: &[&str]) -> std::process::Output {
 }
 
 /// Its standard output, as text.
-pub fn stdout(o: &std::process::Output) -> String {
+pub(crate) fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Its standard error, as text.
-pub fn stderr(o: &std::process::Output) -> String {
+pub(crate) fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Loads scenario text; referenced files are read from `fixtures/`.
-pub fn load(src: &str) -> Result<Scenario, ScenarioError> {
+pub(crate) fn load(src: &str) -> Result<Scenario, ScenarioError> {
     let dir = root().join("fixtures");
     let loader =
         move |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
@@ -38,7 +38,7 @@ pub fn load(src: &str) -> Result<Scenario, ScenarioError> {
 }
 
 /// Loads scenario text that must be valid.
-pub fn scenario(src: &str) -> Scenario {
+pub(crate) fn scenario(src: &str) -> Scenario {
     match load(src) {
         Ok(s) => s,
         Err(e) => panic!("scenario should be valid:\n{e}\n---\n{src}"),
@@ -46,14 +46,14 @@ pub fn scenario(src: &str) -> Scenario {
 }
 
 /// Runs replications 0..n and returns their outcomes.
-pub fn outcomes(s: &Scenario, n: u64) -> Vec<RunOutcome> {
+pub(crate) fn outcomes(s: &Scenario, n: u64) -> Vec<RunOutcome> {
     (0..n)
         .map(|rep| sim::run(s, rep, &mut NoObserver))
         .collect()
 }
 
 /// The trace of replication `rep`.
-pub fn trace(s: &Scenario, rep: u64) -> (RunOutcome, Vec<TraceEvent>) {
+pub(crate) fn trace(s: &Scenario, rep: u64) -> (RunOutcome, Vec<TraceEvent>) {
     let mut r = Recorder::default();
     let o = sim::run(s, rep, &mut r);
     (o, r.events)
@@ -61,7 +61,7 @@ pub fn trace(s: &Scenario, rep: u64) -> (RunOutcome, Vec<TraceEvent>) {
 
 /// A minimal valid scenario: the top-level `sections`, then one flow `job` with the fields in
 /// `flow`.
-pub fn base(sections: &str, flow: &str) -> String {
+pub(crate) fn base(sections: &str, flow: &str) -> String {
     format!(
         r#"name = "test"
 region = "us-east-1"
@@ -75,7 +75,7 @@ name = "job"
 }
 
 /// Mean and standard error of the mean.
-pub fn mean_se(v: &[f64]) -> (f64, f64) {
+pub(crate) fn mean_se(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
@@ -83,12 +83,18 @@ pub fn mean_se(v: &[f64]) -> (f64, f64) {
 }
 
 /// The request strategy "all on FARGATE_SPOT".
-pub const SPOT_ONLY: &str = r#"[{ provider = "FARGATE_SPOT", weight = 1 }]"#;
+pub(crate) const SPOT_ONLY: &str = r#"[{ provider = "FARGATE_SPOT", weight = 1 }]"#;
 
 /// A one-flow test world: both Fargate providers on the cluster, no worker service cost,
 /// `simulation` lines (e.g. `horizon = "1d"`), the worker's poll interval and request
 /// strategy, further sections in `extra` (`[spot]`, `[retry]`, …) and the flow's fields.
-pub fn world(simulation: &str, poll: &str, strategy: &str, extra: &str, flow: &str) -> String {
+pub(crate) fn world(
+    simulation: &str,
+    poll: &str,
+    strategy: &str,
+    extra: &str,
+    flow: &str,
+) -> String {
     base(
         &format!(
             "[simulation]\n{simulation}\n[cluster]\ncapacity_providers = [\"FARGATE\", \"FARGATE_SPOT\"]\n\
@@ -101,7 +107,7 @@ pub fn world(simulation: &str, poll: &str, strategy: &str, extra: &str, flow: &s
 /// The emit fixture's scenario with flow `etl` on its own strategy (all FARGATE) and the
 /// `fallback=automation` retry policy: what per-deployment job variables and the fallback
 /// automation are made from.
-pub fn own_strategy_and_automation(src: &str) -> String {
+pub(crate) fn own_strategy_and_automation(src: &str) -> String {
     src.replace(
         "duration = \"10m\"",
         "duration = \"10m\"\nstrategy = [{ provider = \"FARGATE\", weight = 1 }]",

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// One HTTP/1.1 request as the stub received it.
 #[derive(Clone, Debug)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -19,7 +19,7 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -27,18 +27,18 @@ impl Request {
     }
     /// The AWS JSON operation (`DescribeClusters` of
     /// `X-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeClusters`).
-    pub fn operation(&self) -> &str {
+    pub(crate) fn operation(&self) -> &str {
         self.header("x-amz-target")
             .and_then(|t| t.rsplit('.').next())
             .unwrap_or("")
     }
     /// The body as JSON (`null` when it is not).
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_default()
     }
 }
 
-pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+pub(crate) fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -72,7 +72,7 @@ pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
 }
 
 /// An answer.
-pub struct Reply {
+pub(crate) struct Reply {
     /// 0: no answer, the connection is dropped.
     pub status: u16,
     pub content_type: String,
@@ -83,15 +83,15 @@ pub struct Reply {
 
 impl Reply {
     /// 200 with an AWS JSON 1.1 body.
-    pub fn ok(v: serde_json::Value) -> Reply {
+    pub(crate) fn ok(v: serde_json::Value) -> Reply {
         Reply::raw(200, v.to_string())
     }
     /// 200 with this exact AWS JSON 1.1 body (a recorded response).
-    pub fn recorded(body: String) -> Reply {
+    pub(crate) fn recorded(body: String) -> Reply {
         Reply::raw(200, body)
     }
     /// An AWS JSON 1.1 error as the services send it: `__type` and `message`.
-    pub fn error(status: u16, kind: &str, message: &str) -> Reply {
+    pub(crate) fn error(status: u16, kind: &str, message: &str) -> Reply {
         Reply::raw(
             status,
             serde_json::json!({ "__type": kind, "message": message }).to_string(),
@@ -108,7 +108,7 @@ impl Reply {
 }
 
 /// A running stub (its thread ends with the test process).
-pub struct Stub {
+pub(crate) struct Stub {
     pub url: String,
     log: Arc<Mutex<Vec<Request>>>,
 }
@@ -116,7 +116,7 @@ pub struct Stub {
 impl Stub {
     /// Starts a stub on 127.0.0.1 that answers each request with `answer(request, its index
     /// among the requests of its operation)`.
-    pub fn start(answer: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Stub {
+    pub(crate) fn start(answer: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let log = Arc::new(Mutex::new(Vec::<Request>::new()));
@@ -166,12 +166,12 @@ impl Stub {
     }
 
     /// Every request so far, in the order received.
-    pub fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.log.lock().unwrap().clone()
     }
 
     /// The operations called so far, in order.
-    pub fn operations(&self) -> Vec<String> {
+    pub(crate) fn operations(&self) -> Vec<String> {
         self.requests()
             .iter()
             .map(|r| r.operation().to_string())
@@ -179,7 +179,7 @@ impl Stub {
     }
 
     /// The requests of one operation.
-    pub fn calls(&self, operation: &str) -> Vec<Request> {
+    pub(crate) fn calls(&self, operation: &str) -> Vec<Request> {
         self.requests()
             .into_iter()
             .filter(|r| r.operation() == operation)
@@ -189,7 +189,7 @@ impl Stub {
 
 /// Sends `req` on to `upstream` (the same method, path, headers and body) and returns its
 /// answer: with [`Stub::start`], a recording proxy in front of a real server.
-pub fn forward(upstream: &str, req: &Request) -> Reply {
+pub(crate) fn forward(upstream: &str, req: &Request) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(60)))
         .http_status_as_error(false)
@@ -234,7 +234,7 @@ impl Stub {
     /// The shared AWS configuration of clients that talk to this stub: static credentials,
     /// `region`, one attempt (no sleep is configured; tests of SDK retries load theirs with
     /// `aws_config::defaults`, which brings Tokio's).
-    pub fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+    pub(crate) fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
         use aws_sdk_ecs::config::{
             BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
         };

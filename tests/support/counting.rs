@@ -5,11 +5,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Counts allocations.
-pub struct Counting;
+pub(crate) struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+// a global allocator is unsafe by its trait: it only counts and hands on to the system's
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(l) };
@@ -26,7 +28,7 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 /// Peak heap bytes allocated while `f` runs, above what was live before it.
-pub fn peak_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
+pub(crate) fn peak_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
     let out = f();

@@ -2,12 +2,12 @@
 //!
 //! The policy type and the questions the rest of spotplan asks it (the job's environment,
 //! whether a SIGTERM reschedules, which deadline rule runs, the Lazarus limit…) live here; the
-//! grammar that reads a policy from `[retry]` or a spec is [`grammar`]; the decisions the
+//! grammar that reads a policy from `[retry]` or a spec is `grammar`; the decisions the
 //! simulator applies are `sim::retry` and `sim::deadline`. Nothing else names a variant.
 
 use crate::model::SimTime;
 
-pub mod grammar;
+pub(crate) mod grammar;
 
 pub use grammar::*;
 

@@ -1,4 +1,4 @@
-//! [`ScenarioFile`] → [`Scenario`]: every value checked, converted to units, located on error.
+//! `ScenarioFile` → [`Scenario`]: every value checked, converted to units, located on error.
 //! One file per part of the scenario: `capacity`, `spot`, `flows`, `grid`, `prices`, on the
 //! shared `context`.
 
