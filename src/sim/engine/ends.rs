@@ -60,11 +60,11 @@ impl<'a, O: Observer> Engine<'a, O> {
         let latency = self.now.minus(r.scheduled);
         self.latency.record(latency.0);
         self.out.completed += 1;
-        if let Some(d) = self.s.flows[r.flow as usize].deadline
-            && latency > d
+        if self.s.flows[r.flow as usize]
+            .deadline
+            .is_some_and(|d| latency > d)
         {
-            self.out.deadline_misses += 1;
-            self.per_flow[r.flow as usize].deadline_misses += 1;
+            self.miss_deadline(r.flow);
         }
         self.emit(
             r.flow,
@@ -88,12 +88,8 @@ impl<'a, O: Observer> Engine<'a, O> {
             EventKind::Failed => self.out.failed += 1,
             _ => self.out.crashed += 1,
         }
-        let pf = &mut self.per_flow[r.flow as usize];
-        pf.crashed_or_failed += 1;
-        if self.s.flows[r.flow as usize].deadline.is_some() {
-            self.out.deadline_misses += 1;
-            pf.deadline_misses += 1;
-        }
+        self.per_flow[r.flow as usize].crashed_or_failed += 1;
+        self.miss_deadline(r.flow);
         self.emit(r.flow, r.k, r.attempts, how, None, Detail::None);
         self.release_slot(run);
         self.runs.remove(run);

@@ -322,6 +322,15 @@ impl<'a, O: Observer> Engine<'a, O> {
         }
     }
 
+    /// A run of flow `flow` that has a deadline missed it (completed late, ended Crashed or
+    /// Failed, or unfinished at the end): counted for the replication and the flow.
+    pub(super) fn miss_deadline(&mut self, flow: u32) {
+        if self.s.flows[flow as usize].deadline.is_some() {
+            self.out.deadline_misses += 1;
+            self.per_flow[flow as usize].deadline_misses += 1;
+        }
+    }
+
     fn next_generation(&mut self) -> u32 {
         self.generations = self.generations.wrapping_add(1);
         self.generations
@@ -423,10 +432,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             for run in open {
                 let r = self.runs.items[run as usize];
                 self.out.unfinished += 1;
-                if self.s.flows[r.flow as usize].deadline.is_some() {
-                    self.out.deadline_misses += 1;
-                    self.per_flow[r.flow as usize].deadline_misses += 1;
-                }
+                self.miss_deadline(r.flow);
                 self.emit(
                     r.flow,
                     r.k,
