@@ -121,7 +121,12 @@ pub fn human_bytes(b: f64) -> String {
 }
 
 /// Parses `--max-memory`: `2GB`, `512MiB`, `4G`, or bytes.
-pub fn parse_bytes(text: &str) -> Result<f64, String> {
+pub fn parse_bytes(text: &str) -> Result<f64, crate::model::Invalid> {
+    parse_bytes_text(text).map_err(crate::model::Invalid)
+}
+
+/// `parse_bytes`'s work, its error in words.
+fn parse_bytes_text(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E'))

@@ -31,15 +31,15 @@ pub struct SdkEcs {
 
 impl SdkEcs {
     /// A client for `region` with the shared AWS configuration.
-    pub fn new(args: &super::config::AwsArgs, region: &str) -> Result<SdkEcs, String> {
-        let rt = runtime()?;
+    pub fn new(args: &super::config::AwsArgs, region: &str) -> Result<SdkEcs, ApiError> {
+        let rt = runtime().map_err(ApiError::Other)?;
         let conf = rt.block_on(super::config::sdk_config(args, region));
         Ok(SdkEcs::with(rt, conf))
     }
 
     /// Clients built from `conf` (tests point it at a stub).
-    pub fn from_config(conf: aws_config::SdkConfig) -> Result<SdkEcs, String> {
-        Ok(SdkEcs::with(runtime()?, conf))
+    pub fn from_config(conf: aws_config::SdkConfig) -> Result<SdkEcs, ApiError> {
+        Ok(SdkEcs::with(runtime().map_err(ApiError::Other)?, conf))
     }
 
     fn with(rt: tokio::runtime::Runtime, conf: aws_config::SdkConfig) -> SdkEcs {

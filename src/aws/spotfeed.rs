@@ -4,8 +4,18 @@
 pub(crate) const SPOT_FEED_URL: &str =
     "https://dftu77xade0tc.cloudfront.net/fargate-spot-prices.json";
 
+/// The feed could not be fetched or read, in words with the fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct FeedError(pub(crate) String);
+
 /// Downloads the feed text.
-pub(crate) fn fetch(url: &str) -> Result<String, String> {
+pub(crate) fn fetch(url: &str) -> Result<String, FeedError> {
+    fetch_text(url).map_err(FeedError)
+}
+
+/// [`fetch`]'s work, its failure in words.
+fn fetch_text(url: &str) -> Result<String, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(30)))
         .build()

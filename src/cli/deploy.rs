@@ -67,7 +67,8 @@ pub struct ApplyArgs {
 }
 
 fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, SdkEcs, Option<PrefectHttp>)> {
-    // (the region names the log configuration and the ARNs spotplan derives too)
+    // the account's region (`--region`, else the scenario's) is a deploy input: it names the
+    // log configuration and the ARNs spotplan derives, and nothing of the simulated scenario
     let (s, inputs, choice) = prepare(&a.target, a.region.as_deref())?;
     let want = desired(&s, &inputs, &choice);
     // the Prefect API first: a wrong URL must stop `apply` before any AWS change
@@ -80,7 +81,7 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, SdkEcs, Option<PrefectHttp>
             Some(api)
         }
     };
-    let mut api = SdkEcs::new(&a.aws, &s.region).map_err(UserError)?;
+    let mut api = SdkEcs::new(&a.aws, &inputs.region)?;
     // the credentials must belong to the account the artefacts name (ARNs, roles, images)
     let account = api
         .caller_account()

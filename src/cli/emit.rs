@@ -221,7 +221,8 @@ fn deployment_overrides(
     }
 }
 
-/// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it.
+/// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it;
+/// `region` is the account's (`plan`/`apply --region`), else the scenario's.
 pub(crate) fn prepare(
     a: &Target,
     region: Option<&str>,
@@ -242,13 +243,7 @@ pub(crate) fn prepare(
     } else {
         (a.file.clone(), None)
     };
-    let s = super::load_scenario_with(
-        &scenario_path,
-        &crate::scenario::Overrides {
-            region: region.map(str::to_string),
-            ..Default::default()
-        },
-    )?;
+    let s = super::load_scenario(&scenario_path)?;
     let deployments = deployment_overrides(&s, deployments)?;
     let choice = match from_rec {
         Some((strategy, retry)) => Choice {
@@ -293,8 +288,8 @@ pub(crate) fn prepare(
     flag!(api_key_parameter);
     flag!(vpc_id);
     flag!(api_key_kms_key);
-    let inputs =
-        inputs(&d, &s.region, &s.cluster.name).map_err(|errs| UserError(errs.join("\nerror: ")))?;
+    let inputs = inputs(&d, region.unwrap_or(&s.region), &s.cluster.name)
+        .map_err(|errs| UserError(errs.join("\nerror: ")))?;
     Ok((s, inputs, choice))
 }
 

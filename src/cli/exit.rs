@@ -46,9 +46,14 @@ pub(super) enum Table {
     Other,
 }
 
-/// The error's class: bad input (a scenario error or a [`UserError`]) or anything else.
+/// The error's class: bad input (a scenario error, an invalid value, shards that do not merge,
+/// a job over its budget, or a [`UserError`]) or anything else.
 fn bad_input(e: &anyhow::Error) -> bool {
-    e.is::<ScenarioError>() || e.is::<UserError>()
+    e.is::<ScenarioError>()
+        || e.is::<UserError>()
+        || e.is::<crate::model::Invalid>()
+        || e.is::<crate::sweep::job::MergeError>()
+        || e.is::<crate::sim::budget::OverBudget>()
 }
 
 /// The exit status of a command that ended with `r`, by `table`.

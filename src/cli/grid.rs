@@ -81,8 +81,9 @@ impl GridArgs {
 
         let mut spec = s.sweep.clone();
         let flag = |name: &str, m: String| UserError(format!("--{name}: {m}"));
+        let bad = |name: &str, m: crate::model::Invalid| flag(name, m.0);
         if let Some(v) = &self.spot_share {
-            spec.spot_shares = parse_percent_range(v).map_err(|m| flag("spot-share", m))?;
+            spec.spot_shares = parse_percent_range(v).map_err(|m| bad("spot-share", m))?;
         }
         if let Some(v) = &self.base {
             spec.bases = split_list(v)
@@ -104,13 +105,13 @@ impl GridArgs {
         if let Some(v) = &self.placement {
             spec.placements = split_list(v)
                 .iter()
-                .map(|p| parse_placement_spec(p).map_err(|m| flag("placement", m)))
+                .map(|p| parse_placement_spec(p).map_err(|m| bad("placement", m)))
                 .collect::<Result<_, _>>()?;
         }
         if let Some(v) = &self.retry {
             spec.retries = split_list(v)
                 .iter()
-                .map(|p| parse_retry_spec(p).map_err(|m| flag("retry", m)))
+                .map(|p| parse_retry_spec(p).map_err(|m| bad("retry", m)))
                 .collect::<Result<_, _>>()?;
         }
         if let Some(v) = &self.checkpoint {
@@ -122,7 +123,7 @@ impl GridArgs {
                         "checkpoint",
                         format!("`{c}` must be longer than zero"),
                     )),
-                    Err(m) => Err(flag("checkpoint", m)),
+                    Err(m) => Err(bad("checkpoint", m)),
                 })
                 .collect::<Result<_, _>>()?;
         }

@@ -270,7 +270,7 @@ impl RunFlags {
             }
             return Ok(Some(Outcome::Done));
         }
-        est.check(&self.budget()?).map_err(UserError)?;
+        est.check(&self.budget()?)?;
         Ok(None)
     }
 

@@ -137,7 +137,14 @@ fn now_unix() -> i64 {
 }
 
 /// Resolves a scenario's `cache` / `live` price source.
-pub(crate) fn resolve(req: &PriceRequest) -> Result<ResolvedPrices, String> {
+pub(crate) fn resolve(
+    req: &PriceRequest,
+) -> Result<ResolvedPrices, crate::scenario::validate::PriceError> {
+    resolve_text(req).map_err(crate::scenario::validate::PriceError)
+}
+
+/// [`resolve`]'s work, its refusal in words.
+fn resolve_text(req: &PriceRequest) -> Result<ResolvedPrices, String> {
     let cache = read_cache()?;
     let have = cache.as_ref().and_then(|c| c.regions.get(&req.region));
     match req.source.as_str() {
@@ -233,7 +240,7 @@ pub(crate) fn fetch_regions(
             format!("Fargate Spot prices from {}", p.display()),
         ),
         SpotInput::Url(u) => (
-            Some(crate::aws::spotfeed::fetch(u)?),
+            Some(crate::aws::spotfeed::fetch(u).map_err(|e| e.0)?),
             format!("Fargate Spot feed {u}"),
         ),
         SpotInput::Skip => (None, "no spot prices".into()),

@@ -43,7 +43,7 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
         )
     });
     let dir = &a.out;
-    let charts = charts::render_all(&figs).map_err(|e| anyhow::anyhow!(e))?;
+    let charts = charts::render_all(&figs)?;
     let text = render::recommendation_text(&run.result, rec, article, r.current.as_ref());
     let file = r.file();
     // every file, or none

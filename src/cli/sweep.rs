@@ -189,7 +189,7 @@ pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
         None => PathBuf::from(&shards[0].scenario_file),
     };
     let base = super::load_scenario(&path)?;
-    let run = merge(&base, &shards).map_err(UserError)?;
+    let run = merge(&base, &shards)?;
     emit(&run.result, a.format, a.wide, a.out.as_ref())?;
     Ok(Outcome::Done)
 }

@@ -116,7 +116,12 @@ pub(crate) fn describe_memory_for_cpu(cpu: u32) -> String {
 }
 
 /// Parses a CPU given as units (`1024`, `"1024"`) or vCPUs (`"1 vCPU"`, `"0.25 vcpu"`).
-pub(crate) fn parse_cpu_text(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_cpu_text(text: &str) -> Result<u32, super::Invalid> {
+    parse_cpu_text_text(text).map_err(super::Invalid)
+}
+
+/// `parse_cpu_text`'s work, its error in words.
+fn parse_cpu_text_text(text: &str) -> Result<u32, String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     if let Some(num) = lower.strip_suffix("vcpu") {
@@ -134,7 +139,12 @@ pub(crate) fn parse_cpu_text(text: &str) -> Result<u32, String> {
 }
 
 /// Parses memory given as MiB (`2048`, `"2048"`) or GB (`"2 GB"`, `"0.5GB"`, `"2 GiB"`).
-pub(crate) fn parse_memory_text(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_memory_text(text: &str) -> Result<u32, super::Invalid> {
+    parse_memory_text_text(text).map_err(super::Invalid)
+}
+
+/// `parse_memory_text`'s work, its error in words.
+fn parse_memory_text_text(text: &str) -> Result<u32, String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     let gb = lower

@@ -71,7 +71,12 @@ impl SimTime {
     ///
     /// Units: ms, s, m, h, d, w (humantime's set). A bare number is rejected because its unit
     /// would be a guess.
-    pub fn parse_human(text: &str) -> Result<SimTime, String> {
+    pub fn parse_human(text: &str) -> Result<SimTime, super::Invalid> {
+        Self::parse_human_text(text).map_err(super::Invalid)
+    }
+
+    /// [`Self::parse_human`]'s work, its error in words.
+    fn parse_human_text(text: &str) -> Result<SimTime, String> {
         let t = text.trim();
         if t.is_empty() {
             return Err("empty duration".into());
@@ -151,7 +156,12 @@ impl Rate {
     }
 
     /// Parses `"0.05/h"`, `"6/hour"`, `"2/d"`, `"1/day"`, `"3/30m"`, `"10/w"`.
-    pub fn parse(text: &str) -> Result<Rate, String> {
+    pub fn parse(text: &str) -> Result<Rate, super::Invalid> {
+        Self::parse_text(text).map_err(super::Invalid)
+    }
+
+    /// [`Self::parse`]'s work, its error in words.
+    fn parse_text(text: &str) -> Result<Rate, String> {
         let t = text.trim();
         let Some((num, per)) = t.split_once('/') else {
             return Err(format!(
@@ -201,12 +211,16 @@ impl Rate {
 
     /// The rate whose Poisson process fires at least once in `over` with probability `p`:
     /// λ = −ln(1 − p) / over.
-    pub fn from_probability(p: f64, over: SimTime) -> Result<Rate, String> {
+    pub fn from_probability(p: f64, over: SimTime) -> Result<Rate, super::Invalid> {
         if !(0.0..1.0).contains(&p) {
-            return Err(format!("probability `{p}` must be in [0, 1)"));
+            return Err(super::Invalid(format!(
+                "probability `{p}` must be in [0, 1)"
+            )));
         }
         if over.0 == 0 {
-            return Err("the period of a probability must be longer than zero".into());
+            return Err(super::Invalid(
+                "the period of a probability must be longer than zero".into(),
+            ));
         }
         Ok(Rate {
             per_hour: -(1.0 - p).ln() / over.hours_f64(),

@@ -44,15 +44,20 @@ impl Default for PriceCache {
     }
 }
 
+/// The price cache cannot be read, in words with the fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct CacheError(pub(crate) String);
+
 impl PriceCache {
     /// Parses a cache file.
-    pub(crate) fn parse(text: &str) -> Result<PriceCache, String> {
-        let c: PriceCache = serde_json::from_str(text).map_err(|e| format!("the price cache is not readable ({e}); delete it and run `spotplan pricing fetch` again"))?;
+    pub(crate) fn parse(text: &str) -> Result<PriceCache, CacheError> {
+        let c: PriceCache = serde_json::from_str(text).map_err(|e| CacheError(format!("the price cache is not readable ({e}); delete it and run `spotplan pricing fetch` again")))?;
         if c.format != CACHE_FORMAT {
-            return Err(format!(
+            return Err(CacheError(format!(
                 "the price cache has format `{}`, expected `{CACHE_FORMAT}`",
                 c.format
-            ));
+            )));
         }
         Ok(c)
     }

@@ -705,8 +705,18 @@ fn png_bytes(rgb: Vec<u8>) -> Result<Vec<u8>, String> {
     Ok(out.into_inner())
 }
 
+/// A chart that could not be drawn or encoded, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderError(pub String);
+
 /// Draws every chart as SVG and PNG (in memory: the caller writes the files).
-pub fn render_all(f: &Figures) -> Result<Vec<Chart>, String> {
+pub fn render_all(f: &Figures) -> Result<Vec<Chart>, RenderError> {
+    render_charts(f).map_err(RenderError)
+}
+
+/// [`render_all`]'s work, its failure in words.
+fn render_charts(f: &Figures) -> Result<Vec<Chart>, String> {
     register_font();
     let mut out = Vec::new();
     if !f.frontier.points.is_empty() {

@@ -1,6 +1,5 @@
 //! Values the command line gives in place of the file's (`--seed`, `--horizon`,
-//! `--replications`, `--placement`, `--region`, the objectives assumed when the file states
-//! none). They are applied while validating, so that a validated [`super::Scenario`] is never
+//! `--replications`, `--placement`, the objectives assumed when the file states none). They are applied while validating, so that a validated [`super::Scenario`] is never
 //! changed afterwards: every value in it has passed the same checks.
 
 use super::file::ScenarioFile;
@@ -16,8 +15,6 @@ pub struct Overrides {
     pub replications: Option<u32>,
     /// `simulation.placement`, as written (a reading, or `robust`).
     pub placement: Option<String>,
-    /// `region`.
-    pub region: Option<String>,
     /// The objectives to assume when the file states none: `Some(false)` the default ones
     /// (said in every result), `Some(true)` none at all (`--no-objectives`); `None` assumes
     /// nothing (commands that do not pick).
@@ -48,9 +45,6 @@ impl Overrides {
         }
         if let Some(v) = &self.placement {
             f.simulation.placement = Some(v.clone());
-        }
-        if let Some(v) = &self.region {
-            f.region = v.clone();
         }
         f
     }

@@ -31,7 +31,12 @@ pub fn split_list(text: &str) -> Vec<String> {
 }
 
 /// Parses percentages: `0:100:10` (from:to:step, inclusive) or `0,50,100`; each 0–100.
-pub fn parse_percent_range(text: &str) -> Result<Vec<u32>, String> {
+pub fn parse_percent_range(text: &str) -> Result<Vec<u32>, crate::model::Invalid> {
+    parse_percent_range_text(text).map_err(crate::model::Invalid)
+}
+
+/// `parse_percent_range`'s work, its error in words.
+fn parse_percent_range_text(text: &str) -> Result<Vec<u32>, String> {
     let t = text.trim();
     let bad = || {
         format!("`{t}` is not a percentage range; write `0:100:10` (from:to:step) or `0,50,100`")
@@ -75,7 +80,12 @@ pub fn parse_percent_range(text: &str) -> Result<Vec<u32>, String> {
 }
 
 /// Parses a placement reading name (`robust` is not a reading: see [`parse_placement_spec`]).
-pub fn parse_placement(text: &str) -> Result<Placement, String> {
+pub fn parse_placement(text: &str) -> Result<Placement, crate::model::Invalid> {
+    parse_placement_text(text).map_err(crate::model::Invalid)
+}
+
+/// `parse_placement`'s work, its error in words.
+fn parse_placement_text(text: &str) -> Result<Placement, String> {
     match parse_placement_spec(text)? {
         PlacementSpec::Reading(p) => Ok(p),
         PlacementSpec::Robust => Err(
@@ -85,7 +95,12 @@ pub fn parse_placement(text: &str) -> Result<Placement, String> {
 }
 
 /// Parses a placement: `robust` or a reading name.
-pub fn parse_placement_spec(text: &str) -> Result<PlacementSpec, String> {
+pub fn parse_placement_spec(text: &str) -> Result<PlacementSpec, crate::model::Invalid> {
+    parse_placement_spec_text(text).map_err(crate::model::Invalid)
+}
+
+/// `parse_placement_spec`'s work, its error in words.
+fn parse_placement_spec_text(text: &str) -> Result<PlacementSpec, String> {
     let t = text.trim();
     if t == "robust" {
         return Ok(PlacementSpec::Robust);

@@ -81,7 +81,7 @@ impl SweepSpec {
     pub const MAX_REPLICATIONS: u32 = 1_000_000;
 
     /// Every limit broken, in words.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::model::Invalid> {
         let mut errs = Vec::new();
         if let Some(v) = self.spot_shares.iter().find(|v| **v > 100) {
             errs.push(format!("spot share `{v}` is not a percentage (0–100)"));
@@ -122,7 +122,7 @@ impl SweepSpec {
         if errs.is_empty() {
             Ok(())
         } else {
-            Err(errs.join("; "))
+            Err(crate::model::Invalid(errs.join("; ")))
         }
     }
 }

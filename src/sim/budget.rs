@@ -44,6 +44,12 @@ pub struct WorkEstimate {
     pub backlog: Option<Backlog>,
 }
 
+/// A job refused before it starts: what it would take, over which limit, and the flags that
+/// lift it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct OverBudget(pub String);
+
 /// Limits on a command's work.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Budget {
@@ -93,8 +99,13 @@ pub fn estimate(
 }
 
 impl WorkEstimate {
-    /// The refusal, in words, when the estimate exceeds `b`.
-    pub fn check(&self, b: &Budget) -> Result<(), String> {
+    /// The refusal when the estimate exceeds `b`.
+    pub fn check(&self, b: &Budget) -> Result<(), OverBudget> {
+        self.over(b).map_err(OverBudget)
+    }
+
+    /// [`Self::check`]'s work, its refusal in words.
+    fn over(&self, b: &Budget) -> Result<(), String> {
         let mut over = Vec::new();
         if self.events > b.max_events {
             over.push(format!(

@@ -332,9 +332,19 @@ impl ShardFile {
     }
 }
 
+/// Shards that cannot be merged, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MergeError(pub String);
+
 /// Combines every shard of one sweep into the result one machine would give. `base` must be
 /// the scenario the shards ran (same hash; seed and horizon as recorded).
-pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> {
+pub fn merge(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, MergeError> {
+    merge_shards(base, shards).map_err(MergeError)
+}
+
+/// [`merge`]'s work, its refusal in words.
+fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, String> {
     let first = shards.first().ok_or("no shard files given")?;
     let n = first.shard[1];
     for s in shards {

@@ -241,28 +241,14 @@ fn command_line_overrides_are_validated_with_the_file_and_build_the_same_scenari
         horizon: Some("3d".into()),
         replications: Some(5),
         placement: Some("weighted-random".into()),
-        region: Some("eu-west-1".into()),
         assumed_objectives: None,
     };
     let s = load(&src, &o).unwrap();
     assert_eq!(
-        (
-            s.sim.seed,
-            s.sim.horizon,
-            s.sim.replications,
-            s.region.as_str()
-        ),
-        (7, spotplan::model::SimTime(3 * 86_400_000), 5, "eu-west-1")
+        (s.sim.seed, s.sim.horizon, s.sim.replications),
+        (7, spotplan::model::SimTime(3 * 86_400_000), 5)
     );
     assert!(s.sim.placement_stated);
-    // the region's own rates: validation resolved them for the override, not the file's region
-    let file_eu = load(
-        &src.replace("region = \"us-east-1\"", "region = \"eu-west-1\""),
-        &Overrides::default(),
-    )
-    .unwrap();
-    assert_eq!(s.prices.region, "eu-west-1");
-    assert_eq!(s.prices.rates, file_eu.prices.rates);
     // the sweep keeps the file's replications (an override of the simulation's is no sweep's)
     assert_eq!(
         s.sweep.replications,
@@ -273,7 +259,7 @@ fn command_line_overrides_are_validated_with_the_file_and_build_the_same_scenari
     );
     // an override is checked as the file's value is
     let bad = Overrides {
-        region: Some("mars-north-1".into()),
+        placement: Some("nowhere".into()),
         ..Default::default()
     };
     assert!(load(&src, &bad).is_err());

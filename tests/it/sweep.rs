@@ -162,7 +162,7 @@ fn shards_merge_into_the_full_result(src: &str) {
         spotplan::report::sweep::json(&full.result)
     );
     assert_eq!(
-        merge(&s, &shards[..2]).err().unwrap(),
+        merge(&s, &shards[..2]).err().unwrap().to_string(),
         "missing shard(s) 2/3"
     );
 }

@@ -365,7 +365,12 @@ fn quoted(names: &[&str]) -> String {
 /// `custom[max_attempts=5,delay=30s,backoff=2,max_delay=10m,jitter=0.2,fallback_after=1,
 /// fallback_after_capacity=3,deadline_aware=true|uniform-progress]`. The rules are [`build`]'s,
 /// the same as the scenario file's `[retry]`.
-pub fn parse_spec(text: &str) -> Result<RetryPolicy, String> {
+pub fn parse_spec(text: &str) -> Result<RetryPolicy, crate::model::Invalid> {
+    parse_spec_text(text).map_err(crate::model::Invalid)
+}
+
+/// `parse_spec`'s work, its error in words.
+fn parse_spec_text(text: &str) -> Result<RetryPolicy, String> {
     let t = text.trim();
     let (name, args) = match t.find('[') {
         Some(i) if t.ends_with(']') => (&t[..i], &t[i + 1..t.len() - 1]),

@@ -29,14 +29,19 @@ pub struct ResolvedPrices {
 }
 
 /// Resolves `cache` / `live` price sources (the command line reads the cache and calls AWS).
-pub type PriceResolver<'a> = &'a dyn Fn(&PriceRequest) -> Result<ResolvedPrices, String>;
+pub type PriceResolver<'a> = &'a dyn Fn(&PriceRequest) -> Result<ResolvedPrices, PriceError>;
+
+/// Why a price source could not give the prices, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PriceError(pub String);
 
 /// A resolver that knows only the bundled snapshot.
-pub fn bundled_only(req: &PriceRequest) -> Result<ResolvedPrices, String> {
-    Err(format!(
+pub fn bundled_only(req: &PriceRequest) -> Result<ResolvedPrices, PriceError> {
+    Err(PriceError(format!(
         "price source `{}` needs the command line (it reads the price cache); this caller only has the bundled snapshot",
         req.source
-    ))
+    )))
 }
 
 pub(super) fn prices(
@@ -62,7 +67,7 @@ pub(super) fn prices(
             match resolve(&req) {
                 Ok(r) => (r.snapshot, r.kind),
                 Err(m) => {
-                    cx.err(&pp.key("source"), m);
+                    cx.err(&pp.key("source"), m.0);
                     return None;
                 }
             }

@@ -131,7 +131,12 @@ pub(super) fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotS
 }
 
 /// Parses `{"metadata":{"gap_seconds":N},"data":[0,1,...]}` (1/true = preempted/unavailable).
-pub fn parse_trace(text: &str) -> Result<SpotTrace, String> {
+pub fn parse_trace(text: &str) -> Result<SpotTrace, crate::model::Invalid> {
+    parse_trace_text(text).map_err(crate::model::Invalid)
+}
+
+/// `parse_trace`'s work, its error in words.
+fn parse_trace_text(text: &str) -> Result<SpotTrace, String> {
     #[derive(serde::Deserialize)]
     struct Meta {
         gap_seconds: f64,
