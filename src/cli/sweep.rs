@@ -188,7 +188,15 @@ pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
         Some(p) => p.clone(),
         None => PathBuf::from(&shards[0].scenario_file),
     };
-    let base = super::load_scenario(&path)?;
+    // on the shards' seed and horizon, whatever the file says now
+    let overrides = crate::scenario::Overrides {
+        seed: shards.first().map(|s| s.seed),
+        horizon: shards
+            .first()
+            .map(|s| crate::model::SimTime(s.horizon_ms).to_string()),
+        ..Default::default()
+    };
+    let base = super::load_scenario_with(&path, &overrides)?;
     let run = merge(&base, &shards)?;
     emit(&run.result, a.format, a.wide, a.out.as_ref())?;
     Ok(Outcome::Done)

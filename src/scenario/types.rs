@@ -173,6 +173,37 @@ impl Scenario {
         self.reachable().contains(&Provider::FargateSpot)
     }
 
+    /// The scenario a candidate configuration runs: the same workload, world and prices with
+    /// what `v` changes, its rates resolved again for the providers the new strategy can
+    /// reach. The one way a configuration other than the file's is built; the file's
+    /// scenario is never changed.
+    pub fn variant(&self, v: &Variant<'_>) -> Result<Scenario, MissingRates> {
+        let mut c = self.clone();
+        c.launch = Launch {
+            source: LaunchSource::RequestStrategy,
+            strategy: v.strategy.clone(),
+        };
+        c.sim.placement = v.reading;
+        if let Some(spec) = v.placement_spec {
+            c.sim.placement_spec = spec;
+        }
+        for (f, p) in c.flows.iter_mut().zip(v.deployments) {
+            f.strategy = Some(Strategy::only(*p));
+        }
+        if let Some(r) = v.retry {
+            c.retry = r.clone();
+        }
+        if let Some(every) = v.checkpoint_every {
+            for f in &mut c.flows {
+                if let Some(ck) = &mut f.checkpoint {
+                    ck.every = every;
+                }
+            }
+        }
+        c.reprice()?;
+        Ok(c)
+    }
+
     /// Resolves [`Scenario::rates`] for the providers the current strategy can reach (and
     /// FARGATE, which the worker, the baseline and any fallback use). Call it after changing
     /// the strategy; it lists every missing rate at once.
@@ -188,6 +219,23 @@ impl Scenario {
         )?;
         Ok(())
     }
+}
+
+/// What a candidate configuration changes of a scenario ([`Scenario::variant`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Variant<'a> {
+    /// The strategy sent with every RunTask (as `emit` would configure the work pool).
+    pub strategy: &'a Strategy,
+    /// The placement reading simulated.
+    pub reading: Placement,
+    /// The placement model the candidate was evaluated under (`None`: the file's).
+    pub placement_spec: Option<PlacementSpec>,
+    /// Each flow's own provider, in flow order (empty: the flows keep theirs).
+    pub deployments: &'a [Provider],
+    /// The retry policy (`None`: the file's).
+    pub retry: Option<&'a RetryPolicy>,
+    /// The checkpoint interval of every checkpointing flow (`None`: the file's).
+    pub checkpoint_every: Option<SimTime>,
 }
 
 /// How tasks reach ECR, logs and the Prefect API.

@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use crate::model::{Placement, PlacementSpec, Provider, SimTime, Strategy, StrategyItem};
+use crate::pricing::MissingRates;
 use crate::scenario::spec::retry_spec;
-use crate::scenario::{Launch, LaunchSource, RetryPolicy, Scenario, SweepSpec};
+use crate::scenario::{RetryPolicy, Scenario, SweepSpec, Variant};
 
 /// One point of the grid.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -139,27 +140,16 @@ impl Candidate {
 
     /// The scenario as this candidate runs it under one placement `reading`: its strategy
     /// sent with every RunTask (as `emit` would configure the work pool), its retry and
-    /// checkpoint interval.
-    pub fn apply(&self, s: &Scenario, reading: Placement) -> Scenario {
-        let mut c = s.clone();
-        c.launch = Launch {
-            source: LaunchSource::RequestStrategy,
-            strategy: self.strategy.clone(),
-        };
-        c.sim.placement = reading;
-        c.sim.placement_spec = self.placement;
-        for (f, p) in c.flows.iter_mut().zip(&self.deployments) {
-            f.strategy = Some(Strategy::only(*p));
-        }
-        c.retry = self.retry_policy.clone();
-        if let Some(every) = self.checkpoint_every {
-            for f in &mut c.flows {
-                if let Some(ck) = &mut f.checkpoint {
-                    ck.every = every;
-                }
-            }
-        }
-        c
+    /// checkpoint interval, its rates resolved ([`Scenario::variant`]).
+    pub fn scenario(&self, s: &Scenario, reading: Placement) -> Result<Scenario, MissingRates> {
+        s.variant(&Variant {
+            strategy: &self.strategy,
+            reading,
+            placement_spec: Some(self.placement),
+            deployments: &self.deployments,
+            retry: Some(&self.retry_policy),
+            checkpoint_every: self.checkpoint_every,
+        })
     }
 }
 

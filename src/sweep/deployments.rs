@@ -139,11 +139,11 @@ pub(crate) fn choose(
 ) -> Vec<Vec<Provider>> {
     let n = base.flows.len();
     let all = |p: Provider| -> Vec<RunOutcome> {
-        let mut c = candidate(base, &vec![p; n], retry, checkpoint_every, 0)
-            .apply(base, crate::model::Placement::PerCall);
-        if c.reprice().is_err() {
+        let Ok(c) = candidate(base, &vec![p; n], retry, checkpoint_every, 0)
+            .scenario(base, crate::model::Placement::PerCall)
+        else {
             return Vec::new();
-        }
+        };
         // in parallel, collected by index: the same for any thread count
         (0..replications as u64)
             .into_par_iter()

@@ -37,16 +37,19 @@ pub fn prepare(
     let mut missing: Vec<MissingRate> = Vec::new();
     for c in &mut candidates {
         for &reading in &c.readings {
-            let mut v = c.apply(base, reading);
-            if let Err(MissingRates(m)) = v.reprice() {
-                for x in m {
-                    if !missing.contains(&x) {
-                        missing.push(x);
+            match c.scenario(base, reading) {
+                Ok(v) => {
+                    c.variants.push(scenarios.len());
+                    scenarios.push(v);
+                }
+                Err(MissingRates(m)) => {
+                    for x in m {
+                        if !missing.contains(&x) {
+                            missing.push(x);
+                        }
                     }
                 }
             }
-            c.variants.push(scenarios.len());
-            scenarios.push(v);
         }
     }
     if missing.is_empty() {
@@ -150,8 +153,7 @@ fn per_deployment(
                     for choice in deployments::choose(base, retry, ck, reps, &mut found) {
                         let mut c =
                             deployments::candidate(base, &choice, retry, ck, candidates.len());
-                        let mut v = c.apply(base, crate::model::Placement::PerCall);
-                        v.reprice()?;
+                        let v = c.scenario(base, crate::model::Placement::PerCall)?;
                         let row = matrix.add_row();
                         c.variants.push(row);
                         scenarios.push(v);
@@ -429,10 +431,17 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
             }
         }
     }
-    let mut base = base.clone();
-    base.sim.seed = first.seed;
-    base.sim.horizon = SimTime(first.horizon_ms);
-    let (candidates, scenarios) = prepare(&base, &spec).map_err(|e| e.to_string())?;
+    // the scenario is built with the shards' seed and horizon (`spotplan merge` loads it so)
+    if (base.sim.seed, base.sim.horizon) != (first.seed, SimTime(first.horizon_ms)) {
+        return Err(format!(
+            "the scenario has seed {} and horizon {}, but the shards ran seed {} and horizon {}: load it with theirs",
+            base.sim.seed,
+            base.sim.horizon,
+            first.seed,
+            SimTime(first.horizon_ms)
+        ));
+    }
+    let (candidates, scenarios) = prepare(base, &spec).map_err(|e| e.to_string())?;
     if scenarios.len() != first.candidates {
         return Err(format!(
             "the grid gives {} candidate variants but the shards have {}",

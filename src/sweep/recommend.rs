@@ -325,13 +325,17 @@ pub fn article_check(
     placements
         .iter()
         .map(|&placement| {
-            let mut c = s.clone();
-            c.launch = crate::scenario::Launch {
-                source: crate::scenario::LaunchSource::RequestStrategy,
-                strategy: strategy.clone(),
+            let variant = crate::scenario::Variant {
+                strategy: &strategy,
+                reading: placement,
+                placement_spec: None,
+                deployments: &[],
+                retry: None,
+                checkpoint_every: None,
             };
-            c.sim.placement = placement;
-            if let Err(e) = c.reprice() {
+            let c = match s.variant(&variant) {
+                Ok(c) => c,
+                Err(e) => {
                 return ArticleCheck {
                     strategy: strategy.to_string(),
                     placement: placement.name().to_string(),
@@ -340,7 +344,8 @@ pub fn article_check(
                     cost_per_30d_usd: Stat::default(),
                     note: format!("not simulated: {e}"),
                 };
-            }
+                }
+            };
             let reps = super::replicate(&c, replications, &|| {});
             let m = super::metrics_of(&c, &reps);
             let note = format!(
