@@ -474,7 +474,7 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
     // the per-deployment phase needs every grid cell, so it runs here, as one machine would
     let (mut candidates, mut scenarios) = (candidates, scenarios);
     let found = per_deployment(
-        &base,
+        base,
         &spec,
         None,
         &ctl,
