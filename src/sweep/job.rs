@@ -484,7 +484,7 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
     )
     .map_err(|e| e.to_string())?;
     let mut result = finish(
-        &base,
+        base,
         &candidates,
         &scenarios,
         &matrix,
