@@ -419,13 +419,7 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
             body: serde_json::json!({"name": "spot", "type": "ecs"}),
         })
         .unwrap_err();
-    assert_eq!(
-        stub.requests()
-            .iter()
-            .map(|r| r.method.as_str())
-            .collect::<Vec<_>>(),
-        ["GET", "GET", "POST"]
-    );
+    assert_eq!(stub.methods(), ["GET", "GET", "POST"]);
     assert!(
         matches!(err, spotplan::deploy::api::PrefectError::Unknown(_)),
         "{err:?}"
@@ -456,14 +450,7 @@ fn a_busy_prefect_api_is_retried_as_prefects_client_retries_it() {
             body: serde_json::json!({"concurrency_limit": 3}),
         })
         .unwrap_err();
-    assert_eq!(
-        stub.requests()
-            .iter()
-            .map(|r| r.method.as_str())
-            .collect::<Vec<_>>(),
-        ["GET", "PATCH", "PATCH"],
-        "{err:?}"
-    );
+    assert_eq!(stub.methods(), ["GET", "PATCH", "PATCH"], "{err:?}");
     assert!(
         matches!(err, spotplan::deploy::api::PrefectError::Unknown(_)),
         "{err:?}"

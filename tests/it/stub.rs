@@ -170,6 +170,11 @@ impl Stub {
         self.log.lock().unwrap().clone()
     }
 
+    /// The HTTP methods of the requests so far, in order.
+    pub(crate) fn methods(&self) -> Vec<String> {
+        self.requests().into_iter().map(|r| r.method).collect()
+    }
+
     /// The operations called so far, in order.
     pub(crate) fn operations(&self) -> Vec<String> {
         self.requests()
