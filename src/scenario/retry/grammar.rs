@@ -418,7 +418,12 @@ fn parse_spec_text(text: &str) -> Result<RetryPolicy, String> {
         };
         let duration = || SimTime::parse_human(v).map_err(|e| format!("`{t}`: `{k}`: {e}"));
         match param {
-            Param::Policy => unreachable!("filtered above"),
+            // (not among the allowed keys above: the policy is the spec's name)
+            Param::Policy => {
+                return Err(format!(
+                    "`{t}`: the policy is the spec's name (`{name}[…]`), not a parameter"
+                ));
+            }
             Param::RuntaskAttempts => p.runtask_attempts = Some(whole()?),
             Param::Fallback => p.fallback = Some(v.to_string()),
             Param::Limit => p.limit = Some(whole()?),
