@@ -175,7 +175,7 @@ pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Opti
                 crate::scenario::spec::retry_spec(&s.retry),
                 s.sim.placement
             ),
-            same: s.launch.strategy == picked.launch.strategy && s.retry == picked.retry,
+            same: s.same_configuration(picked),
             rows: crate::sweep::compare::paired(&ra, &rb, per30),
         }
     });

@@ -173,6 +173,18 @@ impl Scenario {
         self.reachable().contains(&Provider::FargateSpot)
     }
 
+    /// Whether `other` runs every flow as this one does: the same strategy for each flow (its
+    /// deployment's own, else the pool's), the same retry policy and checkpoint interval. The
+    /// pool's strategy alone says nothing when deployments carry their own.
+    pub fn same_configuration(&self, other: &Scenario) -> bool {
+        self.flows.len() == other.flows.len()
+            && (0..self.flows.len()).all(|f| {
+                self.strategy_of(f) == other.strategy_of(f)
+                    && self.retry_of(f) == other.retry_of(f)
+                    && self.flows[f].checkpoint == other.flows[f].checkpoint
+            })
+    }
+
     /// The scenario a candidate configuration runs: the same workload, world and prices with
     /// what `v` changes, its rates resolved again for the providers the new strategy can
     /// reach. The one way a configuration other than the file's is built; the file's

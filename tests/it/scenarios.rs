@@ -264,3 +264,33 @@ fn command_line_overrides_are_validated_with_the_file_and_build_the_same_scenari
     };
     assert!(load(&src, &bad).is_err());
 }
+
+#[test]
+fn a_pick_that_moves_deployments_is_not_the_current_configuration() {
+    use spotplan::model::Provider;
+    use spotplan::scenario::Variant;
+    let s = scenario(
+        &std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml")).unwrap(),
+    );
+    let same = |deployments: &[Provider]| {
+        let v = s
+            .variant(&Variant {
+                strategy: &s.launch.strategy,
+                reading: s.sim.placement,
+                placement_spec: None,
+                deployments,
+                retry: None,
+                checkpoint_every: None,
+            })
+            .unwrap();
+        s.same_configuration(&v)
+    };
+    // the pool's strategy and the retry policy unchanged: the same, as long as no deployment
+    // moves
+    assert!(same(&[]));
+    // one deployment on its own provider: another configuration, though the pool's strategy
+    // and the retry policy are the same (the headline once said "keep it" here)
+    let n = s.flows.len();
+    assert!(!same(&vec![Provider::FargateSpot; n]));
+    assert!(!same(&vec![Provider::Fargate; n]));
+}
