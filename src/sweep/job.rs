@@ -270,7 +270,7 @@ impl GridEcho {
 /// What one shard computed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardFile {
-    /// `spotplan-shard/2`.
+    /// [`SHARD_FORMAT`].
     pub format: String,
     /// Tool version.
     pub version: String,
@@ -284,6 +284,10 @@ pub struct ShardFile {
     pub horizon_ms: u64,
     /// The grid.
     pub grid: GridEcho,
+    /// The objectives the sweep assumed for a scenario that states none: `Some(false)` the
+    /// default ones, `Some(true)` none (`--no-objectives`), `None` the scenario's own; `merge`
+    /// assumes the same.
+    pub objectives_assumed: Option<bool>,
     /// [i, n].
     pub shard: [u32; 2],
     /// Whether the shard ran all its cells (false after Ctrl-C: `merge` refuses it).
@@ -297,7 +301,7 @@ pub struct ShardFile {
 }
 
 /// The format tag of shard files.
-pub const SHARD_FORMAT: &str = "spotplan-shard/3";
+pub const SHARD_FORMAT: &str = "spotplan-shard/4";
 
 impl ShardFile {
     /// The shard's part of a run.
@@ -325,6 +329,10 @@ impl ShardFile {
             seed: base.sim.seed,
             horizon_ms: base.sim.horizon.0,
             grid: GridEcho::of(spec),
+            objectives_assumed: match (&base.objectives.assumed, base.objectives.any()) {
+                (None, _) => None,
+                (Some(_), any) => Some(!any),
+            },
             shard: [shard.0, shard.1],
             finished: !run.result.search.interrupted,
             candidates: run.scenarios.len(),

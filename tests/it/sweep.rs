@@ -871,3 +871,59 @@ fn per_deployment_strategies_beat_every_uniform_one_and_add_up_exactly() {
             .all(|c| c.candidate.deployments.is_empty())
     );
 }
+
+#[test]
+fn a_merged_sweep_assumes_the_objectives_the_unsharded_one_assumes() {
+    // long-checkpointed states no [objectives]: the sweep assumes crashed ≤ 1% and deadline
+    // misses ≤ 1%, and so must `merge` (it once judged every candidate against none)
+    let dir =
+        std::env::temp_dir().join(format!("spotplan-merge-objectives-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = "scenarios/long-checkpointed.toml";
+    let flags = [
+        "--horizon",
+        "2d",
+        "--replications",
+        "10",
+        "--no-adaptive",
+        "--quiet",
+    ];
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let out = dir.join(format!("s{i}"));
+        let shard = format!("{i}/2");
+        let mut args = vec![
+            "sweep",
+            file,
+            "--shard",
+            &shard,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(flags);
+        let o = spotplan(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        shards.push(out.join(format!("shard-{i}-of-2.json")));
+    }
+    let mut args = vec!["merge", "--format", "json"];
+    args.extend(shards.iter().map(|p| p.to_str().unwrap()));
+    let merged: serde_json::Value = serde_json::from_str(&stdout(&spotplan(&args))).unwrap();
+    let mut args = vec!["sweep", file, "--format", "json"];
+    args.extend(flags);
+    let full: serde_json::Value = serde_json::from_str(&stdout(&spotplan(&args))).unwrap();
+    let feasible = |v: &serde_json::Value| -> Vec<bool> {
+        v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["feasible"].as_bool().unwrap())
+            .collect()
+    };
+    assert!(
+        feasible(&full).contains(&false),
+        "the test needs an infeasible candidate"
+    );
+    assert_eq!(feasible(&merged), feasible(&full));
+    assert_eq!(merged["candidates"], full["candidates"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
