@@ -100,23 +100,14 @@ pub fn execute(
         &mut scenarios,
         &mut matrix,
     )?;
-    let mut result = finish(
-        base,
-        &candidates,
-        &scenarios,
-        &matrix,
+    let racing = Racing {
         adaptive,
         rounds,
         eliminated,
-        ctl,
-    );
-    result.search.deployments = found;
-    Ok(SweepRun {
-        candidates,
-        scenarios,
-        matrix,
-        result,
-    })
+    };
+    Ok(finish(
+        base, candidates, scenarios, matrix, racing, found, ctl,
+    ))
 }
 
 /// The per-deployment phase: candidates (and matrix rows) added after the grid's, each
@@ -169,23 +160,30 @@ fn per_deployment(
     Ok(found)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    base: &Scenario,
-    candidates: &[Candidate],
-    scenarios: &[Scenario],
-    matrix: &Matrix,
+/// What racing did: whether it ran, its rounds and its eliminations.
+struct Racing {
     adaptive: bool,
     rounds: Vec<super::cells::Round>,
     eliminated: Vec<super::cells::Elimination>,
+}
+
+/// The sweep run: the result assembled from every cell, with what racing and the
+/// per-deployment search did.
+fn finish(
+    base: &Scenario,
+    candidates: Vec<Candidate>,
+    scenarios: Vec<Scenario>,
+    matrix: Matrix,
+    racing: Racing,
+    deployments: DeploymentSearch,
     ctl: &Control,
-) -> SweepResult {
+) -> SweepRun {
     let cells_run = matrix.cells_run();
     let cells_full = matrix.outcomes.len() as u64 * matrix.replications as u64;
     let search = Search {
-        adaptive,
-        rounds,
-        eliminated,
+        adaptive: racing.adaptive,
+        rounds: racing.rounds,
+        eliminated: racing.eliminated,
         cells_run,
         cells_full,
         saving: if cells_full > 0 {
@@ -194,9 +192,15 @@ fn finish(
             0.0
         },
         interrupted: ctl.cancel.load(std::sync::atomic::Ordering::Relaxed),
-        deployments: DeploymentSearch::default(),
+        deployments,
     };
-    assemble(base, candidates, scenarios, matrix, search)
+    let result = assemble(base, &candidates, &scenarios, &matrix, search);
+    SweepRun {
+        candidates,
+        scenarios,
+        matrix,
+        result,
+    }
 }
 
 /// The grid of a sweep in words, stored in shard files so `merge` rebuilds the same grid.
@@ -491,21 +495,12 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
         &mut matrix,
     )
     .map_err(|e| e.to_string())?;
-    let mut result = finish(
-        base,
-        &candidates,
-        &scenarios,
-        &matrix,
-        false,
-        Vec::new(),
-        Vec::new(),
-        &ctl,
-    );
-    result.search.deployments = found;
-    Ok(SweepRun {
-        candidates,
-        scenarios,
-        matrix,
-        result,
-    })
+    let racing = Racing {
+        adaptive: false,
+        rounds: Vec::new(),
+        eliminated: Vec::new(),
+    };
+    Ok(finish(
+        base, candidates, scenarios, matrix, racing, found, &ctl,
+    ))
 }
