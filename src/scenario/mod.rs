@@ -3,6 +3,7 @@
 
 pub(crate) mod error;
 pub(crate) mod file;
+pub mod generate;
 mod locate;
 pub(crate) mod overrides;
 pub(crate) mod parse;

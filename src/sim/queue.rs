@@ -31,8 +31,10 @@ fn time_of(key: u128) -> SimTime {
 }
 
 /// A deterministic future-event list. Besides the heap it has *lanes*: a lane holds at most
-/// one pending event (each flow's next arrival), kept out of the heap and merged at pop by
-/// the same `(time, seq)` order, so the order is exactly the heap's.
+/// one pending event (each flow's next arrival), kept out of the main heap in a heap of its
+/// own (one key per occupied lane, so a platform of hundreds of flows costs O(log n) per
+/// arrival) and merged at pop by the same `(time, seq)` order, so the order is exactly the
+/// main heap's.
 #[derive(Debug)]
 pub(crate) struct EventQueue<E> {
     heap: BinaryHeap<Reverse<u128>>,
@@ -40,9 +42,10 @@ pub(crate) struct EventQueue<E> {
     slots: Vec<E>,
     free: Vec<u32>,
     seq: u64,
-    lanes: Vec<Option<(u128, E)>>,
-    /// The lane holding the earliest `(time, seq)`, if any lane is occupied.
-    first_lane: Option<usize>,
+    /// The event of each lane, if any, and the keys of the occupied lanes with the lane in
+    /// the slot bits.
+    lanes: Vec<Option<E>>,
+    lane_heap: BinaryHeap<Reverse<u128>>,
 }
 
 impl<E: Copy> EventQueue<E> {
@@ -54,7 +57,7 @@ impl<E: Copy> EventQueue<E> {
             free: Vec::with_capacity(256),
             seq: 0,
             lanes: Vec::new(),
-            first_lane: None,
+            lane_heap: BinaryHeap::new(),
         }
     }
 
@@ -70,19 +73,11 @@ impl<E: Copy> EventQueue<E> {
             self.lanes[lane].is_none(),
             "lane {lane} already holds an event"
         );
-        self.lanes[lane] = Some((key(time, self.seq, 0), ev));
-        self.find_first_lane();
+        self.lanes[lane] = Some(ev);
+        self.lane_heap
+            .push(Reverse(key(time, self.seq, lane as u32)));
     }
 
-    fn find_first_lane(&mut self) {
-        self.first_lane = self
-            .lanes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (e.0, i)))
-            .min()
-            .map(|x| x.1);
-    }
     /// Schedules `ev` at `time`; ties fire in scheduling order.
     #[inline]
     pub(crate) fn push(&mut self, time: SimTime, ev: E) {
@@ -102,12 +97,11 @@ impl<E: Copy> EventQueue<E> {
     /// Removes and returns the earliest event.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
-        if let Some(l) = self.first_lane
-            && let Some((k, ev)) = self.lanes[l]
+        if let Some(&Reverse(k)) = self.lane_heap.peek()
             && self.heap.peek().is_none_or(|h| k < h.0)
         {
-            self.lanes[l] = None;
-            self.find_first_lane();
+            self.lane_heap.pop();
+            let ev = self.lanes[k as u32 as usize].take()?;
             return Some((time_of(k), ev));
         }
         let Reverse(k) = self.heap.pop()?;
@@ -118,10 +112,7 @@ impl<E: Copy> EventQueue<E> {
     /// The time of the earliest event.
     #[cfg(test)]
     fn peek_time(&self) -> Option<SimTime> {
-        let lane = self
-            .first_lane
-            .and_then(|l| self.lanes[l].as_ref())
-            .map(|e| e.0);
+        let lane = self.lane_heap.peek().map(|e| e.0);
         let heap = self.heap.peek().map(|e| e.0);
         match (lane, heap) {
             (Some(a), Some(b)) => Some(time_of(a.min(b))),
