@@ -20,7 +20,8 @@
 
 use std::fmt::Write;
 
-use crate::sim::rng::mix;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::SplitMix64;
 
 /// Scenario TOML of a platform of `n` deployments.
 pub fn platform(n: usize, seed: u64) -> String {
@@ -65,11 +66,8 @@ retry = ["prefect3", "prefect3[fallback=automation]"]
 
 /// Deployment `i`: its draws are keyed by `(seed, i)` only.
 fn deployment(s: &mut String, i: usize, seed: u64) {
-    let mut k = 0u64;
-    let mut u = || {
-        k += 1;
-        (mix(mix(mix(seed) ^ i as u64) ^ k) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut g = SplitMix64::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
+    let mut u = || g.random::<f64>();
     let kind = u();
     let share = 0.1 + 0.4 * u();
     let (schedule, median_s, period_s) = if kind < 0.40 {

@@ -45,6 +45,17 @@ pub fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A stable 64-bit key of a name (FNV-1a, then the mixer): a flow's draws are keyed by its
+/// deployment's name, not its position in the file, so adding or reordering deployments
+/// changes no other deployment's arrivals, work or luck.
+pub fn name_key(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(h)
+}
+
 /// A key for (seed, replication, purpose).
 #[derive(Clone, Copy, Debug)]
 pub struct Stream(u64);

@@ -4,6 +4,7 @@ use spotplan::report;
 use spotplan::sweep::{replicate, summarize};
 
 use crate::common::*;
+use spotplan::sim;
 
 fn json_with_threads(path: &str, threads: usize, reps: u32) -> String {
     let src = std::fs::read_to_string(root().join(path)).unwrap();
@@ -79,5 +80,41 @@ fn baseline_uses_common_random_numbers() {
             b.billed_secs_fargate
         );
         assert!(a.cost_usd < b.cost_usd);
+    }
+}
+
+/// A deployment's draws are keyed by its name: adding a deployment at the top of the file
+/// changes no other deployment's runs, crashes, deadline misses or bill, replication by
+/// replication.
+#[test]
+fn adding_a_deployment_anywhere_changes_no_other_deployments_figures() {
+    let six = spotplan::scenario::generate::platform(6, 3);
+    let seven = spotplan::scenario::generate::platform(7, 3);
+    // the seventh deployment moved to the top of the file
+    let first = seven.find("\n[[flow]]").unwrap();
+    let last = seven.rfind("\n[[flow]]").unwrap();
+    let moved = format!(
+        "{}{}{}",
+        &seven[..first],
+        &seven[last..],
+        &seven[first..last]
+    );
+    let (a, b) = (scenario(&six), scenario(&moved));
+    assert_eq!(b.flows[0].name, "deployment-006");
+    assert_eq!(a.flows.len() + 1, b.flows.len());
+    for rep in 0..5 {
+        let (x, y) = (
+            sim::run(&a, rep, &mut sim::NoObserver),
+            sim::run(&b, rep, &mut sim::NoObserver),
+        );
+        assert!(x.runs > 0);
+        for (f, fx) in x.flows.iter().enumerate() {
+            assert_eq!(
+                serde_json::to_string(fx).unwrap(),
+                serde_json::to_string(&y.flows[f + 1]).unwrap(),
+                "replication {rep}, {}",
+                a.flows[f].name
+            );
+        }
     }
 }

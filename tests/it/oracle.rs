@@ -6,7 +6,8 @@
 
 use crate::common::*;
 
-/// λ = 1/h, L = 1 h, D = stop_timeout 60 s + retry delay 60 s (provisioning and pull 0, poll 0).
+/// λ = 1/h, L = 1 h, D = the engine's exit 2 s after SIGTERM (the task stops then, well
+/// before `stop_timeout`) + retry delay 60 s; provisioning, pull, engine start-up and poll 0.
 fn restart_scenario() -> String {
     world(
         "horizon = \"20d\"\nplacement = \"per-call\"",
@@ -23,6 +24,7 @@ delay = "60s"
 "#,
         r#"schedule = { every = "1d" }
 duration = "1h"
+engine_startup = "0s"
 startup = { provisioning = "0s", image_pull = "0s" }"#,
     )
 }
@@ -32,7 +34,7 @@ fn mean_completion_time_matches_the_closed_form() {
     let s = scenario(&restart_scenario());
     let outs = outcomes(&s, 600);
     let lambda: f64 = 1.0 / 3600.0; // per second
-    let (l, d): (f64, f64) = (3600.0, 120.0);
+    let (l, d): (f64, f64) = (3600.0, 62.0);
     let want = (1.0 / lambda + d) * ((lambda * l).exp() - 1.0);
     let lat: Vec<f64> = outs.iter().map(|o| o.latency_mean_ms / 1000.0).collect();
     let (m, se) = mean_se(&lat);

@@ -39,7 +39,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             } => weekly_at(w, 0)?,
             Schedule::Cron { cron, .. } => self.cron_next(cron, SimTime::ZERO, true)?,
             Schedule::Poisson(r) => {
-                SimTime::from_ms_f64(self.st.arrivals.exp1(f as u64, 0) * r.mean_gap_ms())
+                SimTime::from_ms_f64(self.st.arrivals.exp1(self.flow_keys[f], 0) * r.mean_gap_ms())
             }
             Schedule::Times(v) => *v.first()?,
         };
@@ -55,7 +55,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             } => weekly_at(w, k)?,
             Schedule::Cron { cron, .. } => self.cron_next(cron, now, false)?,
             Schedule::Poisson(r) => now.plus(SimTime::from_ms_f64(
-                self.st.arrivals.exp1(f as u64, k) * r.mean_gap_ms(),
+                self.st.arrivals.exp1(self.flow_keys[f], k) * r.mean_gap_ms(),
             )),
             Schedule::Times(v) => *v.get(k as usize)?,
         };
@@ -70,7 +70,8 @@ impl<'a, O: Observer> Engine<'a, O> {
             Some(t) => self.q.push_lane(f, t, Ev::Arrival { flow }),
             None => self.arrivals_open -= 1,
         }
-        let id = ((f as u64) << 40) | k;
+        // the draw key of the run: its deployment's name and its place in that schedule
+        let id = self.flow_keys[f] ^ k;
         let work = self.samplers[f][0].sample(&mut self.st.durations.rng(id, 0));
         let run = self.runs.insert(Run {
             id,

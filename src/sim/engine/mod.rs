@@ -185,6 +185,8 @@ struct Engine<'a, O: Observer> {
     poll_phase: u64,
     phases: ServicePhases,
     arrivals_k: Vec<u64>,
+    /// Each flow's draw key ([`super::rng::name_key`] of its name).
+    flow_keys: Vec<u64>,
     arrivals_open: usize,
     live_runs: u64,
     spot: SpotEnv,
@@ -281,6 +283,11 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         poll_phase,
         phases,
         arrivals_k: vec![0; n],
+        flow_keys: s
+            .flows
+            .iter()
+            .map(|f| super::rng::name_key(&f.name))
+            .collect(),
         arrivals_open: n,
         live_runs: 0,
         spot,
