@@ -114,7 +114,7 @@ image_size = "300 MB"
 "#,
         2 * median
     );
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let deadline = period_s.unwrap_or(4.0 * median as f64).round() as u64;
         let _ = writeln!(s, r#"deadline = "{deadline}s""#);
     }
