@@ -16,6 +16,7 @@ pub mod job;
 pub(crate) mod objective;
 pub mod recommend;
 pub(crate) mod result;
+pub mod select;
 pub(crate) mod summary;
 
 pub use crate::stats::Stat;
