@@ -1,41 +1,61 @@
 //! Per-deployment search: each flow (Prefect deployment) all on FARGATE_SPOT or all on
-//! FARGATE, as its own `job_variables` strategy. A mix of one-provider deployments means the
-//! same thing under every placement reading.
+//! FARGATE, as its own `job_variables` strategy, for each retry policy and checkpoint
+//! interval of the grid. A mix of one-provider deployments means the same thing under every
+//! placement reading.
 //!
 //! Flows that share no binding concurrency limit are separable under common random numbers:
-//! flow f's runs, draws and outcome do not depend on what the other flows run on, so one
-//! simulation with every flow on spot and one with every flow on demand give, replication by
-//! replication, each flow's outcome under either choice, and every combination's bill and
-//! rates are sums of those parts. The cheapest combination that meets the objectives on
-//! these sums is then simulated jointly, with all replications, and only that joint result
-//! is reported. When the work pool's limit binds (runs waited for its slots) flows are not
-//! separable, and up to [`MAX_JOINT`] combinations are simulated jointly instead.
+//! a flow's draws are keyed by its name ([`crate::sim::rng::name_key`]), so its runs, draws
+//! and outcome do not depend on what the other flows run on, and one world with every flow on
+//! spot and one with every flow on demand give, replication by replication, each flow's part
+//! under either choice. Those two worlds are the grid's own one-provider candidates (their
+//! rows are completed, not simulated twice). The selection is then solved exactly on the
+//! composed figures ([`super::select`]), whatever the number of deployments, and the pick is
+//! simulated jointly with all replications; only that joint result is reported. If the joint
+//! result misses an objective (the p95 latency does not add up, or the work pool's limit
+//! couples the flows), the pick is excluded and the selection solved again, at most
+//! [`MAX_VERIFIED`] times.
+//!
+//! When the work pool's concurrency limit binds (runs waited for its slots), flows are
+//! coupled: the selection is solved on the separable figures as if they were not, and the
+//! joint simulation, which models the limit, decides. That assumption is stated.
+
+use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
-use crate::model::{PlacementSpec, Provider, SimTime};
-use crate::scenario::{RetryPolicy, Scenario};
-use crate::sim::{self, NoObserver, RunOutcome};
-use crate::stats::Stat;
+use super::cells::{Control, Matrix, run_cells};
+use super::objective::checks;
+use super::select::{self, Limits, Part, Problem};
+use super::summary::metrics_of;
+use crate::model::{Placement, PlacementSpec, Provider, SimTime};
+use crate::pricing::MissingRates;
+use crate::scenario::{RetryPolicy, Scenario, SweepSpec};
+use crate::sim::RunOutcome;
 
-/// Most flows searched (2^12 combinations, each a sum over replications).
-pub(crate) const MAX_FLOWS: usize = 12;
-/// Most combinations simulated jointly when flows are not separable.
-pub(crate) const MAX_JOINT: usize = 16;
-/// Most combinations verified jointly before giving up.
-const MAX_VERIFIED: usize = 3;
+/// Most nodes of one branch and bound (each an O(1) bound; a leaf composes every deployment
+/// over every replication).
+pub(crate) const NODE_BUDGET: u64 = 2_000_000;
+/// Most picks simulated jointly per retry policy and checkpoint interval.
+pub(crate) const MAX_VERIFIED: usize = 3;
 
 /// What the per-deployment search did, in words and figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentSearch {
     /// Whether it ran, and if not, why not.
     pub note: String,
-    /// Mixed combinations screened on separable sums.
+    /// Branch-and-bound nodes visited, over every selection solved.
     pub screened: u64,
     /// Candidates added (each simulated jointly with all replications).
     pub added: u64,
+    /// Selections whose node budget ran out, with the best found's cost and the lowest bound
+    /// left (USD per 30 days): the gap is then stated.
+    #[serde(default)]
+    pub gaps: Vec<(String, f64, f64)>,
+    /// Picks the joint simulation rejected, with why.
+    #[serde(default)]
+    pub rejected: Vec<String>,
 }
 
 /// The per-deployment candidate for `choice` (one provider per flow).
@@ -58,7 +78,7 @@ pub(crate) fn candidate(
         // the pool's strategy: what a deployment without its own would use
         strategy: strategy_for(0, 0, Provider::Fargate),
         placement: PlacementSpec::Robust,
-        readings: vec![crate::model::Placement::PerCall],
+        readings: vec![Placement::PerCall],
         variants: Vec::new(),
         deployments: choice.to_vec(),
         flow_names: base.flows.iter().map(|f| f.name.clone()).collect(),
@@ -68,141 +88,245 @@ pub(crate) fn candidate(
     }
 }
 
-/// Every combination with at least one flow on each provider, in a fixed order.
-fn mixed(n: usize) -> Vec<Vec<Provider>> {
-    (1..(1u64 << n) - 1)
-        .map(|bits| {
-            (0..n)
-                .map(|f| {
-                    if bits >> f & 1 == 1 {
-                        Provider::FargateSpot
-                    } else {
-                        Provider::Fargate
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// A combination's figures from the separable parts: per replication, the cost and the
-/// crashed and deadline-miss rates.
-fn compose(
-    spot: &[RunOutcome],
-    od: &[RunOutcome],
-    choice: &[Provider],
-    per30: f64,
-) -> (Stat, Stat, Stat) {
-    let mut cost = Vec::with_capacity(spot.len());
-    let mut crash = Vec::with_capacity(spot.len());
-    let mut miss = Vec::with_capacity(spot.len());
-    for (s, o) in spot.iter().zip(od) {
-        // the worker and hourly network charges are the same in both worlds
-        let fixed = o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>();
-        let (mut c, mut runs, mut bad, mut druns, mut dmiss) = (fixed, 0, 0, 0, 0);
-        for (f, p) in choice.iter().enumerate() {
-            let part = if *p == Provider::FargateSpot {
-                &s.flows[f]
-            } else {
-                &o.flows[f]
-            };
-            c += part.cost_usd;
-            runs += part.runs;
-            bad += part.crashed_or_failed;
-            druns += part.deadline_runs;
-            dmiss += part.deadline_misses;
-        }
-        cost.push(c * per30);
-        crash.push(if runs == 0 {
-            0.0
-        } else {
-            bad as f64 / runs as f64
-        });
-        miss.push(if druns == 0 {
-            0.0
-        } else {
-            dmiss as f64 / druns as f64
-        });
-    }
-    (Stat::of(&cost), Stat::of(&crash), Stat::of(&miss))
-}
-
-/// The combinations to simulate jointly for one retry policy and checkpoint interval, best
-/// first: on separable sums, the cheapest few that meet the objectives (p95 latency, which
-/// does not add up, is left to the joint run); otherwise every mixed combination, if few.
-pub(crate) fn choose(
-    base: &Scenario,
-    retry: &RetryPolicy,
-    checkpoint_every: Option<SimTime>,
-    replications: u32,
-    search: &mut DeploymentSearch,
-) -> Vec<Vec<Provider>> {
-    let n = base.flows.len();
-    let all = |p: Provider| -> Vec<RunOutcome> {
-        let Ok(c) = candidate(base, &vec![p; n], retry, checkpoint_every, 0)
-            .scenario(base, crate::model::Placement::PerCall)
-        else {
-            return Vec::new();
-        };
-        // in parallel, collected by index: the same for any thread count
-        (0..replications as u64)
-            .into_par_iter()
-            .map(|r| sim::run(&c, r, &mut NoObserver))
-            .collect()
-    };
-    let (spot, od) = (all(Provider::FargateSpot), all(Provider::Fargate));
-    if spot.is_empty() || od.is_empty() {
-        return Vec::new();
-    }
-    let separable = spot.iter().chain(&od).all(|o| o.pool_limit_waits == 0);
-    let combos = mixed(n);
-    if !separable {
-        if combos.len() > MAX_JOINT {
-            search.note = format!(
-                "flows compete for the work pool's concurrency limit, so they are not separable, and {} mixed combinations are too many to simulate jointly (at most {MAX_JOINT})",
-                combos.len()
-            );
-            return Vec::new();
-        }
-        search.note = "flows compete for the work pool's concurrency limit: every mixed combination simulated jointly".into();
-        return combos;
-    }
-    let o = &base.objectives;
-    let c = o.confidence;
-    let per30 = 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64;
-    let mut scored: Vec<(f64, usize)> = Vec::new();
-    for (k, choice) in combos.iter().enumerate() {
-        search.screened += 1;
-        let (cost, crash, miss) = compose(&spot, &od, choice, per30);
-        let ok = o.max_crashed.is_none_or(|l| crash.upper(c) <= l)
-            && o.max_deadline_miss.is_none_or(|l| miss.upper(c) <= l)
-            && o.max_monthly_cost.is_none_or(|l| cost.upper(c) <= l);
-        if ok {
-            scored.push((cost.mean, k));
-        }
-    }
-    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    search.note = "flows share no binding limit: separable under common random numbers; the cheapest combinations meeting the objectives on the sums were simulated jointly".into();
-    scored
-        .into_iter()
-        .take(MAX_VERIFIED)
-        .map(|(_, k)| combos[k].clone())
-        .collect()
-}
-
 /// Whether a per-deployment search applies to `s`.
 pub(crate) fn applies(s: &Scenario) -> Result<(), String> {
-    let n = s.flows.len();
-    if n < 2 {
+    if s.flows.len() < 2 {
         return Err("one flow: per-deployment strategies are the uniform ones".into());
-    }
-    if n > MAX_FLOWS {
-        return Err(format!(
-            "{n} flows: more than {MAX_FLOWS}, per-deployment search skipped"
-        ));
     }
     if s.flows.iter().any(|f| f.strategy.is_some()) {
         return Err("some flows already carry their own strategy in the scenario".into());
     }
     Ok(())
+}
+
+/// The options of every flow, in this order.
+const OPTIONS: [Provider; 2] = [Provider::FargateSpot, Provider::Fargate];
+
+/// The grid (or the matrix) so far, which the search reads and adds to.
+pub(crate) struct Grid<'a> {
+    pub(crate) candidates: &'a mut Vec<Candidate>,
+    pub(crate) scenarios: &'a mut Vec<Scenario>,
+    pub(crate) matrix: &'a mut Matrix,
+}
+
+/// Runs the search for every retry policy and checkpoint interval of `spec`, adding each
+/// pick as a candidate simulated jointly.
+pub(crate) fn search(
+    base: &Scenario,
+    spec: &SweepSpec,
+    ctl: &Control,
+    g: &mut Grid,
+    found: &mut DeploymentSearch,
+) -> Result<(), MissingRates> {
+    let checkpoints: Vec<Option<SimTime>> = if base.flows.iter().any(|f| f.checkpoint.is_some()) {
+        spec.checkpoint_every.clone()
+    } else {
+        vec![None]
+    };
+    let mut coupled = false;
+    for retry in &spec.retries {
+        for &ck in &checkpoints {
+            if ctl.cancel.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let worlds = [
+                world(base, retry, ck, OPTIONS[0], ctl, g)?,
+                world(base, retry, ck, OPTIONS[1], ctl, g)?,
+            ];
+            if ctl.cancel.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            coupled |= worlds.iter().flatten().any(|o| o.pool_limit_waits > 0);
+            let mut p = problem(base, retry, ck, &worlds);
+            for _ in 0..MAX_VERIFIED {
+                let sol = select::solve(&p);
+                found.screened += sol.nodes;
+                let label = format!(
+                    "{}{}",
+                    crate::scenario::spec::retry_spec(retry),
+                    ck.map(|t| format!(", checkpoint every {t}"))
+                        .unwrap_or_default()
+                );
+                if sol.exhausted {
+                    let best = sol.best.as_ref().map_or(f64::INFINITY, |b| b.1.cost.mean);
+                    found.gaps.push((label.clone(), best, sol.bound));
+                }
+                let Some((choice, _)) = sol.best else {
+                    break;
+                };
+                // every flow on one provider: the grid's uniform candidate already
+                if choice.iter().all(|&o| o == choice[0]) {
+                    break;
+                }
+                let providers: Vec<Provider> = choice.iter().map(|&o| OPTIONS[o]).collect();
+                let row = add(base, &providers, retry, ck, ctl, g)?;
+                found.added += 1;
+                let reps = g.matrix.replications_of(row);
+                if reps.len() < g.matrix.replications as usize {
+                    return Ok(()); // cancelled
+                }
+                let metrics = metrics_of(&g.scenarios[row], &reps);
+                let missed: Vec<String> =
+                    checks(&metrics, &base.objectives, base.objectives.confidence)
+                        .into_iter()
+                        .filter(|x| !x.met())
+                        .map(|x| x.objective.to_string())
+                        .collect();
+                if missed.is_empty() {
+                    break;
+                }
+                found.rejected.push(format!(
+                    "{label}: the pick misses {} when simulated jointly",
+                    missed.join(", ")
+                ));
+                p.excluded.push(choice);
+            }
+        }
+    }
+    found.note = if coupled {
+        format!(
+            "flows compete for the work pool's concurrency limit: each selection was solved exactly as if they did not, and its pick simulated jointly, which models the limit, decides (at most {MAX_VERIFIED} picks per retry policy)"
+        )
+    } else {
+        format!(
+            "flows share no binding limit: separable under common random numbers; each selection solved exactly (branch and bound) and its pick simulated jointly (at most {MAX_VERIFIED} picks per retry policy)"
+        )
+    };
+    Ok(())
+}
+
+/// The outcomes of every replication with every flow on `provider`: the grid's uniform
+/// candidate's row, completed, or a row of its own.
+fn world(
+    base: &Scenario,
+    retry: &RetryPolicy,
+    ck: Option<SimTime>,
+    provider: Provider,
+    ctl: &Control,
+    g: &mut Grid,
+) -> Result<Vec<RunOutcome>, MissingRates> {
+    let share = if provider == Provider::FargateSpot {
+        100
+    } else {
+        0
+    };
+    let uniform = strategy_for(share, 0, Provider::Fargate);
+    let row = g.candidates.iter().find_map(|c| {
+        (c.deployments.is_empty()
+            && c.strategy == uniform
+            && c.retry_policy == *retry
+            && c.checkpoint_every == ck
+            && c.variants.len() == 1)
+            .then(|| c.variants[0])
+    });
+    let Some(row) = row else {
+        // not in the grid: simulated here, in parallel and collected by index
+        let n = base.flows.len();
+        let v =
+            candidate(base, &vec![provider; n], retry, ck, 0).scenario(base, Placement::PerCall)?;
+        return Ok((0..g.matrix.replications as u64)
+            .into_par_iter()
+            .filter_map(|r| {
+                (!ctl.cancel.load(Ordering::Relaxed))
+                    .then(|| crate::sim::run(&v, r, &mut crate::sim::NoObserver))
+            })
+            .collect());
+    };
+    let missing: Vec<(usize, u32)> = (0..g.matrix.replications)
+        .filter(|&r| g.matrix.outcomes[row][r as usize].is_none())
+        .map(|r| (row, r))
+        .collect();
+    run_cells(base, g.scenarios, &missing, g.matrix, ctl);
+    Ok(g.matrix.outcomes[row].iter().flatten().cloned().collect())
+}
+
+/// Adds the per-deployment candidate `providers` and simulates it with every replication;
+/// returns its row.
+fn add(
+    base: &Scenario,
+    providers: &[Provider],
+    retry: &RetryPolicy,
+    ck: Option<SimTime>,
+    ctl: &Control,
+    g: &mut Grid,
+) -> Result<usize, MissingRates> {
+    let mut c = candidate(base, providers, retry, ck, g.candidates.len());
+    let v = c.scenario(base, Placement::PerCall)?;
+    let row = g.matrix.add_row();
+    c.variants.push(row);
+    g.scenarios.push(v);
+    let cells: Vec<(usize, u32)> = (0..g.matrix.replications).map(|r| (row, r)).collect();
+    run_cells(base, g.scenarios, &cells, g.matrix, ctl);
+    g.candidates.push(c);
+    Ok(row)
+}
+
+/// The selection problem of one retry policy and checkpoint interval, from the two worlds.
+fn problem(
+    base: &Scenario,
+    retry: &RetryPolicy,
+    ck: Option<SimTime>,
+    worlds: &[Vec<RunOutcome>; 2],
+) -> Problem {
+    let n = base.flows.len();
+    let reps = worlds[0].len().min(worlds[1].len());
+    let part = |o: &RunOutcome, f: usize| {
+        let x = &o.flows[f];
+        Part {
+            cost: x.cost_usd,
+            runs: x.runs,
+            bad: x.crashed_or_failed,
+            deadline_runs: x.deadline_runs,
+            misses: x.deadline_misses,
+        }
+    };
+    let parts = (0..n)
+        .map(|f| {
+            worlds
+                .iter()
+                .map(|w| w[..reps].iter().map(|o| part(o, f)).collect())
+                .collect()
+        })
+        .collect();
+    // the worker and hourly network charges are the same in both worlds
+    let fixed = worlds[1][..reps]
+        .iter()
+        .map(|o| o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>())
+        .collect();
+    let o = &base.objectives;
+    // today's option of a flow: its provider, when it runs on one under this policy
+    let current = (0..n)
+        .map(|f| {
+            let s = base.strategy_of(f);
+            let one = s
+                .items
+                .iter()
+                .filter(|i| i.weight > 0 || i.base > 0)
+                .count()
+                == 1;
+            (one && base.retry_of(f) == retry
+                && ck.is_none_or(|t| base.flows[f].checkpoint.is_some_and(|c| c.every == t)))
+            .then(|| OPTIONS.iter().position(|p| s.uses(*p)))
+            .flatten()
+        })
+        .collect();
+    let mut by_name: Vec<usize> = (0..n).collect();
+    by_name.sort_by(|&a, &b| base.flows[a].name.cmp(&base.flows[b].name));
+    Problem {
+        parts,
+        fixed,
+        per30: 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64,
+        limits: Limits {
+            crashed: o.max_crashed,
+            deadline_miss: o.max_deadline_miss,
+            monthly_cost: o.max_monthly_cost,
+            confidence: o.confidence,
+        },
+        allowed: Vec::new(),
+        counted: Vec::new(),
+        current,
+        by_name,
+        excluded: Vec::new(),
+        budget: NODE_BUDGET,
+    }
 }

@@ -129,32 +129,12 @@ fn per_deployment(
             found.note = "off ([sweep] per_deployment = false)".into()
         }
         (None, Ok(())) => {
-            let checkpoints: Vec<Option<SimTime>> =
-                if base.flows.iter().any(|f| f.checkpoint.is_some()) {
-                    spec.checkpoint_every.clone()
-                } else {
-                    vec![None]
-                };
-            let reps = spec.replications;
-            for retry in &spec.retries {
-                for &ck in &checkpoints {
-                    if ctl.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                        return Ok(found);
-                    }
-                    for choice in deployments::choose(base, retry, ck, reps, &mut found) {
-                        let mut c =
-                            deployments::candidate(base, &choice, retry, ck, candidates.len());
-                        let v = c.scenario(base, crate::model::Placement::PerCall)?;
-                        let row = matrix.add_row();
-                        c.variants.push(row);
-                        scenarios.push(v);
-                        let cells: Vec<(usize, u32)> = (0..reps).map(|r| (row, r)).collect();
-                        run_cells(base, scenarios, &cells, matrix, ctl);
-                        candidates.push(c);
-                        found.added += 1;
-                    }
-                }
-            }
+            let mut g = deployments::Grid {
+                candidates,
+                scenarios,
+                matrix,
+            };
+            deployments::search(base, spec, ctl, &mut g, &mut found)?;
         }
     }
     Ok(found)

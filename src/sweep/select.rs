@@ -201,7 +201,11 @@ pub fn enumerate(p: &Problem) -> Option<(Vec<usize>, Composed)> {
     let mut idx = vec![0usize; p.n()];
     let mut best: Option<(Vec<usize>, Composed)> = None;
     loop {
-        let choice: Vec<usize> = idx.iter().enumerate().map(|(f, &k)| allowed[f][k]).collect();
+        let choice: Vec<usize> = idx
+            .iter()
+            .enumerate()
+            .map(|(f, &k)| allowed[f][k])
+            .collect();
         if !p.excluded.contains(&choice) {
             let fig = compose(p, &choice);
             if fig.meets(&p.limits)
@@ -259,7 +263,10 @@ fn linear(p: &Problem) -> Vec<Vec<Lin>> {
         .map(|f| {
             (0..p.parts[f].len())
                 .map(|o| {
-                    let mut lin = Lin { c: 0.0, a: [0.0; 2] };
+                    let mut lin = Lin {
+                        c: 0.0,
+                        a: [0.0; 2],
+                    };
                     for (r, x) in p.parts[f][o].iter().enumerate() {
                         lin.c += x.cost * p.per30;
                         if p.counted(f) {
@@ -368,9 +375,8 @@ pub fn solve(p: &Problem) -> Solution {
     let lin = linear(p);
     let limits = rate_limits(&p.limits);
     let lambda = multipliers(&lin, &allowed, limits);
-    let score = |f: usize, o: usize| {
-        lin[f][o].c + lambda[0] * lin[f][o].a[0] + lambda[1] * lin[f][o].a[1]
-    };
+    let score =
+        |f: usize, o: usize| lin[f][o].c + lambda[0] * lin[f][o].a[0] + lambda[1] * lin[f][o].a[1];
     // deployments with the most at stake first; options by reduced cost
     let mut order: Vec<usize> = (0..n).collect();
     let stake = |f: usize| {
@@ -401,8 +407,9 @@ pub fn solve(p: &Problem) -> Solution {
         };
         suf_c[d] = suf_c[d + 1] + min(&|o| lin[f][o].c);
         suf_l[d] = suf_l[d + 1] + min(&|o| score(f, o));
-        for k in 0..2 {
-            suf_a[d][k] = suf_a[d + 1][k] + min(&|o| lin[f][o].a[k]);
+        let next = suf_a[d + 1];
+        for (k, x) in suf_a[d].iter_mut().enumerate() {
+            *x = next[k] + min(&|o| lin[f][o].a[k]);
         }
     }
     let fixed = p.fixed.iter().sum::<f64>() / p.reps().max(1) as f64 * p.per30;
@@ -466,9 +473,9 @@ impl Search<'_> {
     fn bound_at(&self, d: usize, c: f64, a: [f64; 2]) -> f64 {
         let plain = self.fixed + c + self.suf_c[d];
         let mut lag = self.fixed + c + self.suf_l[d];
-        for k in 0..2 {
-            if self.lambda[k] > 0.0 {
-                lag += self.lambda[k] * (a[k] - self.limits[k]);
+        for (k, l) in self.lambda.iter().enumerate() {
+            if *l > 0.0 {
+                lag += l * (a[k] - self.limits[k]);
             }
         }
         plain.max(lag)
@@ -483,10 +490,8 @@ impl Search<'_> {
             return;
         }
         // even the lowest rates or the lowest cost of any completion break a limit
-        for k in 0..2 {
-            if a[k] + self.suf_a[d][k] > self.limits[k] + 1e-12 {
-                return;
-            }
+        if (0..2).any(|k| a[k] + self.suf_a[d][k] > self.limits[k] + 1e-12) {
+            return;
         }
         if self.fixed + c + self.suf_c[d] > self.cost_limit + tol {
             return;
@@ -545,8 +550,16 @@ mod tests {
             let base_cost = 1.0 + g.random::<f64>() * 20.0;
             let mut opts = Vec::new();
             for o in 0..k {
-                let discount = if o == 0 { 1.0 } else { 0.3 + 0.6 * g.random::<f64>() };
-                let risk = if o == 0 { 0.002 } else { 0.05 * g.random::<f64>() };
+                let discount = if o == 0 {
+                    1.0
+                } else {
+                    0.3 + 0.6 * g.random::<f64>()
+                };
+                let risk = if o == 0 {
+                    0.002
+                } else {
+                    0.05 * g.random::<f64>()
+                };
                 let reps_parts: Vec<Part> = (0..reps)
                     .map(|_| {
                         let bad = (0..runs).filter(|_| g.random::<f64>() < risk).count() as u64;
@@ -574,8 +587,7 @@ mod tests {
             per30: 1.0,
             limits: Limits {
                 crashed: (g.random::<f64>() < 0.8).then(|| 0.002 + 0.02 * g.random::<f64>()),
-                deadline_miss: (g.random::<f64>() < 0.5)
-                    .then(|| 0.003 + 0.03 * g.random::<f64>()),
+                deadline_miss: (g.random::<f64>() < 0.5).then(|| 0.003 + 0.03 * g.random::<f64>()),
                 monthly_cost: (g.random::<f64>() < 0.2)
                     .then(|| 5.0 + n as f64 * 8.0 * g.random::<f64>()),
                 confidence: 0.95,
@@ -621,7 +633,8 @@ mod tests {
                     .map(|f| {
                         (0..p.parts[f].len())
                             .min_by(|&a, &b| {
-                                let m = |o: usize| p.parts[f][o].iter().map(|x| x.cost).sum::<f64>();
+                                let m =
+                                    |o: usize| p.parts[f][o].iter().map(|x| x.cost).sum::<f64>();
                                 m(a).total_cmp(&m(b))
                             })
                             .unwrap()
@@ -648,7 +661,12 @@ mod tests {
             let s = solve(&p);
             if s.exhausted {
                 seen += 1;
-                assert!(s.bound <= opt.cost.mean + 1e-9, "{} > {}", s.bound, opt.cost.mean);
+                assert!(
+                    s.bound <= opt.cost.mean + 1e-9,
+                    "{} > {}",
+                    s.bound,
+                    opt.cost.mean
+                );
                 if let Some((_, f)) = &s.best {
                     assert!(f.cost.mean >= opt.cost.mean - 1e-9);
                 }
