@@ -76,9 +76,22 @@ fn header(r: &SweepResult) -> String {
     if !s.deployments.note.is_empty() {
         let _ = writeln!(
             o,
-            "per-deployment search: {} ({} combinations screened, {} simulated jointly)",
+            "per-deployment search: {} ({} branch-and-bound nodes, {} picks simulated jointly)",
             s.deployments.note, s.deployments.screened, s.deployments.added
         );
+        for (what, best, bound) in &s.deployments.gaps {
+            let _ = writeln!(
+                o,
+                "  {what}: node budget spent; best found {} USD/30d, no choice below {} USD/30d \
+                 (gap {})",
+                crate::units::num(*best),
+                crate::units::num(*bound),
+                crate::units::num(best - bound)
+            );
+        }
+        for why in &s.deployments.rejected {
+            let _ = writeln!(o, "  rejected: {why}");
+        }
     }
     let _ = writeln!(
         o,

@@ -4,8 +4,8 @@
 //! What is generated, stated once (deployment `i` draws from a stream keyed by `seed` and `i`,
 //! so deployment `i` is the same in every platform of the same seed, whatever `n`):
 //!
-//! - **schedule mix**: 40% hourly at a random minute (`every = "1h"`, offset), 25% every
-//!   15 minutes, 25% daily at a random hour (cron), 10% Poisson at 2–6 runs per hour;
+//! - **schedule mix**: 40% hourly at a random minute (`every = "1h"`, offset), 10% every
+//!   15 minutes, 40% daily at a random hour (cron), 10% Poisson at 1–4 runs per hour;
 //! - **run length against period**: the median is 10–50% of the period for the 15-minute and
 //!   hourly flows and for Poisson flows 3–12 minutes, 20 minutes to 3 hours for daily ones;
 //!   log-normal with p95 = 2 × median;
@@ -77,7 +77,7 @@ fn deployment(s: &mut String, i: usize, seed: u64) {
             share * 3600.0,
             Some(3600.0),
         )
-    } else if kind < 0.65 {
+    } else if kind < 0.50 {
         (
             r#"{ every = "15m" }"#.to_string(),
             share * 900.0,
@@ -91,7 +91,7 @@ fn deployment(s: &mut String, i: usize, seed: u64) {
             None,
         )
     } else {
-        let per_h = 2 + (u() * 5.0) as u32;
+        let per_h = 1 + (u() * 4.0) as u32;
         (
             format!(r#"{{ poisson = "{per_h}/h" }}"#),
             180.0 + u() * 540.0,

@@ -192,6 +192,37 @@ pub(crate) fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
     out
 }
 
+/// Mixed-weight candidates that another candidate dominates, with it and the provider: under a
+/// placement with more than one reading, a mixed candidate's `per-call` reading runs every
+/// task on one provider (its base's, else its largest weight's), which is the same
+/// simulation as the grid's one-provider candidate of that provider with the same retry
+/// policy and checkpoint interval. Costed at its worst reading and feasible only under every
+/// reading, the mixed candidate is then never cheaper than that one, nor feasible where it is
+/// not, so racing need not run it.
+pub(crate) fn dominated(candidates: &[Candidate]) -> Vec<(usize, usize, Provider)> {
+    let mut out = Vec::new();
+    for c in candidates {
+        if !c.deployments.is_empty()
+            || c.readings.len() < 2
+            || !c.readings.contains(&Placement::PerCall)
+        {
+            continue;
+        }
+        let p =
+            crate::sim::placement::Placer::new(&c.strategy, Placement::PerCall).choose([0, 0], 0.0);
+        let one = strategy_for(if p == Provider::FargateSpot { 100 } else { 0 }, 0, p);
+        if let Some(d) = candidates.iter().find(|d| {
+            d.deployments.is_empty()
+                && d.strategy == one
+                && d.retry_policy == c.retry_policy
+                && d.checkpoint_every == c.checkpoint_every
+        }) {
+            out.push((c.index, d.index, p));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,19 +162,23 @@ pub struct Elimination {
 /// doubling batches; after each batch, candidates with a reading that violates an objective
 /// with 99% confidence, or whose worst reading costs more than every reading of a
 /// surely-feasible candidate with 99% confidence (paired on common random numbers), stop
-/// being replicated. Eliminations name candidates (group indices).
+/// being replicated. Candidates in `before` (dominated without running) never start.
+/// Eliminations name candidates (group indices).
 pub fn race(
     base: &Scenario,
     cands: &[Scenario],
     groups: &[Vec<usize>],
     objectives: &Objectives,
     replications: u32,
+    before: Vec<Elimination>,
     m: &mut Matrix,
     ctl: &Control,
 ) -> (Vec<Round>, Vec<Elimination>) {
-    let mut alive: Vec<usize> = (0..groups.len()).collect();
+    let mut alive: Vec<usize> = (0..groups.len())
+        .filter(|c| !before.iter().any(|e| e.candidate == *c))
+        .collect();
     let mut rounds = Vec::new();
-    let mut gone = Vec::new();
+    let mut gone = before;
     let mut done = 0u32;
     let mut target = (replications / 8).max(10).min(replications);
     loop {

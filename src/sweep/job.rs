@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::candidate::{Candidate, grid};
-use super::cells::{Control, Matrix, race, run_cells, shard_cells};
+use super::candidate::{Candidate, dominated, grid};
+use super::cells::{Control, Elimination, Matrix, race, run_cells, shard_cells};
 use super::deployments::{self, DeploymentSearch};
 use super::result::{Search, SweepResult, assemble};
 use crate::model::SimTime;
@@ -77,12 +77,25 @@ pub fn execute(
     let adaptive = spec.adaptive && shard.is_none();
     let (rounds, eliminated) = if adaptive {
         let g = groups(&candidates);
+        let before = dominated(&candidates)
+            .into_iter()
+            .map(|(c, by, p)| Elimination {
+                candidate: c,
+                after: 0,
+                reason: format!(
+                    "dominated by candidate {by}: its `per-call` reading runs every task on {p}, \
+                     which is candidate {by}, so at its worst reading it is never cheaper and it \
+                     is feasible only where {by} is"
+                ),
+            })
+            .collect();
         race(
             base,
             &scenarios,
             &g,
             &base.objectives,
             reps,
+            before,
             &mut matrix,
             ctl,
         )

@@ -984,3 +984,81 @@ fn a_merged_sweep_assumes_the_objectives_the_unsharded_one_assumes() {
     assert_eq!(merged["candidates"], full["candidates"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn racing_skips_mixed_weights_that_a_one_provider_candidate_dominates_under_robust() {
+    // a spot-interrupted scenario under `robust`: the full grid shows what racing skips
+    let mut s =
+        spotplan::cli::load_scenario(&root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
+    s.sim.horizon = spotplan::model::SimTime(3 * spotplan::model::SimTime::DAY.0);
+    let mut spec = s.sweep.clone();
+    spec.replications = 12;
+    spec.adaptive = false;
+    let (flag, tick) = ctl();
+    let c = Control {
+        cancel: &flag,
+        tick: &tick,
+    };
+    let full = execute(&s, &spec, None, &c).unwrap();
+    spec.adaptive = true;
+    let raced = execute(&s, &spec, None, &c).unwrap();
+    let dominated: Vec<(usize, usize)> = raced
+        .result
+        .search
+        .eliminated
+        .iter()
+        .filter(|e| e.after == 0)
+        .map(|e| {
+            assert!(
+                e.reason.starts_with("dominated by candidate "),
+                "{}",
+                e.reason
+            );
+            let by = e.reason["dominated by candidate ".len()..]
+                .split(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (e.candidate, by)
+        })
+        .collect();
+    assert!(dominated.len() >= 10, "{}", dominated.len());
+    let cands = &full.result.candidates;
+    for (c, by) in dominated {
+        let (mixed, one) = (&cands[c], &cands[by]);
+        assert!(one.candidate.deployments.is_empty() && one.readings.len() == 1);
+        // its per-call reading is the same simulation as the one-provider candidate
+        let per_call = mixed
+            .readings
+            .iter()
+            .find(|r| r.placement == "per-call")
+            .unwrap();
+        // (but for the engine's own event count: a strategy that can reach spot also
+        // simulates spot's outages, which no task of this reading meets)
+        let strip = |v: usize| -> Vec<_> {
+            full.matrix.outcomes[v]
+                .iter()
+                .map(|o| {
+                    let mut o = o.clone().unwrap();
+                    o.events = 0;
+                    o
+                })
+                .collect()
+        };
+        assert!(
+            strip(per_call.variant) == strip(one.variant),
+            "{} vs {}",
+            mixed.label,
+            one.label
+        );
+        // so at its worst reading it costs at least as much, and it is feasible only where
+        // the one-provider candidate is
+        assert!(mixed.metrics.cost_per_30d_usd.mean >= one.metrics.cost_per_30d_usd.mean);
+        assert!(!mixed.feasible || one.feasible);
+    }
+    // and the recommendation is the one the full grid gives
+    let a = recommend(&full.result, &full.matrix, false).candidate;
+    let b = recommend(&raced.result, &raced.matrix, false).candidate;
+    assert_eq!(a, b);
+}
