@@ -157,6 +157,18 @@ pub struct Elimination {
     pub reason: String,
 }
 
+/// What a race starts from.
+pub struct Entrants<'a> {
+    /// The variant rows of each candidate.
+    pub groups: &'a [Vec<usize>],
+    /// The objectives.
+    pub objectives: &'a Objectives,
+    /// Replications per candidate at most.
+    pub replications: u32,
+    /// Candidates dominated without running: they never start.
+    pub before: Vec<Elimination>,
+}
+
 /// Racing (successive halving with confidence bounds) over candidates, each a group of
 /// variant rows (one per placement reading): every alive candidate gets replications in
 /// doubling batches; after each batch, candidates with a reading that violates an objective
@@ -167,13 +179,16 @@ pub struct Elimination {
 pub fn race(
     base: &Scenario,
     cands: &[Scenario],
-    groups: &[Vec<usize>],
-    objectives: &Objectives,
-    replications: u32,
-    before: Vec<Elimination>,
+    entrants: Entrants,
     m: &mut Matrix,
     ctl: &Control,
 ) -> (Vec<Round>, Vec<Elimination>) {
+    let Entrants {
+        groups,
+        objectives,
+        replications,
+        before,
+    } = entrants;
     let mut alive: Vec<usize> = (0..groups.len())
         .filter(|c| !before.iter().any(|e| e.candidate == *c))
         .collect();

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, dominated, grid};
-use super::cells::{Control, Elimination, Matrix, race, run_cells, shard_cells};
+use super::cells::{Control, Elimination, Entrants, Matrix, race, run_cells, shard_cells};
 use super::deployments::{self, DeploymentSearch};
 use super::result::{Search, SweepResult, assemble};
 use crate::model::SimTime;
@@ -89,16 +89,13 @@ pub fn execute(
                 ),
             })
             .collect();
-        race(
-            base,
-            &scenarios,
-            &g,
-            &base.objectives,
-            reps,
+        let entrants = Entrants {
+            groups: &g,
+            objectives: &base.objectives,
+            replications: reps,
             before,
-            &mut matrix,
-            ctl,
-        )
+        };
+        race(base, &scenarios, entrants, &mut matrix, ctl)
     } else {
         let cells = shard_cells(scenarios.len(), reps, shard.unwrap_or((0, 1)));
         run_cells(base, &scenarios, &cells, &mut matrix, ctl);
