@@ -7,12 +7,10 @@ use clap::{Args, ValueEnum};
 use super::exit::Outcome;
 use super::grid::{GridArgs, cancel_flag};
 use super::{UserError, progress_bar};
-use crate::model::Placement;
 use crate::report::sweep as render;
 use crate::sweep::cells::Control;
 use crate::sweep::job::execute;
-use crate::sweep::recommend::{ArticleCheck, Recommendation, article_check, recommend};
-use crate::sweep::summary::{self, replicate};
+use crate::sweep::recommend::{Recommendation, recommend};
 
 /// Arguments of `recommend`.
 #[derive(Debug, Args)]
@@ -34,7 +32,7 @@ pub struct RecommendArgs {
 pub enum RecFormat {
     /// Words.
     Text,
-    /// JSON: the recommendation, the article check and the sweep.
+    /// JSON: the recommendation, the current configuration beside it and the sweep.
     Json,
 }
 
@@ -52,13 +50,11 @@ pub(super) struct RecommendationFile<'a> {
     pub recommendation: &'a Recommendation,
     /// The recommended candidate's metrics.
     pub metrics: Option<&'a crate::sweep::Metrics>,
-    /// What the original article's strategy does here.
-    pub article: &'a [ArticleCheck],
     /// The scenario's own configuration against the recommendation (paired, B − A).
     pub current: Option<&'a crate::sweep::compare::Current>,
 }
 
-/// A recommendation run: the scenario, the sweep, the pick and the article check.
+/// A recommendation run: the scenario, the sweep, the pick and the current configuration.
 pub(super) struct Recommended {
     /// The scenario with the flags applied.
     pub scenario: crate::scenario::Scenario,
@@ -70,8 +66,6 @@ pub(super) struct Recommended {
     pub current: Option<crate::sweep::compare::Current>,
     /// The current configuration's cost per 30 days in each replication, USD.
     pub current_costs: Vec<f64>,
-    /// The article's configuration, simulated.
-    pub article: Vec<ArticleCheck>,
 }
 
 impl Recommended {
@@ -86,7 +80,6 @@ impl Recommended {
                 .rec
                 .candidate
                 .map(|i| &self.run.result.candidates[i].metrics),
-            article: &self.article,
             current: self.current.as_ref(),
         }
     }
@@ -103,16 +96,16 @@ pub(super) fn feasible(rec: &Recommendation) -> Outcome {
 }
 
 /// Runs the sweep of `grid` (with progress and Ctrl-C), picks the recommendation and
-/// simulates the article's configuration under the scenario's and `per-call` placement.
+/// simulates the scenario's own configuration under every reading of its placement model.
 /// `None` after `--dry-run` (the estimate printed, as JSON when `json`).
 pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Recommended>> {
     let (s, spec) = grid.load()?;
     let (_, variants) = crate::sweep::job::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
-    // the grid with its baseline, and the article's configuration under each reading
+    // the grid with its baseline, and the current configuration under each reading
     let est = crate::sim::budget::estimate(
         &s,
-        variants.len() as u64 + 3 + Placement::ALL.len() as u64,
+        variants.len() as u64 + 3 + s.readings().len() as u64,
         spec.replications as u64,
         variants.len() as u64 * spec.replications as u64,
     );
@@ -128,62 +121,20 @@ pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Opti
         cancel: cancel_flag(),
         tick: &|n| bar.inc(n),
     };
-    let (run, article) = grid.pool()?.install(|| {
-        let run = execute(&s, &spec, None, &ctl);
-        let article = article_check(&s, &Placement::ALL, spec.replications.min(100));
-        (run, article)
-    });
+    let pool = grid.pool()?;
+    let run = pool.install(|| execute(&s, &spec, None, &ctl));
     let run = run.map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     bar.finish_and_clear();
     let rec = recommend(&run.result, &run.matrix, grid.allow_custom_code);
-    // the scenario's own configuration beside the pick, on the same random numbers
-    let pool = grid.pool()?;
-    let mut current_costs = Vec::new();
-    let current = rec.candidate.map(|i| {
-        let c = &run.result.candidates[i];
-        let picked = &run.scenarios[c.variant];
-        let n = spec.replications;
-        // the pick's replications are in the sweep's matrix (with their baselines) when it
-        // ran them all; only the current configuration needs simulating then
-        let kept: Option<Vec<summary::Replication>> = run
-            .matrix
-            .outcomes
-            .get(c.variant)
-            .and_then(|row| {
-                row.iter()
-                    .zip(&run.matrix.baselines)
-                    .map(|(o, b)| {
-                        Some(summary::Replication {
-                            outcome: o.clone()?,
-                            baseline_cost_usd: (*b)?,
-                        })
-                    })
-                    .collect()
-            })
-            .filter(|v: &Vec<_>| v.len() == n as usize);
-        let (ra, rb) = pool.install(|| {
-            let ra = replicate(&s, n, &|| {});
-            let rb = kept.unwrap_or_else(|| replicate(picked, n, &|| {}));
-            (ra, rb)
-        });
-        let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0.max(1) as f64;
-        current_costs = ra.iter().map(|x| x.outcome.cost_usd * per30).collect();
-        crate::sweep::compare::Current {
-            configuration: format!(
-                "{} · {} · placement {}",
-                s.launch.strategy,
-                crate::scenario::spec::retry_spec(&s.retry),
-                s.sim.placement
-            ),
-            same: s.same_configuration(picked),
-            rows: crate::sweep::compare::paired(&ra, &rb, per30),
-        }
-    });
+    // the scenario's own configuration beside the pick, under every reading, on the same
+    // random numbers
+    let (current, current_costs) =
+        pool.install(|| crate::sweep::compare::current(&s, &run, rec.candidate));
+    let current = Some(current);
     Ok(Some(Recommended {
         scenario: s,
         run,
         rec,
-        article,
         current,
         current_costs,
     }))
@@ -196,12 +147,12 @@ pub(super) fn run(a: RecommendArgs) -> anyhow::Result<Outcome> {
     let Some(r) = recommend_grid(&a.grid, a.format == RecFormat::Json)? else {
         return Ok(Outcome::Done);
     };
-    let (run, rec, article) = (&r.run, &r.rec, &r.article);
+    let (run, rec) = (&r.run, &r.rec);
     let file = r.file();
     match a.format {
         RecFormat::Text => out!(
             "{}",
-            render::recommendation_text(&run.result, rec, article, r.current.as_ref())
+            render::recommendation_text(&run.result, rec, r.current.as_ref())
         ),
         RecFormat::Json => outln!("{}", serde_json::to_string_pretty(&file)?),
     }

@@ -27,7 +27,7 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     let Some(r) = super::recommend::recommend_grid(&a.grid, false)? else {
         return Ok(Outcome::Done);
     };
-    let (run, rec, article) = (&r.run, &r.rec, &r.article);
+    let (run, rec) = (&r.run, &r.rec);
     let current = r.current.as_ref().map(|c| CurrentRun {
         current: c,
         costs_per_30d: &r.current_costs,
@@ -44,7 +44,7 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     });
     let dir = &a.out;
     let charts = charts::render_all(&figs)?;
-    let text = render::recommendation_text(&run.result, rec, article, r.current.as_ref());
+    let text = render::recommendation_text(&run.result, rec, r.current.as_ref());
     let file = r.file();
     // every file, or none
     let mut files = output::Outputs::new();
@@ -64,14 +64,7 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     )?;
     files.add(
         &dir.join("index.html"),
-        html::page(
-            &run.result,
-            rec,
-            article,
-            &charts,
-            &text,
-            r.current.as_ref(),
-        ),
+        html::page(&run.result, rec, &charts, &text, r.current.as_ref()),
     )?;
     files.commit()?;
     out!("{text}");

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::charts::Chart;
-use crate::sweep::recommend::{ArticleCheck, Recommendation};
+use crate::sweep::recommend::Recommendation;
 use crate::sweep::result::SweepResult;
 use crate::units::num;
 
@@ -107,6 +107,25 @@ fn summary(
                 "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0). Differences of percentages are in points.</p>",
                 esc(&cur.configuration)
             );
+            if cur.readings.len() > 1 {
+                let _ = writeln!(
+                    o,
+                    "<p>Your configuration under each placement reading (compared above at its costliest, <code>{}</code>):</p><ul>",
+                    esc(&cur.worst_reading)
+                );
+                for x in &cur.readings {
+                    let _ = writeln!(
+                        o,
+                        "<li><code>{}</code>: {} USD per 30 days, {} of task time on spot, {} crashed or failed, {} deadline misses</li>",
+                        esc(&x.placement),
+                        crate::units::num(x.cost_per_30d_usd.mean),
+                        crate::units::pct(x.spot_share.mean),
+                        crate::units::pct(x.crash_rate.mean),
+                        crate::units::pct(x.deadline_miss_rate.mean)
+                    );
+                }
+                let _ = writeln!(o, "</ul>");
+            }
         }
         None => {
             let m = &c.metrics;
@@ -181,7 +200,6 @@ fn summary(
 pub(crate) fn page(
     r: &SweepResult,
     rec: &Recommendation,
-    article: &[ArticleCheck],
     charts: &[Chart],
     recommendation_text: &str,
     current: Option<&crate::sweep::compare::Current>,
@@ -305,16 +323,6 @@ pub(crate) fn page(
         let _ = writeln!(o, "<h3>Warnings</h3><ul>");
         for w in &m.warnings {
             let _ = writeln!(o, "<li><b>{}</b>: {}</li>", esc(w.code), esc(&w.message));
-        }
-        let _ = writeln!(o, "</ul>");
-    }
-    if !article.is_empty() {
-        let _ = writeln!(
-            o,
-            "<h2 id=\"article\">The original article's configuration</h2><ul>"
-        );
-        for a in article {
-            let _ = writeln!(o, "<li>{}</li>", esc(&a.note));
         }
         let _ = writeln!(o, "</ul>");
     }

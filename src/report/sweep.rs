@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::sweep::objective::show;
 
 use crate::sweep::Stat;
-use crate::sweep::recommend::{ArticleCheck, Recommendation};
+use crate::sweep::recommend::Recommendation;
 use crate::sweep::result::SweepResult;
 use crate::units::num;
 
@@ -377,6 +377,24 @@ pub fn what_to_do(
             ));
         } else {
             o.push_str(&format!(" instead of your current {}", cur.configuration));
+            if cur.readings.len() > 1 {
+                let lo = cur
+                    .readings
+                    .iter()
+                    .map(|x| x.cost_per_30d_usd.mean)
+                    .fold(f64::INFINITY, f64::min);
+                let hi = cur
+                    .readings
+                    .iter()
+                    .map(|x| x.cost_per_30d_usd.mean)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                o.push_str(&format!(
+                    " ({}–{} USD per 30 days over the placement readings; compared at its costliest, `{}`)",
+                    num(lo),
+                    num(hi),
+                    cur.worst_reading
+                ));
+            }
             let d = |metric: &str| cur.row(metric).map(|p| &p.b_minus_a);
             if let (Some(cost), Some(crash), Some(miss)) = (
                 d("cost_per_30d_usd"),
@@ -412,7 +430,6 @@ fn indented_json<T: serde::Serialize>(v: &T) -> String {
 pub fn recommendation_text(
     r: &SweepResult,
     rec: &Recommendation,
-    article: &[ArticleCheck],
     current: Option<&crate::sweep::compare::Current>,
 ) -> String {
     let mut o = super::fit(&format!(
@@ -426,6 +443,30 @@ pub fn recommendation_text(
     ));
     o.push_str(&header(r));
     let _ = writeln!(o);
+    if let Some(cur) = current {
+        let _ = writeln!(
+            o,
+            "your configuration ({}), under each placement reading (means):",
+            cur.configuration
+        );
+        let _ = writeln!(
+            o,
+            "  {:<16} {:>14} {:>11} {:>18} {:>16}",
+            "reading", "cost/30d (USD)", "spot share", "crashed or failed", "deadline misses"
+        );
+        for x in &cur.readings {
+            let _ = writeln!(
+                o,
+                "  {:<16} {:>14} {:>11} {:>18} {:>16}",
+                x.placement,
+                num(x.cost_per_30d_usd.mean),
+                crate::units::pct(x.spot_share.mean),
+                crate::units::pct(x.crash_rate.mean),
+                crate::units::pct(x.deadline_miss_rate.mean)
+            );
+        }
+        let _ = writeln!(o);
+    }
     match rec.candidate {
         Some(i) => {
             let c = &r.candidates[i];
@@ -551,17 +592,6 @@ pub fn recommendation_text(
                     show(c.objective, c.limit)
                 );
             }
-        }
-    }
-    if !article.is_empty() {
-        let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "the original article's configuration ({}):",
-            article[0].strategy
-        );
-        for a in article {
-            let _ = writeln!(o, "  {}", a.note);
         }
     }
     super::fit(&o)

@@ -173,6 +173,29 @@ impl Scenario {
         self.reachable().contains(&Provider::FargateSpot)
     }
 
+    /// The distinct placement readings of this configuration under its placement model:
+    /// `robust` gives every reading that differs for some strategy in use (the pool's or a
+    /// deployment's own); one stated reading gives itself.
+    pub fn readings(&self) -> Vec<Placement> {
+        let strategies: Vec<&Strategy> =
+            (0..self.flows.len()).map(|f| self.strategy_of(f)).collect();
+        let mut out: Vec<Placement> = Vec::new();
+        match self.sim.placement_spec {
+            PlacementSpec::Reading(p) => vec![p],
+            PlacementSpec::Robust => {
+                for p in Placement::ALL {
+                    if !out
+                        .iter()
+                        .any(|q| strategies.iter().all(|s| q.same_as(p, s)))
+                    {
+                        out.push(p);
+                    }
+                }
+                out
+            }
+        }
+    }
+
     /// Whether `other` runs every flow as this one does: the same strategy for each flow (its
     /// deployment's own, else the pool's), the same retry policy and checkpoint interval. The
     /// pool's strategy alone says nothing when deployments carry their own.

@@ -116,7 +116,22 @@ impl Candidate {
                     )
                 })
                 .collect();
-            let mut l = format!("per-deployment {} · {}", per.join(" "), self.retry);
+            // a few deployments by name; more as counts (the table per deployment says which)
+            let spot = self
+                .deployments
+                .iter()
+                .filter(|p| **p == Provider::FargateSpot)
+                .count();
+            let what = if per.len() <= 4 {
+                per.join(" ")
+            } else {
+                format!(
+                    "{spot} of {} deployments on FARGATE_SPOT, {} on FARGATE",
+                    per.len(),
+                    per.len() - spot
+                )
+            };
+            let mut l = format!("per-deployment {what} · {}", self.retry);
             if let Some(c) = self.checkpoint_every {
                 l.push_str(&format!(" · ckpt {c}"));
             }

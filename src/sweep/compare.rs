@@ -118,14 +118,51 @@ pub(crate) fn paired(a: &[Replication], b: &[Replication], per30: f64) -> Vec<Pa
         .collect()
 }
 
-/// The scenario's own configuration beside the recommendation, on common random numbers.
+/// The scenario's own configuration under one placement reading.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CurrentReading {
+    /// The reading.
+    pub placement: String,
+    /// Cost per 30 days, USD.
+    pub cost_per_30d_usd: Stat,
+    /// Spot share of task time.
+    pub spot_share: Stat,
+    /// Crashed-or-failed rate.
+    pub crash_rate: Stat,
+    /// Deadline-miss rate.
+    pub deadline_miss_rate: Stat,
+}
+
+impl CurrentReading {
+    /// The figures of `reps` under `placement`.
+    pub(crate) fn of(placement: &str, reps: &[Replication], per30: f64) -> CurrentReading {
+        let col =
+            |f: &dyn Fn(&Replication) -> f64| Stat::of(&reps.iter().map(f).collect::<Vec<_>>());
+        CurrentReading {
+            placement: placement.to_string(),
+            cost_per_30d_usd: col(&|r| r.outcome.cost_usd * per30),
+            spot_share: col(&|r| r.outcome.spot_share()),
+            crash_rate: col(&|r| r.outcome.crash_rate()),
+            deadline_miss_rate: col(&|r| r.outcome.deadline_miss_rate()),
+        }
+    }
+}
+
+/// The scenario's own configuration beside the recommendation, on common random numbers,
+/// judged like a candidate: under every placement reading its placement model allows, and
+/// compared at its costliest.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Current {
-    /// The scenario's strategy, retry policy and placement reading, in words.
+    /// The scenario's strategy, retry policy and placement model, in words.
     pub configuration: String,
-    /// Whether the recommendation is that same configuration.
+    /// Whether the recommendation is that same configuration (every flow's strategy, retry
+    /// policy and checkpoint interval).
     pub same: bool,
-    /// A = current, B = recommended.
+    /// Its figures under each distinct reading.
+    pub readings: Vec<CurrentReading>,
+    /// The costliest reading: the one `rows` compare against.
+    pub worst_reading: String,
+    /// A = current under its costliest reading, B = recommended.
     pub rows: Vec<Paired>,
 }
 
@@ -134,4 +171,66 @@ impl Current {
     pub fn row(&self, metric: &str) -> Option<&Paired> {
         self.rows.iter().find(|r| r.metric == metric)
     }
+}
+
+/// The scenario's own configuration beside the pick (candidate `pick` of `run`, if any; with
+/// none the rows are empty), under every
+/// reading of its placement model, on the same replications; with the current
+/// configuration's cost per 30 days in each replication of its costliest reading. A reading
+/// the sweep already ran in full (the same configuration as one of its variants, as an
+/// all-on-demand scenario is the grid's 0% candidate) is read from the matrix, not
+/// simulated again.
+pub(crate) fn current(
+    s: &crate::scenario::Scenario,
+    run: &super::job::SweepRun,
+    pick: Option<usize>,
+) -> (Current, Vec<f64>) {
+    let m = &run.matrix;
+    let n = m.replications as usize;
+    let kept = |v: usize| -> Option<Vec<Replication>> {
+        let r = m.replications_of(v);
+        (r.len() == n).then_some(r)
+    };
+    let picked = pick.map(|i| run.result.candidates[i].variant);
+    let b = picked.map(|v| {
+        kept(v).unwrap_or_else(|| super::replicate(&run.scenarios[v], m.replications, &|| {}))
+    });
+    let strategies: Vec<&crate::model::Strategy> =
+        (0..s.flows.len()).map(|f| s.strategy_of(f)).collect();
+    let per30 = 30.0 * crate::model::SimTime::DAY.0 as f64 / s.sim.horizon.0.max(1) as f64;
+    let mut worst: Option<(f64, Vec<Replication>, String)> = None;
+    let mut readings = Vec::new();
+    for p in s.readings() {
+        let mut cur = s.clone();
+        cur.sim.placement = p;
+        let same_row = run.scenarios.iter().position(|v| {
+            v.same_configuration(&cur) && strategies.iter().all(|st| p.same_as(v.sim.placement, st))
+        });
+        let a = same_row
+            .and_then(kept)
+            .unwrap_or_else(|| super::replicate(&cur, m.replications, &|| {}));
+        let r = CurrentReading::of(p.name(), &a, per30);
+        if worst.as_ref().is_none_or(|w| r.cost_per_30d_usd.mean > w.0) {
+            worst = Some((r.cost_per_30d_usd.mean, a, p.name().to_string()));
+        }
+        readings.push(r);
+    }
+    let (_, a, worst_reading) = worst.unwrap_or_default();
+    let costs = a.iter().map(|x| x.outcome.cost_usd * per30).collect();
+    let configuration = format!(
+        "{} · {} · placement {}",
+        s.launch.strategy,
+        crate::scenario::spec::retry_spec(&s.retry),
+        s.sim.placement_spec
+    );
+    (
+        Current {
+            configuration,
+            same: picked.is_some_and(|v| s.same_configuration(&run.scenarios[v])),
+            readings,
+            worst_reading,
+            rows: b.map(|b| paired(&a, &b, per30)).unwrap_or_default(),
+        },
+        costs,
+    )
 }
