@@ -51,6 +51,10 @@ pub struct GridArgs {
     /// crash and deadline-miss rates (otherwise ≤ 1% each is assumed, and said).
     #[arg(long)]
     pub no_objectives: bool,
+    /// With stated platform-wide [objectives]: do not also hold each deployment to at most
+    /// 0.5 points more crashes and deadline misses than all on demand (paired, 95%).
+    #[arg(long)]
+    pub no_deployment_guard: bool,
     /// Seed, horizon, threads.
     #[command(flatten)]
     pub run: super::RunFlags,
@@ -68,6 +72,7 @@ impl GridArgs {
     pub fn load(&self) -> anyhow::Result<(Scenario, SweepSpec)> {
         let overrides = crate::scenario::Overrides {
             assumed_objectives: Some(self.no_objectives),
+            deployment_guard: Some(!self.no_deployment_guard),
             ..self.run.overrides()?
         };
         let s = super::load_scenario_with(&self.file, &overrides)?;

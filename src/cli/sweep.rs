@@ -191,8 +191,12 @@ pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
     // on the shards' seed and horizon, whatever the file says now
     let overrides = crate::scenario::Overrides {
         seed: shards.first().map(|s| s.seed),
-        // the objectives the shards' sweep assumed, if the scenario states none
-        assumed_objectives: shards.first().and_then(|s| s.objectives_assumed),
+        // the objectives the shards' sweep assumed, if the scenario states none (`false`
+        // also when it states them: the sweep's commands always pick)
+        assumed_objectives: shards
+            .first()
+            .map(|s| s.objectives_assumed.unwrap_or(false)),
+        deployment_guard: shards.first().map(|s| s.deployment_guard),
         horizon: shards
             .first()
             .map(|s| crate::model::SimTime(s.horizon_ms).to_string()),

@@ -45,10 +45,12 @@ pub fn load_with(
     let f = overrides.apply(&parse::parse_file(src, file)?);
     let mut s = validate::validate(&f, src, file, loader, prices)?;
     // (the objectives assumed for a file without any are part of building the scenario)
-    if let Some(none) = overrides.assumed_objectives
-        && !s.objectives.any()
-    {
-        s.objectives = Objectives::default_for(&s, none);
+    if let Some(none) = overrides.assumed_objectives {
+        if !s.objectives.any() {
+            s.objectives = Objectives::default_for(&s, none);
+        } else if overrides.deployment_guard != Some(false) {
+            s.objectives.deployment_guard = Some(types::DEPLOYMENT_GUARD);
+        }
     }
     Ok(s)
 }

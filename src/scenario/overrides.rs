@@ -19,6 +19,9 @@ pub struct Overrides {
     /// (said in every result), `Some(true)` none at all (`--no-objectives`); `None` assumes
     /// nothing (commands that do not pick).
     pub assumed_objectives: Option<bool>,
+    /// `Some(false)` (`--no-deployment-guard`): stated platform-wide objectives do not also
+    /// guard each deployment against all on demand.
+    pub deployment_guard: Option<bool>,
 }
 
 impl Overrides {

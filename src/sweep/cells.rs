@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::objective::checks;
+use super::objective::{checks, guard_misses};
 use super::summary::{Replication, metrics_of};
 use crate::scenario::{Objectives, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
@@ -23,8 +23,9 @@ pub struct Matrix {
     pub replications: u32,
     /// `[candidate][replication]`.
     pub outcomes: Vec<Vec<Option<RunOutcome>>>,
-    /// All-on-demand baseline cost per replication, USD.
-    pub baselines: Vec<Option<f64>>,
+    /// The all-on-demand baseline of each replication (its cost and each flow's part, for
+    /// the savings and the per-deployment guards).
+    pub baselines: Vec<Option<RunOutcome>>,
 }
 
 impl Matrix {
@@ -51,7 +52,8 @@ impl Matrix {
             .filter_map(|(o, b)| match (o, b) {
                 (Some(o), Some(b)) => Some(Replication {
                     outcome: o.clone(),
-                    baseline_cost_usd: *b,
+                    baseline_cost_usd: b.cost_usd,
+                    baseline_flows: b.flows.clone(),
                 }),
                 _ => None,
             })
@@ -94,11 +96,11 @@ pub fn run_cells(
         .collect();
     need.sort_unstable();
     need.dedup();
-    let bases: Vec<Option<f64>> = need
+    let bases: Vec<Option<RunOutcome>> = need
         .par_iter()
         .map(|&r| {
             (!ctl.cancel.load(Ordering::Relaxed))
-                .then(|| sim::run(&baseline, r as u64, &mut NoObserver).cost_usd)
+                .then(|| sim::run(&baseline, r as u64, &mut NoObserver))
         })
         .collect();
     for (r, b) in need.iter().zip(bases) {
@@ -117,6 +119,24 @@ pub fn run_cells(
         .collect();
     for (&(c, r), o) in cells.iter().zip(outs) {
         m.outcomes[c][r as usize] = o;
+    }
+}
+
+/// Runs every missing all-on-demand baseline into `m`.
+pub(crate) fn fill_baselines(base: &Scenario, m: &mut Matrix, ctl: &Control) {
+    let baseline = base.all_on_demand();
+    let need: Vec<usize> = (0..m.baselines.len())
+        .filter(|&r| m.baselines[r].is_none())
+        .collect();
+    let bases: Vec<Option<RunOutcome>> = need
+        .par_iter()
+        .map(|&r| {
+            (!ctl.cancel.load(Ordering::Relaxed))
+                .then(|| sim::run(&baseline, r as u64, &mut NoObserver))
+        })
+        .collect();
+    for (r, b) in need.into_iter().zip(bases) {
+        m.baselines[r] = b;
     }
 }
 
@@ -257,12 +277,34 @@ fn eliminate(
             if violation.is_none()
                 && let Some(x) = cs.iter().find(|x| x.clearly_violated())
             {
-                violation = Some((v, x.clone()));
+                violation = Some((
+                    v,
+                    format!("violates {}", x.objective),
+                    format!("lower bound {:.4} > {}", x.lower, x.limit),
+                ));
             }
             all_met &= cs.iter().all(|x| x.met());
+            // the deployment guard, as feasibility will judge it
+            if let Some(limit) = o.deployment_guard {
+                let reps = m.replications_of(v);
+                let misses = guard_misses(&cands[v], &reps, limit, RACING_CONFIDENCE);
+                all_met &= misses.is_empty();
+                if violation.is_none()
+                    && let Some(g) = misses.iter().find(|g| g.lower > g.limit)
+                {
+                    violation = Some((
+                        v,
+                        format!(
+                            "breaks the deployment guard (`{}`, {})",
+                            g.deployment, g.metric
+                        ),
+                        format!("lower bound {:+.4} > {}", g.lower, g.limit),
+                    ));
+                }
+            }
         }
         worst.push(worst_v);
-        if let Some((v, x)) = violation {
+        if let Some((v, what, bound)) = violation {
             let reading = if groups[c].len() > 1 {
                 format!(" under `{}` placement", cands[v].sim.placement)
             } else {
@@ -271,10 +313,7 @@ fn eliminate(
             out.push(Elimination {
                 candidate: c,
                 after,
-                reason: format!(
-                    "violates {}{reading} (lower bound {:.4} > {})",
-                    x.objective, x.lower, x.limit
-                ),
+                reason: format!("{what}{reading} ({bound})"),
             });
             continue;
         }

@@ -25,10 +25,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
-use super::cells::{Control, Matrix, run_cells};
-use super::objective::checks;
+use super::cells::{Control, Matrix, fill_baselines, run_cells};
+use super::objective::{checks, guard_misses};
 use super::select::{self, Limits, Part, Problem};
-use super::summary::metrics_of;
+use super::summary::{Replication, metrics_of};
 use crate::model::{Placement, PlacementSpec, Provider, SimTime};
 use crate::pricing::MissingRates;
 use crate::scenario::{RetryPolicy, Scenario, SweepSpec};
@@ -137,7 +137,15 @@ pub(crate) fn search(
                 return Ok(());
             }
             coupled |= worlds.iter().flatten().any(|o| o.pool_limit_waits > 0);
-            let mut p = problem(base, retry, ck, &worlds);
+            fill_baselines(base, g.matrix, ctl);
+            let baselines: Vec<RunOutcome> = g.matrix.baselines.iter().flatten().cloned().collect();
+            let Some(mut p) = problem(base, retry, ck, &worlds, &baselines) else {
+                found.rejected.push(format!(
+                    "{}: some deployment breaks the deployment guard on every option",
+                    crate::scenario::spec::retry_spec(retry)
+                ));
+                continue;
+            };
             for _ in 0..MAX_VERIFIED {
                 let sol = select::solve(&p);
                 found.screened += sol.nodes;
@@ -166,12 +174,17 @@ pub(crate) fn search(
                     return Ok(()); // cancelled
                 }
                 let metrics = metrics_of(&g.scenarios[row], &reps);
-                let missed: Vec<String> =
-                    checks(&metrics, &base.objectives, base.objectives.confidence)
-                        .into_iter()
-                        .filter(|x| !x.met())
-                        .map(|x| x.objective.to_string())
-                        .collect();
+                let conf = base.objectives.confidence;
+                let mut missed: Vec<String> = checks(&metrics, &base.objectives, conf)
+                    .into_iter()
+                    .filter(|x| !x.met())
+                    .map(|x| x.objective.to_string())
+                    .collect();
+                if let Some(limit) = base.objectives.deployment_guard {
+                    for m in guard_misses(&g.scenarios[row], &reps, limit, conf) {
+                        missed.push(format!("the deployment guard (`{}`)", m.deployment));
+                    }
+                }
                 if missed.is_empty() {
                     break;
                 }
@@ -262,12 +275,14 @@ fn add(
 }
 
 /// The selection problem of one retry policy and checkpoint interval, from the two worlds.
+/// `None` when some deployment breaks the deployment guard on every option.
 fn problem(
     base: &Scenario,
     retry: &RetryPolicy,
     ck: Option<SimTime>,
     worlds: &[Vec<RunOutcome>; 2],
-) -> Problem {
+    baselines: &[RunOutcome],
+) -> Option<Problem> {
     let n = base.flows.len();
     let reps = worlds[0].len().min(worlds[1].len());
     let part = |o: &RunOutcome, f: usize| {
@@ -312,7 +327,38 @@ fn problem(
         .collect();
     let mut by_name: Vec<usize> = (0..n).collect();
     by_name.sort_by(|&a, &b| base.flows[a].name.cmp(&base.flows[b].name));
-    Problem {
+    // the guard is per deployment: an option that breaks it is not offered
+    let mut allowed = Vec::new();
+    if let Some(limit) = o.deployment_guard {
+        let misses: Vec<Vec<String>> = worlds
+            .iter()
+            .map(|w| {
+                let reps: Vec<Replication> = w
+                    .iter()
+                    .zip(baselines)
+                    .map(|(x, b)| Replication {
+                        outcome: x.clone(),
+                        baseline_cost_usd: b.cost_usd,
+                        baseline_flows: b.flows.clone(),
+                    })
+                    .collect();
+                guard_misses(base, &reps, limit, o.confidence)
+                    .into_iter()
+                    .map(|m| m.deployment)
+                    .collect()
+            })
+            .collect();
+        for flow in &base.flows {
+            let ok: Vec<usize> = (0..OPTIONS.len())
+                .filter(|&k| !misses[k].contains(&flow.name))
+                .collect();
+            if ok.is_empty() {
+                return None;
+            }
+            allowed.push(ok);
+        }
+    }
+    Some(Problem {
         parts,
         fixed,
         per30: 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64,
@@ -322,11 +368,11 @@ fn problem(
             monthly_cost: o.max_monthly_cost,
             confidence: o.confidence,
         },
-        allowed: Vec::new(),
+        allowed,
         counted: Vec::new(),
         current,
         by_name,
         excluded: Vec::new(),
         budget: NODE_BUDGET,
-    }
+    })
 }

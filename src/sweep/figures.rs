@@ -362,7 +362,12 @@ pub(crate) fn figures(
             .flatten()
             .map(|o| o.cost_usd * per30)
             .collect();
-        let b: Vec<f64> = m.baselines.iter().flatten().map(|x| x * per30).collect();
+        let b: Vec<f64> = m
+            .baselines
+            .iter()
+            .flatten()
+            .map(|x| x.cost_usd * per30)
+            .collect();
         let cur: &[f64] = current.map(|c| c.costs_per_30d).unwrap_or_default();
         let lo = a
             .iter()

@@ -282,6 +282,8 @@ pub struct ShardFile {
     /// default ones, `Some(true)` none (`--no-objectives`), `None` the scenario's own; `merge`
     /// assumes the same.
     pub objectives_assumed: Option<bool>,
+    /// Whether the sweep guarded each deployment against all on demand; `merge` does the same.
+    pub deployment_guard: bool,
     /// [i, n].
     pub shard: [u32; 2],
     /// Whether the shard ran all its cells (false after Ctrl-C: `merge` refuses it).
@@ -291,11 +293,11 @@ pub struct ShardFile {
     /// (variant, replication, outcome).
     pub cells: Vec<(usize, u32, RunOutcome)>,
     /// (replication, baseline cost USD).
-    pub baselines: Vec<(u32, f64)>,
+    pub baselines: Vec<(u32, RunOutcome)>,
 }
 
 /// The format tag of shard files.
-pub const SHARD_FORMAT: &str = "spotplan-shard/4";
+pub const SHARD_FORMAT: &str = "spotplan-shard/5";
 
 impl ShardFile {
     /// The shard's part of a run.
@@ -313,7 +315,7 @@ impl ShardFile {
             .baselines
             .iter()
             .enumerate()
-            .filter_map(|(r, b)| b.map(|b| (r as u32, b)))
+            .filter_map(|(r, b)| b.as_ref().map(|b| (r as u32, b.clone())))
             .collect();
         ShardFile {
             format: SHARD_FORMAT.into(),
@@ -323,10 +325,13 @@ impl ShardFile {
             seed: base.sim.seed,
             horizon_ms: base.sim.horizon.0,
             grid: GridEcho::of(spec),
-            objectives_assumed: match (&base.objectives.assumed, base.objectives.any()) {
-                (None, _) => None,
-                (Some(_), any) => Some(!any),
-            },
+            // `Some(true)`: --no-objectives (nothing at all assumed)
+            objectives_assumed: base
+                .objectives
+                .assumed
+                .as_ref()
+                .map(|_| !base.objectives.any() && base.objectives.deployment_guard.is_none()),
+            deployment_guard: base.objectives.deployment_guard.is_some(),
             shard: [shard.0, shard.1],
             finished: !run.result.search.interrupted,
             candidates: run.scenarios.len(),
@@ -460,7 +465,7 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
             *matrix
                 .baselines
                 .get_mut(*r as usize)
-                .ok_or("baseline outside the grid")? = Some(*b);
+                .ok_or("baseline outside the grid")? = Some(b.clone());
         }
     }
     if let Some(r) = matrix.baselines.iter().position(Option::is_none) {

@@ -73,3 +73,73 @@ pub(crate) fn checks(m: &Metrics, o: &Objectives, confidence: f64) -> Vec<Check>
     add("max_monthly_cost", o.max_monthly_cost, &m.cost_per_30d_usd);
     out
 }
+
+/// A deployment that breaks the guard under a reading: its rate is too far above all on
+/// demand.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GuardMiss {
+    /// The deployment (flow name).
+    pub deployment: String,
+    /// `crash_rate` or `deadline_miss_rate`.
+    pub metric: &'static str,
+    /// Mean paired difference (candidate − all on demand), as a fraction.
+    pub increase: f64,
+    /// Its one-sided upper bound.
+    pub upper: f64,
+    /// Its one-sided lower bound (beyond the guard: clearly broken).
+    pub lower: f64,
+    /// The guard.
+    pub limit: f64,
+}
+
+/// The deployments of `s` whose crashed-or-failed or deadline-miss rate in `reps` is more
+/// than `limit` above all on demand's in the same replications (one-sided upper bound at
+/// `confidence` of the per-replication paired difference).
+pub(crate) fn guard_misses(
+    s: &crate::scenario::Scenario,
+    reps: &[super::summary::Replication],
+    limit: f64,
+    confidence: f64,
+) -> Vec<GuardMiss> {
+    let rate = |num: u64, den: u64| {
+        if den == 0 {
+            0.0
+        } else {
+            num as f64 / den as f64
+        }
+    };
+    let mut out = Vec::new();
+    if reps.len() < 2
+        || reps.iter().any(|r| {
+            r.baseline_flows.len() != s.flows.len() || r.outcome.flows.len() != s.flows.len()
+        })
+    {
+        return out;
+    }
+    for (f, flow) in s.flows.iter().enumerate() {
+        let mut crash = Vec::with_capacity(reps.len());
+        let mut miss = Vec::with_capacity(reps.len());
+        for r in reps {
+            let (a, b) = (&r.outcome.flows[f], &r.baseline_flows[f]);
+            crash.push(rate(a.crashed_or_failed, a.runs) - rate(b.crashed_or_failed, b.runs));
+            miss.push(
+                rate(a.deadline_misses, a.deadline_runs) - rate(b.deadline_misses, b.deadline_runs),
+            );
+        }
+        for (metric, d) in [("crash_rate", crash), ("deadline_miss_rate", miss)] {
+            let st = super::Stat::of(&d);
+            let upper = st.upper(confidence);
+            if upper > limit {
+                out.push(GuardMiss {
+                    deployment: flow.name.clone(),
+                    metric,
+                    increase: st.mean,
+                    upper,
+                    lower: st.lower(confidence),
+                    limit,
+                });
+            }
+        }
+    }
+    out
+}

@@ -192,6 +192,9 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
             for ch in c.checks.iter().filter(|ch| !ch.met()) {
                 failing.entry(ch.objective).or_default().push(i);
             }
+            if !c.deployment_guard.is_empty() {
+                failing.entry("deployment_guard").or_default().push(i);
+            }
             if c.checks.iter().all(Check::met) && c.eliminated.is_some() {
                 failing.entry("racing").or_default().push(i);
             }
@@ -215,6 +218,22 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
                         super::objective::show(c.objective, c.upper),
                         super::objective::show(c.objective, c.limit)
                     )
+                })
+                .or_else(|| {
+                    let g = ex.deployment_guard.first()?;
+                    Some(format!(
+                        " (e.g. {}: `{}` {} {:+.2} points above all on demand, upper bound {:+.2} > {:.2})",
+                        ex.label,
+                        g.deployment,
+                        if g.metric == "crash_rate" {
+                            "crashes"
+                        } else {
+                            "misses deadlines"
+                        },
+                        100.0 * g.increase,
+                        100.0 * g.upper,
+                        100.0 * g.limit
+                    ))
                 })
                 .unwrap_or_default();
             format!(

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::candidate::Candidate;
 use super::cells::{Elimination, Matrix, Round};
-use super::objective::{Check, checks};
+use super::objective::{Check, GuardMiss, checks, guard_misses};
 use super::summary::{Meta, Metrics, meta_of, metrics_of};
 use crate::scenario::Scenario;
 use crate::stats::Stat;
@@ -53,6 +53,10 @@ pub struct CandidateResult {
     pub eliminated: Option<String>,
     /// The objectives, at the scenario's confidence.
     pub checks: Vec<Check>,
+    /// Deployments that break the guard against all on demand (at their worst reading);
+    /// any makes the candidate infeasible.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deployment_guard: Vec<GuardMiss>,
     /// Every objective met with that confidence (and not eliminated).
     pub feasible: bool,
     /// On the cost / reliability Pareto front.
@@ -148,17 +152,34 @@ pub(crate) fn assemble(
                 .map(|e| e.reason.clone());
             let mut readings = Vec::new();
             let mut per: Vec<(Metrics, Vec<Check>, usize)> = Vec::new();
+            let mut guard: Vec<GuardMiss> = Vec::new();
             for (&v, reading) in c.variants.iter().zip(&c.readings) {
                 let reps = m.replications_of(v);
                 let metrics = metrics_of(&scens[v], &reps);
                 let cs = checks(&metrics, &base.objectives, confidence);
+                let misses = base
+                    .objectives
+                    .deployment_guard
+                    .map(|l| guard_misses(&scens[v], &reps, l, confidence))
+                    .unwrap_or_default();
                 readings.push(ReadingResult {
                     placement: reading.name().to_string(),
                     variant: v,
                     cost_per_30d_usd: metrics.cost_per_30d_usd,
                     spot_share: metrics.spot_share,
-                    feasible: reps.len() >= 2 && cs.iter().all(Check::met),
+                    feasible: reps.len() >= 2 && cs.iter().all(Check::met) && misses.is_empty(),
                 });
+                // the worst reading of each deployment and metric
+                for g in misses {
+                    match guard
+                        .iter_mut()
+                        .find(|x| x.deployment == g.deployment && x.metric == g.metric)
+                    {
+                        Some(x) if x.upper < g.upper => *x = g,
+                        Some(_) => {}
+                        None => guard.push(g),
+                    }
+                }
                 per.push((metrics, cs, reps.len()));
             }
             let worst = (0..per.len())
@@ -200,6 +221,7 @@ pub(crate) fn assemble(
                 cost_range_per_30d_usd: range,
                 eliminated,
                 checks: cs,
+                deployment_guard: guard,
                 feasible,
                 pareto: false,
                 metrics: per.swap_remove(worst).0,

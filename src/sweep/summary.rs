@@ -16,6 +16,9 @@ pub struct Replication {
     pub outcome: RunOutcome,
     /// The same workload all on on-demand FARGATE, same random numbers, USD.
     pub baseline_cost_usd: f64,
+    /// Each flow's part of that baseline (for the per-deployment guards).
+    #[serde(skip)]
+    pub baseline_flows: Vec<crate::sim::FlowOutcome>,
 }
 
 impl Replication {
@@ -46,6 +49,7 @@ pub fn replicate(s: &Scenario, n: u32, tick: &(dyn Fn() + Sync)) -> Vec<Replicat
             Replication {
                 outcome,
                 baseline_cost_usd: base.cost_usd,
+                baseline_flows: base.flows,
             }
         })
         .collect()

@@ -242,6 +242,7 @@ fn command_line_overrides_are_validated_with_the_file_and_build_the_same_scenari
         replications: Some(5),
         placement: Some("weighted-random".into()),
         assumed_objectives: None,
+        deployment_guard: None,
     };
     let s = load(&src, &o).unwrap();
     assert_eq!(

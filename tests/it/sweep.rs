@@ -1078,3 +1078,94 @@ fn racing_skips_mixed_weights_that_a_one_provider_candidate_dominates_under_robu
     let b = recommend(&raced.result, &raced.matrix, false).candidate;
     assert_eq!(a, b);
 }
+
+#[test]
+fn assumed_objectives_are_relative_to_all_on_demand_per_deployment() {
+    // the article's workload misses about 2% of its deadlines even all on demand (its own
+    // tail): the old absolute 1% made every candidate infeasible
+    let o = spotplan(&[
+        "recommend",
+        "scenarios/article-prefect3-reschedule.toml",
+        "-n",
+        "20",
+        "--horizon",
+        "10d",
+        "-q",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let obj = &v["meta"]["objectives"];
+    assert_eq!(obj["deployment_guard"], 0.005);
+    assert!(obj["max_deadline_miss"].is_null() && obj["max_crashed"].is_null());
+    assert!(
+        obj["assumed"]
+            .as_str()
+            .unwrap()
+            .contains("0.5 points above all on demand")
+    );
+    assert!(
+        v["recommendation"]["candidate"].is_u64(),
+        "{}",
+        v["recommendation"]
+    );
+    // all on demand misses more than 1% of its deadlines and is still feasible: the
+    // deadline, not spot, is the problem
+    let od = spotplan(&[
+        "sweep",
+        "scenarios/article-prefect3-reschedule.toml",
+        "-n",
+        "20",
+        "--horizon",
+        "10d",
+        "--spot-share",
+        "0",
+        "--retry",
+        "prefect3-reschedule",
+        "-q",
+        "--format",
+        "json",
+    ]);
+    assert!(od.status.success(), "{}", stderr(&od));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&od)).unwrap();
+    let c = &s["candidates"][0];
+    assert!(c["metrics"]["deadline_miss_rate"]["mean"].as_f64().unwrap() > 0.01);
+    assert_eq!(c["feasible"], true);
+}
+
+#[test]
+fn the_deployment_guard_holds_each_deployment_to_all_on_demand() {
+    // platform-wide objectives loose enough for the long job on spot; the guard is not
+    let src = two_flows("").replace(
+        "max_deadline_miss = 0.01\nmax_crashed = 0.01",
+        "max_deadline_miss = 0.99\nmax_crashed = 0.99",
+    );
+    let path = std::env::temp_dir().join(format!("spotplan-guard-{}.toml", std::process::id()));
+    std::fs::write(&path, &src).unwrap();
+    let spot_all = |flags: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "sweep",
+            path.to_str().unwrap(),
+            "--spot-share",
+            "100",
+            "-q",
+            "--format",
+            "json",
+        ];
+        args.extend(flags);
+        let o = spotplan(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["candidates"][0].clone()
+    };
+    let guarded = spot_all(&[]);
+    assert_eq!(guarded["feasible"], false);
+    let miss = &guarded["deployment_guard"][0];
+    assert_eq!(miss["deployment"], "long");
+    assert!(miss["lower"].as_f64().unwrap() > 0.005);
+    let off = spot_all(&["--no-deployment-guard"]);
+    assert_eq!(off["feasible"], true, "{}", off["checks"]);
+    assert!(off.get("deployment_guard").is_none());
+    let _ = std::fs::remove_file(&path);
+}

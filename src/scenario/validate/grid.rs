@@ -130,5 +130,6 @@ pub(super) fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> 
         max_monthly_cost: o.max_monthly_cost,
         confidence,
         assumed: None,
+        deployment_guard: None,
     }
 }
