@@ -180,7 +180,7 @@ impl Current {
 /// the sweep already ran in full (the same configuration as one of its variants, as an
 /// all-on-demand scenario is the grid's 0% candidate) is read from the matrix, not
 /// simulated again.
-pub(crate) fn current(
+pub fn current(
     s: &crate::scenario::Scenario,
     run: &super::job::SweepRun,
     pick: Option<usize>,

@@ -9,7 +9,7 @@
 
 pub(crate) mod candidate;
 pub mod cells;
-pub(crate) mod compare;
+pub mod compare;
 pub(crate) mod deployments;
 pub(crate) mod figures;
 pub mod job;
