@@ -46,7 +46,8 @@ fn platforms(c: &mut Criterion) {
             b.iter(|| {
                 let run = execute(&s, &s.sweep, None, &ctl).expect("rates");
                 let rec = recommend(&run.result, &run.matrix, false);
-                let cur = spotplan::sweep::compare::current(&s, &run, rec.candidate);
+                let cur =
+                    spotplan::sweep::compare::current(&s, &run, rec.candidate, Default::default());
                 black_box((rec, cur))
             })
         });

@@ -157,6 +157,12 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
             path.display()
         )));
     }
+    if v["current"]["keep"] == true {
+        return Err(UserError(format!(
+            "`{}` advises keeping your current configuration (the best change is not worth making): emit the scenario itself, or rerun `recommend` with a lower --materiality",
+            path.display()
+        )));
+    }
     if v["partial"] == true {
         return Err(UserError(format!(
             "`{}` comes from an interrupted sweep (`partial: true`): its pick rests on part of the grid; run `spotplan recommend` to the end before deploying it",

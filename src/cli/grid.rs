@@ -55,6 +55,11 @@ pub struct GridArgs {
     /// 0.5 points more crashes and deadline misses than all on demand (paired, 95%).
     #[arg(long)]
     pub no_deployment_guard: bool,
+    /// `recommend`/`report`: what a change must save (paired 95% lower bound, per 30 days) to
+    /// be advised over a current configuration that meets the objectives: a share of today's
+    /// whole bill and a floor in USD, e.g. `1%,1` (the default) or `0.05,20`.
+    #[arg(long, value_name = "SHARE,USD", default_value = "1%,1")]
+    pub materiality: String,
     /// Seed, horizon, threads.
     #[command(flatten)]
     pub run: super::RunFlags,
@@ -161,4 +166,28 @@ pub(super) fn cancel_flag() -> &'static AtomicBool {
         let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
         flag
     })
+}
+
+impl GridArgs {
+    /// `--materiality` parsed.
+    pub fn materiality(&self) -> anyhow::Result<crate::sweep::compare::Materiality> {
+        let bad = || {
+            UserError(format!(
+                "--materiality `{}`: expected SHARE,USD (e.g. `1%,1` or `0.01,1`), a share of \
+                 the bill in [0, 1] and a floor in USD ≥ 0",
+                self.materiality
+            ))
+        };
+        let (share, floor) = self.materiality.split_once(',').ok_or_else(bad)?;
+        let share = share.trim();
+        let share: f64 = match share.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().map_err(|_| bad())? / 100.0,
+            None => share.parse().map_err(|_| bad())?,
+        };
+        let floor_usd: f64 = floor.trim().parse().map_err(|_| bad())?;
+        if !(0.0..=1.0).contains(&share) || !floor_usd.is_finite() || floor_usd < 0.0 {
+            return Err(bad().into());
+        }
+        Ok(crate::sweep::compare::Materiality { share, floor_usd })
+    }
 }

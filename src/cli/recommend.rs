@@ -100,6 +100,7 @@ pub(super) fn feasible(rec: &Recommendation) -> Outcome {
 /// `None` after `--dry-run` (the estimate printed, as JSON when `json`).
 pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Option<Recommended>> {
     let (s, spec) = grid.load()?;
+    let materiality = grid.materiality()?;
     let (_, variants) = crate::sweep::job::prepare(&s, &spec)
         .map_err(|e| UserError(format!("`{}`: {e}", s.source.file)))?;
     // the grid with its baseline, and the current configuration under each reading
@@ -129,7 +130,7 @@ pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Opti
     // the scenario's own configuration beside the pick, under every reading, on the same
     // random numbers
     let (current, current_costs) =
-        pool.install(|| crate::sweep::compare::current(&s, &run, rec.candidate));
+        pool.install(|| crate::sweep::compare::current(&s, &run, rec.candidate, materiality));
     let current = Some(current);
     Ok(Some(Recommended {
         scenario: s,

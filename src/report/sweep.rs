@@ -368,6 +368,35 @@ pub fn what_to_do(
         );
     };
     let c = &r.candidates[i];
+    if let Some(cur) = current.filter(|c| c.keep) {
+        let d = |metric: &str| cur.row(metric).map(|p| p.b_minus_a.mean);
+        let mut risk = String::new();
+        for (metric, what) in [
+            ("crash_rate", "crashed or failed"),
+            ("deadline_miss_rate", "deadline misses"),
+        ] {
+            if let Some(x) = d(metric).filter(|x| *x > 0.0) {
+                risk.push_str(&format!(", and {what} {:+.2} points", 100.0 * x));
+            }
+        }
+        let cost = d("cost_per_30d_usd").unwrap_or(0.0);
+        let why = if cost >= 0.0 {
+            format!("costs {cost:+.2} USD per 30 days more")
+        } else {
+            format!(
+                "saves {:.2} USD per 30 days, at least {:.2} (paired 95% lower bound), below the \
+                 {:.2} USD a change must save to be worth making (--materiality)",
+                -cost,
+                cur.saving_lower_usd.max(0.0),
+                cur.material_usd
+            )
+        };
+        return format!(
+            "keep your current configuration ({}): it meets every objective, and no change is \
+             worth making: the best deployable one, #{i} {}, {why}{risk}.",
+            cur.configuration, c.label
+        );
+    }
     let mut o = format!("run #{i} {}", c.label);
     if let Some(cur) = current {
         if cur.same {
@@ -377,6 +406,9 @@ pub fn what_to_do(
             ));
         } else {
             o.push_str(&format!(" instead of your current {}", cur.configuration));
+            if !cur.feasible {
+                o.push_str(" (which does not meet every objective)");
+            }
             if cur.readings.len() > 1 {
                 let lo = cur
                     .readings

@@ -164,6 +164,35 @@ pub struct Current {
     pub worst_reading: String,
     /// A = current under its costliest reading, B = recommended.
     pub rows: Vec<Paired>,
+    /// Whether the current configuration meets every objective (and the deployment guard)
+    /// under every reading.
+    pub feasible: bool,
+    /// The change's saving per 30 days, one-sided 95% lower bound of the paired difference.
+    pub saving_lower_usd: f64,
+    /// What a change must save at least to be worth making, USD per 30 days: the larger of
+    /// the stated share of today's whole bill and the stated floor.
+    pub material_usd: f64,
+    /// Keep the current configuration: it is feasible and the change is not material.
+    pub keep: bool,
+}
+
+/// What a change must save to be worth making: a share of today's whole bill and a floor in
+/// USD per 30 days (`--materiality 0.01,1`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Materiality {
+    /// Share of the current bill (worker and network included).
+    pub share: f64,
+    /// USD per 30 days.
+    pub floor_usd: f64,
+}
+
+impl Default for Materiality {
+    fn default() -> Self {
+        Materiality {
+            share: 0.01,
+            floor_usd: 1.0,
+        }
+    }
 }
 
 impl Current {
@@ -184,6 +213,7 @@ pub fn current(
     s: &crate::scenario::Scenario,
     run: &super::job::SweepRun,
     pick: Option<usize>,
+    materiality: Materiality,
 ) -> (Current, Vec<f64>) {
     let m = &run.matrix;
     let n = m.replications as usize;
@@ -199,6 +229,7 @@ pub fn current(
         (0..s.flows.len()).map(|f| s.strategy_of(f)).collect();
     let per30 = 30.0 * crate::model::SimTime::DAY.0 as f64 / s.sim.horizon.0.max(1) as f64;
     let mut worst: Option<(f64, Vec<Replication>, String)> = None;
+    let mut feasible = true;
     let mut readings = Vec::new();
     for p in s.readings() {
         let mut cur = s.clone();
@@ -210,13 +241,23 @@ pub fn current(
             .and_then(kept)
             .unwrap_or_else(|| super::replicate(&cur, m.replications, &|| {}));
         let r = CurrentReading::of(p.name(), &a, per30);
+        feasible &= judged_feasible(&cur, &a);
         if worst.as_ref().is_none_or(|w| r.cost_per_30d_usd.mean > w.0) {
             worst = Some((r.cost_per_30d_usd.mean, a, p.name().to_string()));
         }
         readings.push(r);
     }
-    let (_, a, worst_reading) = worst.unwrap_or_default();
+    let (bill, a, worst_reading) = worst.unwrap_or_default();
     let costs = a.iter().map(|x| x.outcome.cost_usd * per30).collect();
+    let rows = b.map(|b| paired(&a, &b, per30)).unwrap_or_default();
+    let same = picked.is_some_and(|v| s.same_configuration(&run.scenarios[v]));
+    // the saving B − A is negative when B saves: its lower bound is −upper(B − A)
+    let saving_lower_usd = rows
+        .iter()
+        .find(|r| r.metric == "cost_per_30d_usd")
+        .map(|r| -r.b_minus_a.upper(0.95))
+        .unwrap_or(0.0);
+    let material_usd = (materiality.share * bill).max(materiality.floor_usd);
     let configuration = format!(
         "{} · {} · placement {}",
         s.launch.strategy,
@@ -226,11 +267,28 @@ pub fn current(
     (
         Current {
             configuration,
-            same: picked.is_some_and(|v| s.same_configuration(&run.scenarios[v])),
+            same,
             readings,
             worst_reading,
-            rows: b.map(|b| paired(&a, &b, per30)).unwrap_or_default(),
+            keep: feasible && picked.is_some() && !same && saving_lower_usd < material_usd,
+            rows,
+            feasible,
+            saving_lower_usd,
+            material_usd,
         },
         costs,
     )
+}
+
+/// Whether `s` meets its objectives and the deployment guard in `reps`, as a candidate's
+/// reading is judged.
+fn judged_feasible(s: &crate::scenario::Scenario, reps: &[Replication]) -> bool {
+    let o = &s.objectives;
+    let m = super::metrics_of(s, reps);
+    reps.len() >= 2
+        && super::objective::checks(&m, o, o.confidence)
+            .iter()
+            .all(super::objective::Check::met)
+        && o.deployment_guard
+            .is_none_or(|l| super::objective::guard_misses(s, reps, l, o.confidence).is_empty())
 }

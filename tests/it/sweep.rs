@@ -1169,3 +1169,76 @@ fn the_deployment_guard_holds_each_deployment_to_all_on_demand() {
     assert!(off.get("deployment_guard").is_none());
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_change_that_is_not_material_is_not_advised() {
+    let dir = std::env::temp_dir().join(format!("spotplan-material-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("rec.json");
+    // today all on demand, which meets the objectives; the short flow saves on spot
+    let file = dir.join("two.toml");
+    std::fs::write(&file, two_flows("")).unwrap();
+    let rec = |materiality: &str| {
+        spotplan(&[
+            "recommend",
+            file.to_str().unwrap(),
+            "-q",
+            // (the short flow's spot crashes are within the loose platform objectives)
+            "--no-deployment-guard",
+            "--materiality",
+            materiality,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    // by default the pick saves clearly more than 1% of the bill and 1 USD: advised
+    let o = rec("1%,1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("what to do: run #"),
+        "{}",
+        stdout(&o)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let cur = &v["current"];
+    assert_eq!(cur["keep"], false);
+    assert_eq!(cur["feasible"], true);
+    let saving = cur["saving_lower_usd"].as_f64().unwrap();
+    assert!(saving >= cur["material_usd"].as_f64().unwrap());
+    // a threshold above that saving: keep the current configuration, and say why
+    let o = rec(&format!("1%,{}", saving + 1.0));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("what to do: keep your current configuration"),
+        "{text}"
+    );
+    assert!(text.contains("below the"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["current"]["keep"], true);
+    // and nothing deploys the change it does not advise
+    let e = spotplan(&[
+        "emit",
+        out.to_str().unwrap(),
+        "--out",
+        dir.join("emitted").to_str().unwrap(),
+    ]);
+    assert_eq!(e.status.code(), Some(1));
+    assert!(
+        stderr(&e).contains("advises keeping your current configuration"),
+        "{}",
+        stderr(&e)
+    );
+    assert!(!dir.join("emitted").exists());
+    // a bad threshold is refused
+    let o = rec("lots");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--materiality `lots`"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
