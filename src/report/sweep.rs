@@ -550,6 +550,23 @@ pub fn recommendation_text(
                     show(ch.objective, ch.limit)
                 );
             }
+            if let Some(x) = &rec.insurance {
+                let d = &x.extra_cost_per_30d_usd;
+                let _ = writeln!(
+                    o,
+                    "insurance: +{} USD per 30 days [95% CI {}, {}] buys crashed or failed {} \
+                     ({:+.2} points) and deadline misses {} ({:+.2} points) with #{} {}",
+                    num(d.mean),
+                    num(d.ci95_low),
+                    num(d.ci95_high),
+                    crate::units::pct(x.crash_rate),
+                    100.0 * x.crash_rate_change.mean,
+                    crate::units::pct(x.deadline_miss_rate),
+                    100.0 * x.deadline_miss_change.mean,
+                    x.candidate,
+                    x.label
+                );
+            }
             match &rec.runner_up {
                 Some(ru) => {
                     let d = &ru.difference_per_30d_usd;

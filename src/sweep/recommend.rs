@@ -71,6 +71,62 @@ pub struct Recommendation {
     /// When the recommendation is per-deployment: how it compares with the cheapest
     /// feasible uniform candidate (paired on common random numbers).
     pub versus_uniform: Option<String>,
+    /// The cheapest feasible candidate that is clearly more reliable than the pick, and its
+    /// price: insurance a team may buy.
+    pub insurance: Option<Insurance>,
+}
+
+/// A more reliable option beside the pick, paired on common random numbers (B = it, A = the
+/// pick): its crashed-or-failed or deadline-miss difference has a 95% interval below 0, and
+/// the other rate is no worse on average.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Insurance {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Its label.
+    pub label: String,
+    /// What it costs more per 30 days, USD.
+    pub extra_cost_per_30d_usd: Stat,
+    /// Crashed-or-failed rate difference (fraction).
+    pub crash_rate_change: Stat,
+    /// Deadline-miss rate difference (fraction).
+    pub deadline_miss_change: Stat,
+    /// Its crashed-or-failed and deadline-miss rates (means).
+    pub crash_rate: f64,
+    /// Deadline-miss rate (mean).
+    pub deadline_miss_rate: f64,
+}
+
+/// The cheapest of `feasible` (sorted by cost) clearly more reliable than `best`.
+fn insurance(r: &SweepResult, m: &Matrix, best: usize, feasible: &[usize]) -> Option<Insurance> {
+    let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64;
+    let row = |i: usize| &m.outcomes[r.candidates[i].variant];
+    feasible.iter().filter(|&&j| j != best).find_map(|&j| {
+        let (mut cost, mut crash, mut miss) = (Vec::new(), Vec::new(), Vec::new());
+        for (a, b) in row(best).iter().zip(row(j)) {
+            if let (Some(a), Some(b)) = (a, b) {
+                cost.push((b.cost_usd - a.cost_usd) * per30);
+                crash.push(b.crash_rate() - a.crash_rate());
+                miss.push(b.deadline_miss_rate() - a.deadline_miss_rate());
+            }
+        }
+        let (dc, dm) = (Stat::of(&crash), Stat::of(&miss));
+        let clearly_less = |d: &Stat| d.n >= 2 && d.ci95_high < 0.0;
+        ((clearly_less(&dc) && dm.mean <= 0.0) || (clearly_less(&dm) && dc.mean <= 0.0)).then(
+            || {
+                let mj = &r.candidates[j].metrics;
+                Insurance {
+                    candidate: j,
+                    label: r.candidates[j].label.clone(),
+                    extra_cost_per_30d_usd: Stat::of(&cost),
+                    crash_rate_change: dc,
+                    deadline_miss_change: dm,
+                    crash_rate: mj.crash_rate.mean,
+                    deadline_miss_rate: mj.deadline_miss_rate.mean,
+                }
+            },
+        )
+    })
 }
 
 /// One deployment's own strategy.
@@ -158,6 +214,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
             deployment: None,
             deployments: Vec::new(),
             versus_uniform: None,
+            insurance: None,
             closest,
             ecs: serde_json::Value::Null,
             prefect_work_pool: serde_json::Value::Null,
@@ -292,6 +349,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         deployment: Some(r.candidates[best].deployment.clone()),
         deployments,
         versus_uniform,
+        insurance: insurance(r, m, best, &feasible),
         placement: Some(match c.placement {
             crate::model::PlacementSpec::Robust if c.readings.len() == 1 => {
                 "any (one provider: every reading places it the same way)".to_string()

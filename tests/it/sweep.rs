@@ -1242,3 +1242,66 @@ fn a_change_that_is_not_material_is_not_advised() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn insurance_names_the_cheapest_clearly_more_reliable_option_and_its_price() {
+    let s =
+        spotplan::cli::load_scenario(&root().join("scenarios/article-prefect3-reschedule.toml"))
+            .unwrap();
+    let mut s = s;
+    s.sim.horizon = spotplan::model::SimTime(10 * spotplan::model::SimTime::DAY.0);
+    let mut spec = s.sweep.clone();
+    spec.replications = 20;
+    spec.adaptive = false;
+    let (flag, tick) = ctl();
+    let c = Control {
+        cancel: &flag,
+        tick: &tick,
+    };
+    let run = execute(&s, &spec, None, &c).unwrap();
+    let rec = recommend(&run.result, &run.matrix, false);
+    let best = rec.candidate.expect("a pick");
+    let x = rec.insurance.expect("an insurance option");
+    let cands = &run.result.candidates;
+    assert!(cands[x.candidate].feasible && x.candidate != best);
+    // recomputed from the matrix: clearly fewer crashes or misses, the other no worse, dearer
+    let (a, b) = (
+        &run.matrix.outcomes[cands[best].variant],
+        &run.matrix.outcomes[cands[x.candidate].variant],
+    );
+    let d = |f: fn(&spotplan::sim::RunOutcome) -> f64| -> Vec<f64> {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| f(b.as_ref().unwrap()) - f(a.as_ref().unwrap()))
+            .collect()
+    };
+    let crash = spotplan::sweep::Stat::of(&d(|o| o.crash_rate()));
+    let miss = spotplan::sweep::Stat::of(&d(|o| o.deadline_miss_rate()));
+    assert_eq!(crash, x.crash_rate_change);
+    assert_eq!(miss, x.deadline_miss_change);
+    assert!(
+        (crash.ci95_high < 0.0 && miss.mean <= 0.0) || (miss.ci95_high < 0.0 && crash.mean <= 0.0)
+    );
+    assert!(x.extra_cost_per_30d_usd.mean > 0.0);
+    // and no cheaper feasible candidate than it (other than the pick) is clearly more reliable
+    let cost = |i: usize| cands[i].metrics.cost_per_30d_usd.mean;
+    for i in (0..cands.len()).filter(|&i| {
+        i != best && cands[i].feasible && cands[i].deployable && cost(i) < cost(x.candidate)
+    }) {
+        let r = &run.matrix.outcomes[cands[i].variant];
+        let c: Vec<f64> = a
+            .iter()
+            .zip(r)
+            .map(|(a, b)| b.as_ref().unwrap().crash_rate() - a.as_ref().unwrap().crash_rate())
+            .collect();
+        let m: Vec<f64> = a
+            .iter()
+            .zip(r)
+            .map(|(a, b)| {
+                b.as_ref().unwrap().deadline_miss_rate() - a.as_ref().unwrap().deadline_miss_rate()
+            })
+            .collect();
+        let (c, m) = (spotplan::sweep::Stat::of(&c), spotplan::sweep::Stat::of(&m));
+        assert!(!((c.ci95_high < 0.0 && m.mean <= 0.0) || (m.ci95_high < 0.0 && c.mean <= 0.0)));
+    }
+}
