@@ -38,6 +38,10 @@ pub struct Target {
     /// The scenario, when FILE is a recommendation (default: the path it records).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// Deploy a recommendation even though its scenario changed since (by default refused,
+    /// with the sections that differ).
+    #[arg(long)]
+    pub allow_changed_scenario: bool,
     /// Overrides `deploy.account_id`.
     #[arg(long)]
     pub account_id: Option<String>,
@@ -100,12 +104,18 @@ fn wanted(path: &str, f: EmitFormat) -> bool {
 
 /// A recommendation file: the pool's strategy, the retry spec, the scenario path and each
 /// deployment's own job variables (by flow).
-type RecommendationParts = (
-    Strategy,
-    String,
-    String,
-    BTreeMap<String, serde_json::Value>,
-);
+/// What a `recommendation.json` gives `emit`, `plan` and `apply`.
+struct RecommendationParts {
+    strategy: Strategy,
+    retry: String,
+    /// The scenario file, resolved against the recommendation's directory.
+    scenario: PathBuf,
+    /// What it was computed from: the canonical hash and each section's, the region.
+    canonical: Option<String>,
+    sections: BTreeMap<String, String>,
+    region: Option<String>,
+    deployments: BTreeMap<String, serde_json::Value>,
+}
 
 /// A capacity provider strategy from its ECS JSON, checked against ECS's rules.
 fn strategy_items(items: &[serde_json::Value], what: &str) -> Result<Strategy, UserError> {
@@ -177,7 +187,22 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
         .as_str()
         .unwrap_or("prefect3")
         .to_string();
-    let scenario = v["meta"]["file"].as_str().unwrap_or("").to_string();
+    // relative to the recommendation's own directory, never to the working directory
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let scenario = dir.join(
+        v["scenario_path"]
+            .as_str()
+            .or(v["meta"]["file"].as_str())
+            .unwrap_or(""),
+    );
+    let sections = v["meta"]["scenario_sections"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, h)| (k.clone(), h.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut deployments = BTreeMap::new();
     for d in v["recommendation"]["deployments"]
         .as_array()
@@ -195,7 +220,51 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
         strategy_items(items, &format!("deployment `{flow}`"))?;
         deployments.insert(flow, jv.clone());
     }
-    Ok((s, retry, scenario, deployments))
+    Ok(RecommendationParts {
+        strategy: s,
+        retry,
+        scenario,
+        canonical: v["meta"]["scenario_canonical_hash"]
+            .as_str()
+            .map(str::to_string),
+        sections,
+        region: v["meta"]["region"].as_str().map(str::to_string),
+        deployments,
+    })
+}
+
+/// Refuses a scenario that is not the one the recommendation was computed from (its
+/// canonical hash; comments and formatting do not count), naming the sections that differ,
+/// unless `allow`.
+fn check_binding(
+    rec: &RecommendationParts,
+    file: &Path,
+    s: &crate::scenario::Scenario,
+    allow: bool,
+) -> Result<(), UserError> {
+    let Some(want) = &rec.canonical else {
+        return Err(UserError(format!(
+            "`{}` records no scenario hash (written by an older spotplan): rerun `spotplan recommend`",
+            file.display()
+        )));
+    };
+    if *want == s.source.canonical || allow {
+        return Ok(());
+    }
+    let mut what = crate::scenario::canonical::differing(&rec.sections, &s.source.sections);
+    if rec.region.as_deref().is_some_and(|r| r != s.region) && !what.contains(&"region".into()) {
+        what.push("region".into());
+    }
+    Err(UserError(format!(
+        "`{}` was computed from another version of `{}` (sections that differ: {}): rerun `spotplan recommend` on it, or pass --allow-changed-scenario to deploy the recommendation anyway",
+        file.display(),
+        s.source.file,
+        if what.is_empty() {
+            "none recorded".to_string()
+        } else {
+            what.join(", ")
+        }
+    )))
 }
 
 /// The deployments' own job variables: the recommendation's (each named flow must be the
@@ -238,19 +307,21 @@ pub(crate) fn prepare(
     Choice,
 )> {
     let is_rec = a.file.extension().is_some_and(|e| e == "json");
-    let mut deployments = None;
-    let (scenario_path, from_rec) = if is_rec {
-        let (strategy, retry, path, own) = recommendation(&a.file)?;
-        deployments = Some(own);
-        (
-            a.scenario.clone().unwrap_or_else(|| PathBuf::from(path)),
-            Some((strategy, retry)),
-        )
+    let rec = if is_rec {
+        Some(recommendation(&a.file)?)
     } else {
-        (a.file.clone(), None)
+        None
+    };
+    let scenario_path = match &rec {
+        Some(r) => a.scenario.clone().unwrap_or_else(|| r.scenario.clone()),
+        None => a.file.clone(),
     };
     let s = super::load_scenario(&scenario_path)?;
-    let deployments = deployment_overrides(&s, deployments)?;
+    if let Some(r) = &rec {
+        check_binding(r, &a.file, &s, a.allow_changed_scenario)?;
+    }
+    let from_rec = rec.as_ref().map(|r| (r.strategy.clone(), r.retry.clone()));
+    let deployments = deployment_overrides(&s, rec.map(|r| r.deployments))?;
     let choice = match from_rec {
         Some((strategy, retry)) => Choice {
             strategy,

@@ -180,6 +180,49 @@ pub(crate) fn write_file(dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<
     Ok(())
 }
 
+/// `path` made absolute with its existing part resolved (symbolic links, `..`): a directory
+/// not made yet keeps its remaining components.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut rest = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(c) = at.canonicalize() {
+            let mut out = c;
+            for r in rest.iter().rev() {
+                out.push(r);
+            }
+            return Some(out);
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = at.parent()?;
+    }
+}
+
+/// `target` as a path relative to the directory `file` is (or will be) in:
+/// `../scenarios/x.toml`.
+pub(crate) fn relative_to(target: &Path, file: &Path) -> Option<String> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (t, d) = (resolved(target)?, resolved(&dir)?);
+    let (tc, dc): (Vec<_>, Vec<_>) = (t.components().collect(), d.components().collect());
+    let common = tc.iter().zip(&dc).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..dc.len() {
+        rel.push("..");
+    }
+    for c in &tc[common..] {
+        rel.push(c.as_os_str());
+    }
+    rel.to_str().map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,11 @@ pub(super) struct RecommendationFile<'a> {
     pub metrics: Option<&'a crate::sweep::Metrics>,
     /// The scenario's own configuration against the recommendation (paired, B − A).
     pub current: Option<&'a crate::sweep::compare::Current>,
+    /// The scenario file, relative to the directory this file is written to (`emit`, `plan`
+    /// and `apply` resolve it there, not against their working directory); absent on
+    /// standard output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario_path: Option<String>,
 }
 
 /// A recommendation run: the scenario, the sweep, the pick and the current configuration.
@@ -70,7 +75,8 @@ pub(super) struct Recommended {
 
 impl Recommended {
     /// The `recommendation.json` content.
-    pub(super) fn file(&self) -> RecommendationFile<'_> {
+    /// `dest`: where it is written, if to a file.
+    pub(super) fn file(&self, dest: Option<&std::path::Path>) -> RecommendationFile<'_> {
         RecommendationFile {
             format: "spotplan-recommendation/1",
             partial: self.run.result.search.interrupted,
@@ -81,6 +87,9 @@ impl Recommended {
                 .candidate
                 .map(|i| &self.run.result.candidates[i].metrics),
             current: self.current.as_ref(),
+            scenario_path: dest.and_then(|d| {
+                super::output::relative_to(std::path::Path::new(&self.scenario.source.file), d)
+            }),
         }
     }
 }
@@ -149,16 +158,15 @@ pub(super) fn run(a: RecommendArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Done);
     };
     let (run, rec) = (&r.run, &r.rec);
-    let file = r.file();
     match a.format {
         RecFormat::Text => out!(
             "{}",
             render::recommendation_text(&run.result, rec, r.current.as_ref())
         ),
-        RecFormat::Json => outln!("{}", serde_json::to_string_pretty(&file)?),
+        RecFormat::Json => outln!("{}", serde_json::to_string_pretty(&r.file(None))?),
     }
     if let Some(p) = &a.out {
-        super::output::write_file(p, serde_json::to_string_pretty(&file)? + "\n")?;
+        super::output::write_file(p, serde_json::to_string_pretty(&r.file(Some(p)))? + "\n")?;
     }
     if run.result.search.interrupted {
         eprintln!(

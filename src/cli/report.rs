@@ -45,7 +45,7 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     let dir = &a.out;
     let charts = charts::render_all(&figs)?;
     let text = render::recommendation_text(&run.result, rec, r.current.as_ref());
-    let file = r.file();
+    let file = r.file(Some(&dir.join("recommendation.json")));
     // every file, or none
     let mut files = output::Outputs::new();
     for c in &charts {

@@ -148,11 +148,17 @@ pub(super) fn run(a: SweepArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| UserError(e.to_string()))?;
     bar.finish_and_clear();
     if let Some(sh) = shard {
-        let file = ShardFile::of(&s, &spec, &run, sh);
+        let mut file = ShardFile::of(&s, &spec, &run, sh);
+        let dest = a
+            .out
+            .as_ref()
+            .map(|dir| dir.join(format!("shard-{}-of-{}.json", sh.0, sh.1)));
+        file.scenario_path = dest
+            .as_ref()
+            .and_then(|p| output::relative_to(std::path::Path::new(&s.source.file), p));
         let body = serde_json::to_string(&file)? + "\n";
-        match &a.out {
-            Some(dir) => {
-                let p = dir.join(format!("shard-{}-of-{}.json", sh.0, sh.1));
+        match dest {
+            Some(p) => {
                 output::write_file(&p, body)?;
                 eprintln!("wrote {}", p.display());
             }
@@ -184,9 +190,16 @@ pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
         })?;
         shards.push(f);
     }
+    // the scenario beside the first shard file (as it recorded), not in the working directory
     let path = match &a.scenario {
         Some(p) => p.clone(),
-        None => PathBuf::from(&shards[0].scenario_file),
+        None => {
+            let dir = a.shards[0].parent().unwrap_or(std::path::Path::new(""));
+            match &shards[0].scenario_path {
+                Some(rel) => dir.join(rel),
+                None => PathBuf::from(&shards[0].scenario_file),
+            }
+        }
     };
     // on the shards' seed and horizon, whatever the file says now
     let overrides = crate::scenario::Overrides {
@@ -202,7 +215,11 @@ pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
             .map(|s| crate::model::SimTime(s.horizon_ms).to_string()),
         ..Default::default()
     };
-    let base = super::load_scenario_with(&path, &overrides)?;
+    let mut base = super::load_scenario_with(&path, &overrides)?;
+    if a.scenario.is_none() {
+        // the result names the file as the sweep was given it, as the unsharded run does
+        base.source.file = shards[0].scenario_file.clone();
+    }
     let run = merge(&base, &shards)?;
     emit(&run.result, a.format, a.wide, a.out.as_ref())?;
     Ok(Outcome::Done)

@@ -1,6 +1,7 @@
 //! Scenario files: serde types (`file`), parsing with located errors (`parse`), validation
 //! into the typed [`Scenario`] (`validate`) and the trap warnings (`warnings`).
 
+pub mod canonical;
 pub(crate) mod error;
 pub(crate) mod file;
 pub mod generate;
@@ -42,8 +43,13 @@ pub fn load_with(
     prices: validate::PriceResolver<'_>,
     overrides: &Overrides,
 ) -> Result<Scenario, ScenarioError> {
-    let f = overrides.apply(&parse::parse_file(src, file)?);
+    let parsed = parse::parse_file(src, file)?;
+    let f = overrides.apply(&parsed);
     let mut s = validate::validate(&f, src, file, loader, prices)?;
+    // the file as written, in canonical form: what a recommendation or a shard is bound to
+    let (canonical, sections) = canonical::hashes(&parsed);
+    s.source.canonical = canonical;
+    s.source.sections = sections;
     // (the objectives assumed for a file without any are part of building the scenario)
     if let Some(none) = overrides.assumed_objectives {
         if !s.objectives.any() {

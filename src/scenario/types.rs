@@ -359,6 +359,11 @@ pub struct ScenarioSource {
     pub file: String,
     /// First 16 hex digits of the SHA-256 of the file bytes.
     pub hash: String,
+    /// The hash of the file in canonical form (parsed, before command-line overrides, as
+    /// JSON: comments, formatting and key order do not count).
+    pub canonical: String,
+    /// The canonical hash of each top-level section (`region`, `spot`, `flow`, …).
+    pub sections: std::collections::BTreeMap<String, String>,
 }
 
 /// `[simulation]`, validated.

@@ -270,8 +270,12 @@ pub struct ShardFile {
     pub version: String,
     /// Scenario file as given.
     pub scenario_file: String,
-    /// Scenario hash.
+    /// Scenario hash (of the file's canonical form: comments and formatting do not count).
     pub scenario_hash: String,
+    /// The scenario file relative to the shard file's directory, when written to a file:
+    /// `merge` resolves it there, not against its working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_path: Option<String>,
     /// Seed.
     pub seed: u64,
     /// Horizon, ms.
@@ -321,7 +325,8 @@ impl ShardFile {
             format: SHARD_FORMAT.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             scenario_file: base.source.file.clone(),
-            scenario_hash: base.source.hash.clone(),
+            scenario_hash: base.source.canonical.clone(),
+            scenario_path: None,
             seed: base.sim.seed,
             horizon_ms: base.sim.horizon.0,
             grid: GridEcho::of(spec),
@@ -369,10 +374,10 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
             return Err("the shard files come from different sweeps (scenario, grid, seed, horizon or shard count differ)".into());
         }
     }
-    if base.source.hash != first.scenario_hash {
+    if base.source.canonical != first.scenario_hash {
         return Err(format!(
-            "scenario `{}` has hash {}, but the shards were run on hash {}",
-            base.source.file, base.source.hash, first.scenario_hash
+            "scenario `{}` has hash {} (canonical form), but the shards were run on hash {}: it changed since",
+            base.source.file, base.source.canonical, first.scenario_hash
         ));
     }
     let spec = first.grid.spec()?;

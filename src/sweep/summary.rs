@@ -68,6 +68,11 @@ pub struct Meta {
     pub file: String,
     /// Scenario hash (SHA-256 prefix).
     pub scenario_hash: String,
+    /// The hash of the scenario in canonical form (comments and formatting do not count):
+    /// what `emit`, `plan` and `apply` check a recommendation against.
+    pub scenario_canonical_hash: String,
+    /// Each top-level section's canonical hash, to say which sections changed.
+    pub scenario_sections: std::collections::BTreeMap<String, String>,
     /// Region.
     pub region: String,
     /// Seed.
@@ -407,6 +412,8 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         scenario: s.name.clone(),
         file: s.source.file.clone(),
         scenario_hash: s.source.hash.clone(),
+        scenario_canonical_hash: s.source.canonical.clone(),
+        scenario_sections: s.source.sections.clone(),
         region: s.region.clone(),
         seed: s.sim.seed,
         replications,

@@ -552,3 +552,75 @@ fn given_roles_are_used_and_not_made() {
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&made);
 }
+
+#[test]
+fn a_recommendation_is_bound_to_its_scenario_and_found_beside_itself() {
+    let out = tmp("binding");
+    std::fs::create_dir_all(out.join("scenarios")).unwrap();
+    std::fs::create_dir_all(out.join("recs")).unwrap();
+    let src = std::fs::read_to_string(root().join("fixtures/emit-scenario.toml")).unwrap();
+    let scen = out.join("scenarios/team.toml");
+    std::fs::write(&scen, &src).unwrap();
+    let rec = out.join("recs/rec.json");
+    let o = spotplan(&[
+        "recommend",
+        scen.to_str().unwrap(),
+        "-n",
+        "5",
+        "--horizon",
+        "1d",
+        "--spot-share",
+        "0,100",
+        "-q",
+        "--materiality",
+        "0,0",
+        "--out",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();
+    assert_eq!(v["scenario_path"], "../scenarios/team.toml");
+    // from another working directory, the scenario is found beside the recommendation
+    let emit = |extra: &[&str]| {
+        let dir = out.join("emitted");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut args = vec!["emit", "recs/rec.json", "--out", dir.to_str().unwrap()];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_spotplan"))
+            .args(&args)
+            .current_dir(&out)
+            .output()
+            .unwrap()
+    };
+    let o = emit(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // comments and formatting do not count
+    std::fs::write(
+        &scen,
+        format!("# reviewed on Monday\n{}", src.replace(" = ", "=")),
+    )
+    .unwrap();
+    let o = emit(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // a changed section does: refused, naming it, unless allowed
+    std::fs::write(&scen, src.replace("count = 2", "count = 3")).unwrap();
+    let o = emit(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("sections that differ: worker"), "{err}");
+    assert!(!out.join("emitted").exists());
+    let o = emit(&["--allow-changed-scenario"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // another scenario named with --scenario is refused too
+    let other = root().join("scenarios/prefect3-hourly-etl.toml");
+    std::fs::write(&scen, &src).unwrap();
+    let o = emit(&["--scenario", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("region"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

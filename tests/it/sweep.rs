@@ -225,6 +225,19 @@ fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
         String::from_utf8_lossy(&merged.stdout),
         String::from_utf8_lossy(&full.stdout)
     );
+    // from another working directory the shards still find their scenario (beside them, as
+    // recorded), and the result is the same
+    let elsewhere = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(&m)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        elsewhere.status.success(),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
+    assert_eq!(elsewhere.stdout, full.stdout);
     let mut missing = vec!["merge"];
     missing.extend(files.iter().take(3).map(String::as_str));
     let o = spotplan_cmd(&missing);

@@ -172,6 +172,8 @@ pub fn validate(
         source: ScenarioSource {
             file: file.to_string(),
             hash,
+            canonical: String::new(),
+            sections: Default::default(),
         },
         sim,
         cluster,
