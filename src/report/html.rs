@@ -107,6 +107,39 @@ fn summary(
                 "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0). Differences of percentages are in points.</p>",
                 esc(&cur.configuration)
             );
+            if cur.deployments.len() > 1 {
+                let _ = writeln!(
+                    o,
+                    "<h3>Why, per deployment</h3><div class=\"scroll\"><table class=\"summary\" id=\"deployments-table\"><tr><th class=\"l\">deployment</th><th class=\"l\">today</th><th class=\"l\">recommended</th><th>USD per 30 days</th><th>crashed or failed</th><th>deadline misses</th></tr>"
+                );
+                for d in &cur.deployments {
+                    let two = |v: [f64; 2], pct: bool| {
+                        let f = |x: f64| {
+                            if pct {
+                                crate::units::pct(x)
+                            } else {
+                                format!("${}", crate::units::num(x))
+                            }
+                        };
+                        format!("{} → {}", f(v[0]), f(v[1]))
+                    };
+                    let _ = writeln!(
+                        o,
+                        "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        esc(&d.deployment),
+                        esc(&d.today),
+                        if d.today == d.pick {
+                            "unchanged".to_string()
+                        } else {
+                            esc(&d.pick)
+                        },
+                        two(d.cost_per_30d_usd, false),
+                        two(d.crash_rate, true),
+                        two(d.deadline_miss_rate, true)
+                    );
+                }
+                let _ = writeln!(o, "</table></div>");
+            }
             if cur.readings.len() > 1 {
                 let _ = writeln!(
                     o,

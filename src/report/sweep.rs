@@ -498,6 +498,43 @@ pub fn recommendation_text(
             );
         }
         let _ = writeln!(o);
+        if cur.deployments.len() > 1 && !cur.same {
+            let _ = writeln!(
+                o,
+                "why, per deployment (today → pick; means per replication; crashed or failed and \
+                 deadline misses in %):"
+            );
+            let _ = writeln!(
+                o,
+                "  {:<22} {:<34} {:>15} {:>11} {:>11}",
+                "deployment", "today → pick", "USD/30d", "crashed", "missed"
+            );
+            let short = |x: &str| x.replace("FARGATE_SPOT", "SPOT").replace("FARGATE", "OD");
+            for d in &cur.deployments {
+                // what changes: the strategy, the retry policy or both
+                let (t, p) = (short(&d.today), short(&d.pick));
+                let (ts, tr) = t.split_once(" · ").unwrap_or((&t, ""));
+                let (ps, pr) = p.split_once(" · ").unwrap_or((&p, ""));
+                let change = match (ts == ps, tr == pr) {
+                    (true, true) => "unchanged".to_string(),
+                    (false, true) => format!("{ts} → {ps}"),
+                    (true, false) => format!("{tr} → {pr}"),
+                    (false, false) => format!("{ts} → {ps} · {pr}"),
+                };
+                let two =
+                    |v: [f64; 2], k: f64, p: usize| format!("{:.p$}→{:.p$}", k * v[0], k * v[1]);
+                let _ = writeln!(
+                    o,
+                    "  {:<22} {:<34} {:>15} {:>11} {:>11}",
+                    crate::units::clip(&d.deployment, 22),
+                    crate::units::clip(&change, 34),
+                    two(d.cost_per_30d_usd, 1.0, 2),
+                    two(d.crash_rate, 100.0, 2),
+                    two(d.deadline_miss_rate, 100.0, 2)
+                );
+            }
+            let _ = writeln!(o);
+        }
     }
     match rec.candidate {
         Some(i) => {

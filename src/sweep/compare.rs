@@ -174,6 +174,61 @@ pub struct Current {
     pub material_usd: f64,
     /// Keep the current configuration: it is feasible and the change is not material.
     pub keep: bool,
+    /// Why, per deployment: today against the pick (means over the same replications).
+    pub deployments: Vec<DeploymentRow>,
+}
+
+/// One deployment today (the current configuration at its costliest reading) and under the
+/// pick.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeploymentRow {
+    /// The deployment (flow name).
+    pub deployment: String,
+    /// Its strategy and retry policy today.
+    pub today: String,
+    /// Under the pick.
+    pub pick: String,
+    /// Its tasks' cost per 30 days, USD: today, under the pick.
+    pub cost_per_30d_usd: [f64; 2],
+    /// Crashed-or-failed rate: today, under the pick.
+    pub crash_rate: [f64; 2],
+    /// Deadline-miss rate (0 without a deadline): today, under the pick.
+    pub deadline_miss_rate: [f64; 2],
+}
+
+/// Each deployment's figures in `a` (today) and `b` (the pick).
+fn deployment_rows(
+    s: &crate::scenario::Scenario,
+    pick: &crate::scenario::Scenario,
+    a: &[Replication],
+    b: &[Replication],
+    per30: f64,
+) -> Vec<DeploymentRow> {
+    let n = a.len().min(b.len()).max(1) as f64;
+    let how = |x: &crate::scenario::Scenario, f: usize| {
+        format!(
+            "{} · {}",
+            x.strategy_of(f),
+            crate::scenario::spec::retry_spec(x.retry_of(f))
+        )
+    };
+    let mean = |reps: &[Replication], f: usize, g: &dyn Fn(&crate::sim::FlowOutcome) -> f64| {
+        reps.iter().map(|r| g(&r.outcome.flows[f])).sum::<f64>() / n
+    };
+    let rate = |x: u64, of: u64| if of == 0 { 0.0 } else { x as f64 / of as f64 };
+    (0..s.flows.len())
+        .map(|f| {
+            let both = |g: &dyn Fn(&crate::sim::FlowOutcome) -> f64| [mean(a, f, g), mean(b, f, g)];
+            DeploymentRow {
+                deployment: s.flows[f].name.clone(),
+                today: how(s, f),
+                pick: how(pick, f),
+                cost_per_30d_usd: both(&|x| x.cost_usd * per30),
+                crash_rate: both(&|x| rate(x.crashed_or_failed, x.runs)),
+                deadline_miss_rate: both(&|x| rate(x.deadline_misses, x.deadline_runs)),
+            }
+        })
+        .collect()
 }
 
 /// What a change must save to be worth making: a share of today's whole bill and a floor in
@@ -249,6 +304,10 @@ pub fn current(
     }
     let (bill, a, worst_reading) = worst.unwrap_or_default();
     let costs = a.iter().map(|x| x.outcome.cost_usd * per30).collect();
+    let deployments = match (&b, picked) {
+        (Some(b), Some(v)) => deployment_rows(s, &run.scenarios[v], &a, b, per30),
+        _ => Vec::new(),
+    };
     let rows = b.map(|b| paired(&a, &b, per30)).unwrap_or_default();
     let same = picked.is_some_and(|v| s.same_configuration(&run.scenarios[v]));
     // the saving B − A is negative when B saves: its lower bound is −upper(B − A)
@@ -275,6 +334,7 @@ pub fn current(
             feasible,
             saving_lower_usd,
             material_usd,
+            deployments,
         },
         costs,
     )

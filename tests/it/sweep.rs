@@ -1318,3 +1318,47 @@ fn insurance_names_the_cheapest_clearly_more_reliable_option_and_its_price() {
         assert!(!((c.ci95_high < 0.0 && m.mean <= 0.0) || (m.ci95_high < 0.0 && c.mean <= 0.0)));
     }
 }
+
+#[test]
+fn the_recommendation_says_why_per_deployment() {
+    let dir = std::env::temp_dir().join(format!("spotplan-why-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two.toml");
+    std::fs::write(&file, two_flows("")).unwrap();
+    let run = |format: &str| {
+        let o = spotplan(&[
+            "recommend",
+            file.to_str().unwrap(),
+            "-q",
+            "--no-deployment-guard",
+            "--format",
+            format,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let v: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let rows = v["current"]["deployments"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let (long, short) = (&rows[0], &rows[1]);
+    assert_eq!(long["deployment"], "long");
+    assert_eq!(long["today"], long["pick"]);
+    assert!(short["pick"].as_str().unwrap().starts_with("FARGATE_SPOT"));
+    assert!(short["today"].as_str().unwrap().starts_with("FARGATE w1"));
+    // the moved deployment is where the saving comes from
+    let c = |r: &serde_json::Value, i: usize| r["cost_per_30d_usd"][i].as_f64().unwrap();
+    assert_eq!(c(long, 0), c(long, 1));
+    assert!(c(short, 1) < c(short, 0));
+    let saving = -v["current"]["rows"][0]["b_minus_a"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (saving - (c(short, 0) - c(short, 1))).abs() < 1e-6,
+        "{saving}"
+    );
+    let text = run("text");
+    assert!(text.contains("why, per deployment"), "{text}");
+    assert!(text.contains("OD w1 → SPOT w1"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
