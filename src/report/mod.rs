@@ -79,6 +79,8 @@ pub fn table(s: &Summary) -> String {
             show(st.p95)
         );
     }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "{}", bill_line(&s.metrics, m.horizon_ms));
     if !m.warnings.is_empty() {
         let _ = writeln!(o);
         for w in &m.warnings {
@@ -94,6 +96,28 @@ pub fn table(s: &Summary) -> String {
         }
     }
     fit(&o)
+}
+
+/// The bill's composition per 30 days with shares, largest first, and which part leads:
+/// `bill per 30 days: worker 36.40 USD (67%), flows on FARGATE 12.00 USD (22%), … (the
+/// worker is the largest part)`.
+pub fn bill_line(m: &crate::sweep::Metrics, horizon_ms: u64) -> String {
+    let per30 = 30.0 * 86_400_000.0 / horizon_ms.max(1) as f64;
+    let total: f64 = m.bill().iter().map(|x| x.1).sum();
+    let mut parts: Vec<(&str, f64)> = m.bill().into_iter().filter(|x| x.1 > 0.0).collect();
+    parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if total <= 0.0 || parts.is_empty() {
+        return "bill per 30 days: nothing billed".into();
+    }
+    let list: Vec<String> = parts
+        .iter()
+        .map(|(k, v)| format!("{k} {} USD ({:.0}%)", num(v * per30), 100.0 * v / total))
+        .collect();
+    format!(
+        "bill per 30 days: {} (the {} is the largest part)",
+        list.join(", "),
+        parts[0].0
+    )
 }
 
 /// Wraps every line of `text` longer than [`fmt::WIDTH`] at spaces (continuations indented).

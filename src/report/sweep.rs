@@ -541,6 +541,7 @@ pub fn recommendation_text(
             let c = &r.candidates[i];
             let m = &c.metrics;
             let _ = writeln!(o, "recommendation: #{i} {}", c.label);
+            let _ = writeln!(o, "  {}", super::bill_line(m, r.meta.horizon_ms));
             let _ = writeln!(
                 o,
                 "  cost per 30 days {} USD; all-on-demand {} USD; saving {}",

@@ -312,6 +312,22 @@ fn launch_source_name(l: LaunchSource) -> &'static str {
 }
 
 /// Every metric over `reps` of `s`.
+impl Metrics {
+    /// The bill's parts, mean USD over the horizon: the worker service, flow tasks on each
+    /// provider, public IPv4 addresses, NAT gateways (hours and data), interface endpoints.
+    /// They add up to the cost.
+    pub fn bill(&self) -> [(&'static str, f64); 6] {
+        [
+            ("worker", self.cost_worker_usd.mean),
+            ("flows on FARGATE", self.cost_fargate_usd.mean),
+            ("flows on FARGATE_SPOT", self.cost_fargate_spot_usd.mean),
+            ("public IPv4", self.cost_public_ipv4_usd.mean),
+            ("NAT", self.cost_nat_usd.mean),
+            ("interface endpoints", self.cost_vpc_endpoints_usd.mean),
+        ]
+    }
+}
+
 pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
     let col = |f: &dyn Fn(&Replication) -> f64| Stat::of(&reps.iter().map(f).collect::<Vec<_>>());
     // proportions get intervals that stay within [0, 1]

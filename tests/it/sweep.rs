@@ -1362,3 +1362,66 @@ fn the_recommendation_says_why_per_deployment() {
     assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_bill_is_composed_of_its_parts_and_its_largest_is_said() {
+    for file in [
+        "scenarios/prefect3-hourly-etl.toml",
+        "scenarios/nightly-batch-deadline.toml",
+    ] {
+        let o = spotplan(&[
+            "simulate",
+            file,
+            "-n",
+            "5",
+            "--horizon",
+            "3d",
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let m = &v["metrics"];
+        let mean = |k: &str| m[k]["mean"].as_f64().unwrap();
+        let parts = [
+            "cost_worker_usd",
+            "cost_fargate_usd",
+            "cost_fargate_spot_usd",
+            "cost_public_ipv4_usd",
+            "cost_nat_usd",
+            "cost_vpc_endpoints_usd",
+        ];
+        let sum: f64 = parts.iter().map(|k| mean(k)).sum();
+        assert!(
+            (sum - mean("cost_usd")).abs() < 1e-9,
+            "{file}: {sum} vs {}",
+            mean("cost_usd")
+        );
+        let text = stdout(&spotplan(&[
+            "simulate",
+            file,
+            "-n",
+            "5",
+            "--horizon",
+            "3d",
+            "-q",
+        ]));
+        let line = text
+            .split("bill per 30 days: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{text}"));
+        let largest = parts
+            .iter()
+            .max_by(|a, b| mean(a).total_cmp(&mean(b)))
+            .unwrap();
+        let name = match *largest {
+            "cost_worker_usd" => "worker",
+            "cost_fargate_usd" => "flows on FARGATE",
+            "cost_fargate_spot_usd" => "flows on FARGATE_SPOT",
+            "cost_public_ipv4_usd" => "public IPv4",
+            "cost_nat_usd" => "NAT",
+            _ => "interface endpoints",
+        };
+        assert!(line.starts_with(name), "{file}: {line}");
+    }
+}
