@@ -3,7 +3,17 @@
 //! distribution fits rest on. Only the trigamma function, which `statrs` does not have, is
 //! written here.
 
-use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
+
+/// The `p` quantile of the standard normal distribution.
+pub(crate) fn normal_quantile(p: f64) -> f64 {
+    match Normal::new(0.0, 1.0) {
+        Ok(n) if p > 0.0 && p < 1.0 => n.inverse_cdf(p),
+        _ if p >= 1.0 => f64::INFINITY,
+        _ if p <= 0.0 => f64::NEG_INFINITY,
+        _ => f64::NAN,
+    }
+}
 
 /// The 0.975 quantile of Student's t with `df` degrees of freedom (∞ below 1).
 pub(crate) fn t975(df: f64) -> f64 {

@@ -6,4 +6,5 @@ pub(crate) mod dist;
 pub(crate) mod interval;
 pub(crate) mod summary;
 
+pub use interval::rate_upper;
 pub use summary::{Stat, paired, quantile_sorted};

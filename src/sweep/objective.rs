@@ -48,13 +48,17 @@ impl Check {
 /// The checks of every objective the scenario sets, at `confidence`.
 pub(crate) fn checks(m: &Metrics, o: &Objectives, confidence: f64) -> Vec<Check> {
     let mut out = Vec::new();
-    let mut add = |objective, limit: Option<f64>, st: &super::Stat| {
+    // rates: never 0 from finite samples (`stats::rate_upper`); the others: the t bound
+    let mut add = |objective, limit: Option<f64>, st: &super::Stat, trials: Option<f64>| {
         if let Some(limit) = limit {
             out.push(Check {
                 objective,
                 limit,
                 mean: st.mean,
-                upper: st.upper(confidence),
+                upper: match trials {
+                    Some(n) => crate::stats::rate_upper(st, n, confidence),
+                    None => st.upper(confidence),
+                },
                 lower: st.lower(confidence),
             });
         }
@@ -63,14 +67,26 @@ pub(crate) fn checks(m: &Metrics, o: &Objectives, confidence: f64) -> Vec<Check>
         "max_deadline_miss",
         o.max_deadline_miss,
         &m.deadline_miss_rate,
+        Some(m.deadline_runs_pooled),
     );
-    add("max_crashed", o.max_crashed, &m.crash_rate);
+    add(
+        "max_crashed",
+        o.max_crashed,
+        &m.crash_rate,
+        Some(m.runs_pooled),
+    );
     add(
         "max_p95_latency",
         o.max_p95_latency_ms.map(|ms| ms as f64 / 1000.0),
         &m.latency_p95_s,
+        None,
     );
-    add("max_monthly_cost", o.max_monthly_cost, &m.cost_per_30d_usd);
+    add(
+        "max_monthly_cost",
+        o.max_monthly_cost,
+        &m.cost_per_30d_usd,
+        None,
+    );
     out
 }
 

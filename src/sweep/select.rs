@@ -86,15 +86,20 @@ pub struct Composed {
     pub crashed: Stat,
     /// Deadline-miss rate.
     pub deadline_miss: Stat,
+    /// Counted runs and runs with a deadline, pooled over the replications.
+    pub trials: [f64; 2],
 }
 
 impl Composed {
-    /// Whether it meets every limit.
+    /// Whether it meets every limit: rates on their honest upper bound
+    /// ([`crate::stats::rate_upper`], as the sweep judges them), the cost on its t bound.
     pub fn meets(&self, l: &Limits) -> bool {
         let c = l.confidence;
-        l.crashed.is_none_or(|x| self.crashed.upper(c) <= x)
+        let rate = |st: &Stat, n: f64| crate::stats::rate_upper(st, n, c);
+        l.crashed
+            .is_none_or(|x| rate(&self.crashed, self.trials[0]) <= x)
             && l.deadline_miss
-                .is_none_or(|x| self.deadline_miss.upper(c) <= x)
+                .is_none_or(|x| rate(&self.deadline_miss, self.trials[1]) <= x)
             && l.monthly_cost.is_none_or(|x| self.cost.upper(c) <= x)
     }
 }
@@ -164,6 +169,7 @@ pub fn compose(p: &Problem, choice: &[usize]) -> Composed {
         Vec::with_capacity(reps),
         Vec::with_capacity(reps),
     );
+    let mut trials = [0.0; 2];
     for r in 0..reps {
         let (mut c, mut runs, mut bad, mut druns, mut dmiss) = (p.fixed[r], 0, 0, 0, 0);
         for (f, &o) in choice.iter().enumerate() {
@@ -177,6 +183,8 @@ pub fn compose(p: &Problem, choice: &[usize]) -> Composed {
             }
         }
         cost.push(c * p.per30);
+        trials[0] += runs as f64;
+        trials[1] += druns as f64;
         crash.push(if runs == 0 {
             0.0
         } else {
@@ -192,6 +200,7 @@ pub fn compose(p: &Problem, choice: &[usize]) -> Composed {
         cost: Stat::of(&cost),
         crashed: Stat::of(&crash),
         deadline_miss: Stat::of(&miss),
+        trials,
     }
 }
 

@@ -173,6 +173,12 @@ pub struct Metrics {
     pub latency_p99_s: Stat,
     /// Deadline-miss rate (late, crashed, failed or unfinished).
     pub deadline_miss_rate: Stat,
+    /// Runs pooled over the replications (the crash rate's trials).
+    #[serde(skip)]
+    pub runs_pooled: f64,
+    /// Runs with a deadline pooled over the replications (the miss rate's trials).
+    #[serde(skip)]
+    pub deadline_runs_pooled: f64,
 }
 
 impl Metrics {
@@ -367,6 +373,8 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         latency_p95_s: col(&|r| r.outcome.latency_p95_ms as f64 / 1000.0),
         latency_p99_s: col(&|r| r.outcome.latency_p99_ms as f64 / 1000.0),
         deadline_miss_rate: share(&|r| r.outcome.deadline_miss_rate(), deadline_runs),
+        runs_pooled: runs,
+        deadline_runs_pooled: deadline_runs,
     }
 }
 

@@ -352,8 +352,14 @@ fn every_text_output_fits_100_columns() {
         ][..],
     ] {
         let o = spotplan(args);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        // (3: nothing feasible, said in full text: 9 runs cannot show a 0.1% crash rate)
+        assert!(
+            matches!(o.status.code(), Some(0 | 3)),
+            "{args:?}: {}",
+            stderr(&o)
+        );
         let text = stdout(&o);
+        assert!(!text.is_empty(), "{args:?}");
         for line in text.lines() {
             assert!(
                 line.chars().count() <= 100,

@@ -441,3 +441,17 @@ fn errors_point_the_right_way_with_an_example() {
         );
     }
 }
+
+#[test]
+fn an_objective_of_exactly_zero_is_refused() {
+    let src = std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml"))
+        .unwrap()
+        .replace("max_crashed = 0.005", "max_crashed = 0");
+    let e = load(&src).expect_err("0 cannot be shown");
+    let text = e.to_string();
+    assert!(
+        text.contains("objectives.max_crashed")
+            && text.contains("0 cannot be shown from finite samples"),
+        "{text}"
+    );
+}

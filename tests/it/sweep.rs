@@ -68,7 +68,7 @@ fn interruptions_above_break_even_recommend_no_spot() {
 fn no_interruptions_and_loose_deadlines_recommend_all_spot() {
     let src = restart_world(
         "0/h",
-        "[objectives]\nmax_deadline_miss = 0.01\nmax_crashed = 0.0",
+        "[objectives]\nmax_deadline_miss = 0.01\nmax_crashed = 0.01",
     );
     assert_eq!(recommended_share(&src), Some(100));
 }
@@ -106,7 +106,7 @@ fn impossible_objectives_name_the_closest_miss() {
 
 #[test]
 fn racing_agrees_with_the_full_grid_at_a_fraction_of_the_cost() {
-    let full_src = restart_world("0.5/h", "[objectives]\nmax_crashed = 0.0")
+    let full_src = restart_world("0.5/h", "[objectives]\nmax_crashed = 0.05")
         .replace("spot_share = \"0:100:25\"", "spot_share = \"0:100:10\"")
         .replace("replications = 40", "replications = 80");
     let s_full = scenario(&full_src);
@@ -789,7 +789,9 @@ interruption_rate = "0.5/h"
 [retry]
 policy = "prefect3-reschedule"
 [objectives]
-max_deadline_miss = 0.01
+# 200 deadline runs (20 replications of 10 daily runs) cannot show a rate below 1.3%, even
+# with none missed: the limit allows what that sample can show
+max_deadline_miss = 0.05
 max_crashed = 0.01
 [sweep]
 spot_share = "0,50,100"
@@ -1151,7 +1153,7 @@ fn assumed_objectives_are_relative_to_all_on_demand_per_deployment() {
 fn the_deployment_guard_holds_each_deployment_to_all_on_demand() {
     // platform-wide objectives loose enough for the long job on spot; the guard is not
     let src = two_flows("").replace(
-        "max_deadline_miss = 0.01\nmax_crashed = 0.01",
+        "max_deadline_miss = 0.05\nmax_crashed = 0.01",
         "max_deadline_miss = 0.99\nmax_crashed = 0.99",
     );
     let path = std::env::temp_dir().join(format!("spotplan-guard-{}.toml", std::process::id()));

@@ -99,6 +99,16 @@ pub(super) fn sweep(
 
 pub(super) fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> Objectives {
     let frac = |cx: &mut Ctx, name: &str, v: Option<f64>| {
+        if v == Some(0.0) {
+            // an upper bound from finite samples is never 0 (`stats::rate_upper`)
+            cx.err(
+                &p.key(name),
+                "0 cannot be shown from finite samples (0 events in n runs still bound the rate \
+                 above 0); state e.g. 0.0001"
+                    .to_string(),
+            );
+            return None;
+        }
         v.and_then(|v| cx.fraction(&p.key(name), v, false))
     };
     let max_deadline_miss = frac(cx, "max_deadline_miss", o.max_deadline_miss);
