@@ -123,15 +123,24 @@ pub fn table(r: &SweepResult) -> String {
         "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  flags",
         "#", "candidate", "cost/30d", "range (USD)", "saving", "crashed", "missed", "p95 lat"
     );
+    // cost and saving at the costliest reading; each rate and the latency at the reading
+    // where it is worst (the one its objective is judged on)
     let cells = |c: &crate::sweep::result::CandidateResult| {
         let m = &c.metrics;
+        let worst = |f: fn(&crate::sweep::result::ReadingResult) -> &crate::stats::Stat| {
+            if c.readings.is_empty() {
+                f64::NAN
+            } else {
+                c.worst_of(f).0
+            }
+        };
         [
             num(m.cost_per_30d_usd.mean),
             range(c),
             crate::units::pct(m.saving_fraction.mean),
-            crate::units::pct(m.crash_rate.mean),
-            crate::units::pct(m.deadline_miss_rate.mean),
-            crate::units::duration(m.latency_p95_s.mean),
+            crate::units::pct(worst(|r| &r.crash_rate)),
+            crate::units::pct(worst(|r| &r.deadline_miss_rate)),
+            crate::units::duration(worst(|r| &r.latency_p95_s)),
             short_flags(c),
         ]
     };
@@ -179,7 +188,7 @@ pub fn table(r: &SweepResult) -> String {
     }
     let _ = writeln!(
         o,
-        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. a range of # is candidates with identical figures in every replication (the same configuration after placement), in one row. flags: F feasible, P pareto, D dropped by racing, C needs your own code"
+        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. cost and saving: the costliest reading; crashed, missed and p95: the reading where each is worst, the one its objective is judged on. a range of # is candidates with identical figures in every replication (the same configuration after placement), in one row. flags: F feasible, X misses an objective (its upper bound; the checks are in JSON), G breaks the deployment guard, P pareto, D dropped by racing, C needs your own code"
     );
     super::fit(&o)
 }
@@ -200,6 +209,8 @@ fn short_flags(c: &crate::sweep::result::CandidateResult) -> String {
     let mut f = String::new();
     for (on, ch) in [
         (c.feasible, 'F'),
+        (c.checks.iter().any(|x| !x.met()), 'X'),
+        (!c.deployment_guard.is_empty(), 'G'),
         (c.pareto, 'P'),
         (c.eliminated.is_some(), 'D'),
         (!c.deployable, 'C'),

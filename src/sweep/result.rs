@@ -21,8 +21,28 @@ pub struct ReadingResult {
     pub cost_per_30d_usd: Stat,
     /// Achieved spot share of task time under it.
     pub spot_share: Stat,
+    /// Crashed-or-failed rate under it.
+    pub crash_rate: Stat,
+    /// Deadline-miss rate under it.
+    pub deadline_miss_rate: Stat,
+    /// Per-replication latency p95 under it, s.
+    pub latency_p95_s: Stat,
     /// Every objective met under it.
     pub feasible: bool,
+}
+
+impl CandidateResult {
+    /// A metric at the reading where it is worst (highest mean), and that reading: what
+    /// decides the candidate's objective on it, so a table row never contradicts its flag.
+    pub fn worst_of(&self, metric: fn(&ReadingResult) -> &Stat) -> (f64, &str) {
+        self.readings
+            .iter()
+            .map(|r| (metric(r).mean, r.placement.as_str()))
+            .fold(
+                (f64::NEG_INFINITY, ""),
+                |a, b| if b.0 > a.0 { b } else { a },
+            )
+    }
 }
 
 /// One candidate's result. Under `robust` placement a candidate is evaluated under every
@@ -167,6 +187,9 @@ pub(crate) fn assemble(
                     variant: v,
                     cost_per_30d_usd: metrics.cost_per_30d_usd,
                     spot_share: metrics.spot_share,
+                    crash_rate: metrics.crash_rate,
+                    deadline_miss_rate: metrics.deadline_miss_rate,
+                    latency_p95_s: metrics.latency_p95_s,
                     feasible: reps.len() >= 2 && cs.iter().all(Check::met) && misses.is_empty(),
                 });
                 // the worst reading of each deployment and metric

@@ -1427,3 +1427,50 @@ fn the_bill_is_composed_of_its_parts_and_its_largest_is_said() {
         assert!(line.starts_with(name), "{file}: {line}");
     }
 }
+
+#[test]
+fn a_rows_numbers_never_contradict_its_flag() {
+    let mut s =
+        spotplan::cli::load_scenario(&root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
+    s.sim.horizon = spotplan::model::SimTime(5 * spotplan::model::SimTime::DAY.0);
+    let mut spec = s.sweep.clone();
+    spec.replications = 20;
+    spec.adaptive = false;
+    let (flag, tick) = ctl();
+    let c = Control {
+        cancel: &flag,
+        tick: &tick,
+    };
+    let run = execute(&s, &spec, None, &c).unwrap();
+    let o = &s.objectives;
+    let (mut feasible, mut infeasible) = (0, 0);
+    for c in &run.result.candidates {
+        // the table's cells: each rate at the reading where it is worst
+        let crash = c.worst_of(|r| &r.crash_rate).0;
+        let miss = c.worst_of(|r| &r.deadline_miss_rate).0;
+        if c.feasible {
+            feasible += 1;
+            assert!(crash <= o.max_crashed.unwrap(), "{}: {crash}", c.label);
+            assert!(miss <= o.max_deadline_miss.unwrap(), "{}: {miss}", c.label);
+        } else {
+            infeasible += 1;
+            // and an infeasible row shows why
+            let text = spotplan::report::sweep::table(&run.result);
+            assert!(
+                c.checks.iter().any(|x| !x.met())
+                    || !c.deployment_guard.is_empty()
+                    || c.eliminated.is_some(),
+                "{}",
+                c.label
+            );
+            assert!(text.contains("X misses an objective"));
+        }
+    }
+    assert!(feasible > 0 && infeasible > 0);
+    // the cost-worst reading is not always the rate-worst one: the old table showed the
+    // former's rates
+    assert!(run.result.candidates.iter().any(|c| {
+        c.worst_of(|r| &r.crash_rate).1 != c.worst_reading
+            && c.worst_of(|r| &r.crash_rate).0 > c.metrics.crash_rate.mean
+    }));
+}
