@@ -37,6 +37,9 @@ use crate::sim::RunOutcome;
 /// Most nodes of one branch and bound (each an O(1) bound; a leaf composes every deployment
 /// over every replication).
 pub(crate) const NODE_BUDGET: u64 = 2_000_000;
+/// What a deployment moved to a less reliable option (more crashes or deadline misses on
+/// average) must save itself, USD per 30 days.
+pub(crate) const MIN_DEPLOYMENT_SAVING_USD: f64 = 1.0;
 /// Most picks simulated jointly per retry policy and checkpoint interval.
 pub(crate) const MAX_VERIFIED: usize = 3;
 
@@ -295,7 +298,7 @@ fn problem(
             misses: x.deadline_misses,
         }
     };
-    let parts = (0..n)
+    let parts: Vec<Vec<Vec<Part>>> = (0..n)
         .map(|f| {
             worlds
                 .iter()
@@ -310,7 +313,7 @@ fn problem(
         .collect();
     let o = &base.objectives;
     // today's option of a flow: its provider, when it runs on one under this policy
-    let current = (0..n)
+    let current: Vec<Option<usize>> = (0..n)
         .map(|f| {
             let s = base.strategy_of(f);
             let one = s
@@ -327,6 +330,7 @@ fn problem(
         .collect();
     let mut by_name: Vec<usize> = (0..n).collect();
     by_name.sort_by(|&a, &b| base.flows[a].name.cmp(&base.flows[b].name));
+    let (parts_of, current_of) = (&parts, &current);
     // the guard is per deployment: an option that breaks it is not offered
     let mut allowed = Vec::new();
     if let Some(limit) = o.deployment_guard {
@@ -357,6 +361,31 @@ fn problem(
             }
             allowed.push(ok);
         }
+    } else {
+        allowed = vec![(0..OPTIONS.len()).collect(); n];
+    }
+    // a deployment moved from today's option to a less reliable one must save enough itself
+    let per30 = 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64;
+    for (f, ok) in allowed.iter_mut().enumerate() {
+        let Some(today) = current_of[f] else {
+            continue;
+        };
+        let figures = |k: usize| -> (f64, f64, f64) {
+            let p: &Vec<Part> = &parts_of[f][k];
+            let sum = |g: &dyn Fn(&Part) -> u64| p.iter().map(g).sum::<u64>() as f64;
+            let rate = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+            (
+                p.iter().map(|x| x.cost).sum::<f64>() / p.len().max(1) as f64 * per30,
+                rate(sum(&|x| x.bad), sum(&|x| x.runs)),
+                rate(sum(&|x| x.misses), sum(&|x| x.deadline_runs)),
+            )
+        };
+        let t = figures(today);
+        ok.retain(|&k| {
+            let x = figures(k);
+            let less_reliable = x.1 > t.1 || x.2 > t.2;
+            k == today || !less_reliable || t.0 - x.0 >= MIN_DEPLOYMENT_SAVING_USD
+        });
     }
     Some(Problem {
         parts,

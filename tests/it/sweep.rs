@@ -1474,3 +1474,50 @@ fn a_rows_numbers_never_contradict_its_flag() {
             && c.worst_of(|r| &r.crash_rate).0 > c.metrics.crash_rate.mean
     }));
 }
+
+#[test]
+fn a_deployment_is_not_moved_to_a_less_reliable_option_for_pennies() {
+    // a third deployment, once a day for a minute with a slow pull: spot saves it cents per
+    // month and crashes some of its runs (an interruption during the pull)
+    let src = two_flows("").replace("replications = 20", "replications = 30")
+        + r#"
+[[flow]]
+name = "tiny"
+schedule = { every = "1d" }
+duration = "1m"
+startup = { provisioning = "20s", image_pull = "2m" }
+"#;
+    let s = scenario(&src);
+    let run = execute_all(&s);
+    let r = &run.result;
+    // on its own figures spot is cheaper and less reliable for `tiny`
+    let uniform: Vec<_> = r
+        .candidates
+        .iter()
+        .filter(|c| c.candidate.deployments.is_empty())
+        .collect();
+    let (od, spot) = (
+        &run.matrix.outcomes[uniform[0].variant],
+        &run.matrix.outcomes[uniform[2].variant],
+    );
+    let part = |w: &Vec<Option<spotplan::sim::RunOutcome>>,
+                f: fn(&spotplan::sim::FlowOutcome) -> f64| {
+        w.iter()
+            .map(|o| f(&o.as_ref().unwrap().flows[2]))
+            .sum::<f64>()
+    };
+    assert!(part(spot, |x| x.cost_usd) < part(od, |x| x.cost_usd));
+    assert!(part(spot, |x| x.crashed_or_failed as f64) > part(od, |x| x.crashed_or_failed as f64));
+    let saving_per_30d = (part(od, |x| x.cost_usd) - part(spot, |x| x.cost_usd)) / 30.0 * 3.0;
+    assert!(saving_per_30d < 1.0, "{saving_per_30d}");
+    // the pick moves `short` (it saves dollars) and leaves `tiny` on demand
+    let rec = recommend(&r.clone(), &run.matrix, false);
+    let best = &r.candidates[rec.candidate.expect("a pick")];
+    use spotplan::model::Provider::{Fargate, FargateSpot};
+    assert_eq!(
+        best.candidate.deployments,
+        vec![Fargate, FargateSpot, Fargate],
+        "{}",
+        best.label
+    );
+}
