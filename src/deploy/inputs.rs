@@ -149,8 +149,10 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
         ));
     }
     if !api_key_parameter.is_empty() && !is_ssm_parameter_arn(&api_key_parameter) {
+        // the value is not echoed: what lands here by mistake is often the key itself
         errs.push(format!(
-            "`deploy.api_key_parameter`: `{api_key_parameter}` is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file"
+            "`deploy.api_key_parameter`: the value given ({} characters, not shown: it may be a secret) is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file or a flag",
+            api_key_parameter.chars().count()
         ));
     }
     for (name, v) in [

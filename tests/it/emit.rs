@@ -219,10 +219,13 @@ fn missing_and_malformed_inputs_are_refused_with_what_is_allowed() {
         "error: `deploy.prefect_api_url` is needed (in the scenario's [deploy] or as --prefect-api-url)",
         "error: `deploy.account_id`: `1234` is not a 12-digit AWS account id",
         "error: `deploy.subnets`: `subnet-XYZ` is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)",
-        "error: `deploy.api_key_parameter`: `my-secret-key` is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file",
+        "error: `deploy.api_key_parameter`: the value given (13 characters, not shown: it may be a secret) is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file or a flag",
     ] {
         assert!(err.contains(want), "missing {want:?} in\n{err}");
     }
+    // a key passed where the parameter's ARN belongs is never echoed
+    assert!(!err.contains("my-secret-key"), "{err}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("my-secret-key"));
     assert!(!out.exists(), "nothing is written on bad input");
 }
 
