@@ -88,24 +88,10 @@ pub fn run_cells(
     m: &mut Matrix,
     ctl: &Control,
 ) {
-    let baseline = base.all_on_demand();
-    let mut need: Vec<u32> = cells
-        .iter()
-        .map(|c| c.1)
-        .filter(|r| m.baselines[*r as usize].is_none())
-        .collect();
+    let mut need: Vec<usize> = cells.iter().map(|c| c.1 as usize).collect();
     need.sort_unstable();
     need.dedup();
-    let bases: Vec<Option<RunOutcome>> = need
-        .par_iter()
-        .map(|&r| {
-            (!ctl.cancel.load(Ordering::Relaxed))
-                .then(|| sim::run(&baseline, r as u64, &mut NoObserver))
-        })
-        .collect();
-    for (r, b) in need.iter().zip(bases) {
-        m.baselines[*r as usize] = b;
-    }
+    baselines(base, &need, m, ctl);
     let outs: Vec<Option<RunOutcome>> = cells
         .par_iter()
         .map(|&(c, r)| {
@@ -124,8 +110,17 @@ pub fn run_cells(
 
 /// Runs every missing all-on-demand baseline into `m`.
 pub(crate) fn fill_baselines(base: &Scenario, m: &mut Matrix, ctl: &Control) {
+    let all: Vec<usize> = (0..m.baselines.len()).collect();
+    baselines(base, &all, m, ctl);
+}
+
+/// Runs the all-on-demand baselines of replications `reps` (sorted, distinct) that `m` lacks,
+/// in parallel, stored by index.
+fn baselines(base: &Scenario, reps: &[usize], m: &mut Matrix, ctl: &Control) {
     let baseline = base.all_on_demand();
-    let need: Vec<usize> = (0..m.baselines.len())
+    let need: Vec<usize> = reps
+        .iter()
+        .copied()
         .filter(|&r| m.baselines[r].is_none())
         .collect();
     let bases: Vec<Option<RunOutcome>> = need

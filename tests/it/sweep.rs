@@ -14,6 +14,31 @@ fn ctl() -> (AtomicBool, fn(u64)) {
     (AtomicBool::new(false), |_| {})
 }
 
+/// A shipped scenario over `days` with its own grid at `reps` replications (no racing), and a
+/// control that never cancels: the sweep a test runs, and the scenario and spec it ran.
+fn shipped_sweep(
+    file: &str,
+    days: u64,
+    reps: u32,
+) -> (
+    spotplan::scenario::Scenario,
+    spotplan::scenario::SweepSpec,
+    spotplan::sweep::job::SweepRun,
+) {
+    let mut s = spotplan::cli::load_scenario(&root().join(file)).unwrap();
+    s.sim.horizon = spotplan::model::SimTime(days * spotplan::model::SimTime::DAY.0);
+    let mut spec = s.sweep.clone();
+    spec.replications = reps;
+    spec.adaptive = false;
+    let (flag, tick) = ctl();
+    let c = Control {
+        cancel: &flag,
+        tick: &tick,
+    };
+    let run = execute(&s, &spec, None, &c).unwrap();
+    (s, spec, run)
+}
+
 /// The scenario's whole sweep, never cancelled.
 fn execute_all(s: &spotplan::scenario::Scenario) -> spotplan::sweep::job::SweepRun {
     let (flag, tick) = ctl();
@@ -1019,19 +1044,13 @@ fn a_merged_sweep_assumes_the_objectives_the_unsharded_one_assumes() {
 #[test]
 fn racing_skips_mixed_weights_that_a_one_provider_candidate_dominates_under_robust() {
     // a spot-interrupted scenario under `robust`: the full grid shows what racing skips
-    let mut s =
-        spotplan::cli::load_scenario(&root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
-    s.sim.horizon = spotplan::model::SimTime(3 * spotplan::model::SimTime::DAY.0);
-    let mut spec = s.sweep.clone();
-    spec.replications = 12;
-    spec.adaptive = false;
+    let (s, mut spec, full) = shipped_sweep("scenarios/prefect3-hourly-etl.toml", 3, 12);
+    spec.adaptive = true;
     let (flag, tick) = ctl();
     let c = Control {
         cancel: &flag,
         tick: &tick,
     };
-    let full = execute(&s, &spec, None, &c).unwrap();
-    spec.adaptive = true;
     let raced = execute(&s, &spec, None, &c).unwrap();
     let dominated: Vec<(usize, usize)> = raced
         .result
@@ -1260,20 +1279,7 @@ fn a_change_that_is_not_material_is_not_advised() {
 
 #[test]
 fn insurance_names_the_cheapest_clearly_more_reliable_option_and_its_price() {
-    let s =
-        spotplan::cli::load_scenario(&root().join("scenarios/article-prefect3-reschedule.toml"))
-            .unwrap();
-    let mut s = s;
-    s.sim.horizon = spotplan::model::SimTime(10 * spotplan::model::SimTime::DAY.0);
-    let mut spec = s.sweep.clone();
-    spec.replications = 20;
-    spec.adaptive = false;
-    let (flag, tick) = ctl();
-    let c = Control {
-        cancel: &flag,
-        tick: &tick,
-    };
-    let run = execute(&s, &spec, None, &c).unwrap();
+    let (_, _, run) = shipped_sweep("scenarios/article-prefect3-reschedule.toml", 10, 20);
     let rec = recommend(&run.result, &run.matrix, false);
     let best = rec.candidate.expect("a pick");
     let x = rec.insurance.expect("an insurance option");
@@ -1430,18 +1436,7 @@ fn the_bill_is_composed_of_its_parts_and_its_largest_is_said() {
 
 #[test]
 fn a_rows_numbers_never_contradict_its_flag() {
-    let mut s =
-        spotplan::cli::load_scenario(&root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
-    s.sim.horizon = spotplan::model::SimTime(5 * spotplan::model::SimTime::DAY.0);
-    let mut spec = s.sweep.clone();
-    spec.replications = 20;
-    spec.adaptive = false;
-    let (flag, tick) = ctl();
-    let c = Control {
-        cancel: &flag,
-        tick: &tick,
-    };
-    let run = execute(&s, &spec, None, &c).unwrap();
+    let (s, _, run) = shipped_sweep("scenarios/prefect3-hourly-etl.toml", 5, 20);
     let o = &s.objectives;
     let (mut feasible, mut infeasible) = (0, 0);
     for c in &run.result.candidates {
