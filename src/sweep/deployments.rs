@@ -205,7 +205,7 @@ pub(crate) fn search(
         )
     } else {
         format!(
-            "flows share no binding limit: separable under common random numbers; each selection solved exactly (branch and bound) and its pick simulated jointly (at most {MAX_VERIFIED} picks per retry policy)"
+            "flows share no binding limit: separable under common random numbers; each selection solved exactly (branch and bound) and its pick simulated jointly (at most {MAX_VERIFIED} picks per retry policy); a deployment moves to a less reliable option only if it saves {MIN_DEPLOYMENT_SAVING_USD} USD per 30 days itself"
         )
     };
     Ok(())

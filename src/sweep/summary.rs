@@ -399,6 +399,13 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
     }
     out.extend(crate::sim::retry::assumptions(&s.retry));
     out.extend(s.objectives.assumed.clone());
+    // the guard also holds stated objectives: a default that changes answers, so said
+    if let (None, Some(g)) = (&s.objectives.assumed, s.objectives.deployment_guard) {
+        out.push(format!(
+            "deployment guard: beside the stated objectives, each deployment's crashed-or-failed and deadline-miss rates may be at most {} points above all on demand (paired 95% upper bound; --no-deployment-guard turns it off)",
+            100.0 * g
+        ));
+    }
     out
 }
 

@@ -1195,6 +1195,18 @@ fn the_deployment_guard_holds_each_deployment_to_all_on_demand() {
     };
     let guarded = spot_all(&[]);
     assert_eq!(guarded["feasible"], false);
+    // a default that changes the answer is said in the header
+    let head = stdout(&spotplan(&[
+        "sweep",
+        path.to_str().unwrap(),
+        "--spot-share",
+        "100",
+        "-q",
+    ]));
+    assert!(
+        head.contains("assumed: deployment guard: beside the stated objectives"),
+        "{head}"
+    );
     let miss = &guarded["deployment_guard"][0];
     assert_eq!(miss["deployment"], "long");
     assert!(miss["lower"].as_f64().unwrap() > 0.005);
