@@ -81,6 +81,8 @@ pub fn table(s: &Summary) -> String {
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", bill_line(&s.metrics, m.horizon_ms));
+    let per30 = 30.0 * 86_400_000.0 / m.horizon_ms.max(1) as f64;
+    let _ = write!(o, "{}", network_lines(&s.network, s.metrics.cost_usd.mean * per30));
     if !m.warnings.is_empty() {
         let _ = writeln!(o);
         for w in &m.warnings {
@@ -118,6 +120,65 @@ pub fn bill_line(m: &crate::sweep::Metrics, horizon_ms: u64) -> String {
         list.join(", "),
         parts[0].0
     )
+}
+
+/// The network options as a small table: each option's network charges per 30 days and what
+/// it saves against the scenario's own network on the same runs (with its share of the whole
+/// bill `bill_per30`), or why it is not offered; then what each rests on.
+pub fn network_lines(options: &[crate::sweep::network::NetworkOption], bill_per30: f64) -> String {
+    let mut o = String::new();
+    if options.len() < 2 {
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "network options (the same runs billed again; spotplan does not change your network):"
+    );
+    let mut unavailable: Vec<(&str, Vec<&str>)> = Vec::new();
+    for opt in options {
+        if let Some(why) = &opt.unavailable {
+            match unavailable.iter_mut().find(|u| u.0 == why.as_str()) {
+                Some(u) => u.1.push(&opt.name),
+                None => unavailable.push((why, vec![&opt.name])),
+            }
+            continue;
+        }
+        let name = if opt.current {
+            format!("{} (today)", opt.name)
+        } else {
+            opt.name.clone()
+        };
+        let figures = match (&opt.cost_per_30d_usd, &opt.saving_per_30d_usd) {
+            (Some(c), Some(sv)) if !opt.current => {
+                let share = if bill_per30 > 0.0 && sv.mean > 0.0 {
+                    format!(" ({} of the bill)", fmt::pct(sv.mean / bill_per30))
+                } else {
+                    String::new()
+                };
+                let verb = if sv.mean >= 0.0 { "saves" } else { "costs" };
+                format!(
+                    "{:>10} USD/30d · {verb} {} USD/30d{share}",
+                    num(c.mean),
+                    num(sv.mean.abs())
+                )
+            }
+            (Some(c), _) => format!("{:>10} USD/30d", num(c.mean)),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "  {:<30} {figures}", fmt::clip(&name, 30));
+        let notes = opt
+            .caveat
+            .map(str::to_string)
+            .into_iter()
+            .chain(opt.assumptions.iter().map(|a| format!("assumes {a}")));
+        for n in notes {
+            let _ = writeln!(o, "    {n}");
+        }
+    }
+    for (why, names) in unavailable {
+        let _ = writeln!(o, "  {}: {why}", names.join(", "));
+    }
+    o
 }
 
 /// Wraps every line of `text` longer than [`fmt::WIDTH`] at spaces (continuations indented).

@@ -348,6 +348,10 @@ pub struct FlowSection {
     /// Compressed size of the flow's container image (e.g. `"1.2 GB"`, `"800 MB"`): every
     /// attempt pulls it again, through the NAT gateway when `[network] egress = "nat"`.
     pub image_size: Option<String>,
+    /// Where the image comes from: `ecr` (this region's Amazon ECR: with an S3 gateway
+    /// endpoint its layers bypass the NAT) or `other` (Docker Hub, another registry or region).
+    /// Default: read from `[deploy] flow_image` when given, else `ecr`, said in results.
+    pub image_registry: Option<String>,
 }
 
 /// A flow's Prefect 1 tasks.
@@ -378,8 +382,19 @@ pub struct NetworkSection {
     pub nat_gateways: Option<u32>,
     /// With `vpc-endpoints`: interface endpoints (default 3: `ecr.api`, `ecr.dkr`, `logs`).
     pub endpoints: Option<u32>,
-    /// With `vpc-endpoints`: availability zones each endpoint spans (default 2).
+    /// The availability zones the subnets span, which each interface endpoint covers (with
+    /// `vpc-endpoints` default 2; with `nat` it sizes `ecr_endpoints` and the endpoint options
+    /// `recommend` prices, which assume 2 when it is not given).
     pub azs: Option<u32>,
+    /// With `nat`: a (free) S3 gateway endpoint in the VPC, so image layers from this region's
+    /// ECR bypass the NAT's per-GB charge (default false).
+    pub s3_gateway: Option<bool>,
+    /// With `nat`: `ecr.api` and `ecr.dkr` interface endpoints in `azs` AZs (default false).
+    pub ecr_endpoints: Option<bool>,
+    /// Whether the worker or any flow needs the internet. `false` says nothing does and the
+    /// Prefect API is reachable privately: only then are interface endpoints without a NAT
+    /// offered. Implied `false` by `vpc-endpoints`; not said otherwise.
+    pub internet: Option<bool>,
 }
 
 /// A schedule: exactly one of the fields.

@@ -8,6 +8,7 @@ pub mod generate;
 mod locate;
 pub(crate) mod overrides;
 pub(crate) mod parse;
+pub mod network;
 pub mod retry;
 pub mod spec;
 pub(crate) mod types;

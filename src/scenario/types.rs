@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::model::{Dist, Placement, PlacementSpec, Provider, Rate, SimTime, Strategy, TaskSize};
 use crate::pricing::{MissingRates, PriceTable, TaskRates};
 
+pub use super::network::{Egress, ImageRegistry, NetworkCharges, NetworkSpec, NetworkUsage};
 pub use super::retry::{CustomRetry, DeadlineRule, Delay, RetryPolicy};
 
 /// A validated scenario.
@@ -271,85 +272,6 @@ pub struct Variant<'a> {
     pub retry: Option<&'a RetryPolicy>,
     /// The checkpoint interval of every checkpointing flow (`None`: the file's).
     pub checkpoint_every: Option<SimTime>,
-}
-
-/// How tasks reach ECR, logs and the Prefect API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Egress {
-    /// Public subnets with `assignPublicIp: ENABLED` (the Prefect worker's default): each
-    /// task and each worker holds a public IPv4 address while it runs.
-    PublicIp,
-    /// Private subnets behind NAT gateways: gateway hours and every image pull's bytes.
-    Nat {
-        /// Gateways billed over the horizon.
-        gateways: u32,
-    },
-    /// Private subnets with interface endpoints (per AZ-hour) and the S3 gateway endpoint
-    /// (image layers at no data charge).
-    VpcEndpoints {
-        /// Interface endpoints.
-        endpoints: u32,
-        /// AZs each spans.
-        azs: u32,
-    },
-}
-
-impl Egress {
-    /// The file name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Egress::PublicIp => "public-ip",
-            Egress::Nat { .. } => "nat",
-            Egress::VpcEndpoints { .. } => "vpc-endpoints",
-        }
-    }
-}
-
-/// `[network]`, with its rates resolved.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NetworkSpec {
-    /// How tasks reach the internet.
-    pub egress: Egress,
-    /// Whether the scenario has a `[network]` section (else Prefect's default is assumed).
-    pub stated: bool,
-    /// USD per public IPv4 address-hour (0 unless `PublicIp`).
-    pub public_ipv4_hour: f64,
-    /// USD per hour of NAT gateways or interface endpoints over the horizon.
-    pub fixed_usd_per_hour: f64,
-    /// USD per GB of image pulled through a NAT gateway (0 unless `Nat`).
-    pub per_gb: f64,
-}
-
-impl NetworkSpec {
-    /// One line for result headers.
-    pub fn describe(&self) -> String {
-        let what = match self.egress {
-            Egress::PublicIp => format!(
-                "public IPv4 on every task and worker ({}/address-hour)",
-                usd(self.public_ipv4_hour)
-            ),
-            Egress::Nat { gateways } => format!(
-                "{gateways} NAT gateway(s) ({}/h in all) and {}/GB of every image pull",
-                usd(self.fixed_usd_per_hour),
-                usd(self.per_gb)
-            ),
-            Egress::VpcEndpoints { endpoints, azs } => format!(
-                "{endpoints} interface endpoint(s) in {azs} AZ(s) ({}/h in all)",
-                usd(self.fixed_usd_per_hour)
-            ),
-        };
-        if self.stated {
-            what
-        } else {
-            format!(
-                "{what}: assumed, no [network] section (the Prefect ECS worker's default assignPublicIp is ENABLED)"
-            )
-        }
-    }
-}
-
-fn usd(v: f64) -> String {
-    format!("${v}")
 }
 
 /// Provenance of a scenario.
@@ -657,6 +579,9 @@ pub struct FlowSpec {
     pub concurrency_limit: Option<u32>,
     /// Compressed image size, GB (10^9 bytes): pulled again by every attempt.
     pub image_gb: Option<f64>,
+    /// Where its image comes from, and whether the scenario says so (else this region's ECR
+    /// is assumed, and said wherever it decides a network figure).
+    pub image_registry: (ImageRegistry, bool),
     /// Billed time from the container's start to the engine running the flow (interpreter
     /// and `prefect flow-run execute` start-up): no work is done and Prefect 3's SIGTERM
     /// handler is not installed yet.

@@ -5,7 +5,7 @@
 use super::outcome::{FlowOutcome, RunOutcome};
 use crate::model::{OperatingSystem, Provider, SimTime};
 use crate::pricing::billed_secs;
-use crate::scenario::{Egress, Scenario};
+use crate::scenario::{ImageRegistry, NetworkUsage, Scenario};
 
 /// One task's life, as the meter sees it (times in ms since time zero).
 #[derive(Clone, Copy, Debug)]
@@ -106,29 +106,15 @@ impl Meter {
         let hours = s.sim.horizon.hours_f64();
         out.cost_worker_usd = s.worker.count as f64 * hours * s.rates.worker;
         let net = &s.network;
-        let ip_ms: u64 = self.public_ip_ms.iter().sum();
-        let pull_gb: f64 = self.pull_gb.iter().sum();
-        out.image_pull_gb = pull_gb;
-        for pf in flows.iter_mut() {
-            pf.cost_usd += match net.egress {
-                Egress::PublicIp => pf.public_ip_ms as f64 / 3_600_000.0 * net.public_ipv4_hour,
-                Egress::Nat { .. } => pf.image_pull_gb * net.per_gb,
-                Egress::VpcEndpoints { .. } => 0.0,
-            };
+        for (pf, fl) in flows.iter_mut().zip(&s.flows) {
+            pf.cost_usd += net.flow_charge(pf.public_ip_ms, pf.image_pull_gb, fl.image_registry.0);
         }
-        match net.egress {
-            Egress::PublicIp => {
-                out.cost_public_ipv4_usd = (ip_ms as f64 / 3_600_000.0
-                    + s.worker.count as f64 * hours)
-                    * net.public_ipv4_hour;
-            }
-            Egress::Nat { .. } => {
-                out.cost_nat_usd = net.fixed_usd_per_hour * hours + pull_gb * net.per_gb;
-            }
-            Egress::VpcEndpoints { .. } => {
-                out.cost_vpc_endpoints_usd = net.fixed_usd_per_hour * hours;
-            }
-        }
+        let usage = network_usage(s, flows);
+        out.image_pull_gb = usage.ecr_gb + usage.other_gb;
+        let c = net.charges(&usage);
+        out.cost_public_ipv4_usd = c.public_ipv4;
+        out.cost_nat_usd = c.nat;
+        out.cost_vpc_endpoints_usd = c.endpoints;
         out.cost_usd = out.cost_fargate_usd
             + out.cost_fargate_spot_usd
             + out.cost_worker_usd
@@ -136,4 +122,24 @@ impl Meter {
             + out.cost_nat_usd
             + out.cost_vpc_endpoints_usd;
     }
+}
+
+/// What the tasks of one replication (its flows' outcomes) and the worker used of the network:
+/// the same figures whatever the egress, so another egress can bill them again.
+pub(crate) fn network_usage(s: &Scenario, flows: &[FlowOutcome]) -> NetworkUsage {
+    let hours = s.sim.horizon.hours_f64();
+    let mut u = NetworkUsage {
+        worker_hours: s.worker.count as f64 * hours,
+        horizon_hours: hours,
+        ..NetworkUsage::default()
+    };
+    let task_ms: u64 = flows.iter().map(|f| f.public_ip_ms).sum();
+    u.task_hours = task_ms as f64 / 3_600_000.0;
+    for (pf, fl) in flows.iter().zip(&s.flows) {
+        match fl.image_registry.0 {
+            ImageRegistry::Ecr => u.ecr_gb += pf.image_pull_gb,
+            ImageRegistry::Other => u.other_gb += pf.image_pull_gb,
+        }
+    }
+    u
 }

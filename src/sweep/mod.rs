@@ -13,6 +13,7 @@ pub mod compare;
 pub(crate) mod deployments;
 pub(crate) mod figures;
 pub mod job;
+pub mod network;
 pub(crate) mod objective;
 pub mod recommend;
 pub(crate) mod result;

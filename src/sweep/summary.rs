@@ -305,6 +305,8 @@ pub struct Summary {
     pub meta: Meta,
     /// Metrics.
     pub metrics: Metrics,
+    /// The network options, billed on the same runs (the scenario's own first).
+    pub network: Vec<super::network::NetworkOption>,
 }
 
 fn launch_source_name(l: LaunchSource) -> &'static str {
@@ -397,6 +399,17 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
                 .join(", ")
         ));
     }
+    if let crate::scenario::Egress::Nat {
+        s3_gateway: true, ..
+    } = s.network.egress
+    {
+        let assumed = s.flows.iter().filter(|f| !f.image_registry.1).count();
+        if assumed > 0 {
+            out.push(format!(
+                "{assumed} deployment(s) without image_registry pull from this region's ECR, so the S3 gateway endpoint keeps their layers off the NAT: set image_registry = \"other\" where not"
+            ));
+        }
+    }
     out.extend(crate::sim::retry::assumptions(&s.retry));
     out.extend(s.objectives.assumed.clone());
     // the guard also holds stated objectives: a default that changes answers, so said
@@ -472,5 +485,6 @@ pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
     Summary {
         meta: meta_of(s, reps.len() as u32),
         metrics: metrics_of(s, reps),
+        network: super::network::options(s, reps),
     }
 }

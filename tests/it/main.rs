@@ -13,6 +13,7 @@ mod emit;
 mod errors;
 mod hostile;
 mod moto;
+mod network;
 mod oracle;
 mod placement;
 mod pricing;

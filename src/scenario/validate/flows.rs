@@ -315,6 +315,18 @@ pub(super) fn flow(
             }
         },
     };
+    let image_registry = match f.image_registry.as_deref() {
+        None => (ImageRegistry::Ecr, false),
+        Some("ecr") => (ImageRegistry::Ecr, true),
+        Some("other") => (ImageRegistry::Other, true),
+        Some(other) => {
+            cx.err(
+                &p.key("image_registry"),
+                format!("`{other}` is not an image registry; allowed: `ecr` (this region's Amazon ECR), `other`"),
+            );
+            (ImageRegistry::Other, true)
+        }
+    };
     if cx.diags.len() != before {
         return None;
     }
@@ -329,6 +341,7 @@ pub(super) fn flow(
         checkpoint: checkpoint?,
         concurrency_limit: f.concurrency_limit,
         image_gb,
+        image_registry,
         engine_startup: engine_startup?,
         engine_startup_stated: f.engine_startup.is_some(),
         tasks: tasks?,

@@ -91,6 +91,12 @@ pub fn validate(
             flows.push(spec);
         }
     }
+    // a flow that does not say where its image comes from takes the work pool's image
+    if let Some(img) = &f.deploy.flow_image {
+        for fl in flows.iter_mut().filter(|fl| !fl.image_registry.1) {
+            fl.image_registry = (ImageRegistry::of_image(img, &f.region), true);
+        }
+    }
     let objectives = objectives(&mut cx, &f.objectives, &root.key("objectives"));
     let sweep = match (&sim, &retry) {
         (Some(sim), Some(retry)) => sweep(&mut cx, &f.sweep, &root.key("sweep"), sim, retry),

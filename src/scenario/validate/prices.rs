@@ -167,42 +167,62 @@ pub(super) fn network(
     let (egress, stated) = match n {
         None => (Egress::PublicIp, false),
         Some(n) => {
-            let only = |cx: &mut Ctx, field: &str, v: Option<u32>, mode: &str| {
-                if v.is_some() {
+            let only = |cx: &mut Ctx, field: &str, given: bool, mode: &str| {
+                if given {
                     cx.err(
                         &p.key(field),
-                        format!("`{field}` applies only to egress = \"{mode}\""),
+                        format!("`{field}` applies only to egress = {mode}"),
                     );
                 }
             };
+            let in_range = |cx: &mut Ctx, field: &str, v: u32, max: u32| {
+                if !(1..=max).contains(&v) {
+                    cx.err(&p.key(field), format!("`{v}` is outside 1–{max}"));
+                }
+            };
+            if let Some(a) = n.azs {
+                in_range(cx, "azs", a, 6);
+            }
             let e = match n.egress.as_str() {
                 "public-ip" => {
-                    only(cx, "nat_gateways", n.nat_gateways, "nat");
-                    only(cx, "endpoints", n.endpoints, "vpc-endpoints");
-                    only(cx, "azs", n.azs, "vpc-endpoints");
+                    only(cx, "nat_gateways", n.nat_gateways.is_some(), "\"nat\"");
+                    only(cx, "endpoints", n.endpoints.is_some(), "\"vpc-endpoints\"");
+                    only(cx, "s3_gateway", n.s3_gateway.is_some(), "\"nat\"");
+                    only(cx, "ecr_endpoints", n.ecr_endpoints.is_some(), "\"nat\"");
                     Egress::PublicIp
                 }
                 "nat" => {
-                    only(cx, "endpoints", n.endpoints, "vpc-endpoints");
-                    only(cx, "azs", n.azs, "vpc-endpoints");
+                    only(cx, "endpoints", n.endpoints.is_some(), "\"vpc-endpoints\"");
                     let g = n.nat_gateways.unwrap_or(1);
-                    if !(1..=100).contains(&g) {
-                        cx.err(&p.key("nat_gateways"), format!("`{g}` is outside 1–100"));
+                    in_range(cx, "nat_gateways", g, 100);
+                    let ecr = n.ecr_endpoints.unwrap_or(false);
+                    if ecr && n.azs.is_none() {
+                        cx.err(
+                            &p.key("azs"),
+                            "`ecr_endpoints = true` needs `azs`: each interface endpoint is billed per AZ-hour",
+                        );
                     }
-                    Egress::Nat { gateways: g }
+                    Egress::Nat {
+                        gateways: g,
+                        s3_gateway: n.s3_gateway.unwrap_or(false),
+                        ecr_endpoint_azs: if ecr { n.azs.unwrap_or(1) } else { 0 },
+                    }
                 }
                 "vpc-endpoints" => {
-                    only(cx, "nat_gateways", n.nat_gateways, "nat");
-                    let (e, a) = (n.endpoints.unwrap_or(3), n.azs.unwrap_or(2));
-                    if !(1..=50).contains(&e) {
-                        cx.err(&p.key("endpoints"), format!("`{e}` is outside 1–50"));
+                    only(cx, "nat_gateways", n.nat_gateways.is_some(), "\"nat\"");
+                    only(cx, "s3_gateway", n.s3_gateway.is_some(), "\"nat\" (vpc-endpoints includes it)");
+                    only(cx, "ecr_endpoints", n.ecr_endpoints.is_some(), "\"nat\" (vpc-endpoints includes them)");
+                    if n.internet == Some(true) {
+                        cx.err(
+                            &p.key("internet"),
+                            "egress = \"vpc-endpoints\" has no route to the internet: `internet = true` contradicts it",
+                        );
                     }
-                    if !(1..=6).contains(&a) {
-                        cx.err(&p.key("azs"), format!("`{a}` is outside 1–6"));
-                    }
+                    let e = n.endpoints.unwrap_or(3);
+                    in_range(cx, "endpoints", e, 50);
                     Egress::VpcEndpoints {
                         endpoints: e,
-                        azs: a,
+                        azs: n.azs.unwrap_or(2),
                     }
                 }
                 other => {
@@ -233,41 +253,30 @@ pub(super) fn network(
         }
     }
     let prices = prices?;
-    let need = |cx: &mut Ctx, field: &'static str, v: Option<f64>| -> f64 {
-        v.unwrap_or_else(|| {
-            cx.err_or_at(
-                &root.key("pricing").key("rates").key(field),
-                &p,
-                format!(
-                    "no `{field}` rate for region `{}`: the network charges of egress = \"{}\" are part of the bill; set it under [pricing.rates] (USD)",
-                    prices.region,
-                    egress.name()
-                ),
-            );
-            f64::NAN
-        })
-    };
-    let r = &prices.rates;
-    let (public_ipv4_hour, fixed_usd_per_hour, per_gb) = match egress {
-        Egress::PublicIp => (need(cx, "public_ipv4_hour", r.public_ipv4_hour), 0.0, 0.0),
-        Egress::Nat { gateways } => (
-            0.0,
-            gateways as f64 * need(cx, "nat_gateway_hour", r.nat_gateway_hour),
-            need(cx, "nat_gb", r.nat_gb),
-        ),
-        Egress::VpcEndpoints { endpoints, azs } => (
-            0.0,
-            (endpoints * azs) as f64 * need(cx, "vpc_endpoint_az_hour", r.vpc_endpoint_az_hour),
-            0.0,
-        ),
-    };
-    Some(NetworkSpec {
-        egress,
-        stated,
-        public_ipv4_hour,
-        fixed_usd_per_hour,
-        per_gb,
-    })
+    match NetworkSpec::priced(egress, stated, &prices.rates) {
+        Ok(mut spec) => {
+            spec.internet = match egress {
+                Egress::VpcEndpoints { .. } => Some(false),
+                _ => n.and_then(|n| n.internet),
+            };
+            spec.azs = n.and_then(|n| n.azs);
+            Some(spec)
+        }
+        Err(missing) => {
+            for field in missing {
+                cx.err_or_at(
+                    &root.key("pricing").key("rates").key(field),
+                    &p,
+                    format!(
+                        "no `{field}` rate for region `{}`: the network charges of egress = \"{}\" are part of the bill; set it under [pricing.rates] (USD)",
+                        prices.region,
+                        egress.name()
+                    ),
+                );
+            }
+            None
+        }
+    }
 }
 
 /// The rates of the scenario's own configuration, resolved; every missing one is an error.

@@ -1,0 +1,227 @@
+//! The network options: each priced by billing the same runs again, checked against hand
+//! arithmetic and against simulating the scenario with that network stated.
+
+use spotplan::sweep::network::{NetworkOption, options};
+use spotplan::sweep::replicate;
+
+use crate::common::{load, root, scenario};
+
+/// A scenario's text with its `[network]` section replaced by `network` (or removed).
+fn with_network(src: &str, network: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in src.lines() {
+        if line.starts_with('[') {
+            skipping = line.trim() == "[network]";
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    format!("{out}\n{network}\n")
+}
+
+/// One hourly 10-minute on-demand flow for a day, a 0.5 GB image, us-east-1's bundled rates.
+fn hourly(network: &str, flow_extra: &str) -> String {
+    format!(
+        r#"
+name = "net"
+region = "us-east-1"
+[simulation]
+horizon = "1d"
+replications = 2
+seed = 1
+[cluster]
+name = "c"
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+kind = "prefect3-ecs-worker"
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
+[retry]
+policy = "prefect3"
+[objectives]
+max_crashed = 0.01
+{network}
+[[flow]]
+name = "hourly"
+schedule = {{ every = "1h" }}
+duration = {{ fixed = "10m" }}
+cpu = "1 vCPU"
+memory = "2 GB"
+startup = {{ provisioning = "30s", image_pull = "30s" }}
+image_size = "0.5 GB"
+{flow_extra}
+"#
+    )
+}
+
+fn option<'a>(opts: &'a [NetworkOption], name: &str) -> &'a NetworkOption {
+    opts.iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no option {name}: {opts:?}"))
+}
+
+fn cost(o: &NetworkOption) -> f64 {
+    o.cost_per_30d_usd
+        .as_ref()
+        .unwrap_or_else(|| panic!("{} is not priced: {:?}", o.name, o.unavailable))
+        .mean
+}
+
+#[test]
+fn the_options_bill_what_hand_arithmetic_gives() {
+    // 24 runs × 0.5 GB = 12 GB a day; NAT 0.045/h and 0.045/GB; endpoints 0.01/AZ-hour
+    let s = scenario(&hourly(
+        "[network]\negress = \"nat\"\ninternet = false\nazs = 2",
+        "",
+    ));
+    let reps = replicate(&s, 2, &|| {});
+    assert!(reps.iter().all(|r| r.outcome.runs == 24 && r.outcome.image_pull_gb == 12.0));
+    let opts = options(&s, &reps);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    let nat = 30.0 * (0.045 * 24.0 + 12.0 * 0.045); // 48.6
+    assert!(option(&opts, "nat").current);
+    assert!(close(cost(option(&opts, "nat")), nat));
+    let s3 = 30.0 * 0.045 * 24.0; // the layers bypass the NAT: 32.4
+    assert!(close(cost(option(&opts, "nat+s3-gateway")), s3));
+    let saving = option(&opts, "nat+s3-gateway").saving_per_30d_usd.as_ref().unwrap();
+    assert!(close(saving.mean, nat - s3) && close(saving.ci95_low, nat - s3));
+    // two ECR interface endpoints in two AZs on top: 61.2
+    let ecr = s3 + 30.0 * 2.0 * 2.0 * 0.01 * 24.0;
+    assert!(close(cost(option(&opts, "nat+s3-gateway+ecr-endpoints")), ecr));
+    // no NAT: ecs, ecr.api, ecr.dkr, logs, sqs and ssm in two AZs: 86.4
+    let private = option(&opts, "vpc-endpoints");
+    assert!(close(cost(private), 30.0 * 6.0 * 2.0 * 0.01 * 24.0), "{private:?}");
+    assert!(private.what.contains("ecs, ecr.api, ecr.dkr, logs, sqs, ssm"), "{}", private.what);
+    assert!(
+        private.assumptions.iter().any(|a| a.contains("worker image")),
+        "the worker's Docker Hub image needs copying: {:?}",
+        private.assumptions
+    );
+    // the public-IP option: every task's address-hours and the worker's day
+    let task_hours: f64 = reps[0].outcome.flows[0].public_ip_ms as f64 / 3.6e6;
+    let ip = option(&opts, "public-ip");
+    let want: f64 = reps
+        .iter()
+        .map(|r| (r.outcome.flows[0].public_ip_ms as f64 / 3.6e6 + 24.0) * 0.005 * 30.0)
+        .sum::<f64>()
+        / 2.0;
+    assert!(task_hours > 24.0 * 10.0 / 60.0, "{task_hours}");
+    assert!(close(cost(ip), want));
+    assert_eq!(ip.caveat, Some("tasks get public addresses"));
+}
+
+#[test]
+fn images_from_outside_ecr_keep_crossing_the_nat_and_block_the_private_option() {
+    let s = scenario(&hourly(
+        "[network]\negress = \"nat\"\ninternet = false",
+        "image_registry = \"other\"",
+    ));
+    let opts = options(&s, &replicate(&s, 2, &|| {}));
+    let saving = option(&opts, "nat+s3-gateway").saving_per_30d_usd.as_ref().unwrap();
+    assert_eq!(saving.mean, 0.0, "Docker Hub layers still cross the NAT");
+    let private = option(&opts, "vpc-endpoints");
+    assert!(private.cost_per_30d_usd.is_none());
+    assert!(private.unavailable.as_deref().unwrap().contains("`hourly`"), "{private:?}");
+    // the pool's image decides when the flow does not say
+    let ecr = "[deploy]\nflow_image = \"123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1\"";
+    let s = scenario(&format!(
+        "{}{ecr}\n",
+        hourly("[network]\negress = \"nat\"\ninternet = false", "")
+    ));
+    assert_eq!(s.flows[0].image_registry, (spotplan::scenario::ImageRegistry::Ecr, true));
+    let hub = "[deploy]\nflow_image = \"prefecthq/prefect:3-latest\"";
+    let s = scenario(&format!("{}{hub}\n", hourly("[network]\negress = \"nat\"", "")));
+    assert_eq!(s.flows[0].image_registry.0, spotplan::scenario::ImageRegistry::Other);
+}
+
+#[test]
+fn an_option_without_its_inputs_is_unpriced_never_zero() {
+    // public subnets, no image sizes: a NAT's per-GB charge cannot be billed
+    let src = hourly("[network]\negress = \"public-ip\"", "").replace("image_size = \"0.5 GB\"", "");
+    let s = scenario(&src);
+    let opts = options(&s, &replicate(&s, 2, &|| {}));
+    for name in ["nat", "nat+s3-gateway", "nat+s3-gateway+ecr-endpoints"] {
+        let o = option(&opts, name);
+        assert!(o.cost_per_30d_usd.is_none() && o.saving_per_30d_usd.is_none(), "{o:?}");
+        assert!(o.unavailable.as_deref().unwrap().contains("image_size"), "{o:?}");
+    }
+    // the private option is offered only when the scenario says nothing needs the internet
+    let o = option(&opts, "vpc-endpoints");
+    assert!(o.unavailable.as_deref().unwrap().contains("internet = false"), "{o:?}");
+    // a region without NAT rates: named, not zero
+    let src = hourly("[network]\negress = \"public-ip\"", "").replace("us-east-1", "eu-west-1");
+    let s = scenario(&src);
+    let opts = options(&s, &replicate(&s, 2, &|| {}));
+    let o = option(&opts, "nat");
+    assert!(o.unavailable.as_deref().unwrap().contains("nat_gateway_hour"), "{o:?}");
+}
+
+#[test]
+fn billing_again_equals_simulating_with_that_network() {
+    for file in ["scenarios/long-checkpointed.toml", "scenarios/nightly-batch-deadline.toml"] {
+        let src = std::fs::read_to_string(root().join(file)).unwrap();
+        let src = with_network(&src, "[network]\negress = \"nat\"\ninternet = false\nazs = 3")
+            .replace("replications = 200", "replications = 4");
+        let s = scenario(&src);
+        let reps = replicate(&s, 4, &|| {});
+        let opts = options(&s, &reps);
+        let stated = [
+            ("public-ip", "egress = \"public-ip\""),
+            ("nat", "egress = \"nat\""),
+            ("nat+s3-gateway", "egress = \"nat\"\ns3_gateway = true"),
+            (
+                "nat+s3-gateway+ecr-endpoints",
+                "egress = \"nat\"\ns3_gateway = true\necr_endpoints = true\nazs = 3",
+            ),
+            ("vpc-endpoints", "egress = \"vpc-endpoints\"\nendpoints = 6\nazs = 3"),
+        ];
+        for (name, net) in stated {
+            let other = scenario(&with_network(&src, &format!("[network]\n{net}")));
+            let theirs = replicate(&other, 4, &|| {});
+            let o = option(&opts, name);
+            let per30 = 30.0 * 24.0 / s.sim.horizon.hours_f64();
+            let simulated: Vec<f64> = theirs
+                .iter()
+                .zip(&reps)
+                .map(|(r, mine)| {
+                    assert_eq!(r.outcome.runs, mine.outcome.runs, "the network changes no run");
+                    assert_eq!(r.outcome.image_pull_gb, mine.outcome.image_pull_gb);
+                    let x = &r.outcome;
+                    (x.cost_public_ipv4_usd + x.cost_nat_usd + x.cost_vpc_endpoints_usd) * per30
+                })
+                .collect();
+            let want = spotplan::stats::Stat::of(&simulated);
+            let got = o.cost_per_30d_usd.as_ref().unwrap();
+            for (w, g) in [
+                (want.mean, got.mean),
+                (want.ci95_low, got.ci95_low),
+                (want.ci95_high, got.ci95_high),
+            ] {
+                assert!(
+                    (w - g).abs() <= 1e-9 * w.abs().max(1.0),
+                    "{file} {name}: billed again {got:?}, simulated {want:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn network_keys_are_checked() {
+    let bad = [
+        ("egress = \"public-ip\"\ns3_gateway = true", "applies only to egress = \"nat\""),
+        ("egress = \"vpc-endpoints\"\ninternet = true", "contradicts it"),
+        ("egress = \"nat\"\necr_endpoints = true", "needs `azs`"),
+        ("egress = \"nat\"\nazs = 9", "outside 1–6"),
+    ];
+    for (net, want) in bad {
+        let e = load(&hourly(&format!("[network]\n{net}"), "")).unwrap_err().to_string();
+        assert!(e.contains(want), "{net}: {e}");
+    }
+    let e = load(&hourly("[network]\negress = \"nat\"", "image_registry = \"dockerhub\""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not an image registry") && e.contains("image_registry"), "{e}");
+}
