@@ -30,6 +30,7 @@ tr.pareto td:first-child{border-left:4px solid #E69F00}\
 .scroll{overflow-x:auto;max-width:100%}\
 .todo{font-size:1.1em;background:#eef5fb;border-left:5px solid #0072B2;padding:.6em 1em}\
 .todo.none{background:#fdeeee;border-left-color:#D55E00}\
+.lever{background:#f4f9f1;border-left:5px solid #009E73;padding:.4em 1em}\
 table.summary td,table.summary th{font-size:14px;padding:5px 10px}\
 td.better{color:#00734f}td.worse{color:#b34700}\
 pre{background:#f4f4f4;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}\
@@ -58,6 +59,13 @@ fn summary(
         if rec.candidate.is_none() { " none" } else { "" },
         esc(&todo)
     );
+    if let Some(line) = current.and_then(super::sweep::other_lever) {
+        let _ = writeln!(
+            o,
+            "<p class=\"lever\" id=\"other-lever\">{}</p>",
+            esc(line.trim())
+        );
+    }
     let Some(i) = rec.candidate else {
         if let Some(c) = &rec.closest {
             let show = |v: f64| crate::sweep::objective::show(c.objective, v);
@@ -226,6 +234,47 @@ fn summary(
         o,
         "</ul><p><code>spotplan emit recommendation.json</code> writes the ECS, IAM and Prefect files for it.</p>"
     );
+    if let Some(cur) = current {
+        network(o, &cur.network);
+    }
+}
+
+/// The network options, billed on the pick's runs.
+fn network(o: &mut String, options: &[crate::sweep::network::NetworkOption]) {
+    if options.len() < 2 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<h3>Network options</h3><p>The recommended configuration's runs billed again under each way to wire the platform (spotplan does not change the network).</p><div class=\"scroll\"><table class=\"summary\" id=\"network-table\"><tr><th class=\"l\">network</th><th>network per 30 days</th><th>saves per 30 days</th><th class=\"l\">what it takes</th></tr>"
+    );
+    for n in options {
+        let money = |v: Option<f64>| v.map(|x| format!("${}", crate::units::num(x)));
+        let what = n
+            .unavailable
+            .iter()
+            .chain(
+                &n.assumptions
+                    .iter()
+                    .map(|a| format!("assumes {a}"))
+                    .collect::<Vec<_>>(),
+            )
+            .fold(esc(&n.what), |acc, x| format!("{acc}<br><i>{}</i>", esc(x)));
+        let _ = writeln!(
+            o,
+            "<tr><th class=\"l\">{}{}</th><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            esc(&n.name),
+            if n.current { " (today)" } else { "" },
+            money(n.cost_per_30d_usd.as_ref().map(|c| c.mean)).unwrap_or_else(|| "—".into()),
+            if n.current {
+                "—".into()
+            } else {
+                money(n.saving_per_30d_usd.as_ref().map(|c| c.mean)).unwrap_or_else(|| "—".into())
+            },
+            what
+        );
+    }
+    let _ = writeln!(o, "</table></div>");
 }
 
 /// The report page: the summary first (what to do, current against recommended, what to

@@ -82,7 +82,11 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", bill_line(&s.metrics, m.horizon_ms));
     let per30 = 30.0 * 86_400_000.0 / m.horizon_ms.max(1) as f64;
-    let _ = write!(o, "{}", network_lines(&s.network, s.metrics.cost_usd.mean * per30));
+    let _ = write!(
+        o,
+        "{}",
+        network_lines(&s.network, s.metrics.cost_usd.mean * per30)
+    );
     if !m.warnings.is_empty() {
         let _ = writeln!(o);
         for w in &m.warnings {

@@ -459,6 +459,36 @@ pub fn what_to_do(
     o
 }
 
+/// Line two of the headline: a network option that saves more than a change must (today's
+/// network against it, on the pick's runs), with what it changes besides the bill.
+pub fn other_lever(cur: &crate::sweep::compare::Current) -> Option<String> {
+    let best = crate::sweep::network::best(&cur.network, cur.material_usd)?;
+    let saving = best.saving_per_30d_usd.as_ref()?;
+    let today = cur.network.iter().find(|o| o.current)?;
+    let pick_saving = cur
+        .row("cost_per_30d_usd")
+        .map(|p| -p.b_minus_a.mean)
+        .unwrap_or(0.0);
+    Some(format!(
+        "\nAlso: {} instead of {} would save {} USD per 30 days{}{}{}; spotplan does not change \
+         your network (see the network options below).",
+        best.name,
+        today.name,
+        num(saving.mean),
+        if saving.mean > pick_saving {
+            ", more than the change above"
+        } else {
+            ""
+        },
+        best.caveat.map(|c| format!(" ({c})")).unwrap_or_default(),
+        if best.assumptions.is_empty() {
+            String::new()
+        } else {
+            format!(", assuming {}", best.assumptions.join("; "))
+        }
+    ))
+}
+
 /// Pretty JSON indented by two spaces (ready to paste, and within 100 columns).
 fn indented_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v)
@@ -476,8 +506,9 @@ pub fn recommendation_text(
     current: Option<&crate::sweep::compare::Current>,
 ) -> String {
     let mut o = super::fit(&format!(
-        "what to do: {}{}\n\n",
+        "what to do: {}{}{}\n\n",
         what_to_do(r, rec, current),
+        current.and_then(other_lever).unwrap_or_default(),
         if rec.candidate.is_some() {
             " The details follow."
         } else {
@@ -645,6 +676,18 @@ pub fn recommendation_text(
                 }
             }
             let _ = writeln!(o, "binding constraint: {}", rec.binding);
+            if let Some(cur) = current {
+                let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms.max(1) as f64;
+                let _ = write!(
+                    o,
+                    "{}",
+                    super::network_lines(&cur.network, m.cost_usd.mean * per30).replacen(
+                        "network options (",
+                        "network options on the pick's runs (",
+                        1
+                    )
+                );
+            }
             let _ = writeln!(o);
             let _ = writeln!(o, "ECS RunTask / service / cluster default strategy:");
             let _ = writeln!(o, "{}", indented_json(&rec.ecs));

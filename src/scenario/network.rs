@@ -88,8 +88,14 @@ pub const PRIVATE_ENDPOINTS: [(&str, &str); 5] = [
     ("ecs", "the worker's RunTask, DescribeTasks and StopTask"),
     ("ecr.api", "image manifests and authorisation"),
     ("ecr.dkr", "the Docker registry API of image pulls"),
-    ("logs", "the awslogs driver of the worker and every flow run"),
-    ("sqs", "prefect-aws's ECS observer, which the worker always starts"),
+    (
+        "logs",
+        "the awslogs driver of the worker and every flow run",
+    ),
+    (
+        "sqs",
+        "prefect-aws's ECS observer, which the worker always starts",
+    ),
 ];
 
 /// `[network]`, with its rates resolved.
@@ -270,7 +276,9 @@ impl NetworkSpec {
                     usd(self.per_gb)
                 );
                 if s3_gateway {
-                    t.push_str(" not from this region's ECR (an S3 gateway endpoint takes ECR layers)");
+                    t.push_str(
+                        " not from this region's ECR (an S3 gateway endpoint takes ECR layers)",
+                    );
                 }
                 if ecr_endpoint_azs > 0 {
                     t.push_str(&format!(
@@ -407,7 +415,14 @@ pub fn alternatives(s: &super::Scenario) -> Vec<Alternative> {
                 )
             })
         };
-        if matches!(egress, Egress::Nat { s3_gateway: true, .. }) && registry_assumed > 0 {
+        if matches!(
+            egress,
+            Egress::Nat {
+                s3_gateway: true,
+                ..
+            }
+        ) && registry_assumed > 0
+        {
             assumptions.push(format!(
                 "{registry_assumed} deployment(s) without image_registry pull from this region's ECR"
             ));
@@ -465,7 +480,10 @@ pub fn alternatives(s: &super::Scenario) -> Vec<Alternative> {
              {azs} AZ(s): ECR calls stay inside the VPC (not a saving: its per-GB effect is not \
              metered)"
         ),
-        one_gateway().into_iter().chain(azs_assumed.clone()).collect(),
+        one_gateway()
+            .into_iter()
+            .chain(azs_assumed.clone())
+            .collect(),
     );
     let secrets = match &s.deploy_section.api_key_parameter {
         Some(arn) if arn.contains(":secretsmanager:") => "secretsmanager",

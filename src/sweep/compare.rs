@@ -176,6 +176,8 @@ pub struct Current {
     pub keep: bool,
     /// Why, per deployment: today against the pick (means over the same replications).
     pub deployments: Vec<DeploymentRow>,
+    /// The network options, billed on the pick's runs (today's when there is no pick).
+    pub network: Vec<super::network::NetworkOption>,
 }
 
 /// One deployment today (the current configuration at its costliest reading) and under the
@@ -308,6 +310,10 @@ pub fn current(
         (Some(b), Some(v)) => deployment_rows(s, &run.scenarios[v], &a, b, per30),
         _ => Vec::new(),
     };
+    let network = match (&b, picked) {
+        (Some(b), Some(v)) => super::network::options(&run.scenarios[v], b),
+        _ => super::network::options(s, &a),
+    };
     let rows = b.map(|b| paired(&a, &b, per30)).unwrap_or_default();
     let same = picked.is_some_and(|v| s.same_configuration(&run.scenarios[v]));
     // the saving B − A is negative when B saves: its lower bound is −upper(B − A)
@@ -335,6 +341,7 @@ pub fn current(
             saving_lower_usd,
             material_usd,
             deployments,
+            network,
         },
         costs,
     )

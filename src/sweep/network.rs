@@ -46,7 +46,9 @@ pub fn options(s: &Scenario, reps: &[Replication]) -> Vec<NetworkOption> {
     let today: Vec<f64> = reps
         .iter()
         .map(|r| {
-            (r.outcome.cost_public_ipv4_usd + r.outcome.cost_nat_usd + r.outcome.cost_vpc_endpoints_usd)
+            (r.outcome.cost_public_ipv4_usd
+                + r.outcome.cost_nat_usd
+                + r.outcome.cost_vpc_endpoints_usd)
                 * per30
         })
         .collect();
@@ -57,8 +59,10 @@ pub fn options(s: &Scenario, reps: &[Replication]) -> Vec<NetworkOption> {
                 // what an option rests on matters only once it has figures
                 Err(why) => (Some(why.clone()), None, None),
                 Ok(spec) => {
-                    let cost: Vec<f64> =
-                        usage.iter().map(|u| spec.charges(u).total() * per30).collect();
+                    let cost: Vec<f64> = usage
+                        .iter()
+                        .map(|u| spec.charges(u).total() * per30)
+                        .collect();
                     let saving: Vec<f64> = today.iter().zip(&cost).map(|(t, c)| t - c).collect();
                     (None, Some(Stat::of(&cost)), Some(Stat::of(&saving)))
                 }
@@ -82,11 +86,12 @@ pub fn options(s: &Scenario, reps: &[Replication]) -> Vec<NetworkOption> {
 }
 
 /// The option that saves most against the scenario's own network, if its saving's 95% lower
-/// bound reaches `at_least` USD per 30 days.
+/// bound reaches `at_least` USD per 30 days. Tasks in private subnets are never advised to take
+/// public addresses here (a security decision, not a price): that option stays in the table.
 pub fn best(options: &[NetworkOption], at_least: f64) -> Option<&NetworkOption> {
     options
         .iter()
-        .filter(|o| !o.current)
+        .filter(|o| !o.current && o.name != "public-ip")
         .filter_map(|o| o.saving_per_30d_usd.as_ref().map(|s| (o, s)))
         .filter(|(_, s)| s.ci95_low >= at_least && s.mean > 0.0)
         .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then(b.0.name.cmp(&a.0.name)))

@@ -77,7 +77,10 @@ fn the_options_bill_what_hand_arithmetic_gives() {
         "",
     ));
     let reps = replicate(&s, 2, &|| {});
-    assert!(reps.iter().all(|r| r.outcome.runs == 24 && r.outcome.image_pull_gb == 12.0));
+    assert!(
+        reps.iter()
+            .all(|r| r.outcome.runs == 24 && r.outcome.image_pull_gb == 12.0)
+    );
     let opts = options(&s, &reps);
     let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
     let nat = 30.0 * (0.045 * 24.0 + 12.0 * 0.045); // 48.6
@@ -85,17 +88,35 @@ fn the_options_bill_what_hand_arithmetic_gives() {
     assert!(close(cost(option(&opts, "nat")), nat));
     let s3 = 30.0 * 0.045 * 24.0; // the layers bypass the NAT: 32.4
     assert!(close(cost(option(&opts, "nat+s3-gateway")), s3));
-    let saving = option(&opts, "nat+s3-gateway").saving_per_30d_usd.as_ref().unwrap();
+    let saving = option(&opts, "nat+s3-gateway")
+        .saving_per_30d_usd
+        .as_ref()
+        .unwrap();
     assert!(close(saving.mean, nat - s3) && close(saving.ci95_low, nat - s3));
     // two ECR interface endpoints in two AZs on top: 61.2
     let ecr = s3 + 30.0 * 2.0 * 2.0 * 0.01 * 24.0;
-    assert!(close(cost(option(&opts, "nat+s3-gateway+ecr-endpoints")), ecr));
+    assert!(close(
+        cost(option(&opts, "nat+s3-gateway+ecr-endpoints")),
+        ecr
+    ));
     // no NAT: ecs, ecr.api, ecr.dkr, logs, sqs and ssm in two AZs: 86.4
     let private = option(&opts, "vpc-endpoints");
-    assert!(close(cost(private), 30.0 * 6.0 * 2.0 * 0.01 * 24.0), "{private:?}");
-    assert!(private.what.contains("ecs, ecr.api, ecr.dkr, logs, sqs, ssm"), "{}", private.what);
     assert!(
-        private.assumptions.iter().any(|a| a.contains("worker image")),
+        close(cost(private), 30.0 * 6.0 * 2.0 * 0.01 * 24.0),
+        "{private:?}"
+    );
+    assert!(
+        private
+            .what
+            .contains("ecs, ecr.api, ecr.dkr, logs, sqs, ssm"),
+        "{}",
+        private.what
+    );
+    assert!(
+        private
+            .assumptions
+            .iter()
+            .any(|a| a.contains("worker image")),
         "the worker's Docker Hub image needs copying: {:?}",
         private.assumptions
     );
@@ -119,51 +140,91 @@ fn images_from_outside_ecr_keep_crossing_the_nat_and_block_the_private_option() 
         "image_registry = \"other\"",
     ));
     let opts = options(&s, &replicate(&s, 2, &|| {}));
-    let saving = option(&opts, "nat+s3-gateway").saving_per_30d_usd.as_ref().unwrap();
+    let saving = option(&opts, "nat+s3-gateway")
+        .saving_per_30d_usd
+        .as_ref()
+        .unwrap();
     assert_eq!(saving.mean, 0.0, "Docker Hub layers still cross the NAT");
     let private = option(&opts, "vpc-endpoints");
     assert!(private.cost_per_30d_usd.is_none());
-    assert!(private.unavailable.as_deref().unwrap().contains("`hourly`"), "{private:?}");
+    assert!(
+        private.unavailable.as_deref().unwrap().contains("`hourly`"),
+        "{private:?}"
+    );
     // the pool's image decides when the flow does not say
     let ecr = "[deploy]\nflow_image = \"123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1\"";
     let s = scenario(&format!(
         "{}{ecr}\n",
         hourly("[network]\negress = \"nat\"\ninternet = false", "")
     ));
-    assert_eq!(s.flows[0].image_registry, (spotplan::scenario::ImageRegistry::Ecr, true));
+    assert_eq!(
+        s.flows[0].image_registry,
+        (spotplan::scenario::ImageRegistry::Ecr, true)
+    );
     let hub = "[deploy]\nflow_image = \"prefecthq/prefect:3-latest\"";
-    let s = scenario(&format!("{}{hub}\n", hourly("[network]\negress = \"nat\"", "")));
-    assert_eq!(s.flows[0].image_registry.0, spotplan::scenario::ImageRegistry::Other);
+    let s = scenario(&format!(
+        "{}{hub}\n",
+        hourly("[network]\negress = \"nat\"", "")
+    ));
+    assert_eq!(
+        s.flows[0].image_registry.0,
+        spotplan::scenario::ImageRegistry::Other
+    );
 }
 
 #[test]
 fn an_option_without_its_inputs_is_unpriced_never_zero() {
     // public subnets, no image sizes: a NAT's per-GB charge cannot be billed
-    let src = hourly("[network]\negress = \"public-ip\"", "").replace("image_size = \"0.5 GB\"", "");
+    let src =
+        hourly("[network]\negress = \"public-ip\"", "").replace("image_size = \"0.5 GB\"", "");
     let s = scenario(&src);
     let opts = options(&s, &replicate(&s, 2, &|| {}));
     for name in ["nat", "nat+s3-gateway", "nat+s3-gateway+ecr-endpoints"] {
         let o = option(&opts, name);
-        assert!(o.cost_per_30d_usd.is_none() && o.saving_per_30d_usd.is_none(), "{o:?}");
-        assert!(o.unavailable.as_deref().unwrap().contains("image_size"), "{o:?}");
+        assert!(
+            o.cost_per_30d_usd.is_none() && o.saving_per_30d_usd.is_none(),
+            "{o:?}"
+        );
+        assert!(
+            o.unavailable.as_deref().unwrap().contains("image_size"),
+            "{o:?}"
+        );
     }
     // the private option is offered only when the scenario says nothing needs the internet
     let o = option(&opts, "vpc-endpoints");
-    assert!(o.unavailable.as_deref().unwrap().contains("internet = false"), "{o:?}");
+    assert!(
+        o.unavailable
+            .as_deref()
+            .unwrap()
+            .contains("internet = false"),
+        "{o:?}"
+    );
     // a region without NAT rates: named, not zero
     let src = hourly("[network]\negress = \"public-ip\"", "").replace("us-east-1", "eu-west-1");
     let s = scenario(&src);
     let opts = options(&s, &replicate(&s, 2, &|| {}));
     let o = option(&opts, "nat");
-    assert!(o.unavailable.as_deref().unwrap().contains("nat_gateway_hour"), "{o:?}");
+    assert!(
+        o.unavailable
+            .as_deref()
+            .unwrap()
+            .contains("nat_gateway_hour"),
+        "{o:?}"
+    );
 }
 
 #[test]
 fn billing_again_equals_simulating_with_that_network() {
-    for file in ["scenarios/long-checkpointed.toml", "scenarios/nightly-batch-deadline.toml"] {
+    for file in [
+        "scenarios/long-checkpointed.toml",
+        "scenarios/nightly-batch-deadline.toml",
+    ] {
         let src = std::fs::read_to_string(root().join(file)).unwrap();
-        let src = with_network(&src, "[network]\negress = \"nat\"\ninternet = false\nazs = 3")
-            .replace("replications = 200", "replications = 4");
+        let src = with_network(
+            &src,
+            "[network]\negress = \"nat\"\ninternet = false\nazs = 3",
+        )
+        .replace("replications = 200", "replications = 4");
         let s = scenario(&src);
         let reps = replicate(&s, 4, &|| {});
         let opts = options(&s, &reps);
@@ -175,7 +236,10 @@ fn billing_again_equals_simulating_with_that_network() {
                 "nat+s3-gateway+ecr-endpoints",
                 "egress = \"nat\"\ns3_gateway = true\necr_endpoints = true\nazs = 3",
             ),
-            ("vpc-endpoints", "egress = \"vpc-endpoints\"\nendpoints = 6\nazs = 3"),
+            (
+                "vpc-endpoints",
+                "egress = \"vpc-endpoints\"\nendpoints = 6\nazs = 3",
+            ),
         ];
         for (name, net) in stated {
             let other = scenario(&with_network(&src, &format!("[network]\n{net}")));
@@ -186,7 +250,10 @@ fn billing_again_equals_simulating_with_that_network() {
                 .iter()
                 .zip(&reps)
                 .map(|(r, mine)| {
-                    assert_eq!(r.outcome.runs, mine.outcome.runs, "the network changes no run");
+                    assert_eq!(
+                        r.outcome.runs, mine.outcome.runs,
+                        "the network changes no run"
+                    );
                     assert_eq!(r.outcome.image_pull_gb, mine.outcome.image_pull_gb);
                     let x = &r.outcome;
                     (x.cost_public_ipv4_usd + x.cost_nat_usd + x.cost_vpc_endpoints_usd) * per30
@@ -211,17 +278,128 @@ fn billing_again_equals_simulating_with_that_network() {
 #[test]
 fn network_keys_are_checked() {
     let bad = [
-        ("egress = \"public-ip\"\ns3_gateway = true", "applies only to egress = \"nat\""),
-        ("egress = \"vpc-endpoints\"\ninternet = true", "contradicts it"),
+        (
+            "egress = \"public-ip\"\ns3_gateway = true",
+            "applies only to egress = \"nat\"",
+        ),
+        (
+            "egress = \"vpc-endpoints\"\ninternet = true",
+            "contradicts it",
+        ),
         ("egress = \"nat\"\necr_endpoints = true", "needs `azs`"),
         ("egress = \"nat\"\nazs = 9", "outside 1–6"),
     ];
     for (net, want) in bad {
-        let e = load(&hourly(&format!("[network]\n{net}"), "")).unwrap_err().to_string();
+        let e = load(&hourly(&format!("[network]\n{net}"), ""))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(want), "{net}: {e}");
     }
-    let e = load(&hourly("[network]\negress = \"nat\"", "image_registry = \"dockerhub\""))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("not an image registry") && e.contains("image_registry"), "{e}");
+    let e = load(&hourly(
+        "[network]\negress = \"nat\"",
+        "image_registry = \"dockerhub\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("not an image registry") && e.contains("image_registry"),
+        "{e}"
+    );
+}
+
+#[test]
+fn recommend_names_a_network_lever_that_saves_more_and_never_the_one_in_place() {
+    // a 3 GB image pulled every hour through a NAT: ~97 USD of NAT data a month that an S3
+    // gateway endpoint removes, far more than spot can save on 10-minute runs
+    let src = hourly("[network]\negress = \"nat\"", "image_registry = \"ecr\"")
+        .replace("image_size = \"0.5 GB\"", "image_size = \"3 GB\"")
+        .replace("horizon = \"1d\"", "horizon = \"7d\"");
+    let run = |src: &str, tag: &str| {
+        let f =
+            std::env::temp_dir().join(format!("spotplan-net-{tag}-{}.toml", std::process::id()));
+        std::fs::write(&f, src).unwrap();
+        let o = crate::common::spotplan(&["recommend", f.to_str().unwrap(), "-q", "-n", "6"]);
+        let j = crate::common::spotplan(&[
+            "recommend",
+            f.to_str().unwrap(),
+            "-q",
+            "-n",
+            "6",
+            "--format",
+            "json",
+        ]);
+        let _ = std::fs::remove_file(&f);
+        let text = crate::common::stdout(&o);
+        let json: serde_json::Value = serde_json::from_slice(&j.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", crate::common::stderr(&j)));
+        (text, json)
+    };
+    let (text, json) = run(&src, "nat");
+    let head: String = text.split("\n\n").next().unwrap().to_string();
+    assert!(
+        head.contains("Also: nat+s3-gateway instead of nat would save"),
+        "line two names the S3 gateway: {head}"
+    );
+    let net = json["current"]["network"].as_array().unwrap();
+    let s3 = net.iter().find(|o| o["name"] == "nat+s3-gateway").unwrap();
+    // 7 days × 24 pulls × 3 GB × 0.045 USD, per 30 days: 97.2 USD
+    let saving = s3["saving_per_30d_usd"]["mean"].as_f64().unwrap();
+    assert!((saving - 97.2).abs() < 1e-6, "{saving}");
+    assert!(
+        text.contains("network options on the pick's runs"),
+        "{text}"
+    );
+    // with the endpoint already in place the headline says nothing about the network
+    let (text, json) = run(
+        &src.replace("egress = \"nat\"", "egress = \"nat\"\ns3_gateway = true"),
+        "s3",
+    );
+    let head: String = text.split("\n\n").next().unwrap().to_string();
+    assert!(!head.contains("Also:"), "{head}");
+    let net = json["current"]["network"].as_array().unwrap();
+    assert_eq!(net[0]["name"], "nat+s3-gateway");
+    assert_eq!(net[0]["current"], true);
+}
+
+#[test]
+fn the_report_page_shows_the_lever_and_the_network_table() {
+    let src = hourly("[network]\negress = \"nat\"", "image_registry = \"ecr\"")
+        .replace("image_size = \"0.5 GB\"", "image_size = \"3 GB\"")
+        .replace("horizon = \"1d\"", "horizon = \"7d\"");
+    let dir = std::env::temp_dir().join(format!("spotplan-net-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("s.toml");
+    std::fs::write(&f, &src).unwrap();
+    let out = dir.join("out");
+    let o = crate::common::spotplan(&[
+        "report",
+        f.to_str().unwrap(),
+        "-q",
+        "-n",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let lever = html.split("id=\"other-lever\">").nth(1).expect("line two");
+    assert!(
+        lever.starts_with("Also: nat+s3-gateway instead of nat would save 97.2"),
+        "{lever}"
+    );
+    let table = html
+        .split("id=\"network-table\">")
+        .nth(1)
+        .expect("the table");
+    let table = table.split("</table>").next().unwrap();
+    assert!(
+        table.contains("<th class=\"l\">nat (today)</th>"),
+        "{table}"
+    );
+    assert!(
+        table.contains("<td>$97.2"),
+        "the saving in dollars: {table}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

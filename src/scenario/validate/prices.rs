@@ -210,8 +210,18 @@ pub(super) fn network(
                 }
                 "vpc-endpoints" => {
                     only(cx, "nat_gateways", n.nat_gateways.is_some(), "\"nat\"");
-                    only(cx, "s3_gateway", n.s3_gateway.is_some(), "\"nat\" (vpc-endpoints includes it)");
-                    only(cx, "ecr_endpoints", n.ecr_endpoints.is_some(), "\"nat\" (vpc-endpoints includes them)");
+                    only(
+                        cx,
+                        "s3_gateway",
+                        n.s3_gateway.is_some(),
+                        "\"nat\" (vpc-endpoints includes it)",
+                    );
+                    only(
+                        cx,
+                        "ecr_endpoints",
+                        n.ecr_endpoints.is_some(),
+                        "\"nat\" (vpc-endpoints includes them)",
+                    );
                     if n.internet == Some(true) {
                         cx.err(
                             &p.key("internet"),
