@@ -64,6 +64,37 @@ fn header(r: &SweepResult) -> String {
             100.0 * m.on_demand_discount
         );
     }
+    for (name, d) in &m.deployment_objectives {
+        let limits: Vec<String> = [
+            ("crashed or failed", d.max_crashed.map(crate::units::pct)),
+            (
+                "deadline misses",
+                d.max_deadline_miss.map(crate::units::pct),
+            ),
+            (
+                "p95 latency",
+                d.max_p95_latency_ms
+                    .map(|ms| crate::units::duration(ms as f64 / 1000.0)),
+            ),
+            (
+                "cost per 30 days",
+                d.max_monthly_cost.map(|c| format!("{} USD", num(c))),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k} ≤ {v}")))
+        .collect();
+        let _ = writeln!(o, "objectives of `{name}`: {}", limits.join(", "));
+    }
+    for u in &m.objectives.unreachable {
+        let _ = writeln!(
+            o,
+            "objective unreachable: {}; so `{}` is not held to it, keeps today's option unless \
+             another is cheaper and no worse on it, and its runs are left out of platform-wide \
+             rate objectives",
+            u.cause, u.objective
+        );
+    }
     if r.candidates.iter().any(|c| c.readings.len() > 1) {
         let _ = writeln!(
             o,
@@ -209,7 +240,10 @@ fn short_flags(c: &crate::sweep::result::CandidateResult) -> String {
     let mut f = String::new();
     for (on, ch) in [
         (c.feasible, 'F'),
-        (c.checks.iter().any(|x| !x.met()), 'X'),
+        (
+            c.checks.iter().any(|x| !x.met()) || !c.deployment_objectives.is_empty(),
+            'X',
+        ),
         (!c.deployment_guard.is_empty(), 'G'),
         (c.pareto, 'P'),
         (c.eliminated.is_some(), 'D'),
@@ -548,7 +582,7 @@ pub fn recommendation_text(
             );
             let _ = writeln!(
                 o,
-                "  {:<22} {:<34} {:>15} {:>11} {:>11}",
+                "  {:<20} {:<32} {:>15} {:>13} {:>13}",
                 "deployment", "today → pick", "USD/30d", "crashed", "missed"
             );
             let short = |x: &str| x.replace("FARGATE_SPOT", "SPOT").replace("FARGATE", "OD");
@@ -567,9 +601,9 @@ pub fn recommendation_text(
                     |v: [f64; 2], k: f64, p: usize| format!("{:.p$}→{:.p$}", k * v[0], k * v[1]);
                 let _ = writeln!(
                     o,
-                    "  {:<22} {:<34} {:>15} {:>11} {:>11}",
-                    crate::units::clip(&d.deployment, 22),
-                    crate::units::clip(&change, 34),
+                    "  {:<20} {:<32} {:>15} {:>13} {:>13}",
+                    crate::units::clip(&d.deployment, 20),
+                    crate::units::clip(&change, 32),
                     two(d.cost_per_30d_usd, 1.0, 2),
                     two(d.crash_rate, 100.0, 2),
                     two(d.deadline_miss_rate, 100.0, 2)

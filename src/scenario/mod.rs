@@ -53,7 +53,7 @@ pub fn load_with(
     s.source.sections = sections;
     // (the objectives assumed for a file without any are part of building the scenario)
     if let Some(none) = overrides.assumed_objectives {
-        if !s.objectives.any() {
+        if !s.objectives.any() && s.flows.iter().all(|f| f.objectives.is_none()) {
             s.objectives = Objectives::default_for(&s, none);
         } else if overrides.deployment_guard != Some(false) {
             s.objectives.deployment_guard = Some(types::DEPLOYMENT_GUARD);

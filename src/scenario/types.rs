@@ -579,6 +579,8 @@ pub struct FlowSpec {
     pub concurrency_limit: Option<u32>,
     /// Compressed image size, GB (10^9 bytes): pulled again by every attempt.
     pub image_gb: Option<f64>,
+    /// Its own objectives (`[[flow]] objectives`), if any.
+    pub objectives: Option<DeploymentObjectives>,
     /// Where its image comes from, and whether the scenario says so (else this region's ECR
     /// is assumed, and said wherever it decides a network figure).
     pub image_registry: (ImageRegistry, bool),
@@ -663,6 +665,41 @@ pub struct Objectives {
     /// difference, same replications), as a fraction (0.005 = 0.5 points). Set for the
     /// commands that pick, unless turned off.
     pub deployment_guard: Option<f64>,
+    /// Deployment objectives all on demand misses (found by the sweep from its baseline).
+    pub unreachable: Vec<Unreachable>,
+}
+
+/// One deployment's own objectives: its runs' rates and p95 latency, its tasks' cost per 30
+/// days (at the platform-wide confidence).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct DeploymentObjectives {
+    /// Max deadline-miss rate of its runs.
+    pub max_deadline_miss: Option<f64>,
+    /// Max crashed-or-failed rate of its runs.
+    pub max_crashed: Option<f64>,
+    /// Max p95 latency of its runs, ms.
+    pub max_p95_latency_ms: Option<u64>,
+    /// Max cost of its tasks per 30 days, USD.
+    pub max_monthly_cost: Option<f64>,
+}
+
+/// A deployment objective that all on demand misses: no choice of provider can meet it, so it
+/// is not checked, the deployment keeps today's option unless another is cheaper and no
+/// worse on that metric, and its runs are left out of platform-wide rate objectives.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Unreachable {
+    /// The deployment.
+    pub deployment: String,
+    /// Its index in the scenario.
+    pub flow: usize,
+    /// `max_crashed`, `max_deadline_miss` or `max_p95_latency`.
+    pub objective: &'static str,
+    /// All on demand's mean of it (a rate, or seconds).
+    pub on_demand: f64,
+    /// Its limit (a rate, or seconds).
+    pub limit: f64,
+    /// Why, in words.
+    pub cause: String,
 }
 
 /// The deployment guard's default: 0.5 points above all on demand.

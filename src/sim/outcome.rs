@@ -88,6 +88,10 @@ pub struct FlowOutcome {
     pub public_ip_ms: u64,
     /// Image data pulled, GB.
     pub image_pull_gb: f64,
+    /// p95 latency of its completed runs, ms: kept only for a deployment with its own
+    /// `max_p95_latency` objective (else 0).
+    #[serde(default)]
+    pub latency_p95_ms: u64,
 }
 
 impl RunOutcome {

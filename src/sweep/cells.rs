@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::objective::{checks, guard_misses};
+use super::objective::{checks, deployment_objective_misses, guard_misses};
 use super::summary::{Replication, metrics_of};
 use crate::scenario::{Objectives, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
@@ -279,6 +279,19 @@ fn eliminate(
                 ));
             }
             all_met &= cs.iter().all(|x| x.met());
+            // each deployment's own objectives, as feasibility will judge them
+            let reps = m.replications_of(v);
+            let own = deployment_objective_misses(&cands[v], &reps, RACING_CONFIDENCE);
+            all_met &= own.is_empty();
+            if violation.is_none()
+                && let Some(g) = own.iter().find(|g| g.lower > g.limit)
+            {
+                violation = Some((
+                    v,
+                    format!("misses `{}`'s own {}", g.deployment, g.metric),
+                    format!("lower bound {:.4} > {}", g.lower, g.limit),
+                ));
+            }
             // the deployment guard, as feasibility will judge it
             if let Some(limit) = o.deployment_guard {
                 let reps = m.replications_of(v);

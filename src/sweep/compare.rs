@@ -272,6 +272,10 @@ pub fn current(
     pick: Option<usize>,
     materiality: Materiality,
 ) -> (Current, Vec<f64>) {
+    // judged as the sweep judged its candidates: deployment objectives all on demand misses
+    let mut judged = s.clone();
+    judged.objectives.unreachable = run.result.meta.objectives.unreachable.clone();
+    let s = &judged;
     let m = &run.matrix;
     let n = m.replications as usize;
     let kept = |v: usize| -> Option<Vec<Replication>> {
@@ -358,4 +362,5 @@ fn judged_feasible(s: &crate::scenario::Scenario, reps: &[Replication]) -> bool 
             .all(super::objective::Check::met)
         && o.deployment_guard
             .is_none_or(|l| super::objective::guard_misses(s, reps, l, o.confidence).is_empty())
+        && super::objective::deployment_objective_misses(s, reps, o.confidence).is_empty()
 }

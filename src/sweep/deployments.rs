@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
 use super::cells::{Control, Matrix, fill_baselines, run_cells};
-use super::objective::{checks, guard_misses};
+use super::objective::{checks, deployment_objective_misses, guard_misses};
 use super::select::{self, Limits, Part, Problem};
 use super::summary::{Replication, metrics_of};
 use crate::model::{Placement, PlacementSpec, Provider, SimTime};
@@ -144,7 +144,7 @@ pub(crate) fn search(
             let baselines: Vec<RunOutcome> = g.matrix.baselines.iter().flatten().cloned().collect();
             let Some(mut p) = problem(base, retry, ck, &worlds, &baselines) else {
                 found.rejected.push(format!(
-                    "{}: some deployment breaks the deployment guard on every option",
+                    "{}: some deployment breaks the deployment guard or its own objectives on every option",
                     crate::scenario::spec::retry_spec(retry)
                 ));
                 continue;
@@ -187,6 +187,9 @@ pub(crate) fn search(
                     for m in guard_misses(&g.scenarios[row], &reps, limit, conf) {
                         missed.push(format!("the deployment guard (`{}`)", m.deployment));
                     }
+                }
+                for m in deployment_objective_misses(&g.scenarios[row], &reps, conf) {
+                    missed.push(format!("`{}`'s own {}", m.deployment, m.metric));
                 }
                 if missed.is_empty() {
                     break;
@@ -331,39 +334,77 @@ fn problem(
     let mut by_name: Vec<usize> = (0..n).collect();
     by_name.sort_by(|&a, &b| base.flows[a].name.cmp(&base.flows[b].name));
     let (parts_of, current_of) = (&parts, &current);
-    // the guard is per deployment: an option that breaks it is not offered
+    // the guard and each deployment's own objectives: an option that breaks them is not
+    // offered (each flow's figures in a world are its figures under that option)
+    let world_reps: Vec<Vec<Replication>> = worlds
+        .iter()
+        .map(|w| {
+            w.iter()
+                .zip(baselines)
+                .map(|(x, b)| Replication {
+                    outcome: x.clone(),
+                    baseline_cost_usd: b.cost_usd,
+                    baseline_flows: b.flows.clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let misses: Vec<Vec<String>> = world_reps
+        .iter()
+        .map(|reps| {
+            let guard = o
+                .deployment_guard
+                .map(|limit| guard_misses(base, reps, limit, o.confidence))
+                .unwrap_or_default();
+            guard
+                .into_iter()
+                .chain(deployment_objective_misses(base, reps, o.confidence))
+                .map(|m| m.deployment)
+                .collect()
+        })
+        .collect();
     let mut allowed = Vec::new();
-    if let Some(limit) = o.deployment_guard {
-        let misses: Vec<Vec<String>> = worlds
-            .iter()
-            .map(|w| {
-                let reps: Vec<Replication> = w
-                    .iter()
-                    .zip(baselines)
-                    .map(|(x, b)| Replication {
-                        outcome: x.clone(),
-                        baseline_cost_usd: b.cost_usd,
-                        baseline_flows: b.flows.clone(),
-                    })
-                    .collect();
-                guard_misses(base, &reps, limit, o.confidence)
-                    .into_iter()
-                    .map(|m| m.deployment)
-                    .collect()
-            })
+    for flow in &base.flows {
+        let ok: Vec<usize> = (0..OPTIONS.len())
+            .filter(|&k| !misses[k].contains(&flow.name))
             .collect();
-        for flow in &base.flows {
-            let ok: Vec<usize> = (0..OPTIONS.len())
-                .filter(|&k| !misses[k].contains(&flow.name))
-                .collect();
-            if ok.is_empty() {
-                return None;
-            }
-            allowed.push(ok);
+        if ok.is_empty() {
+            return None;
         }
-    } else {
-        allowed = vec![(0..OPTIONS.len()).collect(); n];
+        allowed.push(ok);
     }
+    // a deployment whose own objective is unreachable keeps today's option unless another is
+    // cheaper and no worse on that objective's metric
+    let metric_of = |k: usize, f: usize, objective: &str| -> f64 {
+        let p: &Vec<Part> = &parts[f][k];
+        let sum = |g: &dyn Fn(&Part) -> u64| p.iter().map(g).sum::<u64>() as f64;
+        let rate = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        match objective {
+            "max_crashed" => rate(sum(&|x| x.bad), sum(&|x| x.runs)),
+            "max_deadline_miss" => rate(sum(&|x| x.misses), sum(&|x| x.deadline_runs)),
+            _ => {
+                let w = &worlds[k];
+                w.iter()
+                    .map(|x| x.flows[f].latency_p95_ms as f64)
+                    .sum::<f64>()
+                    / w.len().max(1) as f64
+            }
+        }
+    };
+    let cost_of = |k: usize, f: usize| parts[f][k].iter().map(|x| x.cost).sum::<f64>();
+    for u in &o.unreachable {
+        let Some(today) = current[u.flow] else {
+            continue;
+        };
+        allowed[u.flow].retain(|&k| {
+            k == today
+                || (cost_of(k, u.flow) < cost_of(today, u.flow)
+                    && metric_of(k, u.flow, u.objective) <= metric_of(today, u.flow, u.objective))
+        });
+    }
+    let counted: Vec<bool> = (0..n)
+        .map(|f| !o.unreachable.iter().any(|u| u.flow == f))
+        .collect();
     // a deployment moved from today's option to a less reliable one must save enough itself
     let per30 = 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64;
     for (f, ok) in allowed.iter_mut().enumerate() {
@@ -398,7 +439,7 @@ fn problem(
             confidence: o.confidence,
         },
         allowed,
-        counted: Vec::new(),
+        counted,
         current,
         by_name,
         excluded: Vec::new(),

@@ -74,6 +74,8 @@ pub fn execute(
     let (mut candidates, mut scenarios) = prepare(base, spec)?;
     let reps = spec.replications;
     let mut matrix = Matrix::new(scenarios.len(), reps);
+    let judged = with_unreachable(base, &mut scenarios, &mut matrix, ctl);
+    let base = &judged;
     let adaptive = spec.adaptive && shard.is_none();
     let (rounds, eliminated) = if adaptive {
         let g = groups(&candidates);
@@ -118,6 +120,29 @@ pub fn execute(
     Ok(finish(
         base, candidates, scenarios, matrix, racing, found, ctl,
     ))
+}
+
+/// `base` as the sweep judges it: with each deployment objective that all on demand misses
+/// ([`super::objective::unreachable`], from every replication's baseline, run first) set on
+/// it and on every variant.
+fn with_unreachable(
+    base: &Scenario,
+    scenarios: &mut [Scenario],
+    matrix: &mut Matrix,
+    ctl: &Control,
+) -> Scenario {
+    let mut judged = base.clone();
+    if base.flows.iter().all(|f| f.objectives.is_none()) {
+        return judged;
+    }
+    super::cells::fill_baselines(base, matrix, ctl);
+    let baselines: Vec<RunOutcome> = matrix.baselines.iter().flatten().cloned().collect();
+    let list = super::objective::unreachable(base, &baselines);
+    for v in scenarios.iter_mut() {
+        v.objectives.unreachable = list.clone();
+    }
+    judged.objectives.unreachable = list;
+    judged
 }
 
 /// The per-deployment phase: candidates (and matrix rows) added after the grid's, each
@@ -485,6 +510,8 @@ fn merge_shards(base: &Scenario, shards: &[ShardFile]) -> Result<SweepRun, Strin
     };
     // the per-deployment phase needs every grid cell, so it runs here, as one machine would
     let (mut candidates, mut scenarios) = (candidates, scenarios);
+    let judged = with_unreachable(base, &mut scenarios, &mut matrix, &ctl);
+    let base = &judged;
     let found = per_deployment(
         base,
         &spec,

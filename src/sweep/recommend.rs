@@ -252,6 +252,9 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
             if !c.deployment_guard.is_empty() {
                 failing.entry("deployment_guard").or_default().push(i);
             }
+            if !c.deployment_objectives.is_empty() {
+                failing.entry("deployment objectives").or_default().push(i);
+            }
             if c.checks.iter().all(Check::met) && c.eliminated.is_some() {
                 failing.entry("racing").or_default().push(i);
             }
@@ -275,6 +278,17 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
                         super::objective::show(c.objective, c.upper),
                         super::objective::show(c.objective, c.limit)
                     )
+                })
+                .or_else(|| {
+                    let g = ex.deployment_objectives.first()?;
+                    Some(format!(
+                        " (e.g. {}: `{}` {} upper bound {} > {})",
+                        ex.label,
+                        g.deployment,
+                        g.metric,
+                        super::objective::show(g.metric, g.upper),
+                        super::objective::show(g.metric, g.limit)
+                    ))
                 })
                 .or_else(|| {
                     let g = ex.deployment_guard.first()?;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::candidate::Candidate;
 use super::cells::{Elimination, Matrix, Round};
-use super::objective::{Check, GuardMiss, checks, guard_misses};
+use super::objective::{Check, GuardMiss, checks, deployment_objective_misses, guard_misses};
 use super::summary::{Meta, Metrics, meta_of, metrics_of};
 use crate::scenario::Scenario;
 use crate::stats::Stat;
@@ -77,6 +77,10 @@ pub struct CandidateResult {
     /// any makes the candidate infeasible.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deployment_guard: Vec<GuardMiss>,
+    /// Deployments that miss their own objectives (`metric` names the objective, `increase`
+    /// is its mean; at their worst reading); any makes the candidate infeasible.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deployment_objectives: Vec<GuardMiss>,
     /// Every objective met with that confidence (and not eliminated).
     pub feasible: bool,
     /// On the cost / reliability Pareto front.
@@ -152,6 +156,20 @@ pub(crate) fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     front
 }
 
+/// Keeps, for each deployment and metric, the miss with the highest upper bound.
+fn worst_of_each(into: &mut Vec<GuardMiss>, from: Vec<GuardMiss>) {
+    for g in from {
+        match into
+            .iter_mut()
+            .find(|x| x.deployment == g.deployment && x.metric == g.metric)
+        {
+            Some(x) if x.upper < g.upper => *x = g,
+            Some(_) => {}
+            None => into.push(g),
+        }
+    }
+}
+
 /// Builds the result from the matrix.
 pub(crate) fn assemble(
     base: &Scenario,
@@ -173,6 +191,7 @@ pub(crate) fn assemble(
             let mut readings = Vec::new();
             let mut per: Vec<(Metrics, Vec<Check>, usize)> = Vec::new();
             let mut guard: Vec<GuardMiss> = Vec::new();
+            let mut own: Vec<GuardMiss> = Vec::new();
             for (&v, reading) in c.variants.iter().zip(&c.readings) {
                 let reps = m.replications_of(v);
                 let metrics = metrics_of(&scens[v], &reps);
@@ -182,6 +201,7 @@ pub(crate) fn assemble(
                     .deployment_guard
                     .map(|l| guard_misses(&scens[v], &reps, l, confidence))
                     .unwrap_or_default();
+                let own_misses = deployment_objective_misses(&scens[v], &reps, confidence);
                 readings.push(ReadingResult {
                     placement: reading.name().to_string(),
                     variant: v,
@@ -190,19 +210,14 @@ pub(crate) fn assemble(
                     crash_rate: metrics.crash_rate,
                     deadline_miss_rate: metrics.deadline_miss_rate,
                     latency_p95_s: metrics.latency_p95_s,
-                    feasible: reps.len() >= 2 && cs.iter().all(Check::met) && misses.is_empty(),
+                    feasible: reps.len() >= 2
+                        && cs.iter().all(Check::met)
+                        && misses.is_empty()
+                        && own_misses.is_empty(),
                 });
                 // the worst reading of each deployment and metric
-                for g in misses {
-                    match guard
-                        .iter_mut()
-                        .find(|x| x.deployment == g.deployment && x.metric == g.metric)
-                    {
-                        Some(x) if x.upper < g.upper => *x = g,
-                        Some(_) => {}
-                        None => guard.push(g),
-                    }
-                }
+                worst_of_each(&mut guard, misses);
+                worst_of_each(&mut own, own_misses);
                 per.push((metrics, cs, reps.len()));
             }
             let worst = (0..per.len())
@@ -245,6 +260,7 @@ pub(crate) fn assemble(
                 eliminated,
                 checks: cs,
                 deployment_guard: guard,
+                deployment_objectives: own,
                 feasible,
                 pareto: false,
                 metrics: per.swap_remove(worst).0,

@@ -108,6 +108,10 @@ pub struct Meta {
     pub price_source: PriceSource,
     /// The scenario's objectives (what `recommend` must satisfy).
     pub objectives: crate::scenario::Objectives,
+    /// Each deployment's own objectives, by deployment.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub deployment_objectives:
+        std::collections::BTreeMap<String, crate::scenario::DeploymentObjectives>,
     /// Trap warnings.
     pub warnings: Vec<Warning>,
     /// What the run was estimated to cost before it started (`--dry-run` prints it alone).
@@ -179,6 +183,70 @@ pub struct Metrics {
     /// Runs with a deadline pooled over the replications (the miss rate's trials).
     #[serde(skip)]
     pub deadline_runs_pooled: f64,
+    /// The platform-wide rates the objectives are checked on when deployments whose own
+    /// objective is unreachable are left out of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objective_rates: Option<ObjectiveRates>,
+}
+
+/// Platform-wide crashed and deadline-miss rates without the runs of some deployments.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectiveRates {
+    /// The deployments left out.
+    pub left_out: Vec<String>,
+    /// Crashed or failed, as a fraction of the other deployments' runs.
+    pub crash_rate: Stat,
+    /// Deadline misses, as a fraction of the other deployments' runs with a deadline.
+    pub deadline_miss_rate: Stat,
+    /// Their runs, pooled.
+    #[serde(skip)]
+    pub runs_pooled: f64,
+    /// Their runs with a deadline, pooled.
+    #[serde(skip)]
+    pub deadline_runs_pooled: f64,
+}
+
+/// The platform-wide rates without the deployments whose own objective is unreachable
+/// (`None` when there are none).
+fn objective_rates(s: &Scenario, reps: &[Replication]) -> Option<ObjectiveRates> {
+    let out: Vec<usize> = s.objectives.unreachable.iter().map(|u| u.flow).collect();
+    if out.is_empty() || reps.iter().any(|r| r.outcome.flows.len() != s.flows.len()) {
+        return None;
+    }
+    let kept = |r: &Replication| {
+        r.outcome
+            .flows
+            .iter()
+            .enumerate()
+            .filter(|(f, _)| !out.contains(f))
+            .fold([0u64; 4], |a, (_, x)| {
+                [
+                    a[0] + x.runs,
+                    a[1] + x.crashed_or_failed,
+                    a[2] + x.deadline_runs,
+                    a[3] + x.deadline_misses,
+                ]
+            })
+    };
+    let counts: Vec<[u64; 4]> = reps.iter().map(kept).collect();
+    let rate = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let runs: f64 = counts.iter().map(|c| c[0] as f64).sum();
+    let druns: f64 = counts.iter().map(|c| c[2] as f64).sum();
+    let mut left_out: Vec<String> = out.iter().map(|&f| s.flows[f].name.clone()).collect();
+    left_out.dedup();
+    Some(ObjectiveRates {
+        left_out,
+        crash_rate: Stat::proportion(
+            &counts.iter().map(|c| rate(c[1], c[0])).collect::<Vec<_>>(),
+            runs,
+        ),
+        deadline_miss_rate: Stat::proportion(
+            &counts.iter().map(|c| rate(c[3], c[2])).collect::<Vec<_>>(),
+            druns,
+        ),
+        runs_pooled: runs,
+        deadline_runs_pooled: druns,
+    })
 }
 
 impl Metrics {
@@ -377,6 +445,7 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         deadline_miss_rate: share(&|r| r.outcome.deadline_miss_rate(), deadline_runs),
         runs_pooled: runs,
         deadline_runs_pooled: deadline_runs,
+        objective_rates: objective_rates(s, reps),
     }
 }
 
@@ -475,6 +544,11 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         retry_policy: s.retry.name(),
         price_source: s.prices.source.clone(),
         objectives: s.objectives.clone(),
+        deployment_objectives: s
+            .flows
+            .iter()
+            .filter_map(|f| f.objectives.clone().map(|o| (f.name.clone(), o)))
+            .collect(),
         warnings: warnings(s),
         work_estimate: crate::sim::budget::estimate(s, 2, replications as u64, replications as u64),
     }

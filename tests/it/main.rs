@@ -14,6 +14,7 @@ mod errors;
 mod hostile;
 mod moto;
 mod network;
+mod objectives;
 mod oracle;
 mod placement;
 mod pricing;

@@ -315,6 +315,28 @@ pub(super) fn flow(
             }
         },
     };
+    let objectives = f.objectives.as_ref().map(|o| {
+        let at = p.key("objectives");
+        if o.confidence.is_some() {
+            cx.err(
+                &at.key("confidence"),
+                "the confidence is platform-wide: set it under [objectives]",
+            );
+        }
+        if o.max_deadline_miss.is_some() && f.deadline.is_none() {
+            cx.err(
+                &at.key("max_deadline_miss"),
+                format!("flow `{}` has no `deadline` to miss", f.name),
+            );
+        }
+        let v = super::grid::objectives(cx, o, &at);
+        DeploymentObjectives {
+            max_deadline_miss: v.max_deadline_miss,
+            max_crashed: v.max_crashed,
+            max_p95_latency_ms: v.max_p95_latency_ms,
+            max_monthly_cost: v.max_monthly_cost,
+        }
+    });
     let image_registry = match f.image_registry.as_deref() {
         None => (ImageRegistry::Ecr, false),
         Some("ecr") => (ImageRegistry::Ecr, true),
@@ -342,6 +364,7 @@ pub(super) fn flow(
         concurrency_limit: f.concurrency_limit,
         image_gb,
         image_registry,
+        objectives,
         engine_startup: engine_startup?,
         engine_startup_stated: f.engine_startup.is_some(),
         tasks: tasks?,

@@ -141,5 +141,6 @@ pub(super) fn objectives(cx: &mut Ctx, o: &ObjectivesSection, p: &FieldPath) -> 
         confidence,
         assumed: None,
         deployment_guard: None,
+        unreachable: Vec::new(),
     }
 }

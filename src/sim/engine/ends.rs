@@ -59,6 +59,9 @@ impl<'a, O: Observer> Engine<'a, O> {
         }
         let latency = self.now.minus(r.scheduled);
         self.latency.record(latency.0);
+        if let Some(l) = &mut self.flow_latency[r.flow as usize] {
+            l.record(latency.0);
+        }
         self.out.completed += 1;
         if self.s.flows[r.flow as usize]
             .deadline

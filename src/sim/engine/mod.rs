@@ -193,6 +193,8 @@ struct Engine<'a, O: Observer> {
     generations: u32,
     meter: Meter,
     latency: Latencies,
+    /// Per flow, for flows with their own p95 latency objective only.
+    flow_latency: Vec<Option<Latencies>>,
     out: RunOutcome,
 }
 
@@ -294,6 +296,16 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         generations: 0,
         meter: Meter::new(n),
         latency: Latencies::default(),
+        flow_latency: s
+            .flows
+            .iter()
+            .map(|f| {
+                f.objectives
+                    .as_ref()
+                    .and_then(|o| o.max_p95_latency_ms)
+                    .map(|_| Latencies::default())
+            })
+            .collect(),
         out: RunOutcome {
             replication: rep,
             ..Default::default()
@@ -456,6 +468,11 @@ impl<'a, O: Observer> Engine<'a, O> {
             out.latency_mean_ms = self.latency.mean();
             [out.latency_p50_ms, out.latency_p95_ms, out.latency_p99_ms] =
                 self.latency.percentiles();
+        }
+        for (pf, l) in self.per_flow.iter_mut().zip(&mut self.flow_latency) {
+            if let Some(l) = l.as_mut().filter(|l| l.count() > 0) {
+                pf.latency_p95_ms = l.percentiles()[1];
+            }
         }
         out.flows = std::mem::take(&mut self.per_flow);
         out

@@ -1,0 +1,203 @@
+//! Objectives per deployment: each deployment held to its own limits, an unreachable one named
+//! and set aside without blocking the others, and picks that do not depend on the rest of the
+//! file.
+
+use crate::common::{load, spotplan, stderr, stdout};
+
+/// Four hourly-ish deployments on a platform where spot crashes about 10% of plain `prefect3`
+/// runs; `critical` allows 0.2% crashed; `late` has a deadline shorter than its work.
+fn platform(critical: &str, extra_flow_first: &str, platform_objectives: &str) -> String {
+    format!(
+        r#"name = "deployment objectives"
+region = "us-east-1"
+[simulation]
+horizon = "10d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = 0
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
+[network]
+egress = "vpc-endpoints"
+[spot]
+interruption_rate = "0.3/h"
+[retry]
+policy = "prefect3"
+{platform_objectives}
+[sweep]
+spot_share = "0,100"
+replications = 20
+{extra_flow_first}
+[[flow]]
+name = "etl-a"
+schedule = {{ every = "1h" }}
+duration = "20m"
+cpu = "2 vCPU"
+memory = "4 GB"
+[[flow]]
+name = "critical"
+schedule = {{ every = "1h" }}
+duration = "20m"
+cpu = "2 vCPU"
+memory = "4 GB"
+{critical}
+[[flow]]
+name = "etl-b"
+schedule = {{ every = "1h", offset = "30m" }}
+duration = "20m"
+cpu = "2 vCPU"
+memory = "4 GB"
+[[flow]]
+name = "late"
+schedule = {{ every = "6h" }}
+duration = "20m"
+deadline = "10m"
+cpu = "2 vCPU"
+memory = "4 GB"
+objectives = {{ max_deadline_miss = 0.01 }}
+"#
+    )
+}
+
+/// `recommend` on `src` (text and JSON), with `args`.
+fn recommend(src: &str, args: &[&str]) -> (String, serde_json::Value) {
+    let f = std::env::temp_dir().join(format!(
+        "spotplan-objectives-{}-{:x}.toml",
+        std::process::id(),
+        src.len() ^ args.len() << 20
+    ));
+    std::fs::write(&f, src).unwrap();
+    let path = f.to_str().unwrap();
+    let mut a = vec!["recommend", path, "-q"];
+    a.extend_from_slice(args);
+    let text = spotplan(&a);
+    assert!(text.status.success(), "{}", stderr(&text));
+    a.extend_from_slice(&["--format", "json"]);
+    let json = spotplan(&a);
+    let _ = std::fs::remove_file(&f);
+    (
+        // lines folded at 100 columns, unfolded
+        stdout(&text).replace("\n  ", " "),
+        serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&json))),
+    )
+}
+
+/// Each deployment's pick (its strategy's provider), by name.
+fn picks(j: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    j["current"]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let pick = d["pick"].as_str().unwrap();
+            (
+                d["deployment"].as_str().unwrap().to_string(),
+                pick.split(' ').next().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_deployment_objective_holds_that_deployment_and_never_blocks_the_others() {
+    let own = "objectives = { max_crashed = 0.002 }";
+    let objectives = "[objectives]\nmax_crashed = 0.2";
+    let (text, j) = recommend(&platform(own, "", objectives), &["--no-deployment-guard"]);
+    let p = picks(&j);
+    assert_eq!(
+        p["critical"], "FARGATE",
+        "its own 0.2% crash limit keeps it on demand: {p:?}"
+    );
+    assert_eq!(p["etl-a"], "FARGATE_SPOT", "{p:?}");
+    assert_eq!(p["etl-b"], "FARGATE_SPOT", "{p:?}");
+    // `late` misses its deadline on demand too: named, set aside, and moved only because spot
+    // is cheaper and no worse on deadline misses
+    let u = &j["meta"]["objectives"]["unreachable"];
+    assert_eq!(u[0]["deployment"], "late", "{u}");
+    assert_eq!(u[0]["objective"], "max_deadline_miss");
+    assert!(
+        text.contains("objective unreachable: `late` misses its 10m deadline 100.0% of the time even on demand"),
+        "{text}"
+    );
+    assert!(
+        text.contains("objectives of `critical`: crashed or failed ≤ 0.20%"),
+        "{text}"
+    );
+    assert_eq!(p["late"], "FARGATE_SPOT", "{p:?}");
+    // the objective is what holds `critical`: without it, it moves too
+    let (_, j) = recommend(&platform("", "", objectives), &["--no-deployment-guard"]);
+    assert_eq!(picks(&j)["critical"], "FARGATE_SPOT");
+}
+
+#[test]
+fn an_unreachable_deployment_is_left_out_of_platform_wide_rates() {
+    // a platform-wide 5% deadline-miss limit: `late` misses 100% of its runs on any option; left
+    // out, the others (no deadline) meet it and the platform still gets an answer
+    let objectives = "[objectives]\nmax_crashed = 0.2\nmax_deadline_miss = 0.05";
+    let (text, j) = recommend(&platform("", "", objectives), &["--no-deployment-guard"]);
+    assert!(j["recommendation"]["candidate"].is_u64(), "{text}");
+    assert!(
+        text.contains("its runs are left out of platform-wide rate objectives"),
+        "{text}"
+    );
+    assert_eq!(picks(&j)["etl-a"], "FARGATE_SPOT");
+}
+
+#[test]
+fn with_only_deployment_objectives_a_new_deployment_changes_no_other_pick() {
+    let own = "objectives = { max_crashed = 0.002 }";
+    let (_, before) = recommend(&platform(own, "", ""), &["--no-deployment-guard"]);
+    let newcomer = r#"[[flow]]
+name = "aaa-newcomer"
+schedule = { every = "2h", offset = "17m" }
+duration = "35m"
+cpu = "1 vCPU"
+memory = "2 GB"
+"#;
+    let (_, after) = recommend(&platform(own, newcomer, ""), &["--no-deployment-guard"]);
+    let rows = |j: &serde_json::Value| -> Vec<serde_json::Value> {
+        j["current"]["deployments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["deployment"] != "aaa-newcomer")
+            .cloned()
+            .collect()
+    };
+    assert!(
+        after["current"]["deployments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["deployment"] == "aaa-newcomer")
+    );
+    // every other deployment: the same pick and the same figures, to the last digit
+    assert_eq!(rows(&before), rows(&after));
+}
+
+#[test]
+fn deployment_objectives_are_checked() {
+    let bad = [
+        (
+            "objectives = { max_deadline_miss = 0.01 }",
+            "has no `deadline` to miss",
+        ),
+        (
+            "objectives = { max_crashed = 0.0 }",
+            "0 cannot be shown from finite samples",
+        ),
+        (
+            "objectives = { confidence = 0.9 }",
+            "the confidence is platform-wide",
+        ),
+        ("objectives = { max_crashed = 1.5 }", "max_crashed"),
+    ];
+    for (own, want) in bad {
+        let e = load(&platform(own, "", "")).unwrap_err().to_string();
+        assert!(e.contains(want), "{own}: {e}");
+        assert!(
+            e.contains("flow[1].objectives") || e.contains("line"),
+            "{e}"
+        );
+    }
+}
