@@ -352,11 +352,19 @@ impl PrefectApi for PrefectHttp {
         Ok(())
     }
 
-    fn automations(&self, name: &str) -> Result<Vec<AutomationState>, PrefectError> {
+    fn automations(
+        &self,
+        tags: &[String],
+        names: &[String],
+    ) -> Result<Vec<AutomationState>, PrefectError> {
         let (_, v) = self.request(
             "POST",
             "/automations/filter",
-            Some(&serde_json::json!({"automations": {"name": {"any_": [name]}}})),
+            Some(&serde_json::json!({"automations": {
+                "operator": "or_",
+                "tags": {"any_": tags},
+                "name": {"any_": names}
+            }})),
         )?;
         Ok(v.as_array()
             .map(|a| a.iter().map(AutomationState::from_api).collect())
@@ -368,6 +376,18 @@ impl PrefectApi for PrefectHttp {
             AutomationWrite::Create { body } => self.create("/automations/", body)?,
             AutomationWrite::Replace { id, body } => {
                 self.request("PUT", &format!("/automations/{}", encode(id)), Some(body))?
+            }
+            AutomationWrite::Delete { id } => {
+                let (status, v) =
+                    self.request("DELETE", &format!("/automations/{}", encode(id)), None)?;
+                // deleted already: what the write was for
+                return if status == 404 || status < 300 {
+                    Ok(())
+                } else {
+                    Err(PrefectError::Failed(format!(
+                        "cannot delete automation {id}: {status} {v}"
+                    )))
+                };
             }
         };
         if status == 404 {

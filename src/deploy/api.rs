@@ -72,13 +72,17 @@ pub trait PrefectApi {
     fn pool(&self, name: &str) -> Result<Option<PoolState>, PrefectError>;
     /// The deployments of work pool `pool`, with their flows' names.
     fn deployments(&self, pool: &str) -> Result<Vec<DeploymentState>, PrefectError>;
-    /// The automations named `name`.
-    fn automations(&self, name: &str) -> Result<Vec<AutomationState>, PrefectError>;
+    /// The automations carrying any of `tags` or named any of `names`.
+    fn automations(
+        &self,
+        tags: &[String],
+        names: &[String],
+    ) -> Result<Vec<AutomationState>, PrefectError>;
     /// Creates or updates the work pool.
     fn write_pool(&self, w: &PoolWrite) -> Result<(), PrefectError>;
     /// Sets a deployment's job variables.
     fn write_deployment(&self, w: &DeploymentWrite) -> Result<(), PrefectError>;
-    /// Creates or replaces the fallback automation.
+    /// Creates, replaces or deletes an automation.
     fn write_automation(&self, w: &AutomationWrite) -> Result<(), PrefectError>;
 }
 
@@ -124,8 +128,15 @@ pub fn observe(
         } else {
             Vec::new()
         };
+        let name = &d.pool.name;
         let automations = api
-            .automations(&super::automation::name_for(&d.pool.name))
+            .automations(
+                &[
+                    super::automation::tag_for(name, false),
+                    super::automation::tag_for(name, true),
+                ],
+                &[super::automation::legacy_name(name)],
+            )
             .map_err(read("the automations"))?;
         o.prefect = Some(PrefectObserved {
             pool,

@@ -87,10 +87,10 @@ impl Write<'_> {
             Write::Deployment(w) => format!("deployment {} (job variables)", w.label),
             Write::Automation(w, name) => format!(
                 "automation {name} ({})",
-                if matches!(w, AutomationWrite::Create { .. }) {
-                    "created"
-                } else {
-                    "updated"
+                match w {
+                    AutomationWrite::Create { .. } => "created",
+                    AutomationWrite::Replace { .. } => "updated",
+                    AutomationWrite::Delete { .. } => "duplicate deleted",
                 }
             ),
         }
@@ -108,10 +108,10 @@ fn writes(plan: &Plan) -> Vec<Write<'_>> {
         for w in p.deployments.iter().flat_map(|d| &d.writes) {
             out.push(Write::Deployment(w));
         }
-        if let Some(a) = &p.automation
-            && let Some(w) = &a.write
-        {
-            out.push(Write::Automation(w, &a.step.name));
+        for a in &p.automations {
+            if let Some(w) = &a.write {
+                out.push(Write::Automation(w, &a.step.name));
+            }
         }
     }
     out
@@ -163,7 +163,7 @@ pub fn apply(
             (Write::Ecs(c), _) => execute(c, ecs, pause).map_err(Failure::from),
             (Write::Pool(p, _), Some(api)) => api.write_pool(p).map_err(Failure::from),
             (Write::Deployment(d), Some(api)) => api.write_deployment(d).map_err(Failure::from),
-            (Write::Automation(a, _), Some(api)) => api.write_automation(a).map_err(Failure::from),
+            (Write::Automation(a, _), Some(api)) => create_once(a, api).map_err(Failure::from),
             (_, None) => Err(Failure {
                 error: "no Prefect API to write to (--prefect-api-url)".into(),
                 unknown: false,
@@ -180,6 +180,25 @@ pub fn apply(
         }
     }
     report
+}
+
+/// An automation write. A create whose answer was lost may have been made, and Prefect does
+/// not keep automation names unique: before trying again, look for the automation by its
+/// ownership tag, and create it only if it is not there (once more at most).
+fn create_once(w: &AutomationWrite, api: &dyn PrefectApi) -> Result<(), PrefectError> {
+    match (api.write_automation(w), w.tag()) {
+        (Err(PrefectError::Unknown(lost)), Some(tag))
+            if matches!(w, AutomationWrite::Create { .. }) =>
+        {
+            match api.automations(&[tag.to_string()], &[]) {
+                Ok(found) if !found.is_empty() => Ok(()),
+                Ok(_) => api.write_automation(w),
+                // cannot tell: say so, and let the next plan find it by its tag
+                Err(_) => Err(PrefectError::Unknown(lost)),
+            }
+        }
+        (r, _) => r,
+    }
 }
 
 /// One ECS call, retried on transient errors (and, when repeating it is harmless, on a lost

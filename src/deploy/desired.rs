@@ -211,8 +211,8 @@ pub struct Desired {
     pub pool: PoolState,
     /// Deployments' own job variables (with `--prefect-api-url`).
     pub deployments: Vec<DeploymentWant>,
-    /// The fallback automation's body, when the retry policy relies on one.
-    pub automation: Option<Value>,
+    /// The fallback automation and its guard, when the retry policy relies on them.
+    pub automations: Vec<Value>,
 }
 
 /// The state `apply` makes the account (and, with `--prefect-api-url`, the Prefect API) hold:
@@ -244,7 +244,7 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> Desired {
         events: crash_feed(s, d).map(|f| f.desired()),
         pool: work_pool(s, d, c),
         deployments: deployment_job_variables(s, c),
-        automation: fallback_automation(d, c),
+        automations: fallback_automations(d, c),
     }
 }
 
@@ -532,9 +532,12 @@ pub(crate) fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &C
     })
 }
 
-/// The fallback automation's body, when the retry policy relies on one.
-pub fn fallback_automation(d: &DeployInputs, c: &Choice) -> Option<Value> {
-    c.retry
-        .fallback_automation()
-        .then(|| crate::deploy::automation::body_for(&d.work_pool))
+/// The fallback automation and its guard ([`crate::deploy::automation::bodies_for`]), when
+/// the retry policy relies on them.
+pub fn fallback_automations(d: &DeployInputs, c: &Choice) -> Vec<Value> {
+    if c.retry.fallback_automation() {
+        crate::deploy::automation::bodies_for(&d.work_pool)
+    } else {
+        Vec::new()
+    }
 }

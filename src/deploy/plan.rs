@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::automation::{AutomationPlan, plan_automation};
+use super::automation::{AutomationPlan, plan_automations};
 use super::deployments::{DeploymentsPlan, plan_deployments};
 use super::desired::Desired;
 use super::diff::{Action, Change, Step, clip, summary};
@@ -107,9 +107,10 @@ pub struct PrefectPlan {
     /// Deployments' own job variables, when any deployment needs its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployments: Option<DeploymentsPlan>,
-    /// The fallback automation, when the retry policy needs it or one exists.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub automation: Option<AutomationPlan>,
+    /// The fallback automation and its guard, when the retry policy needs them or they exist
+    /// (with any tagged duplicates to delete).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub automations: Vec<AutomationPlan>,
 }
 
 /// The plan: one value, computed from one observation, that `plan` prints and `apply`
@@ -133,9 +134,7 @@ impl Plan {
             + self.prefect.as_ref().map_or(0, |p| {
                 usize::from(p.work_pool.write.is_some())
                     + p.deployments.as_ref().map_or(0, |d| d.writes.len())
-                    + p.automation
-                        .as_ref()
-                        .map_or(0, |a| usize::from(a.write.is_some()))
+                    + p.automations.iter().filter(|a| a.write.is_some()).count()
             })
     }
 
@@ -189,7 +188,7 @@ fn plan_prefect(d: &Desired, o: &PrefectObserved) -> PrefectPlan {
         work_pool: plan_pool(&d.pool, o.pool.as_ref()),
         deployments: (!d.deployments.is_empty())
             .then(|| plan_deployments(&d.deployments, &o.deployments, &d.pool.name)),
-        automation: plan_automation(d.automation.as_ref(), &o.automations),
+        automations: plan_automations(&d.pool.name, &d.automations, &o.automations),
     }
 }
 
@@ -513,7 +512,7 @@ impl fmt::Display for Plan {
             for s in p.deployments.iter().flat_map(|d| &d.steps) {
                 write!(f, "{s}")?;
             }
-            if let Some(a) = &p.automation {
+            for a in &p.automations {
                 write!(f, "{}", a.step)?;
             }
         }

@@ -110,6 +110,7 @@ pub struct PrefectObserved {
     pub pool: Option<super::workpool::PoolState>,
     /// The pool's deployments (none read when the pool is missing).
     pub deployments: Vec<super::deployments::DeploymentState>,
-    /// The automations named as spotplan names the fallback automation.
+    /// The automations carrying spotplan's tags for the pool, and one an older spotplan
+    /// named (untagged).
     pub automations: Vec<super::automation::AutomationState>,
 }

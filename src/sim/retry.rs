@@ -14,9 +14,13 @@ pub(crate) const PREFECT3_RUNTASK_JITTER_MS: f64 = 3_000.0;
 /// (`prefect/cli/flow_run.py`; Python's default SIGTERM action before the handler is
 /// installed); billing ends there unless `stop_timeout` is shorter.
 pub(crate) const ENGINE_EXIT_AFTER_SIGTERM: SimTime = SimTime(2_000);
-/// A Prefect automation acts within seconds of the Crashed event (an assumption, stated in
-/// results); the worker picks the new run up at its next poll.
-pub(crate) const AUTOMATION_DELAY: SimTime = SimTime(5_000);
+/// The fallback automation spotplan deploys is proactive: it reruns a Crashed run that has
+/// not moved on 30 s after the crash, found by Prefect's proactive evaluation, every 5 s
+/// (`deploy::automation::FALLBACK_WAIT_S`; `server.events.proactive_granularity`): the new run
+/// exists 35 s after the crash at the latest (the bound taken; stated in results), and the
+/// worker picks it up at its next poll. A rerun that crashes is marked Failed by the guard
+/// automation and not rerun (`on_crash`).
+pub(crate) const AUTOMATION_DELAY: SimTime = SimTime(35_000);
 /// Prefect 1 flow-run heartbeat period while the flow runner runs (30 s).
 pub(crate) const PREFECT1_HEARTBEAT: SimTime = SimTime(30_000);
 /// Lazarus: a pass every 10 min (`loop_seconds_default = 600`, `towel/lazarus.py`).

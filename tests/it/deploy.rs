@@ -559,33 +559,49 @@ fn one_plan_of_ecs_and_prefect_is_what_apply_executes_and_then_nothing_is_left()
     let text = p.to_string();
     assert!(text.contains("+ work pool spot-pool\n"), "{text}");
     assert!(text.contains("+ automation "), "{text}");
-    assert!(text.ends_with("8 change(s) to apply"), "{text}");
+    assert!(text.ends_with("9 change(s) to apply"), "{text}");
     // the plan carries the observation it was computed from, and serialises with it
     let j = serde_json::to_value(&p).unwrap();
     assert!(j["observed"]["prefect"]["pool"].is_null(), "{j}");
     assert_eq!(j["work_pool"]["step"]["action"], "create");
     let r = apply(&p, &mut ecs, Some(&prefect), &mut |_| {});
     assert!(r.ok(), "{r}");
-    assert_eq!(r.done.len(), 8, "{r}");
+    assert_eq!(r.done.len(), 9, "{r}");
     assert_eq!(
         prefect.state.borrow().writes,
-        ["create pool", "create automation"]
+        ["create pool", "create automation", "create automation"]
     );
     // converged: the next plan has no write, and applying it makes none
     let p2 = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
     assert!(!p2.has_changes(), "{p2}");
     let r2 = apply(&p2, &mut ecs, Some(&prefect), &mut |_| {});
     assert_eq!(r2.to_string(), "nothing to do");
-    assert_eq!(prefect.state.borrow().writes.len(), 2);
+    assert_eq!(prefect.state.borrow().writes.len(), 3);
     assert_eq!(ecs.writes.len(), 6);
 }
 
+/// The automations' tags, one per automation the fake holds, sorted.
+fn tags_held(prefect: &spotplan::deploy::fake::FakePrefect) -> Vec<String> {
+    let mut t: Vec<String> = prefect
+        .state
+        .borrow()
+        .automations
+        .values()
+        .map(|a| a["tags"][0].as_str().unwrap_or("untagged").to_string())
+        .collect();
+    t.sort();
+    t
+}
+
 #[test]
-fn a_write_whose_answer_was_lost_stops_apply_and_is_never_made_twice() {
-    use spotplan::deploy::api::observe as read;
+fn a_create_whose_answer_was_lost_is_looked_up_by_its_tag_never_made_twice() {
+    use spotplan::deploy::api::{PrefectError, observe as read};
     use spotplan::deploy::fake::FakePrefect;
-    // a Prefect create (the automation) made, its answer lost: apply stops and says so; the
-    // next plan reads the automation and creates no second one
+    let pair = vec![
+        "spotplan:spot-pool/fallback".to_string(),
+        "spotplan:spot-pool/fallback-guard".to_string(),
+    ];
+    // made, answer lost: found by its tag, so apply goes on and makes no second one
     let d = desired_with_automation();
     let (mut ecs, prefect) = (FakeEcs::default(), FakePrefect::default());
     prefect
@@ -599,17 +615,112 @@ fn a_write_whose_answer_was_lost_stops_apply_and_is_never_made_twice() {
         Some(&prefect),
         &mut |_| {},
     );
+    assert!(r.ok(), "{r}");
+    assert_eq!(tags_held(&prefect), pair);
+    assert!(!plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()).has_changes());
+    // not made, answer lost: not found by its tag, so made once more
+    let (mut ecs, prefect) = (FakeEcs::default(), FakePrefect::default());
+    prefect.state.borrow_mut().fail.push((
+        "create automation".into(),
+        PrefectError::Unknown("no answer".into()),
+    ));
+    let r = apply(
+        &plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()),
+        &mut ecs,
+        Some(&prefect),
+        &mut |_| {},
+    );
+    assert!(r.ok(), "{r}");
+    assert_eq!(tags_held(&prefect), pair);
+}
+
+#[test]
+fn tagged_duplicates_are_shown_and_deleted_and_an_older_automation_is_adopted() {
+    use spotplan::deploy::api::PrefectApi;
+    use spotplan::deploy::api::observe as read;
+    use spotplan::deploy::automation::{AutomationWrite, bodies_for, legacy_name};
+    use spotplan::deploy::fake::FakePrefect;
+    let d = desired_with_automation();
+    let (mut ecs, prefect) = (FakeEcs::default(), FakePrefect::default());
+    let bodies = bodies_for("spot-pool");
+    // an older spotplan's single automation, untagged, and a retried create's duplicate
+    let mut legacy = bodies[0].clone();
+    legacy["name"] = serde_json::json!(legacy_name("spot-pool"));
+    legacy["tags"] = serde_json::json!([]);
+    for b in [&legacy, &bodies[1], &bodies[1]] {
+        prefect
+            .write_automation(&AutomationWrite::Create { body: b.clone() })
+            .unwrap();
+    }
+    // someone else's automation of the same name is not spotplan's: never touched
+    let mut foreign = bodies[1].clone();
+    foreign["tags"] = serde_json::json!(["team:alerts"]);
+    prefect
+        .write_automation(&AutomationWrite::Create { body: foreign })
+        .unwrap();
+    prefect.state.borrow_mut().writes.clear();
+    let p = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
+    let text = p.to_string();
+    assert!(text.contains("(made by an older spotplan)"), "{text}");
+    assert!(
+        text.contains("duplicate automation-3 with tag spotplan:spot-pool/fallback-guard"),
+        "{text}"
+    );
+    let r = apply(&p, &mut ecs, Some(&prefect), &mut |_| {});
+    assert!(r.ok(), "{r}");
+    let w = prefect.state.borrow().writes.clone();
+    assert_eq!(
+        w.iter().filter(|x| *x == "delete automation").count(),
+        1,
+        "{w:?}"
+    );
+    assert_eq!(
+        w.iter().filter(|x| *x == "replace automation").count(),
+        1,
+        "{w:?}"
+    );
+    assert!(!w.contains(&"create automation".to_string()), "{w:?}");
+    assert_eq!(
+        tags_held(&prefect),
+        [
+            "spotplan:spot-pool/fallback",
+            "spotplan:spot-pool/fallback-guard",
+            "team:alerts"
+        ]
+    );
+    assert!(!plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()).has_changes());
+}
+
+#[test]
+fn a_write_whose_answer_was_lost_stops_apply_and_is_never_made_twice() {
+    use spotplan::deploy::api::observe as read;
+    use spotplan::deploy::fake::FakePrefect;
+    // a Prefect create (the pool) made, its answer lost: apply stops and says so; the next
+    // plan reads the pool and creates no second one
+    let d = desired_with_automation();
+    let (mut ecs, prefect) = (FakeEcs::default(), FakePrefect::default());
+    prefect
+        .state
+        .borrow_mut()
+        .lose_answer
+        .push("create pool".into());
+    let r = apply(
+        &plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()),
+        &mut ecs,
+        Some(&prefect),
+        &mut |_| {},
+    );
     assert!(!r.ok() && r.unknown, "{r}");
     let text = r.to_string();
-    assert!(text.contains("NO ANSWER: automation "), "{text}");
+    assert!(text.contains("NO ANSWER: work pool "), "{text}");
     assert!(
         text.contains("may have been made: run `spotplan plan`"),
         "{text}"
     );
-    assert_eq!(prefect.state.borrow().automations.len(), 1);
+    assert_eq!(prefect.state.borrow().pools.len(), 1);
     let p = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
-    assert!(!p.has_changes(), "{p}");
-    assert_eq!(prefect.state.borrow().automations.len(), 1);
+    assert!(!p.to_string().contains("+ work pool"), "{p}");
+    assert_eq!(prefect.state.borrow().pools.len(), 1);
 
     // CreateService made, its answer lost: not repeated (a second one fails), apply stops
     let d = desired_of(&emit_scenario());

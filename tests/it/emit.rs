@@ -409,18 +409,25 @@ fn per_deployment_strategies_and_the_fallback_automation_are_emitted() {
     );
     // the automation Prefect's server evaluates, and the script that creates or updates it
     let auto: serde_json::Value = serde_json::from_str(&read("prefect/automation.json")).unwrap();
-    assert_eq!(auto, spotplan::deploy::automation::body_for("spot-pool"));
+    let bodies = spotplan::deploy::automation::bodies_for("spot-pool");
+    assert_eq!(auto, bodies[0]);
     assert_eq!(
-        auto["trigger"]["expect"],
+        auto["trigger"]["after"],
         serde_json::json!(["prefect.flow-run.Crashed"])
     );
+    let guard: serde_json::Value =
+        serde_json::from_str(&read("prefect/automation-guard.json")).unwrap();
+    assert_eq!(guard, bodies[1]);
     assert_eq!(
         auto["actions"][0]["job_variables"]["capacity_provider_strategy"],
         od
     );
     let script = read("prefect/work-pool.sh");
-    assert!(script.contains("prefect automation create --from-file automation.json"));
-    assert!(script.contains("prefect automation update --id \"$id\" --from-file automation.json"));
+    assert!(script.contains("prefect automation create --from-file \"$file\""));
+    assert!(script.contains("prefect automation update --id \"$id\" --from-file \"$file\""));
+    assert!(script.contains(
+        "for pair in 'spotplan:spot-pool/fallback:automation.json' 'spotplan:spot-pool/fallback-guard:automation-guard.json'"
+    ));
     // without them, neither file
     let plain = dir.join("plain");
     let o = spotplan(&[

@@ -606,6 +606,7 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         o
     };
     let name = spotplan::deploy::automation::name_for(&pool);
+    let guard_name = spotplan::deploy::automation::guard_name_for(&pool);
 
     let a = run(&["apply", "--yes"]);
     assert!(a.status.success(), "{}", text(&a));
@@ -620,10 +621,17 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         "{}",
         text(&a)
     );
+    assert!(
+        out.contains(&format!("+ automation {guard_name}\n")),
+        "{}",
+        text(&a)
+    );
     let found = http(
         "POST",
         &format!("{prefect}/automations/filter"),
-        Some(serde_json::json!({"automations": {"name": {"any_": [name]}}})),
+        Some(serde_json::json!({"automations": {"tags": {"any_": [
+            spotplan::deploy::automation::tag_for(&pool, false)
+        ]}}})),
     );
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
     assert_eq!(
@@ -675,54 +683,97 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
     let out = String::from_utf8_lossy(&p.stdout);
     assert!(
         out.contains(&format!("= deployment etl/prod-{pool}\n"))
-            && out.contains(&format!("= automation {name}\n")),
+            && out.contains(&format!("= automation {name}\n"))
+            && out.contains(&format!("= automation {guard_name}\n")),
         "{}",
         text(&p)
     );
 
-    // Prefect's own triggers and actions: a Crashed run comes back as a new run on FARGATE
-    let run_id = http(
-        "POST",
-        &format!(
-            "{prefect}/deployments/{}/create_flow_run",
-            dep["id"].as_str().unwrap()
-        ),
-        Some(serde_json::json!({})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    for state in ["RUNNING", "CRASHED"] {
+    // Prefect's own triggers and actions. Two runs crash; one of them moves on by itself
+    // (the worker resubmitted it after a late event), so only the other comes back, once, as
+    // a new run on FARGATE; when that rerun crashes too, the guard marks it Failed and nothing
+    // runs it again.
+    let dep_id = dep["id"].as_str().unwrap().to_string();
+    let new_run = || {
         http(
             "POST",
-            &format!("{prefect}/flow_runs/{run_id}/set_state"),
+            &format!("{prefect}/deployments/{dep_id}/create_flow_run"),
+            Some(serde_json::json!({})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let set = |id: &str, state: &str| {
+        http(
+            "POST",
+            &format!("{prefect}/flow_runs/{id}/set_state"),
             Some(serde_json::json!({"state": {"type": state}, "force": true})),
         );
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    let rerun = loop {
-        let runs = http(
+    };
+    let runs = || -> Vec<serde_json::Value> {
+        http(
             "POST",
             &format!("{prefect}/flow_runs/filter"),
-            Some(serde_json::json!({"deployments": {"id": {"any_": [dep["id"]]}}})),
-        );
-        if let Some(r) = runs
-            .as_array()
-            .and_then(|a| a.iter().find(|r| r["id"] != run_id.as_str()))
-        {
-            break r.clone();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no rerun within 90 s of the Crashed state"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
+            Some(serde_json::json!({"deployments": {"id": {"any_": [dep_id]}}})),
+        )
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
     };
+    let (crashed, resumed) = (new_run(), new_run());
+    for id in [&crashed, &resumed] {
+        set(id, "RUNNING");
+        set(id, "CRASHED");
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    set(&resumed, "RUNNING");
+    let wait = |what: &str, secs: u64, done: &dyn Fn(&[serde_json::Value]) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let r = runs();
+            if done(&r) {
+                return r;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} within {secs} s: {r:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    };
+    let originals = [crashed.clone(), resumed.clone()];
+    let reruns_of = |r: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        r.iter()
+            .filter(|x| !originals.iter().any(|o| x["id"] == o.as_str()))
+            .cloned()
+            .collect()
+    };
+    let r = wait("a rerun", 90, &|r| !reruns_of(r).is_empty());
+    let rerun = reruns_of(&r)[0].clone();
     assert_eq!(rerun["created_by"]["type"], "AUTOMATION", "{rerun}");
+    assert_eq!(
+        rerun["created_by"]["display_value"],
+        name.as_str(),
+        "{rerun}"
+    );
     assert_eq!(
         rerun["job_variables"]["capacity_provider_strategy"],
         serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}])
     );
+    // the rerun crashes too: the guard marks it Failed
+    let rerun_id = rerun["id"].as_str().unwrap().to_string();
+    set(&rerun_id, "RUNNING");
+    set(&rerun_id, "CRASHED");
+    wait("the guard marking the crashed rerun Failed", 30, &|r| {
+        r.iter()
+            .any(|x| x["id"] == rerun_id.as_str() && x["state"]["type"] == "FAILED")
+    });
+    // and past the fallback's window (30 s, evaluated every 5 s), no run was added: the
+    // resumed original was not rerun, nor the crashed rerun
+    std::thread::sleep(std::time::Duration::from_secs(45));
+    let r = runs();
+    assert_eq!(reruns_of(&r).len(), 1, "one rerun in all: {r:?}");
 }
 
 /// The emitted script, run twice with Prefect's own CLI against the real server, leaves one
@@ -768,24 +819,51 @@ fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
             .unwrap();
         assert!(o.status.success(), "{}", text(&o));
     }
-    let name = spotplan::deploy::automation::name_for(&pool);
-    let found = http(
-        "POST",
-        &format!("{prefect}/automations/filter"),
-        Some(serde_json::json!({"automations": {"name": {"any_": [name]}}})),
-    );
-    let found = found.as_array().unwrap();
-    assert_eq!(found.len(), 1, "one automation after two runs: {found:?}");
-    let want = spotplan::deploy::automation::body_for(&pool);
-    assert_eq!(found[0]["trigger"]["expect"], want["trigger"]["expect"]);
-    assert_eq!(
-        found[0]["trigger"]["match_related"],
-        want["trigger"]["match_related"]
-    );
-    assert_eq!(
-        found[0]["actions"][0]["job_variables"],
-        want["actions"][0]["job_variables"]
-    );
+    for (want, guard) in spotplan::deploy::automation::bodies_for(&pool)
+        .into_iter()
+        .zip([false, true])
+    {
+        let tag = spotplan::deploy::automation::tag_for(&pool, guard);
+        let found = http(
+            "POST",
+            &format!("{prefect}/automations/filter"),
+            Some(serde_json::json!({"automations": {"tags": {"any_": [tag]}}})),
+        );
+        let found = found.as_array().unwrap();
+        assert_eq!(
+            found.len(),
+            1,
+            "one automation {tag} after two runs: {found:?}"
+        );
+        assert_eq!(found[0]["name"], want["name"]);
+        let set = |v: &serde_json::Value| {
+            let mut t: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.to_string())
+                .collect();
+            t.sort();
+            t
+        };
+        // (a set to Prefect: its order is the server's)
+        assert_eq!(
+            set(&found[0]["trigger"]["expect"]),
+            set(&want["trigger"]["expect"])
+        );
+        assert_eq!(found[0]["trigger"]["posture"], want["trigger"]["posture"]);
+        assert_eq!(
+            found[0]["trigger"]["match_related"],
+            want["trigger"]["match_related"]
+        );
+        assert_eq!(found[0]["actions"][0], {
+            let mut a = found[0]["actions"][0].clone();
+            for (k, v) in want["actions"][0].as_object().unwrap() {
+                a[k] = v.clone();
+            }
+            a
+        });
+    }
     let pool_back = http("GET", &format!("{prefect}/work_pools/{pool}"), None);
     assert_eq!(pool_back["type"], "ecs");
     // the prefect.yaml fragment is YAML (PyYAML, as Prefect reads it) with the deployment's

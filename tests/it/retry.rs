@@ -566,9 +566,10 @@ fn prefect3_fallback_automation_reruns_a_crashed_run_on_fargate() {
     let stop = first(&events, Stopped).t_ms;
     let again = events.iter().filter(|e| e.kind == RunTask).nth(1).unwrap();
     assert_eq!(again.provider, Some(Provider::Fargate));
-    // the automation acts 5 s after the Crashed event; the worker polls every 10 s
+    // the automation's rerun exists 35 s after the Crashed event (its 30 s window and the 5 s
+    // proactive evaluation); the worker polls every 10 s
     assert!(
-        (stop + 5_000..=stop + 15_000).contains(&again.t_ms),
+        (stop + 35_000..=stop + 45_000).contains(&again.t_ms),
         "{}",
         again.t_ms
     );

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::desired::{
-    Choice, capacity_providers, deployment_job_variables, fallback_automation, names, network,
+    Choice, capacity_providers, deployment_job_variables, fallback_automations, names, network,
     task_definition, worker_strategy,
 };
 use super::inputs::DeployInputs;
@@ -98,8 +98,11 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
                 out.push(("prefect/deployments.json".into(), pretty(&deployments_json(&own))));
                 out.push(("prefect/prefect.yaml".into(), prefect_yaml(&d.work_pool, &own)));
             }
-            if let Some(body) = fallback_automation(d, c) {
-                out.push(("prefect/automation.json".into(), pretty(&body)));
+            for (body, file) in fallback_automations(d, c)
+                .iter()
+                .zip(["automation.json", "automation-guard.json"])
+            {
+                out.push((format!("prefect/{file}"), pretty(body)));
             }
             out.push(("prefect/work-pool.sh".into(), work_pool_script(d, c)));
         }

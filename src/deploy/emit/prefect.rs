@@ -61,33 +61,40 @@ prefect work-pool create '{pool}' --type ecs --base-job-template base-job-templa
             .map(|(k, v)| format!(" and {k}={v}"))
             .collect::<String>()
     );
-    if fallback_automation(d, c).is_some() {
+    if !fallback_automations(d, c).is_empty() {
         let _ = write!(
             o,
-            r#"# the fallback automation of the retry policy (a Crashed run is run again on FARGATE):
-# created once, then updated in place. Its id comes from the REST API: `prefect automation
-# inspect --json` wraps long lines at the terminal's width, which breaks the JSON.
-name='{name}'
-id=$(python3 - "$name" <<'PY'
+            r#"# the fallback automation of the retry policy (a Crashed run is run again on FARGATE,
+# once) and its guard (a crashed rerun is marked Failed, not rerun): each created once, then
+# updated in place, found by its ownership tag. Ids come from the REST API: `prefect
+# automation inspect --json` wraps long lines at the terminal's width, which breaks the JSON.
+id_of() {{
+python3 - "$1" <<'PY'
 import json, os, sys, urllib.request
 req = urllib.request.Request(
     os.environ["PREFECT_API_URL"].rstrip("/") + "/automations/filter",
-    data=json.dumps({{"automations": {{"name": {{"any_": [sys.argv[1]]}}}}}}).encode(),
+    data=json.dumps({{"automations": {{"tags": {{"any_": [sys.argv[1]]}}}}}}).encode(),
     headers={{"Content-Type": "application/json"}},
 )
 if os.environ.get("PREFECT_API_KEY"):
     req.add_header("Authorization", "Bearer " + os.environ["PREFECT_API_KEY"])
-found = json.load(urllib.request.urlopen(req))
+found = sorted(json.load(urllib.request.urlopen(req)), key=lambda a: (a.get("created") or "", a["id"]))
 print(found[0]["id"] if found else "")
 PY
-)
-if [ -n "$id" ]; then
-  prefect automation update --id "$id" --from-file automation.json
-else
-  prefect automation create --from-file automation.json
-fi
+}}
+for pair in '{fallback}:automation.json' '{guard}:automation-guard.json'; do
+  tag="${{pair%:*}}"; file="${{pair##*:}}"
+  id=$(id_of "$tag")
+  if [ -n "$id" ]; then
+    prefect automation update --id "$id" --from-file "$file"
+  else
+    prefect automation create --from-file "$file"
+  fi
+done
 "#,
-            name = crate::deploy::automation::name_for(&d.work_pool).replace('\'', "'\\''")
+            fallback =
+                crate::deploy::automation::tag_for(&d.work_pool, false).replace('\'', "'\\''"),
+            guard = crate::deploy::automation::tag_for(&d.work_pool, true).replace('\'', "'\\''")
         );
     }
     o

@@ -22,8 +22,10 @@ pub struct PrefectState {
     pub deployments: Vec<(String, DeploymentState)>,
     /// Automations by id, as the API returns them.
     pub automations: BTreeMap<String, Value>,
+    /// Automations created so far (their ids and creation times count up).
+    pub created: u32,
     /// Writes made, in order (`create pool`, `update pool`, `update deployment`, `create
-    /// automation`, `replace automation`).
+    /// automation`, `replace automation`, `delete automation`).
     pub writes: Vec<String>,
     /// Fail these writes (once each time they are listed) with the given error, making nothing.
     pub fail: Vec<(String, PrefectError)>,
@@ -76,14 +78,20 @@ impl PrefectApi for FakePrefect {
             .collect())
     }
 
-    fn automations(&self, name: &str) -> Result<Vec<AutomationState>, PrefectError> {
+    fn automations(
+        &self,
+        tags: &[String],
+        names: &[String],
+    ) -> Result<Vec<AutomationState>, PrefectError> {
         Ok(self
             .state
             .borrow()
             .automations
             .values()
-            .filter(|a| a["name"] == name)
             .map(AutomationState::from_api)
+            .filter(|a| {
+                tags.iter().any(|t| a.tagged(t)) || names.iter().any(|n| a.body["name"] == *n)
+            })
             .collect())
     }
 
@@ -127,10 +135,16 @@ impl PrefectApi for FakePrefect {
     fn write_automation(&self, w: &AutomationWrite) -> Result<(), PrefectError> {
         match w {
             AutomationWrite::Create { body } => self.write("create automation", |st| {
-                let id = format!("automation-{}", st.automations.len() + 1);
+                st.created += 1;
+                let id = format!("automation-{}", st.created);
                 let mut b = body.clone();
                 b["id"] = Value::from(id.clone());
+                b["created"] = Value::from(format!("2026-12-06T00:00:{:02}Z", st.created));
                 st.automations.insert(id, b);
+                Ok(())
+            }),
+            AutomationWrite::Delete { id } => self.write("delete automation", |st| {
+                st.automations.remove(id);
                 Ok(())
             }),
             AutomationWrite::Replace { id, body } => self.write("replace automation", |st| {
@@ -140,6 +154,7 @@ impl PrefectApi for FakePrefect {
                     .ok_or_else(|| PrefectError::Failed("HTTP 404: Automation not found".into()))?;
                 let mut b = body.clone();
                 b["id"] = Value::from(id.clone());
+                b["created"] = a["created"].clone();
                 *a = b;
                 Ok(())
             }),
