@@ -365,8 +365,11 @@ pub(crate) fn prepare(
     flag!(api_key_parameter);
     flag!(vpc_id);
     flag!(api_key_kms_key);
-    let inputs = inputs(&d, region.unwrap_or(&s.region), &s.cluster.name)
+    let inputs = inputs(&d, region.unwrap_or(&s.region), &s.cluster.name, &s.network)
         .map_err(|errs| UserError(errs.join("\nerror: ")))?;
+    for n in &inputs.notes {
+        eprintln!("note: {n}");
+    }
     Ok((s, inputs, choice))
 }
 

@@ -15,8 +15,11 @@ pub struct DeployInputs {
     pub subnets: Vec<String>,
     /// Security groups.
     pub security_groups: Vec<String>,
-    /// Public IPs for tasks.
+    /// Public IPs for tasks: as the network was priced (`[network] egress`).
     pub assign_public_ip: bool,
+    /// What the inputs rest on that the scenario does not say, in words (printed by `emit`,
+    /// `plan` and `apply`).
+    pub notes: Vec<String>,
     /// The KMS key of the API key parameter, when customer-managed.
     pub api_key_kms_key: Option<String>,
     /// VPC of the subnets (prefect-aws refuses a work pool network configuration without it).
@@ -87,8 +90,52 @@ pub fn is_ssm_parameter_arn(s: &str) -> bool {
             .is_some_and(|n| !n.is_empty())
 }
 
-/// Builds the inputs from `[deploy]` (flags already merged into it); every problem at once.
-pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployInputs, Vec<String>> {
+/// Whether tasks get a public IP: what the bill was priced with. `[network] egress =
+/// "public-ip"` (or no `[network]`: the Prefect ECS worker's default, `assignPublicIp:
+/// ENABLED`) is priced with a public IPv4 address on every task and the worker; `nat` and
+/// `vpc-endpoints` without. A `deploy.assign_public_ip` that contradicts it is refused: in a
+/// public subnet without NAT a task without a public IP cannot pull its image or reach Prefect,
+/// and one with it pays a charge that was not priced. Returns the value and, when the scenario
+/// did not state its network, the note to print.
+fn public_ip(
+    stated: Option<bool>,
+    network: &crate::scenario::NetworkSpec,
+) -> Result<(bool, Option<String>), String> {
+    let priced = matches!(network.egress, crate::scenario::Egress::PublicIp);
+    match stated {
+        Some(v) if v != priced => Err(format!(
+            "`deploy.assign_public_ip = {v}` contradicts the network the bill was priced with ({}): {}",
+            if network.stated {
+                format!("[network] egress = \"{}\"", network.egress.name())
+            } else {
+                "no [network] section: Prefect's default, public IPs".to_string()
+            },
+            if priced {
+                "state [network] egress = \"nat\" or \"vpc-endpoints\" if the subnets are private, or leave assign_public_ip out"
+            } else {
+                "tasks behind a NAT or endpoints need no public IP: leave assign_public_ip out, or state [network] egress = \"public-ip\""
+            }
+        )),
+        _ => Ok((
+            priced,
+            (!network.stated).then(|| {
+                "assignPublicIp ENABLED: the scenario has no [network] section, so it was priced \
+                 as Prefect's default (public subnets, a public IPv4 address per task and worker); \
+                 state [network] egress if your subnets are private"
+                    .to_string()
+            }),
+        )),
+    }
+}
+
+/// Builds the inputs from `[deploy]` (flags already merged into it) and the network the bill
+/// was priced with; every problem at once.
+pub fn inputs(
+    d: &DeploySection,
+    region: &str,
+    cluster: &str,
+    network: &crate::scenario::NetworkSpec,
+) -> Result<DeployInputs, Vec<String>> {
     let mut errs = Vec::new();
     let mut need = |name: &str, v: &Option<String>| -> String {
         match v {
@@ -188,15 +235,23 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
             "`deploy.work_pool`: `{work_pool}` must be letters, digits, `-` or `_`"
         ));
     }
+    let (assign_public_ip, public_ip_note) = match public_ip(d.assign_public_ip, network) {
+        Ok(v) => v,
+        Err(e) => {
+            errs.push(e);
+            (false, None)
+        }
+    };
     if !errs.is_empty() {
         return Err(errs);
     }
     Ok(DeployInputs {
+        notes: public_ip_note.into_iter().collect(),
         account_id,
         region: region.to_string(),
         subnets,
         security_groups,
-        assign_public_ip: d.assign_public_ip.unwrap_or(false),
+        assign_public_ip,
         vpc_id,
         api_key_kms_key: d.api_key_kms_key.clone(),
         worker_image: image,
@@ -222,6 +277,45 @@ pub fn inputs(d: &DeploySection, region: &str, cluster: &str) -> Result<DeployIn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tasks_get_a_public_ip_exactly_when_the_bill_was_priced_with_one() {
+        use crate::scenario::{Egress, NetworkSpec};
+        let net = |egress, stated| NetworkSpec {
+            egress,
+            stated,
+            public_ipv4_hour: 0.005,
+            nat_usd_per_hour: 0.0,
+            endpoints_usd_per_hour: 0.0,
+            per_gb: 0.0,
+            internet: None,
+            azs: None,
+        };
+        let nat = net(
+            Egress::Nat {
+                gateways: 1,
+                s3_gateway: false,
+                ecr_endpoint_azs: 0,
+            },
+            true,
+        );
+        assert_eq!(public_ip(None, &nat), Ok((false, None)));
+        assert_eq!(public_ip(Some(false), &nat), Ok((false, None)));
+        let e = public_ip(Some(true), &nat).unwrap_err();
+        assert!(
+            e.contains("contradicts") && e.contains("egress = \"nat\""),
+            "{e}"
+        );
+        assert_eq!(
+            public_ip(None, &net(Egress::PublicIp, true)),
+            Ok((true, None))
+        );
+        // Prefect's default, assumed: public, and said
+        let (v, note) = public_ip(None, &net(Egress::PublicIp, false)).unwrap();
+        assert!(v && note.unwrap().contains("no [network] section"));
+        let e = public_ip(Some(false), &net(Egress::PublicIp, false)).unwrap_err();
+        assert!(e.contains("Prefect's default"), "{e}");
+    }
 
     #[test]
     fn shapes() {

@@ -65,7 +65,9 @@ pub struct DeploySection {
     pub subnets: Option<Vec<String>>,
     /// Security groups (`sg-…`).
     pub security_groups: Option<Vec<String>>,
-    /// Give tasks a public IP (default false).
+    /// Give tasks a public IP. Default: as the bill was priced, `true` for `[network] egress =
+    /// "public-ip"` (and without `[network]`, Prefect's default), `false` for `nat` and
+    /// `vpc-endpoints`; a value that contradicts the priced network is refused.
     pub assign_public_ip: Option<bool>,
     /// The VPC of the subnets (`vpc-…`), for the work pool.
     pub vpc_id: Option<String>,

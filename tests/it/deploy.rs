@@ -24,7 +24,7 @@ fn choice(s: &spotplan::scenario::Scenario) -> Choice {
 
 fn desired_of(src: &str) -> Desired {
     let s = scenario(src);
-    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name, &s.network).unwrap();
     let c = choice(&s);
     desired(&s, &d, &c)
 }
@@ -270,7 +270,7 @@ fn transient_errors_are_retried_with_pauses() {
 
 fn pool_of(src: &str) -> spotplan::deploy::workpool::PoolState {
     let s = scenario(src);
-    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name, &s.network).unwrap();
     let c = choice(&s);
     spotplan::deploy::desired::work_pool(&s, &d, &c)
 }
@@ -541,7 +541,7 @@ fn a_provider_attached_after_the_plan_is_never_detached() {
 /// The emit scenario with the fallback automation, as desired state.
 fn desired_with_automation() -> Desired {
     let s = scenario(&emit_scenario());
-    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name, &s.network).unwrap();
     let c = Choice {
         retry: spotplan::scenario::retry::parse_spec("prefect3[fallback=automation]").unwrap(),
         ..choice(&s)

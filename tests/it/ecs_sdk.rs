@@ -15,7 +15,7 @@ use crate::stub::{Reply, Stub};
 
 fn want() -> Desired {
     let s = scenario(&std::fs::read_to_string(root().join("fixtures/emit-scenario.toml")).unwrap());
-    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name).unwrap();
+    let d = inputs(&s.deploy_section, &s.region, &s.cluster.name, &s.network).unwrap();
     desired(
         &s,
         &d,
@@ -231,7 +231,8 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
         vpc["subnets"],
         json!(["subnet-0abc1234", "subnet-0123456789abcdef0"])
     );
-    assert_eq!(vpc["assignPublicIp"], "DISABLED");
+    // the fixture states no [network]: priced as Prefect's default, public IPs, so deployed so
+    assert_eq!(vpc["assignPublicIp"], "ENABLED");
 }
 
 #[test]

@@ -634,3 +634,57 @@ fn a_recommendation_is_bound_to_its_scenario_and_found_beside_itself() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// What is deployed is what was priced: private egress deploys no public IP, an unstated
+/// network deploys Prefect's default (said), and a contradicting `assign_public_ip` is refused
+/// with nothing written.
+#[test]
+fn assign_public_ip_follows_the_priced_network() {
+    let base = std::fs::read_to_string(root().join("fixtures/emit-scenario.toml")).unwrap();
+    let run = |src: &str, tag: &str| {
+        let dir = tmp(&format!("public-ip-{tag}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s.toml");
+        std::fs::write(&f, src).unwrap();
+        let out = dir.join("out");
+        let o = spotplan(&[
+            "emit",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "cli",
+        ]);
+        let svc = std::fs::read_to_string(out.join("worker/create-service.json")).ok();
+        (o, svc, out)
+    };
+    // (eu-west-1: no bundled endpoint rate, so the scenario states one)
+    let private = base.replace(
+        "[deploy]",
+        "[network]\negress = \"vpc-endpoints\"\n\n[pricing.rates]\nvpc_endpoint_az_hour = 0.011\n\n[deploy]",
+    );
+    let (o, svc, _) = run(&private, "private");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(svc.unwrap().contains("\"assignPublicIp\": \"DISABLED\""));
+    let (o, svc, _) = run(&base, "assumed");
+    assert!(o.status.success());
+    assert!(svc.unwrap().contains("\"assignPublicIp\": \"ENABLED\""));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("note: assignPublicIp ENABLED: the scenario has no [network] section"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let contradicts = private.replace("[deploy]\n", "[deploy]\nassign_public_ip = true\n");
+    let (o, svc, out) = run(&contradicts, "contradicts");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(
+            "`deploy.assign_public_ip = true` contradicts the network the bill was priced with ([network] egress = \"vpc-endpoints\")"
+        ),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(svc.is_none() && !out.exists(), "nothing written");
+}

@@ -527,7 +527,14 @@ fn plan_exits_1_not_2_when_the_api_cannot_be_reached() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+    // words only: notes on what the inputs assume, then the error
+    let err = stderr(&o);
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("note: ") || l.starts_with("error: "))
+            && err.lines().any(|l| l.starts_with("error: ")),
+        "{err}"
+    );
 }
 
 #[test]

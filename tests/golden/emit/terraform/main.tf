@@ -90,7 +90,7 @@ resource "aws_ecs_service" "worker" {
   network_configuration {
     subnets          = ["subnet-0abc1234", "subnet-0123456789abcdef0"]
     security_groups  = ["sg-0def5678"]
-    assign_public_ip = false
+    assign_public_ip = true
   }
 
   depends_on = [aws_ecs_cluster_capacity_providers.this]
