@@ -114,6 +114,11 @@ fn dispatch_in_words<E: std::error::Error + 'static>(op: &str, e: &SdkError<E>) 
         format!(
             "{op}: no AWS credentials were found. Looked at, in order: the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE), the profile (`--profile`, else AWS_PROFILE, else `default`) in ~/.aws/config and ~/.aws/credentials with its SSO or credential_process, then ECS container and EC2 instance metadata. Fix: `aws sso login --profile P` and `--profile P`, or export keys"
         )
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        format!(
+            "{op}: no connection to the endpoint within {} s ({chain}); check `--endpoint-url` or the network",
+            super::config::CONNECT_TIMEOUT_S.min(super::config::operation_timeout_s())
+        )
     } else if lower.contains("connection refused") {
         format!(
             "{op}: the endpoint refused the connection ({chain}); check `--endpoint-url` or the network"
@@ -152,9 +157,10 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
         },
         "" => match &e {
             SdkError::DispatchFailure(_) => ApiError::Other(dispatch_in_words(op, &e)),
-            SdkError::TimeoutError(_) => {
-                ApiError::Transient(format!("{op}: the AWS API did not answer in time"))
-            }
+            SdkError::TimeoutError(_) => ApiError::Other(format!(
+                "no answer from {op} after {} s (--aws-timeout); check `--endpoint-url` or the network",
+                super::config::operation_timeout_s()
+            )),
             other => ApiError::Other(format!(
                 "{op} failed: {}",
                 aws_sdk_ecs::error::DisplayErrorContext(other)
@@ -171,9 +177,10 @@ pub fn explain_write<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E>,
 ) -> ApiError {
     match &e {
-        SdkError::TimeoutError(_) => {
-            ApiError::Unknown(format!("{op}: the AWS API did not answer in time"))
-        }
+        SdkError::TimeoutError(_) => ApiError::Unknown(format!(
+            "no answer from {op} after {} s (--aws-timeout): it may or may not have been applied; run `spotplan plan`",
+            super::config::operation_timeout_s()
+        )),
         SdkError::ResponseError(_) => ApiError::Unknown(format!(
             "{op}: the AWS API's answer could not be read: {}",
             aws_sdk_ecs::error::DisplayErrorContext(&e)

@@ -613,3 +613,51 @@ fn a_thread_count_past_the_cap_is_refused_at_once() {
         stderr(&o)
     );
 }
+
+/// An endpoint that accepts connections and never answers: `plan` stops at `--aws-timeout`
+/// with the operation named, instead of hanging.
+#[test]
+fn an_endpoint_that_never_answers_stops_plan_at_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // accept and hold every connection, never writing a byte
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args([
+            "plan",
+            "fixtures/emit-scenario.toml",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--aws-timeout",
+            "2",
+        ])
+        .current_dir(root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // (a guard against a hang, not a timing assertion: the bound is 2 s)
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            panic!("plan still waiting after 120 s on an endpoint that never answers");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no answer from GetCallerIdentity after 2 s (--aws-timeout)"),
+        "{}",
+        stderr(&o)
+    );
+}
