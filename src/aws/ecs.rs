@@ -152,7 +152,7 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
         }
         "ResourceInUseException" => ApiError::InUse(msg),
         "AccessDeniedException" | "AccessDenied" => ApiError::AccessDenied {
-            permission: format!("ecs:{op}"),
+            permission: format!("{}:{op}", iam_service(op)),
             message: msg,
         },
         "" => match &e {
@@ -167,6 +167,17 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
             )),
         },
         _ => ApiError::Other(format!("{op} failed: {code}: {msg}")),
+    }
+}
+
+/// The IAM service prefix of an operation spotplan calls: the crash feed's queue calls are
+/// SQS's, its rule calls EventBridge's (`events:`), the identity check STS's, the rest ECS's.
+pub fn iam_service(op: &str) -> &'static str {
+    match op {
+        "CreateQueue" | "GetQueueUrl" | "GetQueueAttributes" | "SetQueueAttributes" => "sqs",
+        "PutRule" | "DescribeRule" | "PutTargets" | "ListTargetsByRule" => "events",
+        "GetCallerIdentity" => "sts",
+        _ => "ecs",
     }
 }
 

@@ -125,6 +125,9 @@ pub struct Plan {
     pub prefect: Option<PrefectPlan>,
     /// What the account (and the Prefect API) held when the plan was computed.
     pub observed: Observed,
+    /// What the plan did not look at, in words: "no changes" says nothing about it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
 }
 
 impl Plan {
@@ -178,6 +181,20 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         ecs: plan_ecs(d, o),
         prefect: o.prefect.as_ref().map(|p| plan_prefect(d, p)),
         observed: o.clone(),
+        not_checked: if o.prefect.is_none() {
+            vec![format!(
+                "the Prefect side (work pool {}, its deployments' job variables{}): pass \
+                 --prefect-api-url",
+                d.pool.name,
+                if d.automations.is_empty() {
+                    ""
+                } else {
+                    ", the fallback automations"
+                }
+            )]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -515,6 +532,9 @@ impl fmt::Display for Plan {
             for a in &p.automations {
                 write!(f, "{}", a.step)?;
             }
+        }
+        for n in &self.not_checked {
+            writeln!(f, "not checked: {n}")?;
         }
         write!(f, "{}", summary(self.changes()))
     }

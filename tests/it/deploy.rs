@@ -56,7 +56,7 @@ fn create_from_scratch_then_nothing_to_do() {
     assert_eq!(
         p.to_string(),
         format!(
-            "+ cluster data-platform\n    capacity providers: — → FARGATE, FARGATE_SPOT, asg-gpu\n    default strategy: — → FARGATE_SPOT w4, FARGATE w1 b1\n{}+ task definition data-platform-prefect-worker\n+ service prefect-worker\n6 change(s) to apply",
+            "+ cluster data-platform\n    capacity providers: — → FARGATE, FARGATE_SPOT, asg-gpu\n    default strategy: — → FARGATE_SPOT w4, FARGATE w1 b1\n{}+ task definition data-platform-prefect-worker\n+ service prefect-worker\nnot checked: the Prefect side (work pool spot-pool, its deployments' job variables): pass --prefect-api-url\n6 change(s) to apply",
             feed('+')
         )
     );
@@ -83,7 +83,7 @@ fn create_from_scratch_then_nothing_to_do() {
     assert_eq!(
         p2.to_string(),
         format!(
-            "= cluster data-platform\n{}= task definition data-platform-prefect-worker:1\n= service prefect-worker\nno changes",
+            "= cluster data-platform\n{}= task definition data-platform-prefect-worker:1\n= service prefect-worker\nnot checked: the Prefect side (work pool spot-pool, its deployments' job variables): pass --prefect-api-url\nno changes",
             feed('=')
         )
     );
@@ -119,7 +119,7 @@ fn changed_weights_update_the_cluster_and_keep_foreign_providers() {
     assert_eq!(
         p.to_string(),
         format!(
-            "~ cluster data-platform\n    default strategy: FARGATE_SPOT w4, FARGATE w1 b1 → FARGATE_SPOT w2, FARGATE w1 b1\n    = capacity provider team-b-asg (not spotplan's: kept)\n{}= task definition data-platform-prefect-worker:1\n= service prefect-worker\n1 change(s) to apply",
+            "~ cluster data-platform\n    default strategy: FARGATE_SPOT w4, FARGATE w1 b1 → FARGATE_SPOT w2, FARGATE w1 b1\n    = capacity provider team-b-asg (not spotplan's: kept)\n{}= task definition data-platform-prefect-worker:1\n= service prefect-worker\nnot checked: the Prefect side (work pool spot-pool, its deployments' job variables): pass --prefect-api-url\n1 change(s) to apply",
             feed('=')
         )
     );

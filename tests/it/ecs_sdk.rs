@@ -370,4 +370,17 @@ fn errors_are_explained_in_plain_words() {
         e.to_string(),
         "access denied: the credentials need `ecs:PutClusterCapacityProviders` (User is not authorized to perform: ecs:PutClusterCapacityProviders)"
     );
+    // the crash feed's reads are SQS's and EventBridge's, and named so
+    let stub = Stub::start(|_, _| Reply::error(400, "AccessDenied", "not authorized"));
+    let e = ecs(&stub).observe_events("q-dlq", "q", "rule").unwrap_err();
+    assert!(e.to_string().contains("`sqs:GetQueueUrl`"), "{e}");
+    assert_eq!(spotplan::aws::ecs::iam_service("DescribeRule"), "events");
+    assert_eq!(
+        spotplan::aws::ecs::iam_service("ListTargetsByRule"),
+        "events"
+    );
+    assert_eq!(
+        spotplan::aws::ecs::iam_service("RegisterTaskDefinition"),
+        "ecs"
+    );
 }
