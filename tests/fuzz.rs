@@ -47,8 +47,11 @@ impl Rng {
 }
 
 /// Values that have broken parsers and engines before.
-const NASTY: [&str; 24] = [
+const NASTY: [&str; 26] = [
     "0",
+    // a gamma shape that once hung the deadline rule's quantiles; the largest accepted
+    "1.8e19",
+    "10000",
     "-1",
     "1e308",
     "-1e308",

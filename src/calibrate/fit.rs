@@ -144,7 +144,11 @@ pub fn durations(g: &GroupAccum) -> DurationFit {
             },
         ));
     }
-    if let Some((k, theta)) = g.gamma() {
+    // (only shapes a scenario accepts: beyond them the gamma is not what the data mean)
+    if let Some((k, theta)) = g.gamma().filter(|(k, _)| {
+        let (lo, hi) = crate::scenario::validate::GAMMA_SHAPE;
+        (lo..=hi).contains(k)
+    }) {
         let d = ks(&sample, &|x| gamma_p(k, x / theta));
         if best.as_ref().is_none_or(|b| d < b.0) {
             best = Some((

@@ -157,7 +157,7 @@ fn strategy_items(items: &[serde_json::Value], what: &str) -> Result<Strategy, U
 
 /// Reads a recommendation file.
 fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
-    let text = std::fs::read_to_string(path)
+    let text = super::read_capped(path, super::MAX_DATA_BYTES)
         .map_err(|e| UserError(format!("cannot read `{}`: {e}", path.display())))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| UserError(format!("`{}` is not JSON: {e}", path.display())))?;

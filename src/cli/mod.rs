@@ -283,6 +283,39 @@ impl RunFlags {
     }
 }
 
+/// The largest scenario file read, bytes: a platform of thousands of deployments is a few MB;
+/// beyond this the TOML parser's memory, not the user's intent, decides what happens.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+/// The largest file a scenario names (traces, CSV schedules, empirical durations) or a
+/// recommendation file, bytes.
+pub const MAX_DATA_BYTES: u64 = 256 << 20;
+
+/// Reads a text file of at most `max` bytes, refusing a larger one before reading it.
+pub fn read_capped(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    if len > max {
+        return Err(format!(
+            "it is {} MB, more than the {} MB spotplan reads",
+            len >> 20,
+            max >> 20
+        ));
+    }
+    let mut s = String::new();
+    // (a file that grows while read is cut at the cap, then refused as it is over it)
+    f.take(max + 1)
+        .read_to_string(&mut s)
+        .map_err(|e| e.to_string())?;
+    if s.len() as u64 > max {
+        return Err(format!(
+            "it is more than the {} MB spotplan reads",
+            max >> 20
+        ));
+    }
+    Ok(s)
+}
+
 /// Reads and validates a scenario file; files it names are read relative to it.
 pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
     load_scenario_with(path, &scenario::Overrides::default())
@@ -293,12 +326,12 @@ pub fn load_scenario_with(
     path: &Path,
     overrides: &scenario::Overrides,
 ) -> anyhow::Result<Scenario> {
-    let src = std::fs::read_to_string(path)
+    let src = read_capped(path, MAX_SCENARIO_BYTES)
         .map_err(|e| UserError(format!("cannot read scenario `{}`: {e}", path.display())))?;
     let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let loader = move |name: &str| -> Result<String, String> {
         let p = dir.join(name);
-        std::fs::read_to_string(&p).map_err(|e| format!("{e} (looked at `{}`)", p.display()))
+        read_capped(&p, MAX_DATA_BYTES).map_err(|e| format!("{e} (looked at `{}`)", p.display()))
     };
     Ok(scenario::load_with(
         &src,

@@ -661,3 +661,71 @@ fn an_endpoint_that_never_answers_stops_plan_at_the_timeout() {
         stderr(&o)
     );
 }
+
+/// Numbers that once hung or aborted: a gamma shape of 1.8e19 validated, then hung the
+/// deadline rule's quantiles; a 520 MB scenario made the TOML lexer ask for 3.7 GB. Both are
+/// refused with words, before any work; the edges of the accepted range compute.
+#[test]
+fn numerics_that_could_hang_or_abort_are_refused_first() {
+    let src =
+        std::fs::read_to_string(root().join("scenarios/nightly-batch-deadline.toml")).unwrap();
+    let lognormal = "duration = { lognormal = { median = \"2h30m\", p95 = \"3h30m\" } }";
+    assert!(src.contains(lognormal));
+    let dir = tmp("numerics");
+    let f = dir.join("s.toml");
+    for (shape, ok) in [
+        ("1.8e19", false),
+        ("0.001", false),
+        ("10000", true),
+        ("0.01", true),
+    ] {
+        std::fs::write(
+            &f,
+            src.replace(
+                lognormal,
+                &format!("duration = {{ gamma = {{ shape = {shape}, mean = \"2h30m\" }} }}"),
+            ),
+        )
+        .unwrap();
+        let o = spotplan(&[
+            "simulate",
+            f.to_str().unwrap(),
+            "-n",
+            "2",
+            "--horizon",
+            "3d",
+            "-q",
+        ]);
+        if ok {
+            assert!(o.status.success(), "shape {shape}: {}", stderr(&o));
+        } else {
+            assert_eq!(o.status.code(), Some(1), "shape {shape}");
+            assert!(
+                stderr(&o).contains("is outside 0.01–10000"),
+                "shape {shape}: {}",
+                stderr(&o)
+            );
+        }
+    }
+    // the deadline rule's quantiles at the edges of the range
+    for shape in [0.01, 10_000.0] {
+        let d = spotplan::model::Dist::Gamma {
+            shape,
+            scale_ms: 9_000_000.0 / shape,
+        };
+        let q = d.conditional_quantile_ms(0.95, 1_000_000.0);
+        assert!(q.is_finite() && q >= 1_000_000.0, "shape {shape}: {q}");
+    }
+    // a scenario file over the cap is refused before it is read (a sparse file: no disk used)
+    let big = std::fs::File::create(&f).unwrap();
+    big.set_len(520 << 20).unwrap();
+    drop(big);
+    let o = spotplan(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("it is 520 MB, more than the 16 MB spotplan reads"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

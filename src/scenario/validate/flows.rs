@@ -74,8 +74,19 @@ pub(super) fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Optio
     }
     if let Some(g) = &d.gamma {
         let gp = p.key("gamma");
-        if !(g.shape.is_finite() && g.shape > 0.0) {
-            cx.err(&gp.key("shape"), format!("`{}` must be > 0", g.shape));
+        // the range where the quantiles the deadline rule asks for are computed reliably and
+        // fast (statrs' inverse CDF iterates; at a shape of 1.8e19 it never returned); outside
+        // it the distribution is not what anyone means: CV 10 (shape 0.01) or below 1%
+        // (shape 10000, for which `fixed` is the same)
+        if !(g.shape.is_finite() && (GAMMA_SHAPE.0..=GAMMA_SHAPE.1).contains(&g.shape)) {
+            cx.err(
+                &gp.key("shape"),
+                format!(
+                    "`{}` is outside {}–{} (a coefficient of variation from 10 down to 1%; for less \
+                     spread use `fixed`)",
+                    g.shape, GAMMA_SHAPE.0, GAMMA_SHAPE.1
+                ),
+            );
             return None;
         }
         let mean = cx.positive_dur(&gp.key("mean"), &g.mean)?;
@@ -101,6 +112,9 @@ pub(super) fn dist(cx: &mut Ctx, d: &StringOr<DistFile>, p: &FieldPath) -> Optio
         }
     }
 }
+
+/// The gamma shapes accepted: coefficients of variation from 10 to 1%.
+pub const GAMMA_SHAPE: (f64, f64) = (0.01, 10_000.0);
 
 /// Reads one column of times from CSV text: the column named `column` if there is a header,
 /// else the first. Values are human durations, plain seconds, or (if `allow_instants`)

@@ -31,7 +31,7 @@ pub use context::{DEFAULT_START_UNIX_MS, Loader};
 
 /// `simulation.replications` when the file does not say.
 pub const DEFAULT_REPLICATIONS: u32 = 200;
-pub use flows::weekly_occurrences;
+pub use flows::{GAMMA_SHAPE, weekly_occurrences};
 pub use prices::{PriceError, PriceRequest, PriceResolver, ResolvedPrices, bundled_only};
 pub use spot::parse_trace;
 
