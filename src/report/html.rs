@@ -71,13 +71,15 @@ fn summary(
             let show = |v: f64| crate::sweep::objective::show(c.objective, v);
             let _ = writeln!(
                 o,
-                "<p>Nearest miss: #{} <code>{}</code>: <code>{}</code> has a {:.0}% upper bound of {}, against a limit of {}.</p>",
+                "<p>Nearest miss: #{} <code>{}</code>: <code>{}</code> has a {:.0}% upper bound of {}, against a limit of {}. The best any candidate reaches on it is {} (#{}).</p>",
                 c.candidate,
                 esc(&c.label),
                 c.objective,
                 100.0 * rec.confidence,
                 show(c.upper),
-                show(c.limit)
+                show(c.limit),
+                show(c.best),
+                c.best_candidate
             );
         }
         return;

@@ -759,12 +759,16 @@ pub fn recommendation_text(
             if let Some(c) = &rec.closest {
                 let _ = writeln!(
                     o,
-                    "closest: #{} {}: `{}` upper bound {} vs limit {}",
+                    "closest: #{} {}: `{}` upper bound {} vs limit {}; the best any candidate \
+                     reaches on it is {} (#{} {})",
                     c.candidate,
                     c.label,
                     c.objective,
                     show(c.objective, c.upper),
-                    show(c.objective, c.limit)
+                    show(c.objective, c.limit),
+                    show(c.objective, c.best),
+                    c.best_candidate,
+                    r.candidates[c.best_candidate].label
                 );
             }
         }

@@ -38,6 +38,11 @@ pub struct Closest {
     pub upper: f64,
     /// The limit.
     pub limit: f64,
+    /// The best upper bound of that objective any candidate reaches (for a cost objective,
+    /// the cheapest achievable cost), and that candidate: how far the grid is from the limit.
+    pub best: f64,
+    /// The candidate reaching `best`.
+    pub best_candidate: usize,
 }
 
 /// The recommendation.
@@ -194,12 +199,28 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
                 Some((i, worst.clone()))
             })
             .min_by(|a, b| a.1.excess().total_cmp(&b.1.excess()).then(a.0.cmp(&b.0)))
-            .map(|(i, c)| Closest {
-                candidate: i,
-                label: r.candidates[i].label.clone(),
-                objective: c.objective,
-                upper: c.upper,
-                limit: c.limit,
+            .map(|(i, c)| {
+                // the best any candidate does on that objective, whatever it misses otherwise
+                let (best_candidate, best) = (0..r.candidates.len())
+                    .filter(|&k| eligible(k) && r.candidates[k].replications >= 2)
+                    .filter_map(|k| {
+                        let x = r.candidates[k]
+                            .checks
+                            .iter()
+                            .find(|x| x.objective == c.objective)?;
+                        Some((k, x.upper))
+                    })
+                    .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                    .unwrap_or((i, c.upper));
+                Closest {
+                    candidate: i,
+                    label: r.candidates[i].label.clone(),
+                    objective: c.objective,
+                    upper: c.upper,
+                    limit: c.limit,
+                    best,
+                    best_candidate,
+                }
             });
         return Recommendation {
             confidence,

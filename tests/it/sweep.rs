@@ -1528,3 +1528,31 @@ startup = { provisioning = "20s", image_pull = "2m" }
         best.label
     );
 }
+
+#[test]
+fn an_impossible_cost_objective_names_the_cheapest_achievable_cost() {
+    let src = restart_world("0/h", "[objectives]\nmax_monthly_cost = 0.01");
+    let s = scenario(&src);
+    let run = execute_all(&s);
+    let rec = recommend(&run.result, &run.matrix, true);
+    assert_eq!(rec.candidate, None);
+    let c = rec.closest.clone().unwrap();
+    assert_eq!(c.objective, "max_monthly_cost");
+    // the cheapest achievable: the lowest cost bound of any candidate, never above the one named
+    let cheapest = run
+        .result
+        .candidates
+        .iter()
+        .filter(|x| x.replications >= 2)
+        .filter_map(|x| x.checks.iter().find(|k| k.objective == "max_monthly_cost"))
+        .map(|k| k.upper)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(c.best, cheapest);
+    assert!(c.best <= c.upper);
+    let text = spotplan::report::sweep::recommendation_text(&run.result, &rec, None);
+    assert!(
+        text.replace("\n  ", " ")
+            .contains("the best any candidate reaches on it is"),
+        "{text}"
+    );
+}
