@@ -53,6 +53,55 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             ),
         });
     }
+    // a rate objective above 0.5 is most likely a percentage written as a number
+    let mut rates: Vec<(String, f64)> = [
+        ("max_crashed", s.objectives.max_crashed),
+        ("max_deadline_miss", s.objectives.max_deadline_miss),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (format!("[objectives] {k}"), v)))
+    .collect();
+    for f in &s.flows {
+        if let Some(o) = &f.objectives {
+            for (k, v) in [
+                ("max_crashed", o.max_crashed),
+                ("max_deadline_miss", o.max_deadline_miss),
+            ] {
+                if let Some(v) = v {
+                    rates.push((format!("`{}`'s {k}", f.name), v));
+                }
+            }
+        }
+    }
+    for (what, v) in rates.into_iter().filter(|(_, v)| *v > 0.5) {
+        out.push(Warning {
+            code: "objective-looks-like-percent",
+            message: format!(
+                "{what} = {v} allows {} of runs: rates are fractions (0.01 is 1%); if you meant {v}%, write {}",
+                crate::units::pct(v),
+                v / 100.0
+            ),
+        });
+    }
+    // what `sweep` and `recommend` will need: FARGATE (the baseline) and, when the grid or
+    // the per-deployment search reaches it, FARGATE_SPOT, for every task size
+    let mut providers = vec![Provider::Fargate];
+    if s.sweep.spot_shares.iter().any(|&x| x > 0) || s.sweep.per_deployment {
+        providers.push(Provider::FargateSpot);
+    }
+    let sizes: Vec<&crate::model::TaskSize> = s.flows.iter().map(|f| &f.size).collect();
+    if let Err(e) = crate::pricing::resolved::resolve(
+        &s.prices,
+        &sizes,
+        &s.worker.size,
+        &providers,
+        s.on_demand_discount,
+    ) {
+        out.push(Warning {
+            code: "grid-rates-missing",
+            message: format!("`sweep`, `recommend` and `report` would stop: {e}"),
+        });
+    }
     let strat = &s.launch.strategy;
     if s.sim.placement == Placement::PerCall
         && let Some(b) = strat.base_item()

@@ -470,3 +470,104 @@ fn candidates_that_are_one_configuration_after_placement_share_a_row() {
     assert!(t.contains("  0–4 spot 0–40% · per-call"), "{t}");
     assert!(t.contains(" 5–10 spot 50–100% · per-call"), "{t}");
 }
+
+/// `validate` knows what `recommend` will need: a region without bundled spot rates validates
+/// for `simulate` of an on-demand strategy, and says that the grid's FARGATE_SPOT candidates
+/// will need rates, naming the fix; `recommend` then stops as announced.
+#[test]
+fn validate_names_the_rates_the_grid_will_need() {
+    let src = r#"name = "frankfurt"
+region = "eu-central-1"
+[simulation]
+horizon = "1d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+strategy = [{ provider = "FARGATE", weight = 1 }]
+[network]
+egress = "public-ip"
+[objectives]
+max_crashed = 0.01
+[[flow]]
+name = "etl"
+schedule = { every = "1h" }
+duration = "10m"
+"#;
+    let dir = std::env::temp_dir().join(format!("spotplan-grid-rates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("s.toml");
+    std::fs::write(&f, src).unwrap();
+    let o = spotplan(&["validate", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o).replace("\n  ", " ");
+    assert!(out.contains("warning[grid-rates-missing]"), "{out}");
+    assert!(
+        out.contains("FARGATE_SPOT")
+            && out.contains("spotplan pricing fetch --region eu-central-1"),
+        "{out}"
+    );
+    let r = spotplan(&["recommend", f.to_str().unwrap(), "-q", "-n", "2"]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    // and an on-demand-only grid needs nothing more
+    std::fs::write(
+        &f,
+        format!("{src}[sweep]\nspot_share = \"0\"\nper_deployment = false\n"),
+    )
+    .unwrap();
+    let o = spotplan(&["validate", f.to_str().unwrap()]);
+    assert!(!stdout(&o).contains("grid-rates-missing"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rate_objective_above_one_half_is_warned_as_a_likely_percentage() {
+    let src = r#"name = "percent"
+region = "us-east-1"
+[simulation]
+horizon = "1d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+strategy = [{ provider = "FARGATE", weight = 1 }]
+[network]
+egress = "public-ip"
+[objectives]
+max_crashed = 1
+[[flow]]
+name = "etl"
+schedule = { every = "1h" }
+duration = "10m"
+deadline = "30m"
+objectives = { max_deadline_miss = 5 }
+"#;
+    let dir = std::env::temp_dir().join(format!("spotplan-percent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("s.toml");
+    std::fs::write(&f, src).unwrap();
+    let o = spotplan(&["validate", f.to_str().unwrap()]);
+    let out = stdout(&o).replace("\n  ", " ");
+    let err = stderr(&o);
+    let _ = std::fs::remove_dir_all(&dir);
+    // 5 is not a fraction: refused; 1 is one, but likely meant 1%: warned
+    if o.status.success() {
+        panic!("a deadline-miss limit of 5 should be refused: {out}");
+    }
+    assert!(err.contains("max_deadline_miss"), "{err}");
+    let src = src.replace("max_deadline_miss = 5", "max_deadline_miss = 0.9");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&f, &src).unwrap();
+    let o = spotplan(&["validate", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o).replace("\n  ", " ");
+    assert!(
+        out.contains(
+            "warning[objective-looks-like-percent]: [objectives] max_crashed = 1 allows 100"
+        ) && out.contains("write 0.01"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`etl`'s max_deadline_miss = 0.9 allows 90"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
