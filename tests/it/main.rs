@@ -6,6 +6,7 @@ mod browser;
 mod calibrate;
 mod cli;
 mod common;
+mod coverage;
 mod deploy;
 mod determinism;
 mod ecs_sdk;
