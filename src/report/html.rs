@@ -443,7 +443,6 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
         format!("{}<br><small>{} – {}</small>", v(s.mean), v(lo), v(hi))
     };
     for c in &r.candidates {
-        let mm = &c.metrics;
         let mut class = Vec::new();
         if rec.candidate == Some(c.candidate.index) {
             class.push("rec");
@@ -451,26 +450,21 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
         if c.pareto {
             class.push("pareto");
         }
-        let mut status = if let Some(e) = &c.eliminated {
-            format!("dropped: {e}")
-        } else if c.feasible {
-            "meets every objective".into()
-        } else {
-            let failed: Vec<&str> = c
-                .checks
-                .iter()
-                .filter(|x| !x.met())
-                .map(|x| x.objective)
-                .collect();
-            if failed.is_empty() {
-                "—".into()
-            } else {
-                format!("misses {}", failed.join(", "))
-            }
-        };
+        let mut status = c
+            .why_not()
+            .unwrap_or_else(|| "meets every objective".into());
         if !c.deployable {
             status.push_str("; needs your own code");
         }
+        // each cell from the reading that decides it (named when there are several)
+        let cell = |metric: &str, unit: &str| {
+            let (st, reading) = c.deciding(metric);
+            let mut t = ci(&st, unit);
+            if c.readings.len() > 1 {
+                t.push_str(&format!("<br><small>{}</small>", esc(&reading)));
+            }
+            t
+        };
         let range = if c.readings.len() > 1 {
             format!(
                 "{}–{} (worst: {})",
@@ -488,14 +482,14 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
             c.candidate.index,
             esc(&c.label),
             c.replications,
-            ci(&mm.cost_per_30d_usd, "USD"),
+            cell("cost_per_30d_usd", "USD"),
             esc(&range),
-            ci(&mm.saving_fraction, "fraction"),
-            ci(&mm.spot_share, "fraction"),
-            ci(&mm.crash_rate, "fraction"),
-            ci(&mm.deadline_miss_rate, "fraction"),
-            ci(&mm.latency_p95_s, "s"),
-            ci(&mm.latency_p99_s, "s"),
+            cell("saving_fraction", "fraction"),
+            cell("spot_share", "fraction"),
+            cell("crash_rate", "fraction"),
+            cell("deadline_miss_rate", "fraction"),
+            cell("latency_p95_s", "s"),
+            cell("latency_p99_s", "s"),
             esc(&status)
         );
     }

@@ -338,18 +338,18 @@ pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
         "deployable",
         "pareto",
         "eliminated",
+        "why_not_feasible",
     ]
     .into_iter()
     .map(String::from)
     .collect::<Vec<_>>();
     for m in metrics {
-        for s in ["mean", "ci95_low", "ci95_high"] {
+        for s in ["mean", "ci95_low", "ci95_high", "reading"] {
             head.push(format!("{m}_{s}"));
         }
     }
     w.write_record(&head)?;
     for c in &r.candidates {
-        let rows = c.metrics.rows();
         let mut row = vec![
             c.candidate.index.to_string(),
             c.label.clone(),
@@ -375,17 +375,16 @@ pub fn csv(r: &SweepResult) -> Result<String, csv::Error> {
             c.deployable.to_string(),
             c.pareto.to_string(),
             c.eliminated.clone().unwrap_or_default(),
+            c.why_not().unwrap_or_default(),
         ];
+        // each cell from the reading that decides it, named
         for m in metrics {
-            let st = rows
-                .iter()
-                .find(|x| x.0 == m)
-                .map(|x| *x.3)
-                .unwrap_or_default();
+            let (st, reading) = c.deciding(m);
             row.extend([
                 st.mean.to_string(),
                 st.ci95_low.to_string(),
                 st.ci95_high.to_string(),
+                reading,
             ]);
         }
         w.write_record(&row)?;

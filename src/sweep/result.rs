@@ -32,6 +32,69 @@ pub struct ReadingResult {
 }
 
 impl CandidateResult {
+    /// The figure every table shows for `metric` (a [`Metrics`] row key), and the reading it
+    /// comes from: the crashed and deadline-miss rates and the p95 latency at the reading
+    /// where each is worst (the one its objective is judged on), the rest at the costliest.
+    pub fn deciding(&self, metric: &str) -> (Stat, String) {
+        let per: Option<fn(&ReadingResult) -> &Stat> = match metric {
+            "crash_rate" => Some(|r| &r.crash_rate),
+            "deadline_miss_rate" => Some(|r| &r.deadline_miss_rate),
+            "latency_p95_s" => Some(|r| &r.latency_p95_s),
+            _ => None,
+        };
+        if let Some(f) = per
+            && let Some(r) = self
+                .readings
+                .iter()
+                .fold(None::<&ReadingResult>, |a, r| match a {
+                    Some(a) if f(a).mean >= f(r).mean => Some(a),
+                    _ => Some(r),
+                })
+        {
+            return (*f(r), r.placement.clone());
+        }
+        let st = self
+            .metrics
+            .rows()
+            .into_iter()
+            .find(|x| x.0 == metric)
+            .map(|x| *x.3)
+            .unwrap_or_default();
+        (st, self.worst_reading.clone())
+    }
+
+    /// Why it is not feasible, in words: the objectives it misses, the deployments that break
+    /// the guard or their own objectives, or racing's verdict; `None` when feasible.
+    pub fn why_not(&self) -> Option<String> {
+        if self.feasible {
+            return None;
+        }
+        if let Some(e) = &self.eliminated {
+            return Some(format!("dropped: {e}"));
+        }
+        let mut why: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|x| !x.met())
+            .map(|x| format!("misses {}", x.objective))
+            .collect();
+        why.extend(
+            self.deployment_objectives
+                .iter()
+                .map(|g| format!("`{}` misses its own {}", g.deployment, g.metric)),
+        );
+        why.extend(
+            self.deployment_guard
+                .iter()
+                .map(|g| format!("`{}` breaks the deployment guard", g.deployment)),
+        );
+        if why.is_empty() {
+            why.push("too few replications".into());
+        }
+        why.dedup();
+        Some(why.join("; "))
+    }
+
     /// A metric at the reading where it is worst (highest mean), and that reading: what
     /// decides the candidate's objective on it, so a table row never contradicts its flag.
     pub fn worst_of(&self, metric: fn(&ReadingResult) -> &Stat) -> (f64, &str) {

@@ -1474,6 +1474,28 @@ fn a_rows_numbers_never_contradict_its_flag() {
         }
     }
     assert!(feasible > 0 && infeasible > 0);
+    // the CSV and the page show the same cells, each naming its reading, and every
+    // infeasible row's reason
+    let csv = spotplan::report::sweep::csv(&run.result).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    let head = rdr.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    for (c, row) in run.result.candidates.iter().zip(rdr.records()) {
+        let row = row.unwrap();
+        let (st, reading) = c.deciding("crash_rate");
+        assert_eq!(row[col("crash_rate_mean")].parse::<f64>().unwrap(), st.mean);
+        assert_eq!(&row[col("crash_rate_reading")], reading.as_str());
+        assert_eq!(st.mean, c.worst_of(|r| &r.crash_rate).0);
+        assert_eq!(
+            row[col("why_not_feasible")].is_empty(),
+            c.feasible,
+            "{}",
+            c.label
+        );
+        if c.feasible {
+            assert!(st.mean <= o.max_crashed.unwrap(), "{}", c.label);
+        }
+    }
     // the cost-worst reading is not always the rate-worst one: the old table showed the
     // former's rates
     assert!(run.result.candidates.iter().any(|c| {
