@@ -138,8 +138,13 @@ pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Opti
     let rec = recommend(&run.result, &run.matrix, grid.allow_custom_code);
     // the scenario's own configuration beside the pick, under every reading, on the same
     // random numbers
-    let (current, current_costs) =
+    let (mut current, current_costs) =
         pool.install(|| crate::sweep::compare::current(&s, &run, rec.candidate, materiality));
+    // how sure the pick is: it and today's configuration at each end of the uncertain inputs
+    if !run.result.search.interrupted {
+        current.sensitivity =
+            pool.install(|| crate::sweep::sensitivity::of(&s, &run, rec.candidate));
+    }
     let current = Some(current);
     Ok(Some(Recommended {
         scenario: s,

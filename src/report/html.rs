@@ -237,6 +237,15 @@ fn summary(
         "</ul><p><code>spotplan emit recommendation.json</code> writes the ECS, IAM and Prefect files for it.</p>"
     );
     if let Some(cur) = current {
+        if !cur.sensitivity.is_empty() {
+            let _ = writeln!(
+                o,
+                "<h3>How sure the pick is</h3><p>{}</p>",
+                esc(&super::sweep::sensitivity_lines(&cur.sensitivity))
+                    .replace("\n  ", "<br>")
+                    .replace('\n', " ")
+            );
+        }
         network(o, &cur.network);
     }
 }

@@ -492,6 +492,45 @@ pub fn what_to_do(
     o
 }
 
+/// How sure the pick is, one line per end: whether the pick stays feasible and what it saves.
+pub fn sensitivity_lines(s: &[crate::sweep::sensitivity::Sensitivity]) -> String {
+    let mut o = String::new();
+    if s.is_empty() {
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "how sure (the pick and today's configuration again, same seeds, one input at a time):"
+    );
+    for p in s {
+        for e in &p.ends {
+            let d = &e.saving_per_30d_usd;
+            let _ = writeln!(
+                o,
+                "  {} {} → {} (×{}): {}; {} {} USD/30d against today (saving's 95% interval [{}, {}])",
+                p.parameter,
+                p.stated,
+                e.value,
+                e.factor,
+                if e.pick_feasible {
+                    "the pick still meets every objective".to_string()
+                } else {
+                    format!("the pick misses {}", e.misses.join(", "))
+                },
+                if d.mean >= 0.0 {
+                    "saves"
+                } else {
+                    "costs more by"
+                },
+                num(d.mean.abs()),
+                num(d.ci95_low),
+                num(d.ci95_high)
+            );
+        }
+    }
+    o
+}
+
 /// Line two of the headline: a network option that saves more than a change must (today's
 /// network against it, on the pick's runs), with what it changes besides the bill.
 pub fn other_lever(cur: &crate::sweep::compare::Current) -> Option<String> {
@@ -709,6 +748,9 @@ pub fn recommendation_text(
                 }
             }
             let _ = writeln!(o, "binding constraint: {}", rec.binding);
+            if let Some(cur) = current {
+                let _ = write!(o, "{}", sensitivity_lines(&cur.sensitivity));
+            }
             if let Some(cur) = current {
                 let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms.max(1) as f64;
                 let _ = write!(

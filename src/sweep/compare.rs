@@ -178,6 +178,10 @@ pub struct Current {
     pub deployments: Vec<DeploymentRow>,
     /// The network options, billed on the pick's runs (today's when there is no pick).
     pub network: Vec<super::network::NetworkOption>,
+    /// How sure the pick is: the pick and today's configuration again at each end of the
+    /// inputs users know least ([`super::sensitivity`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sensitivity: Vec<super::sensitivity::Sensitivity>,
 }
 
 /// One deployment today (the current configuration at its costliest reading) and under the
@@ -346,21 +350,45 @@ pub fn current(
             material_usd,
             deployments,
             network,
+            sensitivity: Vec::new(),
         },
         costs,
     )
 }
 
+/// What `s` misses in `reps`, as a candidate's reading is judged: its objectives, the
+/// deployment guard, the deployments' own objectives (empty: it meets them all).
+pub(crate) fn judged_misses(s: &crate::scenario::Scenario, reps: &[Replication]) -> Vec<String> {
+    let o = &s.objectives;
+    if reps.len() < 2 {
+        return vec!["too few replications".into()];
+    }
+    let m = super::metrics_of(s, reps);
+    let mut out: Vec<String> = super::objective::checks(&m, o, o.confidence)
+        .iter()
+        .filter(|c| !c.met())
+        .map(|c| {
+            format!(
+                "{} (upper bound {} > {})",
+                c.objective,
+                super::objective::show(c.objective, c.upper),
+                super::objective::show(c.objective, c.limit)
+            )
+        })
+        .collect();
+    if let Some(l) = o.deployment_guard {
+        for g in super::objective::guard_misses(s, reps, l, o.confidence) {
+            out.push(format!("the deployment guard (`{}`)", g.deployment));
+        }
+    }
+    for g in super::objective::deployment_objective_misses(s, reps, o.confidence) {
+        out.push(format!("`{}`'s own {}", g.deployment, g.metric));
+    }
+    out
+}
+
 /// Whether `s` meets its objectives and the deployment guard in `reps`, as a candidate's
 /// reading is judged.
 fn judged_feasible(s: &crate::scenario::Scenario, reps: &[Replication]) -> bool {
-    let o = &s.objectives;
-    let m = super::metrics_of(s, reps);
-    reps.len() >= 2
-        && super::objective::checks(&m, o, o.confidence)
-            .iter()
-            .all(super::objective::Check::met)
-        && o.deployment_guard
-            .is_none_or(|l| super::objective::guard_misses(s, reps, l, o.confidence).is_empty())
-        && super::objective::deployment_objective_misses(s, reps, o.confidence).is_empty()
+    judged_misses(s, reps).is_empty()
 }

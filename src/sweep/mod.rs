@@ -18,6 +18,7 @@ pub(crate) mod objective;
 pub mod recommend;
 pub(crate) mod result;
 pub mod select;
+pub mod sensitivity;
 pub(crate) mod summary;
 
 pub use crate::stats::Stat;

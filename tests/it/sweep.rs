@@ -1578,3 +1578,47 @@ fn an_impossible_cost_objective_names_the_cheapest_achievable_cost() {
         "{text}"
     );
 }
+
+#[test]
+fn how_sure_the_pick_is_at_each_end_of_the_interruption_rate() {
+    // a 5 h job restarted from scratch: at 0.2/h (λL = 1) spot saves; at twice that (λL = 2,
+    // past the break-even of about 1.9) it costs more than on demand
+    let src = restart_world("0.2/h", "[objectives]\nmax_crashed = 0.01")
+        .replace(SPOT_ONLY, r#"[{ provider = "FARGATE", weight = 1 }]"#);
+    let s = scenario(&src);
+    let run = execute_all(&s);
+    let rec = recommend(&run.result, &run.matrix, true);
+    let pick = rec.candidate.unwrap();
+    assert_eq!(run.result.candidates[pick].candidate.spot_share, 100);
+    let sens = spotplan::sweep::sensitivity::of(&s, &run, Some(pick));
+    assert_eq!(sens.len(), 1, "no capacity outages: one parameter");
+    let p = &sens[0];
+    assert_eq!(p.parameter, "interruption rate");
+    let (low, high) = (&p.ends[0], &p.ends[1]);
+    assert_eq!((low.factor, high.factor), (0.5, 2.0));
+    assert_eq!(
+        (low.value.as_str(), high.value.as_str()),
+        ("0.1/h", "0.4/h")
+    );
+    // the stated rate's saving, paired against today (on demand), lies between the ends'
+    let (cur, _) = spotplan::sweep::compare::current(
+        &s,
+        &run,
+        Some(pick),
+        spotplan::sweep::compare::Materiality::default(),
+    );
+    let stated = -cur.row("cost_per_30d_usd").unwrap().b_minus_a.mean;
+    assert!(
+        low.saving_per_30d_usd.mean > stated && stated > 0.0 && high.saving_per_30d_usd.mean < 0.0,
+        "{} > {stated} > 0 > {}",
+        low.saving_per_30d_usd.mean,
+        high.saving_per_30d_usd.mean
+    );
+    assert!(low.pick_feasible && low.misses.is_empty());
+    let text = spotplan::report::sweep::sensitivity_lines(&sens);
+    assert!(
+        text.contains("interruption rate 0.2/h → 0.4/h (×2)"),
+        "{text}"
+    );
+    assert!(text.contains("costs more by"), "{text}");
+}

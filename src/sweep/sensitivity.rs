@@ -1,0 +1,160 @@
+//! How sure the pick is: the inputs users know least (the spot interruption rate and the share
+//! of time spot capacity is out) at each end of a range, one at a time, on the same seeds.
+//! The pick and today's configuration are evaluated again there (not re-optimised): is the
+//! pick still feasible, and what does it save against today?
+//!
+//! The range is ×0.5 and ×2 of the stated value (a calibrated interval is not carried by the
+//! scenario yet): a factor of two either way is about the spread of published spot
+//! interruption figures for one region and size.
+
+use serde::Serialize;
+
+use super::Stat;
+use super::job::SweepRun;
+use super::summary::{Replication, replicate};
+use crate::scenario::Scenario;
+
+/// The factors each parameter is taken to.
+pub const ENDS: [f64; 2] = [0.5, 2.0];
+
+/// One end of one parameter's range.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct End {
+    /// The value there, in words (`0.04/h`, `10.0%`).
+    pub value: String,
+    /// The factor on the stated value.
+    pub factor: f64,
+    /// Whether the pick meets every objective (and the guard) there, under every reading.
+    pub pick_feasible: bool,
+    /// What it misses there, in words.
+    pub misses: Vec<String>,
+    /// What the pick saves against today's configuration there, USD per 30 days (paired,
+    /// each at its costliest reading).
+    pub saving_per_30d_usd: Stat,
+}
+
+/// One parameter, at both ends.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sensitivity {
+    /// `interruption rate` or `capacity unavailable`.
+    pub parameter: &'static str,
+    /// Its stated value, in words.
+    pub stated: String,
+    /// The ends, low then high.
+    pub ends: Vec<End>,
+}
+
+/// Scenario `s` with `parameter` at `factor` times its value.
+fn at(s: &Scenario, parameter: &str, factor: f64) -> Scenario {
+    let mut v = s.clone();
+    match parameter {
+        "interruption rate" => v.spot.rate.per_hour *= factor,
+        _ => {
+            if let Some(c) = &mut v.spot.capacity {
+                c.unavailable = (c.unavailable * factor).min(0.95);
+            }
+        }
+    }
+    v
+}
+
+/// Every reading of a configuration at one end: its replications, the costliest reading's
+/// per-replication cost per 30 days, and what it misses under any reading.
+fn evaluate(readings: &[Scenario], n: u32, per30: f64) -> (Vec<f64>, Vec<String>) {
+    let mut worst: Option<(f64, Vec<f64>)> = None;
+    let mut misses = Vec::new();
+    for v in readings {
+        let reps: Vec<Replication> = replicate(v, n, &|| {});
+        let costs: Vec<f64> = reps.iter().map(|r| r.outcome.cost_usd * per30).collect();
+        let mean = costs.iter().sum::<f64>() / costs.len().max(1) as f64;
+        if worst.as_ref().is_none_or(|w| mean > w.0) {
+            worst = Some((mean, costs));
+        }
+        for m in super::compare::judged_misses(v, &reps) {
+            if !misses.contains(&m) {
+                misses.push(m);
+            }
+        }
+    }
+    (worst.map(|w| w.1).unwrap_or_default(), misses)
+}
+
+/// The pick (candidate `pick` of `run`) and today's configuration of `s` at each end of each
+/// uncertain parameter the scenario has; empty without a pick or without either parameter.
+pub fn of(s: &Scenario, run: &SweepRun, pick: Option<usize>) -> Vec<Sensitivity> {
+    let Some(i) = pick else {
+        return Vec::new();
+    };
+    let n = run.matrix.replications;
+    let per30 = 30.0 * crate::model::SimTime::DAY.0 as f64 / s.sim.horizon.0.max(1) as f64;
+    let picked: Vec<&Scenario> = run.result.candidates[i]
+        .candidate
+        .variants
+        .iter()
+        .map(|&v| &run.scenarios[v])
+        .collect();
+    // judged as the sweep judged: with the deployment objectives all on demand misses
+    let today: Vec<Scenario> = s
+        .readings()
+        .into_iter()
+        .map(|p| {
+            let mut v = s.clone();
+            v.sim.placement = p;
+            v.objectives.unreachable = run.result.meta.objectives.unreachable.clone();
+            v
+        })
+        .collect();
+    let mut params: Vec<(&'static str, String)> = Vec::new();
+    if s.spot.rate.per_hour > 0.0 {
+        params.push((
+            "interruption rate",
+            format!("{}/h", crate::units::short(s.spot.rate.per_hour)),
+        ));
+    }
+    if let Some(c) = &s.spot.capacity {
+        params.push(("capacity unavailable", crate::units::pct(c.unavailable)));
+    }
+    params
+        .into_iter()
+        .map(|(parameter, stated)| {
+            let ends = ENDS
+                .iter()
+                .map(|&factor| {
+                    let mine: Vec<Scenario> =
+                        picked.iter().map(|v| at(v, parameter, factor)).collect();
+                    let theirs: Vec<Scenario> =
+                        today.iter().map(|v| at(v, parameter, factor)).collect();
+                    let (pick_costs, misses) = evaluate(&mine, n, per30);
+                    let (today_costs, _) = evaluate(&theirs, n, per30);
+                    let saving: Vec<f64> = today_costs
+                        .iter()
+                        .zip(&pick_costs)
+                        .map(|(t, p)| t - p)
+                        .collect();
+                    let value = match parameter {
+                        "interruption rate" => {
+                            format!("{}/h", crate::units::short(s.spot.rate.per_hour * factor))
+                        }
+                        _ => crate::units::pct(
+                            s.spot
+                                .capacity
+                                .map_or(0.0, |c| (c.unavailable * factor).min(0.95)),
+                        ),
+                    };
+                    End {
+                        value,
+                        factor,
+                        pick_feasible: misses.is_empty(),
+                        misses,
+                        saving_per_30d_usd: Stat::of(&saving),
+                    }
+                })
+                .collect();
+            Sensitivity {
+                parameter,
+                stated,
+                ends,
+            }
+        })
+        .collect()
+}
