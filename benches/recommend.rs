@@ -1,6 +1,6 @@
 //! `recommend` end to end (the sweep with racing and the per-deployment search, the pick, the
-//! current configuration under every reading) on generated platforms of 10, 50, 100 and 200
-//! deployments: `spotplan::scenario::generate::platform(n, 1)`, whose parameters its module
+//! current configuration under every reading, how sure the pick is) on generated platforms of
+//! 10, 50, 100 and 200 deployments: `spotplan::scenario::generate::platform(n, 1)`, whose parameters its module
 //! states (schedule mix, run length against period, deadlines, NAT, 30 days, 100
 //! replications, the default grid with `prefect3` and its fallback automation, robust
 //! placement, no `[objectives]`: the deployment guard applies). Each iteration is a whole
@@ -46,9 +46,16 @@ fn platforms(c: &mut Criterion) {
             b.iter(|| {
                 let run = execute(&s, &s.sweep, None, &ctl).expect("rates");
                 let rec = recommend(&run.result, &run.matrix, false);
-                let cur =
+                let (cur, costs) =
                     spotplan::sweep::compare::current(&s, &run, rec.candidate, Default::default());
-                black_box((rec, cur))
+                let sure = spotplan::sweep::sensitivity::of(
+                    &s,
+                    &run,
+                    rec.candidate,
+                    &cur.worst_reading,
+                    &costs,
+                );
+                black_box((rec, cur, sure))
             })
         });
     }

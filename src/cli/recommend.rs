@@ -142,8 +142,10 @@ pub(super) fn recommend_grid(grid: &GridArgs, json: bool) -> anyhow::Result<Opti
         pool.install(|| crate::sweep::compare::current(&s, &run, rec.candidate, materiality));
     // how sure the pick is: it and today's configuration at each end of the uncertain inputs
     if !run.result.search.interrupted {
-        current.sensitivity =
-            pool.install(|| crate::sweep::sensitivity::of(&s, &run, rec.candidate));
+        let costliest = current.worst_reading.clone();
+        current.sensitivity = pool.install(|| {
+            crate::sweep::sensitivity::of(&s, &run, rec.candidate, &costliest, &current_costs)
+        });
     }
     let current = Some(current);
     Ok(Some(Recommended {

@@ -58,13 +58,42 @@ fn at(s: &Scenario, parameter: &str, factor: f64) -> Scenario {
     v
 }
 
+/// Replications `0..n` of `v`, each with its all-on-demand baseline: the sweep's own (no spot
+/// parameter changes an all-on-demand run), simulated only if the sweep lacks one.
+fn replications(
+    v: &Scenario,
+    n: u32,
+    baselines: &[Option<crate::sim::RunOutcome>],
+) -> Vec<Replication> {
+    use rayon::prelude::*;
+    if baselines.len() < n as usize || baselines[..n as usize].iter().any(Option::is_none) {
+        return replicate(v, n, &|| {});
+    }
+    (0..n as usize)
+        .into_par_iter()
+        .map(|r| {
+            let b = baselines[r].as_ref().expect("checked above");
+            Replication {
+                outcome: crate::sim::run(v, r as u64, &mut crate::sim::NoObserver),
+                baseline_cost_usd: b.cost_usd,
+                baseline_flows: b.flows.clone(),
+            }
+        })
+        .collect()
+}
+
 /// Every reading of a configuration at one end: its replications, the costliest reading's
 /// per-replication cost per 30 days, and what it misses under any reading.
-fn evaluate(readings: &[Scenario], n: u32, per30: f64) -> (Vec<f64>, Vec<String>) {
+fn evaluate(
+    readings: &[Scenario],
+    n: u32,
+    per30: f64,
+    baselines: &[Option<crate::sim::RunOutcome>],
+) -> (Vec<f64>, Vec<String>) {
     let mut worst: Option<(f64, Vec<f64>)> = None;
     let mut misses = Vec::new();
     for v in readings {
-        let reps: Vec<Replication> = replicate(v, n, &|| {});
+        let reps: Vec<Replication> = replications(v, n, baselines);
         let costs: Vec<f64> = reps.iter().map(|r| r.outcome.cost_usd * per30).collect();
         let mean = costs.iter().sum::<f64>() / costs.len().max(1) as f64;
         if worst.as_ref().is_none_or(|w| mean > w.0) {
@@ -76,12 +105,43 @@ fn evaluate(readings: &[Scenario], n: u32, per30: f64) -> (Vec<f64>, Vec<String>
             }
         }
     }
-    (worst.map(|w| w.1).unwrap_or_default(), misses)
+    // many deployments breaking the guard read as one item
+    let (guard, mut rest): (Vec<String>, Vec<String>) = misses
+        .into_iter()
+        .partition(|m| m.starts_with("the deployment guard (`"));
+    if !guard.is_empty() {
+        let names: Vec<&str> = guard.iter().filter_map(|m| m.split('`').nth(1)).collect();
+        let shown = names
+            .iter()
+            .take(3)
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>();
+        rest.push(format!(
+            "the deployment guard ({}{})",
+            shown.join(", "),
+            if names.len() > 3 {
+                format!(" and {} more", names.len() - 3)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    (worst.map(|w| w.1).unwrap_or_default(), rest)
 }
 
 /// The pick (candidate `pick` of `run`) and today's configuration of `s` at each end of each
 /// uncertain parameter the scenario has; empty without a pick or without either parameter.
-pub fn of(s: &Scenario, run: &SweepRun, pick: Option<usize>) -> Vec<Sensitivity> {
+/// Today's configuration is costed at `today_reading`, the reading where it was costliest at
+/// the stated values (the one it is compared at), where it cost `today_costs` per replication
+/// (USD per 30 days: reused when it runs nothing on spot, which no spot input changes); the
+/// pick under each of its readings.
+pub fn of(
+    s: &Scenario,
+    run: &SweepRun,
+    pick: Option<usize>,
+    today_reading: &str,
+    today_costs: &[f64],
+) -> Vec<Sensitivity> {
     let Some(i) = pick else {
         return Vec::new();
     };
@@ -94,16 +154,28 @@ pub fn of(s: &Scenario, run: &SweepRun, pick: Option<usize>) -> Vec<Sensitivity>
         .map(|&v| &run.scenarios[v])
         .collect();
     // judged as the sweep judged: with the deployment objectives all on demand misses
-    let today: Vec<Scenario> = s
-        .readings()
-        .into_iter()
-        .map(|p| {
-            let mut v = s.clone();
-            v.sim.placement = p;
-            v.objectives.unreachable = run.result.meta.objectives.unreachable.clone();
-            v
-        })
+    let readings = s.readings();
+    let costliest: Vec<_> = readings
+        .iter()
+        .copied()
+        .filter(|p| p.name() == today_reading)
         .collect();
+    let today: Vec<Scenario> = if costliest.is_empty() {
+        readings
+    } else {
+        costliest
+    }
+    .into_iter()
+    .map(|p| {
+        let mut v = s.clone();
+        v.sim.placement = p;
+        v.objectives.unreachable = run.result.meta.objectives.unreachable.clone();
+        v
+    })
+    .collect();
+    let on_demand_only = (0..s.flows.len())
+        .all(|f| !s.strategy_of(f).uses(crate::model::Provider::FargateSpot))
+        && today_costs.len() == n as usize;
     let mut params: Vec<(&'static str, String)> = Vec::new();
     if s.spot.rate.per_hour > 0.0 {
         params.push((
@@ -124,8 +196,13 @@ pub fn of(s: &Scenario, run: &SweepRun, pick: Option<usize>) -> Vec<Sensitivity>
                         picked.iter().map(|v| at(v, parameter, factor)).collect();
                     let theirs: Vec<Scenario> =
                         today.iter().map(|v| at(v, parameter, factor)).collect();
-                    let (pick_costs, misses) = evaluate(&mine, n, per30);
-                    let (today_costs, _) = evaluate(&theirs, n, per30);
+                    let base = &run.matrix.baselines;
+                    let (pick_costs, misses) = evaluate(&mine, n, per30, base);
+                    let today_costs = if on_demand_only {
+                        today_costs.to_vec()
+                    } else {
+                        evaluate(&theirs, n, per30, base).0
+                    };
                     let saving: Vec<f64> = today_costs
                         .iter()
                         .zip(&pick_costs)

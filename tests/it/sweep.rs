@@ -1590,7 +1590,17 @@ fn how_sure_the_pick_is_at_each_end_of_the_interruption_rate() {
     let rec = recommend(&run.result, &run.matrix, true);
     let pick = rec.candidate.unwrap();
     assert_eq!(run.result.candidates[pick].candidate.spot_share, 100);
-    let sens = spotplan::sweep::sensitivity::of(&s, &run, Some(pick));
+    let (cur, today_costs) = spotplan::sweep::compare::current(
+        &s,
+        &run,
+        Some(pick),
+        spotplan::sweep::compare::Materiality::default(),
+    );
+    let sens =
+        spotplan::sweep::sensitivity::of(&s, &run, Some(pick), &cur.worst_reading, &today_costs);
+    // on demand today: reusing its costs gives what simulating it again at each end gives
+    let again = spotplan::sweep::sensitivity::of(&s, &run, Some(pick), &cur.worst_reading, &[]);
+    assert_eq!(sens, again);
     assert_eq!(sens.len(), 1, "no capacity outages: one parameter");
     let p = &sens[0];
     assert_eq!(p.parameter, "interruption rate");
@@ -1601,12 +1611,6 @@ fn how_sure_the_pick_is_at_each_end_of_the_interruption_rate() {
         ("0.1/h", "0.4/h")
     );
     // the stated rate's saving, paired against today (on demand), lies between the ends'
-    let (cur, _) = spotplan::sweep::compare::current(
-        &s,
-        &run,
-        Some(pick),
-        spotplan::sweep::compare::Materiality::default(),
-    );
     let stated = -cur.row("cost_per_30d_usd").unwrap().b_minus_a.mean;
     assert!(
         low.saving_per_30d_usd.mean > stated && stated > 0.0 && high.saving_per_30d_usd.mean < 0.0,
