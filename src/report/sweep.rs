@@ -123,6 +123,17 @@ fn header(r: &SweepResult) -> String {
         for why in &s.deployments.rejected {
             let _ = writeln!(o, "  rejected: {why}");
         }
+        const SHOWN: usize = 10;
+        for why in s.deployments.held_back.iter().take(SHOWN) {
+            let _ = writeln!(o, "  held back: {why}");
+        }
+        if s.deployments.held_back.len() > SHOWN {
+            let _ = writeln!(
+                o,
+                "  held back: {} more (in JSON: search.deployments.held_back)",
+                s.deployments.held_back.len() - SHOWN
+            );
+        }
     }
     let _ = writeln!(
         o,

@@ -59,6 +59,10 @@ pub struct DeploymentSearch {
     /// Picks the joint simulation rejected, with why.
     #[serde(default)]
     pub rejected: Vec<String>,
+    /// Deployments of an accepted pick that a platform-wide objective holds back from a
+    /// cheaper option, with the objective and the bound moving it alone would reach.
+    #[serde(default)]
+    pub held_back: Vec<String>,
 }
 
 /// The per-deployment candidate for `choice` (one provider per flow).
@@ -192,6 +196,25 @@ pub(crate) fn search(
                     missed.push(format!("`{}`'s own {}", m.deployment, m.metric));
                 }
                 if missed.is_empty() {
+                    for (f, o, broken) in select::held_back(&p, &choice) {
+                        let why: Vec<String> = broken
+                            .iter()
+                            .map(|(k, u, l)| {
+                                format!(
+                                    "{k} ({} > {})",
+                                    super::objective::show(k, *u),
+                                    super::objective::show(k, *l)
+                                )
+                            })
+                            .collect();
+                        found.held_back.push(format!(
+                            "{label}: `{}` stays on {}: on {} (cheaper) it alone would break {}",
+                            base.flows[f].name,
+                            OPTIONS[choice[f]].ecs_name(),
+                            OPTIONS[o].ecs_name(),
+                            why.join(", ")
+                        ));
+                    }
                     break;
                 }
                 found.rejected.push(format!(

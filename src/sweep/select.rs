@@ -94,14 +94,69 @@ impl Composed {
     /// Whether it meets every limit: rates on their honest upper bound
     /// ([`crate::stats::rate_upper`], as the sweep judges them), the cost on its t bound.
     pub fn meets(&self, l: &Limits) -> bool {
+        self.breaks(l).is_empty()
+    }
+
+    /// The limits it breaks, each with its bound and the limit: `("max_crashed", 0.012,
+    /// 0.01)`.
+    pub fn breaks(&self, l: &Limits) -> Vec<Broken> {
         let c = l.confidence;
         let rate = |st: &Stat, n: f64| crate::stats::rate_upper(st, n, c);
-        l.crashed
-            .is_none_or(|x| rate(&self.crashed, self.trials[0]) <= x)
-            && l.deadline_miss
-                .is_none_or(|x| rate(&self.deadline_miss, self.trials[1]) <= x)
-            && l.monthly_cost.is_none_or(|x| self.cost.upper(c) <= x)
+        let mut out = Vec::new();
+        if let Some(x) = l.crashed {
+            let u = rate(&self.crashed, self.trials[0]);
+            if u > x {
+                out.push(("max_crashed", u, x));
+            }
+        }
+        if let Some(x) = l.deadline_miss {
+            let u = rate(&self.deadline_miss, self.trials[1]);
+            if u > x {
+                out.push(("max_deadline_miss", u, x));
+            }
+        }
+        if let Some(x) = l.monthly_cost {
+            let u = self.cost.upper(c);
+            if u > x {
+                out.push(("max_monthly_cost", u, x));
+            }
+        }
+        out
     }
+}
+
+/// A limit broken: its objective, the bound reached and the limit.
+pub type Broken = (&'static str, f64, f64);
+
+/// A deployment held back: its index, the cheaper option it would take on its own, and the
+/// limits moving it alone there would break.
+pub type HeldBack = (usize, usize, Vec<Broken>);
+
+/// For each deployment of `choice` that a platform-wide limit holds back: the cheaper option
+/// it would take on its own (the cheapest allowed one, by its mean cost) and the limits that
+/// moving it alone there would break. What "the constraint that moved it" means for a pick.
+pub fn held_back(p: &Problem, choice: &[usize]) -> Vec<HeldBack> {
+    let cost = |f: usize, o: usize| p.parts[f][o].iter().map(|x| x.cost).sum::<f64>();
+    let mut out = Vec::new();
+    for f in 0..p.n() {
+        let Some(cheapest) = p
+            .allowed(f)
+            .into_iter()
+            .min_by(|&a, &b| cost(f, a).total_cmp(&cost(f, b)).then(a.cmp(&b)))
+        else {
+            continue;
+        };
+        if cheapest == choice[f] || cost(f, cheapest) >= cost(f, choice[f]) {
+            continue;
+        }
+        let mut alone = choice.to_vec();
+        alone[f] = cheapest;
+        let broken = compose(p, &alone).breaks(&p.limits);
+        if !broken.is_empty() {
+            out.push((f, cheapest, broken));
+        }
+    }
+    out
 }
 
 /// The answer.

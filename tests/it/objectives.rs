@@ -201,3 +201,29 @@ fn deployment_objectives_are_checked() {
         );
     }
 }
+
+#[test]
+fn a_deployment_a_platform_objective_holds_back_is_named_with_it() {
+    // each hourly deployment crashes about 10% of its runs on spot: under a platform-wide 5%
+    // only one of the three can move, and the others are named with the objective that holds
+    // them
+    let objectives = "[objectives]\nmax_crashed = 0.05";
+    let (text, j) = recommend(&platform("", "", objectives), &["--no-deployment-guard"]);
+    let p = picks(&j);
+    let on_spot = ["etl-a", "critical", "etl-b"]
+        .iter()
+        .filter(|d| p[**d] == "FARGATE_SPOT")
+        .count();
+    assert_eq!(on_spot, 1, "{p:?}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let held: Vec<&str> = flat.split("held back: ").skip(1).collect();
+    assert_eq!(held.len(), 2, "{text}");
+    for l in held {
+        assert!(
+            l.contains(
+                "stays on FARGATE: on FARGATE_SPOT (cheaper) it alone would break max_crashed ("
+            ),
+            "{l}"
+        );
+    }
+}
