@@ -70,6 +70,13 @@ fn compute(a: &AccountArgs) -> anyhow::Result<(Plan, SdkEcs, Option<PrefectHttp>
     // the account's region (`--region`, else the scenario's) is a deploy input: it names the
     // log configuration and the ARNs spotplan derives, and nothing of the simulated scenario
     let (s, inputs, choice) = prepare(&a.target, a.region.as_deref())?;
+    if let Some(r) = a.region.as_deref().filter(|r| *r != s.region) {
+        eprintln!(
+            "warning: --region {r} is not the region the bill was priced for ({}): the resources, \
+             ARNs and log group go to {r}, at {r}'s prices; price it there with `region = \"{r}\"`",
+            s.region
+        );
+    }
     let want = desired(&s, &inputs, &choice);
     // the Prefect API first: a wrong URL must stop `apply` before any AWS change
     let prefect = match &a.target.prefect_api_url {

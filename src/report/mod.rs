@@ -51,7 +51,12 @@ pub fn table(s: &Summary) -> String {
         "{:<34} {:>10} {:>23} {:>9} {:>9} {:>9}",
         "metric (over replications)", "mean", "95% CI of the mean", "p5", "p50", "p95"
     );
+    let thirty_days = m.horizon_ms == 30 * 86_400_000;
     for (key, label, unit, st) in s.metrics.rows() {
+        // over a 30-day horizon the horizon's cost is the 30-day cost: one row
+        if key == "cost_usd" && thirty_days {
+            continue;
+        }
         let show = |v: f64| match unit {
             "fraction" => fmt::pct(v),
             "s" => fmt::duration(v),

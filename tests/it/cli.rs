@@ -571,3 +571,52 @@ objectives = { max_deadline_miss = 5 }
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_30_day_horizon_has_one_cost_row() {
+    let run = |h: &str| {
+        stdout(&spotplan(&[
+            "simulate",
+            "scenarios/prefect3-hourly-etl.toml",
+            "-n",
+            "3",
+            "--horizon",
+            h,
+            "-q",
+        ]))
+    };
+    let thirty = run("30d");
+    assert_eq!(
+        thirty.matches("cost per 30 days (USD)").count(),
+        1,
+        "{thirty}"
+    );
+    assert!(!thirty.contains("cost over 30d"), "{thirty}");
+    assert!(run("3d").contains("cost over 3d (USD)"));
+}
+
+#[test]
+fn a_region_other_than_the_priced_one_is_said() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args([
+            "plan",
+            "fixtures/emit-scenario.toml",
+            "--region",
+            "eu-central-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .current_dir(crate::common::root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: --region eu-central-1 is not the region the bill was priced for (eu-west-1)"
+        ),
+        "{err}"
+    );
+}
