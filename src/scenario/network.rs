@@ -167,35 +167,30 @@ impl NetworkSpec {
                 f64::NAN
             })
         };
-        let mut endpoint_hours = |n: u32| {
-            if n == 0 {
-                0.0
-            } else {
-                n as f64 * need("vpc_endpoint_az_hour", rates.vpc_endpoint_az_hour)
-            }
-        };
-        let (nat_usd_per_hour, endpoints_usd_per_hour) = match egress {
-            Egress::PublicIp => (0.0, 0.0),
+        // (public IPv4 per address-hour, NAT per hour, endpoints per hour, NAT per GB)
+        let (public_ipv4_hour, nat_usd_per_hour, endpoints, per_gb) = match egress {
+            Egress::PublicIp => (
+                need("public_ipv4_hour", rates.public_ipv4_hour),
+                0.0,
+                0,
+                0.0,
+            ),
             Egress::Nat {
                 gateways,
                 ecr_endpoint_azs,
                 ..
             } => (
-                gateways as f64 * rates.nat_gateway_hour.unwrap_or(f64::NAN),
-                endpoint_hours(2 * ecr_endpoint_azs),
+                0.0,
+                gateways as f64 * need("nat_gateway_hour", rates.nat_gateway_hour),
+                2 * ecr_endpoint_azs,
+                need("nat_gb", rates.nat_gb),
             ),
-            Egress::VpcEndpoints { endpoints, azs } => (0.0, endpoint_hours(endpoints * azs)),
+            Egress::VpcEndpoints { endpoints, azs } => (0.0, 0.0, endpoints * azs, 0.0),
         };
-        let public_ipv4_hour = match egress {
-            Egress::PublicIp => need("public_ipv4_hour", rates.public_ipv4_hour),
-            _ => 0.0,
-        };
-        let per_gb = match egress {
-            Egress::Nat { .. } => {
-                need("nat_gateway_hour", rates.nat_gateway_hour);
-                need("nat_gb", rates.nat_gb)
-            }
-            _ => 0.0,
+        let endpoints_usd_per_hour = if endpoints == 0 {
+            0.0
+        } else {
+            endpoints as f64 * need("vpc_endpoint_az_hour", rates.vpc_endpoint_az_hour)
         };
         if missing.is_empty() {
             Ok(NetworkSpec {

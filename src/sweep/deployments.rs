@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use super::candidate::{Candidate, strategy_for};
 use super::cells::{Control, Matrix, fill_baselines, run_cells};
-use super::objective::{checks, deployment_objective_misses, guard_misses};
+use super::objective::{deployment_objective_misses, guard_misses};
 use super::select::{self, Limits, Part, Problem};
-use super::summary::{Replication, metrics_of};
+use super::summary::Replication;
 use crate::model::{Placement, PlacementSpec, Provider, SimTime};
 use crate::pricing::MissingRates;
 use crate::scenario::{RetryPolicy, Scenario, SweepSpec};
@@ -180,21 +180,8 @@ pub(crate) fn search(
                 if reps.len() < g.matrix.replications as usize {
                     return Ok(()); // cancelled
                 }
-                let metrics = metrics_of(&g.scenarios[row], &reps);
-                let conf = base.objectives.confidence;
-                let mut missed: Vec<String> = checks(&metrics, &base.objectives, conf)
-                    .into_iter()
-                    .filter(|x| !x.met())
-                    .map(|x| x.objective.to_string())
-                    .collect();
-                if let Some(limit) = base.objectives.deployment_guard {
-                    for m in guard_misses(&g.scenarios[row], &reps, limit, conf) {
-                        missed.push(format!("the deployment guard (`{}`)", m.deployment));
-                    }
-                }
-                for m in deployment_objective_misses(&g.scenarios[row], &reps, conf) {
-                    missed.push(format!("`{}`'s own {}", m.deployment, m.metric));
-                }
+                // judged as every candidate's reading is (the row's objectives are the base's)
+                let missed = super::compare::judged_misses(&g.scenarios[row], &reps);
                 if missed.is_empty() {
                     for (f, o, broken) in select::held_back(&p, &choice) {
                         let why: Vec<String> = broken

@@ -471,28 +471,37 @@ fn candidates_that_are_one_configuration_after_placement_share_a_row() {
     assert!(t.contains(" 5–10 spot 50–100% · per-call"), "{t}");
 }
 
-/// `validate` knows what `recommend` will need: a region without bundled spot rates validates
-/// for `simulate` of an on-demand strategy, and says that the grid's FARGATE_SPOT candidates
-/// will need rates, naming the fix; `recommend` then stops as announced.
-#[test]
-fn validate_names_the_rates_the_grid_will_need() {
-    let src = r#"name = "frankfurt"
-region = "eu-central-1"
+/// A one-flow hourly on-demand scenario in `region`, with `objectives` (platform-wide) and
+/// `flow` (more keys of the flow).
+fn hourly_in(region: &str, objectives: &str, flow: &str) -> String {
+    format!(
+        r#"name = "hourly"
+region = "{region}"
 [simulation]
 horizon = "1d"
 [cluster]
 capacity_providers = ["FARGATE", "FARGATE_SPOT"]
 [worker]
-strategy = [{ provider = "FARGATE", weight = 1 }]
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
 [network]
 egress = "public-ip"
 [objectives]
-max_crashed = 0.01
+{objectives}
 [[flow]]
 name = "etl"
-schedule = { every = "1h" }
+schedule = {{ every = "1h" }}
 duration = "10m"
-"#;
+{flow}
+"#
+    )
+}
+
+/// `validate` knows what `recommend` will need: a region without bundled spot rates validates
+/// for `simulate` of an on-demand strategy, and says that the grid's FARGATE_SPOT candidates
+/// will need rates, naming the fix; `recommend` then stops as announced.
+#[test]
+fn validate_names_the_rates_the_grid_will_need() {
+    let src = &hourly_in("eu-central-1", "max_crashed = 0.01", "");
     let dir = std::env::temp_dir().join(format!("spotplan-grid-rates-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("s.toml");
@@ -521,25 +530,11 @@ duration = "10m"
 
 #[test]
 fn a_rate_objective_above_one_half_is_warned_as_a_likely_percentage() {
-    let src = r#"name = "percent"
-region = "us-east-1"
-[simulation]
-horizon = "1d"
-[cluster]
-capacity_providers = ["FARGATE", "FARGATE_SPOT"]
-[worker]
-strategy = [{ provider = "FARGATE", weight = 1 }]
-[network]
-egress = "public-ip"
-[objectives]
-max_crashed = 1
-[[flow]]
-name = "etl"
-schedule = { every = "1h" }
-duration = "10m"
-deadline = "30m"
-objectives = { max_deadline_miss = 5 }
-"#;
+    let src = &hourly_in(
+        "us-east-1",
+        "max_crashed = 1",
+        "deadline = \"30m\"\nobjectives = { max_deadline_miss = 5 }",
+    );
     let dir = std::env::temp_dir().join(format!("spotplan-percent-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("s.toml");
