@@ -12,6 +12,7 @@ use crate::deploy::desired::Choice;
 use crate::deploy::emit::artefacts;
 use crate::deploy::inputs::inputs;
 use crate::model::{Provider, Strategy, StrategyItem};
+use crate::scenario::RetryPolicy;
 use crate::scenario::spec::{parse_retry_spec, retry_spec};
 
 /// Arguments of `emit`.
@@ -115,6 +116,8 @@ struct RecommendationParts {
     sections: BTreeMap<String, String>,
     region: Option<String>,
     deployments: BTreeMap<String, serde_json::Value>,
+    /// Deployments' own retry policies (per-deployment recommendations).
+    deployment_retry: BTreeMap<String, RetryPolicy>,
 }
 
 /// A capacity provider strategy from its ECS JSON, checked against ECS's rules.
@@ -204,6 +207,7 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
         })
         .unwrap_or_default();
     let mut deployments = BTreeMap::new();
+    let mut deployment_retry = BTreeMap::new();
     for d in v["recommendation"]["deployments"]
         .as_array()
         .map(Vec::as_slice)
@@ -218,6 +222,15 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
             ))
         })?;
         strategy_items(items, &format!("deployment `{flow}`"))?;
+        if let Some(spec) = d["retry"].as_str() {
+            let r = parse_retry_spec(spec).map_err(|m| {
+                UserError(format!(
+                    "`{}`: deployment `{flow}`'s retry policy: {m}",
+                    path.display()
+                ))
+            })?;
+            deployment_retry.insert(flow.clone(), r);
+        }
         deployments.insert(flow, jv.clone());
     }
     Ok(RecommendationParts {
@@ -230,6 +243,7 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
         sections,
         region: v["meta"]["region"].as_str().map(str::to_string),
         deployments,
+        deployment_retry,
     })
 }
 
@@ -320,21 +334,29 @@ pub(crate) fn prepare(
     if let Some(r) = &rec {
         check_binding(r, &a.file, &s, a.allow_changed_scenario)?;
     }
-    let from_rec = rec.as_ref().map(|r| (r.strategy.clone(), r.retry.clone()));
+    let from_rec = rec.as_ref().map(|r| {
+        (
+            r.strategy.clone(),
+            r.retry.clone(),
+            r.deployment_retry.clone(),
+        )
+    });
     let deployments = deployment_overrides(&s, rec.map(|r| r.deployments))?;
     let choice = match from_rec {
-        Some((strategy, retry)) => Choice {
+        Some((strategy, retry, deployment_retry)) => Choice {
             strategy,
             retry: parse_retry_spec(&retry)
                 .map_err(|m| UserError(format!("the recommendation's retry policy: {m}")))?,
             origin: format!("recommendation {}", a.file.display()),
             deployments,
+            deployment_retry,
         },
         None => Choice {
             strategy: s.launch.strategy.clone(),
             retry: s.retry.clone(),
             origin: format!("scenario {}", a.file.display()),
             deployments,
+            deployment_retry: BTreeMap::new(),
         },
     };
     if let Some(f) = s

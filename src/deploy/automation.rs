@@ -71,19 +71,80 @@ fn literal_glob(text: &str) -> String {
         .collect()
 }
 
+/// Which deployments' crashed runs the fallback reruns (each deployment's retry policy says
+/// whether it has one).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Scope {
+    /// Every deployment of the work pool.
+    Pool,
+    /// Only the deployments of these scenario flows, matched by the related deployment
+    /// resource of the run's events: by name (`emit`, which knows no ids: a scenario flow
+    /// `flow/deployment` by its deployment part), or by id once `plan` has found them.
+    Deployments {
+        /// The scenario flows.
+        flows: Vec<String>,
+        /// Their deployments' ids, when known (`plan`).
+        ids: Vec<String>,
+    },
+}
+
+impl Scope {
+    /// The related-resource specification that limits the fallback to the scope (`None`:
+    /// the whole pool). Prefect requires every specification of `match_related` to match
+    /// some related resource, each of its values being alternatives
+    /// (`prefect/server/events/schemas/automations.py` `covers_resources`).
+    fn spec(&self) -> Option<Value> {
+        match self {
+            Scope::Pool => None,
+            Scope::Deployments { ids, .. } if !ids.is_empty() => Some(json!({
+                "prefect.resource.id": ids.iter().map(|i| format!("prefect.deployment.{i}")).collect::<Vec<_>>()
+            })),
+            Scope::Deployments { flows, .. } => Some(json!({
+                "prefect.resource.role": "deployment",
+                "prefect.resource.name": flows
+                    .iter()
+                    .map(|f| literal_glob(f.rsplit('/').next().unwrap_or(f)))
+                    .collect::<Vec<_>>()
+            })),
+        }
+    }
+}
+
 /// The two `AutomationCreate` bodies for work pool `pool`: the fallback, then its guard.
 pub fn bodies_for(pool: &str) -> Vec<Value> {
+    scoped_bodies_for(pool, &Scope::Pool)
+}
+
+/// The two bodies, the fallback limited to `scope`.
+pub fn scoped_bodies_for(pool: &str, scope: &Scope) -> Vec<Value> {
     let in_pool = json!({"prefect.resource.role": "work-pool", "prefect.resource.name": pool});
+    let (related, whose) = match (scope.spec(), scope) {
+        (Some(spec), Scope::Deployments { flows, .. }) => (
+            json!([in_pool, spec]),
+            format!(
+                "a flow run of this work pool's deployment(s) {}",
+                flows
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        _ => (
+            in_pool.clone(),
+            "a flow run of this work pool's deployments".to_string(),
+        ),
+    };
     vec![
         json!({
             "name": name_for(pool),
-            "description": format!("Managed by spotplan (retry policy prefect3[fallback=automation]): {FALLBACK_WAIT_S} s after a flow run of this work pool's deployments ends Crashed, unless it moved on (to Failed, Pending, Running or Completed), the deployment is run again, once, as a new run with its default parameters, on FARGATE. A rerun that crashes too is marked Failed by the automation tagged {} and not rerun.", tag_for(pool, true)),
+            "description": format!("Managed by spotplan (retry policy prefect3[fallback=automation]): {FALLBACK_WAIT_S} s after {whose} ends Crashed, unless it moved on (to Failed, Pending, Running or Completed), the deployment is run again, once, as a new run with its default parameters, on FARGATE. A rerun that crashes too is marked Failed by the automation tagged {} and not rerun.", tag_for(pool, true)),
             "enabled": true,
             "tags": [tag_for(pool, false)],
             "trigger": {
                 "type": "event",
                 "match": {"prefect.resource.id": "prefect.flow-run.*"},
-                "match_related": in_pool,
+                "match_related": related,
                 "after": ["prefect.flow-run.Crashed"],
                 "expect": [
                     "prefect.flow-run.Completed",

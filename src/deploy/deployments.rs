@@ -58,7 +58,7 @@ pub struct DeploymentsPlan {
 }
 
 /// Whether deployment `d` is one of scenario flow `flow`'s.
-fn belongs(flow: &str, d: &DeploymentState) -> bool {
+pub(crate) fn belongs(flow: &str, d: &DeploymentState) -> bool {
     d.name == flow || d.flow_name == flow || format!("{}/{}", d.flow_name, d.name) == flow
 }
 
@@ -96,6 +96,20 @@ pub(crate) fn plan_deployments(
             let mut changes = Vec::new();
             if let Value::Object(wanted) = &w.job_variables {
                 for (k, v) in wanted {
+                    // the environment: spotplan's keys set (or removed), the deployment's
+                    // own kept
+                    let v = &match (k.as_str(), v) {
+                        ("env", Value::Object(mine)) => {
+                            let mut env = match vars.get(k) {
+                                Some(Value::Object(e)) => e.clone(),
+                                _ => serde_json::Map::new(),
+                            };
+                            env.remove(crate::scenario::retry::SIGTERM_BEHAVIOR_ENV);
+                            env.extend(mine.clone());
+                            Value::Object(env)
+                        }
+                        _ => v.clone(),
+                    };
                     if vars.get(k) != Some(v) {
                         changes.push(Change {
                             field: k.replace('_', " "),

@@ -27,6 +27,37 @@ pub struct Choice {
     /// Deployments' own job variables (a per-deployment recommendation, or the `strategy`
     /// of a `[[flow]]`), by scenario flow name, overriding the pool's.
     pub deployments: std::collections::BTreeMap<String, Value>,
+    /// Deployments' own retry policies (a per-deployment recommendation), by scenario flow
+    /// name; the others run `retry`.
+    pub deployment_retry: std::collections::BTreeMap<String, RetryPolicy>,
+}
+
+impl Choice {
+    /// Which deployments the fallback automation covers: `None` when no deployment's policy
+    /// has it, the whole pool when every flow's does.
+    pub fn automation_scope(&self, s: &Scenario) -> Option<crate::deploy::automation::Scope> {
+        let with: Vec<String> = s
+            .flows
+            .iter()
+            .filter(|f| {
+                self.deployment_retry
+                    .get(&f.name)
+                    .unwrap_or(&self.retry)
+                    .fallback_automation()
+            })
+            .map(|f| f.name.clone())
+            .collect();
+        if with.is_empty() {
+            None
+        } else if with.len() == s.flows.len() {
+            Some(crate::deploy::automation::Scope::Pool)
+        } else {
+            Some(crate::deploy::automation::Scope::Deployments {
+                flows: with,
+                ids: Vec::new(),
+            })
+        }
+    }
 }
 
 /// The names and ARNs every artefact shares.
@@ -213,6 +244,8 @@ pub struct Desired {
     pub deployments: Vec<DeploymentWant>,
     /// The fallback automation and its guard, when the retry policy relies on them.
     pub automations: Vec<Value>,
+    /// Which deployments the fallback covers (`plan` limits it by their ids once found).
+    pub automation_scope: Option<crate::deploy::automation::Scope>,
 }
 
 /// The state `apply` makes the account (and, with `--prefect-api-url`, the Prefect API) hold:
@@ -244,7 +277,8 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> Desired {
         events: crash_feed(s, d).map(|f| f.desired()),
         pool: work_pool(s, d, c),
         deployments: deployment_job_variables(s, c),
-        automations: fallback_automations(d, c),
+        automations: fallback_automations(s, d, c),
+        automation_scope: c.automation_scope(s),
     }
 }
 
@@ -532,12 +566,11 @@ pub(crate) fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &C
     })
 }
 
-/// The fallback automation and its guard ([`crate::deploy::automation::bodies_for`]), when
-/// the retry policy relies on them.
-pub fn fallback_automations(d: &DeployInputs, c: &Choice) -> Vec<Value> {
-    if c.retry.fallback_automation() {
-        crate::deploy::automation::bodies_for(&d.work_pool)
-    } else {
-        Vec::new()
+/// The fallback automation and its guard ([`crate::deploy::automation::scoped_bodies_for`]),
+/// when some deployment's retry policy relies on them, limited to those deployments.
+pub fn fallback_automations(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<Value> {
+    match c.automation_scope(s) {
+        Some(scope) => crate::deploy::automation::scoped_bodies_for(&d.work_pool, &scope),
+        None => Vec::new(),
     }
 }

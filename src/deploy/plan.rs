@@ -205,7 +205,31 @@ fn plan_prefect(d: &Desired, o: &PrefectObserved) -> PrefectPlan {
         work_pool: plan_pool(&d.pool, o.pool.as_ref()),
         deployments: (!d.deployments.is_empty())
             .then(|| plan_deployments(&d.deployments, &o.deployments, &d.pool.name)),
-        automations: plan_automations(&d.pool.name, &d.automations, &o.automations),
+        automations: plan_automations(&d.pool.name, &scoped(d, o), &o.automations),
+    }
+}
+
+/// The fallback bodies, a fallback limited to some deployments matching them by id once
+/// they are found (by name otherwise, as `emit` writes it).
+fn scoped(d: &Desired, o: &PrefectObserved) -> Vec<serde_json::Value> {
+    use super::automation::Scope;
+    match &d.automation_scope {
+        Some(Scope::Deployments { flows, .. }) => {
+            let ids: Vec<String> = o
+                .deployments
+                .iter()
+                .filter(|x| flows.iter().any(|f| super::deployments::belongs(f, x)))
+                .map(|x| x.id.clone())
+                .collect();
+            super::automation::scoped_bodies_for(
+                &d.pool.name,
+                &Scope::Deployments {
+                    flows: flows.clone(),
+                    ids,
+                },
+            )
+        }
+        _ => d.automations.clone(),
     }
 }
 

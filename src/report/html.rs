@@ -59,6 +59,13 @@ fn summary(
         if rec.candidate.is_none() { " none" } else { "" },
         esc(&todo)
     );
+    if let Some(line) = super::sweep::code_change_line(rec, current) {
+        let _ = writeln!(
+            o,
+            "<p class=\"lever\" id=\"code-change\">{}</p>",
+            esc(line.trim())
+        );
+    }
     if let Some(line) = current.and_then(super::sweep::other_lever) {
         let _ = writeln!(
             o,

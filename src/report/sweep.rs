@@ -572,6 +572,29 @@ pub fn other_lever(cur: &crate::sweep::compare::Current) -> Option<String> {
     ))
 }
 
+/// "With a code change you would also save …": the cheaper configuration spotplan cannot
+/// deploy, when its saving against the pick is material (today's materiality when known).
+pub fn code_change_line(
+    rec: &Recommendation,
+    current: Option<&crate::sweep::compare::Current>,
+) -> Option<String> {
+    let x = rec.code_change.as_ref()?;
+    let d = &x.saving_per_30d_usd;
+    if current.is_some_and(|c| d.ci95_low < c.material_usd) {
+        return None;
+    }
+    Some(format!(
+        "\nWith a code change you would also save {} USD per 30 days [95% CI {}, {}] against \
+         that: #{} {} ({}); spotplan cannot deploy it.",
+        num(d.mean),
+        num(d.ci95_low),
+        num(d.ci95_high),
+        x.candidate,
+        x.label,
+        x.changes
+    ))
+}
+
 /// Pretty JSON indented by two spaces (ready to paste, and within 100 columns).
 fn indented_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v)
@@ -589,8 +612,9 @@ pub fn recommendation_text(
     current: Option<&crate::sweep::compare::Current>,
 ) -> String {
     let mut o = super::fit(&format!(
-        "what to do: {}{}{}\n\n",
+        "what to do: {}{}{}{}\n\n",
         what_to_do(r, rec, current),
+        code_change_line(rec, current).unwrap_or_default(),
         current.and_then(other_lever).unwrap_or_default(),
         if rec.candidate.is_some() {
             " The details follow."

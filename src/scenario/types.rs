@@ -236,6 +236,14 @@ impl Scenario {
                 }
             }
         }
+        for (f, r) in c.flows.iter_mut().zip(v.deployment_retry) {
+            f.retry = Some(r.clone());
+        }
+        for (f, every) in c.flows.iter_mut().zip(v.deployment_checkpoint) {
+            if let (Some(ck), Some(every)) = (&mut f.checkpoint, every) {
+                ck.every = *every;
+            }
+        }
         c.reprice()?;
         Ok(c)
     }
@@ -272,6 +280,10 @@ pub struct Variant<'a> {
     pub retry: Option<&'a RetryPolicy>,
     /// The checkpoint interval of every checkpointing flow (`None`: the file's).
     pub checkpoint_every: Option<SimTime>,
+    /// Each flow's own retry policy, in flow order (empty: `retry` for every flow).
+    pub deployment_retry: &'a [RetryPolicy],
+    /// Each checkpointing flow's own interval, in flow order (empty or `None`: as above).
+    pub deployment_checkpoint: &'a [Option<SimTime>],
 }
 
 /// Provenance of a scenario.

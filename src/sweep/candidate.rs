@@ -48,6 +48,21 @@ pub struct Candidate {
     /// Checkpoint interval for flows that checkpoint (`None` = as configured).
     #[serde(serialize_with = "opt_time")]
     pub checkpoint_every: Option<SimTime>,
+    /// Per-deployment candidates: each flow's own retry policy, in scenario order (empty:
+    /// `retry_policy` for every flow).
+    #[serde(serialize_with = "retry_specs", skip_serializing_if = "Vec::is_empty")]
+    pub deployment_retry: Vec<RetryPolicy>,
+    /// Per-deployment candidates: each checkpointing flow's own interval (empty, or `None`
+    /// for a flow: `checkpoint_every`).
+    #[serde(serialize_with = "opt_times", skip_serializing_if = "Vec::is_empty")]
+    pub deployment_checkpoint: Vec<Option<SimTime>>,
+}
+
+fn retry_specs<S: serde::Serializer>(p: &[RetryPolicy], ser: S) -> Result<S::Ok, S::Error> {
+    ser.collect_seq(p.iter().map(retry_spec))
+}
+fn opt_times<S: serde::Serializer>(t: &[Option<SimTime>], ser: S) -> Result<S::Ok, S::Error> {
+    ser.collect_seq(t.iter().map(|t| t.map(|t| t.to_string())))
 }
 
 fn strategy_items<S: serde::Serializer>(s: &Strategy, ser: S) -> Result<S::Ok, S::Error> {
@@ -99,6 +114,69 @@ pub(crate) fn strategy_for(spot_share: u32, base: u32, base_provider: Provider) 
 }
 
 impl Candidate {
+    /// The retry policy flow `f` runs.
+    pub fn retry_of(&self, f: usize) -> &RetryPolicy {
+        self.deployment_retry.get(f).unwrap_or(&self.retry_policy)
+    }
+
+    /// The checkpoint interval asked of flow `f` (`None`: as configured).
+    pub fn checkpoint_of(&self, f: usize) -> Option<SimTime> {
+        self.deployment_checkpoint
+            .get(f)
+            .copied()
+            .flatten()
+            .or(self.checkpoint_every)
+    }
+
+    /// What deploying it takes that spotplan cannot apply, each change exactly: a custom
+    /// retry policy (the user's own code), a checkpoint interval other than the flow's (its
+    /// code). Empty: `emit`/`plan`/`apply` deploy all of it (providers, the SIGTERM env, the
+    /// fallback automation).
+    pub fn code_changes(&self, s: &Scenario) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut custom: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut checkpoints: Vec<((SimTime, SimTime), Vec<&str>)> = Vec::new();
+        for (f, flow) in s.flows.iter().enumerate() {
+            let r = self.retry_of(f);
+            if r.needs_own_code() {
+                let spec = retry_spec(r);
+                match custom.iter_mut().find(|(x, _)| *x == spec) {
+                    Some((_, v)) => v.push(&flow.name),
+                    None => custom.push((spec, vec![&flow.name])),
+                }
+            }
+            if let (Some(ck), Some(t)) = (flow.checkpoint, self.checkpoint_of(f))
+                && ck.every != t
+            {
+                match checkpoints.iter_mut().find(|(x, _)| *x == (ck.every, t)) {
+                    Some((_, v)) => v.push(&flow.name),
+                    None => checkpoints.push(((ck.every, t), vec![&flow.name])),
+                }
+            }
+        }
+        let names = |v: &[&str]| -> String {
+            let shown: Vec<String> = v.iter().take(4).map(|n| format!("`{n}`")).collect();
+            if v.len() > 4 {
+                format!("{} and {} more", shown.join(", "), v.len() - 4)
+            } else {
+                shown.join(", ")
+            }
+        };
+        for (spec, v) in custom {
+            out.push(format!(
+                "retry policy {spec} for {}: your own code (its attempts, delays and fallbacks are no Prefect setting)",
+                names(&v)
+            ));
+        }
+        for ((was, t), v) in checkpoints {
+            out.push(format!(
+                "checkpoint every {t} instead of every {was} in the code of {}",
+                names(&v)
+            ));
+        }
+        out
+    }
+
     /// A short label, e.g. `spot 60% · base 1 FARGATE · per-call · prefect3-reschedule`.
     pub fn label(&self) -> String {
         if !self.deployments.is_empty() {
@@ -131,9 +209,23 @@ impl Candidate {
                     per.len() - spot
                 )
             };
-            let mut l = format!("per-deployment {what} · {}", self.retry);
-            if let Some(c) = self.checkpoint_every {
-                l.push_str(&format!(" · ckpt {c}"));
+            let mut retries: Vec<String> = Vec::new();
+            for f in 0..self.deployments.len() {
+                let r = retry_spec(self.retry_of(f));
+                if !retries.contains(&r) {
+                    retries.push(r);
+                }
+            }
+            let mut l = format!("per-deployment {what} · {}", retries.join(" + "));
+            let mut cks: Vec<SimTime> = Vec::new();
+            for f in 0..self.deployments.len() {
+                if let Some(c) = self.checkpoint_of(f).filter(|c| !cks.contains(c)) {
+                    cks.push(c);
+                }
+            }
+            if !cks.is_empty() {
+                let cks: Vec<String> = cks.iter().map(|c| c.to_string()).collect();
+                l.push_str(&format!(" · ckpt {}", cks.join(" + ")));
             }
             return l;
         }
@@ -164,6 +256,8 @@ impl Candidate {
             deployments: &self.deployments,
             retry: Some(&self.retry_policy),
             checkpoint_every: self.checkpoint_every,
+            deployment_retry: &self.deployment_retry,
+            deployment_checkpoint: &self.deployment_checkpoint,
         })
     }
 }
@@ -198,6 +292,8 @@ pub(crate) fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
                             retry: retry_spec(retry),
                             retry_policy: retry.clone(),
                             checkpoint_every: ck,
+                            deployment_retry: Vec::new(),
+                            deployment_checkpoint: Vec::new(),
                         });
                     }
                 }

@@ -212,11 +212,15 @@ fn deployment_rows(
 ) -> Vec<DeploymentRow> {
     let n = a.len().min(b.len()).max(1) as f64;
     let how = |x: &crate::scenario::Scenario, f: usize| {
-        format!(
+        let mut o = format!(
             "{} · {}",
             x.strategy_of(f),
             crate::scenario::spec::retry_spec(x.retry_of(f))
-        )
+        );
+        if let Some(c) = x.flows[f].checkpoint {
+            o.push_str(&format!(" · ckpt {}", c.every));
+        }
+        o
     };
     let mean = |reps: &[Replication], f: usize, g: &dyn Fn(&crate::sim::FlowOutcome) -> f64| {
         reps.iter().map(|r| g(&r.outcome.flows[f])).sum::<f64>() / n

@@ -65,18 +65,52 @@ pub struct DeploymentSearch {
     pub held_back: Vec<String>,
 }
 
-/// The per-deployment candidate for `choice` (one provider per flow).
-pub(crate) fn candidate(
-    base: &Scenario,
-    choice: &[Provider],
-    retry: &RetryPolicy,
-    checkpoint_every: Option<SimTime>,
-    index: usize,
-) -> Candidate {
+/// One option of a deployment: a provider, a retry policy of the grid and a checkpoint
+/// interval (`None`: as configured).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Opt {
+    pub(crate) provider: Provider,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) checkpoint_every: Option<SimTime>,
+}
+
+/// The per-deployment candidate for `choice` (an option per flow, in flow order). A retry
+/// policy or checkpoint interval every flow shares is the candidate's own; otherwise each
+/// flow's is listed, and the pool keeps the one most flows run (the first in grid order on a
+/// tie).
+pub(crate) fn candidate(base: &Scenario, choice: &[Opt], index: usize) -> Candidate {
     let spot = choice
         .iter()
-        .filter(|p| **p == Provider::FargateSpot)
+        .filter(|o| o.provider == Provider::FargateSpot)
         .count();
+    let retries: Vec<RetryPolicy> = choice.iter().map(|o| o.retry.clone()).collect();
+    let mut pool = retries
+        .first()
+        .cloned()
+        .unwrap_or_else(|| base.retry.clone());
+    let mut most = 0;
+    for r in &retries {
+        let n = retries.iter().filter(|x| *x == r).count();
+        if n > most {
+            (most, pool) = (n, r.clone());
+        }
+    }
+    let checkpoints: Vec<Option<SimTime>> = choice
+        .iter()
+        .zip(&base.flows)
+        .map(|(o, f)| o.checkpoint_every.filter(|_| f.checkpoint.is_some()))
+        .collect();
+    let shared_ck = {
+        let set: Vec<Option<SimTime>> = checkpoints
+            .iter()
+            .zip(&base.flows)
+            .filter(|(_, f)| f.checkpoint.is_some())
+            .map(|(c, _)| *c)
+            .collect();
+        set.iter()
+            .all(|c| *c == set[0])
+            .then(|| set.first().copied().flatten())
+    };
     Candidate {
         index,
         spot_share: (100 * spot / choice.len().max(1)) as u32,
@@ -87,11 +121,21 @@ pub(crate) fn candidate(
         placement: PlacementSpec::Robust,
         readings: vec![Placement::PerCall],
         variants: Vec::new(),
-        deployments: choice.to_vec(),
+        deployments: choice.iter().map(|o| o.provider).collect(),
         flow_names: base.flows.iter().map(|f| f.name.clone()).collect(),
-        retry: crate::scenario::spec::retry_spec(retry),
-        retry_policy: retry.clone(),
-        checkpoint_every,
+        retry: crate::scenario::spec::retry_spec(&pool),
+        deployment_retry: if retries.iter().all(|r| *r == pool) {
+            Vec::new()
+        } else {
+            retries
+        },
+        retry_policy: pool,
+        checkpoint_every: shared_ck.flatten(),
+        deployment_checkpoint: if shared_ck.is_some() {
+            Vec::new()
+        } else {
+            checkpoints
+        },
     }
 }
 
@@ -106,7 +150,7 @@ pub(crate) fn applies(s: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-/// The options of every flow, in this order.
+/// The providers of every flow, in this order.
 const OPTIONS: [Provider; 2] = [Provider::FargateSpot, Provider::Fargate];
 
 /// The grid (or the matrix) so far, which the search reads and adds to.
@@ -116,8 +160,17 @@ pub(crate) struct Grid<'a> {
     pub(crate) matrix: &'a mut Matrix,
 }
 
-/// Runs the search for every retry policy and checkpoint interval of `spec`, adding each
-/// pick as a candidate simulated jointly.
+/// Retry policies a pool's deployments can mix: Prefect 1's (one agent's) apart from Prefect
+/// 3's and custom ones (a worker of the other kind cannot run them).
+fn family(r: &RetryPolicy) -> u8 {
+    u8::from(r.lazarus_limit().is_some())
+}
+
+/// Runs the search: for each family of the grid's retry policies, every deployment chooses a
+/// provider, a retry policy and a checkpoint interval. It is solved twice: among the options
+/// spotplan applies (its pick can be the headline), then among every option (a cheaper pick
+/// there needs code changes: a checkpoint interval, a custom policy). Each pick is added as
+/// a candidate simulated jointly.
 pub(crate) fn search(
     base: &Scenario,
     spec: &SweepSpec,
@@ -130,98 +183,204 @@ pub(crate) fn search(
     } else {
         vec![None]
     };
+    let mut families: Vec<Vec<&RetryPolicy>> = Vec::new();
+    for r in &spec.retries {
+        match families.iter_mut().find(|v| family(v[0]) == family(r)) {
+            Some(v) => v.push(r),
+            None => families.push(vec![r]),
+        }
+    }
     let mut coupled = false;
-    for retry in &spec.retries {
-        for &ck in &checkpoints {
+    for fam in families {
+        let opts: Vec<Opt> = fam
+            .iter()
+            .flat_map(|&r| {
+                checkpoints.iter().flat_map(move |&ck| {
+                    OPTIONS.iter().map(move |&p| Opt {
+                        provider: p,
+                        retry: r.clone(),
+                        checkpoint_every: ck,
+                    })
+                })
+            })
+            .collect();
+        let mut worlds = Vec::with_capacity(opts.len());
+        for o in &opts {
             if ctl.cancel.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let worlds = [
-                world(base, retry, ck, OPTIONS[0], ctl, g)?,
-                world(base, retry, ck, OPTIONS[1], ctl, g)?,
-            ];
-            if ctl.cancel.load(Ordering::Relaxed) {
-                return Ok(());
+            worlds.push(world(
+                base,
+                &o.retry,
+                o.checkpoint_every,
+                o.provider,
+                ctl,
+                g,
+            )?);
+        }
+        if ctl.cancel.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        coupled |= worlds.iter().flatten().any(|o| o.pool_limit_waits > 0);
+        fill_baselines(base, g.matrix, ctl);
+        let baselines: Vec<RunOutcome> = g.matrix.baselines.iter().flatten().cloned().collect();
+        let family_label = fam
+            .iter()
+            .map(|r| crate::scenario::spec::retry_spec(r))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(all) = problem(base, &opts, &checkpoints, &worlds, &baselines) else {
+            found.rejected.push(format!(
+                "{family_label}: some deployment breaks the deployment guard or its own objectives on every option"
+            ));
+            continue;
+        };
+        // what spotplan applies: the provider, the SIGTERM env, the fallback automation
+        let applied: Vec<Vec<bool>> = base
+            .flows
+            .iter()
+            .map(|f| {
+                opts.iter()
+                    .map(|o| {
+                        !o.retry.needs_own_code()
+                            && (f.checkpoint.is_none()
+                                || o.checkpoint_every
+                                    .is_none_or(|t| f.checkpoint.is_some_and(|c| c.every == t)))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut only_applied = all.clone();
+        for (f, ok) in only_applied.allowed.iter_mut().enumerate() {
+            ok.retain(|&o| applied[f][o]);
+        }
+        let code_change_offered =
+            (0..base.flows.len()).any(|f| all.allowed[f].iter().any(|&o| !applied[f][o]));
+        let mut picks: Vec<Vec<usize>> = Vec::new();
+        for (p, what) in [
+            (only_applied, "applied by spotplan"),
+            (all, "with code changes"),
+        ] {
+            if what == "with code changes" && !code_change_offered {
+                break;
             }
-            coupled |= worlds.iter().flatten().any(|o| o.pool_limit_waits > 0);
-            fill_baselines(base, g.matrix, ctl);
-            let baselines: Vec<RunOutcome> = g.matrix.baselines.iter().flatten().cloned().collect();
-            let Some(mut p) = problem(base, retry, ck, &worlds, &baselines) else {
+            if p.allowed.iter().any(|a| a.is_empty()) {
                 found.rejected.push(format!(
-                    "{}: some deployment breaks the deployment guard or its own objectives on every option",
-                    crate::scenario::spec::retry_spec(retry)
+                    "{family_label} ({what}): some deployment has no option it allows"
                 ));
                 continue;
-            };
-            for _ in 0..MAX_VERIFIED {
-                let sol = select::solve(&p);
-                found.screened += sol.nodes;
-                let label = format!(
-                    "{}{}",
-                    crate::scenario::spec::retry_spec(retry),
-                    ck.map(|t| format!(", checkpoint every {t}"))
-                        .unwrap_or_default()
-                );
-                if sol.exhausted {
-                    let best = sol.best.as_ref().map_or(f64::INFINITY, |b| b.1.cost.mean);
-                    found.gaps.push((label.clone(), best, sol.bound));
-                }
-                let Some((choice, _)) = sol.best else {
-                    break;
-                };
-                // every flow on one provider: the grid's uniform candidate already
-                if choice.iter().all(|&o| o == choice[0]) {
-                    break;
-                }
-                let providers: Vec<Provider> = choice.iter().map(|&o| OPTIONS[o]).collect();
-                let row = add(base, &providers, retry, ck, ctl, g)?;
-                found.added += 1;
-                let reps = g.matrix.replications_of(row);
-                if reps.len() < g.matrix.replications as usize {
-                    return Ok(()); // cancelled
-                }
-                // judged as every candidate's reading is (the row's objectives are the base's)
-                let missed = super::compare::judged_misses(&g.scenarios[row], &reps);
-                if missed.is_empty() {
-                    for (f, o, broken) in select::held_back(&p, &choice) {
-                        let why: Vec<String> = broken
-                            .iter()
-                            .map(|(k, u, l)| {
-                                format!(
-                                    "{k} ({} > {})",
-                                    super::objective::show(k, *u),
-                                    super::objective::show(k, *l)
-                                )
-                            })
-                            .collect();
-                        found.held_back.push(format!(
-                            "{label}: `{}` stays on {}: on {} (cheaper) it alone would break {}",
-                            base.flows[f].name,
-                            OPTIONS[choice[f]].ecs_name(),
-                            OPTIONS[o].ecs_name(),
-                            why.join(", ")
-                        ));
-                    }
-                    break;
-                }
-                found.rejected.push(format!(
-                    "{label}: the pick misses {} when simulated jointly",
-                    missed.join(", ")
-                ));
-                p.excluded.push(choice);
+            }
+            let label = format!("{family_label} ({what})");
+            if let Some(pick) = select_and_verify(base, &opts, p, &label, &picks, ctl, g, found)? {
+                picks.push(pick);
+            }
+            if ctl.cancel.load(Ordering::Relaxed) {
+                return Ok(());
             }
         }
     }
     found.note = if coupled {
         format!(
-            "flows compete for the work pool's concurrency limit: each selection was solved exactly as if they did not, and its pick simulated jointly, which models the limit, decides (at most {MAX_VERIFIED} picks per retry policy)"
+            "flows compete for the work pool's concurrency limit: each selection was solved exactly as if they did not, and its pick simulated jointly, which models the limit, decides (at most {MAX_VERIFIED} picks per selection)"
         )
     } else {
         format!(
-            "flows share no binding limit: separable under common random numbers; each selection solved exactly (branch and bound) and its pick simulated jointly (at most {MAX_VERIFIED} picks per retry policy); a deployment moves to a less reliable option only if it saves {MIN_DEPLOYMENT_SAVING_USD} USD per 30 days itself"
+            "flows share no binding limit: separable under common random numbers; each deployment chooses its provider, retry policy and checkpoint interval, solved exactly (branch and bound) among what spotplan applies, then among every option (code changes), and each pick simulated jointly (at most {MAX_VERIFIED} picks per selection); a deployment moves to a less reliable option only if it saves {MIN_DEPLOYMENT_SAVING_USD} USD per 30 days itself"
         )
     };
     Ok(())
+}
+
+/// Solves `p`, simulates its pick jointly and, if the joint result misses an objective,
+/// excludes it and solves again (at most [`MAX_VERIFIED`] times). Returns the accepted pick
+/// (`None`: none, or one every flow shares, which the grid's uniform candidate is already,
+/// or one of `known`).
+#[allow(clippy::too_many_arguments)]
+fn select_and_verify(
+    base: &Scenario,
+    opts: &[Opt],
+    mut p: Problem,
+    label: &str,
+    known: &[Vec<usize>],
+    ctl: &Control,
+    g: &mut Grid,
+    found: &mut DeploymentSearch,
+) -> Result<Option<Vec<usize>>, MissingRates> {
+    for _ in 0..MAX_VERIFIED {
+        let sol = select::solve(&p);
+        found.screened += sol.nodes;
+        if sol.exhausted {
+            let best = sol.best.as_ref().map_or(f64::INFINITY, |b| b.1.cost.mean);
+            found.gaps.push((label.to_string(), best, sol.bound));
+        }
+        let Some((choice, _)) = sol.best else {
+            return Ok(None);
+        };
+        // every flow on one option: the grid's uniform candidate already
+        if choice.iter().all(|&o| o == choice[0]) || known.contains(&choice) {
+            return Ok(None);
+        }
+        let picked: Vec<Opt> = choice.iter().map(|&o| opts[o].clone()).collect();
+        let row = add(base, &picked, ctl, g)?;
+        found.added += 1;
+        let reps = g.matrix.replications_of(row);
+        if reps.len() < g.matrix.replications as usize {
+            return Ok(None); // cancelled
+        }
+        // judged as every candidate's reading is (the row's objectives are the base's)
+        let missed = super::compare::judged_misses(&g.scenarios[row], &reps);
+        if missed.is_empty() {
+            for (f, o, broken) in select::held_back(&p, &choice) {
+                let why: Vec<String> = broken
+                    .iter()
+                    .map(|(k, u, l)| {
+                        format!(
+                            "{k} ({} > {})",
+                            super::objective::show(k, *u),
+                            super::objective::show(k, *l)
+                        )
+                    })
+                    .collect();
+                found.held_back.push(format!(
+                    "{label}: `{}` stays on {}: on {} (cheaper) it alone would break {}",
+                    base.flows[f].name,
+                    describe(opts, choice[f]),
+                    describe(opts, o),
+                    why.join(", ")
+                ));
+            }
+            return Ok(Some(choice));
+        }
+        found.rejected.push(format!(
+            "{label}: the pick misses {} when simulated jointly",
+            missed.join(", ")
+        ));
+        p.excluded.push(choice);
+    }
+    Ok(None)
+}
+
+/// An option in words: its provider, and its retry policy and checkpoint interval when the
+/// options differ in them.
+fn describe(opts: &[Opt], o: usize) -> String {
+    let x = &opts[o];
+    let mut out = x.provider.ecs_name().to_string();
+    if opts.iter().any(|y| y.retry != x.retry) {
+        out.push_str(&format!(
+            " with {}",
+            crate::scenario::spec::retry_spec(&x.retry)
+        ));
+    }
+    if opts
+        .iter()
+        .any(|y| y.checkpoint_every != x.checkpoint_every)
+    {
+        match x.checkpoint_every {
+            Some(t) => out.push_str(&format!(", checkpoint every {t}")),
+            None => out.push_str(", checkpoints as configured"),
+        }
+    }
+    out
 }
 
 /// The outcomes of every replication with every flow on `provider`: the grid's uniform
@@ -250,9 +409,13 @@ fn world(
     });
     let Some(row) = row else {
         // not in the grid: simulated here, in parallel and collected by index
-        let n = base.flows.len();
+        let one = Opt {
+            provider,
+            retry: retry.clone(),
+            checkpoint_every: ck,
+        };
         let v =
-            candidate(base, &vec![provider; n], retry, ck, 0).scenario(base, Placement::PerCall)?;
+            candidate(base, &vec![one; base.flows.len()], 0).scenario(base, Placement::PerCall)?;
         return Ok((0..g.matrix.replications as u64)
             .into_par_iter()
             .filter_map(|r| {
@@ -269,17 +432,15 @@ fn world(
     Ok(g.matrix.outcomes[row].iter().flatten().cloned().collect())
 }
 
-/// Adds the per-deployment candidate `providers` and simulates it with every replication;
+/// Adds the per-deployment candidate `choice` and simulates it with every replication;
 /// returns its row.
 fn add(
     base: &Scenario,
-    providers: &[Provider],
-    retry: &RetryPolicy,
-    ck: Option<SimTime>,
+    choice: &[Opt],
     ctl: &Control,
     g: &mut Grid,
 ) -> Result<usize, MissingRates> {
-    let mut c = candidate(base, providers, retry, ck, g.candidates.len());
+    let mut c = candidate(base, choice, g.candidates.len());
     let v = c.scenario(base, Placement::PerCall)?;
     let row = g.matrix.add_row();
     c.variants.push(row);
@@ -290,17 +451,18 @@ fn add(
     Ok(row)
 }
 
-/// The selection problem of one retry policy and checkpoint interval, from the two worlds.
-/// `None` when some deployment breaks the deployment guard on every option.
+/// The selection problem over `opts`, from each option's world (every flow on it).
+/// `None` when some deployment breaks the deployment guard or its own objectives on every
+/// option.
 fn problem(
     base: &Scenario,
-    retry: &RetryPolicy,
-    ck: Option<SimTime>,
-    worlds: &[Vec<RunOutcome>; 2],
+    opts: &[Opt],
+    checkpoints: &[Option<SimTime>],
+    worlds: &[Vec<RunOutcome>],
     baselines: &[RunOutcome],
 ) -> Option<Problem> {
     let n = base.flows.len();
-    let reps = worlds[0].len().min(worlds[1].len());
+    let reps = worlds.iter().map(Vec::len).min().unwrap_or(0);
     let part = |o: &RunOutcome, f: usize| {
         let x = &o.flows[f];
         Part {
@@ -319,13 +481,18 @@ fn problem(
                 .collect()
         })
         .collect();
-    // the worker and hourly network charges are the same in both worlds
-    let fixed = worlds[1][..reps]
+    // the worker and hourly network charges are the same in every world
+    let fixed = worlds[0][..reps]
         .iter()
         .map(|o| o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>())
         .collect();
     let o = &base.objectives;
-    // today's option of a flow: its provider, when it runs on one under this policy
+    // a flow that does not checkpoint has no interval to choose: its options are the first's
+    let ck_matters = |f: usize, k: usize| {
+        base.flows[f].checkpoint.is_some() || opts[k].checkpoint_every == checkpoints[0]
+    };
+    // today's option of a flow: its provider, retry policy and checkpoint interval, when it
+    // runs on one provider and they are among the options
     let current: Vec<Option<usize>> = (0..n)
         .map(|f| {
             let s = base.strategy_of(f);
@@ -335,63 +502,67 @@ fn problem(
                 .filter(|i| i.weight > 0 || i.base > 0)
                 .count()
                 == 1;
-            (one && base.retry_of(f) == retry
-                && ck.is_none_or(|t| base.flows[f].checkpoint.is_some_and(|c| c.every == t)))
-            .then(|| OPTIONS.iter().position(|p| s.uses(*p)))
-            .flatten()
+            if !one {
+                return None;
+            }
+            let own_ck = base.flows[f].checkpoint.map(|c| c.every);
+            let ck_is_today = |k: usize| match (opts[k].checkpoint_every, own_ck) {
+                (_, None) => opts[k].checkpoint_every == checkpoints[0],
+                (None, Some(_)) => true,
+                (Some(t), Some(own)) => t == own,
+            };
+            let mut today = (0..opts.len()).filter(|&k| {
+                s.uses(opts[k].provider) && opts[k].retry == *base.retry_of(f) && ck_is_today(k)
+            });
+            today.next()
         })
         .collect();
     let mut by_name: Vec<usize> = (0..n).collect();
     by_name.sort_by(|&a, &b| base.flows[a].name.cmp(&base.flows[b].name));
-    let (parts_of, current_of) = (&parts, &current);
     // the guard and each deployment's own objectives: an option that breaks them is not
     // offered (each flow's figures in a world are its figures under that option)
-    let world_reps: Vec<Vec<Replication>> = worlds
+    let misses: Vec<Vec<String>> = worlds
         .iter()
         .map(|w| {
-            w.iter()
+            let reps: Vec<Replication> = w
+                .iter()
                 .zip(baselines)
                 .map(|(x, b)| Replication {
                     outcome: x.clone(),
                     baseline_cost_usd: b.cost_usd,
                     baseline_flows: b.flows.clone(),
                 })
-                .collect()
-        })
-        .collect();
-    let misses: Vec<Vec<String>> = world_reps
-        .iter()
-        .map(|reps| {
+                .collect();
             let guard = o
                 .deployment_guard
-                .map(|limit| guard_misses(base, reps, limit, o.confidence))
+                .map(|limit| guard_misses(base, &reps, limit, o.confidence))
                 .unwrap_or_default();
             guard
                 .into_iter()
-                .chain(deployment_objective_misses(base, reps, o.confidence))
+                .chain(deployment_objective_misses(base, &reps, o.confidence))
                 .map(|m| m.deployment)
                 .collect()
         })
         .collect();
     let mut allowed = Vec::new();
-    for flow in &base.flows {
-        let ok: Vec<usize> = (0..OPTIONS.len())
-            .filter(|&k| !misses[k].contains(&flow.name))
+    for (f, flow) in base.flows.iter().enumerate() {
+        let ok: Vec<usize> = (0..opts.len())
+            .filter(|&k| ck_matters(f, k) && !misses[k].contains(&flow.name))
             .collect();
         if ok.is_empty() {
             return None;
         }
         allowed.push(ok);
     }
+    let rate = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let sum = |p: &[Part], g: &dyn Fn(&Part) -> u64| p.iter().map(g).sum::<u64>() as f64;
     // a deployment whose own objective is unreachable keeps today's option unless another is
     // cheaper and no worse on that objective's metric
     let metric_of = |k: usize, f: usize, objective: &str| -> f64 {
-        let p: &Vec<Part> = &parts[f][k];
-        let sum = |g: &dyn Fn(&Part) -> u64| p.iter().map(g).sum::<u64>() as f64;
-        let rate = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let p: &[Part] = &parts[f][k];
         match objective {
-            "max_crashed" => rate(sum(&|x| x.bad), sum(&|x| x.runs)),
-            "max_deadline_miss" => rate(sum(&|x| x.misses), sum(&|x| x.deadline_runs)),
+            "max_crashed" => rate(sum(p, &|x| x.bad), sum(p, &|x| x.runs)),
+            "max_deadline_miss" => rate(sum(p, &|x| x.misses), sum(p, &|x| x.deadline_runs)),
             _ => {
                 let w = &worlds[k];
                 w.iter()
@@ -418,17 +589,15 @@ fn problem(
     // a deployment moved from today's option to a less reliable one must save enough itself
     let per30 = 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64;
     for (f, ok) in allowed.iter_mut().enumerate() {
-        let Some(today) = current_of[f] else {
+        let Some(today) = current[f] else {
             continue;
         };
         let figures = |k: usize| -> (f64, f64, f64) {
-            let p: &Vec<Part> = &parts_of[f][k];
-            let sum = |g: &dyn Fn(&Part) -> u64| p.iter().map(g).sum::<u64>() as f64;
-            let rate = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+            let p: &[Part] = &parts[f][k];
             (
                 p.iter().map(|x| x.cost).sum::<f64>() / p.len().max(1) as f64 * per30,
-                rate(sum(&|x| x.bad), sum(&|x| x.runs)),
-                rate(sum(&|x| x.misses), sum(&|x| x.deadline_runs)),
+                rate(sum(p, &|x| x.bad), sum(p, &|x| x.runs)),
+                rate(sum(p, &|x| x.misses), sum(p, &|x| x.deadline_runs)),
             )
         };
         let t = figures(today);
@@ -441,7 +610,7 @@ fn problem(
     Some(Problem {
         parts,
         fixed,
-        per30: 30.0 * SimTime::DAY.0 as f64 / base.sim.horizon.0 as f64,
+        per30,
         limits: Limits {
             crashed: o.max_crashed,
             deadline_miss: o.max_deadline_miss,

@@ -79,6 +79,51 @@ pub struct Recommendation {
     /// The cheapest feasible candidate that is clearly more reliable than the pick, and its
     /// price: insurance a team may buy.
     pub insurance: Option<Insurance>,
+    /// What a change to the user's code would also save: the cheapest feasible candidate
+    /// spotplan cannot deploy (a checkpoint interval, a custom policy) whose saving against
+    /// the pick has a paired 95% lower bound of at least 1 USD per 30 days.
+    pub code_change: Option<CodeChange>,
+}
+
+/// A cheaper configuration that needs code changes, beside the pick (paired on common random
+/// numbers).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CodeChange {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Its label.
+    pub label: String,
+    /// What it takes, each change exactly.
+    pub changes: String,
+    /// What it saves against the pick per 30 days, USD.
+    pub saving_per_30d_usd: Stat,
+}
+
+/// The cheapest feasible candidate that needs code changes and clearly saves against `best`.
+fn code_change(
+    r: &SweepResult,
+    best: usize,
+    versus: &dyn Fn(usize, usize) -> Stat,
+) -> Option<CodeChange> {
+    let mut others: Vec<usize> = (0..r.candidates.len())
+        .filter(|&i| r.candidates[i].feasible && !r.candidates[i].deployable)
+        .collect();
+    let cost = |i: usize| r.candidates[i].metrics.cost_per_30d_usd.mean;
+    others.sort_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
+    others.into_iter().find_map(|i| {
+        let d = versus(best, i);
+        (d.n >= 2 && d.ci95_low >= super::deployments::MIN_DEPLOYMENT_SAVING_USD).then(|| {
+            CodeChange {
+                candidate: i,
+                label: r.candidates[i].label.clone(),
+                changes: r.candidates[i]
+                    .deployment
+                    .trim_start_matches("needs a code change: ")
+                    .to_string(),
+                saving_per_30d_usd: d,
+            }
+        })
+    })
 }
 
 /// A more reliable option beside the pick, paired on common random numbers (B = it, A = the
@@ -139,9 +184,12 @@ fn insurance(r: &SweepResult, m: &Matrix, best: usize, feasible: &[usize]) -> Op
 pub struct DeploymentOverride {
     /// The flow (deployment) name.
     pub flow: String,
-    /// Its `job_variables`: `capacity_provider_strategy` (and the reschedule env when the
+    /// Its `job_variables`: `capacity_provider_strategy` (and the reschedule env when its
     /// policy needs it).
     pub job_variables: serde_json::Value,
+    /// Its retry policy spec (its own fallback automation when it has
+    /// `fallback=automation`).
+    pub retry: String,
 }
 
 /// The work-pool job variables for a strategy and retry policy.
@@ -236,6 +284,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
             deployments: Vec::new(),
             versus_uniform: None,
             insurance: None,
+            code_change: None,
             closest,
             ecs: serde_json::Value::Null,
             prefect_work_pool: serde_json::Value::Null,
@@ -340,12 +389,22 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         .flow_names
         .iter()
         .zip(&c.deployments)
-        .map(|(flow, p)| DeploymentOverride {
-            flow: flow.clone(),
-            job_variables: prefect_job_variables(
+        .enumerate()
+        .map(|(f, (flow, p))| {
+            let mut job_variables = prefect_job_variables(
                 &crate::model::Strategy::only(*p).to_ecs_json(),
-                &c.retry_policy,
-            ),
+                c.retry_of(f),
+            );
+            // deployments on different policies: each states its env, so that none inherits
+            // the pool's SIGTERM setting when its own policy has none
+            if !c.deployment_retry.is_empty() && job_variables.get("env").is_none() {
+                job_variables["env"] = serde_json::json!({});
+            }
+            DeploymentOverride {
+                flow: flow.clone(),
+                job_variables,
+                retry: crate::scenario::spec::retry_spec(c.retry_of(f)),
+            }
         })
         .collect();
     let versus_uniform = (!c.deployments.is_empty()).then(|| {
@@ -385,6 +444,11 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         deployments,
         versus_uniform,
         insurance: insurance(r, m, best, &feasible),
+        code_change: if allow_custom_code {
+            None
+        } else {
+            code_change(r, best, &versus)
+        },
         placement: Some(match c.placement {
             crate::model::PlacementSpec::Robust if c.readings.len() == 1 => {
                 "any (one provider: every reading places it the same way)".to_string()

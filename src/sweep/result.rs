@@ -126,9 +126,10 @@ pub struct CandidateResult {
     /// The matrix row of the costliest reading.
     #[serde(skip)]
     pub variant: usize,
-    /// How its retry policy is deployed, or `needs your own code` (custom policies).
+    /// How its retry policy is deployed, or `needs a code change: …` with each change
+    /// ([`Candidate::code_changes`]).
     pub deployment: String,
-    /// Whether its retry policy can be deployed with Prefect and AWS alone.
+    /// Whether spotplan can deploy all of it (no change to the user's code).
     pub deployable: bool,
     /// Mean cost per 30 days of the cheapest and the costliest reading, USD.
     pub cost_range_per_30d_usd: [f64; 2],
@@ -233,6 +234,30 @@ fn worst_of_each(into: &mut Vec<GuardMiss>, from: Vec<GuardMiss>) {
     }
 }
 
+/// How a candidate spotplan can deploy is deployed: its retry policy's settings (each
+/// distinct one, per deployment when they differ).
+fn deployment_of(c: &Candidate) -> String {
+    let n = c.deployment_retry.len().max(1);
+    let mut hows: Vec<String> = Vec::new();
+    for f in 0..n {
+        let how = crate::sim::retry::deployment(c.retry_of(f))
+            .unwrap_or("needs your own code")
+            .to_string();
+        let how = if c.deployment_retry.is_empty() {
+            how
+        } else {
+            format!(
+                "{}: {how}",
+                crate::scenario::spec::retry_spec(c.retry_of(f))
+            )
+        };
+        if !hows.contains(&how) {
+            hows.push(how);
+        }
+    }
+    hows.join("; ")
+}
+
 /// Builds the result from the matrix.
 pub(crate) fn assemble(
     base: &Scenario,
@@ -309,10 +334,14 @@ pub(crate) fn assemble(
                 means.iter().copied().fold(f64::INFINITY, f64::min),
                 means.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             ];
-            let how = crate::sim::retry::deployment(&c.retry_policy);
+            let changes = c.code_changes(base);
             CandidateResult {
-                deployment: how.unwrap_or("needs your own code").to_string(),
-                deployable: how.is_some(),
+                deployment: if changes.is_empty() {
+                    deployment_of(c)
+                } else {
+                    format!("needs a code change: {}", changes.join("; "))
+                },
+                deployable: changes.is_empty(),
                 candidate: c.clone(),
                 label: c.label(),
                 replications: n as u64,

@@ -19,6 +19,7 @@ fn choice(s: &spotplan::scenario::Scenario) -> Choice {
         retry: s.retry.clone(),
         origin: "test".into(),
         deployments: Default::default(),
+        deployment_retry: Default::default(),
     }
 }
 

@@ -24,6 +24,7 @@ fn want() -> Desired {
             retry: s.retry.clone(),
             origin: "test".into(),
             deployments: Default::default(),
+            deployment_retry: Default::default(),
         },
     )
 }

@@ -227,3 +227,153 @@ fn a_deployment_a_platform_objective_holds_back_is_named_with_it() {
         );
     }
 }
+
+/// The sweep of `src` as JSON (every candidate), with `args`.
+fn sweep(src: &str, args: &[&str]) -> serde_json::Value {
+    let f = std::env::temp_dir().join(format!(
+        "spotplan-objectives-sweep-{}-{:x}.toml",
+        std::process::id(),
+        src.len() ^ args.len() << 20
+    ));
+    std::fs::write(&f, src).unwrap();
+    let mut a = vec!["sweep", f.to_str().unwrap(), "-q", "--format", "json"];
+    a.extend_from_slice(args);
+    let out = spotplan(&a);
+    let _ = std::fs::remove_file(&f);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
+}
+
+#[test]
+fn each_deployment_chooses_its_retry_policy_and_takes_it_to_its_job_variables() {
+    // `critical` needs few crashes, the others do not: the fallback automation is worth its
+    // reruns on FARGATE for `critical` alone
+    let own = "objectives = { max_crashed = 0.002 }";
+    let grid = r#"retry = ["prefect3", "prefect3[fallback=automation]"]"#;
+    let src = platform(own, grid, "[objectives]\nmax_crashed = 0.2");
+    let (text, j) = recommend(&src, &["--no-deployment-guard"]);
+    let rec = &j["recommendation"];
+    let by_flow = |f: &str| -> serde_json::Value {
+        rec["deployments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["flow"] == f)
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{f}` in {rec}"))
+    };
+    let spot = serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]);
+    let critical = by_flow("critical");
+    assert_eq!(critical["retry"], "prefect3[fallback=automation]", "{rec}");
+    assert_eq!(
+        critical["job_variables"]["capacity_provider_strategy"],
+        spot
+    );
+    for f in ["etl-a", "etl-b"] {
+        let d = by_flow(f);
+        assert_eq!(d["retry"], "prefect3", "{rec}");
+        assert_eq!(d["job_variables"]["capacity_provider_strategy"], spot);
+        // its own environment, so that it never inherits another policy's from the pool
+        assert_eq!(d["job_variables"]["env"], serde_json::json!({}), "{d}");
+    }
+    assert!(
+        text.contains("prefect3 + prefect3[fallback=automation]"),
+        "{text}"
+    );
+    // cheaper than every feasible configuration with one retry policy for all deployments
+    // (what the search chose among before: per policy)
+    let s = sweep(&src, &["--no-deployment-guard"]);
+    let cands = s["candidates"].as_array().unwrap();
+    let cost = |c: &serde_json::Value| c["metrics"]["cost_per_30d_usd"]["mean"].as_f64().unwrap();
+    let mixed: Vec<&serde_json::Value> = cands
+        .iter()
+        .filter(|c| c["candidate"]["deployment_retry"].is_array())
+        .collect();
+    assert_eq!(
+        mixed.len(),
+        1,
+        "one pick among the options spotplan applies"
+    );
+    assert!(mixed[0]["feasible"] == true && mixed[0]["deployable"] == true);
+    let one_policy = cands
+        .iter()
+        .filter(|c| c["feasible"] == true && !c["candidate"]["deployment_retry"].is_array())
+        .map(cost)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        cost(mixed[0]) + 1.0 < one_policy,
+        "{} against {one_policy}",
+        cost(mixed[0])
+    );
+}
+
+/// A 4-hour job that checkpoints every hour and an hourly 20-minute one, on a spot market
+/// that interrupts 0.3 times per task-hour; the grid offers a 10-minute interval too.
+const CHECKPOINTS: &str = r#"name = "checkpoint as a code change"
+region = "us-east-1"
+[simulation]
+horizon = "10d"
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+count = 0
+strategy = [{ provider = "FARGATE", weight = 1 }]
+[network]
+egress = "vpc-endpoints"
+[spot]
+interruption_rate = "0.3/h"
+[retry]
+policy = "prefect3-reschedule"
+[objectives]
+max_crashed = 0.05
+[sweep]
+spot_share = "0,100"
+checkpoint_every = ["1h", "10m"]
+replications = 20
+[[flow]]
+name = "train"
+schedule = { every = "6h" }
+duration = "4h"
+cpu = "4 vCPU"
+memory = "16 GB"
+checkpoint = { every = "1h", cost = "10s" }
+[[flow]]
+name = "etl"
+schedule = { every = "1h" }
+duration = "20m"
+cpu = "2 vCPU"
+memory = "4 GB"
+"#;
+
+#[test]
+fn a_checkpoint_interval_is_a_code_change_never_the_headline() {
+    let (text, j) = recommend(CHECKPOINTS, &[]);
+    let rec = &j["recommendation"];
+    // the headline: what spotplan deploys (train keeps its own 1h checkpoints)
+    assert!(
+        !rec["deployment"].as_str().unwrap().contains("code change"),
+        "{rec}"
+    );
+    assert!(
+        !rec["label"].as_str().unwrap().contains("10m"),
+        "{}",
+        rec["label"]
+    );
+    // beside it, the cheaper configuration that needs the change, exactly
+    let cc = &rec["code_change"];
+    assert_eq!(
+        cc["changes"], "checkpoint every 10m instead of every 1h in the code of `train`",
+        "{cc}"
+    );
+    let saving = &cc["saving_per_30d_usd"];
+    assert!(saving["ci95_low"].as_f64().unwrap() >= 1.0, "{saving}");
+    assert!(
+        text.contains("With a code change you would also save")
+            && text.contains("checkpoint every 10m instead of every 1h in the code of `train`")
+            && text.contains("spotplan cannot deploy it"),
+        "{text}"
+    );
+    // allowed, it is the pick, and no longer offered beside itself
+    let (_, j) = recommend(CHECKPOINTS, &["--allow-custom-code"]);
+    assert_eq!(j["recommendation"]["candidate"], cc["candidate"]);
+    assert!(j["recommendation"]["code_change"].is_null());
+}

@@ -282,6 +282,8 @@ fn a_pick_that_moves_deployments_is_not_the_current_configuration() {
                 deployments,
                 retry: None,
                 checkpoint_every: None,
+                deployment_retry: &[],
+                deployment_checkpoint: &[],
             })
             .unwrap();
         s.same_configuration(&v)

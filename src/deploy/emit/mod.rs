@@ -98,13 +98,13 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
                 out.push(("prefect/deployments.json".into(), pretty(&deployments_json(&own))));
                 out.push(("prefect/prefect.yaml".into(), prefect_yaml(&d.work_pool, &own)));
             }
-            for (body, file) in fallback_automations(d, c)
+            for (body, file) in fallback_automations(s, d, c)
                 .iter()
                 .zip(["automation.json", "automation-guard.json"])
             {
                 out.push((format!("prefect/{file}"), pretty(body)));
             }
-            out.push(("prefect/work-pool.sh".into(), work_pool_script(d, c)));
+            out.push(("prefect/work-pool.sh".into(), work_pool_script(s, d, c)));
         }
     }
     out
