@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
 
 use super::UserError;
 use super::exit::Outcome;
@@ -281,33 +280,18 @@ fn check_binding(
     )))
 }
 
-/// The deployments' own job variables: the recommendation's (each named flow must be the
-/// scenario's), else the `strategy` of each `[[flow]]` that has one.
+/// The recommendation's deployments' own job variables: each named flow must be the
+/// scenario's.
 fn deployment_overrides(
     s: &crate::scenario::Scenario,
-    from_rec: Option<BTreeMap<String, serde_json::Value>>,
+    m: BTreeMap<String, serde_json::Value>,
 ) -> Result<BTreeMap<String, serde_json::Value>, UserError> {
-    match from_rec {
-        Some(m) => {
-            if let Some(f) = m.keys().find(|f| !s.flows.iter().any(|x| &x.name == *f)) {
-                return Err(UserError(format!(
-                    "the recommendation gives deployment `{f}` its own strategy, but the scenario has no flow of that name"
-                )));
-            }
-            Ok(m)
-        }
-        None => Ok(s
-            .flows
-            .iter()
-            .filter_map(|f| {
-                let st = f.strategy.as_ref()?;
-                Some((
-                    f.name.clone(),
-                    json!({"capacity_provider_strategy": st.to_ecs_json()}),
-                ))
-            })
-            .collect()),
+    if let Some(f) = m.keys().find(|f| !s.flows.iter().any(|x| &x.name == *f)) {
+        return Err(UserError(format!(
+            "the recommendation gives deployment `{f}` its own strategy, but the scenario has no flow of that name"
+        )));
     }
+    Ok(m)
 }
 
 /// Loads the scenario and the choice, merges the flags into `[deploy]` and checks it;
@@ -341,23 +325,16 @@ pub(crate) fn prepare(
             r.deployment_retry.clone(),
         )
     });
-    let deployments = deployment_overrides(&s, rec.map(|r| r.deployments))?;
     let choice = match from_rec {
         Some((strategy, retry, deployment_retry)) => Choice {
             strategy,
             retry: parse_retry_spec(&retry)
                 .map_err(|m| UserError(format!("the recommendation's retry policy: {m}")))?,
             origin: format!("recommendation {}", a.file.display()),
-            deployments,
+            deployments: deployment_overrides(&s, rec.map(|r| r.deployments).unwrap_or_default())?,
             deployment_retry,
         },
-        None => Choice {
-            strategy: s.launch.strategy.clone(),
-            retry: s.retry.clone(),
-            origin: format!("scenario {}", a.file.display()),
-            deployments,
-            deployment_retry: BTreeMap::new(),
-        },
+        None => Choice::of_scenario(&s, format!("scenario {}", a.file.display())),
     };
     if let Some(f) = s
         .flows

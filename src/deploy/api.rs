@@ -104,7 +104,8 @@ pub enum ObserveError {
 
 /// Reads everything `d` describes: the cluster, the worker's task definition and service, the
 /// crash-detection feed when there is one, and, given a Prefect API, the work pool, its
-/// deployments (when the pool exists and any deployment needs its own job variables) and the
+/// deployments (when the pool exists and any deployment needs its own job variables or the
+/// fallback automation is limited to some) and the
 /// fallback automation's namesakes.
 pub fn observe(
     ecs: &mut dyn EcsApi,
@@ -122,7 +123,11 @@ pub fn observe(
     if let Some(api) = prefect {
         let read = |what| move |error| ObserveError::Prefect { what, error };
         let pool = api.pool(&d.pool.name).map_err(read("the work pool"))?;
-        let deployments = if pool.is_some() && !d.deployments.is_empty() {
+        let scoped = matches!(
+            d.automation_scope,
+            Some(super::automation::Scope::Deployments { .. })
+        );
+        let deployments = if pool.is_some() && (!d.deployments.is_empty() || scoped) {
             api.deployments(&d.pool.name)
                 .map_err(read("the deployments"))?
         } else {

@@ -4,8 +4,9 @@
 //! sets are compared and written; the deployment's other job variables are kept. Pure; the
 //! HTTP side is `crate::prefect_api`.
 //!
-//! A scenario flow names its deployments by the deployment's name, its Prefect flow's name
-//! (every deployment of that flow in the pool), or `flow/deployment`. spotplan cannot create
+//! A scenario flow names its deployments by `flow/deployment`, its Prefect flow's name (every
+//! deployment of that flow in the pool) or the deployment's name, in that order of precedence
+//! ([`of_flow`]). spotplan cannot create
 //! a deployment (it has no code or entrypoint): a missing one is shown with the job variables
 //! to deploy it with (`prefect/prefect.yaml` from `emit`).
 
@@ -57,9 +58,22 @@ pub struct DeploymentsPlan {
     pub writes: Vec<DeploymentWrite>,
 }
 
-/// Whether deployment `d` is one of scenario flow `flow`'s.
-pub(crate) fn belongs(flow: &str, d: &DeploymentState) -> bool {
-    d.name == flow || d.flow_name == flow || format!("{}/{}", d.flow_name, d.name) == flow
+/// The deployments of scenario flow `flow` among `seen`, the most precise reading first:
+/// `flow/deployment` exactly; else every deployment of the Prefect flow of that name; else
+/// the deployments of that name (so a flow `report` never takes `etl`'s deployment named
+/// `report` when a Prefect flow `report` has deployments).
+pub(crate) fn of_flow<'a>(flow: &str, seen: &'a [DeploymentState]) -> Vec<&'a DeploymentState> {
+    if flow.contains('/') {
+        return seen
+            .iter()
+            .filter(|d| format!("{}/{}", d.flow_name, d.name) == flow)
+            .collect();
+    }
+    let by_flow: Vec<&DeploymentState> = seen.iter().filter(|d| d.flow_name == flow).collect();
+    if !by_flow.is_empty() {
+        return by_flow;
+    }
+    seen.iter().filter(|d| d.name == flow).collect()
 }
 
 /// Plans the deployments of work pool `pool`.
@@ -70,7 +84,7 @@ pub(crate) fn plan_deployments(
 ) -> DeploymentsPlan {
     let mut p = DeploymentsPlan::default();
     for w in want {
-        let mine: Vec<&DeploymentState> = seen.iter().filter(|d| belongs(&w.flow, d)).collect();
+        let mine = of_flow(&w.flow, seen);
         if mine.is_empty() {
             p.steps.push(Step {
                 resource: "deployment",

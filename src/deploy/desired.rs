@@ -33,6 +33,32 @@ pub struct Choice {
 }
 
 impl Choice {
+    /// What the scenario itself runs: the pool's strategy and retry policy, and each
+    /// `[[flow]]`'s own `strategy` and `retry`.
+    pub fn of_scenario(s: &Scenario, origin: String) -> Choice {
+        Choice {
+            strategy: s.launch.strategy.clone(),
+            retry: s.retry.clone(),
+            origin,
+            deployments: s
+                .flows
+                .iter()
+                .filter_map(|f| {
+                    let st = f.strategy.as_ref()?;
+                    Some((
+                        f.name.clone(),
+                        json!({"capacity_provider_strategy": st.to_ecs_json()}),
+                    ))
+                })
+                .collect(),
+            deployment_retry: s
+                .flows
+                .iter()
+                .filter_map(|f| Some((f.name.clone(), f.retry.clone()?)))
+                .collect(),
+        }
+    }
+
     /// Which deployments the fallback automation covers: `None` when no deployment's policy
     /// has it, the whole pool when every flow's does.
     pub fn automation_scope(&self, s: &Scenario) -> Option<crate::deploy::automation::Scope> {
@@ -338,6 +364,18 @@ pub fn deployment_job_variables(
             }
             if let Some(Value::Object(own)) = c.deployments.get(&f.name) {
                 v.extend(own.clone());
+            }
+            // its own retry policy: its SIGTERM setting in its own env (an empty one when it
+            // has none, so that it does not inherit the pool's)
+            if let Some(own) = c.deployment_retry.get(&f.name)
+                && own.job_env() != c.retry.job_env()
+            {
+                let env: serde_json::Map<String, Value> = own
+                    .job_env()
+                    .into_iter()
+                    .map(|(k, x)| (k.to_string(), json!(x)))
+                    .collect();
+                v.insert("env".into(), Value::Object(env));
             }
             (!v.is_empty()).then(|| crate::deploy::deployments::DeploymentWant {
                 flow: f.name.clone(),

@@ -7,7 +7,7 @@
 pub mod api;
 pub mod apply;
 pub mod automation;
-pub(crate) mod deployments;
+pub mod deployments;
 pub mod desired;
 pub mod diff;
 pub mod emit;

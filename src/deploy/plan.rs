@@ -215,12 +215,14 @@ fn scoped(d: &Desired, o: &PrefectObserved) -> Vec<serde_json::Value> {
     use super::automation::Scope;
     match &d.automation_scope {
         Some(Scope::Deployments { flows, .. }) => {
-            let ids: Vec<String> = o
-                .deployments
-                .iter()
-                .filter(|x| flows.iter().any(|f| super::deployments::belongs(f, x)))
-                .map(|x| x.id.clone())
-                .collect();
+            let mut ids: Vec<String> = Vec::new();
+            for f in flows {
+                for x in super::deployments::of_flow(f, &o.deployments) {
+                    if !ids.contains(&x.id) {
+                        ids.push(x.id.clone());
+                    }
+                }
+            }
             super::automation::scoped_bodies_for(
                 &d.pool.name,
                 &Scope::Deployments {

@@ -354,6 +354,10 @@ pub struct FlowSection {
     /// endpoint its layers bypass the NAT) or `other` (Docker Hub, another registry or region).
     /// Default: read from `[deploy] flow_image` when given, else `ecr`, said in results.
     pub image_registry: Option<String>,
+    /// This deployment's own retry policy, as a spec (`"prefect3[fallback=automation]"`),
+    /// overriding `[retry]`: its job variables' env, and the fallback automation limited to
+    /// the deployments whose policy has it.
+    pub retry: Option<String>,
     /// This deployment's own objectives, beside the platform-wide ones:
     /// `{ max_crashed = 0.001, max_deadline_miss = 0.01, max_p95_latency = "45m",
     /// max_monthly_cost = 50.0 }` (its runs and its tasks' cost only).

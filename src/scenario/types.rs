@@ -227,7 +227,12 @@ impl Scenario {
             f.strategy = Some(Strategy::only(*p));
         }
         if let Some(r) = v.retry {
+            // a candidate's policy is every flow's (a configuration of the whole platform);
+            // the file's per-deployment policies describe today's only
             c.retry = r.clone();
+            for f in &mut c.flows {
+                f.retry = None;
+            }
         }
         if let Some(every) = v.checkpoint_every {
             for f in &mut c.flows {
@@ -604,8 +609,8 @@ pub struct FlowSpec {
     pub engine_startup_stated: bool,
     /// The deployment's own strategy, overriding the pool's ([`Scenario::strategy_of`]).
     pub strategy: Option<Strategy>,
-    /// The deployment's own retry policy, overriding the scenario's ([`Scenario::retry_of`]);
-    /// no scenario syntax sets it yet.
+    /// The deployment's own retry policy (`[[flow]] retry`), overriding the scenario's
+    /// ([`Scenario::retry_of`]).
     pub retry: Option<RetryPolicy>,
     /// The flow's Prefect 1 tasks (used by `prefect1-lazarus`): their boundaries keep
     /// finished work, and their retries let the Zombie Killer retry an interrupted one.

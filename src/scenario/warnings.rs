@@ -181,7 +181,14 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
                 ),
             });
     }
-    match &s.retry {
+    let mut policies: Vec<&RetryPolicy> = Vec::new();
+    for f in 0..s.flows.len() {
+        if !policies.contains(&s.retry_of(f)) {
+            policies.push(s.retry_of(f));
+        }
+    }
+    for policy in policies {
+        match policy {
         RetryPolicy::Prefect1Lazarus { .. } => {
             for f in s.flows.iter().filter(|f| !f.tasks.stated) {
                 out.push(Warning {
@@ -200,6 +207,7 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             message: "`prefect3-reschedule` needs Prefect ≥ 3.2.10 in the flow's image (older versions ignore PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR) and reschedules only once the engine runs: an interruption during provisioning, image pull or engine start-up still crashes the run".into(),
         }),
         _ => {}
+    }
     }
     for f in &s.flows {
         if let Some(deadline) = f.deadline {

@@ -49,10 +49,11 @@ impl Load {
                 .waves
                 .as_ref()
                 .map_or(0.0, |w| w.per_day * w.hit / 24.0);
-        let uniform_progress = s.retry.deadline_rule() == Some(DeadlineRule::UniformProgress);
         let mut runs = 0.0;
         let mut run_events = 0.0;
-        for f in &s.flows {
+        for (k, f) in s.flows.iter().enumerate() {
+            let uniform_progress =
+                s.retry_of(k).deadline_rule() == Some(DeadlineRule::UniformProgress);
             let n = arrivals(&f.schedule, horizon, s.sim.start_unix_ms);
             let busy_h = (f.duration.mean_ms()
                 + f.provisioning.mean_ms()

@@ -479,7 +479,19 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
             ));
         }
     }
-    out.extend(crate::sim::retry::assumptions(&s.retry));
+    let mut policies: Vec<&crate::scenario::RetryPolicy> = Vec::new();
+    for f in 0..s.flows.len() {
+        if !policies.contains(&s.retry_of(f)) {
+            policies.push(s.retry_of(f));
+        }
+    }
+    for p in policies {
+        for a in crate::sim::retry::assumptions(p) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
     out.extend(s.objectives.assumed.clone());
     // the guard also holds stated objectives: a default that changes answers, so said
     if let (None, Some(g)) = (&s.objectives.assumed, s.objectives.deployment_guard) {

@@ -14,13 +14,7 @@ use spotplan::deploy::state::{ClusterState, Item};
 use crate::common::*;
 
 fn choice(s: &spotplan::scenario::Scenario) -> Choice {
-    Choice {
-        strategy: s.launch.strategy.clone(),
-        retry: s.retry.clone(),
-        origin: "test".into(),
-        deployments: Default::default(),
-        deployment_retry: Default::default(),
-    }
+    Choice::of_scenario(s, "test".into())
 }
 
 fn desired_of(src: &str) -> Desired {
@@ -760,4 +754,112 @@ fn a_write_whose_answer_was_lost_stops_apply_and_is_never_made_twice() {
         2
     );
     assert!(!plan(&d2, &observe(&mut ecs, &d2)).has_changes());
+}
+
+/// The emit fixture with a second deployment, `report`, whose own policy has the fallback
+/// automation; `etl` runs the pool's `prefect3-reschedule`.
+fn two_policies() -> String {
+    emit_scenario().replace(
+        "[deploy]",
+        "[[flow]]\nname = \"report\"\nschedule = { every = \"1h\" }\nduration = \"10m\"\nretry = \"prefect3[fallback=automation]\"\n\n[deploy]",
+    )
+}
+
+#[test]
+fn a_deployments_own_policy_gets_its_env_and_the_fallback_only_for_it() {
+    use spotplan::deploy::api::observe as read;
+    use spotplan::deploy::deployments::DeploymentState;
+    use spotplan::deploy::fake::FakePrefect;
+    let s = scenario(&two_policies());
+    let d = desired_of(&two_policies());
+    // `report`'s env does not inherit the pool's SIGTERM setting; `etl` needs nothing of its own
+    let wants: Vec<(&str, &serde_json::Value)> = d
+        .deployments
+        .iter()
+        .map(|w| (w.flow.as_str(), &w.job_variables))
+        .collect();
+    assert_eq!(
+        wants,
+        [("report", &serde_json::json!({"env": {}}))],
+        "{wants:?}"
+    );
+    // the fallback reruns `report`'s crashed runs only: by its name until it is found
+    let related = &d.automations[0]["trigger"]["match_related"];
+    assert_eq!(
+        related[1],
+        serde_json::json!({"prefect.resource.role": "deployment", "prefect.resource.name": ["report"]}),
+        "{related}"
+    );
+    assert_eq!(related[0]["prefect.resource.role"], "work-pool");
+    // the guard is not limited: it concerns the fallback's own reruns
+    assert_eq!(
+        d.automations[1]["trigger"]["match_related"][0]["prefect.resource.role"],
+        "work-pool"
+    );
+    // applied before any deployment exists: by name
+    let prefect = FakePrefect::default();
+    let mut ecs = FakeEcs::default();
+    let r = apply(
+        &plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()),
+        &mut ecs,
+        Some(&prefect),
+        &mut |_| {},
+    );
+    assert!(r.ok(), "{r}");
+    // once deployed, by its id: a deployment of another flow named like it is not matched
+    let dep = |id: &str, name: &str, flow: &str, jv: serde_json::Value| {
+        (
+            "spot-pool".to_string(),
+            DeploymentState {
+                id: id.into(),
+                name: name.into(),
+                flow_name: flow.into(),
+                job_variables: jv,
+            },
+        )
+    };
+    prefect.state.borrow_mut().deployments = vec![
+        dep(
+            "d-report",
+            "prod",
+            "report",
+            serde_json::json!({"env": {"MINE": "1", "PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR": "reschedule"}}),
+        ),
+        dep("d-etl", "report", "etl", serde_json::json!({})),
+    ];
+    let p = plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap());
+    let text = p.to_string();
+    assert!(
+        text.contains(
+            "~ automation spotplan: rerun a Crashed run of work pool spot-pool once on FARGATE"
+        ),
+        "{text}"
+    );
+    let j = serde_json::to_value(&p).unwrap();
+    let fallback = j["automations"][0]["write"]["body"].clone();
+    assert_eq!(
+        fallback["trigger"]["match_related"][1],
+        serde_json::json!({"prefect.resource.id": ["prefect.deployment.d-report"]}),
+        "{j}"
+    );
+    // the deployment keeps its own env key, loses the pool's setting its policy lacks
+    let r = apply(&p, &mut ecs, Some(&prefect), &mut |_| {});
+    assert!(r.ok(), "{r}");
+    let held = prefect.state.borrow().deployments[0]
+        .1
+        .job_variables
+        .clone();
+    assert_eq!(held, serde_json::json!({"env": {"MINE": "1"}}));
+    assert!(!plan(&d, &read(&mut ecs, Some(&prefect), &d).unwrap()).has_changes());
+    // and every deployment with the fallback: one automation for the pool, as before
+    let all = Choice {
+        retry: spotplan::scenario::retry::parse_spec("prefect3[fallback=automation]").unwrap(),
+        ..choice(&s)
+    };
+    let inputs = inputs(&s.deploy_section, &s.region, &s.cluster.name, &s.network).unwrap();
+    let d = desired(&s, &inputs, &all);
+    assert_eq!(
+        d.automations[0]["trigger"]["match_related"]["prefect.resource.role"],
+        "work-pool"
+    );
 }

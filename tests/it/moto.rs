@@ -776,6 +776,143 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
     assert_eq!(reruns_of(&r).len(), 1, "one rerun in all: {r:?}");
 }
 
+/// Two deployments, only `report`'s policy with the fallback automation, against the real
+/// Prefect server: the fallback is limited to `report`'s deployment (by name until it exists,
+/// then by its id), and Prefect's own trigger reruns a Crashed run of `report` and not one of
+/// `etl`.
+#[test]
+fn a_fallback_for_one_deployment_reruns_its_crashed_runs_only() {
+    let (Some(url), Some(prefect)) = (moto(), server("SPOTPLAN_PREFECT_API_URL")) else {
+        return;
+    };
+    let region = "ap-southeast-2";
+    let mut c = case("scoped");
+    let src = std::fs::read_to_string(&c.scenario).unwrap().replace(
+        "[deploy]",
+        "[[flow]]\nname = \"report\"\nschedule = { every = \"1h\" }\nduration = \"10m\"\nretry = \"prefect3-reschedule[fallback=automation]\"\n\n[deploy]",
+    );
+    std::fs::write(&c.scenario, src).unwrap();
+    let pool = c.cluster.clone();
+    c.prefect(&prefect);
+    let (subnet, sg) = network(&url, region);
+    let net = (subnet.as_str(), sg.as_str());
+    let run = |args: &[&str]| {
+        let o = spotplan(&c, &url, region, args, net);
+        assert!(!text(&o).contains(KEY), "the API key was printed");
+        o
+    };
+    let name = spotplan::deploy::automation::name_for(&pool);
+    let a = run(&["apply", "--yes"]);
+    assert!(a.status.success(), "{}", text(&a));
+    let held = || {
+        http(
+            "POST",
+            &format!("{prefect}/automations/filter"),
+            Some(serde_json::json!({"automations": {"tags": {"any_": [
+                spotplan::deploy::automation::tag_for(&pool, false)
+            ]}}})),
+        )
+    };
+    let found = held();
+    assert_eq!(
+        found[0]["trigger"]["match_related"][1],
+        serde_json::json!({"prefect.resource.role": "deployment", "prefect.resource.name": ["report"]}),
+        "{found}"
+    );
+    // the team deploys both flows into the pool
+    let deploy = |flow: &str| -> String {
+        let f = http(
+            "POST",
+            &format!("{prefect}/flows/"),
+            Some(serde_json::json!({"name": flow})),
+        );
+        http(
+            "POST",
+            &format!("{prefect}/deployments/"),
+            Some(serde_json::json!({
+                "name": format!("prod-{pool}"), "flow_id": f["id"], "work_pool_name": pool
+            })),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (etl, report) = (deploy("etl"), deploy("report"));
+    let p = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(p.status.code(), Some(2), "{}", text(&p));
+    assert!(
+        String::from_utf8_lossy(&p.stdout).contains(&format!("~ automation {name}\n")),
+        "{}",
+        text(&p)
+    );
+    let a = run(&["apply", "--yes"]);
+    assert!(a.status.success(), "{}", text(&a));
+    let found = held();
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(
+        found[0]["trigger"]["match_related"][1],
+        serde_json::json!({"prefect.resource.id": [format!("prefect.deployment.{report}")]}),
+        "{found}"
+    );
+    let p = run(&["plan", "--detailed-exitcode"]);
+    assert!(
+        String::from_utf8_lossy(&p.stdout).contains(&format!("= automation {name}\n")),
+        "{}",
+        text(&p)
+    );
+    // `report`'s deployment got its own env: its policy reschedules, as the pool's does
+    let got = http("GET", &format!("{prefect}/deployments/{etl}"), None);
+    assert!(got["job_variables"].get("env").is_none(), "{got}");
+
+    // Prefect's own trigger: a Crashed run of each; only `report`'s comes back
+    let crash = |dep: &str| -> String {
+        let id = http(
+            "POST",
+            &format!("{prefect}/deployments/{dep}/create_flow_run"),
+            Some(serde_json::json!({})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for state in ["RUNNING", "CRASHED"] {
+            http(
+                "POST",
+                &format!("{prefect}/flow_runs/{id}/set_state"),
+                Some(serde_json::json!({"state": {"type": state}, "force": true})),
+            );
+        }
+        id
+    };
+    let runs = |dep: &str| -> Vec<serde_json::Value> {
+        http(
+            "POST",
+            &format!("{prefect}/flow_runs/filter"),
+            Some(serde_json::json!({"deployments": {"id": {"any_": [dep]}}})),
+        )
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    };
+    let (_, _) = (crash(&etl), crash(&report));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while runs(&report).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rerun of `report` within 90 s: {:?}",
+            runs(&report)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let rerun = runs(&report)
+        .into_iter()
+        .find(|r| r["created_by"]["type"] == "AUTOMATION")
+        .expect("the rerun");
+    assert_eq!(rerun["created_by"]["display_value"], name.as_str());
+    // past the fallback's window (30 s, evaluated every 5 s): `etl`'s crashed run stays alone
+    std::thread::sleep(std::time::Duration::from_secs(40));
+    assert_eq!(runs(&etl).len(), 1, "{:?}", runs(&etl));
+}
+
 /// The emitted script, run twice with Prefect's own CLI against the real server, leaves one
 /// automation, spotplan's.
 #[test]

@@ -73,7 +73,25 @@ pub fn validate(
                 ),
             );
         }
-        if let Some(spec) = flow(&mut cx, fl, &p, sim.as_ref(), cluster.as_ref()) {
+        if let Some(mut spec) = flow(&mut cx, fl, &p, sim.as_ref(), cluster.as_ref()) {
+            if let Some(text) = &fl.retry {
+                match crate::scenario::retry::parse_spec(text) {
+                    Ok(own)
+                        if retry.as_ref().is_some_and(|r| {
+                            r.lazarus_limit().is_some() != own.lazarus_limit().is_some()
+                        }) =>
+                    {
+                        cx.err(
+                            &p.key("retry"),
+                            format!(
+                                "`{text}` needs another kind of worker than `[retry]`'s policy: the deployments of one work pool share its worker (Prefect 1's agent, or Prefect 3's ECS worker)"
+                            ),
+                        );
+                    }
+                    Ok(own) => spec.retry = Some(own),
+                    Err(m) => cx.err(&p.key("retry"), m),
+                }
+            }
             if let Some(l) = &launch
                 && spec.size.os == OperatingSystem::Windows
                 && spec
