@@ -432,10 +432,31 @@ fn multipliers(lin: &[Vec<Lin>], allowed: &[Vec<usize>], limits: [f64; 2]) -> [f
     lambda
 }
 
+/// The options of deployment `f` the search needs: of options with identical parts in every
+/// replication (the same composed figures in any choice: on demand, a fallback that never
+/// fires), only the one the tie-break would keep (today's, else the lowest index); all of
+/// them once a choice has been excluded (an identical twin may then be the next best).
+fn distinct(p: &Problem, f: usize) -> Vec<usize> {
+    let all = p.allowed(f);
+    if !p.excluded.is_empty() {
+        return all;
+    }
+    let today = p.current.get(f).copied().flatten();
+    let mut keep: Vec<usize> = Vec::new();
+    for &o in &all {
+        match keep.iter().position(|&k| p.parts[f][k] == p.parts[f][o]) {
+            None => keep.push(o),
+            Some(i) if today == Some(o) => keep[i] = o,
+            Some(_) => {}
+        }
+    }
+    keep
+}
+
 /// Solves the selection exactly (within the budget).
 pub fn solve(p: &Problem) -> Solution {
     let n = p.n();
-    let allowed: Vec<Vec<usize>> = (0..n).map(|f| p.allowed(f)).collect();
+    let allowed: Vec<Vec<usize>> = (0..n).map(|f| distinct(p, f)).collect();
     let lin = linear(p);
     let limits = rate_limits(&p.limits);
     let lambda = multipliers(&lin, &allowed, limits);
@@ -677,6 +698,23 @@ mod tests {
                 if n > 1 {
                     p.parts[1] = p.parts[0].clone();
                     p.counted[1] = p.counted[0];
+                }
+            }
+            if case % 3 == 1 {
+                // identical twin options (on demand under two retry policies): the twin
+                // after its original, before it, and as today's option
+                let f = case % n;
+                let twin = p.parts[f][0].clone();
+                p.parts[f].push(twin.clone());
+                p.parts[f].insert(0, twin);
+                // today's: the original (now second), or its last twin
+                p.current[f] = Some(if case % 2 == 0 {
+                    p.parts[f].len() - 1
+                } else {
+                    1
+                });
+                if !p.allowed.is_empty() {
+                    p.allowed[f] = (0..p.parts[f].len()).collect();
                 }
             }
             let want = enumerate(&p);
