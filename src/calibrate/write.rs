@@ -136,7 +136,7 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
     } else {
         let _ = writeln!(
             o,
-            "interruption_rate = \"{:.6}/h\"   # 95% CI [{:.6}, {:.6}]/h: {} interruptions outside waves in {:.1} spot task-hours",
+            "interruption_rate = {{ value = \"{:.6}/h\", ci95 = [\"{:.6}/h\", \"{:.6}/h\"] }}   # 95% CI: {} interruptions outside waves in {:.1} spot task-hours",
             rate.rate, rate.low, rate.high, background, a.spot_hours
         );
         rows.push(Row {
@@ -207,13 +207,13 @@ pub fn calibration(a: &Accum, sources: &[String], region: &str, stem: Option<&st
         };
         let _ = writeln!(
             o,
-            "capacity = {{ unavailable = {:.5}, mean_outage = \"{outage}\" }}   # {} first failures of {} spot RunTask calls ({} with retries), 95% CI [{:.5}, {:.5}]; {why}",
+            "capacity = {{ unavailable = {:.5}, mean_outage = \"{outage}\", unavailable_ci95 = [{:.5}, {:.5}] }}   # {} first failures of {} spot RunTask calls ({} with retries), 95% CI; {why}",
             cap.failures.p,
+            cap.failures.low,
+            cap.failures.high.min(0.99999),
             cap.failures.k,
             cap.failures.n,
             cap.all_failures,
-            cap.failures.low,
-            cap.failures.high
         );
     } else {
         let _ = writeln!(

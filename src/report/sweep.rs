@@ -514,15 +514,22 @@ pub fn sensitivity_lines(s: &[crate::sweep::sensitivity::Sensitivity]) -> String
         "how sure (the pick and today's configuration again, same seeds, one input at a time):"
     );
     for p in s {
-        for e in &p.ends {
+        for (k, e) in p.ends.iter().enumerate() {
             let d = &e.saving_per_30d_usd;
+            let which = if p.range == crate::sweep::sensitivity::STATED {
+                format!(
+                    "its 95% interval's {} end",
+                    if k == 0 { "low" } else { "high" }
+                )
+            } else {
+                format!("×{}", crate::units::short(e.factor))
+            };
             let _ = writeln!(
                 o,
-                "  {} {} → {} (×{}): {}; {} {} USD/30d against today (saving's 95% interval [{}, {}])",
+                "  {} {} → {} ({which}): {}; {} {} USD/30d against today (saving's 95% interval [{}, {}])",
                 p.parameter,
                 p.stated,
                 e.value,
-                e.factor,
                 if e.pick_feasible {
                     "the pick still meets every objective".to_string()
                 } else {

@@ -201,8 +201,10 @@ pub struct WorkerSection {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpotSection {
-    /// Poisson interruption rate per running spot task-hour, e.g. `"0.05/h"`.
-    pub interruption_rate: Option<String>,
+    /// Poisson interruption rate per running spot task-hour, e.g. `"0.05/h"`, or with its
+    /// 95% interval (as `calibrate` writes it): `{ value = "0.05/h", ci95 = ["0.03/h",
+    /// "0.08/h"] }`; `recommend` then checks the pick at the interval's ends.
+    pub interruption_rate: Option<StringOr<RateInterval>>,
     /// The same as a probability over a duration: `{ probability = 0.05, per = "1h" }`.
     pub interruption_probability: Option<ProbabilityFile>,
     /// 24 multipliers of the rate by UTC hour of day (hour 0 first).
@@ -219,6 +221,16 @@ pub struct SpotSection {
     /// Where replay starts in the trace (e.g. `"0s"`, `"3d"`); without it each replication
     /// starts at a random slot (so replications sample the whole trace).
     pub trace_offset: Option<String>,
+}
+
+/// A rate with its 95% interval.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateInterval {
+    /// The rate, e.g. `"0.05/h"`.
+    pub value: String,
+    /// Its 95% interval, low then high, e.g. `["0.03/h", "0.08/h"]`.
+    pub ci95: [String; 2],
 }
 
 /// Interruption probability over a period.
@@ -239,6 +251,9 @@ pub struct CapacityFile {
     pub unavailable: f64,
     /// Mean length of one outage, e.g. `"20m"`.
     pub mean_outage: String,
+    /// The 95% interval of `unavailable`, low then high (as `calibrate` writes it):
+    /// `recommend` then checks the pick at its ends.
+    pub unavailable_ci95: Option<[f64; 2]>,
 }
 
 /// Reclaim waves.

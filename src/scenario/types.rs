@@ -406,6 +406,8 @@ pub struct Launch {
 pub struct SpotSpec {
     /// Base Poisson interruption rate per running spot task-hour.
     pub rate: Rate,
+    /// Its 95% interval per hour, when the scenario gives one.
+    pub rate_ci95: Option<[f64; 2]>,
     /// Multipliers by UTC hour of day.
     pub hourly: Option<[f64; 24]>,
     /// SIGTERM → stop (2 s–120 s).
@@ -479,6 +481,8 @@ pub struct CapacitySpec {
     pub unavailable: f64,
     /// Mean outage, ms > 0.
     pub mean_outage: SimTime,
+    /// The 95% interval of `unavailable`, when the scenario gives one.
+    pub unavailable_ci95: Option<[f64; 2]>,
 }
 
 impl CapacitySpec {

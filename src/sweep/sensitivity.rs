@@ -3,9 +3,10 @@
 //! The pick and today's configuration are evaluated again there (not re-optimised): is the
 //! pick still feasible, and what does it save against today?
 //!
-//! The range is ×0.5 and ×2 of the stated value (a calibrated interval is not carried by the
-//! scenario yet): a factor of two either way is about the spread of published spot
-//! interruption figures for one region and size.
+//! The range is the 95% interval the scenario gives with the value (`calibrate` writes it:
+//! `interruption_rate = { value = "0.05/h", ci95 = [...] }`, `capacity.unavailable_ci95`),
+//! else ×0.5 and ×2 of the stated value: a factor of two either way is about the spread of
+//! published spot interruption figures for one region and size.
 
 use serde::Serialize;
 
@@ -14,8 +15,12 @@ use super::job::SweepRun;
 use super::summary::{Replication, replicate};
 use crate::scenario::Scenario;
 
-/// The factors each parameter is taken to.
+/// The factors each parameter is taken to when the scenario gives no interval.
 pub const ENDS: [f64; 2] = [0.5, 2.0];
+/// [`Sensitivity::range`] when the ends are the scenario's interval.
+pub const STATED: &str = "the scenario's 95% interval";
+/// [`Sensitivity::range`] when the ends are [`ENDS`] times the value.
+pub const FACTORS: &str = "x0.5 and x2 of the stated value";
 
 /// One end of one parameter's range.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -40,18 +45,20 @@ pub struct Sensitivity {
     pub parameter: &'static str,
     /// Its stated value, in words.
     pub stated: String,
+    /// Where the ends come from: `the scenario's 95% interval`, or `x0.5 and x2`.
+    pub range: &'static str,
     /// The ends, low then high.
     pub ends: Vec<End>,
 }
 
-/// Scenario `s` with `parameter` at `factor` times its value.
-fn at(s: &Scenario, parameter: &str, factor: f64) -> Scenario {
+/// Scenario `s` with `parameter` at `value` (per hour, or a fraction of time).
+fn at(s: &Scenario, parameter: &str, value: f64) -> Scenario {
     let mut v = s.clone();
     match parameter {
-        "interruption rate" => v.spot.rate.per_hour *= factor,
+        "interruption rate" => v.spot.rate.per_hour = value,
         _ => {
             if let Some(c) = &mut v.spot.capacity {
-                c.unavailable = (c.unavailable * factor).min(0.95);
+                c.unavailable = value;
             }
         }
     }
@@ -176,26 +183,42 @@ pub fn of(
     let on_demand_only = (0..s.flows.len())
         .all(|f| !s.strategy_of(f).uses(crate::model::Provider::FargateSpot))
         && today_costs.len() == n as usize;
-    let mut params: Vec<(&'static str, String)> = Vec::new();
-    if s.spot.rate.per_hour > 0.0 {
-        params.push((
-            "interruption rate",
-            format!("{}/h", crate::units::short(s.spot.rate.per_hour)),
-        ));
+    // each parameter: its value, its ends and where they come from
+    let mut params: Vec<(&'static str, f64, [f64; 2], &'static str)> = Vec::new();
+    let factors = |x: f64, most: f64| [ENDS[0] * x, (ENDS[1] * x).min(most)];
+    let rate = s.spot.rate.per_hour;
+    if rate > 0.0 {
+        params.push(match s.spot.rate_ci95 {
+            Some(ci) => ("interruption rate", rate, ci, STATED),
+            None => ("interruption rate", rate, factors(rate, f64::MAX), FACTORS),
+        });
     }
     if let Some(c) = &s.spot.capacity {
-        params.push(("capacity unavailable", crate::units::pct(c.unavailable)));
+        params.push(match c.unavailable_ci95 {
+            Some(ci) => ("capacity unavailable", c.unavailable, ci, STATED),
+            None => (
+                "capacity unavailable",
+                c.unavailable,
+                factors(c.unavailable, 0.95),
+                FACTORS,
+            ),
+        });
     }
+    let show = |parameter: &str, x: f64| match parameter {
+        "interruption rate" => format!("{}/h", crate::units::short(x)),
+        _ => crate::units::pct(x),
+    };
     params
         .into_iter()
-        .map(|(parameter, stated)| {
-            let ends = ENDS
+        .map(|(parameter, value, range, source)| {
+            let ends = range
                 .iter()
-                .map(|&factor| {
+                .map(|&end| {
+                    let factor = end / value;
                     let mine: Vec<Scenario> =
-                        picked.iter().map(|v| at(v, parameter, factor)).collect();
+                        picked.iter().map(|v| at(v, parameter, end)).collect();
                     let theirs: Vec<Scenario> =
-                        today.iter().map(|v| at(v, parameter, factor)).collect();
+                        today.iter().map(|v| at(v, parameter, end)).collect();
                     let base = &run.matrix.baselines;
                     let (pick_costs, misses) = evaluate(&mine, n, per30, base);
                     let today_costs = if on_demand_only {
@@ -208,18 +231,8 @@ pub fn of(
                         .zip(&pick_costs)
                         .map(|(t, p)| t - p)
                         .collect();
-                    let value = match parameter {
-                        "interruption rate" => {
-                            format!("{}/h", crate::units::short(s.spot.rate.per_hour * factor))
-                        }
-                        _ => crate::units::pct(
-                            s.spot
-                                .capacity
-                                .map_or(0.0, |c| (c.unavailable * factor).min(0.95)),
-                        ),
-                    };
                     End {
-                        value,
+                        value: show(parameter, end),
                         factor,
                         pick_feasible: misses.is_empty(),
                         misses,
@@ -229,7 +242,8 @@ pub fn of(
                 .collect();
             Sensitivity {
                 parameter,
-                stated,
+                stated: show(parameter, value),
+                range: source,
                 ends,
             }
         })

@@ -154,9 +154,18 @@ fn calibrate_recovers_workload_and_writes_a_runnable_scenario() {
     let o = outcomes(&s, 2);
     assert!(o.iter().all(|o| o.completed > 0));
     assert!(
-        c.scenario.contains("# 95% CI ["),
-        "every estimate carries its interval"
+        c.scenario.contains("ci95 = [\""),
+        "the rate carries its interval: {}",
+        c.scenario
     );
+    // the interruption rate's interval as data, for `recommend`'s how-sure ends
+    let r = RateEstimate::of(a.interruptions, a.spot_hours);
+    let ci = s.spot.rate_ci95.expect("the interval as data");
+    assert!(
+        (ci[0] - r.low).abs() < 1e-6 && (ci[1] - r.high).abs() < 1e-6,
+        "{ci:?} {r:?}"
+    );
+    assert!(ci[0] <= s.spot.rate.per_hour && s.spot.rate.per_hour <= ci[1]);
 }
 
 #[test]

@@ -1626,3 +1626,71 @@ fn how_sure_the_pick_is_at_each_end_of_the_interruption_rate() {
     );
     assert!(text.contains("costs more by"), "{text}");
 }
+
+#[test]
+fn a_stated_interval_gives_the_ends_of_how_sure() {
+    // the interval `calibrate` writes with the rate: its ends, not x0.5 and x2
+    let src = restart_world("0.2/h", "[objectives]\nmax_crashed = 0.01")
+        .replace(SPOT_ONLY, r#"[{ provider = "FARGATE", weight = 1 }]"#)
+        .replace(
+            "interruption_rate = \"0.2/h\"",
+            r#"interruption_rate = { value = "0.2/h", ci95 = ["0.15/h", "0.3/h"] }"#,
+        );
+    let s = scenario(&src);
+    assert_eq!(s.spot.rate.per_hour, 0.2);
+    assert_eq!(s.spot.rate_ci95, Some([0.15, 0.3]));
+    let run = execute_all(&s);
+    let rec = recommend(&run.result, &run.matrix, true);
+    let pick = rec.candidate.unwrap();
+    let (cur, today) = spotplan::sweep::compare::current(
+        &s,
+        &run,
+        Some(pick),
+        spotplan::sweep::compare::Materiality::default(),
+    );
+    let sens = spotplan::sweep::sensitivity::of(&s, &run, Some(pick), &cur.worst_reading, &today);
+    let p = &sens[0];
+    assert_eq!(p.range, spotplan::sweep::sensitivity::STATED);
+    let (low, high) = (&p.ends[0], &p.ends[1]);
+    assert_eq!(
+        (low.value.as_str(), high.value.as_str()),
+        ("0.15/h", "0.3/h")
+    );
+    // each end is the rate stated alone: the same figures as a scenario that says 0.15/h
+    let at_low = scenario(&src.replace(
+        r#"{ value = "0.2/h", ci95 = ["0.15/h", "0.3/h"] }"#,
+        "\"0.15/h\"",
+    ));
+    let again =
+        spotplan::sweep::sensitivity::of(&at_low, &run, Some(pick), &cur.worst_reading, &[]);
+    assert_eq!(again[0].ends[1].value, "0.3/h", "x2 of 0.15/h");
+    assert!(low.saving_per_30d_usd.mean > high.saving_per_30d_usd.mean);
+    let text = spotplan::report::sweep::sensitivity_lines(&sens);
+    assert!(
+        text.contains("interruption rate 0.2/h → 0.15/h (its 95% interval's low end)"),
+        "{text}"
+    );
+    // an interval that does not hold the value, and one capacity interval, are refused
+    for (bad, msg) in [
+        (
+            r#"{ value = "0.2/h", ci95 = ["0.25/h", "0.3/h"] }"#,
+            "must hold the value 0.2/h",
+        ),
+        (
+            r#"{ value = "0.2/h", ci95 = ["0.1/h", "x"] }"#,
+            "is not a rate",
+        ),
+    ] {
+        let e = load(&src.replace(r#"{ value = "0.2/h", ci95 = ["0.15/h", "0.3/h"] }"#, bad))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(msg), "{e}");
+    }
+    let e = load(&src.replace(
+        "stop_timeout = \"30s\"",
+        "stop_timeout = \"30s\"\ncapacity = { unavailable = 0.1, mean_outage = \"20m\", unavailable_ci95 = [0.2, 0.3] }",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("must hold `unavailable` (0.1)"), "{e}");
+}

@@ -10,6 +10,7 @@ use crate::scenario::types::*;
 
 pub(super) fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotSpec> {
     let before = cx.diags.len();
+    let mut rate_ci95 = None;
     let rate = match (&s.interruption_rate, &s.interruption_probability) {
         (Some(_), Some(_)) => {
             cx.err(
@@ -18,9 +19,40 @@ pub(super) fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotS
             );
             Rate::default()
         }
-        (Some(r), None) => Rate::parse(r)
+        (Some(StringOr::Text(r)), None) => Rate::parse(r)
             .map_err(|m| cx.err(&p.key("interruption_rate"), m))
             .unwrap_or_default(),
+        (Some(StringOr::Table(t)), None) => {
+            let rp = p.key("interruption_rate");
+            let value = Rate::parse(&t.value)
+                .map_err(|m| cx.err(&rp.key("value"), m))
+                .unwrap_or_default();
+            let ends: Vec<Option<f64>> = t
+                .ci95
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    Rate::parse(e)
+                        .map_err(|m| cx.err(&rp.key("ci95").index(i), m))
+                        .ok()
+                        .map(|r| r.per_hour)
+                })
+                .collect();
+            if let [Some(lo), Some(hi)] = ends[..] {
+                if lo <= value.per_hour && value.per_hour <= hi {
+                    rate_ci95 = Some([lo, hi]);
+                } else {
+                    cx.err(
+                        &rp.key("ci95"),
+                        format!(
+                            "[{}, {}] must hold the value {} (low ≤ value ≤ high)",
+                            t.ci95[0], t.ci95[1], t.value
+                        ),
+                    );
+                }
+            }
+            value
+        }
         (None, Some(pr)) => {
             let pp = p.key("interruption_probability");
             match cx.positive_dur(&pp.key("per"), &pr.per) {
@@ -71,9 +103,23 @@ pub(super) fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotS
         let cp = p.key("capacity");
         let u = cx.fraction(&cp.key("unavailable"), c.unavailable, true)?;
         let m = cx.positive_dur(&cp.key("mean_outage"), &c.mean_outage)?;
+        let ci = match c.unavailable_ci95 {
+            None => None,
+            Some([lo, hi]) if (0.0..1.0).contains(&lo) && lo <= u && u <= hi && hi < 1.0 => {
+                Some([lo, hi])
+            }
+            Some([lo, hi]) => {
+                cx.err(
+                    &cp.key("unavailable_ci95"),
+                    format!("[{lo}, {hi}] must hold `unavailable` ({u}) within [0, 1)"),
+                );
+                return None;
+            }
+        };
         (u > 0.0).then_some(CapacitySpec {
             unavailable: u,
             mean_outage: m,
+            unavailable_ci95: ci,
         })
     });
     let waves = s.reclaim_waves.as_ref().and_then(|w| {
@@ -122,6 +168,7 @@ pub(super) fn spot(cx: &mut Ctx, s: &SpotSection, p: &FieldPath) -> Option<SpotS
         stated,
         trace_offset,
         rate,
+        rate_ci95,
         hourly,
         stop_timeout: stop_timeout?,
         capacity,
