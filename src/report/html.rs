@@ -470,7 +470,8 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
             .why_not()
             .unwrap_or_else(|| "meets every objective".into());
         if !c.deployable {
-            status.push_str("; needs your own code");
+            status.push_str("; ");
+            status.push_str(&c.deployment);
         }
         // each cell from the reading that decides it (named when there are several)
         let cell = |metric: &str, unit: &str| {

@@ -230,7 +230,7 @@ pub fn table(r: &SweepResult) -> String {
     }
     let _ = writeln!(
         o,
-        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. cost and saving: the costliest reading; crashed, missed and p95: the reading where each is worst, the one its objective is judged on. a range of # is candidates with identical figures in every replication (the same configuration after placement), in one row. flags: F feasible, X misses an objective (its upper bound; the checks are in JSON), G breaks the deployment guard, P pareto, D dropped by racing, C needs your own code"
+        "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. cost and saving: the costliest reading; crashed, missed and p95: the reading where each is worst, the one its objective is judged on. a range of # is candidates with identical figures in every replication (the same configuration after placement), in one row. flags: F feasible, X misses an objective (its upper bound; the checks are in JSON), G breaks the deployment guard, P pareto, D dropped by racing, C needs a change to your code, N not deployable by your worker kind"
     );
     super::fit(&o)
 }
@@ -258,7 +258,8 @@ fn short_flags(c: &crate::sweep::result::CandidateResult) -> String {
         (!c.deployment_guard.is_empty(), 'G'),
         (c.pareto, 'P'),
         (c.eliminated.is_some(), 'D'),
-        (!c.deployable, 'C'),
+        (c.takes == crate::sweep::result::Takes::CodeChange, 'C'),
+        (c.takes == crate::sweep::result::Takes::NotDeployable, 'N'),
     ] {
         if on {
             f.push(ch);
@@ -297,8 +298,10 @@ pub fn table_wide(r: &SweepResult) -> String {
         if c.eliminated.is_some() {
             flags.push("dropped");
         }
-        if !c.deployable {
-            flags.push("needs-own-code");
+        match c.takes {
+            crate::sweep::result::Takes::CodeChange => flags.push("needs-code-change"),
+            crate::sweep::result::Takes::NotDeployable => flags.push("not-deployable"),
+            crate::sweep::result::Takes::Applied => {}
         }
         let _ = writeln!(
             o,

@@ -177,6 +177,26 @@ impl Candidate {
         out
     }
 
+    /// Why spotplan's worker cannot run it at all, if it cannot: a policy of the other
+    /// Prefect generation than the scenario's worker (a migration, not a setting).
+    pub fn not_deployable(&self, s: &Scenario) -> Option<String> {
+        use crate::scenario::WorkerKind;
+        let n = s.flows.len().max(1);
+        (0..n).find_map(|f| {
+            let r = self.retry_of(f);
+            let spec = retry_spec(r);
+            match (r.lazarus_limit().is_some(), s.worker.kind) {
+                (true, WorkerKind::Prefect3EcsWorker) => Some(format!(
+                    "not deployable: {spec} needs Prefect 1's ECS agent, and the scenario runs a Prefect 3 ECS worker"
+                )),
+                (false, WorkerKind::Prefect1EcsAgent) if !r.needs_own_code() => Some(format!(
+                    "not deployable: {spec} needs a Prefect 3 ECS worker, and the scenario runs Prefect 1's ECS agent"
+                )),
+                _ => None,
+            }
+        })
+    }
+
     /// A short label, e.g. `spot 60% · base 1 FARGATE · per-call · prefect3-reschedule`.
     pub fn label(&self) -> String {
         if !self.deployments.is_empty() {

@@ -106,7 +106,9 @@ fn code_change(
     versus: &dyn Fn(usize, usize) -> Stat,
 ) -> Option<CodeChange> {
     let mut others: Vec<usize> = (0..r.candidates.len())
-        .filter(|&i| r.candidates[i].feasible && !r.candidates[i].deployable)
+        .filter(|&i| {
+            r.candidates[i].feasible && r.candidates[i].takes == super::result::Takes::CodeChange
+        })
         .collect();
     let cost = |i: usize| r.candidates[i].metrics.cost_per_30d_usd.mean;
     others.sort_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
@@ -215,7 +217,11 @@ pub fn prefect_job_variables(
 /// Picks the recommendation from a sweep: among deployable candidates only, unless
 /// `allow_custom_code` (custom policies need code of the user's own).
 pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recommendation {
-    let eligible = |i: usize| allow_custom_code || r.candidates[i].deployable;
+    let eligible = |i: usize| match r.candidates[i].takes {
+        super::result::Takes::Applied => true,
+        super::result::Takes::CodeChange => allow_custom_code,
+        super::result::Takes::NotDeployable => false,
+    };
     let confidence = r.meta.objectives.confidence;
     let cost = |i: usize| r.candidates[i].metrics.cost_per_30d_usd.mean;
     let by_cost =

@@ -131,6 +131,9 @@ pub struct CandidateResult {
     pub deployment: String,
     /// Whether spotplan can deploy all of it (no change to the user's code).
     pub deployable: bool,
+    /// What it takes: applied by spotplan, a code change, or not deployable.
+    #[serde(default)]
+    pub takes: Takes,
     /// Mean cost per 30 days of the cheapest and the costliest reading, USD.
     pub cost_range_per_30d_usd: [f64; 2],
     /// Why racing stopped replicating it, if it did.
@@ -234,6 +237,19 @@ fn worst_of_each(into: &mut Vec<GuardMiss>, from: Vec<GuardMiss>) {
     }
 }
 
+/// What deploying a candidate takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Takes {
+    /// `emit`/`plan`/`apply` deploy all of it.
+    #[default]
+    Applied,
+    /// A change to the user's code (a checkpoint interval, a custom policy).
+    CodeChange,
+    /// Another worker kind than the scenario's.
+    NotDeployable,
+}
+
 /// How a candidate spotplan can deploy is deployed: its retry policy's settings (each
 /// distinct one, per deployment when they differ).
 fn deployment_of(c: &Candidate) -> String {
@@ -335,13 +351,18 @@ pub(crate) fn assemble(
                 means.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             ];
             let changes = c.code_changes(base);
+            let (deployment, takes) = match c.not_deployable(base) {
+                Some(why) => (why, Takes::NotDeployable),
+                None if changes.is_empty() => (deployment_of(c), Takes::Applied),
+                None => (
+                    format!("needs a code change: {}", changes.join("; ")),
+                    Takes::CodeChange,
+                ),
+            };
             CandidateResult {
-                deployment: if changes.is_empty() {
-                    deployment_of(c)
-                } else {
-                    format!("needs a code change: {}", changes.join("; "))
-                },
-                deployable: changes.is_empty(),
+                deployment,
+                deployable: takes == Takes::Applied,
+                takes,
                 candidate: c.clone(),
                 label: c.label(),
                 replications: n as u64,

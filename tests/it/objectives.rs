@@ -377,3 +377,49 @@ fn a_checkpoint_interval_is_a_code_change_never_the_headline() {
     assert_eq!(j["recommendation"]["candidate"], cc["candidate"]);
     assert!(j["recommendation"]["code_change"].is_null());
 }
+
+#[test]
+fn a_policy_for_the_other_prefect_generation_is_not_deployable_and_never_picked() {
+    let grid = r#"retry = ["prefect3", "prefect1-lazarus"]"#;
+    let src = platform("", grid, "[objectives]\nmax_crashed = 0.5")
+        .replace("[worker]\n", "[worker]\nkind = \"prefect3-ecs-worker\"\n");
+    let s = sweep(&src, &["--no-deployment-guard"]);
+    let cands = s["candidates"].as_array().unwrap();
+    let lazarus: Vec<&serde_json::Value> = cands
+        .iter()
+        .filter(|c| {
+            c["candidate"]["retry"]
+                .as_str()
+                .unwrap()
+                .starts_with("prefect1-lazarus")
+        })
+        .collect();
+    assert!(!lazarus.is_empty());
+    for c in &lazarus {
+        assert_eq!(c["takes"], "not-deployable", "{c}");
+        assert!(
+            c["deployment"].as_str().unwrap().starts_with(
+                "not deployable: prefect1-lazarus[limit=3] needs Prefect 1's ECS agent"
+            ),
+            "{}",
+            c["deployment"]
+        );
+    }
+    // the per-deployment search does not mix the two generations
+    assert!(cands.iter().all(|c| {
+        c["candidate"]["deployment_retry"]
+            .as_array()
+            .is_none_or(|v| v.iter().all(|r| r == "prefect3") || v.iter().all(|r| r != "prefect3"))
+    }));
+    for args in [
+        &["--no-deployment-guard"][..],
+        &["--no-deployment-guard", "--allow-custom-code"],
+    ] {
+        let (_, j) = recommend(&src, args);
+        let label = j["recommendation"]["label"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!label.contains("prefect1-lazarus"), "{label}");
+    }
+}
