@@ -61,6 +61,11 @@ pub struct Target {
     /// updates the work pool there (API key from PREFECT_API_KEY, never printed).
     #[arg(long)]
     pub prefect_api_url: Option<String>,
+    /// Overrides `deploy.worker_prefect_api_url`: the Prefect API URL the worker task talks
+    /// to, when it is not `--prefect-api-url` (a tunnel or loopback address the VPC cannot
+    /// reach).
+    #[arg(long)]
+    pub worker_prefect_api_url: Option<String>,
     /// Overrides `deploy.api_key_parameter` (an SSM parameter ARN, never the key).
     #[arg(long)]
     pub api_key_parameter: Option<String>,
@@ -361,6 +366,7 @@ pub(crate) fn prepare(
     flag!(worker_image);
     flag!(work_pool);
     flag!(prefect_api_url);
+    flag!(worker_prefect_api_url);
     flag!(api_key_parameter);
     flag!(vpc_id);
     flag!(api_key_kms_key);

@@ -182,7 +182,7 @@ pub(crate) fn container(s: &Scenario, d: &DeployInputs, n: &Names, c: &Choice) -
         ),
     };
     let _ = c;
-    let mut environment = vec![(env_name.to_string(), d.prefect_api_url.clone())];
+    let mut environment = vec![(env_name.to_string(), d.worker_prefect_api_url.clone())];
     if let Some(f) = &n.feed {
         environment.extend(f.worker_env());
     }

@@ -32,6 +32,9 @@ pub struct DeployInputs {
     pub work_pool: String,
     /// Prefect API URL.
     pub prefect_api_url: String,
+    /// The Prefect API URL the worker talks to (`deploy.worker_prefect_api_url`, else
+    /// `prefect_api_url`), without a trailing slash.
+    pub worker_prefect_api_url: String,
     /// SSM parameter ARN of the API key.
     pub api_key_parameter: String,
     /// Existing execution role.
@@ -158,7 +161,8 @@ pub fn inputs(
     let vpc_id = need("vpc_id", &d.vpc_id);
     if !account_id.is_empty() && !account(&account_id) {
         errs.push(format!(
-            "`deploy.account_id`: `{account_id}` is not a 12-digit AWS account id"
+            "`deploy.account_id`: {} is not a 12-digit AWS account id",
+            unshown(&account_id)
         ));
     }
     let subnets = d.subnets.clone().unwrap_or_default();
@@ -167,32 +171,34 @@ pub fn inputs(
     }
     for s in &subnets {
         if !hex_id(s, "subnet-") {
-            errs.push(format!("`deploy.subnets`: `{s}` is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)"));
+            errs.push(format!("`deploy.subnets`: {} is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)", unshown(s)));
         }
     }
     let security_groups = d.security_groups.clone().unwrap_or_default();
     for s in &security_groups {
         if !hex_id(s, "sg-") {
-            errs.push(format!("`deploy.security_groups`: `{s}` is not a security group id (`sg-` and 8 or 17 lowercase hex digits)"));
+            errs.push(format!("`deploy.security_groups`: {} is not a security group id (`sg-` and 8 or 17 lowercase hex digits)", unshown(s)));
         }
     }
     if !vpc_id.is_empty() && !hex_id(&vpc_id, "vpc-") {
-        let v = &vpc_id;
         errs.push(format!(
-            "`deploy.vpc_id`: `{v}` is not a VPC id (`vpc-` and 8 or 17 lowercase hex digits)"
+            "`deploy.vpc_id`: {} is not a VPC id (`vpc-` and 8 or 17 lowercase hex digits)",
+            unshown(&vpc_id)
         ));
     }
     if let Some(k) = &d.api_key_kms_key
         && !(k.starts_with("arn:aws:kms:") && k.contains(":key/"))
     {
         errs.push(format!(
-            "`deploy.api_key_kms_key`: `{k}` is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
+            "`deploy.api_key_kms_key`: {} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+            unshown(k)
         ));
     }
     let is_url = prefect_api_url.starts_with("https://") || prefect_api_url.starts_with("http://");
     if !(prefect_api_url.is_empty() || is_url) {
         errs.push(format!(
-            "`deploy.prefect_api_url`: `{prefect_api_url}` is not an http(s) URL"
+            "`deploy.prefect_api_url`: {} is not an http(s) URL",
+            unshown(&prefect_api_url)
         ));
     }
     if !api_key_parameter.is_empty() && !is_ssm_parameter_arn(&api_key_parameter) {
@@ -212,7 +218,8 @@ pub fn inputs(
             && !is_role_arn(r)
         {
             errs.push(format!(
-                "`deploy.{name}`: `{r}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+                "`deploy.{name}`: {} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+                unshown(r)
             ));
         }
     }
@@ -235,6 +242,30 @@ pub fn inputs(
             "`deploy.work_pool`: `{work_pool}` must be letters, digits, `-` or `_`"
         ));
     }
+    // the worker's own URL: stated apart from the operator's (which may be a tunnel), without
+    // a trailing slash (one would register a new task definition for nothing)
+    let worker_prefect_api_url = d
+        .worker_prefect_api_url
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&prefect_api_url)
+        .trim_end_matches('/')
+        .to_string();
+    if d.worker_prefect_api_url.is_some()
+        && !(worker_prefect_api_url.starts_with("https://")
+            || worker_prefect_api_url.starts_with("http://"))
+    {
+        errs.push(format!(
+            "`deploy.worker_prefect_api_url`: {} is not an http(s) URL",
+            unshown(&worker_prefect_api_url)
+        ));
+    }
+    let mut notes = Vec::new();
+    if loopback(&worker_prefect_api_url) {
+        notes.push(format!(
+            "the worker's PREFECT_API_URL {worker_prefect_api_url} is a loopback address: a worker task in the VPC cannot reach it; give the URL the VPC reaches as deploy.worker_prefect_api_url (--worker-prefect-api-url)"
+        ));
+    }
     let (assign_public_ip, public_ip_note) = match public_ip(d.assign_public_ip, network) {
         Ok(v) => v,
         Err(e) => {
@@ -246,7 +277,7 @@ pub fn inputs(
         return Err(errs);
     }
     Ok(DeployInputs {
-        notes: public_ip_note.into_iter().collect(),
+        notes: public_ip_note.into_iter().chain(notes).collect(),
         account_id,
         region: region.to_string(),
         subnets,
@@ -258,6 +289,7 @@ pub fn inputs(
         flow_image: d.flow_image.clone(),
         work_pool,
         prefect_api_url,
+        worker_prefect_api_url,
         api_key_parameter,
         execution_role_arn: d.execution_role_arn.clone(),
         task_role_arn: d.task_role_arn.clone(),
@@ -335,4 +367,34 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:111122223333:secret:x"
         ));
     }
+}
+
+/// A value that failed validation, in words that never show it (it may be a secret put in
+/// the wrong place): its length only.
+fn unshown(v: &str) -> String {
+    format!(
+        "the value given ({} characters, not shown)",
+        v.chars().count()
+    )
+}
+
+/// Whether `url`'s host is a loopback address (`localhost`, 127.0.0.0/8, `::1`) or
+/// `0.0.0.0`.
+fn loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host == "0.0.0.0"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
 }

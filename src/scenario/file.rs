@@ -77,8 +77,12 @@ pub struct DeploySection {
     pub flow_image: Option<String>,
     /// The Prefect work pool (default `ecs-pool`).
     pub work_pool: Option<String>,
-    /// The Prefect API URL the worker talks to.
+    /// The Prefect API URL `plan`/`apply` use (and the worker, unless
+    /// `worker_prefect_api_url` says otherwise).
     pub prefect_api_url: Option<String>,
+    /// The Prefect API URL the worker task talks to, when it differs from the operator's
+    /// (a tunnel, a private endpoint).
+    pub worker_prefect_api_url: Option<String>,
     /// ARN of the SSM SecureString parameter holding the Prefect API key.
     pub api_key_parameter: Option<String>,
     /// ARN of the customer-managed KMS key the parameter is encrypted with, if not the AWS

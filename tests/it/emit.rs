@@ -212,19 +212,23 @@ fn missing_and_malformed_inputs_are_refused_with_what_is_allowed() {
         "subnet-XYZ",
         "--api-key-parameter",
         "my-secret-key",
+        "--vpc-id",
+        "pnu_key-in-the-wrong-place",
     ]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     for want in [
         "error: `deploy.prefect_api_url` is needed (in the scenario's [deploy] or as --prefect-api-url)",
-        "error: `deploy.account_id`: `1234` is not a 12-digit AWS account id",
-        "error: `deploy.subnets`: `subnet-XYZ` is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)",
+        "error: `deploy.account_id`: the value given (4 characters, not shown) is not a 12-digit AWS account id",
+        "error: `deploy.subnets`: the value given (10 characters, not shown) is not a subnet id (`subnet-` and 8 or 17 lowercase hex digits)",
+        "error: `deploy.vpc_id`: the value given (26 characters, not shown) is not a VPC id",
         "error: `deploy.api_key_parameter`: the value given (13 characters, not shown: it may be a secret) is not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); the key itself never goes in a file or a flag",
     ] {
         assert!(err.contains(want), "missing {want:?} in\n{err}");
     }
-    // a key passed where the parameter's ARN belongs is never echoed
+    // a key passed where the parameter's ARN (or any id) belongs is never echoed
     assert!(!err.contains("my-secret-key"), "{err}");
+    assert!(!err.contains("pnu_"), "{err}");
     assert!(!String::from_utf8_lossy(&o.stdout).contains("my-secret-key"));
     assert!(!out.exists(), "nothing is written on bad input");
 }
@@ -687,4 +691,52 @@ fn assign_public_ip_follows_the_priced_network() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(svc.is_none() && !out.exists(), "nothing written");
+}
+
+#[test]
+fn the_worker_gets_its_own_prefect_url_without_a_trailing_slash_and_a_loopback_one_is_said() {
+    let out = tmp("worker-url");
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "emit",
+            "fixtures/emit-scenario.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        let o = spotplan(&a);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let td: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("worker/task-definition.json")).unwrap(),
+        )
+        .unwrap();
+        let env = td["containerDefinitions"][0]["environment"].clone();
+        let url = env
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "PREFECT_API_URL")
+            .map(|e| e["value"].as_str().unwrap().to_string())
+            .unwrap();
+        (url, String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    // the operator reaches the API through a tunnel; the worker through the VPC
+    let (url, err) = run(&[
+        "--prefect-api-url",
+        "http://127.0.0.1:4200/api/",
+        "--worker-prefect-api-url",
+        "https://prefect.internal.example/api/",
+    ]);
+    assert_eq!(url, "https://prefect.internal.example/api");
+    assert!(!err.contains("loopback"), "{err}");
+    // without its own, the worker gets the operator's, and a loopback one is said
+    let (url, err) = run(&["--prefect-api-url", "http://localhost:4200/api/"]);
+    assert_eq!(url, "http://localhost:4200/api");
+    assert!(
+        err.contains(
+            "the worker's PREFECT_API_URL http://localhost:4200/api is a loopback address"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }
