@@ -306,6 +306,36 @@ pub fn inputs(
     })
 }
 
+/// A value that failed validation, in words that never show it (it may be a secret put in
+/// the wrong place): its length only.
+fn unshown(v: &str) -> String {
+    format!(
+        "the value given ({} characters, not shown)",
+        v.chars().count()
+    )
+}
+
+/// Whether `url`'s host is a loopback address (`localhost`, 127.0.0.0/8, `::1`) or
+/// `0.0.0.0`.
+fn loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host == "0.0.0.0"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,34 +397,27 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:111122223333:secret:x"
         ));
     }
-}
 
-/// A value that failed validation, in words that never show it (it may be a secret put in
-/// the wrong place): its length only.
-fn unshown(v: &str) -> String {
-    format!(
-        "the value given ({} characters, not shown)",
-        v.chars().count()
-    )
-}
-
-/// Whether `url`'s host is a loopback address (`localhost`, 127.0.0.0/8, `::1`) or
-/// `0.0.0.0`.
-fn loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    let host = host.to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host == "::1"
-        || host == "0.0.0.0"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.is_loopback())
+    #[test]
+    fn loopback_hosts_are_told_apart() {
+        for u in [
+            "http://localhost:4200/api",
+            "http://127.0.0.1:4200/api",
+            "http://127.8.0.1/api",
+            "http://[::1]:4200/api",
+            "http://0.0.0.0:4200",
+            "http://user@LOCALHOST/api",
+            "http://api.localhost/",
+        ] {
+            assert!(super::loopback(u), "{u}");
+        }
+        for u in [
+            "https://api.prefect.cloud/api/accounts/a/workspaces/b",
+            "http://10.0.0.5:4200/api",
+            "http://localhost.example.com/api",
+            "http://[fd00::1]:4200/api",
+        ] {
+            assert!(!super::loopback(u), "{u}");
+        }
+    }
 }
