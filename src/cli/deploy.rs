@@ -53,6 +53,11 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 when none, 1 on error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 3 when something needs a person: a `!` item (a deployment missing from the pool)
+    /// or a side the plan did not check (the Prefect side without --prefect-api-url); before
+    /// --detailed-exitcode's 2.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `apply`.
@@ -125,6 +130,13 @@ fn show(p: &Plan, f: PlanFormat) -> anyhow::Result<()> {
 pub(super) fn run_plan(a: PlanArgs) -> anyhow::Result<Outcome> {
     let (p, _, _) = compute(&a.account)?;
     show(&p, a.account.format)?;
+    let attention = p.attention();
+    if a.strict && !attention.is_empty() {
+        for x in &attention {
+            eprintln!("attention: {x}");
+        }
+        return Ok(Outcome::NeedsAttention);
+    }
     Ok(if a.detailed_exitcode && p.has_changes() {
         Outcome::Changes
     } else {

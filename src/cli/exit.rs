@@ -6,7 +6,7 @@
 //! | 0 | no changes (any, without `--detailed-exitcode`) | done, or nothing to do | a feasible pick | done |
 //! | 1 | any error | any error, a failed write, declined | bad input | bad input |
 //! | 2 | changes, with `--detailed-exitcode` | — | an environment or AWS failure | an environment or AWS failure |
-//! | 3 | — | — | nothing feasible | — |
+//! | 3 | something needs a person, with `--strict` | — | nothing feasible | — |
 //! | 130 | — | — | interrupted | interrupted (`sweep`) |
 //!
 //! `plan` and `apply` follow Terraform's convention: an error is 1, so that an unreachable API
@@ -27,6 +27,8 @@ pub enum Outcome {
     Changes,
     /// `recommend`, `report`: no candidate meets the objectives (the output says which binds).
     NothingFeasible,
+    /// `plan --strict`: a `!` item or an unchecked side (the output says which).
+    NeedsAttention,
     /// Ctrl-C: the partial result was written and marked so.
     Interrupted,
     /// The input was bad and the command has said why (`validate` on an invalid scenario).
@@ -61,7 +63,7 @@ pub(super) fn status(table: Table, r: &anyhow::Result<Outcome>) -> u8 {
     match (r, table) {
         (Ok(Outcome::Done), _) => 0,
         (Ok(Outcome::Changes), _) => 2,
-        (Ok(Outcome::NothingFeasible), _) => 3,
+        (Ok(Outcome::NothingFeasible | Outcome::NeedsAttention), _) => 3,
         (Ok(Outcome::Interrupted), _) => 130,
         (Ok(Outcome::BadInput | Outcome::Failed | Outcome::Declined), _) => 1,
         (Err(_), Table::Deploy) => 1,

@@ -163,6 +163,26 @@ impl Plan {
         })
     }
 
+    /// What needs a person, in words: the `!` items (what `apply` cannot do itself) and what
+    /// the plan did not check.
+    pub fn attention(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .prefect
+            .iter()
+            .flat_map(|p| &p.deployments)
+            .flat_map(|d| &d.steps)
+            .filter(|s| s.action == Action::Missing)
+            .map(|s| {
+                format!(
+                    "{} {}: not there, and apply cannot make it",
+                    s.resource, s.name
+                )
+            })
+            .collect();
+        out.extend(self.not_checked.iter().map(|n| format!("not checked: {n}")));
+        out
+    }
+
     /// Scenario flows with no deployment in the work pool (`apply` cannot create them).
     pub fn missing_deployments(&self) -> usize {
         self.prefect

@@ -216,6 +216,20 @@ fn apply_creates_the_account_and_converges() {
         text(&p)
     );
     assert!(out.contains("6 change(s) to apply"), "{}", text(&p));
+    // the Prefect side was not read: --strict says so and exits 3, before the changes' 2
+    let p = spotplan(
+        &c,
+        &url,
+        region,
+        &["plan", "--detailed-exitcode", "--strict"],
+        net,
+    );
+    assert_eq!(p.status.code(), Some(3), "{}", text(&p));
+    assert!(
+        String::from_utf8_lossy(&p.stderr).contains("attention: not checked: "),
+        "{}",
+        text(&p)
+    );
 
     let a = spotplan(&c, &url, region, &["apply", "--yes"], net);
     assert!(a.status.success(), "{}", text(&a));
@@ -615,6 +629,15 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         out.contains("! deployment etl\n    not in work pool"),
         "{}",
         text(&a)
+    );
+    // a `!` item needs a person: plan --strict exits 3 and names it
+    let p = run(&["plan", "--strict"]);
+    assert_eq!(p.status.code(), Some(3), "{}", text(&p));
+    assert!(
+        String::from_utf8_lossy(&p.stderr)
+            .contains("attention: deployment etl: not there, and apply cannot make it"),
+        "{}",
+        text(&p)
     );
     assert!(
         out.contains(&format!("+ automation {name}\n")),
