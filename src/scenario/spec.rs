@@ -111,18 +111,7 @@ fn parse_placement_spec_text(text: &str) -> Result<PlacementSpec, String> {
     let names: Vec<&str> = std::iter::once("robust")
         .chain(Placement::ALL.iter().map(|p| p.name()))
         .collect();
-    let hint = names
-        .iter()
-        .map(|n| {
-            (
-                strsim::levenshtein(n, &t.to_ascii_lowercase().replace('_', "-")),
-                n,
-            )
-        })
-        .min()
-        .filter(|(d, _)| *d <= 3)
-        .map(|(_, n)| format!(" (did you mean `{n}`?)"))
-        .unwrap_or_default();
+    let hint = crate::scenario::retry::grammar::did_you_mean(t, &names);
     Err(format!(
         "`{t}` is not a placement model{hint}; allowed: {}",
         names

@@ -158,7 +158,8 @@ pub fn build(p: &RetryParams, key: fn(Param) -> &'static str) -> Result<RetryPol
         errs.push((
             Param::Policy,
             format!(
-                "`{policy}` is not a retry policy; allowed: {}",
+                "`{policy}` is not a retry policy{}; allowed: {}",
+                did_you_mean(policy, &POLICIES),
                 quoted(&POLICIES)
             ),
         ));
@@ -352,6 +353,19 @@ pub fn build(p: &RetryParams, key: fn(Param) -> &'static str) -> Result<RetryPol
     }
 }
 
+/// " (did you mean `x`?)" for the name of `names` nearest `text` (edit distance at most 3,
+/// `_` read as `-`), else nothing.
+pub(crate) fn did_you_mean(text: &str, names: &[&str]) -> String {
+    let t = text.trim().to_ascii_lowercase().replace('_', "-");
+    names
+        .iter()
+        .map(|n| (strsim::levenshtein(n, &t), *n))
+        .min()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, n)| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default()
+}
+
 fn quoted(names: &[&str]) -> String {
     names
         .iter()
@@ -380,7 +394,8 @@ fn parse_spec_text(text: &str) -> Result<RetryPolicy, String> {
     let name = name.trim();
     if !POLICIES.contains(&name) {
         return Err(format!(
-            "`{name}` is not a retry policy; allowed: {}",
+            "`{name}` is not a retry policy{}; allowed: {}",
+            did_you_mean(name, &POLICIES),
             quoted(&POLICIES)
         ));
     }
@@ -399,9 +414,11 @@ fn parse_spec_text(text: &str) -> Result<RetryPolicy, String> {
             .filter(|q| *q != Param::Policy && q.policies().contains(&name))
             .collect();
         let Some(param) = allowed.iter().copied().find(|q| q.spec_key() == k) else {
+            let keys: Vec<&str> = allowed.iter().map(|q| q.spec_key()).collect();
             return Err(format!(
-                "`{t}`: `{k}` is not a parameter of `{name}`; allowed: {}",
-                quoted(&allowed.iter().map(|q| q.spec_key()).collect::<Vec<_>>())
+                "`{t}`: `{k}` is not a parameter of `{name}`{}; allowed: {}",
+                did_you_mean(k, &keys),
+                quoted(&keys)
             ));
         };
         if seen.contains(&param) {
@@ -533,6 +550,14 @@ mod tests {
                 .unwrap_err()
                 .starts_with("`lazarus` is not a retry policy")
         );
+        // a near miss names the nearest name; a far one does not guess
+        assert!(parse_spec("prefect3_reschedul").unwrap_err().starts_with(
+            "`prefect3_reschedul` is not a retry policy (did you mean `prefect3-reschedule`?)"
+        ));
+        assert!(parse_spec("custom[max_atempts=3]").unwrap_err().contains(
+            "`max_atempts` is not a parameter of `custom` (did you mean `max_attempts`?)"
+        ));
+        assert!(!parse_spec("lazarus").unwrap_err().contains("did you mean"));
     }
 
     #[test]
