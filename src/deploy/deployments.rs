@@ -6,7 +6,7 @@
 //!
 //! A scenario flow names its deployments by `flow/deployment`, its Prefect flow's name (every
 //! deployment of that flow in the pool) or the deployment's name, in that order of precedence
-//! ([`of_flow`]). spotplan cannot create
+//! (`of_flow`). spotplan cannot create
 //! a deployment (it has no code or entrypoint): a missing one is shown with the job variables
 //! to deploy it with (`prefect/prefect.yaml` from `emit`).
 
