@@ -53,7 +53,8 @@ pub struct Step {
     pub action: Action,
     /// Field changes (updates).
     pub changes: Vec<Change>,
-    /// Providers on the cluster that are not spotplan's and are kept.
+    /// What is not spotplan's and is kept, in words (a capacity provider on the cluster, an
+    /// env key in the pool's defaults).
     pub kept: Vec<String>,
 }
 
@@ -75,7 +76,7 @@ impl fmt::Display for Step {
             }
         }
         for k in &self.kept {
-            writeln!(f, "    = capacity provider {k} (not spotplan's: kept)")?;
+            writeln!(f, "    = {k}")?;
         }
         Ok(())
     }

@@ -155,6 +155,9 @@ impl Plan {
     /// worker type (spotplan deletes nothing, and updating it would not make it `ecs`).
     pub fn blocked(&self) -> Option<String> {
         let p = &self.prefect.as_ref()?.work_pool;
+        if let Some(why) = &p.refused {
+            return Some(why.clone());
+        }
         (p.write.is_none() && !p.step.changes.is_empty()).then(|| {
             format!(
                 "work pool `{}` exists with another worker type; spotplan does not delete pools: delete it or set deploy.work_pool to a new name",
@@ -331,7 +334,10 @@ pub fn plan_ecs(d: &Desired, o: &Observed) -> EcsPlan {
                     name: d.cluster.name.clone(),
                     action: Action::of(update),
                     changes,
-                    kept,
+                    kept: kept
+                        .iter()
+                        .map(|k| format!("capacity provider {k} (not spotplan's: kept)"))
+                        .collect(),
                 },
                 call: update.then(|| Call::PutClusterCapacityProviders {
                     cluster: d.cluster.name.clone(),

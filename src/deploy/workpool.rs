@@ -58,6 +58,10 @@ pub struct PoolPlan {
     pub step: Step,
     /// What `apply` sends.
     pub write: Option<PoolWrite>,
+    /// Why `apply` must not touch the pool yet: a setting that changes what was simulated
+    /// differs from the scenario, which does not state it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// The default of template variable `var`.
@@ -131,7 +135,43 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
                     "concurrency_limit": want.concurrency_limit,
                 }),
             }),
+            refused: None,
         };
+    };
+    // the team's own env keys in the pool's defaults are kept (they change nothing simulated);
+    // spotplan's SIGTERM key is set or removed
+    let mut kept = Vec::new();
+    let mut want_t = want.base_job_template.clone();
+    if let (Value::Object(theirs), Some(prop)) = (
+        default_of(&seen.base_job_template, "env"),
+        want_t["variables"]["properties"].get_mut("env"),
+    ) {
+        let mut env = match prop.get("default") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in theirs {
+            if k != crate::scenario::retry::SIGTERM_BEHAVIOR_ENV && !env.contains_key(&k) {
+                kept.push(format!("env {k} (not spotplan's: kept)"));
+                env.insert(k, v);
+            }
+        }
+        if !env.is_empty() || prop.get("default").is_some() {
+            prop["default"] = Value::Object(env);
+        }
+    }
+    // a concurrency limit changes what was simulated: one the scenario does not state is
+    // never removed in silence
+    let refused = match (seen.concurrency_limit, want.concurrency_limit) {
+        (Some(n), None) => Some(format!(
+            "work pool `{}` has a concurrency limit of {n}, which the scenario does not state (it was simulated without one): state `[worker] concurrency_limit = {n}` and run recommend again, or remove the pool's limit in Prefect",
+            want.name
+        )),
+        _ => None,
+    };
+    let want = &PoolState {
+        base_job_template: want_t,
+        ..want.clone()
     };
     let mut changes = Vec::new();
     if seen.kind != want.kind {
@@ -178,14 +218,15 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
             name: want.name.clone(),
             action: Action::of(update),
             changes,
-            kept: Vec::new(),
+            kept,
         },
-        write: (update && seen.kind == want.kind).then(|| PoolWrite::Update {
+        write: (update && seen.kind == want.kind && refused.is_none()).then(|| PoolWrite::Update {
             name: want.name.clone(),
             body: json!({
                 "base_job_template": want.base_job_template,
                 "concurrency_limit": want.concurrency_limit,
             }),
         }),
+        refused,
     }
 }

@@ -863,3 +863,53 @@ fn a_deployments_own_policy_gets_its_env_and_the_fallback_only_for_it() {
         "work-pool"
     );
 }
+
+#[test]
+fn a_pools_own_env_is_kept_and_a_limit_the_scenario_does_not_state_is_refused() {
+    use spotplan::deploy::workpool::{PoolWrite, plan_pool};
+    let want = pool_of(&emit_scenario());
+    // the team added an env var and a concurrency limit of 5 to spotplan's pool
+    let mut theirs = want.clone();
+    theirs.base_job_template["variables"]["properties"]["env"]["default"]["TEAM_FLAG"] =
+        serde_json::json!("1");
+    theirs.concurrency_limit = Some(5);
+    let p = plan_pool(&want, Some(&theirs));
+    assert!(p.write.is_none(), "{p:?}");
+    let why = p.refused.clone().expect("refused");
+    assert!(
+        why.contains("has a concurrency limit of 5, which the scenario does not state")
+            && why.contains("`[worker] concurrency_limit = 5`"),
+        "{why}"
+    );
+    let text = p.step.to_string();
+    assert!(
+        text.contains("    concurrency limit: 5 → unlimited\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    = env TEAM_FLAG (not spotplan's: kept)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("env:"), "the env is not a change: {text}");
+    // stated, the limit is spotplan's to keep; the team's env key stays, and nothing is written
+    let stated =
+        pool_of(&emit_scenario().replace("[worker]\n", "[worker]\nconcurrency_limit = 5\n"));
+    assert_eq!(stated.concurrency_limit, Some(5));
+    let p = plan_pool(&stated, Some(&theirs));
+    assert!(p.refused.is_none() && p.write.is_none(), "{p:?}");
+    assert_eq!(p.step.action, Action::Unchanged);
+    // another change (the strategy) writes the template with the team's key in it
+    let mut old = theirs.clone();
+    old.base_job_template["variables"]["properties"]["capacity_provider_strategy"]["default"] =
+        serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]);
+    let p = plan_pool(&stated, Some(&old));
+    let Some(PoolWrite::Update { body, .. }) = &p.write else {
+        panic!("{p:?}")
+    };
+    let env = &body["base_job_template"]["variables"]["properties"]["env"]["default"];
+    assert_eq!(env["TEAM_FLAG"], "1", "{env}");
+    assert_eq!(
+        env["PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR"], "reschedule",
+        "{env}"
+    );
+}

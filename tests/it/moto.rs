@@ -560,10 +560,12 @@ fn apply_creates_and_updates_the_prefect_work_pool() {
         "{{ capacity_provider_strategy }}"
     );
 
-    // Someone edits the pool by hand: plan shows it, apply puts the strategy back.
+    // Someone edits the pool by hand: another strategy, an env var of the team's own and a
+    // concurrency limit the scenario does not state (it was simulated without one).
     let mut edited = got["base_job_template"].clone();
     edited["variables"]["properties"]["capacity_provider_strategy"]["default"] =
         serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]);
+    edited["variables"]["properties"]["env"]["default"]["TEAM_FLAG"] = serde_json::json!("1");
     http(
         "PATCH",
         &format!("{prefect}/work_pools/{pool}"),
@@ -574,15 +576,33 @@ fn apply_creates_and_updates_the_prefect_work_pool() {
     let out2 = String::from_utf8_lossy(&p2.stdout);
     assert!(
         out2.contains(&format!(
-            "~ work pool {pool}\n    capacity provider strategy: FARGATE w1 → FARGATE_SPOT w4, FARGATE w1 b1\n    concurrency limit: 7 → unlimited\n"
+            "~ work pool {pool}\n    capacity provider strategy: FARGATE w1 → FARGATE_SPOT w4, FARGATE w1 b1\n    concurrency limit: 7 → unlimited\n    = env TEAM_FLAG (not spotplan's: kept)\n"
         )),
         "{}",
         text(&p2)
     );
+    // the limit is never removed in silence: apply refuses and changes nothing
+    let a2 = run(&["apply", "--yes"]);
+    assert_eq!(a2.status.code(), Some(1), "{}", text(&a2));
+    assert!(
+        text(&a2).contains("has a concurrency limit of 7, which the scenario does not state"),
+        "{}",
+        text(&a2)
+    );
+    let held = http("GET", &format!("{prefect}/work_pools/{pool}"), None);
+    assert_eq!(held["concurrency_limit"], 7);
+    // the team removes its limit: apply puts the strategy back and keeps the team's env key
+    http(
+        "PATCH",
+        &format!("{prefect}/work_pools/{pool}"),
+        Some(serde_json::json!({"concurrency_limit": null})),
+    );
     let a2 = run(&["apply", "--yes"]);
     assert!(a2.status.success(), "{}", text(&a2));
     let back = http("GET", &format!("{prefect}/work_pools/{pool}"), None);
-    assert_eq!(back["base_job_template"], got["base_job_template"]);
+    let mut expected = got["base_job_template"].clone();
+    expected["variables"]["properties"]["env"]["default"]["TEAM_FLAG"] = serde_json::json!("1");
+    assert_eq!(back["base_job_template"], expected);
     assert_eq!(back["concurrency_limit"], serde_json::Value::Null);
 
     // Converged (moto's service-strategy quirk aside, see the module note).
