@@ -367,11 +367,12 @@ pub fn deployment_job_variables(
             }
             // its own retry policy: its SIGTERM setting in its own env (an empty one when it
             // has none, so that it does not inherit the pool's)
-            if let Some(own) = c.deployment_retry.get(&f.name)
-                && own.job_env() != c.retry.job_env()
+            if let Some(env) = c
+                .deployment_retry
+                .get(&f.name)
+                .and_then(|own| own.env_within(&c.retry))
             {
-                let env: serde_json::Map<String, Value> = own
-                    .job_env()
+                let env: serde_json::Map<String, Value> = env
                     .into_iter()
                     .map(|(k, x)| (k.to_string(), json!(x)))
                     .collect();

@@ -161,6 +161,17 @@ impl Scenario {
         self.flows[f].retry.as_ref().unwrap_or(&self.retry)
     }
 
+    /// The distinct retry policies the flows run, in flow order.
+    pub fn policies(&self) -> Vec<&RetryPolicy> {
+        let mut out: Vec<&RetryPolicy> = Vec::new();
+        for f in 0..self.flows.len() {
+            if !out.contains(&self.retry_of(f)) {
+                out.push(self.retry_of(f));
+            }
+        }
+        out
+    }
+
     /// The providers any run can be placed on.
     pub fn reachable(&self) -> Vec<Provider> {
         Provider::ALL

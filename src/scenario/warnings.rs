@@ -181,13 +181,7 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
                 ),
             });
     }
-    let mut policies: Vec<&RetryPolicy> = Vec::new();
-    for f in 0..s.flows.len() {
-        if !policies.contains(&s.retry_of(f)) {
-            policies.push(s.retry_of(f));
-        }
-    }
-    for policy in policies {
+    for policy in s.policies() {
         match policy {
         RetryPolicy::Prefect1Lazarus { .. } => {
             for f in s.flows.iter().filter(|f| !f.tasks.stated) {

@@ -185,7 +185,7 @@ impl Candidate {
         (0..n).find_map(|f| {
             let r = self.retry_of(f);
             let spec = retry_spec(r);
-            match (r.lazarus_limit().is_some(), s.worker.kind) {
+            match (r.prefect1(), s.worker.kind) {
                 (true, WorkerKind::Prefect3EcsWorker) => Some(format!(
                     "not deployable: {spec} needs Prefect 1's ECS agent, and the scenario runs a Prefect 3 ECS worker"
                 )),

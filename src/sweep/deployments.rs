@@ -163,7 +163,7 @@ pub(crate) struct Grid<'a> {
 /// Retry policies a pool's deployments can mix: Prefect 1's (one agent's) apart from Prefect
 /// 3's and custom ones (a worker of the other kind cannot run them).
 fn family(r: &RetryPolicy) -> u8 {
-    u8::from(r.lazarus_limit().is_some())
+    u8::from(r.prefect1())
 }
 
 /// Runs the search: for each family of the grid's retry policies, every deployment chooses a

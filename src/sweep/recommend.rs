@@ -401,9 +401,11 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
                 &crate::model::Strategy::only(*p).to_ecs_json(),
                 c.retry_of(f),
             );
-            // deployments on different policies: each states its env, so that none inherits
-            // the pool's SIGTERM setting when its own policy has none
-            if !c.deployment_retry.is_empty() && job_variables.get("env").is_none() {
+            // a policy whose env is not the pool's states its own (empty: so that it does
+            // not inherit the pool's SIGTERM setting)
+            if c.retry_of(f).env_within(&c.retry_policy).is_some()
+                && job_variables.get("env").is_none()
+            {
                 job_variables["env"] = serde_json::json!({});
             }
             DeploymentOverride {

@@ -479,13 +479,7 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
             ));
         }
     }
-    let mut policies: Vec<&crate::scenario::RetryPolicy> = Vec::new();
-    for f in 0..s.flows.len() {
-        if !policies.contains(&s.retry_of(f)) {
-            policies.push(s.retry_of(f));
-        }
-    }
-    for p in policies {
+    for p in s.policies() {
         for a in crate::sim::retry::assumptions(p) {
             if !out.contains(&a) {
                 out.push(a);

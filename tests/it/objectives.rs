@@ -243,6 +243,24 @@ fn sweep(src: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
 }
 
+const SIGTERM: &str = "PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR";
+
+/// The env a deployment of a recommendation runs with: its own job variables' `env`, else the
+/// work pool's.
+fn effective_env(rec: &serde_json::Value, d: &serde_json::Value) -> serde_json::Value {
+    let own = &d["job_variables"]["env"];
+    if own.is_object() {
+        own.clone()
+    } else {
+        let pool = &rec["prefect_work_pool"]["env"];
+        if pool.is_object() {
+            pool.clone()
+        } else {
+            serde_json::json!({})
+        }
+    }
+}
+
 #[test]
 fn each_deployment_chooses_its_retry_policy_and_takes_it_to_its_job_variables() {
     // `critical` needs few crashes, the others do not: the fallback automation is worth its
@@ -272,9 +290,10 @@ fn each_deployment_chooses_its_retry_policy_and_takes_it_to_its_job_variables() 
         let d = by_flow(f);
         assert_eq!(d["retry"], "prefect3", "{rec}");
         assert_eq!(d["job_variables"]["capacity_provider_strategy"], spot);
-        // its own environment, so that it never inherits another policy's from the pool
-        assert_eq!(d["job_variables"]["env"], serde_json::json!({}), "{d}");
+        // the env it runs with (its own, else the pool's) is its policy's: no SIGTERM setting
+        assert!(effective_env(rec, &d).get(SIGTERM).is_none(), "{d}");
     }
+    assert!(effective_env(rec, &critical).get(SIGTERM).is_none());
     assert!(
         text.contains("prefect3 + prefect3[fallback=automation]"),
         "{text}"
@@ -421,5 +440,32 @@ fn a_policy_for_the_other_prefect_generation_is_not_deployable_and_never_picked(
             .unwrap_or_default()
             .to_string();
         assert!(!label.contains("prefect1-lazarus"), "{label}");
+    }
+}
+
+#[test]
+fn a_deployment_whose_policy_lacks_the_pools_sigterm_setting_states_its_own_env() {
+    // most deployments reschedule (the pool's policy); `critical` alone is plain prefect3 with
+    // the fallback, and must not inherit the pool's SIGTERM setting
+    let own = "objectives = { max_crashed = 0.002 }";
+    let grid = r#"retry = ["prefect3-reschedule", "prefect3[fallback=automation]"]"#;
+    let src = platform(own, grid, "[objectives]\nmax_crashed = 0.2");
+    let (_, j) = recommend(&src, &["--no-deployment-guard"]);
+    let rec = &j["recommendation"];
+    let deps = rec["deployments"].as_array().unwrap();
+    let plain: Vec<&serde_json::Value> = deps
+        .iter()
+        .filter(|d| d["retry"] == "prefect3[fallback=automation]")
+        .collect();
+    assert!(!plain.is_empty(), "{rec}");
+    assert_eq!(
+        rec["prefect_work_pool"]["env"][SIGTERM], "reschedule",
+        "{rec}"
+    );
+    for d in plain {
+        assert_eq!(d["job_variables"]["env"], serde_json::json!({}), "{d}");
+    }
+    for d in deps.iter().filter(|d| d["retry"] == "prefect3-reschedule") {
+        assert_eq!(effective_env(rec, d)[SIGTERM], "reschedule", "{d}");
     }
 }

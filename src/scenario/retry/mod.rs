@@ -175,6 +175,19 @@ impl RetryPolicy {
         }
     }
 
+    /// Whether it is Prefect 1's (run by Prefect 1's ECS agent; every other policy by a
+    /// Prefect 3 worker or the user's own code): the deployments of one pool cannot mix them.
+    pub fn prefect1(&self) -> bool {
+        matches!(self, RetryPolicy::Prefect1Lazarus { .. })
+    }
+
+    /// The env a deployment running this policy must set in its own job variables, in a pool
+    /// whose policy is `pool`: `None` when the pool's env already is its env; else its env
+    /// (possibly empty, so that it does not inherit the pool's SIGTERM setting).
+    pub fn env_within(&self, pool: &RetryPolicy) -> Option<Vec<(&'static str, &'static str)>> {
+        (self.job_env() != pool.job_env()).then(|| self.job_env())
+    }
+
     /// Lazarus's reschedules before a run is Failed (Prefect 1 only).
     pub fn lazarus_limit(&self) -> Option<u32> {
         match self {

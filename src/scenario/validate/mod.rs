@@ -77,9 +77,9 @@ pub fn validate(
             if let Some(text) = &fl.retry {
                 match crate::scenario::retry::parse_spec(text) {
                     Ok(own)
-                        if retry.as_ref().is_some_and(|r| {
-                            r.lazarus_limit().is_some() != own.lazarus_limit().is_some()
-                        }) =>
+                        if retry
+                            .as_ref()
+                            .is_some_and(|r| r.prefect1() != own.prefect1()) =>
                     {
                         cx.err(
                             &p.key("retry"),
