@@ -486,6 +486,15 @@ fn a_failed_apply_is_finished_by_the_next_one() {
 
 const KEY: &str = "pnu_TESTKEY0000never0printed0000000000";
 
+/// The automations the Prefect server holds with `tag`.
+fn automations_tagged(prefect: &str, tag: &str) -> serde_json::Value {
+    http(
+        "POST",
+        &format!("{prefect}/automations/filter"),
+        Some(serde_json::json!({"automations": {"tags": {"any_": [tag]}}})),
+    )
+}
+
 /// One call to the Prefect server under test, retried while it is busy (its SQLite is shared by
 /// the tests that run at once) as Prefect's own client retries; anything but 2xx fails the test.
 fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
@@ -669,12 +678,9 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         "{}",
         text(&a)
     );
-    let found = http(
-        "POST",
-        &format!("{prefect}/automations/filter"),
-        Some(serde_json::json!({"automations": {"tags": {"any_": [
-            spotplan::deploy::automation::tag_for(&pool, false)
-        ]}}})),
+    let found = automations_tagged(
+        &prefect,
+        &spotplan::deploy::automation::tag_for(&pool, false),
     );
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
     assert_eq!(
@@ -848,12 +854,9 @@ fn a_fallback_for_one_deployment_reruns_its_crashed_runs_only() {
     let a = run(&["apply", "--yes"]);
     assert!(a.status.success(), "{}", text(&a));
     let held = || {
-        http(
-            "POST",
-            &format!("{prefect}/automations/filter"),
-            Some(serde_json::json!({"automations": {"tags": {"any_": [
-                spotplan::deploy::automation::tag_for(&pool, false)
-            ]}}})),
+        automations_tagged(
+            &prefect,
+            &spotplan::deploy::automation::tag_for(&pool, false),
         )
     };
     let found = held();
@@ -1004,11 +1007,7 @@ fn the_emitted_script_creates_the_automation_once_with_prefects_cli() {
         .zip([false, true])
     {
         let tag = spotplan::deploy::automation::tag_for(&pool, guard);
-        let found = http(
-            "POST",
-            &format!("{prefect}/automations/filter"),
-            Some(serde_json::json!({"automations": {"tags": {"any_": [tag]}}})),
-        );
+        let found = automations_tagged(&prefect, &tag);
         let found = found.as_array().unwrap();
         assert_eq!(
             found.len(),
