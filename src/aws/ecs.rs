@@ -415,10 +415,13 @@ impl EcsApi for SdkEcs {
                     .map_err(|e| explain("GetQueueAttributes", e))?;
                 *slot = Some(QueueState {
                     name: name.to_string(),
+                    // the message counts change by the second and are nothing spotplan
+                    // sets: a saved plan would never match them again
                     attributes: attrs
                         .attributes()
                         .into_iter()
                         .flatten()
+                        .filter(|(k, _)| !k.as_str().starts_with("Approximate"))
                         .map(|(k, v)| (k.as_str().to_string(), v.clone()))
                         .collect(),
                 });

@@ -29,11 +29,13 @@ pub struct EmitArgs {
     pub format: EmitFormat,
 }
 
-/// What to deploy: a scenario or a recommendation, and the deploy inputs.
-#[derive(Debug, Args)]
+/// What to deploy: a scenario or a recommendation, and the deploy inputs. A saved plan
+/// records them (paths absolute) to compute the plan again.
+#[derive(Clone, Debug, Default, PartialEq, Args, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     /// A scenario (its strategy and retry policy) or a `recommendation.json` from `recommend
-    /// --out` (its strategy and retry policy, with the scenario it names).
+    /// --out` (its strategy and retry policy, with the scenario it names); for `apply`, also a
+    /// plan saved by `plan --out`.
     pub file: PathBuf,
     /// The scenario, when FILE is a recommendation (default: the path it records).
     #[arg(long)]

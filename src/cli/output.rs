@@ -125,12 +125,30 @@ impl Outputs {
         dest: &Path,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
+        self.add_with_mode(dest, None, write)
+    }
+
+    /// [`Outputs::add_with`], the file given Unix mode `mode` before anything is written.
+    fn add_with_mode(
+        &mut self,
+        dest: &Path,
+        mode: Option<u32>,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
         let dir = parent(dest);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create directory `{}`", dir.display()))?;
         let (tmp, f) = temp_in(&dir, dest)
             .with_context(|| format!("cannot create a file in `{}`", dir.display()))?;
         self.staged.push((tmp.clone(), dest.to_path_buf()));
+        #[cfg(unix)]
+        if let Some(m) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(m))
+                .with_context(|| format!("cannot restrict `{}`", dest.display()))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
         let mut w = BufWriter::new(f);
         write(&mut w)
             .and_then(|_| w.flush())
@@ -170,6 +188,15 @@ impl Drop for Outputs {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// Writes one file all or nothing, readable and writable by its owner only (mode 0600 on
+/// Unix, set before anything is written).
+pub(crate) fn write_private(dest: &Path, body: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    let mut o = Outputs::new();
+    o.add_with_mode(dest, Some(0o600), |w| w.write_all(body.as_ref()))?;
+    o.commit()?;
+    Ok(())
 }
 
 /// Writes one file all or nothing.

@@ -125,11 +125,15 @@ pub(crate) fn plan_deployments(
                         _ => v.clone(),
                     };
                     if vars.get(k) != Some(v) {
-                        changes.push(Change {
-                            field: k.replace('_', " "),
-                            old: vars.get(k).map_or("pool default".into(), show),
-                            new: show(v),
-                        });
+                        if k == "env" {
+                            changes.extend(super::diff::env_changes(vars.get(k), v));
+                        } else {
+                            changes.push(Change {
+                                field: k.replace('_', " "),
+                                old: vars.get(k).map_or("pool default".into(), show),
+                                new: show(v),
+                            });
+                        }
                         vars.insert(k.clone(), v.clone());
                     }
                 }

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// What happens to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -94,4 +95,80 @@ pub fn summary(n: usize) -> String {
 /// A long value cut for a plan line.
 pub fn clip(v: &str) -> String {
     crate::units::clip(v, 60)
+}
+
+/// The changes of an `env` object, key by key. The value is shown for spotplan's own key only:
+/// every other key is the team's, and its value (a token, a password) is never printed, only
+/// that it changes. `old` is `None` where the object is inherited (a deployment without its own
+/// env takes the pool's).
+pub fn env_changes(old: Option<&Value>, new: &Value) -> Vec<Change> {
+    let none = Map::new();
+    let n = new.as_object().unwrap_or(&none);
+    let o = match old {
+        None if n.is_empty() => {
+            return vec![Change {
+                field: "env".into(),
+                old: "pool default".into(),
+                new: "its own, empty (the pool's is not inherited)".into(),
+            }];
+        }
+        None => &none,
+        Some(v) => v.as_object().unwrap_or(&none),
+    };
+    let unset = if old.is_none() {
+        "pool default"
+    } else {
+        "unset"
+    };
+    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .map(|k| {
+            let shown = |v: Option<&Value>| match v {
+                None => unset.to_string(),
+                Some(v) if k == crate::scenario::retry::SIGTERM_BEHAVIOR_ENV => {
+                    crate::deploy::workpool::show(v)
+                }
+                Some(_) => "(the team's value, not shown)".into(),
+            };
+            Change {
+                field: format!("env {k}"),
+                old: shown(o.get(k)),
+                new: shown(n.get(k)),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn env_changes_show_spotplans_value_and_never_the_teams() {
+        let key = crate::scenario::retry::SIGTERM_BEHAVIOR_ENV;
+        let old = json!({"DB_PASSWORD": "hunter2", "TOKEN": "old-token"});
+        let new = json!({"DB_PASSWORD": "hunter2", "TOKEN": "new-token", key: "reschedule"});
+        let c = env_changes(Some(&old), &new);
+        let words: Vec<String> = c
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.field, c.old, c.new))
+            .collect();
+        assert_eq!(
+            words,
+            vec![
+                format!("env {key}: unset → reschedule"),
+                "env TOKEN: (the team's value, not shown) → (the team's value, not shown)"
+                    .to_string(),
+            ]
+        );
+        // a deployment that inherits the pool's env and gets its own, empty one
+        let c = env_changes(None, &json!({}));
+        assert_eq!((c[0].old.as_str(), c.len()), ("pool default", 1));
+        let c = env_changes(None, &json!({key: "reschedule"}));
+        assert_eq!(c[0].old, "pool default");
+    }
 }

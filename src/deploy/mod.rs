@@ -2,7 +2,7 @@
 //! become one typed desired state (`desired`); `emit` renders it as artefacts (AWS CLI inputs
 //! and scripts, IAM, the Prefect work pool template, CloudFormation, Terraform); `plan` diffs
 //! it against what the account and the Prefect API hold (`state`, read through `api`'s
-//! traits) into one `Plan`, which `apply` alone executes.
+//! traits) into one `Plan`, which `apply` alone executes, at once or from a file `plan --out` saved (`saved`).
 
 pub mod api;
 pub mod apply;
@@ -16,6 +16,7 @@ pub(crate) mod events;
 pub mod fake;
 pub mod inputs;
 pub mod plan;
+pub mod saved;
 pub mod state;
 pub(crate) mod task_definition;
 pub mod workpool;

@@ -97,6 +97,20 @@ impl TaskDefinitionSpec {
                 .join(", ")
         };
         let (w, s) = (&self.container, &seen.container);
+        // the environment's values are shown for spotplan's own keys only: a key someone
+        // added to the worker by hand may hold a secret
+        let env = |v: &[(String, String)]| {
+            v.iter()
+                .map(|(a, b)| {
+                    if w.environment.iter().any(|(k, _)| k == a) {
+                        format!("{a}={b}")
+                    } else {
+                        format!("{a}=(not spotplan's: value not shown)")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let fields: [(&str, String, String); 13] = [
             ("cpu", seen.cpu.clone(), self.cpu.clone()),
             ("memory", seen.memory.clone(), self.memory.clone()),
@@ -123,7 +137,7 @@ impl TaskDefinitionSpec {
                 w.essential.to_string(),
             ),
             ("command", s.command.join(" "), w.command.join(" ")),
-            ("environment", pairs(&s.environment), pairs(&w.environment)),
+            ("environment", env(&s.environment), env(&w.environment)),
             ("secrets", pairs(&s.secrets), pairs(&w.secrets)),
             (
                 "log group",

@@ -189,7 +189,9 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
     vars.sort_by_key(|v| (*v != "capacity_provider_strategy", *v));
     for v in vars {
         let (a, b) = (default_of(s, v), default_of(w, v));
-        if a != b {
+        if a != b && v == "env" {
+            changes.extend(super::diff::env_changes(Some(&a), &b));
+        } else if a != b {
             changes.push(Change {
                 field: v.replace('_', " "),
                 old: show(&a),

@@ -21,6 +21,7 @@ mod placement;
 mod pricing;
 mod pricing_e2e;
 mod retry;
+mod saved_plan;
 mod scenarios;
 mod spot;
 mod stub;

@@ -20,7 +20,7 @@ use crate::common::*;
 
 /// The URL in `var`, or `None` (the test is skipped with a message) when it is unset outside
 /// CI; `.ci/run` sets SPOTPLAN_REQUIRE_E2E so that a missing server fails there.
-fn server(var: &str) -> Option<String> {
+pub(crate) fn server(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(u) => Some(u),
         Err(_) => {
@@ -34,7 +34,7 @@ fn server(var: &str) -> Option<String> {
     }
 }
 
-fn moto() -> Option<String> {
+pub(crate) fn moto() -> Option<String> {
     server("SPOTPLAN_MOTO_URL")
 }
 
@@ -68,7 +68,7 @@ fn first(xml: &str, tag: &str) -> String {
 }
 
 /// A VPC with DNS hostnames (moto needs them for awsvpc tasks), a subnet and a security group.
-fn network(url: &str, region: &str) -> (String, String) {
+pub(crate) fn network(url: &str, region: &str) -> (String, String) {
     let (_, subnet, sg) = network_with_vpc(url, region);
     (subnet, sg)
 }
@@ -122,13 +122,13 @@ fn network_with_vpc(url: &str, region: &str) -> (String, String, String) {
 
 /// The emit fixture with a cluster name of its own, so that a test can run again against the
 /// same moto server.
-struct Case {
-    scenario: std::path::PathBuf,
-    cluster: String,
-    extra: Vec<String>,
+pub(crate) struct Case {
+    pub(crate) scenario: std::path::PathBuf,
+    pub(crate) cluster: String,
+    pub(crate) extra: Vec<String>,
 }
 
-fn case(tag: &str) -> Case {
+pub(crate) fn case(tag: &str) -> Case {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -151,7 +151,13 @@ fn case(tag: &str) -> Case {
     }
 }
 
-fn spotplan(c: &Case, url: &str, region: &str, args: &[&str], net: (&str, &str)) -> Output {
+pub(crate) fn spotplan(
+    c: &Case,
+    url: &str,
+    region: &str,
+    args: &[&str],
+    net: (&str, &str),
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_spotplan"))
         .args(args)
         .args(&c.extra)
@@ -167,7 +173,7 @@ fn spotplan(c: &Case, url: &str, region: &str, args: &[&str], net: (&str, &str))
         .unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -484,7 +490,7 @@ fn a_failed_apply_is_finished_by_the_next_one() {
     );
 }
 
-const KEY: &str = "pnu_TESTKEY0000never0printed0000000000";
+pub(crate) const KEY: &str = "pnu_TESTKEY0000never0printed0000000000";
 
 /// The automations the Prefect server holds with `tag`.
 fn automations_tagged(prefect: &str, tag: &str) -> serde_json::Value {
@@ -497,7 +503,7 @@ fn automations_tagged(prefect: &str, tag: &str) -> serde_json::Value {
 
 /// One call to the Prefect server under test, retried while it is busy (its SQLite is shared by
 /// the tests that run at once) as Prefect's own client retries; anything but 2xx fails the test.
-fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+pub(crate) fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
     let (status, v) = spotplan::prefect_api::PrefectHttp::new("", None)
         .request(method, url, body.as_ref())
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
@@ -1294,7 +1300,7 @@ fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
 
 impl Case {
     /// Also the work pool on the Prefect API at `url` (the pool is named after the cluster).
-    fn prefect(&mut self, url: &str) {
+    pub(crate) fn prefect(&mut self, url: &str) {
         self.extra
             .extend(["--prefect-api-url".to_string(), url.to_string()]);
     }
