@@ -391,6 +391,15 @@ impl EcsApi for SdkEcs {
         })
     }
 
+    fn feeding_stack(
+        &mut self,
+        cluster_arn: &str,
+        name: &str,
+    ) -> Result<Option<crate::deploy::events::StackFeed>, ApiError> {
+        let q = super::query::Query::new(&self.conf, &self.rt)?;
+        super::cloudformation::feeding_stack(&q, cluster_arn, name)
+    }
+
     fn observe_events(
         &mut self,
         dlq: &str,

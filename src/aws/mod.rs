@@ -1,8 +1,11 @@
 //! The only code that touches the `aws_*` crates (and the one HTTP fetch of the Fargate Spot
 //! feed): SDK configuration from `--profile/--region/--endpoint-url`, the SDK implementation
-//! of `deploy::api::EcsApi` (ECS, SQS, EventBridge, STS), GetProducts paging.
+//! of `deploy::api::EcsApi` (ECS, SQS, EventBridge, STS), GetProducts paging, and the
+//! signed Query API reads that have no SDK crate here (CloudFormation).
 
+pub mod cloudformation;
 pub mod config;
 pub mod ecs;
 pub mod pricing;
+pub mod query;
 pub(crate) mod spotfeed;

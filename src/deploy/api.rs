@@ -52,6 +52,13 @@ pub trait EcsApi {
         queue: &str,
         rule: &str,
     ) -> Result<super::events::ObservedEvents, ApiError>;
+    /// The CloudFormation stack that already feeds `cluster_arn` (or cluster `name`)'s task
+    /// state changes into a queue, if one does (prefect-aws's events stack).
+    fn feeding_stack(
+        &mut self,
+        cluster_arn: &str,
+        name: &str,
+    ) -> Result<Option<super::events::StackFeed>, ApiError>;
 }
 
 /// Errors from the Prefect API, in domain terms.
@@ -118,6 +125,9 @@ pub fn observe(
     if let Some(e) = &d.events {
         o.events = ecs
             .observe_events(&e.dlq.name, &e.queue.name, &e.rule.name)
+            .map_err(ObserveError::Ecs)?;
+        o.events.stack = ecs
+            .feeding_stack(&e.cluster_arn, &d.cluster.name)
             .map_err(ObserveError::Ecs)?;
     }
     if let Some(api) = prefect {

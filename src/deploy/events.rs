@@ -92,9 +92,23 @@ pub struct RuleState {
     pub targets: Vec<(String, String)>,
 }
 
+/// A CloudFormation stack (prefect-aws's own) that already feeds the cluster's task state
+/// changes into a queue: spotplan uses the queue and manages none of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StackFeed {
+    /// The stack's name.
+    pub stack: String,
+    /// The queue it feeds.
+    pub queue: String,
+    /// The work pool it was made for (its `WorkPoolName` parameter).
+    pub pool: Option<String>,
+}
+
 /// The feed as the account should hold it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EventsState {
+    /// The cluster whose task state changes it carries.
+    pub cluster_arn: String,
     /// Dead-letter queue.
     pub dlq: QueueState,
     /// The queue.
@@ -112,6 +126,9 @@ pub struct ObservedEvents {
     pub queue: Option<QueueState>,
     /// The rule.
     pub rule: Option<RuleState>,
+    /// A CloudFormation stack that already feeds the cluster into a queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackFeed>,
 }
 
 impl Feed {
@@ -141,6 +158,7 @@ impl Feed {
                 .collect::<BTreeMap<_, _>>()
         };
         EventsState {
+            cluster_arn: self.cluster_arn.clone(),
             dlq: QueueState {
                 name: self.dlq.clone(),
                 attributes: attrs(&[

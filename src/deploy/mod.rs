@@ -11,7 +11,7 @@ pub mod deployments;
 pub mod desired;
 pub mod diff;
 pub mod emit;
-pub(crate) mod events;
+pub mod events;
 #[cfg(feature = "testing")]
 pub mod fake;
 pub mod inputs;

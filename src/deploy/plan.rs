@@ -10,7 +10,7 @@ use super::automation::{AutomationPlan, plan_automations};
 use super::deployments::{DeploymentsPlan, plan_deployments};
 use super::desired::Desired;
 use super::diff::{Action, Change, Step, clip, summary};
-use super::events::{QueueState, RuleState, attribute_changes};
+use super::events::{EventsState, QueueState, RuleState, attribute_changes};
 use super::state::{Item, Observed, PrefectObserved, words};
 use super::workpool::{PoolPlan, plan_pool};
 
@@ -89,6 +89,10 @@ pub struct EcsStep {
 pub struct EcsPlan {
     /// Resources in apply order: cluster, crash feed, task definition, service.
     pub steps: Vec<EcsStep>,
+    /// Why `apply` must not run: a stack feeds the cluster into a queue the worker would not
+    /// read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl EcsPlan {
@@ -151,9 +155,14 @@ impl Plan {
         self.ecs.calls()
     }
 
-    /// Why `apply` must not run this plan at all, if it must not: a work pool of another
-    /// worker type (spotplan deletes nothing, and updating it would not make it `ecs`).
+    /// Why `apply` must not run this plan at all, if it must not: a stack of someone else's
+    /// feeding the cluster into another queue, a pool setting that changes what was simulated,
+    /// a work pool of another worker type (spotplan deletes nothing, and updating it would not
+    /// make it `ecs`).
     pub fn blocked(&self) -> Option<String> {
+        if let Some(why) = &self.ecs.refused {
+            return Some(why.clone());
+        }
         let p = &self.prefect.as_ref()?.work_pool;
         if let Some(why) = &p.refused {
             return Some(why.clone());
@@ -266,9 +275,115 @@ fn list(v: &[String]) -> String {
     }
 }
 
+/// The crash-detection feed's steps: the two queues, then the rule. Only spotplan's target
+/// (by its id) is compared; the rule's other targets are someone else's, and kept (PutTargets
+/// adds or replaces by id and removes nothing).
+fn feed_steps(e: &EventsState, o: &super::events::ObservedEvents) -> Vec<EcsStep> {
+    let mut steps = Vec::new();
+    for (want, seen) in [(&e.dlq, &o.dlq), (&e.queue, &o.queue)] {
+        steps.push(match seen {
+            None => EcsStep {
+                step: Step {
+                    resource: "queue",
+                    name: want.name.clone(),
+                    action: Action::Create,
+                    changes: Vec::new(),
+                    kept: Vec::new(),
+                },
+                call: Some(Call::CreateQueue {
+                    queue: want.clone(),
+                }),
+            },
+            Some(seen) => {
+                let changed = attribute_changes(want, seen);
+                EcsStep {
+                    step: Step {
+                        resource: "queue",
+                        name: want.name.clone(),
+                        action: Action::of(!changed.is_empty()),
+                        changes: changed
+                            .iter()
+                            .map(|k| Change {
+                                field: k.clone(),
+                                old: seen.attributes.get(k).map_or("none".into(), |v| clip(v)),
+                                new: clip(&want.attributes[k]),
+                            })
+                            .collect(),
+                        kept: Vec::new(),
+                    },
+                    call: (!changed.is_empty()).then(|| Call::SetQueueAttributes {
+                        queue: want.clone(),
+                    }),
+                }
+            }
+        });
+    }
+    let want = &e.rule;
+    let mut changes = Vec::new();
+    let mut kept = Vec::new();
+    if let Some(r) = &o.rule {
+        if r.event_pattern != want.event_pattern {
+            changes.push(Change {
+                field: "event pattern".into(),
+                old: clip(&r.event_pattern.to_string()),
+                new: clip(&want.event_pattern.to_string()),
+            });
+        }
+        if !r.enabled {
+            changes.push(Change {
+                field: "state".into(),
+                old: "DISABLED".into(),
+                new: "ENABLED".into(),
+            });
+        }
+        let mine = |id: &str| want.targets.iter().any(|(w, _)| w == id);
+        let seen: Vec<&(String, String)> = r.targets.iter().filter(|(id, _)| mine(id)).collect();
+        if seen.len() != want.targets.len() || seen.iter().zip(&want.targets).any(|(a, b)| *a != b)
+        {
+            let words = |v: &[&(String, String)]| {
+                if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.iter()
+                        .map(|(id, arn)| format!("{id} → {arn}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            changes.push(Change {
+                field: "target".into(),
+                old: clip(&words(&seen)),
+                new: clip(&words(&want.targets.iter().collect::<Vec<_>>())),
+            });
+        }
+        kept = r
+            .targets
+            .iter()
+            .filter(|(id, _)| !mine(id))
+            .map(|(id, arn)| format!("target {id} → {arn} (not spotplan's: kept)"))
+            .collect();
+    }
+    let action = match &o.rule {
+        None => Action::Create,
+        Some(_) => Action::of(!changes.is_empty()),
+    };
+    steps.push(EcsStep {
+        step: Step {
+            resource: "event rule",
+            name: want.name.clone(),
+            action,
+            changes,
+            kept,
+        },
+        call: (action != Action::Unchanged).then(|| Call::PutRule { rule: want.clone() }),
+    });
+    steps
+}
+
 /// Diffs desired against observed. Pure.
 pub fn plan_ecs(d: &Desired, o: &Observed) -> EcsPlan {
     let mut steps = Vec::new();
+    let mut refused = None;
     // cluster
     match &o.cluster {
         None => steps.push(EcsStep {
@@ -347,88 +462,40 @@ pub fn plan_ecs(d: &Desired, o: &Observed) -> EcsPlan {
             });
         }
     }
-    // the worker's crash-detection feed: the dead-letter queue, the queue, the rule
+    // the worker's crash-detection feed: the dead-letter queue, the queue, the rule; or the
+    // queue a CloudFormation stack of prefect-aws's already feeds, used and never changed
     if let Some(e) = &d.events {
-        for (want, seen) in [(&e.dlq, &o.events.dlq), (&e.queue, &o.events.queue)] {
-            steps.push(match seen {
-                None => EcsStep {
-                    step: Step {
-                        resource: "queue",
-                        name: want.name.clone(),
-                        action: Action::Create,
-                        changes: Vec::new(),
-                        kept: Vec::new(),
-                    },
-                    call: Some(Call::CreateQueue {
-                        queue: want.clone(),
-                    }),
+        if let Some(st) = o
+            .events
+            .stack
+            .as_ref()
+            .filter(|st| st.queue != e.queue.name)
+        {
+            refused = Some(format!(
+                "CloudFormation stack `{}` already feeds cluster {}'s task state changes into queue `{}`, which spotplan's worker would not read (it reads `{}`): set deploy.work_pool = \"{}\" so that the worker reads the stack's queue, or delete the stack; spotplan changes no stack's resources",
+                st.stack,
+                d.cluster.name,
+                st.queue,
+                e.queue.name,
+                st.pool.as_deref().unwrap_or("the stack's WorkPoolName"),
+            ));
+        }
+        match &o.events.stack {
+            Some(st) => steps.push(EcsStep {
+                step: Step {
+                    resource: "queue",
+                    name: st.queue.clone(),
+                    action: Action::Unchanged,
+                    changes: Vec::new(),
+                    kept: vec![format!(
+                        "stack {}: used, not managed (its rule feeds the queue; spotplan makes no rule or target of its own)",
+                        st.stack
+                    )],
                 },
-                Some(seen) => {
-                    let changed = attribute_changes(want, seen);
-                    EcsStep {
-                        step: Step {
-                            resource: "queue",
-                            name: want.name.clone(),
-                            action: Action::of(!changed.is_empty()),
-                            changes: changed
-                                .iter()
-                                .map(|k| Change {
-                                    field: k.clone(),
-                                    old: seen.attributes.get(k).map_or("none".into(), |v| clip(v)),
-                                    new: clip(&want.attributes[k]),
-                                })
-                                .collect(),
-                            kept: Vec::new(),
-                        },
-                        call: (!changed.is_empty()).then(|| Call::SetQueueAttributes {
-                            queue: want.clone(),
-                        }),
-                    }
-                }
-            });
+                call: None,
+            }),
+            None => steps.extend(feed_steps(e, &o.events)),
         }
-        let want = &e.rule;
-        let mut changes = Vec::new();
-        match &o.events.rule {
-            None => {}
-            Some(r) => {
-                if r.event_pattern != want.event_pattern {
-                    changes.push(Change {
-                        field: "event pattern".into(),
-                        old: clip(&r.event_pattern.to_string()),
-                        new: clip(&want.event_pattern.to_string()),
-                    });
-                }
-                if !r.enabled {
-                    changes.push(Change {
-                        field: "state".into(),
-                        old: "DISABLED".into(),
-                        new: "ENABLED".into(),
-                    });
-                }
-                if r.targets != want.targets {
-                    changes.push(Change {
-                        field: "targets".into(),
-                        old: clip(&format!("{:?}", r.targets)),
-                        new: clip(&format!("{:?}", want.targets)),
-                    });
-                }
-            }
-        }
-        let action = match &o.events.rule {
-            None => Action::Create,
-            Some(_) => Action::of(!changes.is_empty()),
-        };
-        steps.push(EcsStep {
-            step: Step {
-                resource: "event rule",
-                name: want.name.clone(),
-                action,
-                changes,
-                kept: Vec::new(),
-            },
-            call: (action != Action::Unchanged).then(|| Call::PutRule { rule: want.clone() }),
-        });
     }
     // task definition
     let want = &d.task_definition.spec;
@@ -566,7 +633,7 @@ pub fn plan_ecs(d: &Desired, o: &Observed) -> EcsPlan {
             });
         }
     }
-    EcsPlan { steps }
+    EcsPlan { steps, refused }
 }
 
 impl fmt::Display for Plan {

@@ -913,3 +913,92 @@ fn a_pools_own_env_is_kept_and_a_limit_the_scenario_does_not_state_is_refused() 
         "{env}"
     );
 }
+
+/// Someone else's target on spotplan's rule (an audit queue, say) is kept and named, and the
+/// plan converges: only spotplan's target id is compared, and PutTargets keeps the others.
+/// Before, the rule showed a change that apply never made, forever.
+#[test]
+fn a_foreign_target_on_the_rule_is_kept_and_the_plan_converges() {
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs::default();
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(apply(&p, &mut api, None, &mut |_| {}).ok());
+    let audit = (
+        "audit".to_string(),
+        "arn:aws:sqs:eu-west-1:111122223333:audit".to_string(),
+    );
+    api.rules
+        .get_mut("spot-pool-ecs-task-events")
+        .unwrap()
+        .targets
+        .push(audit.clone());
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(!p.has_changes(), "{p}");
+    assert!(
+        p.to_string().contains(
+            "= event rule spot-pool-ecs-task-events\n    = target audit → arn:aws:sqs:eu-west-1:111122223333:audit (not spotplan's: kept)\n"
+        ),
+        "{p}"
+    );
+    // spotplan's own target removed by hand: put back, the foreign one kept
+    api.rules
+        .get_mut("spot-pool-ecs-task-events")
+        .unwrap()
+        .targets
+        .retain(|t| *t == audit);
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(
+        p.to_string()
+            .contains("    target: none → prefect-ecs-events → arn:aws:sqs:"),
+        "{p}"
+    );
+    assert!(apply(&p, &mut api, None, &mut |_| {}).ok());
+    let targets = &api.rules["spot-pool-ecs-task-events"].targets;
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    assert!(targets.contains(&audit));
+    assert!(!plan(&d, &observe(&mut api, &d)).has_changes());
+}
+
+/// prefect-aws's own events stack already feeds the cluster into the queue spotplan's worker
+/// reads (same names, on purpose): the queue is used as it is, and spotplan makes no queue,
+/// rule or target of its own, and changes none of the stack's. A stack feeding another queue
+/// is refused with the fix.
+#[test]
+fn a_stack_that_feeds_the_cluster_is_used_and_never_changed() {
+    use spotplan::deploy::events::StackFeed;
+    let d = desired_of(&emit_scenario());
+    let mut api = FakeEcs {
+        stack_feed: Some(StackFeed {
+            stack: "prefect-events".into(),
+            queue: "spot-pool-ecs-events".into(),
+            pool: Some("spot-pool".into()),
+        }),
+        ..FakeEcs::default()
+    };
+    let p = plan(&d, &observe(&mut api, &d));
+    assert!(
+        p.to_string().contains(
+            "= queue spot-pool-ecs-events\n    = stack prefect-events: used, not managed"
+        ),
+        "{p}"
+    );
+    assert!(!p.to_string().contains("event rule"), "{p}");
+    assert!(p.blocked().is_none());
+    assert!(apply(&p, &mut api, None, &mut |_| {}).ok());
+    assert_eq!(
+        api.writes,
+        ["CreateCluster", "RegisterTaskDefinition", "CreateService"]
+    );
+    api.stack_feed = Some(StackFeed {
+        stack: "prefect-events".into(),
+        queue: "etl-ecs-events".into(),
+        pool: Some("etl".into()),
+    });
+    let p = plan(&d, &observe(&mut api, &d));
+    let why = p.blocked().expect("refused");
+    assert!(
+        why.contains("stack `prefect-events` already feeds cluster data-platform's task state changes into queue `etl-ecs-events`")
+            && why.contains("set deploy.work_pool = \"etl\""),
+        "{why}"
+    );
+}

@@ -5,6 +5,7 @@ mod billing;
 mod browser;
 mod calibrate;
 mod cli;
+mod coexist;
 mod common;
 mod coverage;
 mod deploy;

@@ -182,7 +182,7 @@ pub(crate) fn text(o: &Output) -> String {
     )
 }
 
-fn client(url: &str, region: &str) -> aws_sdk_ecs::Client {
+pub(crate) fn client(url: &str, region: &str) -> aws_sdk_ecs::Client {
     let conf = aws_sdk_ecs::Config::builder()
         .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
         .region(aws_sdk_ecs::config::Region::new(region.to_string()))
@@ -195,7 +195,7 @@ fn client(url: &str, region: &str) -> aws_sdk_ecs::Client {
     aws_sdk_ecs::Client::from_conf(conf)
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -35,8 +35,11 @@ pub struct FakeEcs {
     /// SQS queues by name (CreateQueue with other attributes than an existing queue's fails,
     /// as SQS's does).
     pub queues: BTreeMap<String, QueueState>,
-    /// EventBridge rules by name (PutRule and PutTargets replace).
+    /// EventBridge rules by name (PutRule replaces the rule; PutTargets adds or replaces
+    /// targets by id and keeps the others, as EventBridge's does).
     pub rules: BTreeMap<String, RuleState>,
+    /// A CloudFormation stack that feeds the cluster (prefect-aws's events stack).
+    pub stack_feed: Option<crate::deploy::events::StackFeed>,
     /// Make these operations (once each time they are listed) but lose their answer: the
     /// call answers [`ApiError::Unknown`], as a timeout after the request went out does.
     pub lose_answer: Vec<String>,
@@ -80,7 +83,17 @@ impl EcsApi for FakeEcs {
             dlq: self.queues.get(dlq).cloned(),
             queue: self.queues.get(queue).cloned(),
             rule: self.rules.get(rule).cloned(),
+            stack: None,
         })
+    }
+
+    fn feeding_stack(
+        &mut self,
+        _cluster_arn: &str,
+        _name: &str,
+    ) -> Result<Option<crate::deploy::events::StackFeed>, ApiError> {
+        self.reads += 1;
+        Ok(self.stack_feed.clone())
     }
 
     fn cluster(&mut self, name: &str) -> Result<Option<ClusterState>, ApiError> {
@@ -209,7 +222,24 @@ impl FakeEcs {
                 q.attributes.extend(queue.attributes.clone());
             }
             Call::PutRule { rule } => {
-                self.rules.insert(rule.name.clone(), rule.clone());
+                let mut targets = self
+                    .rules
+                    .get(&rule.name)
+                    .map(|r| r.targets.clone())
+                    .unwrap_or_default();
+                for t in &rule.targets {
+                    match targets.iter_mut().find(|(id, _)| *id == t.0) {
+                        Some(x) => *x = t.clone(),
+                        None => targets.push(t.clone()),
+                    }
+                }
+                self.rules.insert(
+                    rule.name.clone(),
+                    RuleState {
+                        targets,
+                        ..rule.clone()
+                    },
+                );
             }
         }
         self.writes.push(operation(call).to_string());
