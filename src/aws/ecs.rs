@@ -387,8 +387,17 @@ impl EcsApi for SdkEcs {
                 service: sv,
                 events: Default::default(),
                 prefect: None,
+                network: None,
             })
         })
+    }
+
+    fn observe_network(
+        &mut self,
+        want: &crate::deploy::network::NetworkWant,
+    ) -> Result<Option<crate::deploy::network::NetworkSeen>, ApiError> {
+        let q = super::query::Query::new(&self.conf, &self.rt)?;
+        super::ec2::observe(&q, want).map(Some)
     }
 
     fn feeding_stack(

@@ -1,10 +1,11 @@
 //! The only code that touches the `aws_*` crates (and the one HTTP fetch of the Fargate Spot
 //! feed): SDK configuration from `--profile/--region/--endpoint-url`, the SDK implementation
 //! of `deploy::api::EcsApi` (ECS, SQS, EventBridge, STS), GetProducts paging, and the
-//! signed Query API reads that have no SDK crate here (CloudFormation).
+//! signed Query API reads that have no SDK crate here (CloudFormation, EC2).
 
 pub mod cloudformation;
 pub mod config;
+pub mod ec2;
 pub mod ecs;
 pub mod pricing;
 pub mod query;

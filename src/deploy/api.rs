@@ -52,6 +52,12 @@ pub trait EcsApi {
         queue: &str,
         rule: &str,
     ) -> Result<super::events::ObservedEvents, ApiError>;
+    /// The subnets, security groups, their route tables and the VPC's endpoints `want` names
+    /// (`None`: this API cannot read EC2).
+    fn observe_network(
+        &mut self,
+        want: &super::network::NetworkWant,
+    ) -> Result<Option<super::network::NetworkSeen>, ApiError>;
     /// The CloudFormation stack that already feeds `cluster_arn` (or cluster `name`)'s task
     /// state changes into a queue, if one does (prefect-aws's events stack).
     fn feeding_stack(
@@ -122,6 +128,7 @@ pub fn observe(
     let mut o = ecs
         .observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
         .map_err(ObserveError::Ecs)?;
+    o.network = ecs.observe_network(&d.network).map_err(ObserveError::Ecs)?;
     if let Some(e) = &d.events {
         o.events = ecs
             .observe_events(&e.dlq.name, &e.queue.name, &e.rule.name)

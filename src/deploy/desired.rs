@@ -272,6 +272,8 @@ pub struct Desired {
     pub automations: Vec<Value>,
     /// Which deployments the fallback covers (`plan` limits it by their ids once found).
     pub automation_scope: Option<crate::deploy::automation::Scope>,
+    /// The network as priced, which `plan` checks the subnets' routes against.
+    pub network: super::network::NetworkWant,
 }
 
 /// The state `apply` makes the account (and, with `--prefect-api-url`, the Prefect API) hold:
@@ -305,6 +307,14 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> Desired {
         deployments: deployment_job_variables(s, c),
         automations: fallback_automations(s, d, c),
         automation_scope: c.automation_scope(s),
+        network: super::network::NetworkWant::of(
+            &s.network,
+            &d.region,
+            &d.vpc_id,
+            &d.subnets,
+            &d.security_groups,
+            &d.api_key_parameter,
+        ),
     }
 }
 

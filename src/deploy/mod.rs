@@ -15,6 +15,7 @@ pub mod events;
 #[cfg(feature = "testing")]
 pub mod fake;
 pub mod inputs;
+pub mod network;
 pub mod plan;
 pub mod saved;
 pub mod state;

@@ -191,6 +191,20 @@ impl Plan {
                 )
             })
             .collect();
+        out.extend(
+            self.ecs
+                .steps
+                .iter()
+                .filter(|s| s.step.action == Action::Missing)
+                .flat_map(|s| {
+                    s.step.changes.iter().map(move |c| {
+                        format!(
+                            "{} {}: {}: {}",
+                            s.step.resource, s.step.name, c.field, c.new
+                        )
+                    })
+                }),
+        );
         out.extend(self.not_checked.iter().map(|n| format!("not checked: {n}")));
         out
     }
@@ -632,6 +646,15 @@ pub fn plan_ecs(d: &Desired, o: &Observed) -> EcsPlan {
                 }),
             });
         }
+    }
+    // the network the tasks get, against the network the bill was priced with
+    if let Some(seen) = &o.network {
+        let c = super::network::check(&d.network, seen);
+        steps.push(EcsStep {
+            step: c.step,
+            call: None,
+        });
+        refused = refused.or(c.refused);
     }
     EcsPlan { steps, refused }
 }

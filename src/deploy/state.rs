@@ -100,6 +100,8 @@ pub struct Observed {
     pub events: super::events::ObservedEvents,
     /// What the Prefect API holds, when it was read (`--prefect-api-url`).
     pub prefect: Option<PrefectObserved>,
+    /// The subnets, security groups, routes and VPC endpoints, when EC2 was read.
+    pub network: Option<super::network::NetworkSeen>,
 }
 
 /// What the Prefect API holds of spotplan's: the work pool, its deployments and the fallback

@@ -82,6 +82,21 @@ impl Egress {
     }
 }
 
+/// The interface endpoints (service suffixes) a platform without internet access needs:
+/// [`PRIVATE_ENDPOINTS`] and the secret store of the API key (`api_key_parameter`'s ARN:
+/// Secrets Manager, else SSM).
+pub fn private_endpoints(api_key_parameter: Option<&str>) -> Vec<&'static str> {
+    let secrets = match api_key_parameter {
+        Some(arn) if arn.contains(":secretsmanager:") => "secretsmanager",
+        _ => "ssm",
+    };
+    PRIVATE_ENDPOINTS
+        .iter()
+        .map(|e| e.0)
+        .chain([secrets])
+        .collect()
+}
+
 /// The interface endpoints a platform without internet access needs, from what the worker and
 /// the flow-run tasks call, with why (the S3 gateway endpoint comes with them, free).
 pub const PRIVATE_ENDPOINTS: [(&str, &str); 5] = [
@@ -480,15 +495,7 @@ pub fn alternatives(s: &super::Scenario) -> Vec<Alternative> {
             .chain(azs_assumed.clone())
             .collect(),
     );
-    let secrets = match &s.deploy_section.api_key_parameter {
-        Some(arn) if arn.contains(":secretsmanager:") => "secretsmanager",
-        _ => "ssm",
-    };
-    let names: Vec<&str> = PRIVATE_ENDPOINTS
-        .iter()
-        .map(|e| e.0)
-        .chain([secrets])
-        .collect();
+    let names = private_endpoints(s.deploy_section.api_key_parameter.as_deref());
     let endpoints = Egress::VpcEndpoints {
         endpoints: names.len() as u32,
         azs,

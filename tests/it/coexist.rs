@@ -151,3 +151,102 @@ boto3.client("events").put_targets(Rule="{pool}-ecs-task-events", Targets=[{{"Id
         "{state}"
     );
 }
+
+/// The network as deployed against the network as priced, on moto's EC2: a scenario priced
+/// behind a NAT gateway with an S3 gateway endpoint, deployed to subnets routed to an internet
+/// gateway, is a `!` item naming each subnet's route (`plan --strict` exits 3); once the route
+/// goes to a NAT gateway and the S3 gateway endpoint is there, the network reads `=`.
+#[test]
+fn the_subnets_routes_are_checked_against_the_priced_egress() {
+    use crate::moto::{ec2_call, first_of, main_table};
+    let Some(url) = moto() else { return };
+    let region = "eu-central-1";
+    let mut c = case("routes");
+    let src = std::fs::read_to_string(&c.scenario).unwrap();
+    let src = src.replacen(
+        "duration = \"10m\"",
+        "duration = \"10m\"\nimage_size = \"1 GB\"",
+        1,
+    );
+    std::fs::write(
+        &c.scenario,
+        format!(
+            "{src}\n[network]\negress = \"nat\"\ns3_gateway = true\n\n[pricing.rates]\nnat_gateway_hour = 0.048\nnat_gb = 0.048\n"
+        ),
+    )
+    .unwrap();
+    let (subnets, sg) = network(&url, region);
+    let first = subnets.split(',').next().unwrap().to_string();
+    let vpc = first_of(
+        &ec2_call(
+            &url,
+            region,
+            &[("Action", "DescribeSubnets"), ("SubnetId.1", &first)],
+        ),
+        "vpcId",
+    );
+    c.extra.extend(["--vpc-id".into(), vpc.clone()]);
+    let net = (subnets.as_str(), sg.as_str());
+    let p = spotplan(&c, &url, region, &["plan", "--strict"], net);
+    assert_eq!(p.status.code(), Some(3), "{}", text(&p));
+    let out = String::from_utf8_lossy(&p.stdout);
+    assert!(
+        out.contains(&format!(
+            "! network {vpc} (priced: nat)\n    {first}: 0.0.0.0/0 → igw-"
+        )),
+        "{}",
+        text(&p)
+    );
+    assert!(
+        out.contains("no S3 gateway endpoint (com.amazonaws.eu-central-1.s3)"),
+        "{}",
+        text(&p)
+    );
+    assert!(
+        String::from_utf8_lossy(&p.stderr).contains("attention: network"),
+        "{}",
+        text(&p)
+    );
+
+    // a NAT gateway for the VPC's main table, and the S3 gateway endpoint on it
+    let nat = first_of(
+        &ec2_call(
+            &url,
+            region,
+            &[("Action", "CreateNatGateway"), ("SubnetId", &first)],
+        ),
+        "natGatewayId",
+    );
+    let table = main_table(&url, region, &vpc);
+    ec2_call(
+        &url,
+        region,
+        &[
+            ("Action", "ReplaceRoute"),
+            ("RouteTableId", &table),
+            ("DestinationCidrBlock", "0.0.0.0/0"),
+            ("NatGatewayId", &nat),
+        ],
+    );
+    ec2_call(
+        &url,
+        region,
+        &[
+            ("Action", "CreateVpcEndpoint"),
+            ("VpcId", &vpc),
+            ("ServiceName", &format!("com.amazonaws.{region}.s3")),
+            ("VpcEndpointType", "Gateway"),
+            ("RouteTableId.1", &table),
+        ],
+    );
+    let p = spotplan(&c, &url, region, &["plan"], net);
+    assert!(p.status.success(), "{}", text(&p));
+    let out = String::from_utf8_lossy(&p.stdout);
+    assert!(
+        out.contains(&format!(
+            "= network {vpc} (priced: nat)\n    = subnet {first} in {region}a: 0.0.0.0/0 → {nat}, S3 gateway route\n"
+        )),
+        "{}",
+        text(&p)
+    );
+}

@@ -283,6 +283,7 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
         }),
         events: Default::default(),
         prefect: None,
+        network: None,
     };
     let p = plan(&d, &observed);
     assert!(

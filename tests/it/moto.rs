@@ -58,6 +58,16 @@ fn ec2(url: &str, region: &str, params: &[(&str, &str)]) -> String {
     r.body_mut().read_to_string().unwrap()
 }
 
+/// [`ec2`], for the other test modules.
+pub(crate) fn ec2_call(url: &str, region: &str, params: &[(&str, &str)]) -> String {
+    ec2(url, region, params)
+}
+
+/// [`first`], for the other test modules.
+pub(crate) fn first_of(xml: &str, tag: &str) -> String {
+    first(xml, tag)
+}
+
 fn first(xml: &str, tag: &str) -> String {
     let doc = roxmltree::Document::parse(xml).unwrap();
     doc.descendants()
@@ -67,10 +77,43 @@ fn first(xml: &str, tag: &str) -> String {
         .to_string()
 }
 
-/// A VPC with DNS hostnames (moto needs them for awsvpc tasks), a subnet and a security group.
+/// A VPC with DNS hostnames (moto needs them for awsvpc tasks), routed to an internet
+/// gateway (the fixture is priced with public IPs), two subnets in two zones (comma-joined,
+/// as `--subnets` takes them) and a security group.
 pub(crate) fn network(url: &str, region: &str) -> (String, String) {
-    let (_, subnet, sg) = network_with_vpc(url, region);
-    (subnet, sg)
+    let (vpc, subnet, sg) = network_with_vpc(url, region);
+    let other = first(
+        &ec2(
+            url,
+            region,
+            &[
+                ("Action", "CreateSubnet"),
+                ("VpcId", &vpc),
+                ("CidrBlock", "10.0.2.0/24"),
+                ("AvailabilityZone", &format!("{region}b")),
+            ],
+        ),
+        "subnetId",
+    );
+    (format!("{subnet},{other}"), sg)
+}
+
+/// The VPC's main route table.
+pub(crate) fn main_table(url: &str, region: &str, vpc: &str) -> String {
+    first(
+        &ec2(
+            url,
+            region,
+            &[
+                ("Action", "DescribeRouteTables"),
+                ("Filter.1.Name", "vpc-id"),
+                ("Filter.1.Value.1", vpc),
+                ("Filter.2.Name", "association.main"),
+                ("Filter.2.Value.1", "true"),
+            ],
+        ),
+        "routeTableId",
+    )
 }
 
 /// [`network`], with the VPC's id first.
@@ -100,9 +143,34 @@ fn network_with_vpc(url: &str, region: &str) -> (String, String, String) {
                 ("Action", "CreateSubnet"),
                 ("VpcId", &vpc),
                 ("CidrBlock", "10.0.1.0/24"),
+                ("AvailabilityZone", &format!("{region}a")),
             ],
         ),
         "subnetId",
+    );
+    let igw = first(
+        &ec2(url, region, &[("Action", "CreateInternetGateway")]),
+        "internetGatewayId",
+    );
+    ec2(
+        url,
+        region,
+        &[
+            ("Action", "AttachInternetGateway"),
+            ("InternetGatewayId", &igw),
+            ("VpcId", &vpc),
+        ],
+    );
+    let table = main_table(url, region, &vpc);
+    ec2(
+        url,
+        region,
+        &[
+            ("Action", "CreateRoute"),
+            ("RouteTableId", &table),
+            ("DestinationCidrBlock", "0.0.0.0/0"),
+            ("GatewayId", &igw),
+        ],
     );
     let sg = first(
         &ec2(
@@ -158,9 +226,24 @@ pub(crate) fn spotplan(
     args: &[&str],
     net: (&str, &str),
 ) -> Output {
+    // the subnets' VPC, unless the test gives one
+    let vpc = if c.extra.iter().any(|a| a == "--vpc-id") {
+        Vec::new()
+    } else {
+        let xml = ec2(
+            url,
+            region,
+            &[
+                ("Action", "DescribeSubnets"),
+                ("SubnetId.1", net.0.split(',').next().unwrap_or_default()),
+            ],
+        );
+        vec!["--vpc-id".to_string(), first(&xml, "vpcId")]
+    };
     Command::new(env!("CARGO_BIN_EXE_spotplan"))
         .args(args)
         .args(&c.extra)
+        .args(&vpc)
         .arg(&c.scenario)
         .args(["--endpoint-url", url, "--region", region])
         .args(["--subnets", net.0, "--security-groups", net.1])
@@ -301,7 +384,7 @@ fn apply_creates_the_account_and_converges() {
             .network_configuration()
             .and_then(|n| n.awsvpc_configuration())
             .unwrap();
-        assert_eq!(vpc.subnets(), std::slice::from_ref(&subnet));
+        assert_eq!(vpc.subnets().join(","), subnet);
         assert_eq!(vpc.security_groups(), std::slice::from_ref(&sg));
         // the worker reads the feed
         let env: Vec<(&str, &str)> = td.container_definitions()[0]
@@ -425,50 +508,51 @@ fn apply_creates_the_account_and_converges() {
     );
 }
 
+/// A subnet that does not exist: before, the cluster and the task definition were made and
+/// CreateService failed (moto, like ECS, checks the subnets); now `plan` reads the subnets
+/// (EC2 DescribeSubnets) and `apply` refuses before any change. With the right subnets the
+/// next apply makes everything. (A failure half-way, and the apply that finishes it, are
+/// tested on the in-memory account and the SDK stub.)
 #[test]
-fn a_failed_apply_is_finished_by_the_next_one() {
+fn a_subnet_that_does_not_exist_is_refused_before_any_change() {
     let Some(url) = moto() else { return };
     let region = "eu-central-1";
     let c = case("partial");
     let (cl, family) = (c.cluster.as_str(), format!("{}-prefect-worker", c.cluster));
     let (subnet, sg) = network(&url, region);
-
-    // A subnet that does not exist: moto (like ECS) rejects CreateService after the cluster and
-    // the task definition were made.
+    let first_subnet = subnet.split(',').next().unwrap().to_string();
     let bad = spotplan(
         &c,
         &url,
         region,
         &["apply", "--yes"],
-        ("subnet-00000000000000000", &sg),
+        (&format!("{first_subnet},subnet-00000000000000000"), &sg),
     );
-    assert!(!bad.status.success(), "{}", text(&bad));
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("done: CreateCluster"), "{}", text(&bad));
     assert!(
-        err.contains("done: RegisterTaskDefinition"),
+        err.contains("subnet subnet-00000000000000000 does not exist in eu-central-1")
+            && err.contains("every task would fail to start"),
         "{}",
         text(&bad)
     );
-    assert!(err.contains("CreateService"), "{}", text(&bad));
+    assert!(!err.contains("done:"), "{}", text(&bad));
+    let clusters = rt().block_on(client(&url, region).describe_clusters().clusters(cl).send());
+    assert!(
+        clusters
+            .unwrap()
+            .clusters()
+            .iter()
+            .all(|x| x.status() != Some("ACTIVE")),
+        "nothing is made"
+    );
 
-    // With the right subnet the next apply only creates the service.
     let net = (subnet.as_str(), sg.as_str());
     let good = spotplan(&c, &url, region, &["apply", "--yes"], net);
     assert!(good.status.success(), "{}", text(&good));
     let out = String::from_utf8_lossy(&good.stdout);
-    assert!(out.contains(&format!("= cluster {cl}")), "{}", text(&good));
-    assert!(
-        out.contains(&format!("= task definition {family}:1")),
-        "{}",
-        text(&good)
-    );
+    assert!(out.contains(&format!("+ cluster {cl}")), "{}", text(&good));
     assert!(out.contains("+ service prefect-worker"), "{}", text(&good));
-    assert!(
-        String::from_utf8_lossy(&good.stderr).contains("applied 1 call(s)"),
-        "{}",
-        text(&good)
-    );
 
     // --region reaches the task definition's log configuration, not only the client
     let td = rt().block_on(

@@ -38,6 +38,8 @@ pub struct FakeEcs {
     /// EventBridge rules by name (PutRule replaces the rule; PutTargets adds or replaces
     /// targets by id and keeps the others, as EventBridge's does).
     pub rules: BTreeMap<String, RuleState>,
+    /// The network EC2 would describe (`None`: not read).
+    pub network: Option<crate::deploy::network::NetworkSeen>,
     /// A CloudFormation stack that feeds the cluster (prefect-aws's events stack).
     pub stack_feed: Option<crate::deploy::events::StackFeed>,
     /// Make these operations (once each time they are listed) but lose their answer: the
@@ -69,6 +71,7 @@ impl EcsApi for FakeEcs {
                 .cloned(),
             events: ObservedEvents::default(),
             prefect: None,
+            network: None,
         })
     }
 
@@ -85,6 +88,14 @@ impl EcsApi for FakeEcs {
             rule: self.rules.get(rule).cloned(),
             stack: None,
         })
+    }
+
+    fn observe_network(
+        &mut self,
+        _want: &crate::deploy::network::NetworkWant,
+    ) -> Result<Option<crate::deploy::network::NetworkSeen>, ApiError> {
+        self.reads += 1;
+        Ok(self.network.clone())
     }
 
     fn feeding_stack(
