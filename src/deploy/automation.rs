@@ -23,8 +23,16 @@
 //! Each carries an ownership tag (`spotplan:<pool>/fallback`, `spotplan:<pool>/fallback-guard`):
 //! the tag, never the name, is its identity; duplicates with the tag are shown and deleted;
 //! the automation an older spotplan made (one, by name, untagged) is replaced in place.
-//! What the rerun does not carry: the crashed run's parameters (it gets the deployment's
-//! defaults). Shapes as Prefect 3.9's server evaluates them
+//! The rerun carries the crashed run's own parameters (a backfill's date, not the deployment's
+//! default): the action's `parameters` is one template, `{{ flow_run.parameters | tojson }}`
+//! inside a `json` kind, which the server renders with the triggering flow run in its context
+//! and parses back, so every JSON value keeps its type (`RunDeployment.render_parameters` and
+//! `hydrate` in `prefect/server/events/actions.py` and
+//! `prefect/utilities/schema_tools/hydration.py`; the server's own upgrade of a v1 template
+//! wraps one expression the same way, `_wrap_v1_template`). One template serves every
+//! deployment, needs no parameter schema, and works in `emit` before the deployments exist;
+//! parameters are JSON in Prefect's database, so each value round-trips. Shapes as Prefect
+//! 3.9's server evaluates them
 //! (`prefect/server/events/schemas/automations.py` `EventTrigger`). Pure; the HTTP side is
 //! `crate::prefect_api`.
 
@@ -69,6 +77,17 @@ fn literal_glob(text: &str) -> String {
             c => c.to_string(),
         })
         .collect()
+}
+
+/// The run-deployment action's `parameters`: the triggering (crashed) flow run's own, typed.
+pub fn rerun_parameters() -> Value {
+    json!({
+        "__prefect_kind": "json",
+        "value": {
+            "__prefect_kind": "jinja",
+            "template": "{{ flow_run.parameters | tojson }}"
+        }
+    })
 }
 
 /// Which deployments' crashed runs the fallback reruns (each deployment's retry policy says
@@ -138,7 +157,7 @@ pub fn scoped_bodies_for(pool: &str, scope: &Scope) -> Vec<Value> {
     vec![
         json!({
             "name": name_for(pool),
-            "description": format!("Managed by spotplan (retry policy prefect3[fallback=automation]): {FALLBACK_WAIT_S} s after {whose} ends Crashed, unless it moved on (to Failed, Pending, Running or Completed), the deployment is run again, once, as a new run with its default parameters, on FARGATE. A rerun that crashes too is marked Failed by the automation tagged {} and not rerun.", tag_for(pool, true)),
+            "description": format!("Managed by spotplan (retry policy prefect3[fallback=automation]): {FALLBACK_WAIT_S} s after {whose} ends Crashed, unless it moved on (to Failed, Pending, Running or Completed), the deployment is run again, once, as a new run with the crashed run's parameters, on FARGATE. A rerun that crashes too is marked Failed by the automation tagged {} and not rerun.", tag_for(pool, true)),
             "enabled": true,
             "tags": [tag_for(pool, false)],
             "trigger": {
@@ -160,7 +179,7 @@ pub fn scoped_bodies_for(pool: &str, scope: &Scope) -> Vec<Value> {
             "actions": [{
                 "type": "run-deployment",
                 "source": "inferred",
-                "parameters": null,
+                "parameters": rerun_parameters(),
                 "job_variables": {
                     "capacity_provider_strategy": [
                         {"capacityProvider": "FARGATE", "weight": 1, "base": 0}

@@ -791,7 +791,19 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         // the server outlives one test run)
         Some(serde_json::json!({
             "name": format!("prod-{pool}"), "flow_id": flow["id"], "work_pool_name": pool,
-            "job_variables": {"image": "example/etl:1"}
+            "job_variables": {"image": "example/etl:1"},
+            // a backfill's date, a count and a list, checked by the server
+            "parameter_openapi_schema": {
+                "type": "object",
+                "properties": {
+                    "day": {"type": "string", "format": "date"},
+                    "n": {"type": "integer"},
+                    "xs": {"type": "array", "items": {"type": "integer"}}
+                },
+                "required": ["day", "n"]
+            },
+            "parameters": {"day": "2000-01-01", "n": 1},
+            "enforce_parameter_schema": true
         })),
     );
     let p = run(&["plan", "--detailed-exitcode"]);
@@ -833,11 +845,12 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
     // a new run on FARGATE; when that rerun crashes too, the guard marks it Failed and nothing
     // runs it again.
     let dep_id = dep["id"].as_str().unwrap().to_string();
+    let parameters = serde_json::json!({"day": "2026-01-15", "n": 7, "xs": [1, 2, 3]});
     let new_run = || {
         http(
             "POST",
             &format!("{prefect}/deployments/{dep_id}/create_flow_run"),
-            Some(serde_json::json!({})),
+            Some(serde_json::json!({"parameters": parameters})),
         )["id"]
             .as_str()
             .unwrap()
@@ -900,6 +913,8 @@ fn apply_sets_deployment_job_variables_and_the_automation_that_reruns_crashed_ru
         rerun["job_variables"]["capacity_provider_strategy"],
         serde_json::json!([{"capacityProvider": "FARGATE", "weight": 1, "base": 0}])
     );
+    // the crashed run's own parameters, typed, not the deployment's defaults
+    assert_eq!(rerun["parameters"], parameters, "{rerun}");
     // the rerun crashes too: the guard marks it Failed
     let rerun_id = rerun["id"].as_str().unwrap().to_string();
     set(&rerun_id, "RUNNING");
