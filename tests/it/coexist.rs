@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::moto::{case, client, moto, network, rt, server, spotplan, text};
 
 /// Runs `script` with prefect-aws's Python against moto; its standard output.
-fn python(url: &str, region: &str, script: &str) -> String {
+pub(crate) fn python(url: &str, region: &str, script: &str) -> String {
     let py = server("SPOTPLAN_PREFECT_PYTHON").expect("SPOTPLAN_PREFECT_PYTHON");
     let o = Command::new(py)
         .args(["-c", script])

@@ -8,6 +8,7 @@ mod cli;
 mod coexist;
 mod common;
 mod coverage;
+mod crash_chain;
 mod deploy;
 mod determinism;
 mod ecs_sdk;
