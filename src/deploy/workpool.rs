@@ -64,6 +64,31 @@ pub struct PoolPlan {
     pub refused: Option<String>,
 }
 
+/// The template variables whose defaults spotplan derives from the scenario and the deploy
+/// inputs: what was priced and simulated (the strategy, the sizes, the image, the network, the
+/// roles, the SIGTERM key of `env`), put back when they differ. `task_definition_arn` is one:
+/// a task definition named in the pool replaces the priced sizes (prefect-aws then ignores the
+/// `cpu` and `memory` variables). Every other variable's default a team changed, and every
+/// variable a team added, is kept.
+pub const OWNED: [&str; 16] = [
+    "capacity_provider_strategy",
+    "launch_type",
+    "cluster",
+    "env",
+    "image",
+    "cpu",
+    "memory",
+    "cpu_architecture",
+    "ephemeral_storage_gib",
+    "vpc_id",
+    "prefect_api_key_secret_arn",
+    "network_configuration",
+    "execution_role_arn",
+    "task_role_arn",
+    "configure_cloudwatch_logs",
+    "task_definition_arn",
+];
+
 /// The default of template variable `var`.
 fn default_of(t: &Value, var: &str) -> Value {
     t["variables"]["properties"][var]["default"].clone()
@@ -158,6 +183,60 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
         }
         if !env.is_empty() || prop.get("default").is_some() {
             prop["default"] = Value::Object(env);
+        }
+    }
+    // the team's own variables, and its defaults of variables spotplan does not derive, are
+    // kept (their values are not printed: a command or a label may hold anything)
+    if let (Some(theirs), Some(Value::Object(mine))) = (
+        seen.base_job_template["variables"]["properties"].as_object(),
+        want_t["variables"].get_mut("properties"),
+    ) {
+        for (k, v) in theirs {
+            match mine.get_mut(k) {
+                None => {
+                    kept.push(format!("variable {k} (not spotplan's: kept)"));
+                    mine.insert(k.clone(), v.clone());
+                }
+                Some(m) if !OWNED.contains(&k.as_str()) && m.get("default") != v.get("default") => {
+                    kept.push(format!("variable {k}: the team's default (kept)"));
+                    match v.get("default") {
+                        Some(d) => m["default"] = d.clone(),
+                        None => {
+                            if let Value::Object(o) = m {
+                                o.remove("default");
+                            }
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    // what the team added to the job configuration (a field of the RunTask request or of the
+    // task definition that spotplan's template does not have) is kept too
+    for part in ["", "task_run_request", "task_definition"] {
+        let theirs = match part {
+            "" => seen.base_job_template["job_configuration"].as_object(),
+            p => seen.base_job_template["job_configuration"][p].as_object(),
+        };
+        let mine = match part {
+            "" => want_t["job_configuration"].as_object_mut(),
+            p => want_t["job_configuration"][p].as_object_mut(),
+        };
+        if let (Some(theirs), Some(mine)) = (theirs, mine) {
+            for (k, v) in theirs {
+                if !mine.contains_key(k) {
+                    kept.push(format!(
+                        "job configuration {}{k} (not spotplan's: kept)",
+                        if part.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{part}.")
+                        }
+                    ));
+                    mine.insert(k.clone(), v.clone());
+                }
+            }
         }
     }
     // a concurrency limit changes what was simulated: one the scenario does not state is

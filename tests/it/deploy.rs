@@ -1002,3 +1002,56 @@ fn a_stack_that_feeds_the_cluster_is_used_and_never_changed() {
         "{why}"
     );
 }
+
+/// What a team set in spotplan's pool is kept when spotplan writes it again: a variable of its
+/// own, its default of a variable spotplan does not derive (a log prefix), a field it added to
+/// the RunTask request. What was priced is put back (the sizes, the strategy), shown old → new.
+/// Before, every write put back spotplan's whole template and dropped the team's settings.
+#[test]
+fn a_pools_own_settings_are_kept_and_what_was_priced_is_put_back() {
+    use spotplan::deploy::workpool::{PoolWrite, plan_pool};
+    let want = pool_of(&emit_scenario());
+    let mut theirs = want.clone();
+    let t = &mut theirs.base_job_template;
+    t["variables"]["properties"]["team_label"] =
+        serde_json::json!({"type": "string", "default": "finance"});
+    t["variables"]["properties"]["cloudwatch_logs_prefix"]["default"] = serde_json::json!("team");
+    t["job_configuration"]["task_run_request"]["propagateTags"] =
+        serde_json::json!("TASK_DEFINITION");
+    t["variables"]["properties"]["cpu"]["default"] = serde_json::json!(4096);
+    let p = plan_pool(&want, Some(&theirs));
+    let text = p.step.to_string();
+    for kept in [
+        "= variable team_label (not spotplan's: kept)",
+        "= variable cloudwatch_logs_prefix: the team's default (kept)",
+        "= job configuration task_run_request.propagateTags (not spotplan's: kept)",
+    ] {
+        assert!(text.contains(kept), "{kept}: {text}");
+    }
+    assert!(text.contains("    cpu: 4096 → 1024\n"), "{text}");
+    let Some(PoolWrite::Update { body, .. }) = &p.write else {
+        panic!("{p:?}")
+    };
+    let t = &body["base_job_template"];
+    assert_eq!(
+        t["variables"]["properties"]["team_label"]["default"],
+        "finance"
+    );
+    assert_eq!(
+        t["variables"]["properties"]["cloudwatch_logs_prefix"]["default"],
+        "team"
+    );
+    assert_eq!(
+        t["job_configuration"]["task_run_request"]["propagateTags"],
+        "TASK_DEFINITION"
+    );
+    assert_eq!(t["variables"]["properties"]["cpu"]["default"], 1024);
+    // written, it converges: the team's settings are not a change
+    let after = spotplan::deploy::workpool::PoolState {
+        base_job_template: t.clone(),
+        ..want.clone()
+    };
+    let p = plan_pool(&want, Some(&after));
+    assert_eq!(p.step.action, Action::Unchanged, "{}", p.step);
+    assert!(p.write.is_none());
+}
