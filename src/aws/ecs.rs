@@ -200,6 +200,27 @@ pub fn explain_write<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// The latest ACTIVE revision of `family` (`None`: there is none).
+async fn latest_task_definition(
+    c: &Client,
+    family: &str,
+) -> Result<Option<TaskDefinitionState>, ApiError> {
+    match c
+        .describe_task_definition()
+        .task_definition(family)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.task_definition().map(|t| TaskDefinitionState {
+            family: family.to_string(),
+            revision: Some(t.revision() as u32),
+            spec: spec_from_sdk(t),
+        })),
+        Err(e) if code_of(&e) == "ClientException" => Ok(None),
+        Err(e) => Err(explain("DescribeTaskDefinition", e)),
+    }
+}
+
 /// The ACTIVE cluster of a DescribeClusters answer, as spotplan's state.
 fn active_cluster(clusters: &[aws_sdk_ecs::types::Cluster], name: &str) -> Option<ClusterState> {
     clusters
@@ -336,20 +357,7 @@ impl EcsApi for SdkEcs {
                 .await
                 .map_err(|e| explain("DescribeClusters", e))?;
             let cl = active_cluster(out.clusters(), cluster);
-            let td = match c
-                .describe_task_definition()
-                .task_definition(family)
-                .send()
-                .await
-            {
-                Ok(o) => o.task_definition().map(|t| TaskDefinitionState {
-                    family: family.to_string(),
-                    revision: Some(t.revision() as u32),
-                    spec: spec_from_sdk(t),
-                }),
-                Err(e) if code_of(&e) == "ClientException" => None,
-                Err(e) => return Err(explain("DescribeTaskDefinition", e)),
-            };
+            let td = latest_task_definition(c, family).await?;
             let sv = if cl.is_some() {
                 let out = c
                     .describe_services()
@@ -475,17 +483,22 @@ impl EcsApi for SdkEcs {
         })
     }
 
-    fn execute(&mut self, call: &Call) -> Result<(), ApiError> {
+    fn execute(&mut self, call: &Call, token: &str) -> Result<(), ApiError> {
         match self.execute_events(call) {
             Some(r) => r,
-            None => self.execute_ecs(call),
+            None => self.execute_ecs(call, token),
         }
+    }
+
+    fn task_definition(&mut self, family: &str) -> Result<Option<TaskDefinitionState>, ApiError> {
+        self.rt
+            .block_on(latest_task_definition(&self.client, family))
     }
 }
 
 impl SdkEcs {
     /// An ECS call.
-    fn execute_ecs(&mut self, call: &Call) -> Result<(), ApiError> {
+    fn execute_ecs(&mut self, call: &Call, token: &str) -> Result<(), ApiError> {
         let c = &self.client;
         self.rt.block_on(async {
             match call {
@@ -581,6 +594,8 @@ impl SdkEcs {
                         &service.capacity_provider_strategy,
                     )?))
                     .network_configuration(network(service)?)
+                    // a try repeated after a lost answer makes no second service
+                    .client_token(token)
                     .send()
                     .await
                     .map(|_| ())

@@ -41,8 +41,15 @@ pub trait EcsApi {
     /// Reads the cluster, the latest worker task definition and the service.
     fn observe(&mut self, cluster: &str, family: &str, service: &str)
     -> Result<Observed, ApiError>;
-    /// Executes one planned call.
-    fn execute(&mut self, call: &Call) -> Result<(), ApiError>;
+    /// Executes one planned call. `token` is the write's idempotency token, the same on every
+    /// try of it (CreateService's `clientToken`: a repeat with it makes no second service).
+    fn execute(&mut self, call: &Call, token: &str) -> Result<(), ApiError>;
+    /// The latest ACTIVE revision of task definition `family` (to tell whether a registration
+    /// whose answer was lost went through).
+    fn task_definition(
+        &mut self,
+        family: &str,
+    ) -> Result<Option<super::state::TaskDefinitionState>, ApiError>;
     /// The cluster as it is now (for the re-read right before PutClusterCapacityProviders).
     fn cluster(&mut self, name: &str) -> Result<Option<super::state::ClusterState>, ApiError>;
     /// Reads the crash-detection feed: the queues and the rule with its targets.

@@ -51,13 +51,11 @@ pub fn operation(c: &Call) -> &'static str {
 }
 
 /// Whether making call `c` twice leaves what making it once does, so that a try whose answer
-/// was lost may be repeated: not CreateService (a second one fails, "Creation of service was
-/// not idempotent") nor RegisterTaskDefinition (a second one adds a revision).
+/// was lost may be repeated: every call but RegisterTaskDefinition (a second one adds a
+/// revision: `apply` looks the definition up first). CreateService is, with its client token
+/// (a repeat with the same token makes no second service).
 pub fn repeatable(c: &Call) -> bool {
-    !matches!(
-        c,
-        Call::CreateService { .. } | Call::RegisterTaskDefinition { .. }
-    )
+    !matches!(c, Call::RegisterTaskDefinition { .. })
 }
 
 /// Attempts per call for transient errors.
@@ -205,6 +203,14 @@ fn create_once(w: &AutomationWrite, api: &dyn PrefectApi) -> Result<(), PrefectE
 /// answer) up to [`ATTEMPTS`] times.
 fn execute(c: &Call, api: &mut dyn EcsApi, pause: &mut dyn FnMut(u32)) -> Result<(), ApiError> {
     let mut attempt = 1;
+    // one idempotency token for every try of this write (36 characters at most)
+    let token: String = {
+        use rand::RngExt;
+        let mut rng = rand::rng();
+        (0..16)
+            .map(|_| format!("{:02x}", rng.random::<u8>()))
+            .collect()
+    };
     loop {
         // PutClusterCapacityProviders replaces the whole list: re-read it right before the
         // call, and refuse if a provider was attached since the plan (sending the plan's list
@@ -238,9 +244,21 @@ fn execute(c: &Call, api: &mut dyn EcsApi, pause: &mut dyn FnMut(u32)) -> Result
                 Err(e) => return Err(e),
             }
         }
-        match api.execute(c) {
+        match api.execute(c, &token) {
             Err(ApiError::Transient(_)) if attempt < ATTEMPTS => {}
             Err(ApiError::Unknown(_)) if attempt < ATTEMPTS && repeatable(c) => {}
+            // a registration whose answer was lost: made if the family's latest revision is
+            // exactly the definition, else tried again
+            Err(ApiError::Unknown(lost)) if attempt < ATTEMPTS => {
+                let Call::RegisterTaskDefinition { spec } = c else {
+                    return Err(ApiError::Unknown(lost));
+                };
+                match api.task_definition(&spec.family) {
+                    Ok(Some(t)) if t.spec == *spec => return Ok(()),
+                    Ok(_) => {}
+                    Err(_) => return Err(ApiError::Unknown(lost)),
+                }
+            }
             other => return other,
         }
         pause(attempt);

@@ -717,22 +717,42 @@ fn a_write_whose_answer_was_lost_stops_apply_and_is_never_made_twice() {
     assert!(!p.to_string().contains("+ work pool"), "{p}");
     assert_eq!(prefect.state.borrow().pools.len(), 1);
 
-    // CreateService made, its answer lost: not repeated (a second one fails), apply stops
+    // CreateService made, its answer lost: tried again with the same client token, which
+    // ECS answers with the service it made; and a registration whose answer was lost is
+    // looked up (the family's latest revision is exactly it) and not made twice
     let d = desired_of(&emit_scenario());
     let mut ecs = FakeEcs::default();
     ecs.lose_answer.push("CreateService".into());
+    ecs.lose_answer.push("RegisterTaskDefinition".into());
     let r = apply(
         &plan(&d, &observe(&mut ecs, &d)),
         &mut ecs,
         None,
         &mut |_| {},
     );
-    assert!(r.unknown, "{r}");
+    assert!(r.ok(), "{r}");
     assert_eq!(
         ecs.writes.iter().filter(|w| *w == "CreateService").count(),
         1
     );
+    assert_eq!(ecs.tokens.len(), 1);
+    assert_eq!(
+        ecs.task_definitions["data-platform-prefect-worker"].len(),
+        1
+    );
     assert!(!plan(&d, &observe(&mut ecs, &d)).has_changes());
+    // a CreateService without the token, made twice, fails as ECS's does: the token matters
+    let mut other = FakeEcs::default();
+    let p = plan(&d, &observe(&mut other, &d));
+    assert!(apply(&p, &mut other, None, &mut |_| {}).ok());
+    let create = p
+        .calls()
+        .into_iter()
+        .find(|c| matches!(c, spotplan::deploy::plan::Call::CreateService { .. }))
+        .unwrap()
+        .clone();
+    use spotplan::deploy::api::EcsApi;
+    assert!(other.execute(&create, "another-token").is_err());
 
     // PutClusterCapacityProviders (harmless to repeat) whose answer was lost is tried again
     let d2 = desired_of(&emit_scenario().replace("weight = 4", "weight = 3"));

@@ -151,6 +151,15 @@ fn create_from_scratch_sends_the_right_requests_in_order() {
         policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
         "arn:aws:events:eu-west-1:111122223333:rule/spot-pool-ecs-task-events"
     );
+    // CreateService carries an idempotency token, so a try repeated after a lost answer
+    // makes no second service
+    let token = stub.calls("CreateService")[0].json()["clientToken"].clone();
+    assert!(
+        token
+            .as_str()
+            .is_some_and(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit())),
+        "{token}"
+    );
     let rule = stub.calls("PutRule")[0].json();
     let pattern: Value = serde_json::from_str(rule["EventPattern"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -354,7 +363,7 @@ fn errors_are_explained_in_plain_words() {
         ),
         _ => Reply::error(400, "InvalidAction", "not expected here"),
     });
-    let e = ecs(&stub).execute(&call).unwrap_err();
+    let e = ecs(&stub).execute(&call, "token").unwrap_err();
     assert_eq!(
         e.to_string(),
         "a capacity provider is still in use by tasks and cannot be removed (The specified capacity provider is in use and cannot be removed.)"
@@ -367,7 +376,7 @@ fn errors_are_explained_in_plain_words() {
             "User is not authorized to perform: ecs:PutClusterCapacityProviders",
         )
     });
-    let e = ecs(&stub).execute(&call).unwrap_err();
+    let e = ecs(&stub).execute(&call, "token").unwrap_err();
     assert_eq!(
         e.to_string(),
         "access denied: the credentials need `ecs:PutClusterCapacityProviders` (User is not authorized to perform: ecs:PutClusterCapacityProviders)"

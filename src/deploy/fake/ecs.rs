@@ -40,6 +40,8 @@ pub struct FakeEcs {
     pub rules: BTreeMap<String, RuleState>,
     /// The network EC2 would describe (`None`: not read).
     pub network: Option<crate::deploy::network::NetworkSeen>,
+    /// The client tokens of the services created.
+    pub tokens: Vec<String>,
     /// A CloudFormation stack that feeds the cluster (prefect-aws's events stack).
     pub stack_feed: Option<crate::deploy::events::StackFeed>,
     /// Make these operations (once each time they are listed) but lose their answer: the
@@ -107,6 +109,17 @@ impl EcsApi for FakeEcs {
         Ok(self.stack_feed.clone())
     }
 
+    fn task_definition(&mut self, family: &str) -> Result<Option<TaskDefinitionState>, ApiError> {
+        self.reads += 1;
+        Ok(self.task_definitions.get(family).and_then(|v| {
+            v.last().map(|b| TaskDefinitionState {
+                family: family.into(),
+                revision: Some(v.len() as u32),
+                spec: b.clone(),
+            })
+        }))
+    }
+
     fn cluster(&mut self, name: &str) -> Result<Option<ClusterState>, ApiError> {
         self.reads += 1;
         if let Some(attach) = self.attach_before_put.take()
@@ -117,13 +130,20 @@ impl EcsApi for FakeEcs {
         Ok(self.clusters.get(name).cloned())
     }
 
-    fn execute(&mut self, call: &Call) -> Result<(), ApiError> {
+    fn execute(&mut self, call: &Call, token: &str) -> Result<(), ApiError> {
         let op = operation(call).to_string();
         if let Some(i) = self.fail.iter().position(|(o, _)| *o == op) {
             let (_, e) = self.fail.remove(i);
             return Err(e);
         }
+        // ECS's CreateService with a client token it has seen answers with that service
+        if matches!(call, Call::CreateService { .. }) && self.tokens.iter().any(|t| t == token) {
+            return Ok(());
+        }
         self.make(call)?;
+        if matches!(call, Call::CreateService { .. }) {
+            self.tokens.push(token.to_string());
+        }
         if let Some(i) = self.lose_answer.iter().position(|o| *o == op) {
             self.lose_answer.remove(i);
             return Err(ApiError::Unknown(format!("{op}: no answer in time")));
@@ -181,6 +201,14 @@ impl FakeEcs {
                     return Err(ApiError::Other(format!(
                         "ClusterNotFoundException: {cluster}"
                     )));
+                }
+                if self
+                    .services
+                    .contains_key(&(cluster.clone(), service.name.clone()))
+                {
+                    return Err(ApiError::Other(
+                        "InvalidParameterException: Creation of service was not idempotent.".into(),
+                    ));
                 }
                 let rev = self
                     .task_definitions
