@@ -129,7 +129,7 @@ pub fn env_changes(old: Option<&Value>, new: &Value) -> Vec<Change> {
             let shown = |v: Option<&Value>| match v {
                 None => unset.to_string(),
                 Some(v) if k == crate::scenario::retry::SIGTERM_BEHAVIOR_ENV => {
-                    crate::deploy::workpool::show(v)
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
                 }
                 Some(_) => "(the team's value, not shown)".into(),
             };

@@ -226,7 +226,7 @@ pub fn inputs(
     let image = d
         .worker_image
         .clone()
-        .unwrap_or_else(|| "prefecthq/prefect-aws:latest".into());
+        .unwrap_or_else(|| crate::scenario::file::DEFAULT_WORKER_IMAGE.into());
     if image.is_empty() || image.contains(char::is_whitespace) {
         errs.push(format!(
             "`deploy.worker_image`: `{image}` is not an image reference"
@@ -264,6 +264,11 @@ pub fn inputs(
     if loopback(&worker_prefect_api_url) {
         notes.push(format!(
             "the worker's PREFECT_API_URL {worker_prefect_api_url} is a loopback address: a worker task in the VPC cannot reach it; give the URL the VPC reaches as deploy.worker_prefect_api_url (--worker-prefect-api-url)"
+        ));
+    }
+    if d.worker_image.is_none() {
+        notes.push(format!(
+            "worker image {image}: spotplan's default, the prefect-aws version it is tested with (pinned, not :latest); state deploy.worker_image (--worker-image) to run another"
         ));
     }
     let (assign_public_ip, public_ip_note) = match public_ip(d.assign_public_ip, network) {

@@ -55,6 +55,13 @@ pub struct ScenarioFile {
     pub deploy: DeploySection,
 }
 
+/// The worker image when `deploy.worker_image` is not given: prefect-aws pinned to the
+/// version spotplan is tested with (0.7.12, `.ci/run`), in the tag scheme prefect-aws documents
+/// (`prefecthq/prefect-aws:<version>-python3.12`, the package description of prefect-aws
+/// 0.7.12, "Available Tags"). Not `:latest`, which moves under a running service: a new
+/// worker version would change what was tested and simulated without a plan showing it.
+pub(crate) const DEFAULT_WORKER_IMAGE: &str = "prefecthq/prefect-aws:0.7.12-python3.12";
+
 /// `[deploy]`: inputs spotplan cannot know. Each can also be given as a flag of `emit`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +78,7 @@ pub struct DeploySection {
     pub assign_public_ip: Option<bool>,
     /// The VPC of the subnets (`vpc-…`), for the work pool.
     pub vpc_id: Option<String>,
-    /// The worker's image (default `prefecthq/prefect-aws:latest`).
+    /// The worker's image (default [`DEFAULT_WORKER_IMAGE`]).
     pub worker_image: Option<String>,
     /// The image of flow runs (work pool default; none: Prefect's).
     pub flow_image: Option<String>,

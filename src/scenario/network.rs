@@ -509,7 +509,7 @@ pub fn alternatives(s: &super::Scenario) -> Vec<Alternative> {
         .deploy_section
         .worker_image
         .as_deref()
-        .unwrap_or("prefecthq/prefect-aws:latest");
+        .unwrap_or(super::file::DEFAULT_WORKER_IMAGE);
     if shape(net.egress) != "vpc-endpoints" {
         let refused = if net.internet != Some(false) {
             Some(
