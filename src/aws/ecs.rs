@@ -13,6 +13,7 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::Value;
 
+use super::errors::{broke, dispatch_in_words, words};
 use crate::deploy::api::{ApiError, EcsApi};
 use crate::deploy::events::{ObservedEvents, QueueState, RuleState};
 use crate::deploy::plan::Call;
@@ -105,40 +106,6 @@ fn message_of<E: ProvideErrorMetadata + std::fmt::Debug + std::fmt::Display>(
     })
 }
 
-/// A request that never reached AWS, in words with the fix: missing credentials (which
-/// sources were tried), a refused or unknown endpoint, TLS.
-fn dispatch_in_words<E: std::error::Error + 'static>(op: &str, e: &SdkError<E>) -> String {
-    let chain = format!("{}", aws_sdk_ecs::error::DisplayErrorContext(e));
-    let lower = chain.to_ascii_lowercase();
-    if lower.contains("credential") {
-        format!(
-            "{op}: no AWS credentials were found. Looked at, in order: the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE), the profile (`--profile`, else AWS_PROFILE, else `default`) in ~/.aws/config and ~/.aws/credentials with its SSO or credential_process, then ECS container and EC2 instance metadata. Fix: `aws sso login --profile P` and `--profile P`, or export keys"
-        )
-    } else if lower.contains("timed out") || lower.contains("timeout") {
-        format!(
-            "{op}: no connection to the endpoint within {} s ({chain}); check `--endpoint-url` or the network",
-            super::config::CONNECT_TIMEOUT_S.min(super::config::operation_timeout_s())
-        )
-    } else if lower.contains("connection refused") {
-        format!(
-            "{op}: the endpoint refused the connection ({chain}); check `--endpoint-url` or the network"
-        )
-    } else if lower.contains("dns")
-        || lower.contains("failed to lookup")
-        || lower.contains("resolve")
-    {
-        format!(
-            "{op}: the endpoint's name does not resolve ({chain}); check `--endpoint-url`, `--region` and DNS"
-        )
-    } else if lower.contains("certificate") || lower.contains("tls") {
-        format!(
-            "{op}: TLS failed ({chain}); a proxy that intercepts TLS needs its CA in the system store"
-        )
-    } else {
-        format!("{op}: the request never reached AWS: {chain}")
-    }
-}
-
 /// Maps an SDK error to a domain error; `op` names the permission on access denied.
 pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
     op: &str,
@@ -161,10 +128,7 @@ pub fn explain<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 "no answer from {op} after {} s (--aws-timeout); check `--endpoint-url` or the network",
                 super::config::operation_timeout_s()
             )),
-            other => ApiError::Other(format!(
-                "{op} failed: {}",
-                aws_sdk_ecs::error::DisplayErrorContext(other)
-            )),
+            other => ApiError::Other(format!("{op} failed: {}", words(other))),
         },
         _ => ApiError::Other(format!("{op} failed: {code}: {msg}")),
     }
@@ -194,8 +158,17 @@ pub fn explain_write<E: ProvideErrorMetadata + std::error::Error + 'static>(
         )),
         SdkError::ResponseError(_) => ApiError::Unknown(format!(
             "{op}: the AWS API's answer could not be read: {}",
-            aws_sdk_ecs::error::DisplayErrorContext(&e)
+            words(&e)
         )),
+        // the connection broke once the request may have been sent: the write may have been
+        // made (a refused connection, a name that does not resolve or missing credentials
+        // send nothing, and stay errors)
+        SdkError::DispatchFailure(d) if !d.is_timeout() && !d.is_user() && broke(&words(&e)) => {
+            ApiError::Unknown(format!(
+                "{op}: the connection broke before AWS answered: it may or may not have been applied; run `spotplan plan` ({})",
+                words(&e)
+            ))
+        }
         _ => explain(op, e),
     }
 }

@@ -7,6 +7,7 @@ pub mod cloudformation;
 pub mod config;
 pub mod ec2;
 pub mod ecs;
+pub(crate) mod errors;
 pub mod pricing;
 pub mod query;
 pub(crate) mod spotfeed;

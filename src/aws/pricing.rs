@@ -55,11 +55,17 @@ fn explain(e: SdkError<GetProductsError>) -> FetchError {
                 ),
             }
         }
-        SdkError::DispatchFailure(d) => format!("cannot reach the AWS Price List API: {d:?}"),
-        SdkError::TimeoutError(_) => "the AWS Price List API did not answer in time".into(),
-        SdkError::ResponseError(r) => {
-            format!("the AWS Price List API sent an answer spotplan cannot read: {r:?}")
+        SdkError::DispatchFailure(_) => {
+            super::errors::dispatch_in_words("the AWS Price List API (GetProducts)", &e)
         }
+        SdkError::TimeoutError(_) => format!(
+            "the AWS Price List API did not answer within {} s (--aws-timeout); check the network",
+            super::config::operation_timeout_s()
+        ),
+        SdkError::ResponseError(_) => format!(
+            "the AWS Price List API sent an answer spotplan cannot read: {}",
+            super::errors::words(&e)
+        ),
         other => format!("calling the AWS Price List API failed: {other}"),
     };
     FetchError::Message(msg)

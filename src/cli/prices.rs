@@ -182,7 +182,8 @@ fn live_fetch(region: &str) -> Result<ResolvedPrices, String> {
         "us-east-1",
         Some(region),
         SpotInput::Url(crate::aws::spotfeed::SPOT_FEED_URL.into()),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let mut cache = read_cache()?.unwrap_or_default();
     cache.merge(fetched);
     let p = write_cache(&cache)?;
@@ -221,6 +222,26 @@ pub(crate) enum SpotInput {
     Skip,
 }
 
+/// Why a fetch failed: the input (a spot price file, bad input: exit 1) or AWS and the network
+/// (an environment failure: exit 2, as the exit-code table says).
+#[cfg(feature = "aws")]
+#[derive(Debug)]
+pub(crate) enum FetchFailed {
+    /// A file given could not be read or parsed.
+    Input(String),
+    /// The Price List API or the Spot feed failed.
+    Remote(String),
+}
+
+#[cfg(feature = "aws")]
+impl std::fmt::Display for FetchFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchFailed::Input(m) | FetchFailed::Remote(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Fetches on-demand rates (and spot rates) into cache entries.
 #[cfg(feature = "aws")]
 pub(crate) fn fetch_regions(
@@ -228,38 +249,41 @@ pub(crate) fn fetch_regions(
     pricing_region: &str,
     region: Option<&str>,
     spot: SpotInput,
-) -> Result<std::collections::BTreeMap<String, crate::pricing::cache::CachedRegion>, String> {
+) -> Result<std::collections::BTreeMap<String, crate::pricing::cache::CachedRegion>, FetchFailed> {
     use crate::aws::pricing::on_demand;
     use crate::pricing::pricelist::parse_spot_feed;
-    let (spot_text, spot_from) = match &spot {
-        SpotInput::File(p) => (
-            Some(
-                std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?,
+    let (spot_text, spot_from) =
+        match &spot {
+            SpotInput::File(p) => (
+                Some(std::fs::read_to_string(p).map_err(|e| {
+                    FetchFailed::Input(format!("cannot read `{}`: {e}", p.display()))
+                })?),
+                format!("Fargate Spot prices from {}", p.display()),
             ),
-            format!("Fargate Spot prices from {}", p.display()),
-        ),
-        SpotInput::Url(u) => (
-            Some(crate::aws::spotfeed::fetch(u).map_err(|e| e.0)?),
-            format!("Fargate Spot feed {u}"),
-        ),
-        SpotInput::Skip => (None, "no spot prices".into()),
-    };
+            SpotInput::Url(u) => (
+                Some(crate::aws::spotfeed::fetch(u).map_err(|e| FetchFailed::Remote(e.0))?),
+                format!("Fargate Spot feed {u}"),
+            ),
+            SpotInput::Skip => (None, "no spot prices".into()),
+        };
     let spot = spot_text
         .as_deref()
         .map(parse_spot_feed)
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match &spot {
+            SpotInput::File(p) => FetchFailed::Input(format!("`{}`: {e}", p.display())),
+            _ => FetchFailed::Remote(format!("the Fargate Spot feed: {e}")),
+        })?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(|e| FetchFailed::Remote(format!("cannot start the async runtime: {e}")))?;
     let rates = rt.block_on(async {
         let conf = crate::aws::config::sdk_config(aws, pricing_region).await;
         let client = aws_sdk_pricing::Client::new(&conf);
         on_demand(&client, region).await
     });
-    let mut rates = rates.map_err(|e| e.to_string())?;
+    let mut rates = rates.map_err(|e| FetchFailed::Remote(e.to_string()))?;
     let version = spot.as_ref().map(|s| s.1.clone()).unwrap_or_default();
     if let Some((spot_rates, _)) = &spot {
         crate::pricing::compare::merge_spot(&mut rates, spot_rates);
@@ -312,8 +336,12 @@ fn run_fetch(a: FetchArgs) -> anyhow::Result<Outcome> {
             (None, true) => SpotInput::Skip,
             (None, false) => SpotInput::Url(a.spot_url.clone()),
         };
-        let fetched = fetch_regions(&a.aws, &a.pricing_region, a.region.as_deref(), spot)
-            .map_err(UserError)?;
+        let fetched = fetch_regions(&a.aws, &a.pricing_region, a.region.as_deref(), spot).map_err(
+            |e| match e {
+                FetchFailed::Input(m) => anyhow::Error::from(UserError(m)),
+                FetchFailed::Remote(m) => anyhow::anyhow!(m),
+            },
+        )?;
         let mut cache = read_cache().map_err(UserError)?.unwrap_or_default();
         let regions: Vec<String> = fetched.keys().cloned().collect();
         cache.merge(fetched.clone());

@@ -395,3 +395,52 @@ fn errors_are_explained_in_plain_words() {
         "ecs"
     );
 }
+
+/// An endpoint that reads the request and closes the connection without an answer: a read
+/// says the connection broke (not "never reached AWS", which it may have), and a write says it
+/// may or may not have been applied ([`ApiError::Unknown`], for `apply` to decide).
+#[test]
+fn a_connection_dropped_after_the_request_is_an_unknown_outcome_for_a_write() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            let mut buf = [0u8; 65536];
+            let _ = c.read(&mut buf);
+            drop(c);
+        }
+    });
+    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(&url)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDSPOTPLANTEST",
+            "stub-secret",
+            None,
+            None,
+            "test",
+        )))
+        .http_client(spotplan::aws::config::https_client())
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    let mut api = SdkEcs::from_config(conf).unwrap();
+    let call = Call::CreateCluster {
+        cluster: "data-platform".into(),
+        capacity_providers: vec!["FARGATE".into()],
+        default_strategy: Vec::new(),
+    };
+    let e = api.execute(&call, "token").unwrap_err();
+    assert!(
+        matches!(&e, spotplan::deploy::api::ApiError::Unknown(m) if m.contains("may or may not have been applied")),
+        "{e:?}"
+    );
+    let e = api.cluster("data-platform").unwrap_err().to_string();
+    assert!(
+        e.contains("the connection to the endpoint broke before an answer came")
+            && !e.contains("never reached"),
+        "{e}"
+    );
+}

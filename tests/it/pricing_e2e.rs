@@ -279,3 +279,75 @@ fn a_cache_source_without_a_cache_says_what_to_run() {
     );
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+/// `pricing fetch` that cannot reach the Price List API says why in words (never the SDK's
+/// `Debug` dump) and exits 2, an environment failure, as the exit-code table says; without
+/// credentials it names the sources it looked at. A spot price file that cannot be read is bad
+/// input: exit 1.
+#[test]
+fn a_fetch_that_cannot_reach_aws_says_why_and_exits_2() {
+    let cache = std::env::temp_dir().join(format!("spotplan-unreach-{}", std::process::id()));
+    std::fs::create_dir_all(&cache).unwrap();
+    // a port nothing listens on
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let args = [
+        "pricing",
+        "fetch",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &url,
+        "--spot-prices",
+        "fixtures/fargate-spot-prices.json",
+    ];
+    let o = spotplan(&args, &cache);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("refused the connection"), "{err}");
+    assert!(
+        !err.contains("DispatchFailure {") && !err.contains("ConnectorError {"),
+        "{err}"
+    );
+    // no credentials anywhere: the sources looked at are named
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .args(args)
+        .current_dir(root())
+        .env("SPOTPLAN_CACHE_DIR", &cache)
+        .env("AWS_CONFIG_FILE", "/nonexistent/spotplan-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/spotplan-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no AWS credentials were found. Looked at, in order: the environment"),
+        "{err}"
+    );
+    // a spot price file that is not there: bad input
+    let mut bad = args.to_vec();
+    bad[7] = "fixtures/no-such-spot-prices.json";
+    let o = spotplan(&bad, &cache);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
