@@ -409,6 +409,9 @@ fn execute(mut c: Computed, saved: bool) -> anyhow::Result<Outcome> {
         &mut |k| std::thread::sleep(std::time::Duration::from_millis(500 * (1 << k.min(5)))),
     );
     eprintln!("{report}");
+    if report.ok() && c.prefect.is_some() {
+        eprintln!("{}", crate::deploy::emit::BILLING_NOTE);
+    }
     if saved && !report.ok() {
         eprintln!(
             "this saved plan is used: run `spotplan plan --out` again, review it, and apply that"

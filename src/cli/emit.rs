@@ -103,9 +103,18 @@ fn wanted(path: &str, f: EmitFormat) -> bool {
                 || path.starts_with("worker/")
                 || path.starts_with("iam/")
                 || path.starts_with("prefect/")
+                || path.starts_with("billing/")
         }
-        EmitFormat::Cloudformation => path == "cloudformation.json" || path.starts_with("prefect/"),
-        EmitFormat::Terraform => path.starts_with("terraform/") || path.starts_with("prefect/"),
+        EmitFormat::Cloudformation => {
+            path == "cloudformation.json"
+                || path.starts_with("prefect/")
+                || path.starts_with("billing/")
+        }
+        EmitFormat::Terraform => {
+            path.starts_with("terraform/")
+                || path.starts_with("prefect/")
+                || path.starts_with("billing/")
+        }
     }
 }
 
@@ -405,5 +414,8 @@ pub(crate) fn run(a: EmitArgs) -> anyhow::Result<Outcome> {
         retry_spec(&choice.retry),
         choice.origin
     );
+    if files.iter().any(|(p, _)| p == "billing/compare.sh") {
+        eprintln!("{}", crate::deploy::emit::BILLING_NOTE);
+    }
     Ok(Outcome::Done)
 }

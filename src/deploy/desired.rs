@@ -519,7 +519,7 @@ pub(crate) fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &C
         "labels",
         json!({"type": "object", "additionalProperties": {"type": "string"}}),
         "Labels",
-        None,
+        Some(json!({super::workpool::VERSION_LABEL: env!("CARGO_PKG_VERSION")})),
     );
     var("stream_output", nullable("boolean"), "Stream Output", None);
     var(

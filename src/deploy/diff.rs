@@ -102,12 +102,23 @@ pub fn clip(v: &str) -> String {
 /// that it changes. `old` is `None` where the object is inherited (a deployment without its own
 /// env takes the pool's).
 pub fn env_changes(old: Option<&Value>, new: &Value) -> Vec<Change> {
+    map_changes(
+        "env",
+        crate::scenario::retry::SIGTERM_BEHAVIOR_ENV,
+        old,
+        new,
+    )
+}
+
+/// The changes of a string map (`env`, `labels`) named `what`, key by key, with the value of
+/// spotplan's own key `own` only.
+pub fn map_changes(what: &str, own: &str, old: Option<&Value>, new: &Value) -> Vec<Change> {
     let none = Map::new();
     let n = new.as_object().unwrap_or(&none);
     let o = match old {
         None if n.is_empty() => {
             return vec![Change {
-                field: "env".into(),
+                field: what.into(),
                 old: "pool default".into(),
                 new: "its own, empty (the pool's is not inherited)".into(),
             }];
@@ -128,13 +139,11 @@ pub fn env_changes(old: Option<&Value>, new: &Value) -> Vec<Change> {
         .map(|k| {
             let shown = |v: Option<&Value>| match v {
                 None => unset.to_string(),
-                Some(v) if k == crate::scenario::retry::SIGTERM_BEHAVIOR_ENV => {
-                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                }
+                Some(v) if k == own => v.as_str().map_or_else(|| v.to_string(), str::to_string),
                 Some(_) => "(the team's value, not shown)".into(),
             };
             Change {
-                field: format!("env {k}"),
+                field: format!("{what} {k}"),
                 old: shown(o.get(k)),
                 new: shown(n.get(k)),
             }

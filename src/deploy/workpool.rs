@@ -70,7 +70,8 @@ pub struct PoolPlan {
 /// a task definition named in the pool replaces the priced sizes (prefect-aws then ignores the
 /// `cpu` and `memory` variables). Every other variable's default a team changed, and every
 /// variable a team added, is kept.
-pub const OWNED: [&str; 16] = [
+pub const OWNED: [&str; 17] = [
+    "labels",
     "capacity_provider_strategy",
     "launch_type",
     "cluster",
@@ -88,6 +89,13 @@ pub const OWNED: [&str; 16] = [
     "configure_cloudwatch_logs",
     "task_definition_arn",
 ];
+
+/// The label spotplan puts on every flow run's task through the pool's `labels` default
+/// (Prefect's worker adds the pool's labels to the ones it derives, `prefect/workers/base.py`
+/// `prepare_for_flow_run`; prefect-aws sends them as the RunTask tags): the spotplan version
+/// that deployed it, for a cost-allocation tag. The deployment is already a tag of every task:
+/// `prefect.io/deployment-name`, from the same labels.
+pub const VERSION_LABEL: &str = "spotplan:version";
 
 /// The default of template variable `var`.
 fn default_of(t: &Value, var: &str) -> Value {
@@ -163,26 +171,35 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
             refused: None,
         };
     };
-    // the team's own env keys in the pool's defaults are kept (they change nothing simulated);
-    // spotplan's SIGTERM key is set or removed
+    // the team's own env keys and labels in the pool's defaults are kept (they change nothing
+    // simulated); spotplan's keys (the SIGTERM behaviour, its version label) are set or removed
     let mut kept = Vec::new();
     let mut want_t = want.base_job_template.clone();
-    if let (Value::Object(theirs), Some(prop)) = (
-        default_of(&seen.base_job_template, "env"),
-        want_t["variables"]["properties"].get_mut("env"),
-    ) {
-        let mut env = match prop.get("default") {
+    for (var, own) in [
+        ("env", crate::scenario::retry::SIGTERM_BEHAVIOR_ENV),
+        ("labels", VERSION_LABEL),
+    ] {
+        let (Value::Object(theirs), Some(prop)) = (
+            default_of(&seen.base_job_template, var),
+            want_t["variables"]["properties"].get_mut(var),
+        ) else {
+            continue;
+        };
+        let mut map = match prop.get("default") {
             Some(Value::Object(m)) => m.clone(),
             _ => serde_json::Map::new(),
         };
         for (k, v) in theirs {
-            if k != crate::scenario::retry::SIGTERM_BEHAVIOR_ENV && !env.contains_key(&k) {
-                kept.push(format!("env {k} (not spotplan's: kept)"));
-                env.insert(k, v);
+            if k != own && !map.contains_key(&k) {
+                kept.push(format!(
+                    "{} {k} (not spotplan's: kept)",
+                    if var == "env" { "env" } else { "label" }
+                ));
+                map.insert(k, v);
             }
         }
-        if !env.is_empty() || prop.get("default").is_some() {
-            prop["default"] = Value::Object(env);
+        if !map.is_empty() || prop.get("default").is_some() {
+            prop["default"] = Value::Object(map);
         }
     }
     // the team's own variables, and its defaults of variables spotplan does not derive, are
@@ -270,6 +287,13 @@ pub fn plan_pool(want: &PoolState, seen: Option<&PoolState>) -> PoolPlan {
         let (a, b) = (default_of(s, v), default_of(w, v));
         if a != b && v == "env" {
             changes.extend(super::diff::env_changes(Some(&a), &b));
+        } else if a != b && v == "labels" {
+            changes.extend(super::diff::map_changes(
+                "label",
+                VERSION_LABEL,
+                Some(&a),
+                &b,
+            ));
         } else if a != b {
             changes.push(Change {
                 field: v.replace('_', " "),

@@ -201,6 +201,19 @@ print(boto3.client("ecs").register_task_definition(family="flow-{pool}", network
         run_tasks()[0]["capacityProviderStrategy"][0]["capacityProvider"],
         "FARGATE_SPOT"
     );
+    // the cost-allocation tags: the deployment and the pool (Prefect's), spotplan's version
+    let tags = &run_tasks()[0]["tags"];
+    for (key, value) in [
+        ("prefect.io/deployment-name", "prod"),
+        ("prefect.io/work-pool-name", pool.as_str()),
+        ("spotplan:version", env!("CARGO_PKG_VERSION")),
+    ] {
+        assert!(
+            tags.as_array()
+                .is_some_and(|t| t.iter().any(|x| x["key"] == key && x["value"] == value)),
+            "{key}={value} not in {tags}"
+        );
+    }
     // a Spot interruption: the observer marks the run Crashed
     stop_event(&url, region, &pool, &run, "SpotInterruption", 143);
     wait("the observer marks the run Crashed", 60, &|| {

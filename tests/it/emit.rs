@@ -36,7 +36,7 @@ fn every_artefact_matches_its_golden_file() {
     let golden = root().join("tests/golden/emit");
     let bless = std::env::var_os("SPOTPLAN_BLESS").is_some();
     let got = files(&out);
-    assert_eq!(got.len(), 19, "{got:?}");
+    assert_eq!(got.len(), 21, "{got:?}");
     for f in &got {
         let body = std::fs::read_to_string(out.join(f)).unwrap();
         let g = golden.join(f);

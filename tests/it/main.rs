@@ -1,6 +1,7 @@
 //! spotplan's integration tests: one binary, one module per concern.
 
 mod architecture;
+mod bill_after;
 mod billing;
 mod browser;
 mod calibrate;

@@ -1,6 +1,6 @@
 //! The artefacts `emit` writes: AWS CLI inputs and a script for the cluster, the worker's task
 //! definition and service, IAM policies, the Prefect work pool's base job template, and the
-//! same as CloudFormation and Terraform. Pure: scenario + inputs in, (path, text) out.
+//! same as CloudFormation and Terraform, and the Cost Explorer query of the billed month. Pure: scenario + inputs in, (path, text) out.
 
 use serde_json::{Value, json};
 
@@ -11,6 +11,7 @@ use super::desired::{
 use super::inputs::DeployInputs;
 use crate::scenario::{Scenario, WorkerKind};
 
+mod billing;
 mod cli;
 mod cloudformation;
 mod iam;
@@ -18,6 +19,7 @@ mod prefect;
 mod terraform;
 
 use super::desired::base_job_template;
+pub use billing::BILLING_NOTE;
 use cli::{cluster_script, worker_script};
 use cloudformation::cloudformation;
 use iam::{execution_policy, task_policy, trust};
@@ -105,6 +107,7 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
                 out.push((format!("prefect/{file}"), pretty(body)));
             }
             out.push(("prefect/work-pool.sh".into(), work_pool_script(s, d, c)));
+            out.extend(billing::files(&d.work_pool));
         }
     }
     out

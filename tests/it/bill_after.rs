@@ -1,0 +1,82 @@
+//! The bill afterwards: the emitted `billing/compare.sh` runs with the real AWS CLI (whose
+//! botocore model checks every parameter) against moto's Cost Explorer; the cost-allocation
+//! tags reach the flow runs' RunTask requests (checked in `crash_chain`, on a real worker).
+
+use std::process::Command;
+
+use crate::moto::{case, moto, server, text};
+
+#[test]
+fn the_emitted_cost_explorer_query_runs_with_the_aws_cli() {
+    let (Some(url), Some(aws)) = (moto(), server("SPOTPLAN_AWS_CLI")) else {
+        return;
+    };
+    let c = case("bill");
+    let dir = std::env::temp_dir().join(format!("{}-emit", c.cluster));
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .arg("emit")
+        .arg(&c.scenario)
+        .arg("--out")
+        .arg(&dir)
+        .args(&c.extra)
+        .args(["--format", "cli"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("activate the cost-allocation tags"),
+        "{}",
+        text(&o)
+    );
+    let filter: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("billing/cost-explorer-filter.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        filter["And"][1]["Tags"]["Values"][0],
+        c.cluster.as_str(),
+        "the pool's tasks"
+    );
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("aws"),
+        format!("#!/bin/sh\nexec '{aws}' --endpoint-url '{url}' \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("aws"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new("bash")
+        .arg(dir.join("billing/compare.sh"))
+        .args(["2027-01-01", "2027-02-01"])
+        .env("PATH", &path)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let answer: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(answer.get("ResultsByTime").is_some(), "{answer}");
+    // without the month it says how to call it
+    let o = Command::new("bash")
+        .arg(dir.join("billing/compare.sh"))
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("first day of the month"),
+        "{}",
+        text(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
