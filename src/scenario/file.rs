@@ -402,6 +402,11 @@ pub struct TasksFile {
     pub retries: Option<u32>,
     /// `retry_delay` of each task (default `"0s"`).
     pub retry_delay: Option<String>,
+    /// Whether finished tasks' results are persisted where a restarted run can read them (an
+    /// `S3Result` or another result backend): then a Lazarus restart skips the tasks that
+    /// finished. `false`: a `LocalResult` in the container, lost with it, so a restart runs
+    /// every task again. Default `true`, said in results.
+    pub persisted_results: Option<bool>,
 }
 
 /// `[network]`: how flow-run tasks and the worker reach ECR, logs and the Prefect API.

@@ -650,6 +650,11 @@ pub struct FlowTasks {
     pub retry_delay: SimTime,
     /// Whether the scenario says so (else one task without retries is assumed).
     pub stated: bool,
+    /// Finished tasks' results survive a restart (`tasks.persisted_results`): a Lazarus
+    /// restart then starts at the task that was running. Otherwise it runs every task again.
+    pub persisted_results: bool,
+    /// Whether the scenario says `persisted_results`.
+    pub persisted_stated: bool,
 }
 
 impl FlowTasks {
@@ -660,6 +665,8 @@ impl FlowTasks {
             retries: 0,
             retry_delay: SimTime::ZERO,
             stated: false,
+            persisted_results: true,
+            persisted_stated: false,
         }
     }
 

@@ -362,6 +362,8 @@ mod tests {
             retries: 0,
             retry_delay: SimTime::ZERO,
             stated: true,
+            persisted_results: true,
+            persisted_stated: false,
         };
         let p = crate::scenario::retry::parse_spec("prefect1-lazarus").unwrap();
         let at = AttemptTimes {

@@ -479,6 +479,26 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
             ));
         }
     }
+    // Prefect 1's task-level resumption rests on persisted results
+    let lazarus = |pick: &dyn Fn(&crate::scenario::FlowTasks) -> bool| -> String {
+        (0..s.flows.len())
+            .filter(|&f| s.retry_of(f).prefect1() && pick(&s.flows[f].tasks))
+            .map(|f| format!("`{}`", s.flows[f].name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let assumed = lazarus(&|t| t.ends.len() > 1 && !t.persisted_stated);
+    if !assumed.is_empty() {
+        out.push(format!(
+            "Prefect 1: a restarted run skips the tasks that finished, whose results are persisted (an S3Result) for {assumed}: set tasks.persisted_results = false where they are LocalResults (lost with the container; a restart runs every task again)"
+        ));
+    }
+    let lost = lazarus(&|t| !t.persisted_results);
+    if !lost.is_empty() {
+        out.push(format!(
+            "Prefect 1: {lost} keep no task results across a restart (persisted_results = false): a restart runs every task again"
+        ));
+    }
     for p in s.policies() {
         for a in crate::sim::retry::assumptions(p) {
             if !out.contains(&a) {

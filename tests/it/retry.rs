@@ -698,3 +698,55 @@ fn uniform_progress_beats_the_greedy_safety_net_on_cost_at_zero_deadline_misses(
     assert!(returns(&up) > 0);
     assert_eq!(returns(&greedy), 0);
 }
+
+/// Prefect 1's task-level resumption needs results a restarted run can read (an S3Result):
+/// with `persisted_results = false` (LocalResults, lost with the container) the run killed in
+/// task 2 keeps nothing and the new attempt does all 60 minutes again. Whichever it is, the
+/// results say so.
+#[test]
+fn prefect1_without_persisted_results_reruns_every_task_after_a_restart() {
+    let (o, events) = preempted_once(
+        AT_20M,
+        "policy = \"prefect1-lazarus\"",
+        "tasks = { count = 4, retries = 1, persisted_results = false }",
+    );
+    use EventKind::*;
+    let int = first(&events, Interrupted);
+    assert_eq!(int.detail, Detail::Interrupted { saved_ms: 0 });
+    let done = first(&events, Completed);
+    let placed_again = events.iter().filter(|e| e.kind == Placed).nth(1).unwrap();
+    assert_eq!(done.t_ms, placed_again.t_ms + 25_000 + 60 * 60_000);
+    assert_eq!(o.completed, 1);
+    // the assumption, in the header: said when not stated, and what `false` means
+    let with = |extra: &str| {
+        let src = std::fs::read_to_string(root().join("scenarios/article-prefect1-lazarus.toml"))
+            .unwrap()
+            .replace("tasks = { count = 4 }", extra);
+        let dir = std::env::temp_dir().join(format!("spotplan-persisted-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join(format!("s{}.toml", extra.len()));
+        std::fs::write(&f, src).unwrap();
+        let o = spotplan(&[
+            "simulate",
+            f.to_str().unwrap(),
+            "-n",
+            "2",
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["meta"]["assumptions"].to_string()
+    };
+    let unstated = with("tasks = { count = 4 }");
+    assert!(
+        unstated.contains("a restarted run skips the tasks that finished, whose results are persisted (an S3Result) for `hourly-flow`"),
+        "{unstated}"
+    );
+    let lost = with("tasks = { count = 4, persisted_results = false }");
+    assert!(
+        lost.contains("`hourly-flow` keep no task results across a restart")
+            && !lost.contains("whose results are persisted"),
+        "{lost}"
+    );
+}

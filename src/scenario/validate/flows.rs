@@ -474,6 +474,8 @@ pub(super) fn flow_tasks(cx: &mut Ctx, t: &TasksFile, p: &FieldPath) -> Option<F
         retries,
         retry_delay,
         stated: true,
+        persisted_results: t.persisted_results.unwrap_or(true),
+        persisted_stated: t.persisted_results.is_some(),
     })
 }
 

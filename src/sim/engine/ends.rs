@@ -134,8 +134,12 @@ impl<'a, O: Observer> Engine<'a, O> {
         if let Some(p1) =
             retry::prefect1_at_sigterm(self.policy(&r), &fl.tasks, r.saved, done, r.work, times)
         {
-            // finished Prefect 1 tasks keep their results: task boundaries are checkpoints
-            gained = SimTime(gained.0.max(p1.kept.0));
+            // finished Prefect 1 tasks keep their results when they are persisted (an
+            // S3Result): task boundaries are checkpoints. A LocalResult dies with the
+            // container, and a restart runs every task again.
+            if fl.tasks.persisted_results {
+                gained = SimTime(gained.0.max(p1.kept.0));
+            }
             if p1.task != r.cur_task {
                 r.cur_task = p1.task;
                 r.task_retries = 0;
