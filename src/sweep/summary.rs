@@ -102,8 +102,9 @@ pub struct Meta {
     pub strategy_source: &'static str,
     /// Worker kind.
     pub worker: &'static str,
-    /// Retry policy.
-    pub retry_policy: &'static str,
+    /// Retry policy, as its spec (`prefect3-reschedule[fallback=automation]`): the fallback
+    /// and every parameter that is not the default.
+    pub retry_policy: String,
     /// Prices.
     pub price_source: PriceSource,
     /// The scenario's objectives (what `recommend` must satisfy).
@@ -567,7 +568,7 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         strategy: s.launch.strategy.to_string(),
         strategy_source: launch_source_name(s.launch.source),
         worker: s.worker.kind.name(),
-        retry_policy: s.retry.name(),
+        retry_policy: crate::scenario::spec::retry_spec(&s.retry),
         price_source: s.prices.source.clone(),
         objectives: s.objectives.clone(),
         deployment_objectives: s

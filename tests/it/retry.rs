@@ -750,3 +750,42 @@ fn prefect1_without_persisted_results_reruns_every_task_after_a_restart() {
         "{lost}"
     );
 }
+
+/// The result's header and JSON meta give the retry policy as its spec, the fallback
+/// automation included (before, `fallback = "automation"` was dropped: "retry
+/// prefect3-reschedule").
+#[test]
+fn the_header_shows_the_fallback_with_the_retry_policy() {
+    let src = std::fs::read_to_string(root().join("scenarios/article-prefect3-reschedule.toml"))
+        .unwrap()
+        .replacen(
+            "policy = \"prefect3-reschedule\"",
+            "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
+            1,
+        );
+    let dir = std::env::temp_dir().join(format!("spotplan-fallback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("s.toml");
+    std::fs::write(&f, src).unwrap();
+    let text = spotplan(&["simulate", f.to_str().unwrap(), "-n", "2"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(
+        stdout(&text).contains("· retry prefect3-reschedule[fallback=automation]\n"),
+        "{}",
+        stdout(&text)
+    );
+    let json = spotplan(&[
+        "simulate",
+        f.to_str().unwrap(),
+        "-n",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["meta"]["retry_policy"],
+        "prefect3-reschedule[fallback=automation]"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
