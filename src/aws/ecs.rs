@@ -28,6 +28,8 @@ pub struct SdkEcs {
     events: aws_sdk_eventbridge::Client,
     /// The configuration the clients were built from (for STS).
     conf: aws_config::SdkConfig,
+    /// The signed Query API client (EC2, CloudFormation), made at its first use.
+    query: Option<super::query::Query>,
 }
 
 impl SdkEcs {
@@ -50,7 +52,16 @@ impl SdkEcs {
             sqs: aws_sdk_sqs::Client::new(&conf),
             events: aws_sdk_eventbridge::Client::new(&conf),
             conf,
+            query: None,
         }
+    }
+
+    /// The Query API client, made once (it resolves the credentials).
+    fn query(&mut self) -> Result<&super::query::Query, ApiError> {
+        if self.query.is_none() {
+            self.query = Some(super::query::Query::new(&self.conf, &self.rt)?);
+        }
+        Ok(self.query.as_ref().expect("just made"))
     }
 
     /// The account the credentials belong to (STS GetCallerIdentity), to compare with
@@ -377,8 +388,7 @@ impl EcsApi for SdkEcs {
         &mut self,
         want: &crate::deploy::network::NetworkWant,
     ) -> Result<Option<crate::deploy::network::NetworkSeen>, ApiError> {
-        let q = super::query::Query::new(&self.conf, &self.rt)?;
-        super::ec2::observe(&q, want).map(Some)
+        super::ec2::observe(self.query()?, want).map(Some)
     }
 
     fn feeding_stack(
@@ -386,8 +396,7 @@ impl EcsApi for SdkEcs {
         cluster_arn: &str,
         name: &str,
     ) -> Result<Option<crate::deploy::events::StackFeed>, ApiError> {
-        let q = super::query::Query::new(&self.conf, &self.rt)?;
-        super::cloudformation::feeding_stack(&q, cluster_arn, name)
+        super::cloudformation::feeding_stack(self.query()?, cluster_arn, name)
     }
 
     fn observe_events(

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::moto::{case, moto, server, text};
+use crate::moto::{aws_cli_path, case, emit_cli, moto, server, text};
 
 #[test]
 fn the_emitted_cost_explorer_query_runs_with_the_aws_cli() {
@@ -13,16 +13,7 @@ fn the_emitted_cost_explorer_query_runs_with_the_aws_cli() {
     };
     let c = case("bill");
     let dir = std::env::temp_dir().join(format!("{}-emit", c.cluster));
-    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
-        .arg("emit")
-        .arg(&c.scenario)
-        .arg("--out")
-        .arg(&dir)
-        .args(&c.extra)
-        .args(["--format", "cli"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let o = emit_cli(&c, &dir);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("activate the cost-allocation tags"),
         "{}",
@@ -37,23 +28,7 @@ fn the_emitted_cost_explorer_query_runs_with_the_aws_cli() {
         c.cluster.as_str(),
         "the pool's tasks"
     );
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::write(
-        bin.join("aws"),
-        format!("#!/bin/sh\nexec '{aws}' --endpoint-url '{url}' \"$@\"\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        bin.join("aws"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = aws_cli_path(&dir, &aws, &url);
     let o = Command::new("bash")
         .arg(dir.join("billing/compare.sh"))
         .args(["2027-01-01", "2027-02-01"])

@@ -13,12 +13,12 @@
 //! (valid on Fargate), so the deployment names a task definition with container-level memory
 //! (`task_definition_arn`), registered here.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::coexist::python;
 use crate::common::own_strategy_and_automation;
-use crate::moto::{KEY, case, http, moto, network, server, spotplan, text};
+use crate::moto::{case, http, moto, network, server, spotplan, start_worker, text};
 
 /// Puts a STOPPED "ECS Task State Change" event for flow run `run`'s task through EventBridge:
 /// the task is found by the tag prefect-aws puts on it. Returns the task's ARN.
@@ -117,30 +117,8 @@ print(boto3.client("ecs").register_task_definition(family="flow-{pool}", network
         .parent()
         .unwrap()
         .to_path_buf();
-    let home = std::env::temp_dir().join(format!("spotplan-chain-{pool}"));
-    let worker = Command::new(bin.join("prefect"))
-        .args(["worker", "start", "--pool", &pool, "--type", "ecs"])
-        .env("PREFECT_API_URL", &prefect)
-        .env("PREFECT_API_KEY", KEY)
-        .env("PREFECT_HOME", &home)
-        .env("PREFECT_WORKER_QUERY_SECONDS", "2")
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .env("AWS_DEFAULT_REGION", region)
-        .env("AWS_REGION", region)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env(
-            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
-            format!("{pool}-ecs-events"),
-        )
-        .env(
-            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION",
-            region,
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let home = std::env::temp_dir().join(format!("spotplan-worker-{pool}"));
+    let worker = start_worker(&bin, &prefect, &pool, &proxy.url, region, false);
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {

@@ -411,21 +411,7 @@ fn a_connection_dropped_after_the_request_is_an_unknown_outcome_for_a_write() {
             drop(c);
         }
     });
-    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-    let conf = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .endpoint_url(&url)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDSPOTPLANTEST",
-            "stub-secret",
-            None,
-            None,
-            "test",
-        )))
-        .http_client(spotplan::aws::config::https_client())
-        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build();
+    let conf = crate::stub::sdk_config_at(&url, "eu-west-1");
     let mut api = SdkEcs::from_config(conf).unwrap();
     let call = Call::CreateCluster {
         cluster: "data-platform".into(),

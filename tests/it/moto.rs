@@ -1184,35 +1184,8 @@ fn the_emitted_feed_script_makes_what_apply_wants() {
     let c = case("feed");
     let (subnet, sg) = network(&url, region);
     let dir = std::env::temp_dir().join(format!("spotplan-feed-{}", c.cluster));
-    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
-        .arg("emit")
-        .arg(&c.scenario)
-        .arg("--out")
-        .arg(&dir)
-        .args(&c.extra)
-        .args(["--format", "cli"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    // the AWS CLI v1 does not read AWS_ENDPOINT_URL: a wrapper on the PATH points it at moto
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let wrapper = bin.join("aws");
-    std::fs::write(
-        &wrapper,
-        format!("#!/bin/sh\nexec '{aws}' --endpoint-url '{url}' \"$@\"\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    emit_cli(&c, &dir);
+    let path = aws_cli_path(&dir, &aws, &url);
     for _ in 0..2 {
         let o = Command::new("bash")
             .arg(dir.join("events/apply.sh"))
@@ -1297,38 +1270,7 @@ fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
         .unwrap()
         .to_path_buf();
     let home = std::env::temp_dir().join(format!("spotplan-worker-{pool}"));
-    let mut worker = Command::new(bin.join("prefect"))
-        .args([
-            "worker",
-            "start",
-            "--pool",
-            &pool,
-            "--type",
-            "ecs",
-            "--run-once",
-        ])
-        .env("PREFECT_API_URL", &prefect)
-        .env("PREFECT_API_KEY", KEY)
-        .env("PREFECT_HOME", &home)
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .env("AWS_DEFAULT_REGION", region)
-        .env("AWS_REGION", region)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        // the worker's environment as the emitted task definition sets it: the observer
-        // reads the queue `apply` created
-        .env(
-            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
-            format!("{pool}-ecs-events"),
-        )
-        .env(
-            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION",
-            region,
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut worker = start_worker(&bin, &prefect, &pool, &proxy.url, region, true);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let run_task = loop {
         if let Some(r) = proxy
@@ -1395,6 +1337,86 @@ fn a_real_prefect_aws_worker_runs_a_flow_run_on_the_strategy() {
     );
     let _ = run;
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// `spotplan emit --format cli` of case `c` into `dir`: its output.
+pub(crate) fn emit_cli(c: &Case, dir: &std::path::Path) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_spotplan"))
+        .arg("emit")
+        .arg(&c.scenario)
+        .arg("--out")
+        .arg(dir)
+        .args(&c.extra)
+        .args(["--format", "cli"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    o
+}
+
+/// A PATH whose `aws` is the AWS CLI at `aws` pointed at moto's `url` (the AWS CLI v1 does not
+/// read AWS_ENDPOINT_URL), the wrapper kept in `dir/bin`.
+pub(crate) fn aws_cli_path(dir: &std::path::Path, aws: &str, url: &str) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("aws");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec '{aws}' --endpoint-url '{url}' \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A real prefect-aws ECS worker on work pool `pool` (`--run-once` when `once`), its AWS calls
+/// to `aws_url` (a recording proxy in front of moto) in `region`, with the environment the
+/// emitted task definition sets: the observer reads the queue `apply` created. `bin` is the
+/// directory of prefect-aws's Python.
+pub(crate) fn start_worker(
+    bin: &std::path::Path,
+    prefect: &str,
+    pool: &str,
+    aws_url: &str,
+    region: &str,
+    once: bool,
+) -> std::process::Child {
+    let home = std::env::temp_dir().join(format!("spotplan-worker-{pool}"));
+    let mut args = vec!["worker", "start", "--pool", pool, "--type", "ecs"];
+    if once {
+        args.push("--run-once");
+    }
+    Command::new(bin.join("prefect"))
+        .args(args)
+        .env("PREFECT_API_URL", prefect)
+        .env("PREFECT_API_KEY", KEY)
+        .env("PREFECT_HOME", &home)
+        .env("PREFECT_WORKER_QUERY_SECONDS", "2")
+        .env("AWS_ENDPOINT_URL", aws_url)
+        .env("AWS_DEFAULT_REGION", region)
+        .env("AWS_REGION", region)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env(
+            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_NAME",
+            format!("{pool}-ecs-events"),
+        )
+        .env(
+            "PREFECT_INTEGRATIONS_AWS_ECS_OBSERVER_SQS_QUEUE_REGION",
+            region,
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 impl Case {

@@ -722,21 +722,7 @@ fn prefect1_without_persisted_results_reruns_every_task_after_a_restart() {
         let src = std::fs::read_to_string(root().join("scenarios/article-prefect1-lazarus.toml"))
             .unwrap()
             .replace("tasks = { count = 4 }", extra);
-        let dir = std::env::temp_dir().join(format!("spotplan-persisted-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join(format!("s{}.toml", extra.len()));
-        std::fs::write(&f, src).unwrap();
-        let o = spotplan(&[
-            "simulate",
-            f.to_str().unwrap(),
-            "-n",
-            "2",
-            "--format",
-            "json",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v["meta"]["assumptions"].to_string()
+        simulated(&src, "json")["meta"]["assumptions"].to_string()
     };
     let unstated = with("tasks = { count = 4 }");
     assert!(
@@ -763,29 +749,40 @@ fn the_header_shows_the_fallback_with_the_retry_policy() {
             "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
             1,
         );
-    let dir = std::env::temp_dir().join(format!("spotplan-fallback-{}", std::process::id()));
+    let text = simulated(&src, "table");
+    assert!(
+        text.as_str()
+            .is_some_and(|t| t.contains("· retry prefect3-reschedule[fallback=automation]\n")),
+        "{text}"
+    );
+    assert_eq!(
+        simulated(&src, "json")["meta"]["retry_policy"],
+        "prefect3-reschedule[fallback=automation]"
+    );
+}
+
+/// `spotplan simulate -n 2 --format FORMAT` of scenario text `src` (written to a temporary
+/// file): the JSON, or the table as a JSON string.
+fn simulated(src: &str, format: &str) -> serde_json::Value {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let k = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("spotplan-simulated-{}-{k}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("s.toml");
     std::fs::write(&f, src).unwrap();
-    let text = spotplan(&["simulate", f.to_str().unwrap(), "-n", "2"]);
-    assert!(text.status.success(), "{}", stderr(&text));
-    assert!(
-        stdout(&text).contains("· retry prefect3-reschedule[fallback=automation]\n"),
-        "{}",
-        stdout(&text)
-    );
-    let json = spotplan(&[
+    let o = spotplan(&[
         "simulate",
         f.to_str().unwrap(),
         "-n",
         "2",
         "--format",
-        "json",
+        format,
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(
-        v["meta"]["retry_policy"],
-        "prefect3-reschedule[fallback=automation]"
-    );
     let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    if format == "json" {
+        serde_json::from_slice(&o.stdout).unwrap()
+    } else {
+        serde_json::Value::String(stdout(&o))
+    }
 }

@@ -240,22 +240,26 @@ impl Stub {
     /// `region`, one attempt (no sleep is configured; tests of SDK retries load theirs with
     /// `aws_config::defaults`, which brings Tokio's).
     pub(crate) fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
-        use aws_sdk_ecs::config::{
-            BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
-        };
-        aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .endpoint_url(&self.url)
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "AKIDSPOTPLANTEST",
-                "stub-secret",
-                None,
-                None,
-                "test",
-            )))
-            .http_client(spotplan::aws::config::https_client())
-            .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
-            .build()
+        sdk_config_at(&self.url, region)
     }
+}
+
+/// An SDK configuration for an endpoint at `url` in `region`, with test credentials and one
+/// attempt per request.
+pub(crate) fn sdk_config_at(url: &str, region: &str) -> aws_config::SdkConfig {
+    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(url)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDSPOTPLANTEST",
+            "stub-secret",
+            None,
+            None,
+            "test",
+        )))
+        .http_client(spotplan::aws::config::https_client())
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build()
 }
