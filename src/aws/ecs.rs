@@ -380,6 +380,7 @@ impl EcsApi for SdkEcs {
                 events: Default::default(),
                 prefect: None,
                 network: None,
+                quotas: None,
             })
         })
     }
@@ -389,6 +390,10 @@ impl EcsApi for SdkEcs {
         want: &crate::deploy::network::NetworkWant,
     ) -> Result<Option<crate::deploy::network::NetworkSeen>, ApiError> {
         super::ec2::observe(self.query()?, want).map(Some)
+    }
+
+    fn observe_quotas(&mut self) -> Result<Option<crate::deploy::quotas::QuotasSeen>, ApiError> {
+        Ok(Some(super::quotas::observe(self.query())))
     }
 
     fn feeding_stack(

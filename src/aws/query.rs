@@ -81,7 +81,7 @@ impl Query {
         })
     }
 
-    /// The endpoint of `service` (`ec2`, `cloudformation`).
+    /// The endpoint of `service` (`ec2`, `cloudformation`, `servicequotas`).
     fn url(&self, service: &str) -> String {
         self.endpoint
             .clone()
@@ -101,27 +101,92 @@ impl Query {
         for (k, v) in params {
             body.push_str(&format!("&{}={}", encode(k), encode(v)));
         }
-        let url = self.url(service);
+        let request = Request {
+            signing_name: service,
+            host: service,
+            iam: service,
+            action,
+            content_type: "application/x-www-form-urlencoded; charset=utf-8",
+            target: None,
+            attempts: super::config::MAX_ATTEMPTS,
+        };
+        self.send(&request, &body, |text| {
+            let doc = roxmltree::Document::parse(text).ok();
+            (
+                doc.as_ref()
+                    .and_then(|d| first(d, "Code"))
+                    .unwrap_or_default(),
+                doc.as_ref().and_then(|d| first(d, "Message")),
+            )
+        })
+    }
+
+    /// One call of an AWS JSON 1.1 API: `target` (`ServiceQuotasV20190624.GetServiceQuota`)
+    /// at `host` (`servicequotas`), signed for `signing_name`, with the JSON `body`, tried at
+    /// most `attempts` times. The answer's JSON, or the error in words (access denied names
+    /// `iam:action`).
+    pub fn call_json(
+        &self,
+        host: &str,
+        signing_name: &str,
+        iam: &str,
+        target: &str,
+        body: &serde_json::Value,
+        attempts: u32,
+    ) -> Result<serde_json::Value, ApiError> {
+        let action = target.rsplit('.').next().unwrap_or(target);
+        let request = Request {
+            signing_name,
+            host,
+            iam,
+            action,
+            content_type: "application/x-amz-json-1.1",
+            target: Some(target),
+            attempts: attempts.clamp(1, super::config::MAX_ATTEMPTS),
+        };
+        let text = self.send(&request, &body.to_string(), |text| {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            // `__type` may carry a namespace: `com.amazonaws.servicequotas#NoSuchResourceException`
+            let code = v["__type"]
+                .as_str()
+                .map(|c| c.rsplit('#').next().unwrap_or(c).to_string())
+                .unwrap_or_default();
+            let message = v["message"]
+                .as_str()
+                .or(v["Message"].as_str())
+                .map(str::to_string);
+            (code, message)
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| ApiError::Other(format!("{action}: the answer is not JSON: {e}")))
+    }
+
+    /// Sends `body`, retrying throttling and 5xx answers; `error` reads an error answer's
+    /// code and message.
+    fn send(
+        &self,
+        r: &Request<'_>,
+        body: &str,
+        error: impl Fn(&str) -> (String, Option<String>),
+    ) -> Result<String, ApiError> {
+        let url = self.url(r.host);
+        let action = r.action;
         let mut attempt = 1;
         loop {
-            match self.once(service, &url, &body) {
+            match self.once(r, &url, body) {
                 Ok((200..=299, text)) => return Ok(text),
                 Ok((status, text)) => {
-                    let doc = roxmltree::Document::parse(&text).ok();
-                    let code = doc
-                        .as_ref()
-                        .and_then(|d| first(d, "Code"))
-                        .unwrap_or_default();
-                    let message = doc
-                        .as_ref()
-                        .and_then(|d| first(d, "Message"))
-                        .unwrap_or_else(|| format!("HTTP {status}"));
+                    let (code, message) = error(&text);
+                    let message = message.unwrap_or_else(|| format!("HTTP {status}"));
                     let transient = status >= 500
                         || matches!(
                             code.as_str(),
-                            "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
+                            "Throttling"
+                                | "ThrottlingException"
+                                | "RequestLimitExceeded"
+                                | "TooManyRequestsException"
                         );
-                    if transient && attempt < super::config::MAX_ATTEMPTS {
+                    if transient && attempt < r.attempts {
                         std::thread::sleep(Duration::from_millis(200 << attempt));
                         attempt += 1;
                         continue;
@@ -129,7 +194,7 @@ impl Query {
                     return Err(match code.as_str() {
                         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
                             ApiError::AccessDenied {
-                                permission: format!("{service}:{action}"),
+                                permission: format!("{}:{action}", r.iam),
                                 message,
                             }
                         }
@@ -154,30 +219,36 @@ impl Query {
     }
 
     /// One signed POST: the status and the body.
-    fn once(&self, service: &str, url: &str, body: &str) -> Result<(u16, String), ureq::Error> {
+    fn once(&self, r: &Request<'_>, url: &str, body: &str) -> Result<(u16, String), ureq::Error> {
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
         let identity: Identity = self.credentials.clone().into();
         let signed = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
-            .name(service)
+            .name(r.signing_name)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
             .map_err(|e| ureq::Error::BadUri(format!("cannot sign: {e}")))?
             .into();
+        let mut headers = vec![("content-type", r.content_type)];
+        if let Some(t) = r.target {
+            headers.push(("x-amz-target", t));
+        }
         let request = SignableRequest::new(
             "POST",
             url,
-            [("content-type", content_type)].into_iter(),
+            headers.iter().copied(),
             SignableBody::Bytes(body.as_bytes()),
         )
         .map_err(|e| ureq::Error::BadUri(format!("cannot sign: {e}")))?;
         let (instructions, _) = sign(request, &signed)
             .map_err(|e| ureq::Error::BadUri(format!("cannot sign: {e}")))?
             .into_parts();
-        let mut req = self.agent.post(url).header("content-type", content_type);
+        let mut req = self.agent.post(url);
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
         for (name, value) in instructions.headers() {
             req = req.header(name, value);
         }
@@ -186,6 +257,23 @@ impl Query {
         let text = answer.body_mut().read_to_string()?;
         Ok((status, text))
     }
+}
+
+/// What one signed request is: where it goes, how it is signed and named.
+struct Request<'a> {
+    /// SigV4's service name (`ec2`, `servicequotas`).
+    signing_name: &'a str,
+    /// The endpoint's first label (`https://{host}.{region}.amazonaws.com/`).
+    host: &'a str,
+    /// The IAM service prefix of its action (`servicequotas`).
+    iam: &'a str,
+    /// The action, for errors.
+    action: &'a str,
+    content_type: &'a str,
+    /// `X-Amz-Target` (JSON APIs).
+    target: Option<&'a str>,
+    /// Tries at most (throttling and 5xx answers are retried).
+    attempts: u32,
 }
 
 #[cfg(test)]

@@ -113,7 +113,11 @@ fn compute_for(
 ) -> anyhow::Result<Computed> {
     // the account's region (`--region`, else the scenario's) is a deploy input: it names the
     // log configuration and the ARNs spotplan derives, and nothing of the simulated scenario
-    let (s, inputs, choice) = prepare(t, region)?;
+    let (s, inputs, mut choice) = prepare(t, region)?;
+    let from_recommendation = t.file.extension().is_some_and(|e| e == "json");
+    if choice.quota_need.is_none() && !from_recommendation {
+        choice.quota_need = Some(simulated_need(&s));
+    }
     if let Some(r) = region.filter(|r| *r != s.region) {
         eprintln!(
             "warning: --region {r} is not the region the bill was priced for ({}): the resources, \
@@ -158,8 +162,14 @@ fn compute_for(
         );
     }
     let seen = observe(&mut api, prefect.as_ref().map(as_api), &want)?;
+    let mut planned = plan(&want, &seen);
+    if want.quotas.is_none() {
+        planned.not_checked.push(
+            "the Fargate vCPU quotas: the recommendation records no concurrent vCPU (written by an older spotplan); rerun `spotplan recommend`".into(),
+        );
+    }
     Ok(Computed {
-        plan: plan(&want, &seen),
+        plan: planned,
         desired: want,
         api,
         prefect,
@@ -167,6 +177,22 @@ fn compute_for(
         region: inputs.region.clone(),
         scenario: s.source.canonical.clone(),
     })
+}
+
+/// What the scenario's own configuration runs at once: the peaks of the replications
+/// `simulate` runs (the same figures it prints).
+fn simulated_need(s: &crate::scenario::Scenario) -> crate::deploy::quotas::QuotaNeed {
+    let n = s.sim.replications;
+    let reps = crate::sweep::replicate(s, n, &|| {});
+    let outcomes: Vec<&crate::sim::RunOutcome> = reps.iter().map(|r| &r.outcome).collect();
+    let c = crate::sweep::ConcurrentVcpu::of(s, &outcomes);
+    crate::deploy::quotas::QuotaNeed {
+        fargate_vcpu: c.fargate_p99,
+        worker_vcpu: c.worker,
+        spot_vcpu: c.fargate_spot_p99,
+        basis: format!("the p99 of the peaks of {n} simulated replications"),
+        stated: [None; 2],
+    }
 }
 
 /// `path` absolute, its links resolved.

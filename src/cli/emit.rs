@@ -133,6 +133,9 @@ struct RecommendationParts {
     deployments: BTreeMap<String, serde_json::Value>,
     /// Deployments' own retry policies (per-deployment recommendations).
     deployment_retry: BTreeMap<String, RetryPolicy>,
+    /// The pick's peak concurrent vCPU (`recommendation.concurrent_vcpu`; `None` from an
+    /// older spotplan).
+    quota_need: Option<crate::deploy::quotas::QuotaNeed>,
 }
 
 /// A capacity provider strategy from its ECS JSON, checked against ECS's rules.
@@ -259,6 +262,19 @@ fn recommendation(path: &Path) -> Result<RecommendationParts, UserError> {
         region: v["meta"]["region"].as_str().map(str::to_string),
         deployments,
         deployment_retry,
+        quota_need: quota_need(&v["recommendation"]["concurrent_vcpu"]),
+    })
+}
+
+/// The pick's vCPU at once from a recommendation's `concurrent_vcpu`.
+fn quota_need(v: &serde_json::Value) -> Option<crate::deploy::quotas::QuotaNeed> {
+    let f = |k: &str| v[k].as_f64().filter(|x| x.is_finite() && *x >= 0.0);
+    Some(crate::deploy::quotas::QuotaNeed {
+        fargate_vcpu: f("fargate_p99")?,
+        worker_vcpu: f("worker")?,
+        spot_vcpu: f("fargate_spot_p99")?,
+        basis: "the p99 of the recommendation's replications' peaks".into(),
+        stated: [None; 2],
     })
 }
 
@@ -339,16 +355,18 @@ pub(crate) fn prepare(
             r.strategy.clone(),
             r.retry.clone(),
             r.deployment_retry.clone(),
+            r.quota_need.clone(),
         )
     });
     let choice = match from_rec {
-        Some((strategy, retry, deployment_retry)) => Choice {
+        Some((strategy, retry, deployment_retry, need)) => Choice {
             strategy,
             retry: parse_retry_spec(&retry)
                 .map_err(|m| UserError(format!("the recommendation's retry policy: {m}")))?,
             origin: format!("recommendation {}", a.file.display()),
             deployments: deployment_overrides(&s, rec.map(|r| r.deployments).unwrap_or_default())?,
             deployment_retry,
+            quota_need: need,
         },
         None => Choice::of_scenario(&s, format!("scenario {}", a.file.display())),
     };

@@ -65,6 +65,10 @@ pub trait EcsApi {
         &mut self,
         want: &super::network::NetworkWant,
     ) -> Result<Option<super::network::NetworkSeen>, ApiError>;
+    /// The account's Fargate On-Demand and Spot vCPU quotas (`None`: this API cannot read
+    /// Service Quotas). A quota that cannot be read is a note in its place, never an error:
+    /// `plan` then says it did not check it.
+    fn observe_quotas(&mut self) -> Result<Option<super::quotas::QuotasSeen>, ApiError>;
     /// The CloudFormation stack that already feeds `cluster_arn` (or cluster `name`)'s task
     /// state changes into a queue, if one does (prefect-aws's events stack).
     fn feeding_stack(
@@ -136,6 +140,9 @@ pub fn observe(
         .observe(&d.cluster.name, &d.task_definition.family, &d.service.name)
         .map_err(ObserveError::Ecs)?;
     o.network = ecs.observe_network(&d.network).map_err(ObserveError::Ecs)?;
+    if d.quotas.is_some() {
+        o.quotas = ecs.observe_quotas().map_err(ObserveError::Ecs)?;
+    }
     if let Some(e) = &d.events {
         o.events = ecs
             .observe_events(&e.dlq.name, &e.queue.name, &e.rule.name)

@@ -30,6 +30,9 @@ pub struct Choice {
     /// Deployments' own retry policies (a per-deployment recommendation), by scenario flow
     /// name; the others run `retry`.
     pub deployment_retry: std::collections::BTreeMap<String, RetryPolicy>,
+    /// What the choice runs at once, as simulated (the recommendation's figures, or the
+    /// scenario's replications), for `plan`'s quota check; `None`: not known.
+    pub quota_need: Option<super::quotas::QuotaNeed>,
 }
 
 impl Choice {
@@ -56,6 +59,7 @@ impl Choice {
                 .iter()
                 .filter_map(|f| Some((f.name.clone(), f.retry.clone()?)))
                 .collect(),
+            quota_need: None,
         }
     }
 
@@ -274,6 +278,9 @@ pub struct Desired {
     pub automation_scope: Option<crate::deploy::automation::Scope>,
     /// The network as priced, which `plan` checks the subnets' routes against.
     pub network: super::network::NetworkWant,
+    /// What the pick runs at once, which `plan` checks the account's Fargate vCPU quotas
+    /// against (set by the caller that simulated it; `None`: not checked).
+    pub quotas: Option<super::quotas::QuotaNeed>,
 }
 
 /// The state `apply` makes the account (and, with `--prefect-api-url`, the Prefect API) hold:
@@ -315,6 +322,11 @@ pub fn desired(s: &Scenario, d: &DeployInputs, c: &Choice) -> Desired {
             &d.security_groups,
             &d.api_key_parameter,
         ),
+        // the quotas the scenario states stand in for the account's when those cannot be read
+        quotas: c.quota_need.clone().map(|n| super::quotas::QuotaNeed {
+            stated: d.vcpu_quotas,
+            ..n
+        }),
     }
 }
 

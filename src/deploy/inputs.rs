@@ -49,6 +49,8 @@ pub struct DeployInputs {
     pub log_group: String,
     /// Service name.
     pub service_name: String,
+    /// The Fargate On-Demand and Spot vCPU quotas `[deploy]` states, vCPU.
+    pub vcpu_quotas: [Option<f64>; 2],
 }
 
 fn hex_id(s: &str, prefix: &str) -> bool {
@@ -271,6 +273,16 @@ pub fn inputs(
             "worker image {image}: spotplan's default, the prefect-aws version it is tested with (pinned, not :latest); state deploy.worker_image (--worker-image) to run another"
         ));
     }
+    for (key, v) in [
+        ("fargate_vcpu_quota", d.fargate_vcpu_quota),
+        ("fargate_spot_vcpu_quota", d.fargate_spot_vcpu_quota),
+    ] {
+        if v.is_some_and(|v| !(v.is_finite() && v > 0.0 && v <= 1e6)) {
+            errs.push(format!(
+                "`deploy.{key}`: a quota is a number of vCPU above 0 and at most 1000000"
+            ));
+        }
+    }
     let (assign_public_ip, public_ip_note) = match public_ip(d.assign_public_ip, network) {
         Ok(v) => v,
         Err(e) => {
@@ -308,6 +320,7 @@ pub fn inputs(
             .service_name
             .clone()
             .unwrap_or_else(|| "prefect-worker".into()),
+        vcpu_quotas: [d.fargate_vcpu_quota, d.fargate_spot_vcpu_quota],
     })
 }
 

@@ -17,6 +17,7 @@ pub mod fake;
 pub mod inputs;
 pub mod network;
 pub mod plan;
+pub mod quotas;
 pub mod saved;
 pub mod state;
 pub(crate) mod task_definition;

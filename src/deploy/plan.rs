@@ -223,8 +223,17 @@ impl Plan {
 /// Diffs desired against observed: the ECS half always, the Prefect half when the Prefect API
 /// was read. Pure.
 pub fn plan(d: &Desired, o: &Observed) -> Plan {
-    Plan {
-        ecs: plan_ecs(d, o),
+    let mut ecs = plan_ecs(d, o);
+    // the account's Fargate vCPU quotas against what the pick runs at once
+    let quotas = d
+        .quotas
+        .as_ref()
+        .map(|need| super::quotas::check(need, o.quotas.as_ref()));
+    if let Some(step) = quotas.as_ref().and_then(|c| c.step.clone()) {
+        ecs.steps.push(EcsStep { step, call: None });
+    }
+    let mut plan = Plan {
+        ecs,
         prefect: o.prefect.as_ref().map(|p| plan_prefect(d, p)),
         observed: o.clone(),
         not_checked: if o.prefect.is_none() {
@@ -241,7 +250,10 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         } else {
             Vec::new()
         },
-    }
+    };
+    plan.not_checked
+        .extend(quotas.into_iter().flat_map(|c| c.not_checked));
+    plan
 }
 
 /// The Prefect half: the pool, then (when the pool exists and any deployment needs its own

@@ -102,6 +102,9 @@ pub struct Observed {
     pub prefect: Option<PrefectObserved>,
     /// The subnets, security groups, routes and VPC endpoints, when EC2 was read.
     pub network: Option<super::network::NetworkSeen>,
+    /// The Fargate vCPU quotas, when they were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<super::quotas::QuotasSeen>,
 }
 
 /// What the Prefect API holds of spotplan's: the work pool, its deployments and the fallback

@@ -86,6 +86,11 @@ pub fn table(s: &Summary) -> String {
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", bill_line(&s.metrics, m.horizon_ms));
+    let _ = writeln!(
+        o,
+        "{}",
+        fmt::wrap(&vcpu_line(&s.metrics.concurrent_vcpu), fmt::WIDTH, "  ")
+    );
     let per30 = 30.0 * 86_400_000.0 / m.horizon_ms.max(1) as f64;
     let _ = write!(
         o,
@@ -128,6 +133,20 @@ pub fn bill_line(m: &crate::sweep::Metrics, horizon_ms: u64) -> String {
         "bill per 30 days: {} (the {} is the largest part)",
         list.join(", "),
         parts[0].0
+    )
+}
+
+/// The most vCPU at once on each provider, against the account's Fargate vCPU quotas:
+/// `vCPU at once (p99 of each run's peak): FARGATE 5.0 (the worker 1.0 of it), FARGATE_SPOT 8.0;
+/// the Fargate On-Demand and Spot vCPU quotas must hold them (plan checks)`.
+pub fn vcpu_line(c: &crate::sweep::ConcurrentVcpu) -> String {
+    let v = |x: f64| format!("{}", (x * 100.0).round() / 100.0);
+    format!(
+        "vCPU at once (p99 of the replications' peaks): FARGATE {} (the worker {} of it), FARGATE_SPOT {}; \
+         the account's Fargate On-Demand and Spot vCPU quotas must hold them (`plan` checks)",
+        v(c.fargate_p99),
+        v(c.worker),
+        v(c.fargate_spot_p99)
     )
 }
 

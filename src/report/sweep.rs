@@ -701,6 +701,17 @@ pub fn recommendation_text(
             let m = &c.metrics;
             let _ = writeln!(o, "recommendation: #{i} {}", c.label);
             let _ = writeln!(o, "  {}", super::bill_line(m, r.meta.horizon_ms));
+            if let Some(v) = &rec.concurrent_vcpu {
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    crate::units::wrap(
+                        &format!("  {}", super::vcpu_line(v)),
+                        crate::units::WIDTH,
+                        "    "
+                    )
+                );
+            }
             let _ = writeln!(
                 o,
                 "  cost per 30 days {} USD; all-on-demand {} USD; saving {}",

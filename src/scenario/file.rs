@@ -107,6 +107,12 @@ pub struct DeploySection {
     pub log_group: Option<String>,
     /// The worker's service name (default `prefect-worker`).
     pub service_name: Option<String>,
+    /// The account's "Fargate On-Demand vCPU resource count" quota (`L-3032A538`), vCPU:
+    /// `plan` checks the pick's peak against it when Service Quotas cannot be read.
+    pub fargate_vcpu_quota: Option<f64>,
+    /// The account's "Fargate Spot vCPU resource count" quota (`L-36FBB829`), vCPU: the same
+    /// for FARGATE_SPOT.
+    pub fargate_spot_vcpu_quota: Option<f64>,
 }
 
 /// `[sweep]`: the candidates around the scenario. Every list defaults to the scenario's own

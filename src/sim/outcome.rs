@@ -65,6 +65,14 @@ pub struct RunOutcome {
     /// Worker polls at which runs waited because the work pool's concurrency limit was
     /// reached (0: flows never competed for slots).
     pub pool_limit_waits: u64,
+    /// The most CPU units (1024 = 1 vCPU) of flow tasks on FARGATE at once, from placement
+    /// to stop: what counts against the account's Fargate On-Demand vCPU quota (the worker's
+    /// are added by the summary).
+    #[serde(default)]
+    pub peak_cpu_units_fargate: u64,
+    /// The same on FARGATE_SPOT (the Fargate Spot vCPU quota).
+    #[serde(default)]
+    pub peak_cpu_units_spot: u64,
     /// Per flow, in scenario order.
     pub flows: Vec<FlowOutcome>,
 }

@@ -23,5 +23,6 @@ pub(crate) mod summary;
 
 pub use crate::stats::Stat;
 pub use summary::{
-    Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of, replicate, summarize,
+    ConcurrentVcpu, Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of,
+    replicate, summarize,
 };

@@ -79,6 +79,9 @@ pub struct Recommendation {
     /// The cheapest feasible candidate that is clearly more reliable than the pick, and its
     /// price: insurance a team may buy.
     pub insurance: Option<Insurance>,
+    /// The pick's peak concurrent vCPU on each provider (at the reading that needs most),
+    /// which `plan` checks against the account's Fargate vCPU quotas.
+    pub concurrent_vcpu: Option<super::summary::ConcurrentVcpu>,
     /// What a change to the user's code would also save: the cheapest feasible candidate
     /// spotplan cannot deploy (a checkpoint interval, a custom policy) whose saving against
     /// the pick has a paired 95% lower bound of at least 1 USD per 30 days.
@@ -291,6 +294,7 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
             versus_uniform: None,
             insurance: None,
             code_change: None,
+            concurrent_vcpu: None,
             closest,
             ecs: serde_json::Value::Null,
             prefect_work_pool: serde_json::Value::Null,
@@ -452,6 +456,12 @@ pub fn recommend(r: &SweepResult, m: &Matrix, allow_custom_code: bool) -> Recomm
         deployments,
         versus_uniform,
         insurance: insurance(r, m, best, &feasible),
+        concurrent_vcpu: Some(super::summary::ConcurrentVcpu::largest(
+            r.candidates[best]
+                .readings
+                .iter()
+                .map(|x| &x.concurrent_vcpu),
+        )),
         code_change: if allow_custom_code {
             None
         } else {

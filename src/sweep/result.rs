@@ -29,6 +29,9 @@ pub struct ReadingResult {
     pub latency_p95_s: Stat,
     /// Every objective met under it.
     pub feasible: bool,
+    /// Peak concurrent vCPU under it (the quotas are checked at the reading that needs most).
+    #[serde(skip)]
+    pub concurrent_vcpu: super::summary::ConcurrentVcpu,
 }
 
 impl CandidateResult {
@@ -314,6 +317,7 @@ pub(crate) fn assemble(
                     crash_rate: metrics.crash_rate,
                     deadline_miss_rate: metrics.deadline_miss_rate,
                     latency_p95_s: metrics.latency_p95_s,
+                    concurrent_vcpu: metrics.concurrent_vcpu.clone(),
                     feasible: reps.len() >= 2
                         && cs.iter().all(Check::met)
                         && misses.is_empty()

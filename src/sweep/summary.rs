@@ -178,6 +178,8 @@ pub struct Metrics {
     pub latency_p99_s: Stat,
     /// Deadline-miss rate (late, crashed, failed or unfinished).
     pub deadline_miss_rate: Stat,
+    /// Peak concurrent vCPU on each provider, against the account's Fargate vCPU quotas.
+    pub concurrent_vcpu: ConcurrentVcpu,
     /// Runs pooled over the replications (the crash rate's trials).
     #[serde(skip)]
     pub runs_pooled: f64,
@@ -188,6 +190,67 @@ pub struct Metrics {
     /// objective is unreachable are left out of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objective_rates: Option<ObjectiveRates>,
+}
+
+/// The most vCPU running at once on each provider (tasks count from placement to stop, as
+/// Fargate's `ResourceCount` usage metric counts them): per replication its peak over the
+/// horizon, then the 99th percentile of those peaks over the replications (interpolated
+/// between order statistics: below 100 replications it lies between the two largest). What an
+/// account's Fargate On-Demand (`L-3032A538`) and Fargate Spot (`L-36FBB829`) vCPU resource
+/// count quotas must hold: a RunTask above them fails.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ConcurrentVcpu {
+    /// On-demand FARGATE: flow tasks' peak plus the worker service (always running), vCPU.
+    pub fargate_p99: f64,
+    /// FARGATE_SPOT flow tasks' peak, vCPU.
+    pub fargate_spot_p99: f64,
+    /// Of `fargate_p99`, the worker service's vCPU.
+    pub worker: f64,
+    /// The largest peak of any replication, on-demand (worker included) and spot, vCPU.
+    pub fargate_max: f64,
+    /// Spot.
+    pub fargate_spot_max: f64,
+}
+
+impl ConcurrentVcpu {
+    /// Each figure's largest over `all` (a candidate's placement readings).
+    pub fn largest<'a>(all: impl IntoIterator<Item = &'a ConcurrentVcpu>) -> ConcurrentVcpu {
+        all.into_iter()
+            .fold(ConcurrentVcpu::default(), |a, c| ConcurrentVcpu {
+                fargate_p99: a.fargate_p99.max(c.fargate_p99),
+                fargate_spot_p99: a.fargate_spot_p99.max(c.fargate_spot_p99),
+                worker: a.worker.max(c.worker),
+                fargate_max: a.fargate_max.max(c.fargate_max),
+                fargate_spot_max: a.fargate_spot_max.max(c.fargate_spot_max),
+            })
+    }
+
+    /// From the replications' peaks of `s`.
+    pub fn of(s: &Scenario, outcomes: &[&RunOutcome]) -> ConcurrentVcpu {
+        let worker = s.worker.count as f64 * s.worker.size.cpu.vcpu();
+        let sorted = |f: &dyn Fn(&RunOutcome) -> u64| {
+            let mut v: Vec<f64> = outcomes.iter().map(|o| f(o) as f64 / 1024.0).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let od = sorted(&|o| o.peak_cpu_units_fargate);
+        let spot = sorted(&|o| o.peak_cpu_units_spot);
+        let q = |v: &[f64]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                // to 0.01 vCPU: the interpolation's float noise is no figure
+                (crate::stats::quantile_sorted(v, 0.99) * 100.0).round() / 100.0
+            }
+        };
+        ConcurrentVcpu {
+            fargate_p99: worker + q(&od),
+            fargate_spot_p99: q(&spot),
+            worker,
+            fargate_max: worker + od.last().copied().unwrap_or(0.0),
+            fargate_spot_max: spot.last().copied().unwrap_or(0.0),
+        }
+    }
 }
 
 /// Platform-wide crashed and deadline-miss rates without the runs of some deployments.
@@ -444,6 +507,10 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         latency_p95_s: col(&|r| r.outcome.latency_p95_ms as f64 / 1000.0),
         latency_p99_s: col(&|r| r.outcome.latency_p99_ms as f64 / 1000.0),
         deadline_miss_rate: share(&|r| r.outcome.deadline_miss_rate(), deadline_runs),
+        concurrent_vcpu: ConcurrentVcpu::of(
+            s,
+            &reps.iter().map(|r| &r.outcome).collect::<Vec<_>>(),
+        ),
         runs_pooled: runs,
         deadline_runs_pooled: deadline_runs,
         objective_rates: objective_rates(s, reps),

@@ -25,6 +25,7 @@ fn want() -> Desired {
             origin: "test".into(),
             deployments: Default::default(),
             deployment_retry: Default::default(),
+            quota_need: None,
         },
     )
 }
@@ -293,6 +294,7 @@ fn an_existing_cluster_is_updated_with_its_providers_kept_and_services_forced() 
         events: Default::default(),
         prefect: None,
         network: None,
+        quotas: None,
     };
     let p = plan(&d, &observed);
     assert!(

@@ -23,6 +23,7 @@ mod oracle;
 mod placement;
 mod pricing;
 mod pricing_e2e;
+mod quotas;
 mod retry;
 mod saved_plan;
 mod scenarios;

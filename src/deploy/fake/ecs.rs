@@ -40,6 +40,8 @@ pub struct FakeEcs {
     pub rules: BTreeMap<String, RuleState>,
     /// The network EC2 would describe (`None`: not read).
     pub network: Option<crate::deploy::network::NetworkSeen>,
+    /// The Fargate vCPU quotas Service Quotas would give (`None`: not readable).
+    pub quotas: Option<crate::deploy::quotas::QuotasSeen>,
     /// The client tokens of the services created.
     pub tokens: Vec<String>,
     /// A CloudFormation stack that feeds the cluster (prefect-aws's events stack).
@@ -74,6 +76,7 @@ impl EcsApi for FakeEcs {
             events: ObservedEvents::default(),
             prefect: None,
             network: None,
+            quotas: None,
         })
     }
 
@@ -98,6 +101,11 @@ impl EcsApi for FakeEcs {
     ) -> Result<Option<crate::deploy::network::NetworkSeen>, ApiError> {
         self.reads += 1;
         Ok(self.network.clone())
+    }
+
+    fn observe_quotas(&mut self) -> Result<Option<crate::deploy::quotas::QuotasSeen>, ApiError> {
+        self.reads += 1;
+        Ok(self.quotas.clone())
     }
 
     fn feeding_stack(

@@ -37,6 +37,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         tk.live = false;
         let p = tk.provider.index();
         self.in_flight[self.flow_placer[tk.flow as usize]][p] -= 1;
+        self.cpu_units[p] -= self.s.flows[tk.flow as usize].size.cpu.0 as u64;
         if let Some(pos) = self.live_tasks.iter().position(|&t| t == task) {
             self.live_tasks.swap_remove(pos);
         }

@@ -215,6 +215,13 @@ impl<'a, O: Observer> Engine<'a, O> {
         });
         self.live_tasks.push(task);
         self.in_flight[self.flow_placer[r.flow as usize]][provider.index()] += 1;
+        let units = &mut self.cpu_units[provider.index()];
+        *units += fl.size.cpu.0 as u64;
+        let peak = match provider {
+            Provider::Fargate => &mut self.out.peak_cpu_units_fargate,
+            Provider::FargateSpot => &mut self.out.peak_cpu_units_spot,
+        };
+        *peak = (*peak).max(*units);
         self.out.tasks += 1;
         self.emit(
             r.flow,

@@ -171,6 +171,8 @@ struct Engine<'a, O: Observer> {
     /// tasks in flight of each, by provider.
     placers: Vec<Placer>,
     in_flight: Vec<[u32; 2]>,
+    /// CPU units of live tasks by provider (placement to stop), for the quota peaks.
+    cpu_units: [u64; 2],
     /// The placer of each flow.
     flow_placer: Vec<usize>,
     /// Per flow: work, provisioning and image-pull samplers.
@@ -262,6 +264,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         flow_in_flight: vec![0; n],
         placers: Vec::new(),
         in_flight: Vec::new(),
+        cpu_units: [0; 2],
         flow_placer: Vec::new(),
         samplers: s
             .flows
