@@ -29,7 +29,8 @@ pub struct GridArgs {
     #[arg(long, value_name = "PROVIDER")]
     pub base_provider: Option<String>,
     /// Placements: `robust` (every reading; the default when the scenario names none) or
-    /// readings, e.g. `per-call,per-call-no-base,weighted-random,proportional`.
+    /// readings, e.g. `per-call,per-call-tie-later,per-call-no-base,weighted-random,proportional,
+    /// proportional-hold`.
     #[arg(long, value_name = "LIST")]
     pub placement: Option<String>,
     /// Retry policies, e.g. `prefect3,prefect3-reschedule,prefect3[fallback=automation]`.

@@ -30,8 +30,9 @@ pub struct SimulateArgs {
     /// Monte Carlo replications (overrides `simulation.replications`).
     #[arg(long, short = 'n')]
     pub replications: Option<u32>,
-    /// The placement reading to simulate: `per-call`, `per-call-no-base`, `weighted-random` or
-    /// `proportional` (overrides `simulation.placement`; `sweep`/`recommend` take `robust`).
+    /// The placement reading to simulate: `per-call`, `per-call-tie-later`, `per-call-no-base`,
+    /// `weighted-random`, `proportional` or `proportional-hold` (overrides
+    /// `simulation.placement`; `sweep`/`recommend` take `robust`).
     #[arg(long, value_name = "READING")]
     pub placement: Option<String>,
     /// Seed, horizon, threads.

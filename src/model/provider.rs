@@ -152,8 +152,12 @@ impl fmt::Display for Strategy {
 pub enum Placement {
     /// Inside each RunTask call, `base` first, then weights: with `count=1` a base on a
     /// provider sends every task there; without a base the task goes to the provider the
-    /// weight split rounds to (the largest weight, earliest item on ties).
+    /// weight split rounds to (the largest weight, earliest item on ties). Deterministic: a
+    /// retried RunTask goes where the failed one went.
     PerCall,
+    /// As `per-call`, but a tie of the largest weights rounds to the later item: no source
+    /// says which way ECS rounds one task between equal weights, so `robust` simulates both.
+    PerCallTieLater,
     /// As `per-call`, but `base` is ignored for standalone tasks (base is a service concept):
     /// every task goes to the provider the weight split rounds to.
     PerCallNoBase,
@@ -161,32 +165,62 @@ pub enum Placement {
     /// retried RunTask draws again: an on-demand fallback ECS itself never promises.
     WeightedRandom,
     /// Across calls the running split follows the weights exactly (smooth weighted round
-    /// robin), after `base` tasks in flight on the base provider are satisfied.
+    /// robin), after `base` tasks in flight on the base provider are satisfied. A RunTask
+    /// that fails for capacity counts in the split ("advance on failure"): its retry takes
+    /// the next turn.
     Proportional,
+    /// As `proportional`, but a RunTask that fails for capacity does not count ("hold on
+    /// failure"): its retry goes where it went. No source says how ECS treats a retried call
+    /// across calls (domain §1.4), so `robust` simulates both.
+    ProportionalHold,
 }
 
 impl Placement {
     /// Every reading, in the order results list them.
-    pub const ALL: [Placement; 4] = [
+    pub const ALL: [Placement; 6] = [
         Placement::PerCall,
+        Placement::PerCallTieLater,
         Placement::PerCallNoBase,
         Placement::WeightedRandom,
         Placement::Proportional,
+        Placement::ProportionalHold,
     ];
 
     /// The scenario-file name.
     pub fn name(self) -> &'static str {
         match self {
             Placement::PerCall => "per-call",
+            Placement::PerCallTieLater => "per-call-tie-later",
             Placement::PerCallNoBase => "per-call-no-base",
             Placement::WeightedRandom => "weighted-random",
             Placement::Proportional => "proportional",
+            Placement::ProportionalHold => "proportional-hold",
+        }
+    }
+
+    /// What the reading does with a RunTask retried after a capacity failure, in words (a
+    /// modelling choice: no source says).
+    pub fn on_retry(self) -> &'static str {
+        match self {
+            Placement::PerCall | Placement::PerCallTieLater | Placement::PerCallNoBase => {
+                "a retried RunTask goes where the failed one went"
+            }
+            Placement::WeightedRandom => "a retried RunTask draws its provider again",
+            Placement::Proportional => {
+                "a RunTask that failed for capacity counts in the split; its retry takes the next turn"
+            }
+            Placement::ProportionalHold => {
+                "a RunTask that failed for capacity does not count in the split; its retry goes where it went"
+            }
         }
     }
 
     /// Whether this reading places `strategy` exactly as `other` does (so one simulation
     /// serves both): always for a strategy that can reach one provider only; `per-call` and
-    /// `per-call-no-base` also when no item has a base.
+    /// `per-call-no-base` also when no item has a base; `per-call` and `per-call-tie-later`
+    /// unless the largest weight is tied between the providers and no item has a base.
+    /// `proportional` and `proportional-hold` differ only when spot capacity can run out,
+    /// which the scenario says ([`PlacementSpec::readings`] keeps both).
     pub fn same_as(self, other: Placement, strategy: &Strategy) -> bool {
         if self == other {
             return true;
@@ -195,14 +229,37 @@ impl Placement {
         if one_provider {
             return true;
         }
-        let calls = [Placement::PerCall, Placement::PerCallNoBase];
-        calls.contains(&self) && calls.contains(&other) && strategy.base_item().is_none()
+        // the tie only matters without a base (a base decides a single task's provider) and
+        // when the largest weight is shared by both providers
+        let top = strategy.items.iter().map(|i| i.weight).max().unwrap_or(0);
+        let tied = Provider::ALL.iter().all(|p| {
+            strategy
+                .items
+                .iter()
+                .any(|i| i.provider == *p && i.weight == top)
+        });
+        let pair =
+            |a: Placement, b: Placement| (self == a && other == b) || (self == b && other == a);
+        if pair(Placement::PerCall, Placement::PerCallTieLater) {
+            return strategy.base_item().is_some() || !tied;
+        }
+        if pair(Placement::Proportional, Placement::ProportionalHold) {
+            return false; // they differ whenever spot can run out: the scenario decides
+        }
+        // without a base, `per-call-no-base` rounds as `per-call` does (earliest on ties)
+        if pair(Placement::PerCall, Placement::PerCallNoBase) {
+            return strategy.base_item().is_none();
+        }
+        if pair(Placement::PerCallTieLater, Placement::PerCallNoBase) {
+            return strategy.base_item().is_none() && !tied;
+        }
+        false
     }
 
     /// Whether the reading ignores or reinterprets a `base` (so a base means something
     /// different, or nothing, under it).
     pub fn reinterprets_base(self) -> bool {
-        !matches!(self, Placement::PerCall)
+        !matches!(self, Placement::PerCall | Placement::PerCallTieLater)
     }
 }
 
@@ -231,14 +288,17 @@ impl PlacementSpec {
     }
 
     /// The distinct readings to simulate for `strategy`: one for a reading; for `robust`
-    /// every reading, less those that place this strategy exactly as an earlier one does.
-    pub fn readings(self, strategy: &Strategy) -> Vec<Placement> {
+    /// every reading, less those that place this strategy exactly as an earlier one does
+    /// (`proportional-hold` as `proportional` when spot capacity never runs out:
+    /// `capacity_can_fail` false).
+    pub fn readings(self, strategy: &Strategy, capacity_can_fail: bool) -> Vec<Placement> {
         match self {
             PlacementSpec::Reading(p) => vec![p],
             PlacementSpec::Robust => {
                 let mut out: Vec<Placement> = Vec::new();
                 for p in Placement::ALL {
-                    if !out.iter().any(|q| q.same_as(p, strategy)) {
+                    let matters = p != Placement::ProportionalHold || capacity_can_fail;
+                    if matters && !out.iter().any(|q| q.same_as(p, strategy)) {
                         out.push(p);
                     }
                 }

@@ -98,9 +98,10 @@ fn header(r: &SweepResult) -> String {
     if r.candidates.iter().any(|c| c.readings.len() > 1) {
         let _ = writeln!(
             o,
-            "placement `robust`: a mixed strategy is simulated under every reading (per-call, \
-             per-call-no-base, weighted-random, proportional); it is feasible only if feasible \
-             under each and costed at its worst (the range is shown)"
+            "placement `robust`: a mixed strategy is simulated under every reading that places it \
+             differently (per-call, per-call-tie-later, per-call-no-base, weighted-random, \
+             proportional, proportional-hold); it is feasible only if feasible under each and \
+             costed at its worst (the range is shown)"
         );
     }
     let s = &r.search;

@@ -88,9 +88,14 @@ pub fn parse_placement(text: &str) -> Result<Placement, crate::model::Invalid> {
 fn parse_placement_text(text: &str) -> Result<Placement, String> {
     match parse_placement_spec(text)? {
         PlacementSpec::Reading(p) => Ok(p),
-        PlacementSpec::Robust => Err(
-            "`robust` is not a single reading here; allowed: `per-call`, `per-call-no-base`, `weighted-random`, `proportional`".into(),
-        ),
+        PlacementSpec::Robust => Err(format!(
+            "`robust` is not a single reading here; allowed: {}",
+            Placement::ALL
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

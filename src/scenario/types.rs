@@ -196,6 +196,10 @@ impl Scenario {
             PlacementSpec::Reading(p) => vec![p],
             PlacementSpec::Robust => {
                 for p in Placement::ALL {
+                    // holding a failed call's turn matters only when spot capacity runs out
+                    if p == Placement::ProportionalHold && !self.spot.capacity_can_fail() {
+                        continue;
+                    }
                     if !out
                         .iter()
                         .any(|q| strategies.iter().all(|s| q.same_as(p, s)))
@@ -439,6 +443,12 @@ pub struct SpotSpec {
 }
 
 impl SpotSpec {
+    /// Whether a FARGATE_SPOT RunTask can fail for capacity: capacity outages, or a trace
+    /// (its preempted slots).
+    pub fn capacity_can_fail(&self) -> bool {
+        self.capacity.is_some() || self.trace.is_some()
+    }
+
     /// The interruption model in words, for every result's header and meta.
     pub fn describe(&self) -> String {
         if !self.stated {

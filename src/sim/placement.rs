@@ -12,6 +12,9 @@ pub(crate) struct Placer {
     per_call: Provider,
     largest: Provider,
     current: Vec<i64>,
+    /// The smooth round robin's last turn (`proportional`), to take back under
+    /// `proportional-hold` when its RunTask failed for capacity.
+    last_turn: Option<usize>,
 }
 
 impl Placer {
@@ -26,10 +29,12 @@ impl Placer {
         let total = items.iter().map(|i| i.1).sum();
         let base = strategy.base_item().map(|b| (b.provider, b.base));
         // the weight split of one task rounds to the largest weight; earlier items win ties
+        // (`per-call-tie-later` rounds a tie to the later item)
+        let later = model == Placement::PerCallTieLater;
         let largest = items
             .iter()
             .fold(None::<(Provider, i64)>, |best, &(p, w)| match best {
-                Some((_, bw)) if bw >= w => best,
+                Some((_, bw)) if bw > w || (bw == w && !later) => best,
                 _ => Some((p, w)),
             })
             .map(|x| x.0)
@@ -44,6 +49,7 @@ impl Placer {
             per_call,
             largest,
             current: vec![0; n],
+            last_turn: None,
         }
     }
 
@@ -53,7 +59,7 @@ impl Placer {
     #[inline]
     pub(crate) fn choose(&mut self, in_flight: [u32; 2], u: f64) -> Provider {
         match self.model {
-            Placement::PerCall => self.per_call,
+            Placement::PerCall | Placement::PerCallTieLater => self.per_call,
             Placement::PerCallNoBase => self.largest,
             Placement::WeightedRandom => {
                 let mut x = (u * self.total as f64) as i64;
@@ -65,7 +71,8 @@ impl Placer {
                 }
                 self.items.last().map(|i| i.0).unwrap_or(Provider::Fargate)
             }
-            Placement::Proportional => {
+            Placement::Proportional | Placement::ProportionalHold => {
+                self.last_turn = None;
                 if let Some((p, base)) = self.base
                     && in_flight[p.index()] < base
                 {
@@ -80,7 +87,24 @@ impl Placer {
                     }
                 }
                 self.current[best] -= self.total;
+                self.last_turn = Some(best);
                 self.items[best].0
+            }
+        }
+    }
+
+    /// The RunTask of the last [`Placer::choose`] failed for capacity: under
+    /// `proportional-hold` its turn is taken back, so the retry goes where it went (every
+    /// other reading keeps its state: see [`Placement::on_retry`]).
+    #[inline]
+    pub(crate) fn failed(&mut self) {
+        if self.model != Placement::ProportionalHold {
+            return;
+        }
+        if let Some(best) = self.last_turn.take() {
+            self.current[best] += self.total;
+            for k in 0..self.items.len() {
+                self.current[k] -= self.items[k].1;
             }
         }
     }
@@ -152,6 +176,56 @@ mod tests {
         let a = p.choose([2, 0], 0.0);
         let b = p.choose([2, 1], 0.0);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn per_call_tie_later_rounds_a_tie_the_other_way() {
+        let tie = strat(&[(Provider::FargateSpot, 1, 0), (Provider::Fargate, 1, 0)]);
+        assert_eq!(
+            Placer::new(&tie, Placement::PerCall).choose([0, 0], 0.0),
+            Provider::FargateSpot
+        );
+        assert_eq!(
+            Placer::new(&tie, Placement::PerCallTieLater).choose([0, 0], 0.0),
+            Provider::Fargate
+        );
+        // no tie: both take the largest weight
+        let s = strat(&[(Provider::FargateSpot, 2, 0), (Provider::Fargate, 1, 0)]);
+        assert_eq!(
+            Placer::new(&s, Placement::PerCallTieLater).choose([0, 0], 0.0),
+            Provider::FargateSpot
+        );
+    }
+
+    #[test]
+    fn proportional_hold_gives_a_failed_call_its_turn_back_and_advance_does_not() {
+        let s = strat(&[(Provider::FargateSpot, 1, 0), (Provider::Fargate, 1, 0)]);
+        let mut adv = Placer::new(&s, Placement::Proportional);
+        let mut hold = Placer::new(&s, Placement::ProportionalHold);
+        assert_eq!(adv.choose([0, 0], 0.0), Provider::FargateSpot);
+        assert_eq!(hold.choose([0, 0], 0.0), Provider::FargateSpot);
+        adv.failed();
+        hold.failed();
+        // the retry: advance takes the next turn, hold the same one
+        assert_eq!(adv.choose([0, 0], 0.0), Provider::Fargate);
+        assert_eq!(hold.choose([0, 0], 0.0), Provider::FargateSpot);
+        // a success is never taken back: the split goes on exactly
+        let seq: Vec<Provider> = (0..4).map(|_| hold.choose([0, 0], 0.0)).collect();
+        assert_eq!(
+            seq,
+            [
+                Provider::Fargate,
+                Provider::FargateSpot,
+                Provider::Fargate,
+                Provider::FargateSpot
+            ]
+        );
+        // a base turn is no round-robin turn: nothing to take back
+        let b = strat(&[(Provider::FargateSpot, 1, 0), (Provider::Fargate, 1, 1)]);
+        let mut hb = Placer::new(&b, Placement::ProportionalHold);
+        assert_eq!(hb.choose([0, 0], 0.0), Provider::Fargate);
+        hb.failed();
+        assert_eq!(hb.choose([1, 0], 0.0), Provider::FargateSpot);
     }
 
     #[test]

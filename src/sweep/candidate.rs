@@ -303,7 +303,7 @@ pub(crate) fn grid(spec: &SweepSpec, s: &Scenario) -> Vec<Candidate> {
                             spot_share: share,
                             base,
                             base_provider: spec.base_provider,
-                            readings: placement.readings(&strategy),
+                            readings: placement.readings(&strategy, s.spot.capacity_can_fail()),
                             variants: Vec::new(),
                             deployments: Vec::new(),
                             flow_names: Vec::new(),

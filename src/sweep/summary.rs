@@ -588,7 +588,7 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
 /// What a single simulation of `s` does about placement, in words.
 pub(crate) fn placement_note(s: &Scenario) -> String {
     let one = crate::model::PlacementSpec::Robust
-        .readings(&s.launch.strategy)
+        .readings(&s.launch.strategy, s.spot.capacity_can_fail())
         .len()
         == 1;
     match (s.sim.placement_spec, s.sim.placement_stated) {
@@ -597,16 +597,20 @@ pub(crate) fn placement_note(s: &Scenario) -> String {
             s.sim.placement
         ),
         (crate::model::PlacementSpec::Reading(p), _) => {
-            format!("{p}: the reading asked for (AWS documents none for count=1 RunTask calls)")
+            format!(
+                "{p}: the reading asked for (AWS documents none for count=1 RunTask calls); {}",
+                p.on_retry()
+            )
         }
         (crate::model::PlacementSpec::Robust, stated) => format!(
-            "{}: one reading of the {} `robust`; `sweep`/`recommend` evaluate every reading",
+            "{}: one reading of the {} `robust` ({}); `sweep`/`recommend` evaluate every reading",
             s.sim.placement,
             if stated {
                 "scenario's"
             } else {
                 "default (no placement named)"
-            }
+            },
+            s.sim.placement.on_retry(),
         ),
     }
 }

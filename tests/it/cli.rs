@@ -257,7 +257,7 @@ fn simulate_runs_the_reading_asked_for_and_refuses_robust() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
-        "error: --placement: `robust` is not a single reading here; allowed: `per-call`, `per-call-no-base`, `weighted-random`, `proportional`; `simulate` runs one reading (`sweep` and `recommend` evaluate all with `robust`)\n"
+        "error: --placement: `robust` is not a single reading here; allowed: `per-call`, `per-call-tie-later`, `per-call-no-base`, `weighted-random`, `proportional`, `proportional-hold`; `simulate` runs one reading (`sweep` and `recommend` evaluate all with `robust`)\n"
     );
 }
 

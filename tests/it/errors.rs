@@ -237,7 +237,7 @@ fn value_errors_name_what_is_allowed() {
         (
             "[worker]",
             "[simulation]\nplacement = \"round-robin\"\n[worker]",
-            "error: test.toml:12:13: `simulation.placement`: `round-robin` is not a placement model; allowed: `robust`, `per-call`, `per-call-no-base`, `weighted-random`, `proportional`",
+            "error: test.toml:12:13: `simulation.placement`: `round-robin` is not a placement model; allowed: `robust`, `per-call`, `per-call-tie-later`, `per-call-no-base`, `weighted-random`, `proportional`, `proportional-hold`",
         ),
         (
             "region = \"us-east-1\"",

@@ -89,3 +89,47 @@ count = 0
     assert_eq!(o.billed_secs_fargate, 0);
     assert!(o.billed_secs_spot > 0);
 }
+
+/// What a reading does with a RunTask retried after a capacity failure, stated per reading
+/// (no source says, domain §1.4): at 1 : 1 without a base, `proportional` counts the failed
+/// call in its split, so the retry takes the next turn (FARGATE); `proportional-hold` gives the
+/// turn back, so the retry goes to FARGATE_SPOT again; `per-call` sends every call where the
+/// weights round. Runs 6 h apart, so no other run's call comes between a failure and its retry.
+#[test]
+fn a_retried_runtask_follows_each_readings_stated_rule() {
+    let next_after_failure = |placement: &str| {
+        let src = world(
+            &format!("horizon = \"30d\"\nplacement = \"{placement}\""),
+            "0s",
+            r#"[{ provider = "FARGATE_SPOT", weight = 1 }, { provider = "FARGATE", weight = 1 }]"#,
+            "[spot]\ncapacity = { unavailable = 0.5, mean_outage = \"12h\" }\n",
+            "schedule = { every = \"6h\" }\nduration = \"1m\"",
+        );
+        let (_, events) = trace(&scenario(&src), 0);
+        let mut next = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if e.kind != EventKind::CapacityFailure {
+                continue;
+            }
+            if let Some(n) = events[i + 1..]
+                .iter()
+                .find(|n| n.kind == EventKind::RunTask && n.run == e.run && n.flow == e.flow)
+            {
+                next.push(n.provider.unwrap());
+            }
+        }
+        next
+    };
+    let adv = next_after_failure("proportional");
+    let hold = next_after_failure("proportional-hold");
+    assert!(adv.len() >= 5 && hold.len() >= 5, "{adv:?} {hold:?}");
+    assert!(adv.iter().all(|p| *p == Provider::Fargate), "{adv:?}");
+    assert!(hold.iter().all(|p| *p == Provider::FargateSpot), "{hold:?}");
+    // the tie's two roundings: the earlier item (spot here) or the later one (FARGATE)
+    assert!(
+        next_after_failure("per-call")
+            .iter()
+            .all(|p| *p == Provider::FargateSpot)
+    );
+    assert!(next_after_failure("per-call-tie-later").is_empty());
+}

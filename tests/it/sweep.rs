@@ -524,8 +524,23 @@ fn recommendation_file_carries_the_strategy_for_ecs_and_prefect() {
     let w = spot_of("weighted-random");
     assert!(w > 45.0 && w < 75.0, "{w}");
     let cur = &v["current"];
-    // per-call and per-call-no-base are one reading without a base
-    assert_eq!(cur["readings"].as_array().unwrap().len(), 3);
+    // per-call and per-call-no-base are one reading without a base, and 3 : 2 is no tie;
+    // spot capacity runs out here, so proportional-hold is its own reading
+    let names: Vec<&str> = cur["readings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["placement"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "per-call",
+            "weighted-random",
+            "proportional",
+            "proportional-hold"
+        ]
+    );
     assert!(cur["worst_reading"].is_string());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -547,7 +562,7 @@ fn bad_grid_flags_exit_1_with_what_is_allowed() {
         ),
         (
             &["--placement", "random"],
-            "error: --placement: `random` is not a placement model; allowed: `robust`, `per-call`, `per-call-no-base`, `weighted-random`, `proportional`\n",
+            "error: --placement: `random` is not a placement model; allowed: `robust`, `per-call`, `per-call-tie-later`, `per-call-no-base`, `weighted-random`, `proportional`, `proportional-hold`\n",
         ),
     ];
     for (flags, want) in cases {
@@ -754,7 +769,9 @@ fn robust_simulates_a_one_provider_strategy_once() {
         assert_eq!(c.readings.len(), 1, "{}", c.label);
     }
     assert_eq!(run.scenarios.len(), 2);
-    // without a base, per-call and per-call-no-base coincide: three readings
+    // without a base, per-call and per-call-no-base coincide; at 50% the weights tie, so
+    // the tie's other rounding is its own reading; spot capacity never runs out here, so
+    // holding a failed call's turn is no reading of its own: four readings
     let src = flipping_world("[\"robust\"]").replace("base = [1]", "base = [0]");
     let run = execute_all(&scenario(&src));
     let names: Vec<&str> = run.result.candidates[0]
@@ -762,7 +779,19 @@ fn robust_simulates_a_one_provider_strategy_once() {
         .iter()
         .map(|r| r.placement.as_str())
         .collect();
-    assert_eq!(names, ["per-call", "weighted-random", "proportional"]);
+    assert_eq!(
+        names,
+        [
+            "per-call",
+            "per-call-tie-later",
+            "weighted-random",
+            "proportional"
+        ]
+    );
+    // at 60% no tie: three
+    let src = src.replace("spot_share = \"50\"", "spot_share = \"60\"");
+    let run = execute_all(&scenario(&src));
+    assert_eq!(run.result.candidates[0].readings.len(), 3);
 }
 
 #[test]

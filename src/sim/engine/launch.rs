@@ -109,6 +109,10 @@ impl<'a, O: Observer> Engine<'a, O> {
             Detail::None,
         );
         if provider == Provider::FargateSpot && self.spot_unavailable() {
+            if !r.fallback {
+                // the placer's reading says whether the failed call counts in its split
+                self.placers[self.flow_placer[r.flow as usize]].failed();
+            }
             self.on_capacity_failure(run);
         } else {
             self.place(run, provider);
