@@ -643,13 +643,13 @@ pub fn recommendation_text(
         );
         let _ = writeln!(
             o,
-            "  {:<16} {:>14} {:>11} {:>18} {:>16}",
+            "  {:<18} {:>14} {:>11} {:>18} {:>16}",
             "reading", "cost/30d (USD)", "spot share", "crashed or failed", "deadline misses"
         );
         for x in &cur.readings {
             let _ = writeln!(
                 o,
-                "  {:<16} {:>14} {:>11} {:>18} {:>16}",
+                "  {:<18} {:>14} {:>11} {:>18} {:>16}",
                 x.placement,
                 num(x.cost_per_30d_usd.mean),
                 crate::units::pct(x.spot_share.mean),

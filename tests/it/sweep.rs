@@ -512,7 +512,7 @@ fn recommendation_file_carries_the_strategy_for_ecs_and_prefect() {
         "{text}"
     );
     let spot_of = |reading: &str| -> f64 {
-        let table = &text[text.find("reading          cost/30d").unwrap()..];
+        let table = &text[text.find("reading            cost/30d").unwrap()..];
         let line = table
             .lines()
             .find(|l| l.trim_start().starts_with(reading))
