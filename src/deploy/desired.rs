@@ -348,8 +348,11 @@ pub fn work_pool(s: &Scenario, d: &DeployInputs, c: &Choice) -> PoolState {
 }
 /// The flow task definition prefect-aws registers: the runtime platform always (ECS would
 /// otherwise run x86_64 Linux), ephemeral storage only when the flows need more than the
-/// 20 GiB included (a template placeholder cannot drop a whole object).
-pub(crate) fn task_definition_template(size: Option<crate::model::TaskSize>) -> Value {
+/// 20 GiB included (a template placeholder cannot drop a whole object), and ECS's own init
+/// as PID 1 (`linuxParameters.initProcessEnabled`) when `init`: a flow whose image has none
+/// (`[[flow]] sigterm` other than `init`) then hears SIGTERM as the simulation of `init`
+/// assumes.
+pub(crate) fn task_definition_template(size: Option<crate::model::TaskSize>, init: bool) -> Value {
     let mut td = json!({
         "containerDefinitions": [{"image": "{{ image }}", "name": "{{ container_name }}"}],
         "cpu": "{{ cpu }}",
@@ -360,6 +363,9 @@ pub(crate) fn task_definition_template(size: Option<crate::model::TaskSize>) -> 
     });
     if size.is_some_and(|z| z.storage_gib > 20) {
         td["ephemeralStorage"] = json!({"sizeInGiB": "{{ ephemeral_storage_gib }}"});
+    }
+    if init {
+        td["containerDefinitions"][0]["linuxParameters"] = json!({"initProcessEnabled": true});
     }
     td
 }
@@ -576,14 +582,16 @@ pub(crate) fn base_job_template(s: &Scenario, d: &DeployInputs, n: &Names, c: &C
         "Match Latest Revision In Family",
         Some(json!(true)),
     );
-    let _ = s;
     json!({
         "job_configuration": {
             "command": "{{ command }}",
             "env": "{{ env }}",
             "labels": "{{ labels }}",
             "name": "{{ name }}",
-            "task_definition": task_definition_template(size),
+            "task_definition": task_definition_template(
+                size,
+                s.flows.iter().any(|f| f.sigterm.0 != crate::scenario::Sigterm::Init)
+            ),
             "task_run_request": {
                 "launchType": "{{ launch_type }}",
                 "cluster": "{{ cluster }}",

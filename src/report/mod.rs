@@ -97,6 +97,43 @@ pub fn table(s: &Summary) -> String {
         "{}",
         network_lines(&s.network, s.metrics.cost_usd.mean * per30)
     );
+    if let Some(fix) = &s.init_fix {
+        // a saving, or what it costs more, each with its interval the same way round
+        let sign = if fix.saving_per_30d_usd.mean >= 0.0 {
+            1.0
+        } else {
+            -1.0
+        };
+        let _ = writeln!(
+            o,
+            "{}",
+            fmt::wrap(
+                &format!(
+                    "with an init in the containers of {} (linuxParameters.initProcessEnabled, which emit sets): {} USD per 30 days, {} {} USD [{}, {}] (paired); crashed or failed {} → {}",
+                    fix.flows
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    num(fix.cost_per_30d_usd.mean),
+                    if fix.saving_per_30d_usd.mean >= 0.0 {
+                        "saving"
+                    } else {
+                        "costing more by"
+                    },
+                    num(sign * fix.saving_per_30d_usd.mean),
+                    num((sign * fix.saving_per_30d_usd.ci95_low)
+                        .min(sign * fix.saving_per_30d_usd.ci95_high)),
+                    num((sign * fix.saving_per_30d_usd.ci95_low)
+                        .max(sign * fix.saving_per_30d_usd.ci95_high)),
+                    fmt::pct(s.metrics.crash_rate.mean),
+                    fmt::pct(fix.crash_rate.mean)
+                ),
+                fmt::WIDTH,
+                "  "
+            )
+        );
+    }
     if !m.warnings.is_empty() {
         let _ = writeln!(o);
         for w in &m.warnings {

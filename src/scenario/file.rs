@@ -386,6 +386,13 @@ pub struct FlowSection {
     /// endpoint its layers bypass the NAT) or `other` (Docker Hub, another registry or region).
     /// Default: read from `[deploy] flow_image` when given, else `ecr`, said in results.
     pub image_registry: Option<String>,
+    /// Who receives ECS's SIGTERM in the flow's container: `init` (default: Prefect's images
+    /// run tini, `ENTRYPOINT ["/usr/bin/tini", "-g", "--", …]`, which forwards it to every
+    /// process), `exec-no-init` (no init: `prefect` is PID 1 and hears SIGTERM only through
+    /// the reschedule handler once it is installed) or `shell` (a shell or wrapper script is
+    /// PID 1 and forwards nothing). Where it is not heard, the task runs, billed, until
+    /// SIGKILL at `stop_timeout`.
+    pub sigterm: Option<String>,
     /// This deployment's own retry policy, as a spec (`"prefect3[fallback=automation]"`),
     /// overriding `[retry]`: its job variables' env, and the fallback automation limited to
     /// the deployments whose policy has it.

@@ -392,6 +392,32 @@ pub struct WorkerSpec {
     pub concurrency_limit: Option<u32>,
 }
 
+/// Who receives ECS's SIGTERM in a flow's container (PID 1 in Linux ignores a signal it has
+/// no handler for; the kernel never delivers it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sigterm {
+    /// An init (tini in Prefect's images, or `linuxParameters.initProcessEnabled`) is PID 1
+    /// and forwards SIGTERM to the process group: the engine hears it.
+    Init,
+    /// No init: `prefect flow-run execute` is PID 1. It installs a SIGTERM handler only for
+    /// `PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule`/`relinquish`
+    /// (`prefect/cli/flow_run.py`, `execute`, 3.9.1), once it runs: otherwise nobody hears it.
+    ExecNoInit,
+    /// A shell or wrapper script that does not `exec` is PID 1 and forwards nothing.
+    Shell,
+}
+
+impl Sigterm {
+    /// The scenario-file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sigterm::Init => "init",
+            Sigterm::ExecNoInit => "exec-no-init",
+            Sigterm::Shell => "shell",
+        }
+    }
+}
+
 /// Why the effective strategy is what it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LaunchSource {
@@ -632,6 +658,9 @@ pub struct FlowSpec {
     pub engine_startup: SimTime,
     /// Whether the scenario gives `engine_startup` (else the 5 s default, said in results).
     pub engine_startup_stated: bool,
+    /// Who receives ECS's SIGTERM in the container, and whether the scenario says so (else
+    /// `init`, said in results).
+    pub sigterm: (Sigterm, bool),
     /// The deployment's own strategy, overriding the pool's ([`Scenario::strategy_of`]).
     pub strategy: Option<Strategy>,
     /// The deployment's own retry policy (`[[flow]] retry`), overriding the scenario's

@@ -14,6 +14,29 @@ pub(crate) const PREFECT3_RUNTASK_JITTER_MS: f64 = 3_000.0;
 /// (`prefect/cli/flow_run.py`; Python's default SIGTERM action before the handler is
 /// installed); billing ends there unless `stop_timeout` is shorter.
 pub(crate) const ENGINE_EXIT_AFTER_SIGTERM: SimTime = SimTime(2_000);
+/// Whether ECS's SIGTERM at `now` reaches a process that acts on it, given who is PID 1
+/// (`mode`) and the policy. Under an init (tini in Prefect's images forwards it to the process
+/// group) it always does: the engine exits on it within [`ENGINE_EXIT_AFTER_SIGTERM`]. With
+/// `prefect flow-run execute` as PID 1 it does only where that process installed a handler:
+/// for `PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule`, once it runs (`execute` in
+/// `prefect/cli/flow_run.py`, 3.9.1: `_install_termination_handler` only when the behaviour
+/// names an intent; the engine itself runs in a child process that never gets the signal);
+/// Linux never delivers a signal to PID 1 that has no handler for it. A shell that does not
+/// `exec` forwards nothing. Not heard, the task runs until SIGKILL at `stop_timeout`.
+pub(crate) fn sigterm_heard(
+    p: &RetryPolicy,
+    mode: crate::scenario::Sigterm,
+    now: SimTime,
+    engine_up: SimTime,
+) -> bool {
+    use crate::scenario::Sigterm;
+    match mode {
+        Sigterm::Init => true,
+        Sigterm::ExecNoInit => p.reschedules_on_sigterm() && now >= engine_up,
+        Sigterm::Shell => false,
+    }
+}
+
 /// The fallback automation spotplan deploys is proactive: it reruns a Crashed run that has
 /// not moved on 30 s after the crash, found by Prefect's proactive evaluation, every 5 s
 /// (`deploy::automation::FALLBACK_WAIT_S`; `server.events.proactive_granularity`): the new run

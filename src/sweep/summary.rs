@@ -439,6 +439,63 @@ pub struct Summary {
     pub metrics: Metrics,
     /// The network options, billed on the same runs (the scenario's own first).
     pub network: Vec<super::network::NetworkOption>,
+    /// What an init in the flow containers that have none would change (`None` when every
+    /// flow has one, or nothing runs on spot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_fix: Option<InitFix>,
+}
+
+/// The same replications with an init as PID 1 in every flow container (ECS's, through
+/// `linuxParameters.initProcessEnabled`, which `emit` sets), paired with the scenario's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InitFix {
+    /// The flows without an init today.
+    pub flows: Vec<String>,
+    /// Cost per 30 days with the init, USD.
+    pub cost_per_30d_usd: Stat,
+    /// What the init saves per 30 days (today − with it, paired), USD.
+    pub saving_per_30d_usd: Stat,
+    /// Crashed-or-failed rate with the init.
+    pub crash_rate: Stat,
+}
+
+/// Simulates `s` again with an init in every flow container, on the same seeds as `reps`.
+fn init_fix(s: &Scenario, reps: &[Replication]) -> Option<InitFix> {
+    use crate::scenario::Sigterm;
+    let flows: Vec<String> = s
+        .flows
+        .iter()
+        .filter(|f| f.sigterm.0 != Sigterm::Init)
+        .map(|f| f.name.clone())
+        .collect();
+    if flows.is_empty() || !s.uses_spot() || reps.is_empty() {
+        return None;
+    }
+    let mut v = s.clone();
+    for f in &mut v.flows {
+        f.sigterm = (Sigterm::Init, true);
+    }
+    let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0 as f64;
+    let fixed: Vec<RunOutcome> = (0..reps.len() as u64)
+        .into_par_iter()
+        .map(|rep| sim::run(&v, rep, &mut NoObserver))
+        .collect();
+    let runs: f64 = fixed.iter().map(|o| o.runs as f64).sum();
+    Some(InitFix {
+        flows,
+        cost_per_30d_usd: Stat::of(&fixed.iter().map(|o| o.cost_usd * per30).collect::<Vec<_>>()),
+        saving_per_30d_usd: Stat::of(
+            &reps
+                .iter()
+                .zip(&fixed)
+                .map(|(r, f)| (r.outcome.cost_usd - f.cost_usd) * per30)
+                .collect::<Vec<_>>(),
+        ),
+        crash_rate: Stat::proportion(
+            &fixed.iter().map(RunOutcome::crash_rate).collect::<Vec<_>>(),
+            runs,
+        ),
+    })
 }
 
 fn launch_source_name(l: LaunchSource) -> &'static str {
@@ -535,6 +592,30 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    // who hears SIGTERM decides how an interruption ends and how long it is billed
+    let named = |pick: &dyn Fn(&crate::scenario::FlowSpec) -> bool| -> String {
+        s.flows
+            .iter()
+            .filter(|f| pick(f))
+            .map(|f| format!("`{}`", f.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if s.uses_spot() {
+        let default = named(&|f| !f.sigterm.1);
+        if !default.is_empty() {
+            out.push(format!(
+                "the flow containers of {default} run an init that forwards SIGTERM (Prefect's images run tini; the default): set [[flow]] sigterm = \"exec-no-init\" or \"shell\" where not"
+            ));
+        }
+        let deaf = named(&|f| f.sigterm.0 != crate::scenario::Sigterm::Init);
+        if !deaf.is_empty() {
+            out.push(format!(
+                "{deaf}: no init in the container, so a SIGTERM nobody handles leaves the task running, billed, until SIGKILL at stop_timeout ({}); emit sets linuxParameters.initProcessEnabled for them",
+                s.spot.stop_timeout
+            ));
+        }
     }
     if let crate::scenario::Egress::Nat {
         s3_gateway: true, ..
@@ -655,6 +736,7 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
 /// Summarises replications of `s`.
 pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
     Summary {
+        init_fix: init_fix(s, reps),
         meta: meta_of(s, reps.len() as u32),
         metrics: metrics_of(s, reps),
         network: super::network::options(s, reps),

@@ -1075,3 +1075,38 @@ fn a_pools_own_settings_are_kept_and_what_was_priced_is_put_back() {
     assert_eq!(p.step.action, Action::Unchanged, "{}", p.step);
     assert!(p.write.is_none());
 }
+
+/// A flow whose container has no init (`sigterm` other than `init`) gets ECS's own init in
+/// the work pool's task definition (`linuxParameters.initProcessEnabled`), so it hears
+/// SIGTERM as the simulation of `init` assumes; with every flow on `init` the template has
+/// none (the images' own tini does it).
+#[test]
+fn a_flow_without_an_init_gets_ecs_init_in_the_pool_task_definition() {
+    let container = |src: &str| {
+        pool_of(src).base_job_template["job_configuration"]["task_definition"]
+            ["containerDefinitions"][0]
+            .clone()
+    };
+    assert!(container(&emit_scenario()).get("linuxParameters").is_none());
+    let shell = emit_scenario().replacen(
+        "duration = \"10m\"",
+        "duration = \"10m\"\nsigterm = \"shell\"",
+        1,
+    );
+    assert_eq!(
+        container(&shell)["linuxParameters"],
+        serde_json::json!({"initProcessEnabled": true})
+    );
+    // a mode that does not exist is refused, with a suggestion
+    let bad = emit_scenario().replacen(
+        "duration = \"10m\"",
+        "duration = \"10m\"\nsigterm = \"exec\"",
+        1,
+    );
+    let e = crate::common::load(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("`exec` is not a SIGTERM mode")
+            && e.contains("allowed: `init`, `exec-no-init`, `shell`"),
+        "{e}"
+    );
+}

@@ -786,3 +786,105 @@ fn simulated(src: &str, format: &str) -> serde_json::Value {
         serde_json::Value::String(stdout(&o))
     }
 }
+
+/// Who hears ECS's SIGTERM (`[[flow]] sigterm`), on the run the trace interrupts at 20 min
+/// (stop timeout 30 s). Under an init the engine exits 2 s later; with `prefect flow-run
+/// execute` as PID 1 only its reschedule handler hears it (`prefect/cli/flow_run.py`
+/// `execute`, 3.9.1); behind a shell nobody does, and the task runs, billed, until SIGKILL
+/// 30 s later, and is Crashed: a SIGKILL leaves no reschedule.
+#[test]
+fn sigterm_modes_decide_who_hears_the_interruption_and_when_billing_ends() {
+    use EventKind::*;
+    let stopped = |retry: &str, mode: &str| {
+        let (o, events) = preempted_once(AT_20M, retry, &format!("sigterm = \"{mode}\""));
+        (o, first(&events, Stopped).t_ms, kinds(&events))
+    };
+    let resched = "policy = \"prefect3-reschedule\"";
+    let crash = "policy = \"prefect3\"";
+    // reschedule: heard under an init and by prefect as PID 1 (the engine is up at 20 min)
+    for mode in ["init", "exec-no-init"] {
+        let (o, stop, k) = stopped(resched, mode);
+        assert_eq!(stop, 20 * 60_000 + 2_000, "{mode}");
+        assert_eq!(k[4], Rescheduled, "{mode}: {k:?}");
+        assert_eq!(o.interruptions, 1);
+    }
+    // behind a shell: SIGKILL at 20 min 30 s, Crashed, no reschedule
+    let (o, stop, k) = stopped(resched, "shell");
+    assert_eq!(stop, 20 * 60_000 + 30_000);
+    assert_eq!(
+        k,
+        vec![Scheduled, RunTask, Placed, Interrupted, Stopped, Crashed]
+    );
+    assert_eq!((o.interruptions, o.crashed), (1, 1));
+    // crash mode: prefect as PID 1 installs no handler, so it is killed at the stop timeout;
+    // under an init it exits at once
+    let (_, stop, _) = stopped(crash, "exec-no-init");
+    assert_eq!(stop, 20 * 60_000 + 30_000);
+    let (o_init, stop, _) = stopped(crash, "init");
+    assert_eq!(stop, 20 * 60_000 + 2_000);
+    // the 28 s more are billed: per second, on the spot rate
+    let (o_shell, _, _) = stopped(crash, "shell");
+    assert_eq!(o_shell.billed_secs_spot, o_init.billed_secs_spot + 28);
+    // a run whose work ends inside the 30 s it is not heard finishes: 19 min 45 s of work
+    // from 25–35 s ends at 20 min 10–20 s
+    let run = |mode: &str| {
+        let src = world(
+            "horizon = \"1d\"",
+            "10s",
+            SPOT_ONLY,
+            &format!(
+                "[spot]\ntrace = \"{AT_20M}\"\ntrace_offset = \"0s\"\nstop_timeout = \"30s\"\n[retry]\n{crash}"
+            ),
+            &format!(
+                "schedule = {{ every = \"2d\" }}\nduration = \"19m 45s\"\nstartup = {{ provisioning = \"10s\", image_pull = \"10s\" }}\nengine_startup = \"5s\"\nsigterm = \"{mode}\""
+            ),
+        );
+        trace(&scenario(&src), 0).0
+    };
+    let (heard, unheard) = (run("init"), run("shell"));
+    assert_eq!((heard.completed, heard.crashed), (0, 1));
+    assert_eq!((unheard.completed, unheard.crashed), (1, 0));
+    assert_eq!(
+        unheard.interruptions, 1,
+        "the SIGTERM is counted all the same"
+    );
+}
+
+/// The price of the fix: a flow behind a shell is simulated again with an init (ECS's, which
+/// `emit` sets) on the same seeds, and `simulate` says what it changes. On the shipped hourly
+/// ETL with `hourly-etl` behind a shell its interruptions crash the run (no reschedule): the
+/// init brings the crash rate back to the scenario's own.
+#[test]
+fn simulate_prices_an_init_for_flows_without_one() {
+    let src = std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
+    let shell = src.replacen(
+        "duration = { lognormal = { median = \"12m\", p95 = \"40m\" } }",
+        "duration = { lognormal = { median = \"12m\", p95 = \"40m\" } }\nsigterm = \"shell\"",
+        1,
+    );
+    assert_ne!(shell, src);
+    let v = simulated(&shell, "json");
+    let fix = &v["init_fix"];
+    assert_eq!(fix["flows"], serde_json::json!(["hourly-etl"]));
+    let today = simulated(&src, "json");
+    assert!(today.get("init_fix").is_none());
+    // with the init the run is the scenario's own: the same cost and crash rate
+    assert_eq!(
+        fix["cost_per_30d_usd"]["mean"],
+        today["metrics"]["cost_per_30d_usd"]["mean"]
+    );
+    assert_eq!(
+        fix["crash_rate"]["mean"],
+        today["metrics"]["crash_rate"]["mean"]
+    );
+    assert!(
+        v["metrics"]["crash_rate"]["mean"].as_f64().unwrap()
+            > fix["crash_rate"]["mean"].as_f64().unwrap()
+    );
+    let a: Vec<String> = serde_json::from_value(v["meta"]["assumptions"].clone()).unwrap();
+    assert!(
+        a.iter()
+            .any(|l| l.starts_with("`hourly-etl`: no init in the container")),
+        "{a:?}"
+    );
+}

@@ -363,6 +363,23 @@ pub(super) fn flow(
             (ImageRegistry::Other, true)
         }
     };
+    let sigterm = match f.sigterm.as_deref() {
+        None => (Sigterm::Init, false),
+        Some("init") => (Sigterm::Init, true),
+        Some("exec-no-init") => (Sigterm::ExecNoInit, true),
+        Some("shell") => (Sigterm::Shell, true),
+        Some(other) => {
+            let names = ["init", "exec-no-init", "shell"];
+            cx.err(
+                &p.key("sigterm"),
+                format!(
+                    "`{other}` is not a SIGTERM mode{}; allowed: `init`, `exec-no-init`, `shell`",
+                    crate::scenario::retry::grammar::did_you_mean(other, &names)
+                ),
+            );
+            (Sigterm::Init, true)
+        }
+    };
     if cx.diags.len() != before {
         return None;
     }
@@ -381,6 +398,7 @@ pub(super) fn flow(
         objectives,
         engine_startup: engine_startup?,
         engine_startup_stated: f.engine_startup.is_some(),
+        sigterm,
         tasks: tasks?,
         strategy: own_strategy,
         retry: None,

@@ -103,13 +103,38 @@ impl<'a, O: Observer> Engine<'a, O> {
     /// SIGTERM to a spot task now: progress since the last checkpoint (or, under Prefect 1,
     /// the last finished task) is lost; the engine exits within seconds (the task stops then,
     /// or at `stop_timeout` if sooner); the retry policy decides what becomes of the run.
+    /// ECS sends SIGTERM to a spot task. Heard ([`retry::sigterm_heard`]), the engine exits
+    /// on it within [`retry::ENGINE_EXIT_AFTER_SIGTERM`] (or at `stop_timeout` if sooner);
+    /// not heard, the task runs on (and may still finish) until SIGKILL at `stop_timeout`.
     pub(super) fn interrupt(&mut self, task: u32) {
         let now = self.now;
+        let tk = self.tasks.items[task as usize];
+        let r = self.runs.items[tk.run as usize];
+        let mode = self.s.flows[tk.flow as usize].sigterm.0;
+        if !retry::sigterm_heard(self.policy(&r), mode, now, tk.run_start) {
+            let generation = tk.generation;
+            self.tasks.items[task as usize].unheard = true;
+            self.out.interruptions += 1; // a SIGTERM, whether or not the run outlives it
+            self.q.push(
+                now.plus(self.s.spot.stop_timeout),
+                Ev::Kill { task, generation },
+            );
+            return;
+        }
         let exit = if retry::ENGINE_EXIT_AFTER_SIGTERM < self.s.spot.stop_timeout {
             retry::ENGINE_EXIT_AFTER_SIGTERM
         } else {
             self.s.spot.stop_timeout
         };
+        self.stop_on_signal(task, exit);
+    }
+
+    /// The task stops `exit` after now on a signal (SIGTERM heard, or SIGKILL of one that was
+    /// not: `exit` 0): the interruption is counted, the run keeps what it checkpointed, and
+    /// the retry policy decides what follows. A SIGKILL leaves no handler a chance: the run
+    /// cannot reschedule itself.
+    pub(super) fn stop_on_signal(&mut self, task: u32, exit: SimTime) {
+        let now = self.now;
         let stop = now.plus(exit);
         let mut tk = self.tasks.items[task as usize];
         tk.generation = self.next_generation();
@@ -151,7 +176,9 @@ impl<'a, O: Observer> Engine<'a, O> {
         r.seen = SimTime(r.seen.0.max(r.saved.plus(done).0));
         r.saved = r.saved.plus(gained);
         r.interruptions += 1;
-        self.out.interruptions += 1;
+        if !tk.unheard {
+            self.out.interruptions += 1;
+        }
         self.runs.items[run as usize] = r;
         self.emit(
             r.flow,
@@ -167,8 +194,11 @@ impl<'a, O: Observer> Engine<'a, O> {
             heartbeat: r.heartbeat,
         };
         let u = self.st.retries.uniform(r.id, r.attempts as u64);
-        let (decision, fallback) =
+        let (mut decision, fallback) =
             retry::on_interrupt(self.policy(&r), &at, &counts(&r), self.phases, u);
+        if tk.unheard && decision == OnInterrupt::RescheduleNow {
+            decision = OnInterrupt::Crash; // killed: the reschedule handler never ran
+        }
         if fallback {
             self.fall_back(run);
         }
@@ -243,6 +273,7 @@ impl<'a, O: Observer> Engine<'a, O> {
                     let tk = &self.tasks.items[t as usize];
                     tk.provider == Provider::FargateSpot
                         && !tk.stopping
+                        && !tk.unheard
                         && tk.pull_start <= now
                         && self.spot.wave_hits(
                             &self.s.spot,

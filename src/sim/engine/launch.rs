@@ -210,6 +210,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             generation,
             live: true,
             stopping: false,
+            unheard: false,
             pull_start,
             pull_end,
             run_start,

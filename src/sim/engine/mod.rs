@@ -36,6 +36,7 @@ enum Ev {
     Done { task: u32, generation: u32 },
     Interrupt { task: u32, generation: u32 },
     Stopped { task: u32 },
+    Kill { task: u32, generation: u32 },
     Requeue { run: u32 },
     Lazarus { run: u32 },
     Zombie { run: u32 },
@@ -99,6 +100,9 @@ struct Task {
     generation: u32,
     live: bool,
     stopping: bool,
+    /// SIGTERM was sent and nobody in the container heard it: the task runs on until its
+    /// SIGKILL (an `Ev::Kill`), unless it finishes first.
+    unheard: bool,
     pull_start: SimTime,
     pull_end: SimTime,
     /// The engine runs the flow from here (after the pull and the engine start-up): work
@@ -412,8 +416,14 @@ impl<'a, O: Observer> Engine<'a, O> {
                 Ev::Done { task, generation } => self.on_done(task, generation),
                 Ev::Interrupt { task, generation } => {
                     let tk = self.tasks.items[task as usize];
-                    if tk.live && tk.generation == generation && !tk.stopping {
+                    if tk.live && tk.generation == generation && !tk.stopping && !tk.unheard {
                         self.interrupt(task);
+                    }
+                }
+                Ev::Kill { task, generation } => {
+                    let tk = self.tasks.items[task as usize];
+                    if tk.live && tk.generation == generation && !tk.stopping {
+                        self.stop_on_signal(task, SimTime::ZERO);
                     }
                 }
                 Ev::Stopped { task } => self.on_stopped(task),
