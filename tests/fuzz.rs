@@ -196,6 +196,16 @@ fn check_invariants(s: &Scenario) -> Result<(), String> {
     if o.completed + o.crashed + o.failed + o.unfinished != o.runs {
         return Err(format!("final states do not add up: {o:?}"));
     }
+    // every bad end has one cause: capacity or an interruption
+    if o.crashed_by_capacity + o.crashed_by_interruption != o.crashed + o.failed {
+        return Err(format!("crash causes do not add up: {o:?}"));
+    }
+    // the peak of vCPU on a provider is at least one task's on it, when any ran there
+    if (o.billed_secs_spot > 0) != (o.peak_cpu_units_spot > 0) {
+        return Err(format!(
+            "a spot peak without spot tasks, or none with: {o:?}"
+        ));
+    }
     let mut finals = std::collections::HashMap::new();
     let mut placed = std::collections::HashMap::new();
     let mut last = 0;

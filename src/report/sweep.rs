@@ -728,6 +728,15 @@ pub fn recommendation_text(
                 pct(&m.deadline_miss_rate),
                 dur(&m.latency_p95_s)
             );
+            if m.crashed_by_capacity.mean + m.crashed_by_interruption.mean > 0.0 {
+                let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64;
+                let _ = writeln!(
+                    o,
+                    "  crashed or failed runs per 30 days: {} ended by capacity failures, {} by interruptions",
+                    num(m.crashed_by_capacity.mean * per30),
+                    num(m.crashed_by_interruption.mean * per30)
+                );
+            }
             if c.readings.len() > 1 {
                 let per: Vec<String> = c
                     .readings

@@ -38,6 +38,15 @@ pub struct RunOutcome {
     pub crashed: u64,
     /// Runs that ended Failed.
     pub failed: u64,
+    /// Of the runs that ended Crashed or Failed, those whose last attempt could not be placed
+    /// (RunTask failed for capacity until the policy gave up).
+    #[serde(default)]
+    pub crashed_by_capacity: u64,
+    /// Those ended by an interruption (SIGTERM or SIGKILL, and what Prefect did after it:
+    /// Crashed, Lazarus' limit, a task the Zombie Killer failed). The two add up to crashed +
+    /// failed: the model has no other way for a run to end badly.
+    #[serde(default)]
+    pub crashed_by_interruption: u64,
     /// Runs still in flight at horizon + drain.
     pub unfinished: u64,
     /// Spot interruptions (SIGTERMs).

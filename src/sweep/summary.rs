@@ -162,6 +162,10 @@ pub struct Metrics {
     pub unfinished: Stat,
     /// Crashed + failed, as a fraction of runs.
     pub crash_rate: Stat,
+    /// Of the crashed and failed runs, those whose attempt could not be placed (capacity).
+    pub crashed_by_capacity: Stat,
+    /// Those an interruption ended. With `crashed_by_capacity`, every crashed or failed run.
+    pub crashed_by_interruption: Stat,
     /// Spot interruptions.
     pub interruptions: Stat,
     /// RunTask capacity failures.
@@ -399,6 +403,18 @@ impl Metrics {
                 &self.crash_rate,
             ),
             (
+                "crashed_by_capacity",
+                "  ended by capacity failures",
+                "count",
+                &self.crashed_by_capacity,
+            ),
+            (
+                "crashed_by_interruption",
+                "  ended by interruptions",
+                "count",
+                &self.crashed_by_interruption,
+            ),
+            (
                 "interruptions",
                 "interruptions",
                 "count",
@@ -556,6 +572,8 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         failed: col(&|r| r.outcome.failed as f64),
         unfinished: col(&|r| r.outcome.unfinished as f64),
         crash_rate: share(&|r| r.outcome.crash_rate(), runs),
+        crashed_by_capacity: col(&|r| r.outcome.crashed_by_capacity as f64),
+        crashed_by_interruption: col(&|r| r.outcome.crashed_by_interruption as f64),
         interruptions: col(&|r| r.outcome.interruptions as f64),
         capacity_failures: col(&|r| r.outcome.capacity_failures as f64),
         fallbacks: col(&|r| r.outcome.fallbacks as f64),

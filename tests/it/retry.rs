@@ -888,3 +888,34 @@ fn simulate_prices_an_init_for_flows_without_one() {
         "{a:?}"
     );
 }
+
+/// Crash causes: the shipped hourly ETL's crashed runs under `prefect3-reschedule` are its
+/// capacity failures (three RunTask calls in a row into an outage) and the interruptions that
+/// come before the engine is up; every crashed or failed run has exactly one of the two.
+#[test]
+fn crashed_runs_are_told_apart_by_cause() {
+    let src = std::fs::read_to_string(root().join("scenarios/prefect3-hourly-etl.toml")).unwrap();
+    let s = scenario(&src);
+    for rep in 0..4 {
+        let (o, events) = trace(&s, rep);
+        assert_eq!(
+            o.crashed_by_capacity + o.crashed_by_interruption,
+            o.crashed + o.failed
+        );
+        // a run crashed by capacity has a capacity failure as its last event before the end
+        let mut by_capacity = 0;
+        for (i, e) in events.iter().enumerate() {
+            if e.kind == EventKind::Crashed
+                && events[..i]
+                    .iter()
+                    .rev()
+                    .find(|x| x.run == e.run && x.flow == e.flow)
+                    .is_some_and(|x| x.kind == EventKind::CapacityFailure)
+            {
+                by_capacity += 1;
+            }
+        }
+        assert_eq!(o.crashed_by_capacity, by_capacity, "replication {rep}");
+        assert!(o.crashed_by_capacity > 0, "replication {rep}: {o:?}");
+    }
+}

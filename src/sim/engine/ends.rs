@@ -55,7 +55,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         let r = self.runs.items[run as usize];
         if r.task_failed {
             // the flow runner finds the failed task and the run ends Failed
-            self.end_run(run, EventKind::Failed);
+            self.end_run(run, EventKind::Failed, false);
             return;
         }
         let latency = self.now.minus(r.scheduled);
@@ -85,12 +85,18 @@ impl<'a, O: Observer> Engine<'a, O> {
         self.live_runs -= 1;
     }
 
-    /// Ends a run Crashed or Failed now.
-    pub(super) fn end_run(&mut self, run: u32, how: EventKind) {
+    /// Ends a run Crashed or Failed now; `capacity`: because its attempt could not be placed
+    /// (else an interruption ended it).
+    pub(super) fn end_run(&mut self, run: u32, how: EventKind, capacity: bool) {
         let r = self.runs.items[run as usize];
         match how {
             EventKind::Failed => self.out.failed += 1,
             _ => self.out.crashed += 1,
+        }
+        if capacity {
+            self.out.crashed_by_capacity += 1;
+        } else {
+            self.out.crashed_by_interruption += 1;
         }
         self.per_flow[r.flow as usize].crashed_or_failed += 1;
         self.miss_deadline(r.flow);
@@ -232,7 +238,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         self.retire_task(task);
         match tk.after {
             AfterStop::Nothing => {}
-            AfterStop::Crash => self.crash(tk.run),
+            AfterStop::Crash => self.crash(tk.run, false),
             AfterStop::Requeue(d) => {
                 self.back_to_queue(tk.run, Detail::Requeued { delay_ms: d.0 }, d);
             }

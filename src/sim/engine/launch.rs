@@ -139,16 +139,17 @@ impl<'a, O: Observer> Engine<'a, O> {
         }
         match decision {
             OnCapacityFailure::RetryRunTask(d) => self.q.push(self.now.plus(d), Ev::Submit { run }),
-            OnCapacityFailure::Crash => self.crash(run),
-            OnCapacityFailure::Fail => self.end_run(run, EventKind::Failed),
+            OnCapacityFailure::Crash => self.crash(run, true),
+            OnCapacityFailure::Fail => self.end_run(run, EventKind::Failed, true),
         }
     }
 
-    /// A run Crashed: the end, unless the fallback automation relaunches it on FARGATE.
-    pub(super) fn crash(&mut self, run: u32) {
+    /// A run Crashed (`capacity`: its attempt could not be placed): the end, unless the
+    /// fallback automation relaunches it on FARGATE.
+    pub(super) fn crash(&mut self, run: u32, capacity: bool) {
         let r = self.runs.items[run as usize];
         match retry::on_crash(self.policy(&r), r.automated) {
-            OnCrash::End => self.end_run(run, EventKind::Crashed),
+            OnCrash::End => self.end_run(run, EventKind::Crashed, capacity),
             OnCrash::Rerun(delay) => {
                 self.runs.items[run as usize].automated = true;
                 self.fall_back(run);
