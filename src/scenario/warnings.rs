@@ -152,6 +152,31 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             message: "under `weighted-random` each retried RunTask draws its provider again, so a mixed strategy survives spot outages by landing on FARGATE: an on-demand fallback ECS itself never promises".into(),
         });
     }
+    // every attempt pulls its image again; behind a NAT all tasks pull from its address
+    if let super::Egress::Nat { gateways, .. } = s.network.egress {
+        let outside: Vec<usize> = (0..s.flows.len())
+            .filter(|&f| s.flows[f].image_registry.0 == super::ImageRegistry::Other)
+            .collect();
+        if !outside.is_empty() {
+            let per_hour: f64 = outside
+                .iter()
+                .map(|&f| super::workload::runs_per_hour(s, f))
+                .sum();
+            out.push(Warning {
+                code: "registry-rate-limit",
+                message: format!(
+                    "{} pull their images from outside ECR on every attempt, through {} NAT gateway address(es): at least {:.1} pulls per hour on average, more at the top of the hour and with retries. If that is Docker Hub, it allows 10 pulls per hour per IPv4 address without a login and 100 with a Personal one (none on paid plans; Docker Hub's usage and limits page), and a refused pull stops the task (CannotPullContainerError) and crashes the run, which spotplan does not simulate; mirror the image in ECR (ECR pull-through cache) or log in with a paid plan",
+                    outside
+                        .iter()
+                        .map(|&f| format!("`{}`", s.flows[f].name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    gateways.max(1),
+                    per_hour
+                ),
+            });
+        }
+    }
     if !s.network.stated {
         out.push(Warning {
             code: "network-assumed",

@@ -89,6 +89,12 @@ impl Load {
 }
 
 /// Expected arrivals of `schedule` in `horizon` (scenario start `start_unix_ms`).
+/// Runs flow `flow` of `s` starts per hour on average over the horizon.
+pub(crate) fn runs_per_hour(s: &Scenario, flow: usize) -> f64 {
+    arrivals(&s.flows[flow].schedule, s.sim.horizon, s.sim.start_unix_ms)
+        / s.sim.horizon.hours_f64().max(1e-9)
+}
+
 fn arrivals(schedule: &Schedule, horizon: SimTime, start_unix_ms: i64) -> f64 {
     let h = horizon.0 as f64;
     match schedule {

@@ -403,3 +403,42 @@ fn the_report_page_shows_the_lever_and_the_network_table() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An image from outside ECR pulled through a NAT on every attempt is warned about with its
+/// pull rate (one hourly flow: 1.0 pull per hour at least) and Docker Hub's limits; from ECR,
+/// or with public IPs (each task its own address), it is not.
+#[test]
+fn images_pulled_through_a_nat_from_outside_ecr_are_warned_about_rate_limits() {
+    let codes = |src: &str| -> Vec<spotplan::scenario::Warning> {
+        spotplan::scenario::warnings(&scenario(src))
+            .into_iter()
+            .filter(|w| w.code == "registry-rate-limit")
+            .collect()
+    };
+    let w = codes(&hourly(
+        "[network]\negress = \"nat\"",
+        "image_registry = \"other\"",
+    ));
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].message.starts_with("`hourly` pull their images from outside ECR on every attempt, through 1 NAT gateway address(es): at least 1.0 pulls per hour")
+            && w[0].message.contains("10 pulls per hour per IPv4 address")
+            && w[0].message.contains("CannotPullContainerError"),
+        "{}",
+        w[0].message
+    );
+    assert!(
+        codes(&hourly(
+            "[network]\negress = \"nat\"",
+            "image_registry = \"ecr\""
+        ))
+        .is_empty()
+    );
+    assert!(
+        codes(&hourly(
+            "[network]\negress = \"public-ip\"",
+            "image_registry = \"other\""
+        ))
+        .is_empty()
+    );
+}
