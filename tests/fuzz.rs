@@ -196,8 +196,10 @@ fn check_invariants(s: &Scenario) -> Result<(), String> {
     if o.completed + o.crashed + o.failed + o.unfinished != o.runs {
         return Err(format!("final states do not add up: {o:?}"));
     }
-    // every bad end has one cause: capacity or an interruption
-    if o.crashed_by_capacity + o.crashed_by_interruption != o.crashed + o.failed {
+    // every bad end has one cause: capacity, an interruption or a refused pull
+    if o.crashed_by_capacity + o.crashed_by_interruption + o.crashed_by_image_pull
+        != o.crashed + o.failed
+    {
         return Err(format!("crash causes do not add up: {o:?}"));
     }
     // the peak of vCPU on a provider is at least one task's on it, when any ran there

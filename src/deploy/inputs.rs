@@ -370,6 +370,7 @@ mod tests {
             per_gb: 0.0,
             internet: None,
             azs: None,
+            pull_limit: None,
         };
         let nat = net(
             Egress::Nat {

@@ -728,13 +728,22 @@ pub fn recommendation_text(
                 pct(&m.deadline_miss_rate),
                 dur(&m.latency_p95_s)
             );
-            if m.crashed_by_capacity.mean + m.crashed_by_interruption.mean > 0.0 {
+            let causes = [
+                ("capacity failures", m.crashed_by_capacity.mean),
+                ("interruptions", m.crashed_by_interruption.mean),
+                ("refused image pulls", m.crashed_by_image_pull.mean),
+            ];
+            if causes.iter().any(|c| c.1 > 0.0) {
                 let per30 = 30.0 * 86_400_000.0 / r.meta.horizon_ms as f64;
                 let _ = writeln!(
                     o,
-                    "  crashed or failed runs per 30 days: {} ended by capacity failures, {} by interruptions",
-                    num(m.crashed_by_capacity.mean * per30),
-                    num(m.crashed_by_interruption.mean * per30)
+                    "  crashed or failed runs per 30 days, by cause: {}",
+                    causes
+                        .iter()
+                        .filter(|c| c.1 > 0.0)
+                        .map(|(what, n)| format!("{} by {what}", num(n * per30)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             if c.readings.len() > 1 {

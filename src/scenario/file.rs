@@ -449,6 +449,11 @@ pub struct NetworkSection {
     /// Prefect API is reachable privately: only then are interface endpoints without a NAT
     /// offered. Implied `false` by `vpc-endpoints`; not said otherwise.
     pub internet: Option<bool>,
+    /// With `nat`: the pulls per hour one address may make of images from outside ECR
+    /// (`image_registry = "other"`), e.g. `"10/h"` (Docker Hub without a login); every NAT
+    /// gateway is one address. A pull above it is refused: the task stops
+    /// (CannotPullContainerError) and the run is Crashed. Not given: pulls are never refused.
+    pub pull_limit: Option<String>,
 }
 
 /// A schedule: exactly one of the fields.

@@ -133,6 +133,8 @@ pub struct NetworkSpec {
     pub internet: Option<bool>,
     /// `[network] azs`: the AZs the subnets span, if said.
     pub azs: Option<u32>,
+    /// `[network] pull_limit`: pulls per hour per NAT address of images from outside ECR.
+    pub pull_limit: Option<u32>,
 }
 
 /// What a replication's tasks and workers used of the network, whatever the egress.
@@ -217,9 +219,19 @@ impl NetworkSpec {
                 per_gb,
                 internet: None,
                 azs: None,
+                pull_limit: None,
             })
         } else {
             Err(missing)
+        }
+    }
+
+    /// The pulls from outside ECR the NAT's addresses may make per hour, all together
+    /// (`pull_limit` per gateway), when the scenario states a limit and egress is `nat`.
+    pub fn outside_pulls_per_hour(&self) -> Option<u32> {
+        match (self.egress, self.pull_limit) {
+            (Egress::Nat { gateways, .. }, Some(l)) => Some(l.saturating_mul(gateways.max(1))),
+            _ => None,
         }
     }
 

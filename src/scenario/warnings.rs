@@ -165,14 +165,18 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             out.push(Warning {
                 code: "registry-rate-limit",
                 message: format!(
-                    "{} pull their images from outside ECR on every attempt, through {} NAT gateway address(es): at least {:.1} pulls per hour on average, more at the top of the hour and with retries. If that is Docker Hub, it allows 10 pulls per hour per IPv4 address without a login and 100 with a Personal one (none on paid plans; Docker Hub's usage and limits page), and a refused pull stops the task (CannotPullContainerError) and crashes the run, which spotplan does not simulate; mirror the image in ECR (ECR pull-through cache) or log in with a paid plan",
+                    "{} pull their images from outside ECR on every attempt, through {} NAT gateway address(es): at least {:.1} pulls per hour on average, more at the top of the hour and with retries. If that is Docker Hub, it allows 10 pulls per hour per IPv4 address without a login and 100 with a Personal one (none on paid plans; Docker Hub's usage and limits page), and a refused pull stops the task (CannotPullContainerError) and crashes the run: {}; mirror the image in ECR (ECR pull-through cache) or log in with a paid plan",
                     outside
                         .iter()
                         .map(|&f| format!("`{}`", s.flows[f].name))
                         .collect::<Vec<_>>()
                         .join(", "),
                     gateways.max(1),
-                    per_hour
+                    per_hour,
+                    match s.network.pull_limit {
+                        Some(l) => format!("simulated at the stated pull_limit of {l}/h per address"),
+                        None => "not simulated without [network] pull_limit (e.g. \"10/h\")".into(),
+                    }
                 ),
             });
         }

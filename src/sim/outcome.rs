@@ -43,10 +43,14 @@ pub struct RunOutcome {
     #[serde(default)]
     pub crashed_by_capacity: u64,
     /// Those ended by an interruption (SIGTERM or SIGKILL, and what Prefect did after it:
-    /// Crashed, Lazarus' limit, a task the Zombie Killer failed). The two add up to crashed +
-    /// failed: the model has no other way for a run to end badly.
+    /// Crashed, Lazarus' limit, a task the Zombie Killer failed).
     #[serde(default)]
     pub crashed_by_interruption: u64,
+    /// Those whose image pull the registry refused (`[network] pull_limit`): the task
+    /// stopped (CannotPullContainerError) and the run was Crashed. The three add up to crashed
+    /// + failed: the model has no other way for a run to end badly.
+    #[serde(default)]
+    pub crashed_by_image_pull: u64,
     /// Runs still in flight at horizon + drain.
     pub unfinished: u64,
     /// Spot interruptions (SIGTERMs).

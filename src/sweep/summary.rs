@@ -164,8 +164,10 @@ pub struct Metrics {
     pub crash_rate: Stat,
     /// Of the crashed and failed runs, those whose attempt could not be placed (capacity).
     pub crashed_by_capacity: Stat,
-    /// Those an interruption ended. With `crashed_by_capacity`, every crashed or failed run.
+    /// Those an interruption ended.
     pub crashed_by_interruption: Stat,
+    /// Those whose image pull the registry refused. The three are every crashed or failed run.
+    pub crashed_by_image_pull: Stat,
     /// Spot interruptions.
     pub interruptions: Stat,
     /// RunTask capacity failures.
@@ -415,6 +417,12 @@ impl Metrics {
                 &self.crashed_by_interruption,
             ),
             (
+                "crashed_by_image_pull",
+                "  ended by refused image pulls",
+                "count",
+                &self.crashed_by_image_pull,
+            ),
+            (
                 "interruptions",
                 "interruptions",
                 "count",
@@ -574,6 +582,7 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         crash_rate: share(&|r| r.outcome.crash_rate(), runs),
         crashed_by_capacity: col(&|r| r.outcome.crashed_by_capacity as f64),
         crashed_by_interruption: col(&|r| r.outcome.crashed_by_interruption as f64),
+        crashed_by_image_pull: col(&|r| r.outcome.crashed_by_image_pull as f64),
         interruptions: col(&|r| r.outcome.interruptions as f64),
         capacity_failures: col(&|r| r.outcome.capacity_failures as f64),
         fallbacks: col(&|r| r.outcome.fallbacks as f64),

@@ -72,7 +72,7 @@ fn simulate_csv_has_one_row_per_metric() {
         lines.next().unwrap(),
         "metric,unit,n,mean,sd,ci95_low,ci95_high,p5,p50,p95"
     );
-    assert_eq!(lines.count(), 30);
+    assert_eq!(lines.count(), 31);
     assert!(out.contains("\nsaving_fraction,fraction,4,"));
     assert!(
         out.contains("\ncrashed_by_capacity,count,4,")

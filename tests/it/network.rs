@@ -442,3 +442,68 @@ fn images_pulled_through_a_nat_from_outside_ecr_are_warned_about_rate_limits() {
         .is_empty()
     );
 }
+
+/// A registry that allows 10 pulls an hour per address, behind one NAT, and a flow placed
+/// every 5 minutes: in every hour the 11th and 12th pulls are refused (the window holds the
+/// last hour's successful pulls; a refused one does not count), so 2 runs in 12 are Crashed
+/// (CannotPullContainerError), unbilled: 48 a day, hand-counted. At 12 an hour none is; from
+/// ECR none is; a limit without a NAT is refused.
+#[test]
+fn a_registry_pull_limit_behind_a_nat_crashes_the_pulls_above_it() {
+    let src = |limit: &str, registry: &str| {
+        format!(
+            r#"
+name = "pulls"
+region = "us-east-1"
+[simulation]
+horizon = "1d"
+replications = 2
+drain = "1h"
+[cluster]
+name = "c"
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+kind = "prefect3-ecs-worker"
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
+[retry]
+policy = "prefect3"
+[network]
+egress = "nat"
+pull_limit = "{limit}"
+[[flow]]
+name = "five-minutely"
+schedule = {{ every = "5m" }}
+duration = {{ fixed = "1m" }}
+startup = {{ provisioning = "10s", image_pull = "10s" }}
+image_size = "0.2 GB"
+image_registry = "{registry}"
+"#
+        )
+    };
+    let s = scenario(&src("10/h", "other"));
+    for rep in 0..2 {
+        let o = spotplan::sim::run(&s, rep, &mut spotplan::sim::NoObserver);
+        assert_eq!(o.runs, 288);
+        assert_eq!(o.crashed_by_image_pull, 48, "{o:?}");
+        assert_eq!(o.crashed, 48);
+        assert_eq!(o.completed, 240);
+    }
+    for (limit, registry) in [("12/h", "other"), ("10/h", "ecr")] {
+        let o = spotplan::sim::run(
+            &scenario(&src(limit, registry)),
+            0,
+            &mut spotplan::sim::NoObserver,
+        );
+        assert_eq!((o.crashed, o.completed), (0, 288), "{limit} {registry}");
+    }
+    let e = crate::common::load(
+        &src("10/h", "other").replace("egress = \"nat\"", "egress = \"public-ip\""),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`pull_limit` is for egress = \"nat\""), "{e}");
+    let e = crate::common::load(&src("2.5/h", "other"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a whole number of pulls per hour"), "{e}");
+}

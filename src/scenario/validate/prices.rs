@@ -270,6 +270,30 @@ pub(super) fn network(
                 _ => n.and_then(|n| n.internet),
             };
             spec.azs = n.and_then(|n| n.azs);
+            if let Some(text) = n.and_then(|n| n.pull_limit.as_deref()) {
+                let at = p.key("pull_limit");
+                match crate::model::Rate::parse(text) {
+                    Ok(r)
+                        if r.per_hour >= 1.0
+                            && r.per_hour <= 1e6
+                            && r.per_hour.fract() == 0.0 =>
+                    {
+                        if matches!(egress, Egress::Nat { .. }) {
+                            spec.pull_limit = Some(r.per_hour as u32);
+                        } else {
+                            cx.err(
+                                &at,
+                                "`pull_limit` is for egress = \"nat\", where every task pulls from the NAT's address: with public IPs each task has its own, through endpoints the images come from ECR",
+                            );
+                        }
+                    }
+                    Ok(_) => cx.err(
+                        &at,
+                        format!("`{text}`: a pull limit is a whole number of pulls per hour, 1–1000000 (e.g. \"10/h\")"),
+                    ),
+                    Err(m) => cx.err(&at, m),
+                }
+            }
             Some(spec)
         }
         Err(missing) => {

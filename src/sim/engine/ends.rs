@@ -55,7 +55,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         let r = self.runs.items[run as usize];
         if r.task_failed {
             // the flow runner finds the failed task and the run ends Failed
-            self.end_run(run, EventKind::Failed, false);
+            self.end_run(run, EventKind::Failed, Cause::Interruption);
             return;
         }
         let latency = self.now.minus(r.scheduled);
@@ -85,19 +85,18 @@ impl<'a, O: Observer> Engine<'a, O> {
         self.live_runs -= 1;
     }
 
-    /// Ends a run Crashed or Failed now; `capacity`: because its attempt could not be placed
-    /// (else an interruption ended it).
-    pub(super) fn end_run(&mut self, run: u32, how: EventKind, capacity: bool) {
+    /// Ends a run Crashed or Failed now, for `cause`.
+    pub(super) fn end_run(&mut self, run: u32, how: EventKind, cause: Cause) {
         let r = self.runs.items[run as usize];
         match how {
             EventKind::Failed => self.out.failed += 1,
             _ => self.out.crashed += 1,
         }
-        if capacity {
-            self.out.crashed_by_capacity += 1;
-        } else {
-            self.out.crashed_by_interruption += 1;
-        }
+        *match cause {
+            Cause::Capacity => &mut self.out.crashed_by_capacity,
+            Cause::Interruption => &mut self.out.crashed_by_interruption,
+            Cause::ImagePull => &mut self.out.crashed_by_image_pull,
+        } += 1;
         self.per_flow[r.flow as usize].crashed_or_failed += 1;
         self.miss_deadline(r.flow);
         self.emit(r.flow, r.k, r.attempts, how, None, Detail::None);
@@ -229,6 +228,20 @@ impl<'a, O: Observer> Engine<'a, O> {
         self.q.push(stop, Ev::Stopped { task });
     }
 
+    /// The registry refused the image pull (above `[network] pull_limit`): the task stops at
+    /// the pull's start with no exit code (CannotPullContainerError), unbilled, and the
+    /// prefect-aws observer marks the run Crashed (a task stopped without an exit code,
+    /// `prefect_aws/observers/ecs.py`).
+    pub(super) fn on_pull_refused(&mut self, task: u32, generation: u32) {
+        let tk = self.tasks.items[task as usize];
+        if !tk.live || tk.generation != generation {
+            return;
+        }
+        self.bill(task, self.now);
+        self.retire_task(task);
+        self.crash(tk.run, Cause::ImagePull);
+    }
+
     pub(super) fn on_stopped(&mut self, task: u32) {
         let tk = self.tasks.items[task as usize];
         if !tk.live {
@@ -238,7 +251,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         self.retire_task(task);
         match tk.after {
             AfterStop::Nothing => {}
-            AfterStop::Crash => self.crash(tk.run, false),
+            AfterStop::Crash => self.crash(tk.run, Cause::Interruption),
             AfterStop::Requeue(d) => {
                 self.back_to_queue(tk.run, Detail::Requeued { delay_ms: d.0 }, d);
             }

@@ -119,6 +119,33 @@ impl<'a, O: Observer> Engine<'a, O> {
         }
     }
 
+    /// Whether the registry refuses flow `flow`'s image pull of a task placed now: with
+    /// `[network] pull_limit`, an image from outside ECR pulled through the NAT's addresses
+    /// when they made their hourly allowance of such pulls in the last hour (counted at
+    /// placement; refused pulls do not count). Otherwise the pull is counted.
+    fn pull_refused(&mut self, flow: usize) -> bool {
+        let net = &self.s.network;
+        let Some(cap) = net.outside_pulls_per_hour() else {
+            return false;
+        };
+        if self.s.flows[flow].image_registry.0 != crate::scenario::ImageRegistry::Other {
+            return false;
+        }
+        let hour = SimTime(3_600_000);
+        while self
+            .outside_pulls
+            .front()
+            .is_some_and(|&t| t.plus(hour) <= self.now)
+        {
+            self.outside_pulls.pop_front();
+        }
+        if self.outside_pulls.len() >= cap as usize {
+            return true;
+        }
+        self.outside_pulls.push_back(self.now);
+        false
+    }
+
     pub(super) fn on_capacity_failure(&mut self, run: u32) {
         self.out.capacity_failures += 1;
         let r = &mut self.runs.items[run as usize];
@@ -139,17 +166,17 @@ impl<'a, O: Observer> Engine<'a, O> {
         }
         match decision {
             OnCapacityFailure::RetryRunTask(d) => self.q.push(self.now.plus(d), Ev::Submit { run }),
-            OnCapacityFailure::Crash => self.crash(run, true),
-            OnCapacityFailure::Fail => self.end_run(run, EventKind::Failed, true),
+            OnCapacityFailure::Crash => self.crash(run, Cause::Capacity),
+            OnCapacityFailure::Fail => self.end_run(run, EventKind::Failed, Cause::Capacity),
         }
     }
 
-    /// A run Crashed (`capacity`: its attempt could not be placed): the end, unless the
-    /// fallback automation relaunches it on FARGATE.
-    pub(super) fn crash(&mut self, run: u32, capacity: bool) {
+    /// A run Crashed (for `cause`): the end, unless the fallback automation relaunches it on
+    /// FARGATE.
+    pub(super) fn crash(&mut self, run: u32, cause: Cause) {
         let r = self.runs.items[run as usize];
         match retry::on_crash(self.policy(&r), r.automated) {
-            OnCrash::End => self.end_run(run, EventKind::Crashed, capacity),
+            OnCrash::End => self.end_run(run, EventKind::Crashed, cause),
             OnCrash::Rerun(delay) => {
                 self.runs.items[run as usize].automated = true;
                 self.fall_back(run);
@@ -248,6 +275,11 @@ impl<'a, O: Observer> Engine<'a, O> {
                 run_start.plus(c.cycle()),
                 Ev::ProgressCheck { task, generation },
             );
+        }
+        if self.pull_refused(r.flow as usize) {
+            self.q
+                .push(pull_start, Ev::PullRefused { task, generation });
+            return;
         }
         if provider == Provider::FargateSpot {
             let u = self.st.interruptions.uniform_open0(r.id, r.attempts as u64);

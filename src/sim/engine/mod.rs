@@ -37,12 +37,24 @@ enum Ev {
     Interrupt { task: u32, generation: u32 },
     Stopped { task: u32 },
     Kill { task: u32, generation: u32 },
+    PullRefused { task: u32, generation: u32 },
     Requeue { run: u32 },
     Lazarus { run: u32 },
     Zombie { run: u32 },
     Automation { run: u32 },
     ProgressCheck { task: u32, generation: u32 },
     Spot(SpotChange),
+}
+
+/// Why a run ended Crashed or Failed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cause {
+    /// Its attempt could not be placed (RunTask failed for capacity until the policy gave up).
+    Capacity,
+    /// An interruption (SIGTERM or SIGKILL) and what Prefect did after it.
+    Interruption,
+    /// The registry refused the image pull.
+    ImagePull,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -177,6 +189,9 @@ struct Engine<'a, O: Observer> {
     in_flight: Vec<[u32; 2]>,
     /// CPU units of live tasks by provider (placement to stop), for the quota peaks.
     cpu_units: [u64; 2],
+    /// Placements of images from outside ECR through the NAT in the last hour (with
+    /// `[network] pull_limit`), oldest first.
+    outside_pulls: VecDeque<SimTime>,
     /// The placer of each flow.
     flow_placer: Vec<usize>,
     /// Per flow: work, provisioning and image-pull samplers.
@@ -269,6 +284,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         placers: Vec::new(),
         in_flight: Vec::new(),
         cpu_units: [0; 2],
+        outside_pulls: VecDeque::new(),
         flow_placer: Vec::new(),
         samplers: s
             .flows
@@ -420,6 +436,7 @@ impl<'a, O: Observer> Engine<'a, O> {
                         self.interrupt(task);
                     }
                 }
+                Ev::PullRefused { task, generation } => self.on_pull_refused(task, generation),
                 Ev::Kill { task, generation } => {
                     let tk = self.tasks.items[task as usize];
                     if tk.live && tk.generation == generation && !tk.stopping {

@@ -31,7 +31,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             let lazarus = r.lazarus;
             self.back_to_queue(run, Detail::Lazarus { lazarus }, SimTime::ZERO);
         } else {
-            self.end_run(run, EventKind::Failed, false);
+            self.end_run(run, EventKind::Failed, super::Cause::Interruption);
         }
     }
 
