@@ -59,6 +59,29 @@ pub struct Step {
     pub kept: Vec<String>,
 }
 
+impl Step {
+    /// A check of the account against what was priced (nothing for `apply` to do): `!` with
+    /// each `problem` (a person must act), else `=`; `facts` are what was found.
+    pub fn check(
+        resource: &'static str,
+        name: String,
+        problems: Vec<Change>,
+        facts: Vec<String>,
+    ) -> Step {
+        Step {
+            resource,
+            name,
+            action: if problems.is_empty() {
+                Action::Unchanged
+            } else {
+                Action::Missing
+            },
+            changes: problems,
+            kept: facts,
+        }
+    }
+}
+
 impl fmt::Display for Step {
     /// `+` create, `~` update with old → new, `=` unchanged; one line per changed field.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::diff::{Action, Change, Step};
+use super::diff::{Change, Step};
 use crate::scenario::{Egress, NetworkSpec};
 
 /// What the scenario priced, and the network inputs it is deployed to.
@@ -273,17 +273,12 @@ pub fn check(want: &NetworkWant, seen: &NetworkSeen) -> NetworkCheck {
         problems.insert(0, problem("refused", f.clone()));
     }
     NetworkCheck {
-        step: Step {
-            resource: "network",
-            name: format!("{} (priced: {})", want.vpc_id, want.egress),
-            action: if problems.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Missing
-            },
-            changes: problems,
-            kept: facts,
-        },
+        step: Step::check(
+            "network",
+            format!("{} (priced: {})", want.vpc_id, want.egress),
+            problems,
+            facts,
+        ),
         refused,
     }
 }
@@ -291,6 +286,7 @@ pub fn check(want: &NetworkWant, seen: &NetworkSeen) -> NetworkCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::diff::Action;
 
     fn want(egress: &str, s3: bool) -> NetworkWant {
         NetworkWant {

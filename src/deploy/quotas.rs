@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::diff::{Action, Change, Step};
+use super::diff::{Change, Step};
 
 /// Service Quotas' service code of both quotas.
 pub const SERVICE: &str = "fargate";
@@ -151,17 +151,12 @@ pub fn check(need: &QuotaNeed, seen: Option<&QuotasSeen>) -> QuotaCheck {
         };
     }
     QuotaCheck {
-        step: Some(Step {
-            resource: "quotas",
-            name: "Fargate vCPU".into(),
-            action: if problems.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Missing
-            },
-            changes: problems,
-            kept: facts,
-        }),
+        step: Some(Step::check(
+            "quotas",
+            "Fargate vCPU".into(),
+            problems,
+            facts,
+        )),
         not_checked,
     }
 }
@@ -169,6 +164,7 @@ pub fn check(need: &QuotaNeed, seen: Option<&QuotasSeen>) -> QuotaCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::diff::Action;
 
     fn need(od: f64, spot: f64, stated: [Option<f64>; 2]) -> QuotaNeed {
         QuotaNeed {

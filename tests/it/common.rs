@@ -1,6 +1,6 @@
 //! Helpers: build scenarios from TOML text, run replications, collect traces.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use spotplan::scenario::{self, Scenario, ScenarioError};
 use spotplan::sim::{self, NoObserver, Recorder, RunOutcome, TraceEvent};
@@ -116,4 +116,22 @@ pub(crate) fn own_strategy_and_automation(src: &str) -> String {
         "policy = \"prefect3-reschedule\"",
         "policy = \"prefect3-reschedule\"\nfallback = \"automation\"",
     )
+}
+
+/// `spotplan recommend` of `scenario` on a small grid (10 replications over 2 days, 0% and
+/// 100% spot), the recommendation file written to `out`.
+pub(crate) fn recommend_quickly(scenario: &Path, out: &Path) -> std::process::Output {
+    spotplan(&[
+        "recommend",
+        scenario.to_str().unwrap(),
+        "-n",
+        "10",
+        "--horizon",
+        "2d",
+        "--spot-share",
+        "0,100",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }

@@ -281,19 +281,7 @@ fn emit_takes_a_recommendation_file() {
     let out = tmp("rec");
     std::fs::create_dir_all(&out).unwrap();
     let rec = out.join("recommendation.json");
-    let o = spotplan(&[
-        "recommend",
-        "fixtures/emit-scenario.toml",
-        "-n",
-        "10",
-        "--horizon",
-        "2d",
-        "--spot-share",
-        "0,100",
-        "-q",
-        "--out",
-        rec.to_str().unwrap(),
-    ]);
+    let o = crate::common::recommend_quickly(Path::new("fixtures/emit-scenario.toml"), &rec);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();

@@ -125,19 +125,7 @@ fn plan_checks_the_fargate_vcpu_quotas_or_says_it_did_not() {
     // a recommendation carries its pick's figures: `plan` reads them, and runs nothing
     std::fs::write(&c.scenario, format!("{src}fargate_vcpu_quota = 1\n")).unwrap();
     let rec = c.scenario.with_extension("rec.json");
-    let o = crate::common::spotplan(&[
-        "recommend",
-        c.scenario.to_str().unwrap(),
-        "-n",
-        "10",
-        "--horizon",
-        "2d",
-        "--spot-share",
-        "0,100",
-        "-q",
-        "--out",
-        rec.to_str().unwrap(),
-    ]);
+    let o = crate::common::recommend_quickly(&c.scenario, &rec);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();
