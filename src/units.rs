@@ -42,7 +42,10 @@ pub fn pct(f: f64) -> String {
     } else if a >= 0.1 {
         format!("{p:.2}%")
     } else {
-        format!("{}%", short(p))
+        // three significant digits, as 0.27% has: `0.0267%`, not `0.02674%`
+        let digits = (2 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{p:.digits$}");
+        format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
     }
 }
 
@@ -216,6 +219,8 @@ mod tests {
         assert_eq!(pct(0.0027), "0.27%");
         assert_eq!(pct(0.123), "12.3%");
         assert_eq!(pct(0.000_04), "0.004%");
+        assert_eq!(pct(0.000_267_4), "0.0267%");
+        assert_eq!(pct(0.000_142_3), "0.0142%");
         assert_eq!(duration(3_725.0), "1h 02m");
         assert_eq!(duration(750.0), "12m 30s");
         assert_eq!(duration(45.0), "45s");

@@ -60,6 +60,8 @@ pub fn table(s: &Summary) -> String {
         let show = |v: f64| match unit {
             "fraction" => fmt::pct(v),
             "s" => fmt::duration(v),
+            // a whole count reads as one: `90`, not `90.00`
+            "count" if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
             _ => num(v),
         };
         let label = match (key, unit) {
@@ -70,6 +72,12 @@ pub fn table(s: &Summary) -> String {
         };
         let ci = if st.n < 2 {
             "none from 1 replication".to_string()
+        } else if st.sd <= 1e-12 * st.mean.abs().max(1.0)
+            && st.ci95_high - st.ci95_low <= 1e-12 * st.mean.abs().max(1.0)
+        {
+            // the same in every replication (fixed by the configuration): no interval to give
+            // (a rate's bound from its trials keeps its width: 0 crashes in N runs still bound it)
+            "– (no spread)".to_string()
         } else {
             format!("[{}, {}]", show(st.ci95_low), show(st.ci95_high))
         };

@@ -619,3 +619,39 @@ fn a_region_other_than_the_priced_one_is_said() {
         "{err}"
     );
 }
+
+/// A figure the configuration fixes (the same in every replication) gets no interval, a whole
+/// count no decimals, and a small percentage three significant digits; a rate's bound from its
+/// trials keeps its interval (0 crashes in 90 runs still bound the rate above 0).
+#[test]
+fn fixed_figures_read_as_fixed_and_small_rates_fit_their_column() {
+    let o = spotplan(&[
+        "simulate",
+        "scenarios/nightly-batch-deadline.toml",
+        "-n",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let row = |label: &str| {
+        out.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} row in {out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("runs "), "runs 90 – (no spread) 90 90 90");
+    assert!(row("  worker service").ends_with("– (no spread) 53.32 53.32 53.32"));
+    let crash = row("crashed or failed (%)");
+    assert!(
+        crash.starts_with("crashed or failed (%) 0% [0%, 0."),
+        "{crash}"
+    );
+    // every row of the table fits its columns: the interval column never spills
+    let cols: Vec<usize> = out.lines().filter_map(|l| l.find("(no spread)")).collect();
+    assert!(
+        cols.len() > 10 && cols.iter().all(|&c| c == cols[0]),
+        "{out}"
+    );
+}
