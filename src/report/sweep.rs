@@ -187,6 +187,9 @@ pub fn table(r: &SweepResult) -> String {
             short_flags(c),
         ]
     };
+    // (#, label, label as cut to fit): rows whose cut labels read alike get theirs in full
+    // under the table
+    let mut cut: Vec<(String, String, String)> = Vec::new();
     let mut i = 0;
     while i < r.candidates.len() {
         let first = &r.candidates[i];
@@ -214,20 +217,34 @@ pub fn table(r: &SweepResult) -> String {
             (first.candidate.index.to_string(), first.label.clone())
         };
         let [cost, range, saving, crashed, missed, p95, flags] = row;
+        let shown = crate::units::clip(&label, 28);
+        cut.push((index.clone(), label.clone(), shown.clone()));
         let _ = writeln!(
             o,
             "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
-            index,
-            crate::units::clip(&label, 28),
-            cost,
-            range,
-            saving,
-            crashed,
-            missed,
-            p95,
-            flags
+            index, shown, cost, range, saving, crashed, missed, p95, flags
         );
         i = j;
+    }
+    let alike: Vec<&(String, String, String)> = cut
+        .iter()
+        .filter(|(_, label, shown)| {
+            shown != label && cut.iter().filter(|x| x.2 == *shown).count() > 1
+        })
+        .collect();
+    if !alike.is_empty() {
+        let _ = writeln!(o, "\ncandidates whose labels are cut alike, in full:");
+        for (index, label, _) in alike {
+            let _ = writeln!(
+                o,
+                "{}",
+                crate::units::wrap(
+                    &format!("{index:>5} {label}"),
+                    crate::units::WIDTH,
+                    "      "
+                )
+            );
+        }
     }
     let _ = writeln!(
         o,

@@ -1723,3 +1723,39 @@ fn a_stated_interval_gives_the_ends_of_how_sure() {
     .to_string();
     assert!(e.contains("must hold `unavailable` (0.1)"), "{e}");
 }
+
+/// Three retry policies at one spot share: cut to 28 columns, two labels read alike
+/// (`spot 60% · robust · prefect…`), so the table gives those in full under it; every line
+/// still fits 100 columns.
+#[test]
+fn sweep_labels_cut_alike_are_given_in_full() {
+    let o = spotplan_cmd(&[
+        "sweep",
+        "scenarios/prefect3-hourly-etl.toml",
+        "--retry",
+        "prefect3,prefect3-reschedule,prefect3[fallback=automation]",
+        "--spot-share",
+        "60",
+        "-n",
+        "10",
+        "--horizon",
+        "2d",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let legend = &out[out
+        .find("candidates whose labels are cut alike, in full:\n")
+        .unwrap_or_else(|| panic!("no legend in {out}"))..];
+    assert!(
+        legend.contains("    1 spot 60% · robust · prefect3-reschedule\n"),
+        "{legend}"
+    );
+    assert!(
+        legend.contains("    2 spot 60% · robust · prefect3[fallback=automation]\n"),
+        "{legend}"
+    );
+    // a label that reads as no other is not repeated
+    assert!(!legend.contains("    0 spot 60%"), "{legend}");
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+}
