@@ -180,12 +180,11 @@ fn compute_for(
 }
 
 /// What the scenario's own configuration runs at once: the peaks of the replications
-/// `simulate` runs (the same figures it prints).
+/// `simulate` runs (the same figures it prints; no baseline is needed for them).
 fn simulated_need(s: &crate::scenario::Scenario) -> crate::deploy::quotas::QuotaNeed {
     let n = s.sim.replications;
-    let reps = crate::sweep::replicate(s, n, &|| {});
-    let outcomes: Vec<&crate::sim::RunOutcome> = reps.iter().map(|r| &r.outcome).collect();
-    let c = crate::sweep::ConcurrentVcpu::of(s, &outcomes);
+    let runs = crate::sweep::outcomes(s, n as u64);
+    let c = crate::sweep::ConcurrentVcpu::of(s, &runs.iter().collect::<Vec<_>>());
     crate::deploy::quotas::QuotaNeed {
         fargate_vcpu: c.fargate_p99,
         worker_vcpu: c.worker,

@@ -22,6 +22,7 @@ pub mod sensitivity;
 pub(crate) mod summary;
 
 pub use crate::stats::Stat;
+pub(crate) use summary::outcomes;
 pub use summary::{
     ConcurrentVcpu, Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of,
     replicate, summarize,

@@ -55,6 +55,14 @@ pub fn replicate(s: &Scenario, n: u32, tick: &(dyn Fn() + Sync)) -> Vec<Replicat
         .collect()
 }
 
+/// Replications `0..n` of `s` alone (no baseline), in parallel, in replication order.
+pub(crate) fn outcomes(s: &Scenario, n: u64) -> Vec<RunOutcome> {
+    (0..n)
+        .into_par_iter()
+        .map(|rep| sim::run(s, rep, &mut NoObserver))
+        .collect()
+}
+
 /// Identification of a result: what was simulated, with what, by which tool.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Meta {
@@ -500,10 +508,7 @@ fn init_fix(s: &Scenario, reps: &[Replication]) -> Option<InitFix> {
         f.sigterm = (Sigterm::Init, true);
     }
     let per30 = 30.0 * 86_400_000.0 / s.sim.horizon.0 as f64;
-    let fixed: Vec<RunOutcome> = (0..reps.len() as u64)
-        .into_par_iter()
-        .map(|rep| sim::run(&v, rep, &mut NoObserver))
-        .collect();
+    let fixed = outcomes(&v, reps.len() as u64);
     let runs: f64 = fixed.iter().map(|o| o.runs as f64).sum();
     Some(InitFix {
         flows,

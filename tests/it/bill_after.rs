@@ -2,8 +2,6 @@
 //! botocore model checks every parameter) against moto's Cost Explorer; the cost-allocation
 //! tags reach the flow runs' RunTask requests (checked in `crash_chain`, on a real worker).
 
-use std::process::Command;
-
 use crate::moto::{aws_cli_path, case, emit_cli, moto, server, text};
 
 #[test]
@@ -29,24 +27,16 @@ fn the_emitted_cost_explorer_query_runs_with_the_aws_cli() {
         "the pool's tasks"
     );
     let path = aws_cli_path(&dir, &aws, &url);
-    let o = Command::new("bash")
-        .arg(dir.join("billing/compare.sh"))
-        .args(["2027-01-01", "2027-02-01"])
-        .env("PATH", &path)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .output()
-        .unwrap();
+    let o = crate::moto::run_aws_script(
+        &dir.join("billing/compare.sh"),
+        &["2027-01-01", "2027-02-01"],
+        &path,
+    );
     assert!(o.status.success(), "{}", text(&o));
     let answer: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(answer.get("ResultsByTime").is_some(), "{answer}");
     // without the month it says how to call it
-    let o = Command::new("bash")
-        .arg(dir.join("billing/compare.sh"))
-        .env("PATH", &path)
-        .output()
-        .unwrap();
+    let o = crate::moto::run_aws_script(&dir.join("billing/compare.sh"), &[], &path);
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("first day of the month"),

@@ -256,6 +256,20 @@ pub(crate) fn spotplan(
         .unwrap()
 }
 
+/// Runs an emitted `script` with `args` under bash, with the AWS CLI on `path` (see
+/// [`aws_cli_path`]) and test credentials, no profile.
+pub(crate) fn run_aws_script(script: &std::path::Path, args: &[&str], path: &str) -> Output {
+    Command::new("bash")
+        .arg(script)
+        .args(args)
+        .env("PATH", path)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
 pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -1187,14 +1201,7 @@ fn the_emitted_feed_script_makes_what_apply_wants() {
     emit_cli(&c, &dir);
     let path = aws_cli_path(&dir, &aws, &url);
     for _ in 0..2 {
-        let o = Command::new("bash")
-            .arg(dir.join("events/apply.sh"))
-            .env("PATH", &path)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .output()
-            .unwrap();
+        let o = run_aws_script(&dir.join("events/apply.sh"), &[], &path);
         assert!(o.status.success(), "{}", text(&o));
     }
     let p = spotplan(
