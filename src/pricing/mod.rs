@@ -11,8 +11,10 @@ pub(crate) mod cache;
 pub(crate) mod compare;
 pub mod pricelist;
 pub(crate) mod resolved;
+pub mod savings_plan;
 
 pub use resolved::{MissingRate, MissingRates, TaskRates};
+pub use savings_plan::SavingsPlan;
 
 /// The bundled snapshot, compiled into the binary so `simulate` works offline.
 pub const BUNDLED_JSON: &str = include_str!("bundled.json");
@@ -238,6 +240,18 @@ impl PriceTable {
         size: &TaskSize,
         provider: Provider,
     ) -> Result<f64, PricingError> {
+        self.task_hourly_parts(size, provider)
+            .map(|p| p.iter().sum())
+    }
+
+    /// [`PriceTable::task_hourly_usd`] in its parts, USD per hour: `[vCPU, memory, the rest]`
+    /// (the rest: the Windows OS licence and storage above 20 GiB). A Compute Savings Plan
+    /// covers the first two on FARGATE ([`savings_plan`]).
+    pub fn task_hourly_parts(
+        &self,
+        size: &TaskSize,
+        provider: Provider,
+    ) -> Result<[f64; 3], PricingError> {
         let fields = self.fields_for(size, provider);
         let missing: Vec<&'static str> = fields
             .iter()
@@ -275,7 +289,11 @@ impl PriceTable {
             }
         };
         let storage = size.billed_storage_gib() as f64 * v("storage_gb_hour");
-        Ok(size.cpu.vcpu() * (vcpu + os) + size.memory.gb() * gb + storage)
+        Ok([
+            size.cpu.vcpu() * vcpu,
+            size.memory.gb() * gb,
+            size.cpu.vcpu() * os + storage,
+        ])
     }
 }
 

@@ -18,6 +18,11 @@ pub struct TaskRates {
     pub flows: Vec<[f64; 2]>,
     /// One worker task on on-demand FARGATE, USD per hour.
     pub worker: f64,
+    /// Per flow: the on-demand FARGATE vCPU and memory parts of its rate, before any
+    /// discount, USD per hour (what a Compute Savings Plan covers).
+    pub fargate_plan_parts: Vec<[f64; 2]>,
+    /// The same for one worker task.
+    pub worker_plan_parts: [f64; 2],
 }
 
 impl TaskRates {
@@ -117,6 +122,14 @@ pub(crate) fn resolve(
             }
         }
     };
+    // a missing rate is named by `rate`; here it is NaN, like the rate itself
+    let parts = |size: &TaskSize| -> [f64; 2] {
+        prices
+            .task_hourly_parts(size, Provider::Fargate)
+            .map_or([f64::NAN; 2], |p| [p[0], p[1]])
+    };
+    let fargate_plan_parts = sizes.iter().map(|size| parts(size)).collect();
+    let worker_plan_parts = parts(worker);
     let worker = rate(worker, Provider::Fargate);
     let flows = sizes
         .iter()
@@ -131,7 +144,12 @@ pub(crate) fn resolve(
         })
         .collect();
     if missing.is_empty() {
-        Ok(TaskRates { flows, worker })
+        Ok(TaskRates {
+            flows,
+            worker,
+            fargate_plan_parts,
+            worker_plan_parts,
+        })
     } else {
         Err(MissingRates(missing))
     }

@@ -365,11 +365,15 @@ pub(crate) fn page(
         ),
         ("network", m.network.clone()),
         (
-            "on-demand discount",
-            format!(
-                "{:.1}% (never on FARGATE_SPOT)",
-                100.0 * m.on_demand_discount
-            ),
+            "on-demand Fargate rates",
+            match &m.savings_plan {
+                Some(p) => p.describe(),
+                None if m.on_demand_discount > 0.0 => format!(
+                    "{:.1}% off, flat (an approximation of a Savings Plan; never on FARGATE_SPOT)",
+                    100.0 * m.on_demand_discount
+                ),
+                None => "on-demand, no discount".to_string(),
+            },
         ),
         ("worker", m.worker.to_string()),
         ("retry policy of the scenario", m.retry_policy.to_string()),

@@ -38,13 +38,7 @@ pub fn table(s: &Summary) -> String {
     for a in &m.assumptions {
         let _ = writeln!(o, "assumed: {a}");
     }
-    if m.on_demand_discount > 0.0 {
-        let _ = writeln!(
-            o,
-            "on-demand discount {:.1}% (Savings Plans; never on FARGATE_SPOT)",
-            100.0 * m.on_demand_discount
-        );
-    }
+    // a discount or a Savings Plan is among the assumptions above
     let _ = writeln!(o);
     let _ = writeln!(
         o,

@@ -57,13 +57,7 @@ fn header(r: &SweepResult) -> String {
     for a in &m.assumptions {
         let _ = writeln!(o, "assumed: {a}");
     }
-    if m.on_demand_discount > 0.0 {
-        let _ = writeln!(
-            o,
-            "on-demand discount {:.1}% (Savings Plans; never on FARGATE_SPOT)",
-            100.0 * m.on_demand_discount
-        );
-    }
+    // a discount or a Savings Plan is among the assumptions above
     for (name, d) in &m.deployment_objectives {
         let limits: Vec<String> = [
             ("crashed or failed", d.max_crashed.map(crate::units::pct)),

@@ -569,8 +569,30 @@ pub struct PricingSection {
     /// Explicit rates that override the source's, USD per hour.
     pub rates: Option<crate::pricing::RegionRates>,
     /// A discount on on-demand Fargate (a Compute Savings Plan, an EDP), 0–0.9, e.g. `0.2`
-    /// for 20% off. Never applied to FARGATE_SPOT (Savings Plans do not cover Spot).
+    /// for 20% off. Never applied to FARGATE_SPOT (Savings Plans do not cover Spot). A flat
+    /// approximation: for a Compute Savings Plan, `[pricing.savings_plan]` bills the
+    /// commitment hour by hour. Not both.
     pub on_demand_discount: Option<f64>,
+    /// A Compute Savings Plan as a commitment, billed hour by hour.
+    pub savings_plan: Option<SavingsPlanSection>,
+}
+
+/// `[pricing.savings_plan]`: the part of a Compute Savings Plan this platform's Fargate uses.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavingsPlanSection {
+    /// USD per hour at plan rates: the part of the commitment this platform's Fargate usage
+    /// consumes today (required).
+    pub fargate_commitment_per_hour: Option<f64>,
+    /// The plan's discount on on-demand Fargate, 0–0.9 (0.2: 20% off).
+    pub discount: Option<f64>,
+    /// The discount on vCPU, when vCPU and memory differ (with `memory_discount`).
+    pub vcpu_discount: Option<f64>,
+    /// The discount on memory, when vCPU and memory differ (with `vcpu_discount`).
+    pub memory_discount: Option<f64>,
+    /// When the term ends, a TOML date (`2027-06-30`): results also give the saving after it.
+    #[schemars(with = "String")]
+    pub ends: Option<toml::value::Datetime>,
 }
 
 /// A number or a string, e.g. cpu `1024` or `"1 vCPU"`.

@@ -37,8 +37,11 @@ pub struct Scenario {
     pub objectives: Objectives,
     /// Prices in use.
     pub prices: PriceTable,
-    /// Discount on on-demand Fargate rates (0–0.9; Savings Plans), never on spot.
+    /// A flat discount on on-demand Fargate rates (0–0.9), never on spot: an approximation.
     pub on_demand_discount: f64,
+    /// A Compute Savings Plan, billed hour by hour as the commitment it is (never with a
+    /// flat discount).
+    pub savings_plan: Option<crate::pricing::SavingsPlan>,
     /// The rates of this configuration, resolved before any run (see [`Scenario::reprice`]).
     pub rates: TaskRates,
     /// Network egress and its resolved rates.

@@ -24,6 +24,19 @@ pub struct RunOutcome {
     pub cost_nat_usd: f64,
     /// Interface VPC endpoint hours over the horizon, USD.
     pub cost_vpc_endpoints_usd: f64,
+    /// Savings Plan commitment paid and not used (0 without a plan), USD.
+    #[serde(default)]
+    pub cost_stranded_usd: f64,
+    /// The same bill at on-demand rates with no commitment (after a Savings Plan's term;
+    /// the cost itself without a plan), USD.
+    #[serde(default)]
+    pub cost_without_plan_usd: f64,
+    /// With a Savings Plan: the share of eligible on-demand usage that fell in hours the
+    /// commitment did not cover in full, where one more on-demand USD costs one USD (in the
+    /// other hours it costs nothing: the commitment is paid anyway). The per-deployment
+    /// search's marginal rate. 0 without a plan.
+    #[serde(default)]
+    pub plan_marginal: f64,
     /// Image data pulled by every attempt, GB.
     pub image_pull_gb: f64,
     /// Billed task-seconds on FARGATE.
@@ -105,6 +118,13 @@ pub struct FlowOutcome {
     /// Its tasks (both providers) and their per-task network charges (public IPv4, NAT
     /// data), USD; the worker and hourly network charges are the scenario's.
     pub cost_usd: f64,
+    /// With a Savings Plan: what its FARGATE vCPU and memory (what the plan covers) were
+    /// charged, USD (part of `cost_usd`); 0 without a plan.
+    #[serde(default)]
+    pub plan_eligible_usd: f64,
+    /// The same usage at on-demand rates, USD.
+    #[serde(default)]
+    pub plan_eligible_od_usd: f64,
     /// Task time holding a public IPv4 address, ms.
     pub public_ip_ms: u64,
     /// Image data pulled, GB.

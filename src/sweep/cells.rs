@@ -53,6 +53,7 @@ impl Matrix {
                 (Some(o), Some(b)) => Some(Replication {
                     outcome: o.clone(),
                     baseline_cost_usd: b.cost_usd,
+                    baseline_without_plan_usd: b.cost_without_plan_usd,
                     baseline_flows: b.flows.clone(),
                 }),
                 _ => None,

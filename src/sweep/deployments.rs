@@ -463,10 +463,31 @@ fn problem(
 ) -> Option<Problem> {
     let n = base.flows.len();
     let reps = worlds.iter().map(Vec::len).min().unwrap_or(0);
-    let part = |o: &RunOutcome, f: usize| {
+    // With a Savings Plan the bill is not a sum of the deployments' parts: each hour's
+    // commitment is paid whatever runs. A deployment's on-demand vCPU and memory are priced
+    // here at the marginal rate of the all-on-demand baseline of the same replication: on
+    // demand in the hours it used beyond the commitment, nothing in the hours the commitment
+    // covered (paid anyway), as the share of its usage in each; the fixed part makes that
+    // baseline compose to its exact bill. The joint simulation of the pick bills it exactly.
+    let marginal: Vec<f64> = (0..reps)
+        .map(|r| {
+            baselines
+                .get(r)
+                .filter(|_| base.savings_plan.is_some())
+                .map_or(1.0, |b| b.plan_marginal)
+        })
+        .collect();
+    let part_cost = |x: &crate::sim::FlowOutcome, r: usize| {
+        if base.savings_plan.is_some() {
+            x.cost_usd - x.plan_eligible_usd + marginal[r] * x.plan_eligible_od_usd
+        } else {
+            x.cost_usd
+        }
+    };
+    let part = |o: &RunOutcome, r: usize, f: usize| {
         let x = &o.flows[f];
         Part {
-            cost: x.cost_usd,
+            cost: part_cost(x, r),
             runs: x.runs,
             bad: x.crashed_or_failed,
             deadline_runs: x.deadline_runs,
@@ -477,15 +498,30 @@ fn problem(
         .map(|f| {
             worlds
                 .iter()
-                .map(|w| w[..reps].iter().map(|o| part(o, f)).collect())
+                .map(|w| {
+                    w[..reps]
+                        .iter()
+                        .enumerate()
+                        .map(|(r, o)| part(o, r, f))
+                        .collect()
+                })
                 .collect()
         })
         .collect();
-    // the worker and hourly network charges are the same in every world
-    let fixed = worlds[0][..reps]
-        .iter()
-        .map(|o| o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>())
-        .collect();
+    // the worker and hourly network charges are the same in every world (with a Savings
+    // Plan: the baseline's bill less its parts at the marginal rate)
+    let fixed = if base.savings_plan.is_some() && baselines.len() >= reps {
+        baselines[..reps]
+            .iter()
+            .enumerate()
+            .map(|(r, b)| b.cost_usd - b.flows.iter().map(|f| part_cost(f, r)).sum::<f64>())
+            .collect()
+    } else {
+        worlds[0][..reps]
+            .iter()
+            .map(|o| o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>())
+            .collect()
+    };
     let o = &base.objectives;
     // a flow that does not checkpoint has no interval to choose: its options are the first's
     let ck_matters = |f: usize, k: usize| {
@@ -530,6 +566,7 @@ fn problem(
                 .map(|(x, b)| Replication {
                     outcome: x.clone(),
                     baseline_cost_usd: b.cost_usd,
+                    baseline_without_plan_usd: b.cost_without_plan_usd,
                     baseline_flows: b.flows.clone(),
                 })
                 .collect();

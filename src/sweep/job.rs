@@ -326,7 +326,7 @@ pub struct ShardFile {
 }
 
 /// The format tag of shard files.
-pub const SHARD_FORMAT: &str = "spotplan-shard/5";
+pub const SHARD_FORMAT: &str = "spotplan-shard/6";
 
 impl ShardFile {
     /// The shard's part of a run.

@@ -289,6 +289,7 @@ pub(crate) fn unreachable(
         .map(|b| super::summary::Replication {
             outcome: b.clone(),
             baseline_cost_usd: b.cost_usd,
+            baseline_without_plan_usd: b.cost_without_plan_usd,
             baseline_flows: b.flows.clone(),
         })
         .collect();

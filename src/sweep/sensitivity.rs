@@ -83,6 +83,7 @@ fn replications(
             Replication {
                 outcome: crate::sim::run(v, r as u64, &mut crate::sim::NoObserver),
                 baseline_cost_usd: b.cost_usd,
+                baseline_without_plan_usd: b.cost_without_plan_usd,
                 baseline_flows: b.flows.clone(),
             }
         })

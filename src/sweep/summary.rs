@@ -16,6 +16,10 @@ pub struct Replication {
     pub outcome: RunOutcome,
     /// The same workload all on on-demand FARGATE, same random numbers, USD.
     pub baseline_cost_usd: f64,
+    /// That baseline at on-demand rates with no Savings Plan commitment (after its term),
+    /// USD; the baseline itself without a plan.
+    #[serde(skip)]
+    pub baseline_without_plan_usd: f64,
     /// Each flow's part of that baseline (for the per-deployment guards).
     #[serde(skip)]
     pub baseline_flows: Vec<crate::sim::FlowOutcome>,
@@ -25,6 +29,11 @@ impl Replication {
     /// Saving against the baseline, USD.
     pub fn saving_usd(&self) -> f64 {
         self.baseline_cost_usd - self.outcome.cost_usd
+    }
+    /// Saving against the baseline after a Savings Plan's term (both at on-demand rates, no
+    /// commitment), USD.
+    pub fn saving_after_term_usd(&self) -> f64 {
+        self.baseline_without_plan_usd - self.outcome.cost_without_plan_usd
     }
     /// Saving as a fraction of the baseline (0 when the baseline is 0).
     pub fn saving_fraction(&self) -> f64 {
@@ -49,6 +58,7 @@ pub fn replicate(s: &Scenario, n: u32, tick: &(dyn Fn() + Sync)) -> Vec<Replicat
             Replication {
                 outcome,
                 baseline_cost_usd: base.cost_usd,
+                baseline_without_plan_usd: base.cost_without_plan_usd,
                 baseline_flows: base.flows,
             }
         })
@@ -100,8 +110,11 @@ pub struct Meta {
     pub network: String,
     /// The interruption model in use (`none: no [spot] section…` when there is none).
     pub interruptions: String,
-    /// On-demand discount (0–0.9; never applied to spot).
+    /// Flat on-demand discount (0–0.9; never applied to spot): an approximation.
     pub on_demand_discount: f64,
+    /// A Compute Savings Plan, billed hour by hour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub savings_plan: Option<crate::pricing::SavingsPlan>,
     /// Defaults and timing assumptions the figures rest on, in words.
     pub assumptions: Vec<String>,
     /// Effective strategy.
@@ -148,6 +161,9 @@ pub struct Metrics {
     pub cost_nat_usd: Stat,
     /// Interface VPC endpoints, USD.
     pub cost_vpc_endpoints_usd: Stat,
+    /// Savings Plan commitment paid and not used, USD (only with a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_stranded_usd: Option<Stat>,
     /// Image data pulled, GB.
     pub image_pull_gb: Stat,
     /// All-on-demand baseline, USD.
@@ -156,6 +172,10 @@ pub struct Metrics {
     pub saving_usd: Stat,
     /// Saving / baseline (paired).
     pub saving_fraction: Stat,
+    /// With a Savings Plan: the saving once its term has ended (both at on-demand rates, no
+    /// commitment), USD (paired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saving_after_term_usd: Option<Stat>,
     /// Spot share of billed task time.
     pub spot_share: Stat,
     /// Runs scheduled.
@@ -330,7 +350,7 @@ fn objective_rates(s: &Scenario, reps: &[Replication]) -> Option<ObjectiveRates>
 impl Metrics {
     /// (key, label, unit, stat) rows in display order; `key` is the JSON field name.
     pub fn rows(&self) -> Vec<(&'static str, &'static str, &'static str, &Stat)> {
-        vec![
+        let mut out = vec![
             (
                 "cost_per_30d_usd",
                 "cost per 30 days",
@@ -370,6 +390,11 @@ impl Metrics {
                 "USD",
                 &self.cost_vpc_endpoints_usd,
             ),
+        ];
+        if let Some(st) = &self.cost_stranded_usd {
+            out.push(("cost_stranded_usd", "  stranded plan commitment", "USD", st));
+        }
+        out.extend([
             (
                 "cost_wasted_usd",
                 "  of it wasted on lost work",
@@ -395,6 +420,16 @@ impl Metrics {
                 "fraction",
                 &self.saving_fraction,
             ),
+        ]);
+        if let Some(st) = &self.saving_after_term_usd {
+            out.push((
+                "saving_after_term_usd",
+                "saving after the plan's term",
+                "USD",
+                st,
+            ));
+        }
+        out.extend([
             (
                 "spot_share",
                 "spot share of task time",
@@ -458,7 +493,8 @@ impl Metrics {
                 "fraction",
                 &self.deadline_miss_rate,
             ),
-        ]
+        ]);
+        out
     }
 }
 
@@ -539,12 +575,17 @@ fn launch_source_name(l: LaunchSource) -> &'static str {
 
 /// Every metric over `reps` of `s`.
 impl Metrics {
-    /// The bill's parts, mean USD over the horizon: the worker service, flow tasks on each
-    /// provider, public IPv4 addresses, NAT gateways (hours and data), interface endpoints.
+    /// The bill's parts, mean USD over the horizon: the worker service, a Savings Plan's
+    /// stranded commitment, flow tasks on each provider, public IPv4 addresses, NAT gateways
+    /// (hours and data), interface endpoints.
     /// They add up to the cost.
-    pub fn bill(&self) -> [(&'static str, f64); 6] {
+    pub fn bill(&self) -> [(&'static str, f64); 7] {
         [
             ("worker", self.cost_worker_usd.mean),
+            (
+                "stranded Savings Plan commitment",
+                self.cost_stranded_usd.as_ref().map_or(0.0, |s| s.mean),
+            ),
             ("flows on FARGATE", self.cost_fargate_usd.mean),
             ("flows on FARGATE_SPOT", self.cost_fargate_spot_usd.mean),
             ("public IPv4", self.cost_public_ipv4_usd.mean),
@@ -574,6 +615,14 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
         cost_public_ipv4_usd: col(&|r| r.outcome.cost_public_ipv4_usd),
         cost_nat_usd: col(&|r| r.outcome.cost_nat_usd),
         cost_vpc_endpoints_usd: col(&|r| r.outcome.cost_vpc_endpoints_usd),
+        cost_stranded_usd: s
+            .savings_plan
+            .is_some()
+            .then(|| col(&|r| r.outcome.cost_stranded_usd)),
+        saving_after_term_usd: s
+            .savings_plan
+            .is_some()
+            .then(|| col(&|r| r.saving_after_term_usd())),
         image_pull_gb: col(&|r| r.outcome.image_pull_gb),
         baseline_cost_usd: col(&|r| r.baseline_cost_usd),
         saving_usd: col(&|r| r.saving_usd()),
@@ -609,6 +658,15 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
 /// The defaults and timing assumptions behind a result of `s`.
 pub fn assumptions(s: &Scenario) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(p) = &s.savings_plan {
+        out.push(p.describe());
+    }
+    if s.on_demand_discount > 0.0 {
+        out.push(format!(
+            "on-demand discount {:.1}% on every on-demand hour (stated; never on FARGATE_SPOT):              a flat approximation, for a Compute Savings Plan is a commitment paid hour by hour              whether used or not, so moving work to spot can strand it; state              [pricing.savings_plan] for that bill",
+            100.0 * s.on_demand_discount
+        ));
+    }
     let unstated: Vec<&str> = s
         .flows
         .iter()
@@ -748,6 +806,7 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
         network: s.network.describe(),
         interruptions: s.spot.describe(),
         on_demand_discount: s.on_demand_discount,
+        savings_plan: s.savings_plan.clone(),
         assumptions: assumptions(s),
         strategy: s.launch.strategy.to_string(),
         strategy_source: launch_source_name(s.launch.source),

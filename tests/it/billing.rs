@@ -326,3 +326,117 @@ fn a_savings_plan_discounts_on_demand_never_spot() {
         60.0 / 3600.0 * (SPOT_VCPU + 2.0 * SPOT_GB),
     );
 }
+
+/// The 90-minute run at t = 0 of a 3-hour horizon (pull from 25 s, 10 s, then the work: billed
+/// 25 s → 100 min 35 s), at 1 vCPU / 2 GB on `strategy`, with `pricing` lines.
+fn plan_run(strategy: &str, pricing: &str) -> spotplan::sim::RunOutcome {
+    let src = world(
+        "horizon = \"3h\"",
+        "0s",
+        strategy,
+        &format!("[network]\negress = \"vpc-endpoints\"\n[pricing]\n{pricing}"),
+        "schedule = { every = \"100d\" }\nduration = \"90m\"\ncpu = 1024\nmemory = 2048\n\
+         startup = { provisioning = \"25s\", image_pull = \"10s\" }\nengine_startup = \"0s\"",
+    );
+    outcomes(&scenario(&src), 1).remove(0)
+}
+
+const PLAN: &str = "[pricing.savings_plan]\nfargate_commitment_per_hour = 0.03\ndiscount = 0.2";
+
+#[test]
+fn a_savings_plan_is_a_commitment_billed_hour_by_hour() {
+    let od = plan_run("[{ provider = \"FARGATE\", weight = 1 }]", PLAN);
+    let rate = X86_VCPU + 2.0 * X86_GB; // on-demand USD per hour
+    // billed 5410 s: 3575 s in hour 0, 1835 s in hour 1, nothing in hour 2
+    assert_eq!(od.billed_secs_fargate, 5410);
+    let (u0, u1) = (3575.0 / 3600.0 * rate, 1835.0 / 3600.0 * rate);
+    let covers = 0.03 / 0.8; // on-demand USD the hourly commitment covers
+    assert!(u0 > covers && u1 < covers, "{u0} {u1}");
+    // hour 0: the commitment, and on-demand above it; hour 1: plan rate, the rest stranded;
+    // hour 2: all stranded
+    close(od.cost_fargate_usd, 0.03 + (u0 - covers) + 0.8 * u1);
+    close(od.cost_stranded_usd, (0.03 - 0.8 * u1) + 0.03);
+    close(
+        od.cost_fargate_usd + od.cost_stranded_usd,
+        3.0 * 0.03 + (u0 - covers),
+    );
+    let network = od.cost_public_ipv4_usd + od.cost_nat_usd + od.cost_vpc_endpoints_usd;
+    close(
+        od.cost_usd,
+        od.cost_fargate_usd + od.cost_stranded_usd + network,
+    );
+    // after the term: on-demand, no commitment
+    close(od.cost_without_plan_usd, 5410.0 / 3600.0 * rate + network);
+    // one more on-demand dollar costs one only in hour 0
+    close(od.plan_marginal, u0 / (u0 + u1));
+    assert_eq!(od.flows[0].plan_eligible_od_usd, 5410.0 / 3600.0 * rate);
+
+    // the same run on spot strands the whole commitment; spot is never covered
+    let spot = plan_run(SPOT_ONLY, PLAN);
+    let spot_alone = plan_run(SPOT_ONLY, "");
+    close(spot.cost_stranded_usd, 3.0 * 0.03);
+    close(spot.cost_fargate_spot_usd, spot_alone.cost_fargate_spot_usd);
+    close(spot.cost_usd, spot_alone.cost_usd + 0.09);
+    // the saving a flat 20% discount would show is not there: spot costs more here
+    let flat = plan_run(
+        "[{ provider = \"FARGATE\", weight = 1 }]",
+        "on_demand_discount = 0.2",
+    );
+    assert!(spot_alone.cost_usd < flat.cost_usd);
+    assert!(spot.cost_usd > od.cost_usd);
+}
+
+#[test]
+fn a_savings_plan_with_separate_discounts_covers_the_larger_first() {
+    // memory at 40% off is covered first: 2 GB × 90 min 10 s of memory is 0.01336 USD at
+    // on-demand over the run, far below the commitment in each hour
+    let od = plan_run(
+        "[{ provider = \"FARGATE\", weight = 1 }]",
+        "[pricing.savings_plan]\nfargate_commitment_per_hour = 0.03\nvcpu_discount = 0.1\nmemory_discount = 0.4",
+    );
+    let (v, m) = (X86_VCPU, 2.0 * X86_GB);
+    let h = |secs: f64| secs / 3600.0;
+    // hour 0: memory (3575 s) at 0.6, then vCPU: what is left covers vCPU at 0.9
+    let mem0 = 0.6 * h(3575.0) * m;
+    let left = 0.03 - mem0;
+    let v0 = h(3575.0) * v;
+    let covered_v = (left / 0.9).min(v0);
+    let charged0 = mem0 + 0.9 * covered_v + (v0 - covered_v);
+    let stranded0 = (left - 0.9 * covered_v).max(0.0);
+    // hour 1: both under the commitment
+    let charged1 = 0.6 * h(1835.0) * m + 0.9 * h(1835.0) * v;
+    close(od.cost_fargate_usd, charged0 + charged1);
+    close(od.cost_stranded_usd, stranded0 + (0.03 - charged1) + 0.03);
+}
+
+#[test]
+fn a_savings_plan_input_is_checked() {
+    let src = |pricing: &str| {
+        world(
+            "horizon = \"1d\"",
+            "0s",
+            SPOT_ONLY,
+            &format!("[pricing]\n{pricing}"),
+            "schedule = { every = \"1h\" }\nduration = \"5m\"",
+        )
+    };
+    let err = |pricing: &str| load(&src(pricing)).unwrap_err().to_string();
+    let e = err(&format!("on_demand_discount = 0.2\n{PLAN}"));
+    assert!(e.contains("not both") && e.contains("twice"), "{e}");
+    let e = err("[pricing.savings_plan]\ndiscount = 0.2");
+    assert!(
+        e.contains("`fargate_commitment_per_hour` is required"),
+        "{e}"
+    );
+    let e = err("[pricing.savings_plan]\nfargate_commitment_per_hour = 0.5\nvcpu_discount = 0.2");
+    assert!(
+        e.contains("both `vcpu_discount` and `memory_discount`"),
+        "{e}"
+    );
+    let e = err("[pricing.savings_plan]\nfargate_commitment_per_hour = 0.5\ndiscount = 1.2");
+    assert!(e.contains("outside (0, 0.9]"), "{e}");
+    let e = err(&format!("{PLAN}\nends = 2027-06-30T00:00:00"));
+    assert!(e.contains("is not a date"), "{e}");
+    let s = load(&src(&format!("{PLAN}\nends = 2027-06-30"))).unwrap();
+    assert_eq!(s.savings_plan.unwrap().ends.as_deref(), Some("2027-06-30"));
+}

@@ -36,6 +36,7 @@ fn reps(s: &spotplan::scenario::Scenario, from: u64, n: u64) -> Vec<Replication>
         .map(|r| Replication {
             outcome: sim::run(s, r, &mut NoObserver),
             baseline_cost_usd: 0.0,
+            baseline_without_plan_usd: 0.0,
             baseline_flows: Vec::new(),
         })
         .collect()

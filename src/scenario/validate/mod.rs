@@ -132,6 +132,7 @@ pub fn validate(
             0.0
         }
     };
+    let savings_plan = prices::savings_plan(&mut cx, &f.pricing, &root.key("pricing"));
     let rates = match (&prices, &launch, &worker) {
         (Some(prices), Some(l), Some(w)) => {
             check_rates(&mut cx, prices, &flows, &l.strategy, &w.size, discount)
@@ -209,6 +210,7 @@ pub fn validate(
         objectives,
         prices,
         on_demand_discount: discount,
+        savings_plan,
         rates,
         network,
         sweep,

@@ -343,3 +343,85 @@ pub(super) fn check_rates(
         }
     }
 }
+
+/// `[pricing.savings_plan]`: a commitment and its discounts, or nothing. Giving a flat
+/// `on_demand_discount` too would count the plan twice: refused.
+pub(super) fn savings_plan(
+    cx: &mut Ctx,
+    f: &PricingSection,
+    p: &FieldPath,
+) -> Option<crate::pricing::SavingsPlan> {
+    let sp = f.savings_plan.as_ref()?;
+    let path = p.key("savings_plan");
+    if f.on_demand_discount.is_some() {
+        cx.err(
+            &p.key("on_demand_discount"),
+            "give either `on_demand_discount` (a flat approximation) or \
+             [pricing.savings_plan] (the commitment, hour by hour), not both: together they \
+             would count the plan twice",
+        );
+    }
+    let commitment = match sp.fargate_commitment_per_hour {
+        None => {
+            cx.err(
+                &path,
+                "`fargate_commitment_per_hour` is required: the USD per hour at plan rates that \
+                 this platform's Fargate usage consumes of the plan today",
+            );
+            None
+        }
+        Some(c) if c.is_finite() && c > 0.0 && c <= 1.0e6 => Some(c),
+        Some(c) => {
+            cx.err(
+                &path.key("fargate_commitment_per_hour"),
+                format!("`{c}` is outside (0, 1000000] USD per hour"),
+            );
+            None
+        }
+    };
+    let mut discount = |key: &str, v: Option<f64>| -> Option<Option<f64>> {
+        match v {
+            None => Some(None),
+            Some(d) if d.is_finite() && d > 0.0 && d <= 0.9 => Some(Some(d)),
+            Some(d) => {
+                cx.err(
+                    &path.key(key),
+                    format!("`{d}` is outside (0, 0.9] (a fraction: 0.2 is 20% off on-demand)"),
+                );
+                None
+            }
+        }
+    };
+    let both = discount("discount", sp.discount)?;
+    let v = discount("vcpu_discount", sp.vcpu_discount)?;
+    let m = discount("memory_discount", sp.memory_discount)?;
+    let (vcpu, memory) = match (both, v, m) {
+        (Some(d), None, None) => (d, d),
+        (None, Some(v), Some(m)) => (v, m),
+        _ => {
+            cx.err(
+                &path,
+                "give `discount`, or both `vcpu_discount` and `memory_discount` (the plan's \
+                 discounts on on-demand Fargate vCPU and memory)",
+            );
+            return None;
+        }
+    };
+    let ends = match &sp.ends {
+        None => None,
+        Some(d) if d.date.is_some() && d.time.is_none() => Some(d.to_string()),
+        Some(d) => {
+            cx.err(
+                &path.key("ends"),
+                format!("`{d}` is not a date: write the term's last day, e.g. 2027-06-30"),
+            );
+            None
+        }
+    };
+    Some(crate::pricing::SavingsPlan {
+        commitment_per_hour: commitment?,
+        vcpu_discount: vcpu,
+        memory_discount: memory,
+        ends,
+    })
+}

@@ -247,6 +247,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             after: AfterStop::Nothing,
         });
         self.live_tasks.push(task);
+        self.meter.open(provider, pull_start);
         self.in_flight[self.flow_placer[r.flow as usize]][provider.index()] += 1;
         let units = &mut self.cpu_units[provider.index()];
         *units += fl.size.cpu.0 as u64;

@@ -317,7 +317,7 @@ pub fn run<O: Observer>(s: &Scenario, rep: u64, obs: &mut O) -> RunOutcome {
         live_runs: 0,
         spot,
         generations: 0,
-        meter: Meter::new(n),
+        meter: Meter::new(s),
         latency: Latencies::default(),
         flow_latency: s
             .flows
