@@ -87,7 +87,12 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<Outcome> {
     });
     bar.finish_and_clear();
     let per30 = 30.0 * 86_400_000.0 / sa.sim.horizon.0.max(1) as f64;
-    let rows = paired(&ra, &rb, per30);
+    let rows = paired(
+        &ra,
+        &rb,
+        per30,
+        sa.savings_plan.is_some() || sb.savings_plan.is_some(),
+    );
     match a.format {
         Format::Json => outln!(
             "{}",

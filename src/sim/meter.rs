@@ -69,8 +69,6 @@ pub(crate) struct PlanMeter {
     horizon: u64,
     /// The worker service's eligible usage per full hour, USD.
     worker: [f64; 2],
-    /// Each flow's eligible FARGATE usage at on-demand rates, USD.
-    flow_od: Vec<[f64; 2]>,
     /// Everything eligible at on-demand rates (flows and worker), USD.
     od: [f64; 2],
     /// What it was charged, USD.
@@ -93,7 +91,6 @@ impl PlanMeter {
             first: 0,
             horizon: s.sim.horizon.0,
             worker: [w[0] * n, w[1] * n],
-            flow_od: vec![[0.0; 2]; s.flows.len()],
             od: [0.0; 2],
             charged: [0.0; 2],
             stranded: 0.0,
@@ -120,7 +117,7 @@ impl PlanMeter {
     /// A FARGATE task billed `secs` from `pull_start` at `parts` USD per hour: its seconds
     /// are spread over the hours from its pull start (the rounding and the minimum fall at
     /// the end); then every hour that nothing can add to any more, up to `now`, is settled.
-    fn bill(&mut self, flow: usize, pull_start: SimTime, secs: u64, parts: [f64; 2], now: SimTime) {
+    fn bill(&mut self, pull_start: SimTime, secs: u64, parts: [f64; 2], now: SimTime) {
         self.hour_mut(pull_start.0 / HOUR_MS).open -= 1;
         let (mut t, end) = (pull_start.0, pull_start.0 + secs * 1000);
         while t < end {
@@ -128,13 +125,10 @@ impl PlanMeter {
             let upto = ((h + 1) * HOUR_MS).min(end);
             let share = (upto - t) as f64 / HOUR_MS as f64;
             let hour = self.hour_mut(h);
-            for k in 0..2 {
-                hour.usage[k] += parts[k] * share;
+            for (u, p) in hour.usage.iter_mut().zip(parts) {
+                *u += p * share;
             }
             t = upto;
-        }
-        for k in 0..2 {
-            self.flow_od[flow][k] += parts[k] * secs as f64 / 3600.0;
         }
         self.settle_until(now);
     }
@@ -161,9 +155,14 @@ impl PlanMeter {
             usage[1] + self.worker[1] * inside,
         ];
         let bill: HourBill = self.plan.settle(u, self.plan.commitment_per_hour * inside);
-        for k in 0..2 {
-            self.od[k] += u[k];
-            self.charged[k] += bill.charged[k];
+        for ((od, charged), (u, c)) in self
+            .od
+            .iter_mut()
+            .zip(&mut self.charged)
+            .zip(u.iter().zip(bill.charged))
+        {
+            *od += u;
+            *charged += c;
         }
         self.stranded += bill.stranded;
         if bill.above > 0.0 {
@@ -225,7 +224,7 @@ impl Meter {
         self.public_ip_ms[t.flow] += t.stop.0.saturating_sub(t.placed.0);
         if t.stop <= t.pull_start {
             if let (Some(m), Provider::Fargate) = (&mut self.plan, t.provider) {
-                m.bill(t.flow, t.pull_start, 0, [0.0; 2], t.stop);
+                m.bill(t.pull_start, 0, [0.0; 2], t.stop);
             }
             return 0; // never reached the image pull: nothing billed
         }
@@ -242,7 +241,7 @@ impl Meter {
         let secs = billed_secs(t.stop.0 - t.pull_start.0, fl.size.os);
         if let (Some(m), Provider::Fargate) = (&mut self.plan, t.provider) {
             let parts = s.rates.fargate_plan_parts[t.flow];
-            m.bill(t.flow, t.pull_start, secs, parts, t.stop);
+            m.bill(t.pull_start, secs, parts, t.stop);
         }
         let p = t.provider.index();
         self.billed[t.flow][p] += secs;
@@ -321,6 +320,8 @@ impl Meter {
         };
         if let Some(m) = &self.plan {
             out.cost_stranded_usd = m.stranded;
+            out.plan_eligible_od_usd = m.od[0] + m.od[1];
+            out.plan_eligible_usd = m.charged[0] + m.charged[1];
             out.plan_marginal = if m.od[0] + m.od[1] > 0.0 {
                 m.in_hours_above / (m.od[0] + m.od[1])
             } else {
@@ -389,7 +390,6 @@ mod tests {
             first: 0,
             horizon,
             worker: [0.01, 0.002],
-            flow_od: vec![[0.0; 2]],
             od: [0.0; 2],
             charged: [0.0; 2],
             stranded: 0.0,
@@ -412,14 +412,14 @@ mod tests {
         while t < horizon {
             while open.front().is_some_and(|&s| s + long <= t) {
                 let s = open.pop_front().unwrap();
-                m.bill(0, SimTime(s), long / 1000, parts, SimTime(s + long));
+                m.bill(SimTime(s), long / 1000, parts, SimTime(s + long));
             }
             m.open(SimTime(t));
             open.push_back(t);
             t += every;
         }
         while let Some(s) = open.pop_front() {
-            m.bill(0, SimTime(s), long / 1000, parts, SimTime(s + long));
+            m.bill(SimTime(s), long / 1000, parts, SimTime(s + long));
         }
         assert!(m.most_held <= 3, "held {} hours", m.most_held);
         m.close();

@@ -37,6 +37,14 @@ pub struct RunOutcome {
     /// search's marginal rate. 0 without a plan.
     #[serde(default)]
     pub plan_marginal: f64,
+    /// With a Savings Plan: the vCPU and memory it covers (flows on FARGATE and the worker)
+    /// at on-demand rates, USD; 0 without a plan.
+    #[serde(default)]
+    pub plan_eligible_od_usd: f64,
+    /// What that usage was charged (plan rate under the commitment, on-demand above), USD;
+    /// with the stranded commitment, the plan's whole bill.
+    #[serde(default)]
+    pub plan_eligible_usd: f64,
     /// Image data pulled by every attempt, GB.
     pub image_pull_gb: f64,
     /// Billed task-seconds on FARGATE.

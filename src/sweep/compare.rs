@@ -96,12 +96,23 @@ const METRICS: [Metric; 6] = [
     ),
 ];
 
+/// With a Savings Plan, the cost once its term has ended (at on-demand rates, no commitment).
+const AFTER_TERM: Metric = (
+    "cost_after_term_per_30d_usd",
+    "cost per 30 days after the plan's term",
+    "USD",
+    |r, per30| r.outcome.cost_without_plan_usd * per30,
+);
+
 /// Paired differences of `b` against `a`, replication by replication (same seed, same
-/// replication numbers); `per30` scales a horizon's cost to 30 days.
-pub(crate) fn paired(a: &[Replication], b: &[Replication], per30: f64) -> Vec<Paired> {
+/// replication numbers); `per30` scales a horizon's cost to 30 days. With a Savings Plan
+/// (`plan`), the cost after its term too.
+pub(crate) fn paired(a: &[Replication], b: &[Replication], per30: f64, plan: bool) -> Vec<Paired> {
     let n = a.len().min(b.len());
+    let after: &[Metric] = if plan { &[AFTER_TERM] } else { &[] };
     METRICS
         .iter()
+        .chain(after)
         .map(|(metric, label, unit, f)| {
             let va: Vec<f64> = a[..n].iter().map(|r| f(r, per30)).collect();
             let vb: Vec<f64> = b[..n].iter().map(|r| f(r, per30)).collect();
@@ -326,7 +337,9 @@ pub fn current(
         (Some(b), Some(v)) => super::network::options(&run.scenarios[v], b),
         _ => super::network::options(s, &a),
     };
-    let rows = b.map(|b| paired(&a, &b, per30)).unwrap_or_default();
+    let rows = b
+        .map(|b| paired(&a, &b, per30, s.savings_plan.is_some()))
+        .unwrap_or_default();
     let same = picked.is_some_and(|v| s.same_configuration(&run.scenarios[v]));
     // the saving B − A is negative when B saves: its lower bound is −upper(B − A)
     let saving_lower_usd = rows

@@ -464,30 +464,22 @@ fn problem(
     let n = base.flows.len();
     let reps = worlds.iter().map(Vec::len).min().unwrap_or(0);
     // With a Savings Plan the bill is not a sum of the deployments' parts: each hour's
-    // commitment is paid whatever runs. A deployment's on-demand vCPU and memory are priced
-    // here at the marginal rate of the all-on-demand baseline of the same replication: on
-    // demand in the hours it used beyond the commitment, nothing in the hours the commitment
-    // covered (paid anyway), as the share of its usage in each; the fixed part makes that
-    // baseline compose to its exact bill. The joint simulation of the pick bills it exactly.
-    let marginal: Vec<f64> = (0..reps)
-        .map(|r| {
-            baselines
-                .get(r)
-                .filter(|_| base.savings_plan.is_some())
-                .map_or(1.0, |b| b.plan_marginal)
-        })
-        .collect();
-    let part_cost = |x: &crate::sim::FlowOutcome, r: usize| {
-        if base.savings_plan.is_some() {
-            x.cost_usd - x.plan_eligible_usd + marginal[r] * x.plan_eligible_od_usd
+    // commitment is paid whatever runs. A deployment's on-demand vCPU and memory go to the
+    // plan's term ([`select::PlanTerm`]), calibrated on each replication's all-on-demand
+    // baseline; the joint simulation of the pick bills it hour by hour.
+    let planned = base.savings_plan.is_some() && baselines.len() >= reps;
+    let part_cost = |x: &crate::sim::FlowOutcome| {
+        if planned {
+            x.cost_usd - x.plan_eligible_usd
         } else {
             x.cost_usd
         }
     };
-    let part = |o: &RunOutcome, r: usize, f: usize| {
+    let part = |o: &RunOutcome, f: usize| {
         let x = &o.flows[f];
         Part {
-            cost: part_cost(x, r),
+            cost: part_cost(x),
+            plan_od: if planned { x.plan_eligible_od_usd } else { 0.0 },
             runs: x.runs,
             bad: x.crashed_or_failed,
             deadline_runs: x.deadline_runs,
@@ -498,29 +490,46 @@ fn problem(
         .map(|f| {
             worlds
                 .iter()
-                .map(|w| {
-                    w[..reps]
-                        .iter()
-                        .enumerate()
-                        .map(|(r, o)| part(o, r, f))
-                        .collect()
-                })
+                .map(|w| w[..reps].iter().map(|o| part(o, f)).collect())
                 .collect()
         })
         .collect();
     // the worker and hourly network charges are the same in every world (with a Savings
-    // Plan: the baseline's bill less its parts at the marginal rate)
-    let fixed = if base.savings_plan.is_some() && baselines.len() >= reps {
+    // Plan, less the plan's bill, which its term gives)
+    let fixed = worlds[0][..reps]
+        .iter()
+        .map(|o| {
+            let plan = if planned {
+                o.plan_eligible_usd + o.cost_stranded_usd
+                    - o.flows.iter().map(|f| f.plan_eligible_usd).sum::<f64>()
+            } else {
+                0.0
+            };
+            o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>() - plan
+        })
+        .collect();
+    let plan: Vec<select::PlanTerm> = if planned {
+        let hours = base.sim.horizon.hours_f64();
+        let commitment = base
+            .savings_plan
+            .as_ref()
+            .map_or(0.0, |p| p.commitment_per_hour * hours);
         baselines[..reps]
             .iter()
-            .enumerate()
-            .map(|(r, b)| b.cost_usd - b.flows.iter().map(|f| part_cost(f, r)).sum::<f64>())
+            .map(|b| {
+                let flows_od: f64 = b.flows.iter().map(|f| f.plan_eligible_od_usd).sum();
+                // the plan's bill is the commitment and the usage beyond it, hour by hour
+                let above = (b.plan_eligible_usd + b.cost_stranded_usd - commitment).max(0.0);
+                select::PlanTerm {
+                    commitment,
+                    covers: b.plan_eligible_od_usd - above,
+                    base_od: b.plan_eligible_od_usd - flows_od,
+                    slope: b.plan_marginal,
+                }
+            })
             .collect()
     } else {
-        worlds[0][..reps]
-            .iter()
-            .map(|o| o.cost_usd - o.flows.iter().map(|f| f.cost_usd).sum::<f64>())
-            .collect()
+        Vec::new()
     };
     let o = &base.objectives;
     // a flow that does not checkpoint has no interval to choose: its options are the first's
@@ -609,7 +618,16 @@ fn problem(
             }
         }
     };
-    let cost_of = |k: usize, f: usize| parts[f][k].iter().map(|x| x.cost).sum::<f64>();
+    // a deployment's own cost: its part, and its plan usage at the baseline's marginal rate
+    let slope = |r: usize| plan.get(r).map_or(0.0, |t| t.slope);
+    let own = |x: &Part, r: usize| x.cost + slope(r) * x.plan_od;
+    let cost_of = |k: usize, f: usize| {
+        parts[f][k]
+            .iter()
+            .enumerate()
+            .map(|(r, x)| own(x, r))
+            .sum::<f64>()
+    };
     for u in &o.unreachable {
         let Some(today) = current[u.flow] else {
             continue;
@@ -632,7 +650,8 @@ fn problem(
         let figures = |k: usize| -> (f64, f64, f64) {
             let p: &[Part] = &parts[f][k];
             (
-                p.iter().map(|x| x.cost).sum::<f64>() / p.len().max(1) as f64 * per30,
+                p.iter().enumerate().map(|(r, x)| own(x, r)).sum::<f64>() / p.len().max(1) as f64
+                    * per30,
                 rate(sum(p, &|x| x.bad), sum(p, &|x| x.runs)),
                 rate(sum(p, &|x| x.misses), sum(p, &|x| x.deadline_runs)),
             )
@@ -647,6 +666,7 @@ fn problem(
     Some(Problem {
         parts,
         fixed,
+        plan,
         per30,
         limits: Limits {
             crashed: o.max_crashed,

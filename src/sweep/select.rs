@@ -37,6 +37,39 @@ pub struct Part {
     pub deadline_runs: u64,
     /// Of those, missed.
     pub misses: u64,
+    /// With a Savings Plan: its on-demand FARGATE vCPU and memory at on-demand rates, USD,
+    /// billed through [`PlanTerm`] (not in `cost`).
+    pub plan_od: f64,
+}
+
+/// A Compute Savings Plan's bill in one replication, as a function of the eligible usage U
+/// (on-demand USD): `commitment + max(0, base_od + U − covers)`: the commitment is paid
+/// whatever runs, and usage beyond what it covers is billed at on-demand rates. `covers` is
+/// calibrated on the all-on-demand baseline's exact hourly bill (the usage its commitment
+/// covered, hour by hour), so the baseline composes exactly; the joint simulation bills every
+/// pick hour by hour. Convex and nondecreasing in U, so for any `slope` in [0, 1]
+/// `commitment + slope · (base_od + U − covers)` is below it: the linear part the bound uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PlanTerm {
+    /// The commitment over the horizon, USD.
+    pub commitment: f64,
+    /// Eligible usage it covers, on-demand USD.
+    pub covers: f64,
+    /// Eligible usage no option changes (the worker), on-demand USD.
+    pub base_od: f64,
+    /// The bound's slope, 0–1 (the baseline's marginal rate).
+    pub slope: f64,
+}
+
+impl PlanTerm {
+    /// The bill for the deployments' eligible usage `u`.
+    pub fn bill(&self, u: f64) -> f64 {
+        self.commitment + (self.base_od + u - self.covers).max(0.0)
+    }
+    /// The bill's linear lower bound without the usage's part (which is `slope · u`).
+    fn floor(&self) -> f64 {
+        self.commitment + self.slope * (self.base_od - self.covers)
+    }
 }
 
 /// Platform-wide limits on the composed figures' one-sided upper bounds.
@@ -59,6 +92,8 @@ pub struct Problem {
     pub parts: Vec<Vec<Vec<Part>>>,
     /// Charges that no option changes (the worker, hourly network), per replication, USD.
     pub fixed: Vec<f64>,
+    /// A Savings Plan's bill per replication (empty: no plan).
+    pub plan: Vec<PlanTerm>,
     /// Horizon to 30 days.
     pub per30: f64,
     /// The limits.
@@ -136,7 +171,7 @@ pub type HeldBack = (usize, usize, Vec<Broken>);
 /// it would take on its own (the cheapest allowed one, by its mean cost) and the limits that
 /// moving it alone there would break. What "the constraint that moved it" means for a pick.
 pub fn held_back(p: &Problem, choice: &[usize]) -> Vec<HeldBack> {
-    let cost = |f: usize, o: usize| p.parts[f][o].iter().map(|x| x.cost).sum::<f64>();
+    let cost = |f: usize, o: usize| p.own_cost(f, o);
     let mut out = Vec::new();
     for f in 0..p.n() {
         let Some(cheapest) = p
@@ -175,6 +210,15 @@ pub struct Solution {
 }
 
 impl Problem {
+    /// Deployment `f`'s own cost under option `o`, summed over replications, USD: its part,
+    /// and its Savings Plan usage at the bound's slope (the baseline's marginal rate).
+    pub fn own_cost(&self, f: usize, o: usize) -> f64 {
+        self.parts[f][o]
+            .iter()
+            .enumerate()
+            .map(|(r, x)| x.cost + self.plan.get(r).map_or(0.0, |t| t.slope) * x.plan_od)
+            .sum()
+    }
     fn n(&self) -> usize {
         self.parts.len()
     }
@@ -227,15 +271,20 @@ pub fn compose(p: &Problem, choice: &[usize]) -> Composed {
     let mut trials = [0.0; 2];
     for r in 0..reps {
         let (mut c, mut runs, mut bad, mut druns, mut dmiss) = (p.fixed[r], 0, 0, 0, 0);
+        let mut plan_od = 0.0;
         for (f, &o) in choice.iter().enumerate() {
             let x = &p.parts[f][o][r];
             c += x.cost;
+            plan_od += x.plan_od;
             if p.counted(f) {
                 runs += x.runs;
                 bad += x.bad;
                 druns += x.deadline_runs;
                 dmiss += x.misses;
             }
+        }
+        if let Some(t) = p.plan.get(r) {
+            c += t.bill(plan_od);
         }
         cost.push(c * p.per30);
         trials[0] += runs as f64;
@@ -332,7 +381,8 @@ fn linear(p: &Problem) -> Vec<Vec<Lin>> {
                         a: [0.0; 2],
                     };
                     for (r, x) in p.parts[f][o].iter().enumerate() {
-                        lin.c += x.cost * p.per30;
+                        let slope = p.plan.get(r).map_or(0.0, |t| t.slope);
+                        lin.c += (x.cost + slope * x.plan_od) * p.per30;
                         if p.counted(f) {
                             if dmax[r][0] > 0 {
                                 lin.a[0] += x.bad as f64 / dmax[r][0] as f64;
@@ -497,7 +547,9 @@ pub fn solve(p: &Problem) -> Solution {
             *x = next[k] + min(&|o| lin[f][o].a[k]);
         }
     }
-    let fixed = p.fixed.iter().sum::<f64>() / p.reps().max(1) as f64 * p.per30;
+    let fixed = (p.fixed.iter().sum::<f64>() + p.plan.iter().map(PlanTerm::floor).sum::<f64>())
+        / p.reps().max(1) as f64
+        * p.per30;
     let cost_limit = p.limits.monthly_cost.unwrap_or(f64::INFINITY);
     let mut s = Search {
         p,
@@ -627,6 +679,12 @@ mod tests {
     /// A random platform: `n` deployments with 2–3 options, spot-like ones cheaper and
     /// crashier, some without deadlines; random limits that bind often.
     fn platform(g: &mut SplitMix64, n: usize, reps: usize) -> Problem {
+        platform_with(g, n, reps, false)
+    }
+
+    /// The same, and with `plan` a Savings Plan whose commitment covers a random share of
+    /// what every deployment on demand would use (so moving some, not all, can be cheapest).
+    fn platform_with(g: &mut SplitMix64, n: usize, reps: usize, plan: bool) -> Problem {
         let mut parts = Vec::new();
         for _ in 0..n {
             let k = 2 + (g.random::<f64>() * 2.0) as usize;
@@ -651,12 +709,20 @@ mod tests {
                         let dr = if deadline { runs } else { 0 };
                         let misses =
                             (0..dr).filter(|_| g.random::<f64>() < risk * 1.5).count() as u64;
+                        let cost = base_cost * discount * (0.9 + 0.2 * g.random::<f64>());
+                        // under a Savings Plan, on-demand usage is billed through its term
+                        let (cost, plan_od) = if plan && o == 0 {
+                            (0.05 * cost, 0.95 * cost)
+                        } else {
+                            (cost, 0.0)
+                        };
                         Part {
-                            cost: base_cost * discount * (0.9 + 0.2 * g.random::<f64>()),
+                            cost,
                             runs,
                             bad,
                             deadline_runs: dr,
                             misses,
+                            plan_od,
                         }
                     })
                     .collect();
@@ -666,8 +732,25 @@ mod tests {
         }
         let mut by_name: Vec<usize> = (0..n).collect();
         by_name.sort_by_key(|&f| (f * 7) % n.max(1));
+        let plan = if plan {
+            (0..reps)
+                .map(|r| {
+                    let all: f64 = parts.iter().map(|o: &Vec<Vec<Part>>| o[0][r].plan_od).sum();
+                    let covers = all * g.random::<f64>() * 1.2;
+                    PlanTerm {
+                        commitment: 0.8 * covers,
+                        covers,
+                        base_od: 0.0,
+                        slope: g.random::<f64>(),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Problem {
             parts,
+            plan,
             fixed: (0..reps).map(|_| 5.0 + g.random::<f64>()).collect(),
             per30: 1.0,
             limits: Limits {
@@ -689,10 +772,10 @@ mod tests {
     #[test]
     fn the_search_picks_what_enumeration_picks() {
         let mut g = SplitMix64::seed_from_u64(11);
-        let (mut feasible, mut binding) = (0, 0);
+        let (mut feasible, mut binding, mut mixed) = (0, 0, 0);
         for case in 0..300 {
             let n = 1 + case % 10;
-            let mut p = platform(&mut g, n, 8);
+            let mut p = platform_with(&mut g, n, 8, case % 4 == 2);
             if case % 7 == 3 {
                 // a tie: a second deployment identical to the first
                 if n > 1 {
@@ -743,8 +826,13 @@ mod tests {
                     })
                     .collect();
                 binding += usize::from(*c != cheapest);
+                // under a plan, keeping some deployments on demand (inside the commitment)
+                // and moving others can be the best
+                mixed +=
+                    usize::from(!p.plan.is_empty() && c.contains(&0) && c.iter().any(|&o| o != 0));
             }
         }
+        assert!(mixed > 10, "mixed {mixed}");
         // the cases exercise both outcomes and limits that move the pick
         assert!(feasible > 100 && feasible < 300, "feasible {feasible}");
         assert!(binding > 30, "binding {binding}");

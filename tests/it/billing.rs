@@ -440,3 +440,103 @@ fn a_savings_plan_input_is_checked() {
     let s = load(&src(&format!("{PLAN}\nends = 2027-06-30"))).unwrap();
     assert_eq!(s.savings_plan.unwrap().ends.as_deref(), Some("2027-06-30"));
 }
+
+/// Two hourly 20-minute deployments at 1 vCPU / 2 GB, half an hour apart, and the default
+/// worker, with `pricing` lines: what `recommend` picks for each deployment (`SPOT`/`OD`).
+fn picked_under(pricing: &str) -> Vec<String> {
+    let src = format!(
+        r#"name = "two deployments under a Savings Plan"
+region = "us-east-1"
+[simulation]
+replications = 10
+[cluster]
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+[worker]
+strategy = [{{ provider = "FARGATE", weight = 1 }}]
+[spot]
+interruption_rate = "0.02/h"
+[objectives]
+max_crashed = 0.05
+[network]
+egress = "public-ip"
+[[flow]]
+name = "a"
+schedule = {{ every = "1h" }}
+duration = "20m"
+cpu = 1024
+memory = 2048
+[[flow]]
+name = "b"
+schedule = {{ every = "1h", offset = "30m" }}
+duration = "20m"
+cpu = 1024
+memory = 2048
+[pricing]
+{pricing}
+"#
+    );
+    let dir = std::env::temp_dir().join(format!("spotplan-sp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!(
+        "{:016x}.toml",
+        spotplan::sim::rng::name_key(pricing)
+    ));
+    std::fs::write(&path, src).unwrap();
+    let o = spotplan(&[
+        "recommend",
+        path.to_str().unwrap(),
+        "-n",
+        "10",
+        "--horizon",
+        "2d",
+        "-q",
+        "--no-deployment-guard",
+        "--format",
+        "json",
+    ]);
+    std::fs::remove_file(&path).unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let r = &v["recommendation"];
+    let uniform = |p: &str| vec![p.to_string(); 2];
+    match r["deployments"].as_array().map(Vec::as_slice) {
+        Some([]) | None => match r["label"].as_str().unwrap() {
+            l if l.starts_with("spot 100%") => uniform("SPOT"),
+            l if l.starts_with("spot 0%") => uniform("OD"),
+            l => panic!("{l}"),
+        },
+        Some(d) => d
+            .iter()
+            .map(
+                |x| match x["job_variables"]["capacity_provider_strategy"][0]["capacityProvider"]
+                    .as_str()
+                    .unwrap()
+                {
+                    "FARGATE_SPOT" => "SPOT".to_string(),
+                    _ => "OD".to_string(),
+                },
+            )
+            .collect(),
+    }
+}
+
+#[test]
+fn under_a_savings_plan_recommend_keeps_on_demand_what_the_commitment_covers() {
+    // on demand, the worker and one deployment use about 0.041 USD an hour at on-demand
+    // rates; a commitment of 0.033 USD at 20% off covers 0.041: exactly them
+    let plan = |c: f64| {
+        format!("[pricing.savings_plan]\nfargate_commitment_per_hour = {c}\ndiscount = 0.2")
+    };
+    // a flat 20% discount says spot saves on both
+    assert_eq!(picked_under("on_demand_discount = 0.2"), ["SPOT", "SPOT"]);
+    // a small commitment: the worker alone uses it, both move
+    assert_eq!(picked_under(&plan(0.02)), ["SPOT", "SPOT"]);
+    // the worker and one deployment inside the commitment: moving that one would strand it
+    let mix = picked_under(&plan(0.033));
+    assert!(
+        mix.contains(&"SPOT".to_string()) && mix.contains(&"OD".to_string()),
+        "{mix:?}"
+    );
+    // a commitment that covers everything: spot would only add to it
+    assert_eq!(picked_under(&plan(0.06)), ["OD", "OD"]);
+}
