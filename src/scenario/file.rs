@@ -315,9 +315,15 @@ pub struct RetrySection {
     /// remaining work plus a restart.
     pub deadline_aware: Option<bool>,
     /// `custom` with `deadline_aware`: `safety-net` (default: greedy spot, then on demand
-    /// for the rest once the slack runs out) or `uniform-progress` (on demand while behind
-    /// the expected-progress line, back to spot at a checkpoint once ahead).
+    /// for the rest once the slack runs out), `uniform-progress` (as "Can't Be Late"
+    /// publishes it: spot whenever it places; without spot and behind the expected-progress
+    /// line, on demand until ahead of it at t + 2d, back to spot at a checkpoint) or
+    /// `catch-up` (on demand whenever behind the line, without trying spot first).
     pub deadline_rule: Option<String>,
+    /// `custom` with `deadline_rule = "uniform-progress"`: how often a run waiting for spot
+    /// capacity tries FARGATE_SPOT again, paying nothing meanwhile (default: the worker's
+    /// poll interval).
+    pub probe_every: Option<String>,
 }
 
 /// An exponential delay.

@@ -2,11 +2,28 @@
 //! applies.
 //!
 //! The safety net sends a spot launch to FARGATE for good once the slack to the deadline no
-//! longer covers a start-up, the remaining work and one interruption. Uniform Progress ("Can't
-//! Be Late", NSDI'24) adds an expected-progress line: behind it by more than a tolerance unit a
-//! run catches up on FARGATE, and at a checkpoint ahead of it by more than one it returns to
-//! spot (hysteresis). Both read what a real scheduler can know of a run (its schedule, the
-//! work it has kept and the most it is known to need), never its sampled duration.
+//! longer covers a start-up, the remaining work and one interruption.
+//!
+//! Uniform Progress as "Can't Be Late" (Wu et al., NSDI'24, §4) publishes it applies four
+//! rules in order. Its mapping to ECS and Prefect: a decision is taken only when a run has no
+//! task (a new run, after an interruption, after a capacity failure) and at checkpoints;
+//! "spot available" is learnt by a FARGATE_SPOT RunTask (a capacity failure says no); d (the
+//! changeover) is provisioning + image pull + engine start-up + the worker's poll; C(t) is the
+//! remaining work at the deadline quantile; the line is ep(t) = C · t / D.
+//! 1. **Safety Net**: R(t) < C(t) + 2d: on demand until the end. (The paper's jobs keep their
+//!    progress when preempted; a task keeps only its last checkpoint, so the net also budgets
+//!    the work one interruption loses.)
+//! 2. **Taking Risks**: spot whenever it places, even behind the line, kept until preempted
+//!    (an interruption sets the work back to the last checkpoint).
+//! 3. **Uniform Progress**: idle (spot did not place) and behind the line: on demand;
+//!    otherwise wait, paying nothing, and try spot again every `probe_every`.
+//! 4. **Hysteresis**: on demand until, at a checkpoint, the work kept reaches ep(t + 2d);
+//!    then stop and relaunch on spot. Spot is never probed while a task runs on demand.
+//!
+//! `catch-up` is spotplan's earlier reading: on demand whenever behind the line (by a
+//! tolerance unit), without trying spot first, back to spot at a checkpoint once ahead. Every
+//! rule reads what a real scheduler can know of a run (its schedule, the work it has kept and
+//! the most it is known to need), never its sampled duration.
 
 use super::retry::{DEADLINE_QUANTILE, ENGINE_EXIT_AFTER_SIGTERM};
 use crate::model::SimTime;
@@ -83,25 +100,138 @@ pub(crate) struct Deadline<'a> {
     pub stop_timeout: SimTime,
 }
 
+/// Whether `rule` is Uniform Progress as published: it decides after a capacity failure (the
+/// retry policy's count does not) and its spot launches are Taking Risks.
+pub(crate) fn published(rule: Option<DeadlineRule>) -> bool {
+    rule == Some(DeadlineRule::UniformProgress)
+}
+
+/// What Uniform Progress as published does when a FARGATE_SPOT RunTask of a run failed for
+/// capacity (spot is not available: the run is idle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WithoutSpot {
+    /// Safety Net: on demand for the rest of the run.
+    OnDemandForGood,
+    /// Uniform Progress: behind the line, on demand until ahead of it at t + 2d.
+    CatchUp,
+    /// Ahead of the line: wait, paying nothing, and try spot again after the probe interval.
+    Wait,
+}
+
 impl Deadline<'_> {
-    /// Where a spot launch of run `r` goes now, under `rule`.
+    /// Where a spot launch of run `r` goes now, under `rule`. Uniform Progress as published
+    /// applies its Safety Net (R(t) < C(t) + 2d), else Taking Risks: spot whenever it
+    /// places, even behind the line. spotplan's earlier `catch-up` rule goes on demand
+    /// whenever behind, without trying spot first.
     pub(crate) fn at_launch(&self, rule: DeadlineRule, now: SimTime, r: &RunProgress) -> AtLaunch {
-        if self.forces_on_demand(now, r) {
-            AtLaunch::OnDemandForGood
-        } else if rule == DeadlineRule::UniformProgress
-            && self.progress_gap(now, r, r.saved) < -self.tolerance()
-        {
-            AtLaunch::CatchUp
-        } else {
-            AtLaunch::Spot
+        match rule {
+            DeadlineRule::UniformProgress if self.published_safety_net(now, r) => {
+                AtLaunch::OnDemandForGood
+            }
+            DeadlineRule::UniformProgress => AtLaunch::Spot,
+            _ if self.forces_on_demand(now, r) => AtLaunch::OnDemandForGood,
+            DeadlineRule::CatchUp if self.progress_gap(now, r, r.saved) < -self.tolerance() => {
+                AtLaunch::CatchUp
+            }
+            _ => AtLaunch::Spot,
         }
     }
 
-    /// Uniform Progress, at a checkpoint of a run catching up on FARGATE that would keep
-    /// `kept` more work: whether it is ahead of the line by a tolerance unit, so it stops and
-    /// relaunches on spot.
-    pub(crate) fn back_to_spot(&self, now: SimTime, r: &RunProgress, kept: SimTime) -> bool {
-        self.progress_gap(now, r, r.saved.plus(kept)) > self.tolerance()
+    /// Uniform Progress as published, when spot did not place (a capacity failure): its
+    /// Safety Net, then its Uniform Progress rule (idle and behind the line: on demand),
+    /// else wait for spot.
+    pub(crate) fn without_spot(&self, now: SimTime, r: &RunProgress) -> WithoutSpot {
+        if self.published_safety_net(now, r) {
+            WithoutSpot::OnDemandForGood
+        } else if (r.saved.0 as f64) < self.line(now, r) {
+            WithoutSpot::CatchUp
+        } else {
+            WithoutSpot::Wait
+        }
+    }
+
+    /// At a checkpoint of a run catching up on FARGATE that would keep `kept` more work:
+    /// whether it stops and relaunches on spot. Uniform Progress as published (Hysteresis):
+    /// once the work kept reaches the line at t + 2d (the switch costs d, and the Safety Net
+    /// must not hold after it). `catch-up`: once ahead of the line by a tolerance unit.
+    pub(crate) fn back_to_spot(
+        &self,
+        rule: DeadlineRule,
+        now: SimTime,
+        r: &RunProgress,
+        kept: SimTime,
+    ) -> bool {
+        let progress = r.saved.plus(kept);
+        match rule {
+            DeadlineRule::UniformProgress => {
+                let d = SimTime::from_ms_f64(self.changeover());
+                let after = RunProgress {
+                    saved: progress,
+                    ..*r
+                };
+                progress.0 as f64 >= self.line(now.plus(d).plus(d), r)
+                    && !self.published_safety_net(now.plus(d), &after)
+            }
+            _ => self.progress_gap(now, r, progress) > self.tolerance(),
+        }
+    }
+
+    /// Uniform Progress's changeover d, ms: what a switch costs before the work goes on:
+    /// mean provisioning + image pull + engine start-up, and the worker's poll.
+    pub(crate) fn changeover(&self) -> f64 {
+        self.pace.startup + self.poll_interval.0 as f64
+    }
+
+    /// The work run `r` still needs at the [`DEADLINE_QUANTILE`] given what it is known to
+    /// need, less what it keeps, with its checkpoints' overhead, ms: the paper's C(t).
+    fn remaining(&self, r: &RunProgress) -> f64 {
+        let fl = self.flow;
+        let total = if r.seen == SimTime::ZERO {
+            self.pace.total_tail
+        } else {
+            fl.duration
+                .conditional_quantile_ms(DEADLINE_QUANTILE, r.seen.0 as f64)
+        };
+        let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
+        fl.runtime(left).0 as f64
+    }
+
+    /// The published Safety Net: the time to the deadline R(t) is below the remaining work
+    /// C(t) and two changeovers, and (the paper's jobs keep their progress when preempted;
+    /// ECS tasks keep only their last checkpoint) the work one interruption can lose: a
+    /// checkpoint cycle, or all of it without checkpoints.
+    pub(crate) fn published_safety_net(&self, now: SimTime, r: &RunProgress) -> bool {
+        let Some(deadline) = self.flow.deadline else {
+            return false;
+        };
+        let left = r.scheduled.plus(deadline).0 as f64 - now.0 as f64;
+        let work = self.remaining(r);
+        let lost = match self.flow.checkpoint {
+            Some(c) => c.cycle().0 as f64,
+            None => work,
+        };
+        left < work + 2.0 * self.changeover() + lost
+    }
+
+    /// The published line ep(t) = C · t / D at time `at`, ms of work: from the scheduled
+    /// time (none) to the deadline (all of it: the work at the [`DEADLINE_QUANTILE`] given
+    /// what the run is known to need).
+    fn line(&self, at: SimTime, r: &RunProgress) -> f64 {
+        let Some(deadline) = self.flow.deadline else {
+            return 0.0;
+        };
+        let total = if r.seen == SimTime::ZERO {
+            self.pace.total_tail
+        } else {
+            self.flow
+                .duration
+                .conditional_quantile_ms(DEADLINE_QUANTILE, r.seen.0 as f64)
+        };
+        // no rule makes progress before a first task is up: the line starts one changeover
+        // after the scheduled time
+        let d = self.changeover();
+        let elapsed = (at.0.saturating_sub(r.scheduled.0) as f64 - d).max(0.0);
+        total * (elapsed / (deadline.0 as f64 - d).max(1.0)).min(1.0)
     }
 
     /// The safety net: whether the slack to the deadline no longer covers a start-up, the

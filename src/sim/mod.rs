@@ -17,4 +17,4 @@ pub(crate) mod spot_env;
 
 pub use engine::run;
 pub use observer::{Detail, EventKind, NoObserver, Observer, Recorder, TraceEvent};
-pub use outcome::{FlowOutcome, RunOutcome};
+pub use outcome::{FlowOutcome, RuleCounts, RunOutcome};

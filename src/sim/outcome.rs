@@ -107,8 +107,26 @@ pub struct RunOutcome {
     /// The same on FARGATE_SPOT (the Fargate Spot vCPU quota).
     #[serde(default)]
     pub peak_cpu_units_spot: u64,
+    /// How often each deadline rule decided (deadline-aware `custom` policies).
+    #[serde(default)]
+    pub deadline_rules: RuleCounts,
     /// Per flow, in scenario order.
     pub flows: Vec<FlowOutcome>,
+}
+
+/// How often each rule of a deadline-aware policy fired ([`crate::sim::deadline`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleCounts {
+    /// Safety Net: runs sent on demand for the rest of the run.
+    pub safety_net: u64,
+    /// Taking Risks: spot launches the rule decided (Uniform Progress as published).
+    pub taking_risks: u64,
+    /// Uniform Progress (or `catch-up`): moves on demand to catch up with the line.
+    pub uniform_progress: u64,
+    /// Hysteresis: runs stopped at a checkpoint on demand and relaunched on spot.
+    pub hysteresis: u64,
+    /// Waits for spot capacity (ahead of the line, paying nothing): the probes that followed.
+    pub waits: u64,
 }
 
 /// What one flow (deployment) ran in one replication: the parts of the bill and of the

@@ -10,6 +10,7 @@ mod coexist;
 mod common;
 mod coverage;
 mod crash_chain;
+mod deadline_rules;
 mod deploy;
 mod determinism;
 mod ecs_sdk;

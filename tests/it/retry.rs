@@ -645,8 +645,8 @@ fn long_tight(rule: &str) -> spotplan::scenario::Scenario {
 }
 
 #[test]
-fn uniform_progress_beats_the_greedy_safety_net_on_cost_at_zero_deadline_misses() {
-    let (greedy, up) = (long_tight("safety-net"), long_tight("uniform-progress"));
+fn catch_up_beats_the_greedy_safety_net_on_cost_at_zero_deadline_misses() {
+    let (greedy, up) = (long_tight("safety-net"), long_tight("catch-up"));
     let n = 60;
     let (g, u) = (outcomes(&greedy, n), outcomes(&up, n));
     let misses = |v: &[spotplan::sim::RunOutcome]| v.iter().map(|o| o.deadline_misses).sum::<u64>();

@@ -5,7 +5,7 @@
 
 use crate::model::SimTime;
 
-use super::{CustomRetry, Delay, RetryPolicy};
+use super::{CustomRetry, DeadlineRule, Delay, RetryPolicy};
 
 /// A parameter of a retry policy. Each source names it its own way ([`Param::toml_key`],
 /// [`Param::spec_key`]) so errors point at what the user wrote.
@@ -25,11 +25,12 @@ pub enum Param {
     FallbackAfterCapacity,
     DeadlineAware,
     DeadlineRule,
+    ProbeEvery,
 }
 
 impl Param {
     /// Every parameter.
-    pub const ALL: [Param; 14] = [
+    pub const ALL: [Param; 15] = [
         Param::Policy,
         Param::RuntaskAttempts,
         Param::Fallback,
@@ -44,6 +45,7 @@ impl Param {
         Param::FallbackAfterCapacity,
         Param::DeadlineAware,
         Param::DeadlineRule,
+        Param::ProbeEvery,
     ];
 
     /// The key of `[retry]` that sets it (dotted below `retry.`).
@@ -63,6 +65,7 @@ impl Param {
             Param::FallbackAfterCapacity => "fallback_after_capacity_failures",
             Param::DeadlineAware => "deadline_aware",
             Param::DeadlineRule => "deadline_rule",
+            Param::ProbeEvery => "probe_every",
         }
     }
 
@@ -83,6 +86,7 @@ impl Param {
             Param::FallbackAfterCapacity => "fallback_after_capacity",
             Param::DeadlineAware => "deadline_aware",
             Param::DeadlineRule => "deadline_rule",
+            Param::ProbeEvery => "probe_every",
         }
     }
 
@@ -123,6 +127,8 @@ pub struct RetryParams {
     /// `true`/`false`, or a rule name (`safety-net`, `uniform-progress`) meaning `true` + rule.
     pub deadline_aware: Option<String>,
     pub deadline_rule: Option<String>,
+    /// Uniform Progress: how often a run waiting for spot capacity tries again.
+    pub probe_every: Option<SimTime>,
 }
 
 impl RetryParams {
@@ -142,6 +148,7 @@ impl RetryParams {
             Param::FallbackAfterCapacity => self.fallback_after_capacity.is_some(),
             Param::DeadlineAware => self.deadline_aware.is_some(),
             Param::DeadlineRule => self.deadline_rule.is_some(),
+            Param::ProbeEvery => self.probe_every.is_some(),
         }
     }
 }
@@ -291,7 +298,7 @@ pub fn build(p: &RetryParams, key: fn(Param) -> &'static str) -> Result<RetryPol
             let (aware, rule_in_aware) = match p.deadline_aware.as_deref() {
                 None | Some("false") => (false, None),
                 Some("true") => (true, None),
-                Some(rule @ ("safety-net" | "uniform-progress")) => (true, Some(rule)),
+                Some(rule @ ("safety-net" | "uniform-progress" | "catch-up")) => (true, Some(rule)),
                 Some(other) => {
                     errs.push((
                         Param::DeadlineAware,
@@ -312,29 +319,38 @@ pub fn build(p: &RetryParams, key: fn(Param) -> &'static str) -> Result<RetryPol
                 (None, None) => "safety-net",
                 (None, Some(r)) => r,
             };
-            let uniform_progress = match rule {
-                "safety-net" => false,
-                "uniform-progress" if aware => true,
-                "uniform-progress" => {
+            let rule = match rule {
+                "safety-net" => DeadlineRule::SafetyNet,
+                "uniform-progress" | "catch-up" if !aware => {
                     errs.push((
                         Param::DeadlineRule,
-                        format!(
-                            "`uniform-progress` needs `{} = true`",
-                            key(Param::DeadlineAware)
-                        ),
+                        format!("`{rule}` needs `{} = true`", key(Param::DeadlineAware)),
                     ));
-                    false
+                    DeadlineRule::SafetyNet
                 }
+                "uniform-progress" => DeadlineRule::UniformProgress,
+                "catch-up" => DeadlineRule::CatchUp,
                 other => {
                     errs.push((
                         Param::DeadlineRule,
                         format!(
-                            "`{other}` is not a deadline rule; allowed: `safety-net`, `uniform-progress`"
+                            "`{other}` is not a deadline rule{}; allowed: `safety-net`, `uniform-progress`, `catch-up`",
+                            did_you_mean(other, &["safety-net", "uniform-progress", "catch-up"])
                         ),
                     ));
-                    false
+                    DeadlineRule::SafetyNet
                 }
             };
+            if let Some(t) = p.probe_every {
+                if rule != DeadlineRule::UniformProgress {
+                    errs.push((
+                        Param::ProbeEvery,
+                        "only Uniform Progress (`deadline_rule = \"uniform-progress\"`) waits for spot and probes it".to_string(),
+                    ));
+                } else if t < SimTime::from_secs(1) || t > SimTime::from_secs(3600) {
+                    errs.push((Param::ProbeEvery, format!("`{t}` is outside 1s–1h")));
+                }
+            }
             RetryPolicy::Custom(CustomRetry {
                 max_attempts,
                 delay,
@@ -342,7 +358,8 @@ pub fn build(p: &RetryParams, key: fn(Param) -> &'static str) -> Result<RetryPol
                 fallback_after_interruptions: p.fallback_after,
                 fallback_after_capacity_failures: p.fallback_after_capacity,
                 deadline_aware: aware,
-                uniform_progress,
+                rule,
+                probe_every: p.probe_every,
             })
         }
     };
@@ -454,6 +471,7 @@ fn parse_spec_text(text: &str) -> Result<RetryPolicy, String> {
             Param::FallbackAfterCapacity => p.fallback_after_capacity = Some(whole()?),
             Param::DeadlineAware => p.deadline_aware = Some(v.to_string()),
             Param::DeadlineRule => p.deadline_rule = Some(v.to_string()),
+            Param::ProbeEvery => p.probe_every = Some(duration()?),
         }
     }
     build(&p, Param::spec_key).map_err(|errs| {
@@ -511,10 +529,16 @@ pub fn spec(p: &RetryPolicy) -> String {
             if let Some(k) = c.fallback_after_capacity_failures {
                 parts.push(format!("fallback_after_capacity={k}"));
             }
-            if c.uniform_progress {
-                parts.push("deadline_aware=uniform-progress".into());
-            } else if c.deadline_aware {
-                parts.push("deadline_aware=true".into());
+            match (c.deadline_aware, c.rule) {
+                (false, _) => {}
+                (true, DeadlineRule::SafetyNet) => parts.push("deadline_aware=true".into()),
+                (true, DeadlineRule::UniformProgress) => {
+                    parts.push("deadline_aware=uniform-progress".into())
+                }
+                (true, DeadlineRule::CatchUp) => parts.push("deadline_aware=catch-up".into()),
+            }
+            if let Some(t) = c.probe_every {
+                parts.push(format!("probe_every={t}"));
             }
             format!("custom[{}]", parts.join(","))
         }

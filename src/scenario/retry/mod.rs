@@ -58,10 +58,11 @@ pub struct CustomRetry {
     pub fallback_after_capacity_failures: Option<u32>,
     /// Launch on FARGATE when slack < remaining work + a restart (the safety net).
     pub deadline_aware: bool,
-    /// With `deadline_aware`: Uniform Progress ("Can't Be Late", NSDI'24) on top of the
-    /// safety net: on demand while behind the expected-progress line, back to spot at a
-    /// checkpoint once ahead of it by a margin (hysteresis).
-    pub uniform_progress: bool,
+    /// With `deadline_aware`: which rule ([`DeadlineRule`]).
+    pub rule: DeadlineRule,
+    /// Uniform Progress: how often a run waiting for spot capacity tries FARGATE_SPOT again
+    /// (`None`: at the worker's polls).
+    pub probe_every: Option<SimTime>,
 }
 
 /// How runs recover from RunTask failures and interruptions.
@@ -96,14 +97,19 @@ pub enum RetryPolicy {
     Custom(CustomRetry),
 }
 
-/// A deadline rule of a deadline-aware `custom` policy.
+/// A deadline rule of a deadline-aware `custom` policy (`sim::deadline` decides).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeadlineRule {
     /// Launch on FARGATE when the slack no longer covers the remaining work and a restart.
     SafetyNet,
-    /// The safety net, plus Uniform Progress: on demand while behind the expected-progress
-    /// line, back to spot at a checkpoint once ahead of it.
+    /// Uniform Progress as "Can't Be Late" (NSDI'24) publishes it: its Safety Net, Taking
+    /// Risks (spot whenever it places, even behind the line), Uniform Progress (no spot and
+    /// behind the line: on demand) and Hysteresis (on demand until ahead of the line at
+    /// t + 2d), in that order.
     UniformProgress,
+    /// spotplan's earlier reading: the safety net, and on demand whenever behind the line
+    /// (without trying spot first), back to spot at a checkpoint once ahead of it.
+    CatchUp,
 }
 
 /// The Prefect setting that makes a SIGTERM reschedule the flow run instead of crashing it
@@ -153,13 +159,9 @@ impl RetryPolicy {
         match self {
             RetryPolicy::Custom(CustomRetry {
                 deadline_aware: true,
-                uniform_progress,
+                rule,
                 ..
-            }) => Some(if *uniform_progress {
-                DeadlineRule::UniformProgress
-            } else {
-                DeadlineRule::SafetyNet
-            }),
+            }) => Some(*rule),
             _ => None,
         }
     }

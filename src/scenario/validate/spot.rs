@@ -255,6 +255,14 @@ pub(super) fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<Ret
     if matches!(&r.delay, Some(StringOr::Text(_))) {
         ok &= delay.is_some();
     }
+    let probe_every = match &r.probe_every {
+        None => None,
+        Some(t) => {
+            let v = cx.dur(&at(Param::ProbeEvery), t);
+            ok &= v.is_some();
+            v
+        }
+    };
     let params = RetryParams {
         policy: r.policy.clone(),
         runtask_attempts: r.runtask_attempts,
@@ -270,6 +278,7 @@ pub(super) fn retry(cx: &mut Ctx, r: &RetrySection, p: &FieldPath) -> Option<Ret
         fallback_after_capacity: r.fallback_after_capacity_failures,
         deadline_aware: r.deadline_aware.map(|b| b.to_string()),
         deadline_rule: r.deadline_rule.clone(),
+        probe_every,
     };
     match crate::scenario::retry::build(&params, Param::toml_key) {
         Ok(policy) if ok => Some(policy),

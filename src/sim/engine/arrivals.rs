@@ -94,6 +94,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             automated: false,
             seen: SimTime::ZERO,
             catching_up: false,
+            probes: 0,
         });
         self.live_runs += 1;
         self.out.runs += 1;

@@ -50,10 +50,14 @@ impl<'a, O: Observer> Engine<'a, O> {
         if kept >= tk.remaining {
             return; // finishing now: nothing to switch
         }
+        let Some(rule) = self.policy(&r).deadline_rule() else {
+            return;
+        };
         if self
             .deadline(r.flow)
-            .back_to_spot(self.now, &progress(&r), kept)
+            .back_to_spot(rule, self.now, &progress(&r), kept)
         {
+            self.out.deadline_rules.hysteresis += 1;
             self.bill(task, self.now);
             self.retire_task(task);
             let rr = &mut self.runs.items[run as usize];
@@ -73,7 +77,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         r.attempts += 1;
         r.submission_tries += 1;
         let r = *r;
-        let mut provider = if r.fallback {
+        let mut provider = if r.fallback || r.catching_up {
             Provider::Fargate
         } else {
             let u = self.st.placement.uniform(r.id, r.attempts as u64);
@@ -87,14 +91,20 @@ impl<'a, O: Observer> Engine<'a, O> {
                 .deadline(r.flow)
                 .at_launch(rule, self.now, &progress(&r))
             {
-                AtLaunch::Spot => {}
+                AtLaunch::Spot => {
+                    if deadline::published(Some(rule)) {
+                        self.out.deadline_rules.taking_risks += 1;
+                    }
+                }
                 AtLaunch::OnDemandForGood => {
                     provider = Provider::Fargate;
+                    self.out.deadline_rules.safety_net += 1;
                     self.fall_back(run);
                 }
                 AtLaunch::CatchUp => {
                     // behind the expected-progress line: catch up on demand (not for good)
                     provider = Provider::Fargate;
+                    self.out.deadline_rules.uniform_progress += 1;
                     self.runs.items[run as usize].catching_up = true;
                     self.emit_fallback(&r, true);
                 }
@@ -159,6 +169,10 @@ impl<'a, O: Observer> Engine<'a, O> {
             Some(Provider::FargateSpot),
             Detail::None,
         );
+        if !r.fallback && deadline::published(self.policy(&r).deadline_rule()) {
+            self.without_spot(run);
+            return;
+        }
         let u = self.st.retries.uniform(r.id, r.attempts as u64);
         let (decision, fallback) = retry::on_capacity_failure(self.policy(&r), &counts(&r), u);
         if fallback {
@@ -168,6 +182,35 @@ impl<'a, O: Observer> Engine<'a, O> {
             OnCapacityFailure::RetryRunTask(d) => self.q.push(self.now.plus(d), Ev::Submit { run }),
             OnCapacityFailure::Crash => self.crash(run, Cause::Capacity),
             OnCapacityFailure::Fail => self.end_run(run, EventKind::Failed, Cause::Capacity),
+        }
+    }
+
+    /// Uniform Progress as published, after spot did not place: on demand for good (Safety
+    /// Net), on demand to catch up (behind the line), or wait and probe spot again.
+    fn without_spot(&mut self, run: u32) {
+        let r = self.runs.items[run as usize];
+        match self.deadline(r.flow).without_spot(self.now, &progress(&r)) {
+            WithoutSpot::OnDemandForGood => {
+                self.out.deadline_rules.safety_net += 1;
+                self.fall_back(run);
+                self.q.push(self.now, Ev::Submit { run });
+            }
+            WithoutSpot::CatchUp => {
+                self.out.deadline_rules.uniform_progress += 1;
+                self.runs.items[run as usize].catching_up = true;
+                self.emit_fallback(&r, true);
+                self.q.push(self.now, Ev::Submit { run });
+            }
+            WithoutSpot::Wait => {
+                self.out.deadline_rules.waits += 1;
+                self.runs.items[run as usize].probes += 1;
+                let every = self
+                    .policy(&r)
+                    .custom()
+                    .and_then(|c| c.probe_every)
+                    .unwrap_or(self.s.worker.poll_interval);
+                self.q.push(self.now.plus(every), Ev::Submit { run });
+            }
         }
     }
 

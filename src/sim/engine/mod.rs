@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use super::deadline::{AtLaunch, Deadline, Pace, RunProgress};
+use super::deadline::{self, AtLaunch, Deadline, Pace, RunProgress, WithoutSpot};
 mod arrivals;
 mod ends;
 mod launch;
@@ -95,6 +95,9 @@ struct Run {
     seen: SimTime,
     /// Uniform Progress: on demand to catch up with the expected-progress line.
     catching_up: bool,
+    /// Uniform Progress: spot probes while it waited for capacity (not attempts of the
+    /// retry policy's count).
+    probes: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -222,7 +225,7 @@ struct Engine<'a, O: Observer> {
 /// The counts a retry decision reads.
 fn counts(r: &Run) -> RunCounts {
     RunCounts {
-        attempts: r.attempts,
+        attempts: r.attempts - r.probes,
         submission_tries: r.submission_tries,
         interruptions: r.interruptions,
         capacity_failures: r.capacity_failures,
