@@ -88,6 +88,9 @@ pub fn table(s: &Summary) -> String {
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", bill_line(&s.metrics, m.horizon_ms));
+    if let Some(r) = &s.metrics.deadline_rules {
+        let _ = writeln!(o, "{}", fmt::wrap(&r.line(), fmt::WIDTH, "  "));
+    }
     let _ = writeln!(
         o,
         "{}",

@@ -323,6 +323,8 @@ pub struct RetrySection {
     /// `custom` with `deadline_rule = "uniform-progress"`: how often a run waiting for spot
     /// capacity tries FARGATE_SPOT again, paying nothing meanwhile (default: the worker's
     /// poll interval).
+    // (left out of the canonical form when absent: older scenarios keep their hashes)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub probe_every: Option<String>,
 }
 
@@ -580,6 +582,8 @@ pub struct PricingSection {
     /// commitment hour by hour. Not both.
     pub on_demand_discount: Option<f64>,
     /// A Compute Savings Plan as a commitment, billed hour by hour.
+    // (left out of the canonical form when absent: older scenarios keep their hashes)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub savings_plan: Option<SavingsPlanSection>,
 }
 

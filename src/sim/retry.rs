@@ -329,10 +329,23 @@ pub(crate) fn assumptions(p: &RetryPolicy) -> Vec<String> {
         } => out.push(format!(
             "the fallback automation starts the new run {AUTOMATION_DELAY} after the crash"
         )),
-        RetryPolicy::Custom(c) if c.deadline_aware => out.push(format!(
-            "the deadline rule plans for the {:.0}% quantile of the remaining work",
-            100.0 * DEADLINE_QUANTILE
-        )),
+        RetryPolicy::Custom(c) if c.deadline_aware => {
+            out.push(format!(
+                "the deadline rule plans for the {:.0}% quantile of the remaining work",
+                100.0 * DEADLINE_QUANTILE
+            ));
+            if super::deadline::published(p.deadline_rule()) {
+                out.push(format!(
+                    "Uniform Progress: d (a changeover) is the mean provisioning, image pull and engine start-up plus the worker's poll; a run waiting for spot capacity tries it again every {} ({})",
+                    c.probe_every.map_or("worker poll".to_string(), |t| t.to_string()),
+                    if c.probe_every.is_some() {
+                        "probe_every"
+                    } else {
+                        "the default: set probe_every"
+                    }
+                ));
+            }
+        }
         _ => {}
     }
     out

@@ -214,6 +214,9 @@ pub struct Metrics {
     pub deadline_miss_rate: Stat,
     /// Peak concurrent vCPU on each provider, against the account's Fargate vCPU quotas.
     pub concurrent_vcpu: ConcurrentVcpu,
+    /// How often each deadline rule fired, mean per replication (only with a deadline rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_rules: Option<RuleMeans>,
     /// Runs pooled over the replications (the crash rate's trials).
     #[serde(skip)]
     pub runs_pooled: f64,
@@ -573,6 +576,53 @@ fn launch_source_name(l: LaunchSource) -> &'static str {
     }
 }
 
+/// How often each rule of a deadline-aware policy fired, mean per replication.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleMeans {
+    /// Safety Net: runs sent on demand for the rest of the run.
+    pub safety_net: f64,
+    /// Taking Risks: spot launches Uniform Progress decided.
+    pub taking_risks: f64,
+    /// Uniform Progress (or `catch-up`): moves on demand to catch up with the line.
+    pub uniform_progress: f64,
+    /// Hysteresis: runs relaunched on spot from a checkpoint on demand.
+    pub hysteresis: f64,
+    /// Waits for spot capacity, ahead of the line.
+    pub waits: f64,
+}
+
+impl RuleMeans {
+    fn of(reps: &[Replication]) -> RuleMeans {
+        let n = reps.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&crate::sim::RuleCounts) -> u64| {
+            reps.iter()
+                .map(|r| f(&r.outcome.deadline_rules) as f64)
+                .sum::<f64>()
+                / n
+        };
+        RuleMeans {
+            safety_net: mean(&|c| c.safety_net),
+            taking_risks: mean(&|c| c.taking_risks),
+            uniform_progress: mean(&|c| c.uniform_progress),
+            hysteresis: mean(&|c| c.hysteresis),
+            waits: mean(&|c| c.waits),
+        }
+    }
+
+    /// In words, for the text results.
+    pub fn line(&self) -> String {
+        let v = |x: f64| crate::units::num(x);
+        format!(
+            "deadline rules fired per replication (mean): safety net {}, taking risks {}, uniform progress {}, hysteresis {}, waits for spot {}",
+            v(self.safety_net),
+            v(self.taking_risks),
+            v(self.uniform_progress),
+            v(self.hysteresis),
+            v(self.waits)
+        )
+    }
+}
+
 /// Every metric over `reps` of `s`.
 impl Metrics {
     /// The bill's parts, mean USD over the horizon: the worker service, a Savings Plan's
@@ -649,6 +699,9 @@ pub fn metrics_of(s: &Scenario, reps: &[Replication]) -> Metrics {
             s,
             &reps.iter().map(|r| &r.outcome).collect::<Vec<_>>(),
         ),
+        deadline_rules: (0..s.flows.len())
+            .any(|f| s.retry_of(f).deadline_rule().is_some())
+            .then(|| RuleMeans::of(reps)),
         runs_pooled: runs,
         deadline_runs_pooled: deadline_runs,
         objective_rates: objective_rates(s, reps),
