@@ -679,6 +679,12 @@ impl FlowSpec {
     pub fn runtime(&self, work: SimTime) -> SimTime {
         self.checkpoint.map_or(work, |c| c.runtime(work))
     }
+
+    /// Mean start-up of an attempt (provisioning, image pull, engine start-up), ms: what a
+    /// deadline rule's changeover adds to the worker's poll.
+    pub fn mean_startup_ms(&self) -> f64 {
+        self.provisioning.mean_ms() + self.image_pull.mean_ms() + self.engine_startup.0 as f64
+    }
 }
 
 /// A flow run as a sequence of Prefect tasks.

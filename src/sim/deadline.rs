@@ -51,9 +51,7 @@ impl Pace {
     /// The flow's pacing values.
     pub(crate) fn of(fl: &FlowSpec) -> Pace {
         Pace {
-            startup: fl.provisioning.mean_ms()
-                + fl.image_pull.mean_ms()
-                + fl.engine_startup.0 as f64,
+            startup: fl.mean_startup_ms(),
             total_tail: fl.duration.conditional_quantile_ms(DEADLINE_QUANTILE, 0.0),
             total_median: fl.duration.conditional_quantile_ms(0.5, 0.0),
         }

@@ -58,9 +58,7 @@ pub(crate) const ZOMBIE_STALE_SERVER: SimTime = SimTime(600_000);
 /// Zombie Killer on Prefect Cloud: 2 min (Prefect 1 docs, `concepts/services.md`).
 pub(crate) const ZOMBIE_STALE_CLOUD: SimTime = SimTime(120_000);
 
-/// The deadline-aware rule plans for this quantile of a run's total work given what it has
-/// already needed (a conservative estimate: 1 in 20 runs needs more).
-pub(crate) const DEADLINE_QUANTILE: f64 = 0.95;
+pub(crate) use crate::scenario::retry::DEADLINE_QUANTILE;
 
 /// The first pass of a loop (period `period`, first at `phase`) strictly after `t`.
 pub(crate) fn next_pass(phase: u64, period: SimTime, t: SimTime) -> SimTime {

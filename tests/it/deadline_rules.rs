@@ -153,3 +153,81 @@ fn the_rules_across_deadlines() {
         }
     }
 }
+
+/// `emit` writes the Uniform Progress controller for a deployment whose policy runs it, and,
+/// against the real Prefect server and the work pool spotplan emitted, it decides as the
+/// rules do (hand-computed for the long-outage regime: D = 8h45m, C = 8h, d = 195 s, a run
+/// scheduled an hour ago: the line asks for 3132 s of work, the Safety Net holds below about
+/// 2790 s kept): a capacity crash ahead of the line waits and probes spot; behind it, on
+/// demand; past the Safety Net, on demand for good; a crash from an interruption is left to
+/// the retry policy; a rescheduled run takes a risk on spot; at a checkpoint on demand, the
+/// flow moves back to spot once ahead of the line at t + 2d, and not before. A second pass
+/// changes nothing.
+#[test]
+fn the_emitted_controller_decides_as_the_rules_on_a_real_prefect_server() {
+    let (Some(prefect), Some(python)) = (
+        crate::moto::server("SPOTPLAN_PREFECT_API_URL"),
+        crate::moto::server("SPOTPLAN_PREFECT_PYTHON"),
+    ) else {
+        return;
+    };
+    let pool = format!("up-{}", std::process::id());
+    let dir = std::env::temp_dir().join(format!("spotplan-{pool}"));
+    let o = spotplan(&[
+        "emit",
+        "scenarios/deadlines/long-outages.toml",
+        "--out",
+        dir.to_str().unwrap(),
+        "--work-pool",
+        &pool,
+        "--account-id",
+        "111122223333",
+        "--prefect-api-url",
+        &prefect,
+        "--api-key-parameter",
+        "arn:aws:ssm:us-east-1:111122223333:parameter/prefect/key",
+        "--vpc-id",
+        "vpc-0abc1234",
+        "--subnets",
+        "subnet-0abc1234",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = std::process::Command::new(&python)
+        .arg(root().join("tests/it/python/uniform_progress_case.py"))
+        .arg(dir.join("prefect"))
+        .arg(&pool)
+        .env("PREFECT_API_URL", &prefect)
+        .env("PREFECT_HOME", dir.join("prefect-home"))
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let run = |label: &str| &v["runs"][label];
+    let provider = |label: &str| run(label)["strategy"][0]["capacityProvider"].clone();
+    assert_eq!(v["again"], serde_json::json!([]), "{v}");
+    assert_eq!(
+        v["decisions"],
+        serde_json::json!(["catch-up", "for-good", "spot", "wait"]),
+        "{v}"
+    );
+    // ahead of the line: scheduled again a probe (10 s) later, on spot
+    assert_eq!(run("ahead")["state"], "SCHEDULED");
+    assert_eq!(provider("ahead"), "FARGATE_SPOT");
+    let wait = run("ahead")["scheduled_in_s"].as_i64().unwrap();
+    assert!((9..=15).contains(&wait), "{wait}");
+    assert_eq!(provider("behind"), "FARGATE");
+    assert_eq!(provider("late"), "FARGATE");
+    assert_eq!(run("interrupted")["state"], "CRASHED");
+    assert_eq!(provider("rescheduled"), "FARGATE_SPOT");
+    assert_eq!(run("checkpoint-behind")["moved"], false);
+    assert_eq!(run("checkpoint-behind")["state"], "RUNNING");
+    assert_eq!(run("checkpoint-ahead")["moved"], true);
+    assert_eq!(run("checkpoint-ahead")["state"], "SCHEDULED");
+    assert_eq!(provider("checkpoint-ahead"), "FARGATE_SPOT");
+    // progress of runs that ended is deleted, of live ones kept
+    assert_eq!(
+        (&v["forgotten"], &v["kept"]),
+        (&serde_json::json!(true), &serde_json::json!(true))
+    );
+}

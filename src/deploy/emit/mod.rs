@@ -17,6 +17,7 @@ mod cloudformation;
 mod iam;
 mod prefect;
 mod terraform;
+mod uniform_progress;
 
 use super::desired::base_job_template;
 pub use billing::BILLING_NOTE;
@@ -107,6 +108,9 @@ pub fn artefacts(s: &Scenario, d: &DeployInputs, c: &Choice) -> Vec<(String, Str
                 out.push((format!("prefect/{file}"), pretty(body)));
             }
             out.push(("prefect/work-pool.sh".into(), work_pool_script(s, d, c)));
+            if let Some(py) = uniform_progress::controller(s, d, c) {
+                out.push(("prefect/uniform_progress.py".into(), py));
+            }
             out.extend(billing::files(&d.work_pool));
         }
     }

@@ -112,6 +112,9 @@ pub enum DeadlineRule {
     CatchUp,
 }
 
+/// The quantile of the remaining work the deadline rules plan for.
+pub const DEADLINE_QUANTILE: f64 = 0.95;
+
 /// The Prefect setting that makes a SIGTERM reschedule the flow run instead of crashing it
 /// (Prefect ≥ 3.2.10, `prefect/cli/flow_run.py`).
 pub const SIGTERM_BEHAVIOR_ENV: &str = "PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR";
@@ -164,6 +167,12 @@ impl RetryPolicy {
             }) => Some(*rule),
             _ => None,
         }
+    }
+
+    /// Whether it runs Uniform Progress as published (its controller is code of the user's
+    /// own, which `emit` writes).
+    pub fn runs_uniform_progress(&self) -> bool {
+        self.deadline_rule() == Some(DeadlineRule::UniformProgress)
     }
 
     /// The environment variables a flow run's container needs for the policy to behave as
