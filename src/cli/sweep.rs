@@ -25,6 +25,11 @@ pub struct SweepArgs {
     /// The full table, every metric with its 95% interval (wider than 100 columns).
     #[arg(long)]
     pub wide: bool,
+    /// The table's width in columns, 100–400 (default 100): the columns beyond 100 go to the
+    /// candidate labels, so long ones are not cut.
+    #[arg(long, value_name = "N", default_value_t = 100, conflicts_with = "wide",
+          value_parser = clap::value_parser!(u16).range(100..=400))]
+    pub width: u16,
     /// Also write sweep.json and sweep.csv into DIR (with --shard: the shard file).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -49,6 +54,11 @@ pub struct MergeArgs {
     /// The full table, every metric with its 95% interval (wider than 100 columns).
     #[arg(long)]
     pub wide: bool,
+    /// The table's width in columns, 100–400 (default 100): the columns beyond 100 go to the
+    /// candidate labels, so long ones are not cut.
+    #[arg(long, value_name = "N", default_value_t = 100, conflicts_with = "wide",
+          value_parser = clap::value_parser!(u16).range(100..=400))]
+    pub width: u16,
     /// Also write sweep.json and sweep.csv into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -75,12 +85,12 @@ fn parse_shard(text: &str) -> Result<(u32, u32), UserError> {
 pub(super) fn emit(
     r: &SweepResult,
     format: Format,
-    wide: bool,
+    (wide, width): (bool, u16),
     out: Option<&PathBuf>,
 ) -> anyhow::Result<()> {
     let text = match format {
         Format::Table if wide => render::table_wide(r),
-        Format::Table => render::table(r),
+        Format::Table => render::table(r, width as usize),
         Format::Json => render::json(r),
         Format::Csv => render::csv(r)?,
     };
@@ -165,7 +175,7 @@ pub(super) fn run(a: SweepArgs) -> anyhow::Result<Outcome> {
             None => out!("{body}"),
         }
     } else {
-        emit(&run.result, a.format, a.wide, a.out.as_ref())?;
+        emit(&run.result, a.format, (a.wide, a.width), a.out.as_ref())?;
     }
     if run.result.search.interrupted {
         eprintln!(
@@ -221,6 +231,6 @@ pub(super) fn run_merge(a: MergeArgs) -> anyhow::Result<Outcome> {
         base.source.file = shards[0].scenario_file.clone();
     }
     let run = merge(&base, &shards)?;
-    emit(&run.result, a.format, a.wide, a.out.as_ref())?;
+    emit(&run.result, a.format, (a.wide, a.width), a.out.as_ref())?;
     Ok(Outcome::Done)
 }

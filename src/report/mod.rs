@@ -87,6 +87,11 @@ pub fn table(s: &Summary) -> String {
         );
     }
     let _ = writeln!(o);
+    let _ = write!(
+        o,
+        "{}",
+        objective_lines(&s.objectives_checked, m.objectives.confidence)
+    );
     let _ = writeln!(o, "{}", bill_line(&s.metrics, m.horizon_ms));
     if let Some(r) = &s.metrics.deadline_rules {
         let _ = writeln!(o, "{}", fmt::wrap(&r.line(), fmt::WIDTH, "  "));
@@ -154,6 +159,55 @@ pub fn table(s: &Summary) -> String {
         }
     }
     fit(&o)
+}
+
+/// The objectives checked on one simulation, each with its mean and one-sided bound against
+/// its limit, and the reading they were checked under.
+pub fn objective_lines(c: &crate::sweep::ObjectivesChecked, confidence: f64) -> String {
+    use crate::sweep::objective::show;
+    let mut o = String::new();
+    if c.platform.is_empty() && c.deployments.is_empty() {
+        let _ = writeln!(
+            o,
+            "objectives: none stated, nothing checked (`recommend` assumes relative ones: see              its header)"
+        );
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "{}",
+        fmt::wrap(
+            &format!(
+                "objectives{}, checked at the simulated reading `{}` ({:.0}% bounds; `recommend`                  checks every reading):",
+                if c.stated { "" } else { " (assumed)" },
+                c.reading,
+                100.0 * confidence
+            ),
+            fmt::WIDTH,
+            "  "
+        )
+    );
+    let line = |who: &str, ch: &crate::sweep::objective::Check| {
+        let (mark, cmp) = if ch.met() {
+            ("✓", "≤")
+        } else {
+            ("✗", ">")
+        };
+        format!(
+            "  {who}{}: mean {}, upper bound {} {cmp} {} {mark}",
+            ch.objective,
+            show(ch.objective, ch.mean),
+            show(ch.objective, ch.upper),
+            show(ch.objective, ch.limit)
+        )
+    };
+    for ch in &c.platform {
+        let _ = writeln!(o, "{}", line("", ch));
+    }
+    for (name, ch) in &c.deployments {
+        let _ = writeln!(o, "{}", line(&format!("`{name}` "), ch));
+    }
+    o
 }
 
 /// The bill's composition per 30 days with shares, largest first, and which part leads:
@@ -253,9 +307,14 @@ pub fn network_lines(options: &[crate::sweep::network::NetworkOption], bill_per3
 
 /// Wraps every line of `text` longer than [`fmt::WIDTH`] at spaces (continuations indented).
 pub fn fit(text: &str) -> String {
+    fit_at(text, fmt::WIDTH)
+}
+
+/// [`fit`] at `width` columns.
+pub fn fit_at(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        out.push_str(&fmt::wrap(line, fmt::WIDTH, "  "));
+        out.push_str(&fmt::wrap(line, width, "  "));
         out.push('\n');
     }
     out

@@ -149,15 +149,22 @@ fn header(r: &SweepResult) -> String {
     o
 }
 
-/// The sweep as a table: one row per candidate.
-pub fn table(r: &SweepResult) -> String {
+/// The narrowest table: 100 columns, labels cut to [`LABEL_COLUMNS`].
+pub const TABLE_COLUMNS: usize = 100;
+/// The candidate label's columns at [`TABLE_COLUMNS`].
+pub const LABEL_COLUMNS: usize = 28;
+
+/// The sweep as a table of `width` columns (at least [`TABLE_COLUMNS`]): one row per
+/// candidate; the columns beyond 100 widen the candidate labels.
+pub fn table(r: &SweepResult, width: usize) -> String {
+    let lw = LABEL_COLUMNS + width.saturating_sub(TABLE_COLUMNS);
     let mut o = super::fit(&header(r));
     let _ = writeln!(o);
     // 100 columns: means only (the intervals are in --wide, CSV and JSON); neighbours that are
     // the same configuration after placement (identical figures) share one row
     let _ = writeln!(
         o,
-        "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  flags",
+        "{:>5} {:<lw$} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  flags",
         "#", "candidate", "cost/30d", "range (USD)", "saving", "crashed", "missed", "p95 lat"
     );
     // cost and saving at the costliest reading; each rate and the latency at the reading
@@ -211,11 +218,11 @@ pub fn table(r: &SweepResult) -> String {
             (first.candidate.index.to_string(), first.label.clone())
         };
         let [cost, range, saving, crashed, missed, p95, flags] = row;
-        let shown = crate::units::clip(&label, 28);
+        let shown = crate::units::clip(&label, lw);
         cut.push((index.clone(), label.clone(), shown.clone()));
         let _ = writeln!(
             o,
-            "{:>5} {:<28} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
+            "{:>5} {:<lw$} {:>8} {:>13} {:>6} {:>7} {:>7} {:>8}  {}",
             index, shown, cost, range, saving, crashed, missed, p95, flags
         );
         i = j;
@@ -244,7 +251,7 @@ pub fn table(r: &SweepResult) -> String {
         o,
         "\nmeans over replications; 95% intervals: `--wide`, `--format csv` or `--format json`. cost and saving: the costliest reading; crashed, missed and p95: the reading where each is worst, the one its objective is judged on. a range of # is candidates with identical figures in every replication (the same configuration after placement), in one row. flags: F feasible, X misses an objective (its upper bound; the checks are in JSON), G breaks the deployment guard, P pareto, D dropped by racing, C needs a change to your code, N not deployable by your worker kind"
     );
-    super::fit(&o)
+    super::fit_at(&o, width.max(TABLE_COLUMNS))
 }
 
 fn range(c: &crate::sweep::result::CandidateResult) -> String {

@@ -14,7 +14,7 @@ pub(crate) mod deployments;
 pub(crate) mod figures;
 pub mod job;
 pub mod network;
-pub(crate) mod objective;
+pub mod objective;
 pub mod recommend;
 pub(crate) mod result;
 pub mod select;
@@ -24,6 +24,6 @@ pub(crate) mod summary;
 pub use crate::stats::Stat;
 pub(crate) use summary::outcomes;
 pub use summary::{
-    ConcurrentVcpu, Meta, Metrics, Replication, Summary, assumptions, meta_of, metrics_of,
-    replicate, summarize,
+    ConcurrentVcpu, Meta, Metrics, ObjectivesChecked, Replication, RuleMeans, Summary, assumptions,
+    meta_of, metrics_of, replicate, summarize,
 };

@@ -514,6 +514,22 @@ pub struct Summary {
     /// flow has one, or nothing runs on spot).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_fix: Option<InitFix>,
+    /// The objectives checked on these replications, at the one placement reading simulated
+    /// (`recommend` checks every reading): platform-wide, then each deployment's own.
+    pub objectives_checked: ObjectivesChecked,
+}
+
+/// The scenario's objectives checked on one simulation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectivesChecked {
+    /// The placement reading the figures come from.
+    pub reading: String,
+    /// Whether they were stated (`false`: none, or only the ones `recommend` assumes).
+    pub stated: bool,
+    /// Platform-wide objectives.
+    pub platform: Vec<super::objective::Check>,
+    /// Each deployment's own, by deployment name.
+    pub deployments: Vec<(String, super::objective::Check)>,
 }
 
 /// The same replications with an init as PID 1 in every flow container (ECS's, through
@@ -879,10 +895,22 @@ pub fn meta_of(s: &Scenario, replications: u32) -> Meta {
 
 /// Summarises replications of `s`.
 pub fn summarize(s: &Scenario, reps: &[Replication]) -> Summary {
+    let metrics = metrics_of(s, reps);
+    let c = s.objectives.confidence;
+    let objectives_checked = ObjectivesChecked {
+        reading: s.sim.placement.to_string(),
+        stated: s.objectives.assumed.is_none(),
+        platform: super::objective::checks(&metrics, &s.objectives, c),
+        deployments: super::objective::deployment_checks(s, reps, c)
+            .into_iter()
+            .map(|(f, ch)| (s.flows[f].name.clone(), ch))
+            .collect(),
+    };
     Summary {
         init_fix: init_fix(s, reps),
         meta: meta_of(s, reps.len() as u32),
-        metrics: metrics_of(s, reps),
+        metrics,
         network: super::network::options(s, reps),
+        objectives_checked,
     }
 }

@@ -469,3 +469,52 @@ fn a_deployment_whose_policy_lacks_the_pools_sigterm_setting_states_its_own_env(
         assert_eq!(effective_env(rec, d)[SIGTERM], "reschedule", "{d}");
     }
 }
+
+/// `simulate` checks the scenario's objectives on its replications and names the one reading
+/// it checked them under; JSON carries the same checks; a scenario without objectives is told
+/// nothing was checked.
+#[test]
+fn simulate_checks_the_objectives_at_the_reading_it_simulated() {
+    let o =
+        crate::common::spotplan(&["simulate", "scenarios/prefect3-hourly-etl.toml", "-n", "20"]);
+    let out = crate::common::stdout(&o);
+    assert!(o.status.success());
+    assert!(
+        out.contains("objectives, checked at the simulated reading `per-call`"),
+        "{out}"
+    );
+    // the shipped hourly ETL misses its crash objective under this reading, and meets latency
+    assert!(
+        out.contains("  max_crashed: mean ") && out.contains("> 0.50% ✗"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  max_p95_latency: mean ") && out.contains("≤ 45m 00s ✓"),
+        "{out}"
+    );
+    let o = crate::common::spotplan(&[
+        "simulate",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "20",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&crate::common::stdout(&o)).unwrap();
+    let c = &v["objectives_checked"];
+    assert_eq!(c["reading"], "per-call");
+    let crashed = c["platform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["objective"] == "max_crashed")
+        .unwrap();
+    assert_eq!(crashed["limit"], 0.005);
+    assert!(crashed["upper"].as_f64().unwrap() > 0.005);
+    let o = crate::common::spotplan(&["simulate", "scenarios/long-checkpointed.toml", "-n", "5"]);
+    assert!(
+        crate::common::stdout(&o).contains("objectives: none stated, nothing checked"),
+        "{}",
+        crate::common::stdout(&o)
+    );
+}

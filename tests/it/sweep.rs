@@ -1491,7 +1491,8 @@ fn a_rows_numbers_never_contradict_its_flag() {
         } else {
             infeasible += 1;
             // and an infeasible row shows why
-            let text = spotplan::report::sweep::table(&run.result);
+            let text =
+                spotplan::report::sweep::table(&run.result, spotplan::report::sweep::TABLE_COLUMNS);
             assert!(
                 c.checks.iter().any(|x| !x.met())
                     || !c.deployment_guard.is_empty()
@@ -1758,4 +1759,38 @@ fn sweep_labels_cut_alike_are_given_in_full() {
     // a label that reads as no other is not repeated
     assert!(!legend.contains("    0 spot 60%"), "{legend}");
     assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    // between 100 columns and --wide: --width gives the labels the extra columns, so none is
+    // cut and no legend is needed; every line within the width
+    let o = spotplan_cmd(&[
+        "sweep",
+        "scenarios/prefect3-hourly-etl.toml",
+        "--retry",
+        "prefect3,prefect3-reschedule,prefect3[fallback=automation]",
+        "--spot-share",
+        "60",
+        "-n",
+        "10",
+        "--horizon",
+        "2d",
+        "-q",
+        "--width",
+        "130",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(" spot 60% · robust · prefect3[fallback=automation] "),
+        "{out}"
+    );
+    assert!(!out.contains("cut alike"), "{out}");
+    assert!(out.lines().all(|l| l.chars().count() <= 130), "{out}");
+    assert!(out.lines().any(|l| l.chars().count() > 100), "{out}");
+    // out of range: refused in words
+    let o = spotplan_cmd(&[
+        "sweep",
+        "scenarios/prefect3-hourly-etl.toml",
+        "--width",
+        "99",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("99 is not in 100..=400"));
 }
