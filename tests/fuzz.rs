@@ -181,9 +181,31 @@ fn check_invariants(s: &Scenario) -> Result<(), String> {
         + o.cost_worker_usd
         + o.cost_public_ipv4_usd
         + o.cost_nat_usd
-        + o.cost_vpc_endpoints_usd;
+        + o.cost_vpc_endpoints_usd
+        + o.cost_stranded_usd;
     if (parts - o.cost_usd).abs() > 1e-9 * o.cost_usd.abs().max(1.0) {
         return Err(format!("cost parts {parts} ≠ total {}", o.cost_usd));
+    }
+    // a Savings Plan's bill: what its usage was charged and the stranded commitment; each
+    // hour at least the commitment and at most the usage at on-demand rates on top of it
+    if s.savings_plan.is_some() {
+        let bill = o.plan_eligible_usd + o.cost_stranded_usd;
+        let hours = s.sim.horizon.hours_f64();
+        let commitment = s
+            .savings_plan
+            .as_ref()
+            .map_or(0.0, |p| p.commitment_per_hour)
+            * hours;
+        let tol = 1e-9 * bill.abs().max(1.0);
+        if bill + tol < commitment || bill > commitment + o.plan_eligible_od_usd + tol {
+            return Err(format!(
+                "plan bill {bill} outside [{commitment}, {commitment} + {}]",
+                o.plan_eligible_od_usd
+            ));
+        }
+        if o.cost_without_plan_usd + tol < o.cost_usd - o.cost_stranded_usd - o.plan_eligible_usd {
+            return Err("the bill without the plan is below the bill less the plan".into());
+        }
     }
     let flows: f64 = o.flows.iter().map(|f| f.cost_usd).sum();
     if flows > o.cost_usd + 1e-9 * o.cost_usd.abs().max(1.0) {

@@ -52,8 +52,12 @@ impl Load {
         let mut runs = 0.0;
         let mut run_events = 0.0;
         for (k, f) in s.flows.iter().enumerate() {
-            let uniform_progress =
-                s.retry_of(k).deadline_rule() == Some(DeadlineRule::UniformProgress);
+            let rule = s.retry_of(k).deadline_rule();
+            // both rules that catch up on demand check the line at checkpoints
+            let uniform_progress = matches!(
+                rule,
+                Some(DeadlineRule::UniformProgress | DeadlineRule::CatchUp)
+            );
             let n = arrivals(&f.schedule, horizon, s.sim.start_unix_ms);
             let busy_h = (f.duration.mean_ms()
                 + f.provisioning.mean_ms()
@@ -64,9 +68,23 @@ impl Load {
                 (Some(c), true) => f.duration.mean_ms() / c.every.0.max(1) as f64,
                 _ => 0.0,
             };
+            // Uniform Progress waits out an outage met ahead of the line, probing spot (a
+            // RunTask and its failure) every probe interval: per launch, the chance it meets
+            // one times the probes over a mean outage
+            let launches = 1.0 + per_hour * busy_h;
+            let probes = match (
+                &s.spot.capacity,
+                rule == Some(DeadlineRule::UniformProgress),
+            ) {
+                (Some(c), true) if c.unavailable > 0.0 => {
+                    let every = s.retry_of(k).probe_interval(s.worker.poll_interval);
+                    launches * c.unavailable * 2.0 * c.mean_outage.0 as f64 / every.0.max(1) as f64
+                }
+                _ => 0.0,
+            };
             runs += n;
-            run_events +=
-                n * (EVENTS_PER_RUN + EVENTS_PER_INTERRUPTION * per_hour * busy_h + checks);
+            run_events += n
+                * (EVENTS_PER_RUN + EVENTS_PER_INTERRUPTION * per_hour * busy_h + checks + probes);
         }
         let mut env = 0.0;
         if let Some(c) = &s.spot.capacity

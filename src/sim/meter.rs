@@ -67,6 +67,9 @@ pub(crate) struct PlanMeter {
     /// The horizon, ms: the commitment and the worker are paid for its hours only (a task
     /// of the drain after it pays on-demand rates).
     horizon: u64,
+    /// The simulation's end (horizon + drain), ms: a task whose pull would start after it is
+    /// never billed, and opens no hour.
+    end: u64,
     /// The worker service's eligible usage per full hour, USD.
     worker: [f64; 2],
     /// Everything eligible at on-demand rates (flows and worker), USD.
@@ -90,6 +93,7 @@ impl PlanMeter {
             hours: VecDeque::new(),
             first: 0,
             horizon: s.sim.horizon.0,
+            end: s.sim.horizon.plus(s.sim.drain).0,
             worker: [w[0] * n, w[1] * n],
             od: [0.0; 2],
             charged: [0.0; 2],
@@ -111,13 +115,18 @@ impl PlanMeter {
 
     /// A FARGATE task whose billing starts at `pull_start`.
     fn open(&mut self, pull_start: SimTime) {
-        self.hour_mut(pull_start.0 / HOUR_MS).open += 1;
+        if pull_start.0 < self.end {
+            self.hour_mut(pull_start.0 / HOUR_MS).open += 1;
+        }
     }
 
     /// A FARGATE task billed `secs` from `pull_start` at `parts` USD per hour: its seconds
     /// are spread over the hours from its pull start (the rounding and the minimum fall at
     /// the end); then every hour that nothing can add to any more, up to `now`, is settled.
     fn bill(&mut self, pull_start: SimTime, secs: u64, parts: [f64; 2], now: SimTime) {
+        if pull_start.0 >= self.end {
+            return; // never opened: it stopped (at the end at the latest) before its pull
+        }
         self.hour_mut(pull_start.0 / HOUR_MS).open -= 1;
         let (mut t, end) = (pull_start.0, pull_start.0 + secs * 1000);
         while t < end {
@@ -389,6 +398,7 @@ mod tests {
             hours: VecDeque::new(),
             first: 0,
             horizon,
+            end: horizon + HOUR_MS,
             worker: [0.01, 0.002],
             od: [0.0; 2],
             charged: [0.0; 2],

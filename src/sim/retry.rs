@@ -335,7 +335,7 @@ pub(crate) fn assumptions(p: &RetryPolicy) -> Vec<String> {
             if super::deadline::published(p.deadline_rule()) {
                 out.push(format!(
                     "Uniform Progress: d (a changeover) is the mean provisioning, image pull and engine start-up plus the worker's poll; a run waiting for spot capacity tries it again every {} ({})",
-                    c.probe_every.map_or("worker poll".to_string(), |t| t.to_string()),
+                    c.probe_every.map_or("worker poll (at least 1s)".to_string(), |t| t.to_string()),
                     if c.probe_every.is_some() {
                         "probe_every"
                     } else {

@@ -550,7 +550,7 @@ fn bad_grid_flags_exit_1_with_what_is_allowed() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["--retry", "custom[fallback=1]"],
-            "error: --retry: `custom[fallback=1]`: `fallback` is not a parameter of `custom`; allowed: `max_attempts`, `delay`, `backoff`, `max_delay`, `jitter`, `fallback_after`, `fallback_after_capacity`, `deadline_aware`, `deadline_rule`\n",
+            "error: --retry: `custom[fallback=1]`: `fallback` is not a parameter of `custom`; allowed: `max_attempts`, `delay`, `backoff`, `max_delay`, `jitter`, `fallback_after`, `fallback_after_capacity`, `deadline_aware`, `deadline_rule`, `probe_every`\n",
         ),
         (
             &["--spot-share", "0:120:10"],

@@ -26,10 +26,7 @@ pub(super) fn controller(s: &Scenario, d: &DeployInputs, c: &Choice) -> Option<S
             Some(c) => (c.every.0 as f64, c.cost.0 as f64, c.cycle().0 as f64),
             None => (0.0, 0.0, 0.0),
         };
-        let probe = policy
-            .custom()
-            .and_then(|c| c.probe_every)
-            .unwrap_or(s.worker.poll_interval);
+        let probe = policy.probe_interval(s.worker.poll_interval);
         params.insert(
             fl.name.clone(),
             json!({

@@ -557,12 +557,24 @@ mod tests {
             "prefect3[runtask_attempts=5]",
             "prefect1-lazarus[limit=10]",
             "custom[max_attempts=5,delay=30s,backoff=2,max_delay=10m,jitter=0.2,fallback_after=1,fallback_after_capacity=3,deadline_aware=true]",
+            "custom[max_attempts=3,deadline_aware=catch-up]",
+            "custom[max_attempts=3,deadline_aware=uniform-progress,probe_every=30s]",
         ] {
             assert_eq!(spec(&parse_spec(s).unwrap()), s);
         }
+        // probing is Uniform Progress's; its interval is bounded
+        let e = parse_spec("custom[deadline_aware=true,probe_every=10s]").unwrap_err();
+        assert!(e.to_string().contains("only Uniform Progress"), "{e}");
+        let e = parse_spec("custom[deadline_aware=uniform-progress,probe_every=2h]").unwrap_err();
+        assert!(e.to_string().contains("outside 1s–1h"), "{e}");
+        let e = parse_spec("custom[deadline_rule=catch-up]").unwrap_err();
+        assert!(
+            e.to_string().contains("needs `deadline_aware = true`"),
+            "{e}"
+        );
         assert_eq!(
             parse_spec("custom[fallback=1]").unwrap_err(),
-            "`custom[fallback=1]`: `fallback` is not a parameter of `custom`; allowed: `max_attempts`, `delay`, `backoff`, `max_delay`, `jitter`, `fallback_after`, `fallback_after_capacity`, `deadline_aware`, `deadline_rule`"
+            "`custom[fallback=1]`: `fallback` is not a parameter of `custom`; allowed: `max_attempts`, `delay`, `backoff`, `max_delay`, `jitter`, `fallback_after`, `fallback_after_capacity`, `deadline_aware`, `deadline_rule`, `probe_every`"
         );
         assert!(
             parse_spec("custom[nope=1]")

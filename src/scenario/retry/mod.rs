@@ -169,6 +169,16 @@ impl RetryPolicy {
         }
     }
 
+    /// Uniform Progress: how often a run waiting for spot capacity tries it again:
+    /// `probe_every`, else the worker's poll interval `poll`, and never more often than once a
+    /// second.
+    pub fn probe_interval(&self, poll: SimTime) -> SimTime {
+        self.custom()
+            .and_then(|c| c.probe_every)
+            .unwrap_or(poll)
+            .max(SimTime::from_secs(1))
+    }
+
     /// Whether it runs Uniform Progress as published (its controller is code of the user's
     /// own, which `emit` writes).
     pub fn runs_uniform_progress(&self) -> bool {

@@ -204,11 +204,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             WithoutSpot::Wait => {
                 self.out.deadline_rules.waits += 1;
                 self.runs.items[run as usize].probes += 1;
-                let every = self
-                    .policy(&r)
-                    .custom()
-                    .and_then(|c| c.probe_every)
-                    .unwrap_or(self.s.worker.poll_interval);
+                let every = self.policy(&r).probe_interval(self.s.worker.poll_interval);
                 self.q.push(self.now.plus(every), Ev::Submit { run });
             }
         }
