@@ -114,7 +114,7 @@ pub struct RunOutcome {
     pub flows: Vec<FlowOutcome>,
 }
 
-/// How often each rule of a deadline-aware policy fired ([`crate::sim::deadline`]).
+/// How often each rule of a deadline-aware policy fired (the rules: `sim/deadline.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleCounts {
     /// Safety Net: runs sent on demand for the rest of the run.
