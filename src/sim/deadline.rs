@@ -183,15 +183,19 @@ impl Deadline<'_> {
     /// The work run `r` still needs at the [`DEADLINE_QUANTILE`] given what it is known to
     /// need, less what it keeps, with its checkpoints' overhead, ms: the paper's C(t).
     fn remaining(&self, r: &RunProgress) -> f64 {
-        let fl = self.flow;
-        let total = if r.seen == SimTime::ZERO {
+        let left = SimTime((self.total(r) - r.saved.0 as f64).max(0.0) as u64);
+        self.flow.runtime(left).0 as f64
+    }
+
+    /// The run's whole work at the [`DEADLINE_QUANTILE`] given what it is known to need, ms.
+    fn total(&self, r: &RunProgress) -> f64 {
+        if r.seen == SimTime::ZERO {
             self.pace.total_tail
         } else {
-            fl.duration
+            self.flow
+                .duration
                 .conditional_quantile_ms(DEADLINE_QUANTILE, r.seen.0 as f64)
-        };
-        let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
-        fl.runtime(left).0 as f64
+        }
     }
 
     /// The published Safety Net: the time to the deadline R(t) is below the remaining work
@@ -218,13 +222,7 @@ impl Deadline<'_> {
         let Some(deadline) = self.flow.deadline else {
             return 0.0;
         };
-        let total = if r.seen == SimTime::ZERO {
-            self.pace.total_tail
-        } else {
-            self.flow
-                .duration
-                .conditional_quantile_ms(DEADLINE_QUANTILE, r.seen.0 as f64)
-        };
+        let total = self.total(r);
         // no rule makes progress before a first task is up: the line starts one changeover
         // after the scheduled time
         let d = self.changeover();
@@ -244,14 +242,7 @@ impl Deadline<'_> {
         let due = r.scheduled.plus(deadline);
         let slack = due.0 as f64 - now.0 as f64;
         let startup = self.pace.startup;
-        let total = if r.seen == SimTime::ZERO {
-            self.pace.total_tail
-        } else {
-            fl.duration
-                .conditional_quantile_ms(DEADLINE_QUANTILE, r.seen.0 as f64)
-        };
-        let left = SimTime((total - r.saved.0 as f64).max(0.0) as u64);
-        let work = fl.runtime(left).0 as f64;
+        let work = self.remaining(r);
         // an interruption on the way costs a restart: the work since the last checkpoint
         // (all of it without checkpoints), the engine's exit, a poll, the policy's next
         // delay and another startup

@@ -1730,7 +1730,7 @@ fn a_stated_interval_gives_the_ends_of_how_sure() {
 /// still fits 100 columns.
 #[test]
 fn sweep_labels_cut_alike_are_given_in_full() {
-    let o = spotplan_cmd(&[
+    let args = [
         "sweep",
         "scenarios/prefect3-hourly-etl.toml",
         "--retry",
@@ -1742,7 +1742,8 @@ fn sweep_labels_cut_alike_are_given_in_full() {
         "--horizon",
         "2d",
         "-q",
-    ]);
+    ];
+    let o = spotplan_cmd(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     let legend = &out[out
@@ -1761,21 +1762,7 @@ fn sweep_labels_cut_alike_are_given_in_full() {
     assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     // between 100 columns and --wide: --width gives the labels the extra columns, so none is
     // cut and no legend is needed; every line within the width
-    let o = spotplan_cmd(&[
-        "sweep",
-        "scenarios/prefect3-hourly-etl.toml",
-        "--retry",
-        "prefect3,prefect3-reschedule,prefect3[fallback=automation]",
-        "--spot-share",
-        "60",
-        "-n",
-        "10",
-        "--horizon",
-        "2d",
-        "-q",
-        "--width",
-        "130",
-    ]);
+    let o = spotplan_cmd(&[&args[..], &["--width", "130"]].concat());
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains(" spot 60% · robust · prefect3[fallback=automation] "),
