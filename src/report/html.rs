@@ -15,6 +15,28 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Text written for the terminal, for the page: escaped, and each `name` the terminal marks
+/// with backticks set as code, so that no backtick shows (an unpaired one is dropped).
+pub(crate) fn prose(s: &str) -> String {
+    let e = esc(s);
+    let pairs = e.matches('`').count() / 2;
+    let mut out = String::with_capacity(e.len() + 16 * pairs);
+    let (mut open, mut seen) = (false, 0);
+    for ch in e.chars() {
+        if ch != '`' {
+            out.push(ch);
+            continue;
+        }
+        seen += 1;
+        if seen > 2 * pairs {
+            continue; // the unpaired last one
+        }
+        out.push_str(if open { "</code>" } else { "<code>" });
+        open = !open;
+    }
+    out
+}
+
 /// The page's style: one column at most 1200 px wide; wide tables scroll inside their box,
 /// never the page.
 const STYLE: &str = "\
@@ -57,20 +79,20 @@ fn summary(
         o,
         "<h2 id=\"recommendation\">Recommendation</h2>\n<p class=\"todo{}\"><b>What to do:</b> {}</p>",
         if rec.candidate.is_none() { " none" } else { "" },
-        esc(&todo)
+        prose(&todo)
     );
     if let Some(line) = super::sweep::code_change_line(rec, current) {
         let _ = writeln!(
             o,
             "<p class=\"lever\" id=\"code-change\">{}</p>",
-            esc(line.trim())
+            prose(line.trim())
         );
     }
     if let Some(line) = current.and_then(super::sweep::other_lever) {
         let _ = writeln!(
             o,
             "<p class=\"lever\" id=\"other-lever\">{}</p>",
-            esc(line.trim())
+            prose(line.trim())
         );
     }
     let Some(i) = rec.candidate else {
@@ -80,7 +102,7 @@ fn summary(
                 o,
                 "<p>Nearest miss: #{} <code>{}</code>: <code>{}</code> has a {:.0}% upper bound of {}, against a limit of {}. The best any candidate reaches on it is {} (#{}).</p>",
                 c.candidate,
-                esc(&c.label),
+                prose(&c.label),
                 c.objective,
                 100.0 * rec.confidence,
                 show(c.upper),
@@ -111,7 +133,7 @@ fn summary(
                 let _ = writeln!(
                     o,
                     "<tr><th class=\"l\">{}</th><td>{}</td><td>{}</td><td{}>{}</td></tr>",
-                    esc(row.label),
+                    prose(row.label),
                     row.show(row.a.mean),
                     row.show(row.b.mean),
                     class,
@@ -122,7 +144,7 @@ fn summary(
             let _ = writeln!(
                 o,
                 "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0). Differences of percentages are in points.</p>",
-                esc(&cur.configuration)
+                prose(&cur.configuration)
             );
             if cur.deployments.len() > 1 {
                 let _ = writeln!(
@@ -143,12 +165,12 @@ fn summary(
                     let _ = writeln!(
                         o,
                         "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        esc(&d.deployment),
-                        esc(&d.today),
+                        prose(&d.deployment),
+                        prose(&d.today),
                         if d.today == d.pick {
                             "unchanged".to_string()
                         } else {
-                            esc(&d.pick)
+                            prose(&d.pick)
                         },
                         two(d.cost_per_30d_usd, false),
                         two(d.crash_rate, true),
@@ -161,13 +183,13 @@ fn summary(
                 let _ = writeln!(
                     o,
                     "<p>Your configuration under each placement reading (compared above at its costliest, <code>{}</code>):</p><ul>",
-                    esc(&cur.worst_reading)
+                    prose(&cur.worst_reading)
                 );
                 for x in &cur.readings {
                     let _ = writeln!(
                         o,
                         "<li><code>{}</code>: {} USD per 30 days, {} of task time on spot, {} crashed or failed, {} deadline misses</li>",
-                        esc(&x.placement),
+                        prose(&x.placement),
                         crate::units::num(x.cost_per_30d_usd.mean),
                         crate::units::pct(x.spot_share.mean),
                         crate::units::pct(x.crash_rate.mean),
@@ -212,16 +234,16 @@ fn summary(
     let _ = writeln!(
         o,
         "<li>Capacity provider strategy of the work pool: <code>{}</code></li>",
-        esc(&strategy)
+        prose(&strategy)
     );
     if let Some(retry) = &rec.retry {
         let _ = writeln!(
             o,
             "<li>Retry policy: <code>{}</code>{}</li>",
-            esc(retry),
+            prose(retry),
             rec.deployment
                 .as_ref()
-                .map(|d| format!(" ({})", esc(d)))
+                .map(|d| format!(" ({})", prose(d)))
                 .unwrap_or_default()
         );
     }
@@ -229,15 +251,15 @@ fn summary(
         let _ = writeln!(
             o,
             "<li>Deployment <b>{}</b>: job variables <code>{}</code></li>",
-            esc(&d.flow),
-            esc(&d.job_variables.to_string())
+            prose(&d.flow),
+            prose(&d.job_variables.to_string())
         );
     }
     if let Some(v) = &rec.versus_uniform {
-        let _ = writeln!(o, "<li>{}</li>", esc(v));
+        let _ = writeln!(o, "<li>{}</li>", prose(v));
     }
     if let Some(p) = &rec.placement {
-        let _ = writeln!(o, "<li>Placement assumed: {}</li>", esc(p));
+        let _ = writeln!(o, "<li>Placement assumed: {}</li>", prose(p));
     }
     let _ = writeln!(
         o,
@@ -248,7 +270,7 @@ fn summary(
             let _ = writeln!(
                 o,
                 "<h3>How sure the pick is</h3><p>{}</p>",
-                esc(&super::sweep::sensitivity_lines(&cur.sensitivity))
+                prose(&super::sweep::sensitivity_lines(&cur.sensitivity))
                     .replace("\n  ", "<br>")
                     .replace('\n', " ")
             );
@@ -277,11 +299,13 @@ fn network(o: &mut String, options: &[crate::sweep::network::NetworkOption]) {
                     .map(|a| format!("assumes {a}"))
                     .collect::<Vec<_>>(),
             )
-            .fold(esc(&n.what), |acc, x| format!("{acc}<br><i>{}</i>", esc(x)));
+            .fold(prose(&n.what), |acc, x| {
+                format!("{acc}<br><i>{}</i>", prose(x))
+            });
         let _ = writeln!(
             o,
             "<tr><th class=\"l\">{}{}</th><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-            esc(&n.name),
+            prose(&n.name),
             if n.current { " (today)" } else { "" },
             money(n.cost_per_30d_usd.as_ref().map(|c| c.mean)).unwrap_or_else(|| "—".into()),
             if n.current {
@@ -309,18 +333,18 @@ pub(crate) fn page(
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>spotplan report: {}</title>\n<style>{STYLE}</style></head><body>\n",
-        esc(&m.scenario)
+        prose(&m.scenario)
     );
     let _ = writeln!(
         o,
         "<h1>spotplan report</h1><p class=\"sub\"><b>{}</b> ({}) · {} {} · seed {} · horizon {} · {}</p>",
-        esc(&m.scenario),
-        esc(&m.file),
-        esc(m.tool),
-        esc(m.version),
+        prose(&m.scenario),
+        prose(&m.file),
+        prose(m.tool),
+        prose(m.version),
         m.seed,
-        esc(&m.horizon),
-        esc(&m.region)
+        prose(&m.horizon),
+        prose(&m.region)
     );
     summary(&mut o, r, rec, current);
     candidates(&mut o, r, rec);
@@ -332,7 +356,7 @@ pub(crate) fn page(
             "<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.svg\">SVG</a>, <a href=\"{0}.png\">PNG</a>)</figcaption></figure>",
             c.name,
             body,
-            esc(c.title)
+            prose(c.title)
         );
     }
     let _ = writeln!(
@@ -418,22 +442,27 @@ pub(crate) fn page(
         let _ = writeln!(
             o,
             "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td></tr>",
-            esc(k),
-            esc(&v)
+            prose(k),
+            prose(&v)
         );
     }
     let _ = writeln!(o, "</table></div>");
     if !m.warnings.is_empty() {
         let _ = writeln!(o, "<h3>Warnings</h3><ul>");
         for w in &m.warnings {
-            let _ = writeln!(o, "<li><b>{}</b>: {}</li>", esc(w.code), esc(&w.message));
+            let _ = writeln!(
+                o,
+                "<li><b>{}</b>: {}</li>",
+                prose(w.code),
+                prose(&w.message)
+            );
         }
         let _ = writeln!(o, "</ul>");
     }
     let _ = writeln!(
         o,
         "<h2 id=\"full-text\">The recommendation in full</h2><details><summary>As <code>spotplan recommend</code> prints it</summary><pre>{}</pre></details>",
-        esc(recommendation_text)
+        prose(recommendation_text)
     );
     let _ = writeln!(o, "</body></html>");
     o
@@ -482,7 +511,7 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
             let (st, reading) = c.deciding(metric);
             let mut t = ci(&st, unit);
             if c.readings.len() > 1 {
-                t.push_str(&format!("<br><small>{}</small>", esc(&reading)));
+                t.push_str(&format!("<br><small>{}</small>", prose(&reading)));
             }
             t
         };
@@ -501,18 +530,36 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
             "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l status\">{}</td></tr>",
             class.join(" "),
             c.candidate.index,
-            esc(&c.label),
+            prose(&c.label),
             c.replications,
             cell("cost_per_30d_usd", "USD"),
-            esc(&range),
+            prose(&range),
             cell("saving_fraction", "fraction"),
             cell("spot_share", "fraction"),
             cell("crash_rate", "fraction"),
             cell("deadline_miss_rate", "fraction"),
             cell("latency_p95_s", "s"),
             cell("latency_p99_s", "s"),
-            esc(&status)
+            prose(&status)
         );
     }
     let _ = writeln!(o, "</table></div>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_backticks_become_code_and_none_is_left() {
+        assert_eq!(
+            prose("set `engine_startup` for `a<b>`"),
+            "set <code>engine_startup</code> for <code>a&lt;b&gt;</code>"
+        );
+        assert_eq!(
+            prose("one ` left `x` over"),
+            "one <code> left </code>x over"
+        );
+        assert!(!prose("a ` b ` c `").contains('`'));
+    }
 }

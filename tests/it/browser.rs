@@ -62,7 +62,7 @@ var figs=[].map.call(document.querySelectorAll('figure svg'),function(s){var r=s
 var wide=[].filter.call(document.querySelectorAll('body *'),function(e){return e.getBoundingClientRect().right>d.clientWidth+1&&!e.closest('.scroll')}).map(function(e){return e.tagName+'#'+e.id+'.'+e.className});\
 var p=document.createElement('pre');p.id='probe';\
 p.textContent=JSON.stringify({scroll_width:d.scrollWidth,client_width:d.clientWidth,errors:__errors,figures:figs,wide:wide.slice(0,5),\
-summary:top('#summary-table'),candidates:top('#candidates-table'),charts:top('#charts'),assumptions:top('#assumptions-table')});\
+backticks:document.body.textContent.split(String.fromCharCode(96)).length-1,summary:top('#summary-table'),candidates:top('#candidates-table'),charts:top('#charts'),assumptions:top('#assumptions-table')});\
 document.body.appendChild(p)})();</script>";
 
 #[test]
@@ -119,6 +119,8 @@ fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
         "errors in the page: {p}"
     );
     assert_eq!(p["client_width"], 1280, "{p}");
+    // the terminal's `name` marks are code on the page: no literal backtick anywhere
+    assert_eq!(p["backticks"], 0, "literal backticks on the page: {p}");
     assert!(
         p["scroll_width"].as_f64().unwrap() <= 1280.0,
         "the page scrolls sideways at 1280 px: {p}"
