@@ -24,11 +24,20 @@ fn peak_of(s: &spotplan::scenario::Scenario) -> usize {
 
 #[test]
 fn a_year_needs_at_most_one_and_a_half_times_the_memory_of_a_day() {
+    // every shipped scenario, those in subdirectories (the deadline regimes) too
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut names: Vec<std::path::PathBuf> = Vec::new();
+    let mut dirs = vec![dir];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                names.push(p);
+            }
+        }
+    }
     names.sort();
     for path in names {
         let mut s = spotplan::cli::load_scenario(&path).unwrap();
