@@ -90,6 +90,10 @@ fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
         html.contains("id=\"summary-table\""),
         "the current configuration differs from the pick here, so the summary compares them"
     );
+    // citations are of public sources only, never of documents users do not have
+    for private in ["domain file", "domain/", "§"] {
+        assert!(!html.contains(private), "the page cites `{private}`");
+    }
     let probe = html
         .replacen("<head>", &format!("<head>{COLLECT}"), 1)
         .replacen("</body>", &format!("{PROBE}</body>"), 1);
