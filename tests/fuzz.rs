@@ -335,6 +335,15 @@ fn random_scenario(rng: &mut Rng) -> String {
     } else {
         ""
     };
+    let engine = match rng.below(3) {
+        0 => format!(
+            "engine_unprotected = \"{}s\"\nflow_loading = \"{}s\"\n",
+            rng.below(120),
+            rng.below(600)
+        ),
+        1 => format!("engine_startup = \"{}s\"\n", rng.below(600)),
+        _ => String::new(),
+    };
     format!(
         r#"name = "random"
 region = "us-east-1"
@@ -358,7 +367,7 @@ name = "f"
 schedule = {schedule}
 duration = {duration}
 deadline = "{}h"
-{limit}{checkpoint}"#,
+{limit}{checkpoint}{engine}"#,
         1 + rng.below(4),
         rng.next() % 1000,
         rng.below(30),

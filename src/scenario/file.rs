@@ -376,9 +376,15 @@ pub struct FlowSection {
     pub checkpoint: Option<CheckpointFile>,
     /// Deployment concurrency limit: runs of this flow in flight at once.
     pub concurrency_limit: Option<u32>,
-    /// Engine start-up after the image pull (billed, no work, Prefect 3's SIGTERM handler not
-    /// yet installed), default `"5s"`.
+    /// Engine start-up after the image pull, both parts (billed, no work): split in the
+    /// measured proportion. Refused with `engine_unprotected` or `flow_loading`.
     pub engine_startup: Option<String>,
+    /// From the container's start to Prefect's SIGTERM handler (a SIGTERM crashes the run);
+    /// default measured at the flow's CPU size (1.6 s per vCPU below one vCPU).
+    pub engine_unprotected: Option<String>,
+    /// From the handler to the flow's code running (a SIGTERM can reschedule); default
+    /// measured at the flow's CPU size (3.1 s per vCPU below one vCPU).
+    pub flow_loading: Option<String>,
     /// Prefect 1 tasks of a run (`prefect1-lazarus`): `{ count = 4, retries = 1 }` (equal
     /// parts) or `{ sizes = [1, 2, 1], retries = 1, retry_delay = "1m" }` (relative work).
     /// Without it a run is one task without retries.

@@ -2,6 +2,7 @@
 //! into the typed [`Scenario`] (`validate`) and the trap warnings (`warnings`).
 
 pub mod canonical;
+pub mod engine_startup;
 pub(crate) mod error;
 pub(crate) mod file;
 pub mod generate;

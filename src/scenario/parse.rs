@@ -91,10 +91,9 @@ fn example_of(key: &str) -> Option<&'static str> {
         }
         "deadline" => "`deadline = \"5m\"` (a duration after the scheduled time)",
         "horizon" => "`horizon = \"30d\"`",
-        "poll_interval" | "stop_timeout" | "engine_startup" | "retry_delay" | "max_p95_latency"
-        | "mean_outage" | "trace_offset" | "delay" => {
-            "a duration in quotes, e.g. `\"90s\"`, `\"12m\"`, `\"1h30m\"`"
-        }
+        "poll_interval" | "stop_timeout" | "engine_startup" | "engine_unprotected"
+        | "flow_loading" | "retry_delay" | "max_p95_latency" | "mean_outage" | "trace_offset"
+        | "delay" => "a duration in quotes, e.g. `\"90s\"`, `\"12m\"`, `\"1h30m\"`",
         "provisioning" | "image_pull" => "`\"20s\"` or `{ uniform = [\"15s\", \"45s\"] }`",
         "interruption_rate" => "`interruption_rate = \"0.05/h\"` (per running spot task-hour)",
         "poisson" => "`poisson = \"6/h\"`",

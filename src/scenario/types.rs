@@ -655,12 +655,9 @@ pub struct FlowSpec {
     /// Where its image comes from, and whether the scenario says so (else this region's ECR
     /// is assumed, and said wherever it decides a network figure).
     pub image_registry: (ImageRegistry, bool),
-    /// Billed time from the container's start to the engine running the flow (interpreter
-    /// and `prefect flow-run execute` start-up): no work is done and Prefect 3's SIGTERM
-    /// handler is not installed yet.
-    pub engine_startup: SimTime,
-    /// Whether the scenario gives `engine_startup` (else the 5 s default, said in results).
-    pub engine_startup_stated: bool,
+    /// Billed time from the container's start to the engine running the flow, in two parts:
+    /// before Prefect 3's SIGTERM handler exists, and flow loading after it.
+    pub engine: super::engine_startup::EngineStartup,
     /// Who receives ECS's SIGTERM in the container, and whether the scenario says so (else
     /// `init`, said in results).
     pub sigterm: (Sigterm, bool),
@@ -683,7 +680,7 @@ impl FlowSpec {
     /// Mean start-up of an attempt (provisioning, image pull, engine start-up), ms: what a
     /// deadline rule's changeover adds to the worker's poll.
     pub fn mean_startup_ms(&self) -> f64 {
-        self.provisioning.mean_ms() + self.image_pull.mean_ms() + self.engine_startup.0 as f64
+        self.provisioning.mean_ms() + self.image_pull.mean_ms() + self.engine.total().0 as f64
     }
 }
 

@@ -227,7 +227,7 @@ pub fn warnings(s: &Scenario) -> Vec<Warning> {
             reschedule: true, ..
         } => out.push(Warning {
             code: "prefect3-reschedule-version",
-            message: "`prefect3-reschedule` needs Prefect ≥ 3.2.10 in the flow's image (older versions ignore PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR) and reschedules only once the engine runs: an interruption during provisioning, image pull or engine start-up still crashes the run".into(),
+            message: "`prefect3-reschedule` needs Prefect ≥ 3.2.10 in the flow's image (older versions ignore PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR) and reschedules only once `prefect flow-run execute` installed its SIGTERM handler: an interruption during provisioning, image pull or the unprotected part of the engine start-up still crashes the run".into(),
         }),
         _ => {}
     }

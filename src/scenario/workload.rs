@@ -62,7 +62,7 @@ impl Load {
             let busy_h = (f.duration.mean_ms()
                 + f.provisioning.mean_ms()
                 + f.image_pull.mean_ms()
-                + f.engine_startup.0 as f64)
+                + f.engine.total().0 as f64)
                 / 3_600_000.0;
             let checks = match (&f.checkpoint, uniform_progress) {
                 (Some(c), true) => f.duration.mean_ms() / c.every.0.max(1) as f64,
@@ -167,7 +167,7 @@ pub(crate) fn backlog(s: &Scenario) -> Option<Backlog> {
         let busy_ms = f.duration.mean_ms()
             + f.provisioning.mean_ms()
             + f.image_pull.mean_ms()
-            + f.engine_startup.0 as f64;
+            + f.engine.total().0 as f64;
         // task-hours asked for per hour: the mean number of runs in flight
         offered += n / hours * busy_ms / 3_600_000.0;
     }

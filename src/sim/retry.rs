@@ -27,12 +27,12 @@ pub(crate) fn sigterm_heard(
     p: &RetryPolicy,
     mode: crate::scenario::Sigterm,
     now: SimTime,
-    engine_up: SimTime,
+    handler_up: SimTime,
 ) -> bool {
     use crate::scenario::Sigterm;
     match mode {
         Sigterm::Init => true,
-        Sigterm::ExecNoInit => p.reschedules_on_sigterm() && now >= engine_up,
+        Sigterm::ExecNoInit => p.reschedules_on_sigterm() && now >= handler_up,
         Sigterm::Shell => false,
     }
 }
@@ -133,6 +133,9 @@ pub(crate) fn on_capacity_failure(
 pub(crate) struct InterruptAt {
     /// Now.
     pub now: SimTime,
+    /// When `prefect flow-run execute` installed its SIGTERM handler (the unprotected part of
+    /// the engine start-up over).
+    pub handler_up: SimTime,
     /// When the engine started running the flow (after provisioning, pull and engine
     /// start-up); `now < engine_up` means it had not.
     pub engine_up: SimTime,
@@ -179,10 +182,12 @@ pub(crate) fn on_interrupt(
         RetryPolicy::Prefect3 {
             reschedule: false, ..
         } => (OnInterrupt::Crash, false),
-        // the handler exists only once `prefect flow-run execute` runs (Prefect ≥ 3.2.10)
+        // the handler exists once `prefect flow-run execute` installed it (Prefect ≥ 3.2.10;
+        // `_install_termination_handler`, prefect/cli/flow_run.py): before, a SIGTERM kills
+        // the process and leaves the run Pending for the observer to crash
         RetryPolicy::Prefect3 {
             reschedule: true, ..
-        } if engine_running => (OnInterrupt::RescheduleNow, false),
+        } if at.now >= at.handler_up => (OnInterrupt::RescheduleNow, false),
         RetryPolicy::Prefect3 { .. } => (OnInterrupt::Crash, false),
         RetryPolicy::Prefect1Lazarus { cloud, .. } => {
             if engine_running {

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::pricing::PriceSource;
+use crate::scenario::engine_startup::StartupSource;
 use crate::scenario::{LaunchSource, Scenario, Warning, warnings};
 use crate::sim::{self, NoObserver, RunOutcome};
 use crate::stats::Stat;
@@ -736,21 +737,38 @@ pub fn assumptions(s: &Scenario) -> Vec<String> {
             100.0 * s.on_demand_discount
         ));
     }
-    let unstated: Vec<&str> = s
-        .flows
-        .iter()
-        .filter(|f| !f.engine_startup_stated)
-        .map(|f| f.name.as_str())
-        .collect();
-    if !unstated.is_empty() {
-        out.push(format!(
-            "engine start-up 5s per attempt (default) for {}: set `engine_startup`",
-            unstated
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    // the engine start-up's two parts, where the scenario did not give both
+    for (source, how) in [
+        (
+            StartupSource::Measured,
+            "measured for Prefect 3.9.1 at the task's CPU",
+        ),
+        (
+            StartupSource::SplitTotal,
+            "`engine_startup` split in the measured proportion 16:31",
+        ),
+    ] {
+        // flows of one start-up together, in order of first appearance
+        let mut flows: Vec<(String, Vec<String>)> = Vec::new();
+        for f in s.flows.iter().filter(|f| f.engine.source == source) {
+            let d = f.engine.describe();
+            let name = format!("`{}`", f.name);
+            match flows.iter_mut().find(|(x, _)| *x == d) {
+                Some((_, names)) => names.push(name),
+                None => flows.push((d, vec![name])),
+            }
+        }
+        let flows: Vec<String> = flows
+            .into_iter()
+            .map(|(d, names)| format!("{d} for {}", names.join(", ")))
+            .collect();
+        if !flows.is_empty() {
+            out.push(format!(
+                "engine start-up per attempt, {how} (a SIGTERM in the unprotected part crashes \
+                 even a rescheduling run): {}; set `engine_unprotected` and `flow_loading`",
+                flows.join("; ")
+            ));
+        }
     }
     // who hears SIGTERM decides how an interruption ends and how long it is billed
     let named = |pick: &dyn Fn(&crate::scenario::FlowSpec) -> bool| -> String {

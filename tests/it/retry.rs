@@ -539,6 +539,68 @@ fn prefect3_reschedule_crashes_a_run_interrupted_before_the_engine_is_up() {
     assert_eq!((o.completed, o.crashed, o.capacity_failures), (0, 1, 3));
 }
 
+/// The engine start-up's two parts under `prefect3-reschedule`: a SIGTERM (at 40 s; the
+/// worker's poll at 9.4 s, the pull over at 29.4 s) before `prefect flow-run execute` installed its handler crashes the
+/// run; one during flow loading, with the handler installed, reschedules it. Measured on
+/// Prefect 3.9.1 by `tools/engine-startup/measure.py` (exit −15 and the run left Pending;
+/// exit 0 and the run AwaitingRetry).
+#[test]
+fn prefect3_reschedule_needs_the_handler_not_the_flow_code() {
+    let run = |unprotected: &str, loading: &str| {
+        let src = world(
+            "horizon = \"1d\"",
+            "10s",
+            SPOT_ONLY,
+            &format!(
+                "[spot]\ntrace = \"{AT_40S}\"\ntrace_offset = \"0s\"\nstop_timeout = \"30s\"\n[retry]\npolicy = \"prefect3-reschedule\""
+            ),
+            &format!(
+                "schedule = {{ every = \"2d\" }}\nduration = \"60m\"\nstartup = {{ provisioning = \"10s\", image_pull = \"10s\" }}\nengine_unprotected = \"{unprotected}\"\nflow_loading = \"{loading}\""
+            ),
+        );
+        trace(&scenario(&src), 0)
+    };
+    use EventKind::*;
+    // handler at 29.4 + 30 = 59.4 s: the SIGTERM at 40 s kills the process
+    let (o, events) = run("30s", "30s");
+    assert_eq!(
+        first(&events, Placed).detail,
+        Detail::Placed {
+            pull_start_ms: 19_416,
+            running_ms: 89_416
+        }
+    );
+    assert_eq!(first(&events, Interrupted).t_ms, 40_000);
+    assert_eq!(
+        kinds(&events),
+        vec![Scheduled, RunTask, Placed, Interrupted, Stopped, Crashed]
+    );
+    assert_eq!(o.crashed, 1);
+    // handler at 29.4 + 5 = 34.4 s, flow code at 94.4 s: the SIGTERM at 40 s reschedules
+    let (_, events) = run("5s", "60s");
+    assert_eq!(first(&events, Interrupted).t_ms, 40_000);
+    assert_eq!(
+        kinds(&events)[..5],
+        [Scheduled, RunTask, Placed, Interrupted, Rescheduled]
+    );
+    assert_eq!(first(&events, Rescheduled).t_ms, 40_000);
+    // one `engine_startup` total splits 16:31: 65 s → 22.1 s unprotected, the handler at
+    // 51.5 s, after the SIGTERM: crashed; 30 s → 10.2 s, the handler at 39.6 s: rescheduled
+    let src = world(
+        "horizon = \"1d\"",
+        "10s",
+        SPOT_ONLY,
+        &format!(
+            "[spot]\ntrace = \"{AT_40S}\"\ntrace_offset = \"0s\"\nstop_timeout = \"30s\"\n[retry]\npolicy = \"prefect3-reschedule\""
+        ),
+        "schedule = { every = \"2d\" }\nduration = \"60m\"\nstartup = { provisioning = \"10s\", image_pull = \"10s\" }\nengine_startup = \"65s\"",
+    );
+    let (o, _) = trace(&scenario(&src), 0);
+    assert_eq!(o.crashed, 1);
+    let (_, events) = trace(&scenario(&src.replace("\"65s\"", "\"30s\"")), 0);
+    assert_eq!(first(&events, Rescheduled).t_ms, 40_000);
+}
+
 #[test]
 fn prefect3_fallback_automation_reruns_a_crashed_run_on_fargate() {
     let (o, events) = preempted_once(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::capacity::{SizeFields, size, strategy};
 use super::context::{Ctx, DEFAULT_START_UNIX_MS};
 use crate::model::{Dist, Rate, SimTime};
+use crate::scenario::engine_startup::{EngineStartup, StartupSource};
 use crate::scenario::error::FieldPath;
 use crate::scenario::file::*;
 use crate::scenario::types::*;
@@ -311,10 +312,7 @@ pub(super) fn flow(
             "`0` would never run this flow; use a limit ≥ 1 or leave it out",
         );
     }
-    let engine_startup = cx.dur(
-        &p.key("engine_startup"),
-        f.engine_startup.as_deref().unwrap_or("5s"),
-    );
+    let engine = engine_startup(cx, f, &p, size.as_ref().map(|s| s.cpu));
     let tasks = match &f.tasks {
         None => Some(FlowTasks::single()),
         Some(t) => flow_tasks(cx, t, &p.key("tasks")),
@@ -396,8 +394,7 @@ pub(super) fn flow(
         image_gb,
         image_registry,
         objectives,
-        engine_startup: engine_startup?,
-        engine_startup_stated: f.engine_startup.is_some(),
+        engine: engine?,
         sigterm,
         tasks: tasks?,
         strategy: own_strategy,
@@ -526,4 +523,53 @@ pub(super) fn parse_image_gb(text: &str) -> Result<f64, String> {
         ));
     }
     Ok(gb)
+}
+
+/// The engine start-up: both parts stated, a total split, or the measured defaults at the
+/// flow's CPU size (see [`crate::scenario::engine_startup`]).
+fn engine_startup(
+    cx: &mut Ctx,
+    f: &FlowSection,
+    p: &FieldPath,
+    cpu: Option<crate::model::Cpu>,
+) -> Option<EngineStartup> {
+    let parts = (&f.engine_unprotected, &f.flow_loading);
+    if let Some(total) = &f.engine_startup {
+        if parts.0.is_some() || parts.1.is_some() {
+            cx.err(
+                &p.key("engine_startup"),
+                "give either `engine_startup` (the total) or `engine_unprotected` and \
+                 `flow_loading`, not both",
+            );
+            return None;
+        }
+        return cx
+            .dur(&p.key("engine_startup"), total)
+            .map(EngineStartup::split);
+    }
+    let measured = EngineStartup::measured(cpu?);
+    match parts {
+        (None, None) => Some(measured),
+        (Some(u), Some(l)) => {
+            let unprotected = cx.dur(&p.key("engine_unprotected"), u);
+            let loading = cx.dur(&p.key("flow_loading"), l);
+            Some(EngineStartup {
+                unprotected: unprotected?,
+                loading: loading?,
+                source: StartupSource::Stated,
+            })
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            cx.err(
+                &p.key(if parts.0.is_some() {
+                    "flow_loading"
+                } else {
+                    "engine_unprotected"
+                }),
+                "give `engine_unprotected` and `flow_loading` together (or `engine_startup`, \
+                 the total): the measured default of one part does not fit another's image",
+            );
+            None
+        }
+    }
 }

@@ -116,7 +116,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         let tk = self.tasks.items[task as usize];
         let r = self.runs.items[tk.run as usize];
         let mode = self.s.flows[tk.flow as usize].sigterm.0;
-        if !retry::sigterm_heard(self.policy(&r), mode, now, tk.run_start) {
+        if !retry::sigterm_heard(self.policy(&r), mode, now, tk.handler_up) {
             let generation = tk.generation;
             self.tasks.items[task as usize].unheard = true;
             self.out.interruptions += 1; // a SIGTERM, whether or not the run outlives it
@@ -195,6 +195,7 @@ impl<'a, O: Observer> Engine<'a, O> {
         );
         let at = retry::InterruptAt {
             now,
+            handler_up: tk.handler_up,
             engine_up: tk.run_start,
             heartbeat: r.heartbeat,
         };

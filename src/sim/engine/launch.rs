@@ -257,7 +257,8 @@ impl<'a, O: Observer> Engine<'a, O> {
         let pull = self.samplers[f][2].sample(&mut g);
         let pull_start = self.now.plus(prov);
         let pull_end = pull_start.plus(pull);
-        let run_start = pull_end.plus(fl.engine_startup);
+        let handler_up = pull_end.plus(fl.engine.unprotected);
+        let run_start = handler_up.plus(fl.engine.loading);
         // a Prefect 1 rerun of a run whose task failed ends at once, Failed
         let remaining = if r.task_failed {
             SimTime::ZERO
@@ -280,6 +281,7 @@ impl<'a, O: Observer> Engine<'a, O> {
             unheard: false,
             pull_start,
             pull_end,
+            handler_up,
             run_start,
             remaining,
             useful: SimTime::ZERO,

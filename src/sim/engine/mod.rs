@@ -120,8 +120,11 @@ struct Task {
     unheard: bool,
     pull_start: SimTime,
     pull_end: SimTime,
+    /// Prefect 3's SIGTERM handler exists from here (the unprotected part of the engine
+    /// start-up is over): a SIGTERM can reschedule the run.
+    handler_up: SimTime,
     /// The engine runs the flow from here (after the pull and the engine start-up): work
-    /// starts, heartbeats start, Prefect 3's SIGTERM handler is installed.
+    /// starts, heartbeats start.
     run_start: SimTime,
     remaining: SimTime,
     useful: SimTime,
