@@ -15,6 +15,7 @@ mod deploy;
 mod determinism;
 mod ecs_sdk;
 mod emit;
+mod engine_startup;
 mod errors;
 mod hostile;
 mod moto;

@@ -14,11 +14,13 @@ which needs a writable /sys/fs/cgroup/cpu. Run it with the Python that has Prefe
     PREFECT_API_URL=http://127.0.0.1:4200/api .venv-prefect/bin/python \
         tools/engine-startup/measure.py --cpus 0.25 1 2 --repeat 7
 
-It prints, per CPU size, the median and range of both parts in seconds.
+It prints, per CPU size, the median and range of both parts in seconds. `--check` runs once
+without a quota and prints JSON (what spotplan's test suite asserts on the installed Prefect).
 """
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -60,7 +62,9 @@ if _stamps:
 CGROUP = Path("/sys/fs/cgroup/cpu")
 
 
-def cgroup_for(cpus: float) -> Path:
+def cgroup_for(cpus: float) -> Path | None:
+    if cpus <= 0:
+        return None  # no quota: the machine's own CPUs
     g = CGROUP / f"spotplan-startup-{int(cpus * 1000)}"
     g.mkdir(exist_ok=True)
     (g / "cpu.cfs_period_us").write_text("100000")
@@ -110,7 +114,8 @@ def launch(workdir: Path, stamps: Path, run_id, group: Path):
     )
 
     def into_group():
-        (group / "cgroup.procs").write_text(str(os.getpid()))
+        if group is not None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
 
     prefect = Path(sys.executable).with_name("prefect")
     start = time.time()
@@ -155,7 +160,7 @@ def sigterm_check(workdir, dep, group):
     prefect-aws's observer marks Crashed."""
     results = []
     for after_handler in (False, True):
-        stamps = workdir / f"stamps-sig-{group.name}-{after_handler}"
+        stamps = workdir / f"stamps-sig-{group and group.name}-{after_handler}"
         run_id = asyncio.run(new_run(dep))
         _, p = launch(workdir, stamps, run_id, group)
         if after_handler:
@@ -173,6 +178,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cpus", type=float, nargs="+", default=[0.25, 2.0])
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--check", action="store_true", help="one run, no quota, JSON out")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="spotplan-startup-") as d:
         workdir = Path(d)
@@ -181,6 +187,20 @@ def main():
         (workdir / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
         dep = asyncio.run(make_deployment(workdir))
         import prefect
+
+        if a.check:
+            unprotected, loading = once(workdir, dep, None, "check")
+            sigterm = [
+                {"after_handler": after, "exit": code, "state": state}
+                for after, code, state in sigterm_check(workdir, dep, None)
+            ]
+            print(json.dumps({
+                "prefect": prefect.__version__,
+                "unprotected_s": unprotected,
+                "loading_s": loading,
+                "sigterm": sigterm,
+            }))
+            return
 
         print(f"prefect {prefect.__version__}, python {sys.version.split()[0]}")
         print(f"{'vCPU':>5}  {'unprotected s (median, range)':>32}  {'loading s (median, range)':>28}")

@@ -312,7 +312,7 @@ pub(super) fn flow(
             "`0` would never run this flow; use a limit ≥ 1 or leave it out",
         );
     }
-    let engine = engine_startup(cx, f, &p, size.as_ref().map(|s| s.cpu));
+    let engine = engine_startup(cx, f, p, size.as_ref().map(|s| s.cpu));
     let tasks = match &f.tasks {
         None => Some(FlowTasks::single()),
         Some(t) => flow_tasks(cx, t, &p.key("tasks")),
