@@ -72,9 +72,29 @@ pub fn in_unit(unit: &str, v: f64) -> String {
     }
 }
 
-/// US dollars: `1234`, `28.28`, `0.0042`.
-pub fn usd(v: f64) -> String {
-    num(v)
+/// Money for people, one format everywhere on the page and its charts: `$1,234`, `$28.28`,
+/// `$0.42`, `<$0.01`, `−$3.06`.
+pub fn money(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let sign = if v < 0.0 { "−" } else { "" };
+    let a = v.abs();
+    if a >= 1000.0 {
+        let whole = format!("{a:.0}");
+        let mut grouped = String::new();
+        for (i, ch) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        format!("{sign}${grouped}")
+    } else if a > 0.0 && a < 0.005 {
+        format!("{sign}<$0.01")
+    } else {
+        format!("{sign}${a:.2}")
+    }
 }
 
 /// A number with a precision that suits its size.
@@ -213,6 +233,18 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_reads_one_way() {
+        assert_eq!(money(1234.5), "$1,235");
+        assert_eq!(money(1_234_567.0), "$1,234,567");
+        assert_eq!(money(999.994), "$999.99");
+        assert_eq!(money(28.283), "$28.28");
+        assert_eq!(money(0.42), "$0.42");
+        assert_eq!(money(0.004), "<$0.01");
+        assert_eq!(money(0.0), "$0.00");
+        assert_eq!(money(-3.06), "−$3.06");
+    }
 
     #[test]
     fn people_formats() {

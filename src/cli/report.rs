@@ -45,6 +45,7 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     let dir = &a.out;
     let charts = charts::render_all(&figs)?;
     let text = render::recommendation_text(&run.result, rec, r.current.as_ref());
+    let decision = crate::sweep::decision::decide(&r.scenario, run, rec, r.current.as_ref());
     let file = r.file(Some(&dir.join("recommendation.json")));
     // every file, or none
     let mut files = output::Outputs::new();
@@ -64,7 +65,14 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     )?;
     files.add(
         &dir.join("index.html"),
-        html::page(&run.result, rec, &charts, &text, r.current.as_ref()),
+        html::page(
+            &run.result,
+            rec,
+            &charts,
+            &text,
+            r.current.as_ref(),
+            &decision,
+        ),
     )?;
     files.commit()?;
     out!("{text}");

@@ -63,6 +63,52 @@ pub struct Strategy {
 }
 
 impl Strategy {
+    /// The share of tasks the weights send to FARGATE_SPOT, beyond any base (0 when no
+    /// weight is on it).
+    pub fn spot_weight_share(&self) -> f64 {
+        let total: u32 = self.items.iter().map(|i| i.weight).sum();
+        let spot: u32 = self
+            .items
+            .iter()
+            .filter(|i| i.provider == Provider::FargateSpot)
+            .map(|i| i.weight)
+            .sum();
+        if total == 0 {
+            0.0
+        } else {
+            f64::from(spot) / f64::from(total)
+        }
+    }
+
+    /// The strategy in plain words: "Fargate Spot", "on-demand Fargate", or "60% on Fargate
+    /// Spot (the first task of a call on demand)".
+    pub fn in_words(&self) -> String {
+        let share = self.spot_weight_share();
+        let base = self.items.iter().find(|i| i.base > 0);
+        let base_words = match base {
+            Some(b) if b.provider == Provider::Fargate && share > 0.0 => {
+                format!(
+                    " (the first {} task{} of a call on demand)",
+                    b.base,
+                    if b.base == 1 { "" } else { "s" }
+                )
+            }
+            Some(b) if b.provider == Provider::FargateSpot && share < 1.0 => {
+                format!(
+                    " (the first {} task{} of a call on spot)",
+                    b.base,
+                    if b.base == 1 { "" } else { "s" }
+                )
+            }
+            _ => String::new(),
+        };
+        match share {
+            s if s >= 1.0 && base_words.is_empty() => "Fargate Spot".into(),
+            s if s <= 0.0 && base_words.is_empty() => "on-demand Fargate".into(),
+            s => format!("{:.0}% on Fargate Spot{base_words}", 100.0 * s),
+        }
+    }
+
     /// The strategy as ECS's APIs and Prefect's `capacity_provider_strategy` take it:
     /// `[{"capacityProvider": …, "weight": …, "base": …}]`, every field written. The one
     /// conversion to that shape (RunTask, the cluster default, work pools, deployments).

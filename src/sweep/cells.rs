@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::objective::{checks, deployment_objective_misses, guard_misses};
+use super::objective::{checks, deployment_objective_misses, guard_misses, show};
 use super::summary::{Replication, metrics_of};
 use crate::scenario::{Objectives, Scenario};
 use crate::sim::{self, NoObserver, RunOutcome};
@@ -276,7 +276,11 @@ fn eliminate(
                 violation = Some((
                     v,
                     format!("violates {}", x.objective),
-                    format!("lower bound {:.4} > {}", x.lower, x.limit),
+                    format!(
+                        "lower bound {} > {}",
+                        show(x.objective, x.lower),
+                        show(x.objective, x.limit)
+                    ),
                 ));
             }
             all_met &= cs.iter().all(|x| x.met());
@@ -290,7 +294,11 @@ fn eliminate(
                 violation = Some((
                     v,
                     format!("misses `{}`'s own {}", g.deployment, g.metric),
-                    format!("lower bound {:.4} > {}", g.lower, g.limit),
+                    format!(
+                        "lower bound {} > {}",
+                        show(g.metric, g.lower),
+                        show(g.metric, g.limit)
+                    ),
                 ));
             }
             // the deployment guard, as feasibility will judge it
@@ -307,7 +315,11 @@ fn eliminate(
                             "breaks the deployment guard (`{}`, {})",
                             g.deployment, g.metric
                         ),
-                        format!("lower bound {:+.4} > {}", g.lower, g.limit),
+                        format!(
+                            "lower bound {:+.2} points > {:.2} points",
+                            100.0 * g.lower,
+                            100.0 * g.limit
+                        ),
                     ));
                 }
             }

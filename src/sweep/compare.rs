@@ -189,10 +189,38 @@ pub struct Current {
     pub deployments: Vec<DeploymentRow>,
     /// The network options, billed on the pick's runs (today's when there is no pick).
     pub network: Vec<super::network::NetworkOption>,
+    /// Today's bill by component at its costliest reading, USD per 30 days (means), in
+    /// [`super::Metrics::bill`]'s order.
+    pub bill_per_30d_usd: Vec<BillPart>,
+    /// Today's objectives, each at the reading where its upper bound is highest (the limits,
+    /// means and bounds): how today is judged.
+    pub checks: Vec<super::objective::Check>,
     /// How sure the pick is: the pick and today's configuration again at each end of the
     /// inputs users know least ([`super::sensitivity`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sensitivity: Vec<super::sensitivity::Sensitivity>,
+}
+
+/// One component of a bill, USD per 30 days.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BillPart {
+    /// `worker`, `flows on FARGATE`, … ([`super::Metrics::bill`]).
+    pub part: &'static str,
+    /// USD per 30 days (mean over replications).
+    pub usd: f64,
+}
+
+impl BillPart {
+    /// The parts of `m`'s bill, per 30 days (`per30`: the horizon to 30 days).
+    pub fn of(m: &super::Metrics, per30: f64) -> Vec<BillPart> {
+        m.bill()
+            .into_iter()
+            .map(|(part, usd)| BillPart {
+                part,
+                usd: usd * per30,
+            })
+            .collect()
+    }
 }
 
 /// One deployment today (the current configuration at its costliest reading) and under the
@@ -311,6 +339,7 @@ pub fn current(
     let mut worst: Option<(f64, Vec<Replication>, String)> = None;
     let mut feasible = true;
     let mut readings = Vec::new();
+    let mut checks: Vec<super::objective::Check> = Vec::new();
     for p in s.readings() {
         let mut cur = s.clone();
         cur.sim.placement = p;
@@ -322,12 +351,25 @@ pub fn current(
             .unwrap_or_else(|| super::replicate(&cur, m.replications, &|| {}));
         let r = CurrentReading::of(p.name(), &a, per30);
         feasible &= judged_feasible(&cur, &a);
+        // each objective at the reading where it is furthest from its limit
+        let here = super::metrics_of(&cur, &a);
+        for c in super::objective::checks(&here, &s.objectives, s.objectives.confidence) {
+            match checks
+                .iter_mut()
+                .find(|x: &&mut super::objective::Check| x.objective == c.objective)
+            {
+                Some(x) if c.upper > x.upper => *x = c,
+                Some(_) => {}
+                None => checks.push(c),
+            }
+        }
         if worst.as_ref().is_none_or(|w| r.cost_per_30d_usd.mean > w.0) {
             worst = Some((r.cost_per_30d_usd.mean, a, p.name().to_string()));
         }
         readings.push(r);
     }
     let (bill, a, worst_reading) = worst.unwrap_or_default();
+    let today = super::metrics_of(s, &a);
     let costs = a.iter().map(|x| x.outcome.cost_usd * per30).collect();
     let deployments = match (&b, picked) {
         (Some(b), Some(v)) => deployment_rows(s, &run.scenarios[v], &a, b, per30),
@@ -367,6 +409,8 @@ pub fn current(
             material_usd,
             deployments,
             network,
+            bill_per_30d_usd: BillPart::of(&today, per30),
+            checks,
             sensitivity: Vec::new(),
         },
         costs,

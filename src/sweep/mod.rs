@@ -10,6 +10,7 @@
 pub(crate) mod candidate;
 pub mod cells;
 pub mod compare;
+pub mod decision;
 pub(crate) mod deployments;
 pub(crate) mod figures;
 pub mod job;

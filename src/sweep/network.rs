@@ -97,3 +97,41 @@ pub fn best(options: &[NetworkOption], at_least: f64) -> Option<&NetworkOption> 
         .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then(b.0.name.cmp(&a.0.name)))
         .map(|(o, _)| o)
 }
+
+/// A network option's name in plain words: "an S3 gateway endpoint".
+pub fn plain_name(name: &str) -> String {
+    match name {
+        "public-ip" => "public subnets (a public IPv4 address per task)".into(),
+        "nat" => "private subnets behind a NAT gateway".into(),
+        "nat+s3-gateway" => "an S3 gateway endpoint (free) beside the NAT gateway".into(),
+        "nat+ecr-endpoints" => "ECR interface endpoints beside the NAT gateway".into(),
+        "nat+s3-gateway+ecr-endpoints" => {
+            "an S3 gateway endpoint and ECR interface endpoints beside the NAT gateway".into()
+        }
+        "vpc-endpoints" => "VPC endpoints instead of a NAT gateway".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The network lever beside the pick, in plain words, when one saves at least what a change
+/// must save: "Also: an S3 gateway endpoint … would save $380.00 a month, more than the change
+/// above; spotplan does not change your network."
+pub fn lever_line(cur: &super::compare::Current) -> Option<String> {
+    let best = best(&cur.network, cur.material_usd)?;
+    let saving = best.saving_per_30d_usd.as_ref()?;
+    let pick_saving = cur
+        .row("cost_per_30d_usd")
+        .map(|p| -p.b_minus_a.mean)
+        .unwrap_or(0.0);
+    Some(format!(
+        "Also: {} would save {} a month{}{}; spotplan does not change your network.",
+        plain_name(&best.name),
+        crate::units::money(saving.mean),
+        if saving.mean > pick_saving {
+            ", more than the change above"
+        } else {
+            ""
+        },
+        best.caveat.map(|c| format!(" ({c})")).unwrap_or_default(),
+    ))
+}

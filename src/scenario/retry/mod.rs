@@ -134,6 +134,33 @@ impl RetryPolicy {
         }
     }
 
+    /// The policy in plain words, for people who do not know spotplan's names.
+    pub fn in_words(&self) -> String {
+        let then = if self.fallback_automation() {
+            "; an automation reruns a crashed run on on-demand Fargate"
+        } else {
+            ""
+        };
+        match self {
+            RetryPolicy::Prefect3 {
+                reschedule: false, ..
+            } => format!("Prefect's defaults (an interrupted run crashes){then}"),
+            RetryPolicy::Prefect3 { .. } => {
+                format!("Prefect reschedules an interrupted run{then}")
+            }
+            RetryPolicy::Prefect1Lazarus { .. } => {
+                "Prefect 1's Lazarus and Zombie Killer restart interrupted runs".into()
+            }
+            RetryPolicy::Custom(c) if !c.deadline_aware => {
+                "a retry controller of your own requeues interrupted runs".into()
+            }
+            RetryPolicy::Custom(c) if c.rule == DeadlineRule::UniformProgress => {
+                "a deadline controller (Uniform Progress) moves late runs to on-demand".into()
+            }
+            RetryPolicy::Custom(_) => "a deadline controller moves late runs to on-demand".into(),
+        }
+    }
+
     /// Whether a SIGTERM to a running flow run makes it AwaitingRetry (Prefect 3 with
     /// [`SIGTERM_BEHAVIOR_ENV`] `=reschedule`) instead of crashing it.
     pub fn reschedules_on_sigterm(&self) -> bool {

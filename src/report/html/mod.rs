@@ -47,14 +47,14 @@ table{border-collapse:collapse;font-size:13px}\
 td,th{border:1px solid #bbb;padding:3px 6px;text-align:right;vertical-align:top}\
 td.l,th.l{text-align:left}tr.rec{background:#fde8d7}small{color:#666}\
 #candidates-table td{white-space:nowrap}#candidates-table td.l{white-space:normal;min-width:11em}\
-#candidates-table td.status{min-width:26em}\
+#candidates-table td.status{min-width:18em;white-space:normal}\
 tr.pareto td:first-child{border-left:4px solid #E69F00}\
 .scroll{overflow-x:auto;max-width:100%}\
-.todo{font-size:1.1em;background:#eef5fb;border-left:5px solid #0072B2;padding:.6em 1em}\
+h1{font-size:1.6em}.todo{font-size:1.15em;background:#eef5fb;border-left:5px solid #0072B2;padding:.6em 1em}\
 .todo.none{background:#fdeeee;border-left-color:#D55E00}\
 .lever{background:#f4f9f1;border-left:5px solid #009E73;padding:.4em 1em}\
 table.summary td,table.summary th{font-size:14px;padding:5px 10px}\
-td.better{color:#00734f}td.worse{color:#b34700}\
+table.options th.l{white-space:nowrap}table.summary.options td,table.summary.options th{padding:3px 8px}td.better{color:#00734f}td.worse{color:#b34700}\
 pre{background:#f4f4f4;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}\
 code{overflow-wrap:anywhere}\
 figure{margin:1.5em 0}svg{max-width:100%;height:auto}figcaption{color:#555}";
@@ -67,63 +67,59 @@ fn value(unit: &str, v: f64) -> String {
     }
 }
 
-/// The summary: what to do, current against recommended, what to change.
-fn summary(
+mod decision;
+
+/// When nothing is feasible: the nearest miss, in the objective's unit.
+fn nearest_miss(o: &mut String, rec: &Recommendation) {
+    if let Some(c) = &rec.closest {
+        let show = |v: f64| crate::sweep::objective::show(c.objective, v);
+        let _ = writeln!(
+            o,
+            "<p>Nearest miss: #{} <code>{}</code>: <code>{}</code> has a {:.0}% upper bound of {}, against a limit of {}. The best any candidate reaches on it is {} (#{}).</p>",
+            c.candidate,
+            prose(&c.label),
+            c.objective,
+            100.0 * rec.confidence,
+            show(c.upper),
+            show(c.limit),
+            show(c.best),
+            c.best_candidate
+        );
+    }
+}
+
+/// Today against the pick in detail: the paired differences with their intervals, today
+/// under each placement reading, how sure the pick is, the network options.
+fn detail(
     o: &mut String,
     r: &SweepResult,
     rec: &Recommendation,
     current: Option<&crate::sweep::compare::Current>,
 ) {
-    let todo = super::sweep::what_to_do(r, rec, current);
-    let _ = writeln!(
-        o,
-        "<h2 id=\"recommendation\">Recommendation</h2>\n<p class=\"todo{}\"><b>What to do:</b> {}</p>",
-        if rec.candidate.is_none() { " none" } else { "" },
-        prose(&todo)
-    );
-    if let Some(line) = super::sweep::code_change_line(rec, current) {
-        let _ = writeln!(
-            o,
-            "<p class=\"lever\" id=\"code-change\">{}</p>",
-            prose(line.trim())
-        );
-    }
-    if let Some(line) = current.and_then(super::sweep::other_lever) {
-        let _ = writeln!(
-            o,
-            "<p class=\"lever\" id=\"other-lever\">{}</p>",
-            prose(line.trim())
-        );
-    }
     let Some(i) = rec.candidate else {
-        if let Some(c) = &rec.closest {
-            let show = |v: f64| crate::sweep::objective::show(c.objective, v);
-            let _ = writeln!(
-                o,
-                "<p>Nearest miss: #{} <code>{}</code>: <code>{}</code> has a {:.0}% upper bound of {}, against a limit of {}. The best any candidate reaches on it is {} (#{}).</p>",
-                c.candidate,
-                prose(&c.label),
-                c.objective,
-                100.0 * rec.confidence,
-                show(c.upper),
-                show(c.limit),
-                show(c.best),
-                c.best_candidate
-            );
-        }
         return;
     };
     let c = &r.candidates[i];
+    let _ = writeln!(
+        o,
+        "<h3 id=\"detail\">Today against the pick, in detail</h3>"
+    );
     match current.filter(|c| !c.same) {
         Some(cur) => {
             let _ = writeln!(
                 o,
-                "<div class=\"scroll\"><table class=\"summary\" id=\"summary-table\"><tr><th class=\"l\">per replication (means)</th><th>current</th><th>recommended</th><th>recommended − current (paired, 95%)</th></tr>"
+                "<div class=\"scroll\"><table class=\"summary\" id=\"summary-table\"><tr><th class=\"l\">per replication (means)</th><th>today</th><th>the pick</th><th>the pick − today (paired, 95%)</th></tr>"
             );
             for row in &cur.rows {
                 let lower_is_better = !matches!(row.metric, "saving_fraction" | "spot_share");
                 let d = row.b_minus_a.mean;
-                let class = if !row.clear() || row.metric == "spot_share" {
+                // a difference too small to matter is not painted, however sure it is
+                let material = match row.unit {
+                    "USD" => d.abs() >= cur.material_usd,
+                    "s" => d.abs() >= 0.05 * row.a.mean.abs().max(60.0),
+                    _ => true,
+                };
+                let class = if !row.clear() || !material || row.metric == "spot_share" {
                     ""
                 } else if (d < 0.0) == lower_is_better {
                     " class=\"better\""
@@ -143,42 +139,9 @@ fn summary(
             let _ = writeln!(o, "</table></div>");
             let _ = writeln!(
                 o,
-                "<p>Current: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0). Differences of percentages are in points.</p>",
+                "<p>Today: <code>{}</code>. Green: clearly better; orange: clearly worse (the interval of the difference excludes 0, and the difference is large enough to matter). Differences of percentages are in points.</p>",
                 prose(&cur.configuration)
             );
-            if cur.deployments.len() > 1 {
-                let _ = writeln!(
-                    o,
-                    "<h3>Why, per deployment</h3><div class=\"scroll\"><table class=\"summary\" id=\"deployments-table\"><tr><th class=\"l\">deployment</th><th class=\"l\">today</th><th class=\"l\">recommended</th><th>USD per 30 days</th><th>crashed or failed</th><th>deadline misses</th></tr>"
-                );
-                for d in &cur.deployments {
-                    let two = |v: [f64; 2], pct: bool| {
-                        let f = |x: f64| {
-                            if pct {
-                                crate::units::pct(x)
-                            } else {
-                                format!("${}", crate::units::num(x))
-                            }
-                        };
-                        format!("{} → {}", f(v[0]), f(v[1]))
-                    };
-                    let _ = writeln!(
-                        o,
-                        "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        prose(&d.deployment),
-                        prose(&d.today),
-                        if d.today == d.pick {
-                            "unchanged".to_string()
-                        } else {
-                            prose(&d.pick)
-                        },
-                        two(d.cost_per_30d_usd, false),
-                        two(d.crash_rate, true),
-                        two(d.deadline_miss_rate, true)
-                    );
-                }
-                let _ = writeln!(o, "</table></div>");
-            }
             if cur.readings.len() > 1 {
                 let _ = writeln!(
                     o,
@@ -188,9 +151,9 @@ fn summary(
                 for x in &cur.readings {
                     let _ = writeln!(
                         o,
-                        "<li><code>{}</code>: {} USD per 30 days, {} of task time on spot, {} crashed or failed, {} deadline misses</li>",
+                        "<li><code>{}</code>: {} per 30 days, {} of task time on spot, {} crashed or failed, {} deadline misses</li>",
                         prose(&x.placement),
-                        crate::units::num(x.cost_per_30d_usd.mean),
+                        crate::units::money(x.cost_per_30d_usd.mean),
                         crate::units::pct(x.spot_share.mean),
                         crate::units::pct(x.crash_rate.mean),
                         crate::units::pct(x.deadline_miss_rate.mean)
@@ -203,7 +166,7 @@ fn summary(
             let m = &c.metrics;
             let _ = writeln!(
                 o,
-                "<div class=\"scroll\"><table class=\"summary\" id=\"summary-table\"><tr><th class=\"l\">recommended</th><th>mean [95% CI]</th></tr>"
+                "<div class=\"scroll\"><table class=\"summary\" id=\"summary-table\"><tr><th class=\"l\">the pick</th><th>mean [95% CI]</th></tr>"
             );
             for (label, unit, st) in [
                 ("cost per 30 days", "USD", &m.cost_per_30d_usd),
@@ -225,7 +188,27 @@ fn summary(
             let _ = writeln!(o, "</table></div>");
         }
     }
-    let _ = writeln!(o, "<h3>What to change</h3><ul>");
+    if let Some(cur) = current {
+        if !cur.sensitivity.is_empty() {
+            let _ = writeln!(
+                o,
+                "<h3>How sure the pick is</h3><p>{}</p>",
+                prose(&super::sweep::sensitivity_lines(&cur.sensitivity))
+                    .replace("\n  ", "<br>")
+                    .replace('\n', " ")
+            );
+        }
+        network(o, &cur.network);
+    }
+}
+
+/// How to deploy the pick: the strategy, the retry policy, each deployment's job variables
+/// (folded, as formatted JSON).
+fn deploy(o: &mut String, rec: &Recommendation) {
+    if rec.candidate.is_none() {
+        return;
+    }
+    let _ = writeln!(o, "<h3 id=\"deploy\">How to deploy it</h3><ul>");
     let strategy = rec
         .ecs
         .get("capacityProviderStrategy")
@@ -247,36 +230,33 @@ fn summary(
                 .unwrap_or_default()
         );
     }
-    for d in &rec.deployments {
-        let _ = writeln!(
-            o,
-            "<li>Deployment <b>{}</b>: job variables <code>{}</code></li>",
-            prose(&d.flow),
-            prose(&d.job_variables.to_string())
-        );
-    }
     if let Some(v) = &rec.versus_uniform {
         let _ = writeln!(o, "<li>{}</li>", prose(v));
     }
     if let Some(p) = &rec.placement {
         let _ = writeln!(o, "<li>Placement assumed: {}</li>", prose(p));
     }
-    let _ = writeln!(
-        o,
-        "</ul><p><code>spotplan emit recommendation.json</code> writes the ECS, IAM and Prefect files for it.</p>"
-    );
-    if let Some(cur) = current {
-        if !cur.sensitivity.is_empty() {
+    let _ = writeln!(o, "</ul>");
+    if !rec.deployments.is_empty() {
+        let _ = writeln!(
+            o,
+            "<details id=\"job-variables\"><summary>Job variables of the {} deployments with their own</summary>",
+            rec.deployments.len()
+        );
+        for d in &rec.deployments {
             let _ = writeln!(
                 o,
-                "<h3>How sure the pick is</h3><p>{}</p>",
-                prose(&super::sweep::sensitivity_lines(&cur.sensitivity))
-                    .replace("\n  ", "<br>")
-                    .replace('\n', " ")
+                "<p><b>{}</b></p><pre>{}</pre>",
+                prose(&d.flow),
+                esc(&serde_json::to_string_pretty(&d.job_variables).unwrap_or_default())
             );
         }
-        network(o, &cur.network);
+        let _ = writeln!(o, "</details>");
     }
+    let _ = writeln!(
+        o,
+        "<p><code>spotplan emit recommendation.json</code> writes the ECS, IAM and Prefect files for it.</p>"
+    );
 }
 
 /// The network options, billed on the pick's runs.
@@ -327,6 +307,7 @@ pub(crate) fn page(
     charts: &[Chart],
     recommendation_text: &str,
     current: Option<&crate::sweep::compare::Current>,
+    d: &crate::sweep::decision::Decision,
 ) -> String {
     let m = &r.meta;
     let mut o = String::new();
@@ -346,8 +327,14 @@ pub(crate) fn page(
         prose(&m.horizon),
         prose(&m.region)
     );
-    summary(&mut o, r, rec, current);
-    candidates(&mut o, r, rec);
+    decision::headline(&mut o, d, rec.candidate.is_none());
+    nearest_miss(&mut o, rec);
+    decision::options(&mut o, d);
+    decision::changes(&mut o, d);
+    decision::bills(&mut o, d);
+    decision::objectives(&mut o, d, m.objectives.assumed.as_deref());
+    deploy(&mut o, rec);
+    detail(&mut o, r, rec, current);
     let _ = writeln!(o, "<h2 id=\"charts\">Charts</h2>");
     for c in charts {
         let body = c.svg.find("<svg").map(|i| &c.svg[i..]).unwrap_or(&c.svg);
@@ -459,6 +446,7 @@ pub(crate) fn page(
         }
         let _ = writeln!(o, "</ul>");
     }
+    candidates(&mut o, r, rec);
     let _ = writeln!(
         o,
         "<h2 id=\"full-text\">The recommendation in full</h2><details><summary>As <code>spotplan recommend</code> prints it</summary><pre>{}</pre></details>",
@@ -472,11 +460,13 @@ pub(crate) fn page(
 fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
     let _ = writeln!(
         o,
-        "<h2 id=\"candidates\">Candidates</h2><p>Means with 95% confidence intervals. Orange edge: Pareto front; shaded: recommendation. Data: <a href=\"sweep.json\">sweep.json</a>, <a href=\"sweep.csv\">sweep.csv</a>, <a href=\"recommendation.json\">recommendation.json</a>.</p>"
+        "<h2 id=\"candidates\">Every candidate</h2><details id=\"candidates-fold\"><summary>{} configurations simulated; {} meet every objective</summary><p>Means with 95% confidence intervals, each from the placement reading that decides it. Orange edge: Pareto front; shaded: the pick. Data: <a href=\"sweep.json\">sweep.json</a>, <a href=\"sweep.csv\">sweep.csv</a>, <a href=\"recommendation.json\">recommendation.json</a>.</p>",
+        r.candidates.len(),
+        r.candidates.iter().filter(|c| c.feasible).count()
     );
     let _ = writeln!(
         o,
-        "<div class=\"scroll\"><table id=\"candidates-table\"><tr><th>#</th><th class=\"l\">candidate</th><th>n</th><th>cost / 30 d (USD)</th><th>over the readings (USD)</th><th>saving</th><th>spot share</th><th>crashed or failed</th><th>deadline misses</th><th>p95 latency</th><th>p99 latency</th><th class=\"l\">status</th></tr>"
+        "<div class=\"scroll\"><table id=\"candidates-table\"><tr><th class=\"l\">status</th><th>#</th><th class=\"l\">candidate</th><th>n</th><th>cost / 30 d (USD)</th><th>over the readings (USD)</th><th>saving</th><th>spot share</th><th>crashed or failed</th><th>deadline misses</th><th>p95 latency</th><th>p99 latency</th></tr>"
     );
     // the mean, and its interval below it in small type
     let ci = |s: &crate::sweep::Stat, unit: &str| {
@@ -527,8 +517,9 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
         };
         let _ = writeln!(
             o,
-            "<tr class=\"{}\"><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l status\">{}</td></tr>",
+            "<tr class=\"{}\"><td class=\"l status\">{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             class.join(" "),
+            prose(&status),
             c.candidate.index,
             prose(&c.label),
             c.replications,
@@ -540,10 +531,9 @@ fn candidates(o: &mut String, r: &SweepResult, rec: &Recommendation) {
             cell("deadline_miss_rate", "fraction"),
             cell("latency_p95_s", "s"),
             cell("latency_p99_s", "s"),
-            prose(&status)
         );
     }
-    let _ = writeln!(o, "</table></div>");
+    let _ = writeln!(o, "</table></div></details>");
 }
 
 #[cfg(test)]
