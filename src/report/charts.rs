@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::model::Provider;
 use crate::sweep::figures::{
-    Cdf, CostHistogram, Deadline, Figures, Frontier, Limit, Marked, SavingSeries, Timeline,
+    CostHistogram, Figures, Frontier, LatencyPanel, Limit, Marked, SavingSeries, Timeline,
 };
 
 /// Chart size, pixels.
@@ -68,14 +68,13 @@ type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCo
 type Area<DB> = DrawingArea<DB, Shift>;
 
 /// Tick labels: a percentage (`10%`), US dollars, a whole number (blank between whole
-/// numbers), names of whole numbers (from 1), or plain.
+/// numbers), or names of whole numbers (from 1).
 #[derive(Clone, Copy)]
 enum Ticks<'a> {
     Percent,
     Usd,
     Whole,
     Names(&'a [String]),
-    Plain,
 }
 
 impl Ticks<'_> {
@@ -83,14 +82,13 @@ impl Ticks<'_> {
         let whole = (v - v.round()).abs() < 1e-6;
         match self {
             Ticks::Percent => format!("{}%", crate::units::short(v)),
-            Ticks::Usd => format!("${}", crate::units::num(v)),
+            Ticks::Usd => crate::units::money(v),
             Ticks::Whole if whole => format!("{}", v.round() as i64),
             Ticks::Names(names) if whole && v >= 1.0 => names
                 .get(v.round() as usize - 1)
                 .cloned()
                 .unwrap_or_default(),
             Ticks::Whole | Ticks::Names(_) => String::new(),
-            Ticks::Plain => crate::units::short(v),
         }
     }
 }
@@ -505,11 +503,11 @@ fn histogram<DB: DrawingBackend>(root: &Area<DB>, h: &CostHistogram) -> R {
     let (x0, x1) = pad(h.edges[0], h.edges[h.edges.len() - 1], 0.02);
     let mut ch = frame(
         &plot,
-        ("Cost per 30 days over replications", 30),
+        (&format!("Cost per 30 days over {}", h.counted), 30),
         x0..x1,
         0.0..top * 1.1,
         ("cost per 30 days (USD)", Ticks::Usd),
-        ("replications", Ticks::Whole),
+        (h.counted.as_str(), Ticks::Whole),
         10,
     )?;
     let bars = |counts: &[u32], c: RGBColor| {
@@ -533,56 +531,99 @@ fn histogram<DB: DrawingBackend>(root: &Area<DB>, h: &CostHistogram) -> R {
     root.present().m()
 }
 
-fn cdf<DB: DrawingBackend>(root: &Area<DB>, curves: &[Cdf], deadlines: &[Deadline]) -> R {
-    let mut items: Vec<(Swatch, String)> = curves
+/// Latency as small multiples: one panel per deployment (at most 12), each with its own
+/// deadline, zoomed on the tail (from the median of its runs up).
+fn cdf<DB: DrawingBackend>(
+    root: &Area<DB>,
+    panels: &[LatencyPanel],
+    of: &[String],
+    choice: &str,
+) -> R {
+    let mut items: Vec<(Swatch, String)> = of
         .iter()
         .enumerate()
-        .map(|(k, c)| (Swatch::Line(SERIES[k % SERIES.len()]), c.name.clone()))
+        .map(|(k, name)| (Swatch::Line(SERIES[k % SERIES.len()]), name.clone()))
         .collect();
-    if !deadlines.is_empty() {
-        items.push((
-            Swatch::Dashed(BLACK),
-            "deadline (labelled with its flows)".into(),
-        ));
+    if panels.iter().any(|p| p.deadline_minutes.is_some()) {
+        items.push((Swatch::Dashed(BLACK), "the deployment's deadline".into()));
     }
     let plot = layout(root, &items)?;
-    let xmax = curves
-        .iter()
-        .flat_map(|c| c.points.iter().map(|p| p.0))
-        .chain(deadlines.iter().map(|d| d.minutes))
-        .fold(1.0, f64::max);
-    let mut ch = frame(
-        &plot,
-        ("Latency (scheduled → completed) CDF", 30),
-        0.0..xmax * 1.05,
-        0.0..102.0,
-        ("latency (minutes)", Ticks::Plain),
-        ("completed runs", Ticks::Percent),
-        10,
-    )?;
-    // the data are fractions; the axis is in percent
-    for (k, c) in curves.iter().enumerate() {
-        let col = SERIES[k % SERIES.len()];
-        ch.draw_series(LineSeries::new(
-            c.points.iter().map(|p| (p.0, 100.0 * p.1)),
-            col.stroke_width(3),
-        ))
+    let title = if choice == "every deployment" {
+        "Latency (scheduled → completed), the slowest half of each deployment's runs".to_string()
+    } else {
+        format!("Latency (scheduled → completed), slowest half: {choice}")
+    };
+    let plot = plot
+        .titled(&crate::units::clip(&title, 100), ("sans-serif", 22))
         .m()?;
-    }
-    for (k, d) in deadlines.iter().enumerate() {
-        ch.draw_series(std::iter::once(DashedPathElement::new(
-            vec![(d.minutes, 0.0), (d.minutes, 102.0)],
-            8,
-            6,
-            BLACK.stroke_width(2),
-        )))
-        .m()?;
-        let text = format!(
-            "deadline {} ({})",
-            d.flows,
-            crate::units::duration(d.minutes * 60.0)
-        );
-        note(&mut ch, (d.minutes, 95.0 - 6.0 * k as f64), &text, 0)?;
+    let cols = match panels.len() {
+        0..=1 => 1,
+        2..=4 => 2,
+        5..=9 => 3,
+        _ => 4,
+    };
+    let rows = panels.len().div_ceil(cols).max(1);
+    let cells = plot.split_evenly((rows, cols));
+    for (p, cell) in panels.iter().zip(cells.iter()) {
+        // from the median run of every curve up to the slowest run or the deadline
+        let lo = p
+            .curves
+            .iter()
+            .filter_map(|c| c.points.iter().find(|x| x.1 >= 0.5).map(|x| x.0))
+            .fold(f64::INFINITY, f64::min);
+        let hi = p
+            .curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|x| x.0))
+            .chain(p.deadline_minutes)
+            .fold(0.0, f64::max);
+        let lo = if lo.is_finite() { lo.min(hi) } else { 0.0 };
+        let (x0, x1) = pad(lo, hi.max(lo + 1.0), 0.04);
+        let title = match p.deadline_minutes {
+            Some(d) => format!(
+                "{} (deadline {})",
+                p.deployment,
+                crate::units::duration(d * 60.0)
+            ),
+            None => p.deployment.clone(),
+        };
+        let mut ch = ChartBuilder::on(cell)
+            .caption(title, ("sans-serif", 15))
+            .margin(8)
+            .x_label_area_size(26)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0.max(0.0)..x1, 50.0..101.0)
+            .m()?;
+        let xf = |v: &f64| format!("{}m", crate::units::short(*v));
+        let yf = |v: &f64| format!("{}%", crate::units::short(*v));
+        ch.configure_mesh()
+            .x_labels(4)
+            .y_labels(3)
+            .x_label_formatter(&xf)
+            .y_label_formatter(&yf)
+            .label_style(("sans-serif", 12))
+            .draw()
+            .m()?;
+        for (k, c) in p.curves.iter().enumerate().rev() {
+            let col = SERIES[k % SERIES.len()];
+            ch.draw_series(LineSeries::new(
+                c.points
+                    .iter()
+                    .filter(|x| 100.0 * x.1 >= 50.0 || x.0 >= x0)
+                    .map(|x| (x.0, (100.0 * x.1).max(50.0))),
+                col.stroke_width(2),
+            ))
+            .m()?;
+        }
+        if let Some(d) = p.deadline_minutes {
+            ch.draw_series(std::iter::once(DashedPathElement::new(
+                vec![(d, 50.0), (d, 101.0)],
+                6,
+                4,
+                BLACK.stroke_width(2),
+            )))
+            .m()?;
+        }
     }
     root.present().m()
 }
@@ -592,16 +633,22 @@ fn timeline<DB: DrawingBackend>(root: &Area<DB>, days: &[Timeline]) -> R {
         (Swatch::Block(BLUE, 1.0), "task on FARGATE".into()),
         (Swatch::Block(ORANGE, 1.0), "task on FARGATE_SPOT".into()),
     ];
-    let marks: [(&str, RGBColor, &str); 4] = [
+    let marks: [(&str, RGBColor, &str); 5] = [
         ("interrupted", VERMILLION, "interruption"),
         ("rescheduled", GREEN, "rescheduled / retried"),
         ("fallback_to_on_demand", PURPLE, "fallback to on-demand"),
         ("capacity_failure", BLACK, "capacity failure"),
+        ("crashed", SKY, "run crashed"),
     ];
     // legend entries only for markers that appear
     for (kind, c, name) in marks {
         if days.iter().any(|d| d.marks.iter().any(|m| m.kind == kind)) {
-            items.push((Swatch::Cross(c), name.into()));
+            let sw = if kind == "crashed" {
+                Swatch::Ring(c)
+            } else {
+                Swatch::Cross(c)
+            };
+            items.push((sw, name.into()));
         }
     }
     let plot = layout(root, &items)?;
@@ -622,14 +669,17 @@ fn timeline<DB: DrawingBackend>(root: &Area<DB>, days: &[Timeline]) -> R {
                 }
             })
             .collect();
-        let title = format!("First simulated day, {}", day.label);
+        let title = format!(
+            "Simulated day {} (the pick's busiest), {}",
+            day.day, day.label
+        );
         let title = crate::units::clip(&title, 95);
         let mut ch = frame(
             area,
             (&title, if days.len() > 1 { 20 } else { 26 }),
             0.0..24.0,
             0.3..lanes + 0.7,
-            ("hour of the first day (UTC)", Ticks::Whole),
+            ("hour of the day (UTC)", Ticks::Whole),
             ("flow (a row per task at once)", Ticks::Names(&names)),
             if lanes <= 30.0 {
                 lanes as usize + 1
@@ -649,13 +699,19 @@ fn timeline<DB: DrawingBackend>(root: &Area<DB>, days: &[Timeline]) -> R {
             .m()?;
         }
         for (kind, c, _) in marks {
-            ch.draw_series(
-                day.marks
-                    .iter()
-                    .filter(|m| m.kind == kind)
-                    .map(|m| Cross::new((m.t, m.lane as f64 + 1.0), 7, c.stroke_width(3))),
-            )
-            .m()?;
+            let at = day.marks.iter().filter(|m| m.kind == kind);
+            // a crash is a ring, so that the capacity failure behind it still shows
+            if kind == "crashed" {
+                ch.draw_series(
+                    at.map(|m| Circle::new((m.t, m.lane as f64 + 1.0), 11, c.stroke_width(3))),
+                )
+                .m()?;
+            } else {
+                ch.draw_series(
+                    at.map(|m| Cross::new((m.t, m.lane as f64 + 1.0), 7, c.stroke_width(3))),
+                )
+                .m()?;
+            }
         }
     }
     root.present().m()
@@ -739,17 +795,16 @@ fn render_charts(f: &Figures) -> Result<Vec<Chart>, String> {
         ));
     }
     if !f.latency.is_empty() {
-        out.push(render!("latency-cdf", "Latency CDF", |r| cdf(
-            r,
-            &f.latency,
-            &f.deadlines
-        )));
+        out.push(render!(
+            "latency-cdf",
+            "Latency of each deployment: its slowest runs against its deadline",
+            |r| cdf(r, &f.latency, &f.latency_of, &f.latency_choice)
+        ));
     }
     if !f.timeline.is_empty() {
-        out.push(render!("timeline", "One simulated day", |r| timeline(
-            r,
-            &f.timeline
-        )));
+        out.push(render!("timeline", "The busiest simulated day", |r| {
+            timeline(r, &f.timeline)
+        }));
     }
     Ok(out)
 }

@@ -195,6 +195,9 @@ pub struct Current {
     /// Today's objectives, each at the reading where its upper bound is highest (the limits,
     /// means and bounds): how today is judged.
     pub checks: Vec<super::objective::Check>,
+    /// What today misses, under any reading (its objectives, the deployment guard, the
+    /// deployments' own objectives): empty when it is feasible.
+    pub misses: Vec<String>,
     /// How sure the pick is: the pick and today's configuration again at each end of the
     /// inputs users know least ([`super::sensitivity`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -337,9 +340,9 @@ pub fn current(
         (0..s.flows.len()).map(|f| s.strategy_of(f)).collect();
     let per30 = 30.0 * crate::model::SimTime::DAY.0 as f64 / s.sim.horizon.0.max(1) as f64;
     let mut worst: Option<(f64, Vec<Replication>, String)> = None;
-    let mut feasible = true;
     let mut readings = Vec::new();
     let mut checks: Vec<super::objective::Check> = Vec::new();
+    let mut misses: Vec<String> = Vec::new();
     for p in s.readings() {
         let mut cur = s.clone();
         cur.sim.placement = p;
@@ -350,7 +353,11 @@ pub fn current(
             .and_then(kept)
             .unwrap_or_else(|| super::replicate(&cur, m.replications, &|| {}));
         let r = CurrentReading::of(p.name(), &a, per30);
-        feasible &= judged_feasible(&cur, &a);
+        for miss in judged_misses(&cur, &a) {
+            if !misses.contains(&miss) {
+                misses.push(miss);
+            }
+        }
         // each objective at the reading where it is furthest from its limit
         let here = super::metrics_of(&cur, &a);
         for c in super::objective::checks(&here, &s.objectives, s.objectives.confidence) {
@@ -368,6 +375,7 @@ pub fn current(
         }
         readings.push(r);
     }
+    let feasible = misses.is_empty();
     let (bill, a, worst_reading) = worst.unwrap_or_default();
     let today = super::metrics_of(s, &a);
     let costs = a.iter().map(|x| x.outcome.cost_usd * per30).collect();
@@ -411,6 +419,7 @@ pub fn current(
             network,
             bill_per_30d_usd: BillPart::of(&today, per30),
             checks,
+            misses,
             sensitivity: Vec::new(),
         },
         costs,
@@ -446,10 +455,4 @@ pub(crate) fn judged_misses(s: &crate::scenario::Scenario, reps: &[Replication])
         out.push(format!("`{}`'s own {}", g.deployment, g.metric));
     }
     out
-}
-
-/// Whether `s` meets its objectives and the deployment guard in `reps`, as a candidate's
-/// reading is judged.
-fn judged_feasible(s: &crate::scenario::Scenario, reps: &[Replication]) -> bool {
-    judged_misses(s, reps).is_empty()
 }

@@ -426,6 +426,46 @@ pub fn decide(
             binds: binding == Some(l.objective),
         });
     }
+    // the guard every deployment is held to, and the deployments' own objectives
+    let today_missing = |what: &str| -> Option<(String, bool)> {
+        current.map(|cur| {
+            let k = cur.misses.iter().filter(|m| m.contains(what)).count();
+            if k == 0 {
+                ("met".to_string(), true)
+            } else {
+                (format!("missed by {k}"), false)
+            }
+        })
+    };
+    let pick_missing = |k: Option<usize>| -> Option<(String, bool)> {
+        k.map(|k| {
+            if k == 0 {
+                ("met".to_string(), true)
+            } else {
+                (format!("missed by {k}"), false)
+            }
+        })
+    };
+    if let Some(guard) = r.meta.objectives.deployment_guard {
+        d.objectives.push(ObjectiveRow {
+            objective: "deployment_guard",
+            words: "each deployment against all on demand (crashed or failed, deadline misses)",
+            limit: format!("+{:.2} points", 100.0 * guard),
+            today: today_missing("deployment guard"),
+            pick: pick_missing(pick.map(|c| c.deployment_guard.len())),
+            binds: false,
+        });
+    }
+    if base.flows.iter().any(|f| f.objectives.is_some()) {
+        d.objectives.push(ObjectiveRow {
+            objective: "deployment_objectives",
+            words: "the deployments' own objectives",
+            limit: "per deployment".into(),
+            today: today_missing("'s own"),
+            pick: pick_missing(pick.map(|c| c.deployment_objectives.len())),
+            binds: false,
+        });
+    }
     d.headline = headline(base, run, rec, current, &d);
     if let Some(line) = current.and_then(super::network::lever_line) {
         d.also.push(line);
@@ -534,19 +574,15 @@ fn headline(
     let why = if cur.feasible {
         String::new()
     } else {
-        let missed: Vec<&str> = d
+        let missed = d
             .objectives
             .iter()
             .filter(|o| o.today.as_ref().is_some_and(|t| !t.1))
-            .map(|o| o.words)
-            .collect();
-        if missed.is_empty() {
-            " to meet the objectives today's configuration misses".into()
-        } else {
-            format!(
-                " to meet the objective on {} that today misses",
-                missed.join(" and ")
-            )
+            .count();
+        match missed {
+            0 => format!(", and meets what today misses ({})", cur.misses.join("; ")),
+            1 => ", and meets the objective today misses".into(),
+            k => format!(", and meets the {k} objectives today misses"),
         }
     };
     format!(

@@ -54,13 +54,17 @@ pub struct Marked {
     pub y: f64,
 }
 
-/// A flow's deadline on the latency chart.
+/// One deployment's panel of chart 4: its latency under each configuration, and its own
+/// deadline.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Deadline {
-    /// The flows with this deadline.
-    pub flows: String,
-    /// Minutes.
-    pub minutes: f64,
+pub struct LatencyPanel {
+    /// The deployment (flow name).
+    pub deployment: String,
+    /// Its deadline, minutes.
+    pub deadline_minutes: Option<f64>,
+    /// Its completed runs' latency CDF under each configuration, in [`Figures::latency_of`]'s
+    /// order.
+    pub curves: Vec<Cdf>,
 }
 
 /// Chart 1: cost vs deadline misses (or crashes).
@@ -94,6 +98,9 @@ pub struct SavingSeries {
 /// Chart 3: histogram of monthly cost.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CostHistogram {
+    /// What one count is: "simulated months" over a 30-day horizon, else the horizon's
+    /// periods ("simulated 3d periods").
+    pub counted: String,
     /// Bin edges, USD per 30 days (len = bins + 1).
     pub edges: Vec<f64>,
     /// Replications of the recommendation per bin.
@@ -161,6 +168,8 @@ pub struct Timeline {
     pub label: String,
     /// Flow names, by index.
     pub flows: Vec<String>,
+    /// Which simulated day it shows (from 1): the busiest of the pick's first replication.
+    pub day: u64,
 }
 
 /// All chart data.
@@ -174,10 +183,12 @@ pub struct Figures {
     pub saving_current: Option<Marked>,
     /// Chart 3.
     pub cost_histogram: Option<CostHistogram>,
-    /// Chart 4.
-    pub latency: Vec<Cdf>,
-    /// Deadlines to mark on chart 4.
-    pub deadlines: Vec<Deadline>,
+    /// Chart 4: at most [`LATENCY_PANELS`] deployments, one panel each.
+    pub latency: Vec<LatencyPanel>,
+    /// The configurations of chart 4's curves.
+    pub latency_of: Vec<String>,
+    /// Which deployments chart 4 shows, in words.
+    pub latency_choice: String,
     /// Chart 5: the recommendation's day, and the current configuration's when it differs.
     pub timeline: Vec<Timeline>,
 }
@@ -392,6 +403,11 @@ pub(crate) fn figures(
             c
         };
         CostHistogram {
+            counted: if r.meta.horizon_ms == 30 * 86_400_000 {
+                "simulated months".into()
+            } else {
+                format!("simulated {} periods", r.meta.horizon)
+            },
             edges,
             recommended: count(&a),
             on_demand: count(&b),
@@ -400,92 +416,80 @@ pub(crate) fn figures(
         }
     });
 
-    // chart 4: latency CDFs from a few replications' traces
+    // chart 4: latency CDFs from a few replications' traces: the pick beside today (all on
+    // on-demand Fargate when today is not compared or is the pick)
     let mut chosen: Vec<(String, Scenario)> = Vec::new();
     if let Some(c) = rec.candidate {
-        chosen.push((
-            format!("recommended: {}", r.candidates[c].label),
-            scens[r.candidates[c].variant].clone(),
-        ));
+        chosen.push(("the pick".into(), scens[r.candidates[c].variant].clone()));
     }
-    if let Some(ru) = &rec.runner_up {
-        chosen.push((
-            format!("runner-up: {}", ru.label),
-            scens[r.candidates[ru.candidate].variant].clone(),
-        ));
+    match current.filter(|c| !c.current.same) {
+        Some(_) => chosen.push(("today".into(), base.clone())),
+        None => chosen.push(("all on on-demand Fargate".into(), base.all_on_demand())),
     }
-    if let Some(c) = current {
-        chosen.push((current_label(c), base.clone()));
-    }
-    chosen.push(("all on-demand".into(), base.all_on_demand()));
-    let latency = chosen
+    // each configuration's completed runs, per deployment, from a few replications' traces
+    let per_flow: Vec<Vec<Vec<f64>>> = chosen
         .iter()
-        .map(|(name, s)| {
-            let mut lat: Vec<f64> = Vec::new();
+        .map(|(_, s)| {
+            let mut lat: Vec<Vec<f64>> = vec![Vec::new(); base.flows.len()];
             for rep in 0..5 {
                 let mut rec = Recorder::default();
                 crate::sim::run(s, rep, &mut rec);
-                lat.extend(rec.events.iter().filter_map(|e| match e.detail {
-                    Detail::Completed { latency_ms } => Some(latency_ms as f64 / 60_000.0),
-                    _ => None,
-                }));
+                for e in &rec.events {
+                    if let Detail::Completed { latency_ms } = e.detail
+                        && let Some(v) = lat.get_mut(e.flow as usize)
+                    {
+                        v.push(latency_ms as f64 / 60_000.0);
+                    }
+                }
             }
-            lat.sort_by(f64::total_cmp);
-            let n = lat.len().max(1) as f64;
-            let step = (lat.len() / 400).max(1);
-            let mut points: Vec<(f64, f64)> = lat
-                .iter()
-                .enumerate()
-                .step_by(step)
-                .map(|(k, &x)| (x, (k + 1) as f64 / n))
-                .collect();
-            if let Some(&last) = lat.last() {
-                points.push((last, 1.0));
+            for v in &mut lat {
+                v.sort_by(f64::total_cmp);
             }
-            Cdf {
-                name: name.clone(),
-                points,
-            }
+            lat
         })
         .collect();
-    let mut deadlines: Vec<Deadline> = Vec::new();
-    let mut with_deadline: Vec<(u64, &str)> = base
-        .flows
+    let (shown, latency_choice) = latency_panels(base, per_flow.first());
+    let latency = shown
         .iter()
-        .filter_map(|f| Some((f.deadline?.0, f.name.as_str())))
+        .map(|&f| LatencyPanel {
+            deployment: base.flows[f].name.clone(),
+            deadline_minutes: base.flows[f].deadline.map(|d| d.0 as f64 / 60_000.0),
+            curves: chosen
+                .iter()
+                .zip(&per_flow)
+                .map(|((name, _), lat)| Cdf {
+                    name: name.clone(),
+                    points: cdf_points(&lat[f]),
+                })
+                .collect(),
+        })
         .collect();
-    with_deadline.sort();
-    for (ms, name) in with_deadline {
-        let minutes = ms as f64 / 60_000.0;
-        match deadlines.last_mut() {
-            Some(d) if d.minutes == minutes => {
-                d.flows.push_str(", ");
-                d.flows.push_str(name);
-            }
-            _ => deadlines.push(Deadline {
-                flows: name.to_string(),
-                minutes,
-            }),
-        }
-    }
+    let latency_of = chosen.iter().map(|(n, _)| n.clone()).collect();
 
     let flow_names: Vec<String> = base.flows.iter().map(|f| f.name.clone()).collect();
-    let day = |s: &Scenario, label: String| {
+    // the day of the pick's first replication with most events (interruptions, reschedules,
+    // fallbacks, capacity failures, crashes), the same day for today's configuration
+    let trace = |s: &Scenario| {
         let mut recd = Recorder::default();
         crate::sim::run(s, 0, &mut recd);
-        let mut t = timeline_of(&recd.events);
-        t.label = label;
-        t.flows = flow_names.clone();
-        t
+        recd.events
     };
     let mut timeline = Vec::new();
     if let Some(c) = rec.candidate {
-        timeline.push(day(
-            &scens[r.candidates[c].variant],
-            format!("recommended: {}", r.candidates[c].label),
-        ));
-        if let Some(cur) = current {
-            timeline.push(day(base, current_label(cur)));
+        let pick = trace(&scens[r.candidates[c].variant]);
+        let today = current.map(|_| trace(base));
+        let day = busiest_day(&pick, base.sim.horizon.0);
+        let mut t = timeline_of(&pick, day);
+        t.label = format!("the pick: {}", r.candidates[c].label);
+        t.flows = flow_names.clone();
+        t.day = day + 1;
+        timeline.push(t);
+        if let (Some(cur), Some(events)) = (current, today) {
+            let mut t = timeline_of(&events, day);
+            t.label = current_label(cur);
+            t.flows = flow_names.clone();
+            t.day = day + 1;
+            timeline.push(t);
         }
     }
     Figures {
@@ -493,7 +497,8 @@ pub(crate) fn figures(
         saving,
         cost_histogram,
         latency,
-        deadlines,
+        latency_of,
+        latency_choice,
         timeline,
         saving_current,
     }
@@ -503,9 +508,11 @@ pub(crate) fn figures(
 type OpenTask = ((u32, u64, u32), u64, Provider, u32);
 
 /// Lays the first day's tasks of a trace out on rows (first free row), with their events.
-pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
+pub(crate) fn timeline_of(events: &[TraceEvent], day: u64) -> Timeline {
     const DAY: u64 = 86_400_000;
-    let h = |ms: u64| ms as f64 / 3_600_000.0;
+    let (from, to) = (day * DAY, (day + 1) * DAY);
+    // hours into the day (a task placed the day before starts at 0)
+    let h = |ms: u64| ms.saturating_sub(from) as f64 / 3_600_000.0;
     // (flow, run, attempt) → placed pull start
     let mut open: Vec<OpenTask> = Vec::new();
     // per flow: when each of its rows is free again (rows are numbered within the flow
@@ -514,8 +521,9 @@ pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
     let mut bars = Vec::new();
     let mut marks = Vec::new();
     let mut interrupted: Vec<(u32, u64, u32)> = Vec::new();
-    for e in events.iter().filter(|e| e.t_ms < DAY) {
+    for e in events.iter().filter(|e| e.t_ms < to) {
         let key = (e.flow, e.run, e.attempt);
+        let today = e.t_ms >= from;
         let lane_of = |open: &[OpenTask]| {
             open.iter()
                 .rev()
@@ -548,6 +556,9 @@ pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
                     if let Some(free) = lane_free.get_mut(&e.flow) {
                         free[lane as usize] = e.t_ms;
                     }
+                    if !today {
+                        continue; // over before the day began
+                    }
                     bars.push(Bar {
                         lane,
                         start: h(start),
@@ -560,6 +571,9 @@ pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
             }
             (EventKind::Interrupted, _) => {
                 interrupted.push(key);
+                if !today {
+                    continue;
+                }
                 marks.push(Mark {
                     lane: lane_of(&open),
                     flow: e.flow,
@@ -567,19 +581,25 @@ pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
                     kind: "interrupted",
                 });
             }
-            (EventKind::Rescheduled, _) => marks.push(Mark {
+            (EventKind::Crashed, _) if today => marks.push(Mark {
+                lane: lane_of(&open),
+                flow: e.flow,
+                t: h(e.t_ms),
+                kind: "crashed",
+            }),
+            (EventKind::Rescheduled, _) if today => marks.push(Mark {
                 lane: lane_of(&open),
                 flow: e.flow,
                 t: h(e.t_ms),
                 kind: "rescheduled",
             }),
-            (EventKind::FallbackToOnDemand, _) => marks.push(Mark {
+            (EventKind::FallbackToOnDemand, _) if today => marks.push(Mark {
                 lane: lane_of(&open),
                 flow: e.flow,
                 t: h(e.t_ms),
                 kind: "fallback_to_on_demand",
             }),
-            (EventKind::CapacityFailure, _) => marks.push(Mark {
+            (EventKind::CapacityFailure, _) if today => marks.push(Mark {
                 lane: lane_of(&open),
                 flow: e.flow,
                 t: h(e.t_ms),
@@ -625,5 +645,84 @@ pub(crate) fn timeline_of(events: &[TraceEvent]) -> Timeline {
         marks,
         label: String::new(),
         flows: Vec::new(),
+        day: day + 1,
     }
+}
+
+/// Chart 4 shows at most this many deployments.
+pub(crate) const LATENCY_PANELS: usize = 12;
+
+/// The p95 of sorted `v` (0 when empty).
+fn p95(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+/// The deployments chart 4 shows, and the choice in words: all of them up to
+/// [`LATENCY_PANELS`]; beyond, those closest to their deadline (p95 latency under the first
+/// configuration over the deadline), then those without one by p95 latency.
+fn latency_panels(base: &Scenario, first: Option<&Vec<Vec<f64>>>) -> (Vec<usize>, String) {
+    let n = base.flows.len();
+    if n <= LATENCY_PANELS {
+        return ((0..n).collect(), "every deployment".into());
+    }
+    let p95_of = |f: usize| first.map_or(0.0, |l| p95(&l[f]));
+    let mut order: Vec<(usize, bool, f64)> = (0..n)
+        .map(|f| match base.flows[f].deadline {
+            Some(d) => (f, true, p95_of(f) / (d.0 as f64 / 60_000.0).max(1e-9)),
+            None => (f, false, p95_of(f)),
+        })
+        .collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
+    let mut shown: Vec<usize> = order.iter().take(LATENCY_PANELS).map(|x| x.0).collect();
+    shown.sort_unstable();
+    (
+        shown,
+        format!(
+            "the {LATENCY_PANELS} of {n} deployments closest to their deadline (p95 latency over \
+             the deadline), then the slowest without one"
+        ),
+    )
+}
+
+/// A CDF's points from sorted latencies: at most about 400, and the last.
+fn cdf_points(lat: &[f64]) -> Vec<(f64, f64)> {
+    let n = lat.len().max(1) as f64;
+    let step = (lat.len() / 400).max(1);
+    let mut points: Vec<(f64, f64)> = lat
+        .iter()
+        .enumerate()
+        .step_by(step)
+        .map(|(k, &x)| (x, (k + 1) as f64 / n))
+        .collect();
+    if let Some(&last) = lat.last() {
+        points.push((last, 1.0));
+    }
+    points
+}
+
+/// The day (from 0) with most events that change a run's course (interruptions, reschedules,
+/// fallbacks, capacity failures, crashes) in `events`; the earliest of equals, day 0 when
+/// there is none.
+pub(crate) fn busiest_day(events: &[TraceEvent], horizon_ms: u64) -> u64 {
+    const DAY: u64 = 86_400_000;
+    let days = horizon_ms.div_ceil(DAY).max(1);
+    let mut count = vec![0u32; days as usize];
+    for e in events {
+        if matches!(
+            e.kind,
+            EventKind::Interrupted
+                | EventKind::Rescheduled
+                | EventKind::FallbackToOnDemand
+                | EventKind::CapacityFailure
+                | EventKind::Crashed
+        ) && let Some(c) = count.get_mut((e.t_ms / DAY) as usize)
+        {
+            *c += 1;
+        }
+    }
+    let best = count.iter().copied().max().unwrap_or(0);
+    count.iter().position(|&c| c == best).unwrap_or(0) as u64
 }

@@ -57,39 +57,45 @@ addEventListener('unhandledrejection',function(e){__errors.push('rejection: '+e.
 
 /// Measures the laid-out page and writes the result into it as JSON (dumped with the DOM).
 const PROBE: &str = "<script>(function(){\
-var d=document.documentElement,top=function(s){var e=document.querySelector(s);return e?e.getBoundingClientRect().top+scrollY:-1};\
+var d=document.documentElement,q=function(s){return document.querySelector(s)},top=function(s){var e=q(s);return e?e.getBoundingClientRect().top+scrollY:-1};\
 var figs=[].map.call(document.querySelectorAll('figure svg'),function(s){var r=s.getBoundingClientRect();return [r.width,r.height]});\
-var wide=[].filter.call(document.querySelectorAll('body *'),function(e){return e.getBoundingClientRect().right>d.clientWidth+1&&!e.closest('.scroll')}).map(function(e){return e.tagName+'#'+e.id+'.'+e.className});\
+var wide=[].filter.call(document.querySelectorAll('body *'),function(e){return e.getBoundingClientRect().right>d.clientWidth+1&&!e.closest('.scroll')}).map(function(e){return e.tagName+'#'+e.id+'.'+e.getAttribute('class')+': '+(e.textContent||'').slice(0,40)});\
+var h=q('#headline'),hr=h?h.getBoundingClientRect():null;\
+var bars=[].map.call(document.querySelectorAll('#bill-chart rect.part'),function(r){return [+r.getAttribute('y'),+r.getAttribute('width'),+r.getAttribute('data-usd')]});\
+var totals=[].map.call(document.querySelectorAll('#bill-chart text.total'),function(t){return t.textContent});\
+var changed=q('#deployments-table');\
 var p=document.createElement('pre');p.id='probe';\
 p.textContent=JSON.stringify({scroll_width:d.scrollWidth,client_width:d.clientWidth,errors:__errors,figures:figs,wide:wide.slice(0,5),\
-backticks:document.body.textContent.split(String.fromCharCode(96)).length-1,summary:top('#summary-table'),candidates:top('#candidates-table'),charts:top('#charts'),assumptions:top('#assumptions-table')});\
+backticks:document.body.textContent.split(String.fromCharCode(96)).length-1,\
+headline:h?h.textContent:'',headline_bottom:hr?hr.bottom+scrollY:-1,\
+changes:top('#deployments-table'),changed_rows:changed?changed.querySelectorAll('tr').length-1:0,\
+more_changes:top('#more-changes'),bars:bars,totals:totals,\
+candidates_open:q('#candidates-fold')?q('#candidates-fold').open:null,\
+decision:top('#decision'),objectives:top('#objectives-table'),charts:top('#charts'),assumptions:top('#assumptions-table'),candidates:top('#candidates')});\
 document.body.appendChild(p)})();</script>";
 
-#[test]
-fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
-    let Some(browser) = chromium() else {
-        return;
-    };
-    let dir = std::env::temp_dir().join(format!("spotplan-browser-{}", std::process::id()));
+/// Renders `report` for `scenario` (extra `args`), lays the page out in Chromium at 1280 px
+/// and returns the probe's findings, with the directory (removed by the caller).
+fn probed(
+    browser: &Path,
+    name: &str,
+    scenario: &Path,
+    args: &[&str],
+) -> (serde_json::Value, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("spotplan-browser-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.join("report");
-    let o = spotplan(&[
+    let mut all = vec![
         "report",
-        "scenarios/prefect3-hourly-etl.toml",
-        "-n",
-        "20",
-        "--horizon",
-        "3d",
+        scenario.to_str().unwrap(),
         "-q",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    all.extend_from_slice(args);
+    let o = spotplan(&all);
     assert!(o.status.success(), "{}", stderr(&o));
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
-    assert!(
-        html.contains("id=\"summary-table\""),
-        "the current configuration differs from the pick here, so the summary compares them"
-    );
     // citations are of public sources only, never of documents users do not have
     for private in ["domain file", "domain/", "§"] {
         assert!(!html.contains(private), "the page cites `{private}`");
@@ -99,8 +105,7 @@ fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
         .replacen("</body>", &format!("{PROBE}</body>"), 1);
     let probe_file = out.join("probe.html");
     std::fs::write(&probe_file, probe).unwrap();
-
-    let dom = headless(&browser, &dir.join("profile-dom"), 1280, 900)
+    let dom = headless(browser, &dir.join("profile-dom"), 1280, 800)
         .arg("--dump-dom")
         .arg(format!("file://{}", probe_file.display()))
         .output()
@@ -116,14 +121,20 @@ fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
         .replace("&amp;", "&")
         .replace("&lt;", "<")
         .replace("&gt;", ">");
-    let p: serde_json::Value = serde_json::from_str(&json).unwrap();
+    (serde_json::from_str(&json).unwrap(), dir)
+}
+
+/// What every page must be: no errors, 1280 px wide without sideways scrolling, no literal
+/// backtick, five charts at the page's width in 3:2; the decision on the first screen (1280 ×
+/// 800: the headline with a money amount, and the deployments it changes when it changes
+/// any); the parts in order, the candidates last and folded; the bill's bars to scale.
+fn check_page(p: &serde_json::Value, changes: bool) {
     assert_eq!(
         p["errors"],
         serde_json::json!([]),
         "errors in the page: {p}"
     );
     assert_eq!(p["client_width"], 1280, "{p}");
-    // the terminal's `name` marks are code on the page: no literal backtick anywhere
     assert_eq!(p["backticks"], 0, "literal backticks on the page: {p}");
     assert!(
         p["scroll_width"].as_f64().unwrap() <= 1280.0,
@@ -144,14 +155,134 @@ fn the_report_is_a_page_that_fits_1280_px_in_chromium_without_errors() {
         );
     }
     let at = |k: &str| p[k].as_f64().unwrap();
+    let headline = p["headline"].as_str().unwrap();
     assert!(
-        0.0 < at("summary")
-            && at("summary") < at("candidates")
-            && at("candidates") < at("charts")
-            && at("charts") < at("assumptions"),
-        "summary, candidates, charts, assumptions in that order: {p}"
+        headline.contains('$') && headline.contains(" a month"),
+        "the headline names no money amount: {p}"
     );
+    assert!(
+        at("headline_bottom") < 800.0,
+        "the headline is below the first screen: {p}"
+    );
+    if changes {
+        assert!(
+            0.0 < at("changes") && at("changes") < 800.0,
+            "the deployments it changes start below the first screen: {p}"
+        );
+        let rows = p["changed_rows"].as_u64().unwrap();
+        assert!((1..=10).contains(&rows), "{rows} changed rows shown: {p}");
+    }
+    assert!(
+        0.0 < at("decision")
+            && at("decision") < at("objectives")
+            && at("objectives") < at("charts")
+            && at("charts") < at("assumptions")
+            && at("assumptions") < at("candidates"),
+        "decision, objectives, charts, assumptions, candidates in that order: {p}"
+    );
+    assert_eq!(
+        p["candidates_open"], false,
+        "the candidates are folded: {p}"
+    );
+    // the bars: each part's width in proportion to its money, the same scale in every bar,
+    // and each bar's total the sum of its parts
+    let bars = p["bars"].as_array().unwrap();
+    assert!(!bars.is_empty(), "no bill bars: {p}");
+    let scale: Vec<f64> = bars
+        .iter()
+        .filter(|b| b[2].as_f64().unwrap() > 1.0)
+        .map(|b| b[1].as_f64().unwrap() / b[2].as_f64().unwrap())
+        .collect();
+    for k in &scale {
+        assert!(
+            (k / scale[0] - 1.0).abs() < 1e-3,
+            "bars drawn at different scales: {p}"
+        );
+    }
+    let mut sums: Vec<(f64, f64)> = Vec::new();
+    for b in bars {
+        let (y, usd) = (b[0].as_f64().unwrap(), b[2].as_f64().unwrap());
+        match sums.iter_mut().find(|s| s.0 == y) {
+            Some(s) => s.1 += usd,
+            None => sums.push((y, usd)),
+        }
+    }
+    let totals = p["totals"].as_array().unwrap();
+    assert_eq!(totals.len(), sums.len(), "{p}");
+    for ((_, sum), t) in sums.iter().zip(totals) {
+        let shown: f64 = t.as_str().unwrap().replace(['$', ','], "").parse().unwrap();
+        assert!(
+            (shown - sum).abs() <= 0.01 + 0.001 * sum,
+            "a bar's total {t} is not the sum of its parts {sum}: {p}"
+        );
+    }
+}
 
+#[test]
+fn the_report_is_a_page_for_a_decision_in_chromium() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let shipped = root().join("scenarios/prefect3-hourly-etl.toml");
+    let (p, dir) = probed(
+        &browser,
+        "hourly",
+        &shipped,
+        &["-n", "20", "--horizon", "3d"],
+    );
+    check_page(&p, true);
+    let _ = std::fs::remove_dir_all(&dir);
+    // a team of 6 deployments and a platform of 100 (the 100 show 10 changes, the rest folded)
+    for (n, seed) in [(6, 3), (100, 1)] {
+        let file = std::env::temp_dir().join(format!(
+            "spotplan-browser-{}-platform-{n}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&file, spotplan::scenario::generate::platform(n, seed)).unwrap();
+        let (p, dir) = probed(
+            &browser,
+            &format!("p{n}"),
+            &file,
+            &["-n", "20", "--horizon", "3d"],
+        );
+        check_page(&p, true);
+        let headline = p["headline"].as_str().unwrap();
+        assert!(
+            headline.contains(&format!(" of {n} deployments to Fargate Spot")),
+            "{p}"
+        );
+        if n == 100 {
+            assert_eq!(p["changed_rows"], 10, "{p}");
+            assert!(
+                p["more_changes"].as_f64().unwrap() > 0.0,
+                "the rest folded: {p}"
+            );
+        }
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn the_report_paints_in_chromium() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("spotplan-browser-shot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("report");
+    let o = spotplan(&[
+        "report",
+        "scenarios/prefect3-hourly-etl.toml",
+        "-n",
+        "20",
+        "--horizon",
+        "3d",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     // and it paints: a screenshot of the real page, mostly white but far from blank
     let shot = dir.join("shot.png");
     let s = headless(&browser, &dir.join("profile-shot"), 1280, 900)

@@ -383,9 +383,11 @@ fn the_report_page_shows_the_lever_and_the_network_table() {
     ]);
     assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
-    let lever = html.split("id=\"other-lever\">").nth(1).expect("line two");
+    let lever = html.split("id=\"also-0\">").nth(1).expect("line two");
     assert!(
-        lever.starts_with("Also: nat+s3-gateway instead of nat would save 97.2"),
+        lever.starts_with(
+            "Also: an S3 gateway endpoint (free) beside the NAT gateway would save $97.2"
+        ),
         "{lever}"
     );
     let table = html

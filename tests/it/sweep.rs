@@ -411,8 +411,9 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
         !has("saving-vs-spot-share", "50.0"),
         "no bare numbers as ticks"
     );
-    assert!(has("latency-cdf", "deadline hourly-etl (55m 00s)"));
-    assert!(has("latency-cdf", "deadline hourly-report (30m 00s)"));
+    // a panel per deployment, each with its own deadline
+    assert!(has("latency-cdf", "hourly-etl (deadline 55m 00s)"));
+    assert!(has("latency-cdf", "hourly-report (deadline 30m 00s)"));
     assert!(has("monthly-cost-histogram", "current configuration"));
     assert!(has("timeline", "hourly-etl") && has("timeline", "hourly-report"));
     assert_eq!(
@@ -452,7 +453,7 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
         "as of 2026-09-28",
         "seed",
         "spotplan 0.1.0",
-        "Recommendation",
+        "What to do",
         "interruption model",
     ] {
         assert!(html.contains(needle), "report lacks {needle:?}");
