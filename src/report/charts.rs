@@ -292,15 +292,13 @@ fn policy_colours(names: impl Iterator<Item = String>) -> Vec<(String, RGBColor)
     out
 }
 
-fn frontier<DB: DrawingBackend>(root: &Area<DB>, f: &Frontier) -> R {
-    let colours = policy_colours(f.points.iter().map(|p| p.retry.clone()));
-    let colour = |r: &str| {
-        colours
+fn frontier<DB: DrawingBackend>(root: &Area<DB>, f: &Frontier, crashes: Option<&Frontier>) -> R {
+    let colours = policy_colours(
+        f.points
             .iter()
-            .find(|(n, _)| n == r)
-            .map(|x| x.1)
-            .unwrap_or(BLUE)
-    };
+            .chain(crashes.iter().flat_map(|c| c.points.iter()))
+            .map(|p| p.retry.clone()),
+    );
     let mut items: Vec<(Swatch, String)> = colours
         .iter()
         .map(|(n, c)| (Swatch::Dot(*c), n.clone()))
@@ -313,10 +311,35 @@ fn frontier<DB: DrawingBackend>(root: &Area<DB>, f: &Frontier) -> R {
     if let Some(c) = &f.current {
         items.push((Swatch::Diamond(BLACK), c.label.clone()));
     }
-    if !f.limits.is_empty() {
+    if !f.limits.is_empty() || crashes.is_some_and(|c| !c.limits.is_empty()) {
         items.push((Swatch::Dashed(VERMILLION), "objective limit".into()));
     }
     let plot = layout(root, &items)?;
+    match crashes {
+        None => frontier_panel(&plot, f, &colours, 30)?,
+        Some(c) => {
+            let (left, right) = plot.split_horizontally(plot.dim_in_pixel().0 / 2);
+            frontier_panel(&left, f, &colours, 22)?;
+            frontier_panel(&right, c, &colours, 22)?;
+        }
+    }
+    root.present().m()
+}
+
+/// One panel of chart 1: cost against one rate.
+fn frontier_panel<DB: DrawingBackend>(
+    plot: &Area<DB>,
+    f: &Frontier,
+    colours: &[(String, RGBColor)],
+    title_size: u32,
+) -> R {
+    let colour = |r: &str| {
+        colours
+            .iter()
+            .find(|(n, _)| n == r)
+            .map(|x| x.1)
+            .unwrap_or(BLUE)
+    };
     let xs = f
         .points
         .iter()
@@ -340,9 +363,14 @@ fn frontier<DB: DrawingBackend>(root: &Area<DB>, f: &Frontier) -> R {
         0.08,
     );
     let (x0, x1) = (x0.min(0.0), x1);
+    let title = if title_size < 30 {
+        format!("Cost vs {}", f.x_label.trim_end_matches(" (%)"))
+    } else {
+        "Cost vs reliability of every candidate (95% CIs)".to_string()
+    };
     let mut ch = frame(
-        &plot,
-        ("Cost vs reliability of every candidate (95% CIs)", 30),
+        plot,
+        (&title, title_size),
         x0..x1,
         y0..y1,
         (f.x_label.as_str(), Ticks::Percent),
@@ -403,13 +431,14 @@ fn frontier<DB: DrawingBackend>(root: &Area<DB>, f: &Frontier) -> R {
         .m()?;
         note(&mut ch, (c.x, c.y), "current", 18)?;
     }
-    root.present().m()
+    Ok(())
 }
 
 fn saving<DB: DrawingBackend>(
     root: &Area<DB>,
     series: &[SavingSeries],
     current: Option<&Marked>,
+    per_deployment: &[Marked],
 ) -> R {
     let mut items: Vec<(Swatch, String)> = series
         .iter()
@@ -418,6 +447,12 @@ fn saving<DB: DrawingBackend>(
         .collect();
     items.push((Swatch::Dot(GREY), "meets every objective".into()));
     items.push((Swatch::Ring(GREY), "misses one".into()));
+    if !per_deployment.is_empty() {
+        items.push((
+            Swatch::Cross(VERMILLION),
+            "per-deployment candidate (at its share of task time on spot)".into(),
+        ));
+    }
     if let Some(c) = current {
         items.push((Swatch::Diamond(BLACK), c.label.clone()));
     }
@@ -426,6 +461,9 @@ fn saving<DB: DrawingBackend>(
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
         (a.0.min(p.2), a.1.max(p.3))
     });
+    let (lo, hi) = per_deployment
+        .iter()
+        .fold((lo, hi), |a, p| (a.0.min(p.y), a.1.max(p.y)));
     let (lo, hi) = match current {
         Some(c) => (lo.min(c.y), hi.max(c.y)),
         None => (lo, hi),
@@ -439,7 +477,10 @@ fn saving<DB: DrawingBackend>(
         ),
         -2.0..102.0,
         y0..y1,
-        ("FARGATE_SPOT weight share", Ticks::Percent),
+        (
+            "FARGATE_SPOT weight share (lines); share of task time on spot (crosses)",
+            Ticks::Percent,
+        ),
         ("saving (of the all-on-demand cost)", Ticks::Percent),
         10,
     )?;
@@ -468,6 +509,12 @@ fn saving<DB: DrawingBackend>(
         )
         .m()?;
     }
+    ch.draw_series(
+        per_deployment
+            .iter()
+            .map(|p| Cross::new((p.x, p.y), 8, VERMILLION.stroke_width(3))),
+    )
+    .m()?;
     if let Some(c) = current {
         ch.draw_series(std::iter::once(
             EmptyElement::at((c.x, c.y))
@@ -777,14 +824,19 @@ fn render_charts(f: &Figures) -> Result<Vec<Chart>, String> {
     let mut out = Vec::new();
     if !f.frontier.points.is_empty() {
         out.push(render!("cost-vs-reliability", "Cost vs reliability", |r| {
-            frontier(r, &f.frontier)
+            frontier(r, &f.frontier, f.frontier_crashes.as_ref())
         }));
     }
     if !f.saving.is_empty() {
         out.push(render!(
             "saving-vs-spot-share",
             "Saving vs spot share",
-            |r| saving(r, &f.saving, f.saving_current.as_ref())
+            |r| saving(
+                r,
+                &f.saving,
+                f.saving_current.as_ref(),
+                &f.saving_per_deployment
+            )
         ));
     }
     if let Some(h) = &f.cost_histogram {

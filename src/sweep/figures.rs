@@ -175,10 +175,16 @@ pub struct Timeline {
 /// All chart data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Figures {
-    /// Chart 1.
+    /// Chart 1: cost against the rate the objectives bind (deadline misses where any
+    /// deployment has a deadline, else crashes).
     pub frontier: Frontier,
+    /// Chart 1's second panel: cost against crashes, beside deadline misses.
+    pub frontier_crashes: Option<Frontier>,
     /// Chart 2, for the recommendation's placement, base and checkpoint interval.
     pub saving: Vec<SavingSeries>,
+    /// Per-deployment candidates on chart 2, each a marker at its share of task time on
+    /// spot (%, saving %): never joined to the uniform lines.
+    pub saving_per_deployment: Vec<Marked>,
     /// The current configuration on chart 2 (FARGATE_SPOT weight share %, saving %).
     pub saving_current: Option<Marked>,
     /// Chart 3.
@@ -218,98 +224,108 @@ pub(crate) fn figures(
     let eligible: Vec<usize> = (0..r.candidates.len())
         .filter(|&i| r.candidates[i].replications >= 2)
         .collect();
-    let points: Vec<FrontPoint> = eligible
-        .iter()
-        .map(|&i| {
-            let mm = &r.candidates[i].metrics;
-            let x = if rel == "deadline_miss_rate" {
-                &mm.deadline_miss_rate
-            } else {
-                &mm.crash_rate
-            };
-            let y = &mm.cost_per_30d_usd;
-            FrontPoint {
-                candidate: i,
-                x: 100.0 * x.mean,
-                x_lo: 100.0 * x.ci95_low.max(0.0),
-                x_hi: 100.0 * x.ci95_high,
-                y: y.mean,
-                y_lo: y.ci95_low,
-                y_hi: y.ci95_high,
-                retry: r.candidates[i].candidate.retry.clone(),
-                feasible: r.candidates[i].feasible,
-            }
-        })
-        .collect();
-    let (x_objective, y_objective) = if rel == "deadline_miss_rate" {
-        ("max_deadline_miss", "max_monthly_cost")
-    } else {
-        ("max_crashed", "max_monthly_cost")
-    };
-    let limits: Vec<Limit> = r
-        .candidates
-        .first()
-        .map(|c| {
-            c.checks
-                .iter()
-                .filter_map(|k| {
-                    if k.objective == x_objective {
-                        Some(Limit {
-                            axis: "x",
-                            value: 100.0 * k.limit,
-                            label: format!(
-                                "{} {}",
-                                k.objective,
-                                super::objective::show(k.objective, k.limit)
-                            ),
-                        })
-                    } else if k.objective == y_objective {
-                        Some(Limit {
-                            axis: "y",
-                            value: k.limit,
-                            label: format!(
-                                "{} {}",
-                                k.objective,
-                                super::objective::show(k.objective, k.limit)
-                            ),
-                        })
-                    } else {
-                        None
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let current_label = |c: &CurrentRun| format!("current: {}", c.current.configuration);
-    let current_point = current.and_then(|c| {
-        let x = c.current.row(rel)?;
-        let y = c.current.row("cost_per_30d_usd")?;
-        Some(Marked {
-            label: current_label(c),
-            x: 100.0 * x.a.mean,
-            y: y.a.mean,
-        })
-    });
-    let front = r
-        .pareto
-        .iter()
-        .filter_map(|c| points.iter().position(|p| p.candidate == *c))
-        .collect();
-    let recommended = rec
-        .candidate
-        .and_then(|c| points.iter().position(|p| p.candidate == c));
-    let frontier = Frontier {
-        x_label: if rel == "deadline_miss_rate" {
-            "deadline misses (%)".into()
+    let panel = |rel: &str| -> Frontier {
+        let points: Vec<FrontPoint> = eligible
+            .iter()
+            .map(|&i| {
+                let mm = &r.candidates[i].metrics;
+                // the rate at the reading the table shows it (where it is worst)
+                let (x, _) = r.candidates[i].deciding(rel);
+                let x = &x;
+                let y = &mm.cost_per_30d_usd;
+                FrontPoint {
+                    candidate: i,
+                    x: 100.0 * x.mean,
+                    x_lo: 100.0 * x.ci95_low.max(0.0),
+                    x_hi: 100.0 * x.ci95_high,
+                    y: y.mean,
+                    y_lo: y.ci95_low,
+                    y_hi: y.ci95_high,
+                    retry: r.candidates[i].candidate.retry.clone(),
+                    feasible: r.candidates[i].feasible,
+                }
+            })
+            .collect();
+        let (x_objective, y_objective) = if rel == "deadline_miss_rate" {
+            ("max_deadline_miss", "max_monthly_cost")
         } else {
-            "runs crashed or failed (%)".into()
-        },
-        points,
-        front,
-        recommended,
-        limits,
-        current: current_point,
+            ("max_crashed", "max_monthly_cost")
+        };
+        let limits: Vec<Limit> = r
+            .candidates
+            .first()
+            .map(|c| {
+                c.checks
+                    .iter()
+                    .filter_map(|k| {
+                        if k.objective == x_objective {
+                            Some(Limit {
+                                axis: "x",
+                                value: 100.0 * k.limit,
+                                label: format!(
+                                    "{} {}",
+                                    k.objective,
+                                    super::objective::show(k.objective, k.limit)
+                                ),
+                            })
+                        } else if k.objective == y_objective {
+                            Some(Limit {
+                                axis: "y",
+                                value: k.limit,
+                                label: format!(
+                                    "{} {}",
+                                    k.objective,
+                                    super::objective::show(k.objective, k.limit)
+                                ),
+                            })
+                        } else {
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let current_point = current.and_then(|c| {
+            let x = c.current.row(rel)?;
+            let y = c.current.row("cost_per_30d_usd")?;
+            Some(Marked {
+                label: current_label(c),
+                x: 100.0 * x.a.mean,
+                y: y.a.mean,
+            })
+        });
+        let front = r
+            .pareto
+            .iter()
+            .filter_map(|c| points.iter().position(|p| p.candidate == *c))
+            .collect();
+        let recommended = rec
+            .candidate
+            .and_then(|c| points.iter().position(|p| p.candidate == c));
+        Frontier {
+            x_label: if rel == "deadline_miss_rate" {
+                "deadline misses (%)".into()
+            } else {
+                "runs crashed or failed (%)".into()
+            },
+            points,
+            front,
+            recommended,
+            limits,
+            current: current_point,
+        }
     };
+    let frontier = panel(rel);
+    // crashes on a panel of their own when a deadline objective takes the first
+    let objectives = &base.objectives;
+    let frontier_crashes = (rel == "deadline_miss_rate"
+        && (objectives.max_crashed.is_some() || objectives.max_deadline_miss.is_some()))
+    .then(|| Frontier {
+        // the sweep's Pareto front is over cost and the first panel's rate
+        front: Vec::new(),
+        ..panel("crash_rate")
+    });
 
     // chart 2: lines per retry policy at the reference placement / base / checkpoint
     let reference = rec.candidate.or_else(|| eligible.first().copied());
@@ -327,7 +343,9 @@ pub(crate) fn figures(
                 .candidates
                 .iter()
                 .filter(|c| {
+                    // uniform candidates only: per-deployment ones are markers of their own
                     c.replications >= 2
+                        && c.candidate.deployments.is_empty()
                         && c.candidate.retry == name
                         && c.candidate.placement == rc.placement
                         && c.candidate.base == rc.base
@@ -357,6 +375,17 @@ pub(crate) fn figures(
         }
     }
 
+    // per-deployment candidates: each at its share of task time on spot, never on a line
+    let saving_per_deployment: Vec<Marked> = r
+        .candidates
+        .iter()
+        .filter(|c| c.replications >= 2 && !c.candidate.deployments.is_empty())
+        .map(|c| Marked {
+            label: format!("#{} {}", c.candidate.index, c.label),
+            x: 100.0 * c.metrics.spot_share.mean,
+            y: 100.0 * c.metrics.saving_fraction.mean,
+        })
+        .collect();
     let saving_current = current.and_then(|c| {
         Some(Marked {
             label: current_label(c),
@@ -494,6 +523,7 @@ pub(crate) fn figures(
     }
     Figures {
         frontier,
+        frontier_crashes,
         saving,
         cost_histogram,
         latency,
@@ -501,6 +531,7 @@ pub(crate) fn figures(
         latency_choice,
         timeline,
         saving_current,
+        saving_per_deployment,
     }
 }
 

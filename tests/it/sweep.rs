@@ -319,20 +319,32 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
             "{c}.svg has no text"
         );
     }
-    // the frontier's candidate markers are an affine image of the table's figures
+    // the frontier's candidate markers are an affine image of the table's figures: each rate
+    // at the reading where it is worst (as the table shows it), deadline misses in the first
+    // panel and crashes in the second (the scenario has both objectives)
     let sweep: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
-    let table: Vec<(f64, f64)> = sweep["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                100.0 * c["metrics"]["deadline_miss_rate"]["mean"].as_f64().unwrap(),
-                c["metrics"]["cost_per_30d_usd"]["mean"].as_f64().unwrap(),
-            )
-        })
-        .collect();
+    let worst = |c: &serde_json::Value, metric: &str| {
+        c["readings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[metric]["mean"].as_f64().unwrap())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let table = |metric: &str| -> Vec<(f64, f64)> {
+        sweep["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    100.0 * worst(c, metric),
+                    c["metrics"]["cost_per_30d_usd"]["mean"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
     let svg = std::fs::read_to_string(dir.join("cost-vs-reliability.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let r = spotplan::report::charts::POINT_RADIUS.to_string();
@@ -346,7 +358,8 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
             )
         })
         .collect();
-    assert_eq!(px.len(), table.len(), "one marker per candidate");
+    let n = sweep["candidates"].as_array().unwrap().len();
+    assert_eq!(px.len(), 2 * n, "one marker per candidate in each panel");
     let fit = |d: &[f64], p: &[f64]| {
         let (i, j) = (0..d.len())
             .flat_map(|i| (0..d.len()).map(move |j| (i, j)))
@@ -365,16 +378,20 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
         }
         a
     };
-    let xs: Vec<f64> = table.iter().map(|t| t.0).collect();
-    let ys: Vec<f64> = table.iter().map(|t| t.1).collect();
-    assert!(
-        fit(&xs, &px.iter().map(|p| p.0).collect::<Vec<_>>()) > 0.0,
-        "misses grow to the right"
-    );
-    assert!(
-        fit(&ys, &px.iter().map(|p| p.1).collect::<Vec<_>>()) < 0.0,
-        "cost grows upwards"
-    );
+    for (panel, metric) in [(0, "deadline_miss_rate"), (1, "crash_rate")] {
+        let table = table(metric);
+        let px = &px[panel * n..(panel + 1) * n];
+        let xs: Vec<f64> = table.iter().map(|t| t.0).collect();
+        let ys: Vec<f64> = table.iter().map(|t| t.1).collect();
+        assert!(
+            fit(&xs, &px.iter().map(|p| p.0).collect::<Vec<_>>()) > 0.0,
+            "{metric} grows to the right"
+        );
+        assert!(
+            fit(&ys, &px.iter().map(|p| p.1).collect::<Vec<_>>()) < 0.0,
+            "cost grows upwards"
+        );
+    }
 
     // what each chart says in words: limits, labels, the current configuration, flow names,
     // percent ticks, and legend entries only for what is drawn
@@ -445,7 +462,7 @@ fn report_writes_valid_charts_whose_points_match_the_table() {
         );
     }
     assert!(html.contains("<table id=\"candidates-table\">"));
-    assert_eq!(html.matches("<tr class=").count(), table.len());
+    assert_eq!(html.matches("<tr class=").count(), n);
     for needle in [
         "placement",
         "network",
