@@ -64,6 +64,10 @@ pub(super) fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
         serde_json::to_string_pretty(&figs)? + "\n",
     )?;
     files.add(
+        &dir.join("decision.json"),
+        serde_json::to_string_pretty(&decision)? + "\n",
+    )?;
+    files.add(
         &dir.join("index.html"),
         html::page(
             &run.result,

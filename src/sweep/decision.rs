@@ -24,8 +24,8 @@ pub struct OptionColumn {
     pub crash_rate: f64,
     /// Deadline-miss rate (mean), where any deployment has a deadline.
     pub deadline_miss_rate: Option<f64>,
-    /// Latency p95, s (mean).
-    pub latency_p95_s: f64,
+    /// Latency p95, s (mean; unknown for today without a pick to pair it with).
+    pub latency_p95_s: Option<f64>,
     /// Share of task time on FARGATE_SPOT (mean).
     pub spot_share: f64,
     /// Whether it meets every objective under every reading.
@@ -235,6 +235,26 @@ fn action(changed: &[Change], n: usize, pick: &Scenario, s: &Scenario) -> String
     o
 }
 
+/// A candidate's column: its own figures (means at its costliest reading).
+fn column(
+    name: &'static str,
+    c: &super::result::CandidateResult,
+    s: &Scenario,
+    deadlines: bool,
+) -> OptionColumn {
+    let m = &c.metrics;
+    OptionColumn {
+        name,
+        words: configuration_words(s),
+        cost_per_30d_usd: m.cost_per_30d_usd.mean,
+        crash_rate: m.crash_rate.mean,
+        deadline_miss_rate: deadlines.then_some(m.deadline_miss_rate.mean),
+        latency_p95_s: Some(m.latency_p95_s.mean),
+        spot_share: m.spot_share.mean,
+        meets_objectives: c.feasible,
+    }
+}
+
 fn has_deadlines(s: &Scenario) -> bool {
     s.flows.iter().any(|f| f.deadline.is_some())
 }
@@ -267,64 +287,38 @@ pub fn decide(
     if let Some(cur) = current {
         let row = |m: &str| cur.row(m).map(|p| (p.a.mean, p.b.mean));
         let today_cost: f64 = cur.bill_per_30d_usd.iter().map(|p| p.usd).sum();
-        let crash = cur
-            .readings
-            .iter()
-            .map(|x| x.crash_rate.mean)
-            .fold(0.0, f64::max);
+        // without the paired rows (no pick), today's worst reading
+        let worst = |f: fn(&super::compare::CurrentReading) -> f64| {
+            cur.readings.iter().map(f).fold(0.0, f64::max)
+        };
         d.options.push(OptionColumn {
             name: "today",
             words: configuration_words(base),
             cost_per_30d_usd: row("cost_per_30d_usd").map_or(today_cost, |x| x.0),
-            crash_rate: row("crash_rate").map_or(crash, |x| x.0),
+            crash_rate: row("crash_rate").map_or_else(|| worst(|x| x.crash_rate.mean), |x| x.0),
             deadline_miss_rate: deadlines.then(|| {
-                row("deadline_miss_rate").map_or_else(
-                    || {
-                        cur.readings
-                            .iter()
-                            .map(|x| x.deadline_miss_rate.mean)
-                            .fold(0.0, f64::max)
-                    },
-                    |x| x.0,
-                )
+                row("deadline_miss_rate")
+                    .map_or_else(|| worst(|x| x.deadline_miss_rate.mean), |x| x.0)
             }),
-            latency_p95_s: row("latency_p95_s").map_or(f64::NAN, |x| x.0),
-            spot_share: row("spot_share").map_or_else(
-                || {
-                    cur.readings
-                        .iter()
-                        .map(|x| x.spot_share.mean)
-                        .fold(0.0, f64::max)
-                },
-                |x| x.0,
-            ),
+            latency_p95_s: row("latency_p95_s").map(|x| x.0),
+            spot_share: row("spot_share").map_or_else(|| worst(|x| x.spot_share.mean), |x| x.0),
             meets_objectives: cur.feasible,
         });
-        if let Some(p) = d.options.last_mut().filter(|p| p.latency_p95_s.is_nan()) {
-            p.latency_p95_s = 0.0;
-        }
         d.bills
             .push(bill("today".into(), &cur.bill_per_30d_usd, None));
     }
     if let (Some(c), Some(ps)) = (pick, pick_scenario) {
         let m = &c.metrics;
-        d.options.push(OptionColumn {
-            name: "the pick",
-            words: configuration_words(ps),
-            cost_per_30d_usd: m.cost_per_30d_usd.mean,
-            crash_rate: m.crash_rate.mean,
-            deadline_miss_rate: deadlines.then_some(m.deadline_miss_rate.mean),
-            latency_p95_s: m.latency_p95_s.mean,
-            spot_share: m.spot_share.mean,
-            meets_objectives: c.feasible,
-        });
+        d.options.push(column("the pick", c, ps, deadlines));
         // on today's replications, paired: the pick's column reads as the comparison does
         if let Some(cur) = current {
             let p = d.options.last_mut().expect("just pushed");
+            if let Some(x) = cur.row("latency_p95_s") {
+                p.latency_p95_s = Some(x.b.mean);
+            }
             for (metric, slot) in [
                 ("cost_per_30d_usd", &mut p.cost_per_30d_usd),
                 ("crash_rate", &mut p.crash_rate),
-                ("latency_p95_s", &mut p.latency_p95_s),
                 ("spot_share", &mut p.spot_share),
             ] {
                 if let Some(x) = cur.row(metric) {
@@ -358,17 +352,8 @@ pub fn decide(
         })
     {
         let c = &r.candidates[x.candidate];
-        let m = &c.metrics;
-        d.options.push(OptionColumn {
-            name: "insurance",
-            words: configuration_words(&run.scenarios[c.variant]),
-            cost_per_30d_usd: m.cost_per_30d_usd.mean,
-            crash_rate: m.crash_rate.mean,
-            deadline_miss_rate: deadlines.then_some(m.deadline_miss_rate.mean),
-            latency_p95_s: m.latency_p95_s.mean,
-            spot_share: m.spot_share.mean,
-            meets_objectives: c.feasible,
-        });
+        d.options
+            .push(column("insurance", c, &run.scenarios[c.variant], deadlines));
     }
     // the deployments the pick changes
     if let (Some(cur), Some(ps)) = (current, pick_scenario) {

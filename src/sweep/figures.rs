@@ -612,30 +612,21 @@ pub(crate) fn timeline_of(events: &[TraceEvent], day: u64) -> Timeline {
                     kind: "interrupted",
                 });
             }
-            (EventKind::Crashed, _) if today => marks.push(Mark {
-                lane: lane_of(&open),
-                flow: e.flow,
-                t: h(e.t_ms),
-                kind: "crashed",
-            }),
-            (EventKind::Rescheduled, _) if today => marks.push(Mark {
-                lane: lane_of(&open),
-                flow: e.flow,
-                t: h(e.t_ms),
-                kind: "rescheduled",
-            }),
-            (EventKind::FallbackToOnDemand, _) if today => marks.push(Mark {
-                lane: lane_of(&open),
-                flow: e.flow,
-                t: h(e.t_ms),
-                kind: "fallback_to_on_demand",
-            }),
-            (EventKind::CapacityFailure, _) if today => marks.push(Mark {
-                lane: lane_of(&open),
-                flow: e.flow,
-                t: h(e.t_ms),
-                kind: "capacity_failure",
-            }),
+            (kind, _) if today => {
+                let kind = match kind {
+                    EventKind::Crashed => "crashed",
+                    EventKind::Rescheduled => "rescheduled",
+                    EventKind::FallbackToOnDemand => "fallback_to_on_demand",
+                    EventKind::CapacityFailure => "capacity_failure",
+                    _ => continue,
+                };
+                marks.push(Mark {
+                    lane: lane_of(&open),
+                    flow: e.flow,
+                    t: h(e.t_ms),
+                    kind,
+                });
+            }
             _ => {}
         }
     }

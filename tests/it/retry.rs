@@ -540,13 +540,15 @@ fn prefect3_reschedule_crashes_a_run_interrupted_before_the_engine_is_up() {
 }
 
 /// The engine start-up's two parts under `prefect3-reschedule`: a SIGTERM (at 40 s; the
-/// worker's poll at 9.4 s, the pull over at 29.4 s) before `prefect flow-run execute` installed its handler crashes the
-/// run; one during flow loading, with the handler installed, reschedules it. Measured on
+/// worker's poll at 9.4 s, the pull over at 29.4 s) before `prefect flow-run execute`
+/// installed its handler crashes the run; one during flow loading, with the handler
+/// installed, reschedules it. Measured on
 /// Prefect 3.9.1 by `tools/engine-startup/measure.py` (exit −15 and the run left Pending;
 /// exit 0 and the run AwaitingRetry).
 #[test]
 fn prefect3_reschedule_needs_the_handler_not_the_flow_code() {
-    let run = |unprotected: &str, loading: &str| {
+    // the flow's start-up keys, e.g. `engine_startup = "65s"`
+    let with = |startup: &str| {
         let src = world(
             "horizon = \"1d\"",
             "10s",
@@ -555,10 +557,15 @@ fn prefect3_reschedule_needs_the_handler_not_the_flow_code() {
                 "[spot]\ntrace = \"{AT_40S}\"\ntrace_offset = \"0s\"\nstop_timeout = \"30s\"\n[retry]\npolicy = \"prefect3-reschedule\""
             ),
             &format!(
-                "schedule = {{ every = \"2d\" }}\nduration = \"60m\"\nstartup = {{ provisioning = \"10s\", image_pull = \"10s\" }}\nengine_unprotected = \"{unprotected}\"\nflow_loading = \"{loading}\""
+                "schedule = {{ every = \"2d\" }}\nduration = \"60m\"\nstartup = {{ provisioning = \"10s\", image_pull = \"10s\" }}\n{startup}"
             ),
         );
         trace(&scenario(&src), 0)
+    };
+    let run = |unprotected: &str, loading: &str| {
+        with(&format!(
+            "engine_unprotected = \"{unprotected}\"\nflow_loading = \"{loading}\""
+        ))
     };
     use EventKind::*;
     // handler at 29.4 + 30 = 59.4 s: the SIGTERM at 40 s kills the process
@@ -586,18 +593,9 @@ fn prefect3_reschedule_needs_the_handler_not_the_flow_code() {
     assert_eq!(first(&events, Rescheduled).t_ms, 40_000);
     // one `engine_startup` total splits 16:31: 65 s → 22.1 s unprotected, the handler at
     // 51.5 s, after the SIGTERM: crashed; 30 s → 10.2 s, the handler at 39.6 s: rescheduled
-    let src = world(
-        "horizon = \"1d\"",
-        "10s",
-        SPOT_ONLY,
-        &format!(
-            "[spot]\ntrace = \"{AT_40S}\"\ntrace_offset = \"0s\"\nstop_timeout = \"30s\"\n[retry]\npolicy = \"prefect3-reschedule\""
-        ),
-        "schedule = { every = \"2d\" }\nduration = \"60m\"\nstartup = { provisioning = \"10s\", image_pull = \"10s\" }\nengine_startup = \"65s\"",
-    );
-    let (o, _) = trace(&scenario(&src), 0);
+    let (o, _) = with("engine_startup = \"65s\"");
     assert_eq!(o.crashed, 1);
-    let (_, events) = trace(&scenario(&src.replace("\"65s\"", "\"30s\"")), 0);
+    let (_, events) = with("engine_startup = \"30s\"");
     assert_eq!(first(&events, Rescheduled).t_ms, 40_000);
 }
 

@@ -1799,3 +1799,88 @@ fn sweep_labels_cut_alike_are_given_in_full() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("99 is not in 100..=400"));
 }
+
+/// The page's decision against the figures it is made of: the headline's saving is today's
+/// cost less the pick's, the bars add up to the options' costs, the changed deployments are
+/// those the recommendation file moves (the generated platform runs all on demand today, so a
+/// deployment moves when its job variables put it on FARGATE_SPOT), largest saving first.
+#[test]
+fn the_decision_adds_up_to_the_figures_it_is_made_of() {
+    let dir = std::env::temp_dir().join(format!("spotplan-decision-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p6.toml");
+    std::fs::write(&file, spotplan::scenario::generate::platform(6, 3)).unwrap();
+    let out = dir.join("out");
+    let o = spotplan_cmd(&[
+        "report",
+        file.to_str().unwrap(),
+        "-n",
+        "20",
+        "--horizon",
+        "3d",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap()
+    };
+    let (d, rec) = (read("decision.json"), read("recommendation.json"));
+    let option = |name: &str| {
+        d["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("no option {name}: {d}"))
+            .clone()
+    };
+    let cost = |name: &str| option(name)["cost_per_30d_usd"].as_f64().unwrap();
+    let saving = cost("today") - cost("the pick");
+    let headline = d["headline"].as_str().unwrap();
+    assert!(
+        headline.contains(&format!("saves {} a month", spotplan::units::money(saving))),
+        "{headline} / {saving}"
+    );
+    let total = |k: usize| -> f64 {
+        d["bills"][k]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["usd"].as_f64().unwrap())
+            .sum()
+    };
+    assert!(
+        (total(0) - cost("today")).abs() < 1e-6 * cost("today"),
+        "{d}"
+    );
+    // the pick's bar is its own replications' bill; its column is paired on today's
+    assert!(
+        (total(1) - cost("the pick")).abs() < 0.02 * cost("the pick"),
+        "{d}"
+    );
+    let moved = rec["recommendation"]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["job_variables"].to_string().contains("FARGATE_SPOT"))
+        .count();
+    assert!(moved > 0);
+    assert!(
+        headline.starts_with(&format!("Move {moved} of 6 deployments to Fargate Spot")),
+        "{headline}: {moved} moved"
+    );
+    let changed = d["changed"].as_array().unwrap();
+    assert_eq!(changed.len() + d["unchanged"].as_u64().unwrap() as usize, 6);
+    let savings: Vec<f64> = changed
+        .iter()
+        .map(|c| c["saving_per_30d_usd"].as_f64().unwrap())
+        .collect();
+    assert!(savings.windows(2).all(|w| w[0] >= w[1]), "{savings:?}");
+    for c in changed {
+        assert_ne!(c["today"], c["pick"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

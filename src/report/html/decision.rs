@@ -66,7 +66,9 @@ pub(crate) fn options(o: &mut String, d: &Decision) {
             c.deadline_miss_rate.map(pct).unwrap_or_else(|| "–".into())
         });
     }
-    row(o, "latency p95", &|c| duration(c.latency_p95_s));
+    row(o, "latency p95", &|c| {
+        c.latency_p95_s.map(duration).unwrap_or_else(|| "–".into())
+    });
     row(o, "task time on Fargate Spot", &|c| pct(c.spot_share));
     row(o, "meets every objective", &|c| {
         if c.meets_objectives {
