@@ -63,27 +63,10 @@ pub struct Strategy {
 }
 
 impl Strategy {
-    /// The share of tasks the weights send to FARGATE_SPOT, beyond any base (0 when no
-    /// weight is on it).
-    pub fn spot_weight_share(&self) -> f64 {
-        let total: u32 = self.items.iter().map(|i| i.weight).sum();
-        let spot: u32 = self
-            .items
-            .iter()
-            .filter(|i| i.provider == Provider::FargateSpot)
-            .map(|i| i.weight)
-            .sum();
-        if total == 0 {
-            0.0
-        } else {
-            f64::from(spot) / f64::from(total)
-        }
-    }
-
     /// The strategy in plain words: "Fargate Spot", "on-demand Fargate", or "60% on Fargate
     /// Spot (the first task of a call on demand)".
     pub fn in_words(&self) -> String {
-        let share = self.spot_weight_share();
+        let share = self.weight_share(Provider::FargateSpot);
         let base = self.items.iter().find(|i| i.base > 0);
         let base_words = match base {
             Some(b) if b.provider == Provider::Fargate && share > 0.0 => {

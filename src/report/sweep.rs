@@ -607,11 +607,8 @@ pub fn code_change_line(
     rec: &Recommendation,
     current: Option<&crate::sweep::compare::Current>,
 ) -> Option<String> {
-    let x = rec.code_change.as_ref()?;
+    let x = rec.code_change_worth_showing(current)?;
     let d = &x.saving_per_30d_usd;
-    if current.is_some_and(|c| d.ci95_low < c.material_usd) {
-        return None;
-    }
     Some(format!(
         "\nWith a code change you would also save {} USD per 30 days [95% CI {}, {}] against \
          that: #{} {} ({}); spotplan cannot deploy it.",

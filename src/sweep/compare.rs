@@ -339,7 +339,7 @@ pub fn current(
     let strategies: Vec<&crate::model::Strategy> =
         (0..s.flows.len()).map(|f| s.strategy_of(f)).collect();
     let per30 = 30.0 * crate::model::SimTime::DAY.0 as f64 / s.sim.horizon.0.max(1) as f64;
-    let mut worst: Option<(f64, Vec<Replication>, String)> = None;
+    let mut worst: Option<(f64, Vec<Replication>, String, super::Metrics)> = None;
     let mut readings = Vec::new();
     let mut checks: Vec<super::objective::Check> = Vec::new();
     let mut misses: Vec<String> = Vec::new();
@@ -353,14 +353,16 @@ pub fn current(
             .and_then(kept)
             .unwrap_or_else(|| super::replicate(&cur, m.replications, &|| {}));
         let r = CurrentReading::of(p.name(), &a, per30);
-        for miss in judged_misses(&cur, &a) {
+        // judged once per reading: what it misses, and each objective at the reading where
+        // it is furthest from its limit
+        let here = super::metrics_of(&cur, &a);
+        let cs = super::objective::checks(&here, &s.objectives, s.objectives.confidence);
+        for miss in misses_of(&cur, &a, &cs) {
             if !misses.contains(&miss) {
                 misses.push(miss);
             }
         }
-        // each objective at the reading where it is furthest from its limit
-        let here = super::metrics_of(&cur, &a);
-        for c in super::objective::checks(&here, &s.objectives, s.objectives.confidence) {
+        for c in cs {
             match checks
                 .iter_mut()
                 .find(|x: &&mut super::objective::Check| x.objective == c.objective)
@@ -371,13 +373,13 @@ pub fn current(
             }
         }
         if worst.as_ref().is_none_or(|w| r.cost_per_30d_usd.mean > w.0) {
-            worst = Some((r.cost_per_30d_usd.mean, a, p.name().to_string()));
+            worst = Some((r.cost_per_30d_usd.mean, a, p.name().to_string(), here));
         }
         readings.push(r);
     }
     let feasible = misses.is_empty();
-    let (bill, a, worst_reading) = worst.unwrap_or_default();
-    let today = super::metrics_of(s, &a);
+    let (bill, a, worst_reading, today) =
+        worst.unwrap_or_else(|| (0.0, Vec::new(), String::new(), super::metrics_of(s, &[])));
     let costs = a.iter().map(|x| x.outcome.cost_usd * per30).collect();
     let deployments = match (&b, picked) {
         (Some(b), Some(v)) => deployment_rows(s, &run.scenarios[v], &a, b, per30),
@@ -434,7 +436,20 @@ pub(crate) fn judged_misses(s: &crate::scenario::Scenario, reps: &[Replication])
         return vec!["too few replications".into()];
     }
     let m = super::metrics_of(s, reps);
-    let mut out: Vec<String> = super::objective::checks(&m, o, o.confidence)
+    misses_of(s, reps, &super::objective::checks(&m, o, o.confidence))
+}
+
+/// [`judged_misses`] given the objectives already checked on `reps`.
+fn misses_of(
+    s: &crate::scenario::Scenario,
+    reps: &[Replication],
+    checks: &[super::objective::Check],
+) -> Vec<String> {
+    let o = &s.objectives;
+    if reps.len() < 2 {
+        return vec!["too few replications".into()];
+    }
+    let mut out: Vec<String> = checks
         .iter()
         .filter(|c| !c.met())
         .map(|c| {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::compare::{BillPart, Current};
 use super::job::SweepRun;
 use super::recommend::Recommendation;
+use crate::model::Provider;
 use crate::scenario::Scenario;
 use crate::units::{money, pct};
 
@@ -213,7 +214,8 @@ fn action(changed: &[Change], n: usize, pick: &Scenario, s: &Scenario) -> String
         let spot = moved
             .iter()
             .filter(|&&f| {
-                pick.strategy_of(f).spot_weight_share() > s.strategy_of(f).spot_weight_share()
+                pick.strategy_of(f).weight_share(Provider::FargateSpot)
+                    > s.strategy_of(f).weight_share(Provider::FargateSpot)
             })
             .count();
         format!(
@@ -455,9 +457,7 @@ pub fn decide(
     if let Some(line) = current.and_then(super::network::lever_line) {
         d.also.push(line);
     }
-    if let Some(x) = &rec.code_change
-        && current.is_none_or(|c| x.saving_per_30d_usd.ci95_low >= c.material_usd)
-    {
+    if let Some(x) = rec.code_change_worth_showing(current) {
         d.also.push(format!(
             "With a change to your code you would also save {} a month: {}. spotplan cannot \
              deploy it.",

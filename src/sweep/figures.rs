@@ -674,14 +674,6 @@ pub(crate) fn timeline_of(events: &[TraceEvent], day: u64) -> Timeline {
 /// Chart 4 shows at most this many deployments.
 pub(crate) const LATENCY_PANELS: usize = 12;
 
-/// The p95 of sorted `v` (0 when empty).
-fn p95(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v[((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1]
-}
-
 /// The deployments chart 4 shows, and the choice in words: all of them up to
 /// [`LATENCY_PANELS`]; beyond, those closest to their deadline (p95 latency under the first
 /// configuration over the deadline), then those without one by p95 latency.
@@ -690,7 +682,13 @@ fn latency_panels(base: &Scenario, first: Option<&Vec<Vec<f64>>>) -> (Vec<usize>
     if n <= LATENCY_PANELS {
         return ((0..n).collect(), "every deployment".into());
     }
-    let p95_of = |f: usize| first.map_or(0.0, |l| p95(&l[f]));
+    // a deployment with no completed run has nothing to draw: it comes last of its kind
+    let p95_of = |f: usize| {
+        first
+            .map(|l| crate::stats::quantile_sorted(&l[f], 0.95))
+            .filter(|x| x.is_finite())
+            .unwrap_or(f64::NEG_INFINITY)
+    };
     let mut order: Vec<(usize, bool, f64)> = (0..n)
         .map(|f| match base.flows[f].deadline {
             Some(d) => (f, true, p95_of(f) / (d.0 as f64 / 60_000.0).max(1e-9)),

@@ -102,6 +102,19 @@ pub struct CodeChange {
     pub saving_per_30d_usd: Stat,
 }
 
+impl Recommendation {
+    /// The code change worth showing beside the pick: its saving's 95% lower bound reaches
+    /// what a change must save against today (when today was compared).
+    pub fn code_change_worth_showing(
+        &self,
+        current: Option<&super::compare::Current>,
+    ) -> Option<&CodeChange> {
+        self.code_change
+            .as_ref()
+            .filter(|x| current.is_none_or(|c| x.saving_per_30d_usd.ci95_low >= c.material_usd))
+    }
+}
+
 /// The cheapest feasible candidate that needs code changes and clearly saves against `best`.
 fn code_change(
     r: &SweepResult,
